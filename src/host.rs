@@ -1,0 +1,50 @@
+//! The seam between the Lua runtime and the proxy: what the PDK needs from a host, nothing more.
+//!
+//! The proxy-wasm glue (`crate::glue`) implements [`Host`] with proxy-wasm ABI 0.2.1 host
+//! calls; unit tests implement it with plain maps. Everything above this trait (config,
+//! runtime, PDK) is plain Rust and never imports `proxy_wasm`.
+
+/// Log levels as the proxy-wasm ABI 0.2.1 numbers them (`proxy_log`'s `level` argument).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// 0: `trace`.
+    Trace,
+    /// 1: `debug`; Kong's `kong.log.debug`, nginx `ngx.DEBUG`.
+    Debug,
+    /// 2: `info`; Kong's `info` and `notice`.
+    Info,
+    /// 3: `warn`.
+    Warn,
+    /// 4: `error`; Kong's `kong.log.err`, nginx `ngx.ERR`.
+    Error,
+    /// 5: `critical`; Kong's `crit`, `alert` and `emerg`.
+    Critical,
+}
+
+/// A proxy as the PDK sees it during one HTTP stream.
+///
+/// Header names are passed lowercase (HTTP/2 and proxy-wasm convention); values are raw
+/// bytes, because HTTP header values need not be UTF-8. Pseudo-headers (`:method`, `:path`,
+/// `:authority`, `:scheme`, `:status`) are read through the same calls, as proxy-wasm
+/// hosts expose them. All calls refer to the stream whose callback is running: proxy-wasm
+/// hosts set the effective context before calling into the filter.
+pub trait Host {
+    /// The first value of request header `name`, `None` when absent.
+    fn request_header(&self, name: &str) -> Option<Vec<u8>>;
+    /// Every request header in order, pseudo-headers included.
+    fn request_headers(&self) -> Vec<(String, Vec<u8>)>;
+    /// Replaces request header `name` (all its values), or removes it when `value` is `None`.
+    fn set_request_header(&self, name: &str, value: Option<&[u8]>);
+    /// Appends a value to request header `name`, keeping existing values.
+    fn add_request_header(&self, name: &str, value: &[u8]);
+    /// The first value of upstream response header `name`, `None` when absent.
+    fn response_header(&self, name: &str) -> Option<Vec<u8>>;
+    /// Every upstream response header in order, `:status` included.
+    fn response_headers(&self) -> Vec<(String, Vec<u8>)>;
+    /// Replaces response header `name`, or removes it when `value` is `None`.
+    fn set_response_header(&self, name: &str, value: Option<&[u8]>);
+    /// Appends a value to response header `name`, keeping existing values.
+    fn add_response_header(&self, name: &str, value: &[u8]);
+    /// Writes one line to the host's log.
+    fn log(&self, level: LogLevel, message: &str);
+}

@@ -1,0 +1,22 @@
+//! kong-functions: Kong's Pre-Function and Post-Function serverless plugins as one
+//! proxy-wasm filter module (ABI 0.2.1), running the configured Lua on piccolo.
+//!
+//! Layers: [`config`] parses Kong's plugin config; [`runtime`] owns the Lua state of one
+//! plugin instance and runs phases; [`pdk`] maps `kong.*`/`ngx.*` onto the [`host::Host`]
+//! trait; `glue` (wasm only) implements that trait with proxy-wasm host calls and turns
+//! phase outcomes into proxy-wasm `Action`s.
+
+pub mod config;
+pub mod host;
+pub mod lua;
+pub mod pdk;
+pub mod phase;
+pub mod runtime;
+
+#[cfg(target_arch = "wasm32")]
+mod glue;
+
+#[cfg(target_arch = "wasm32")]
+proxy_wasm::main! {{
+    glue::start();
+}}

@@ -1,0 +1,88 @@
+//! The Lua environment on piccolo: the base state, LuaJIT-style value formatting, and the
+//! small overrides Kong users rely on (`error` with `chunk:line:` positions, `print` to the
+//! log). The full Lua 5.1/LuaJIT standard library grows here, one file per library.
+
+pub mod format;
+
+use piccolo::{Callback, CallbackReturn, Context, Execution, Lua, Value};
+
+/// A new piccolo state with the core standard library (`Lua::core()`), and `error`
+/// replaced by one that prefixes string messages with `chunkname:line:` as Lua 5.1 does.
+pub fn new_state() -> Lua {
+    let mut lua = Lua::core();
+    lua.enter(|ctx| {
+        ctx.set_global("error", error_function(ctx)).ok();
+    });
+    lua
+}
+
+/// `chunkname:line: ` of the Lua code calling the running callback, as Lua's `error(msg, 1)`
+/// and Kong's `error(msg, 2)` inside a PDK function report it. Empty when unknown.
+pub fn caller_position(exec: &Execution<'_, '_>) -> String {
+    match exec.upper_lua_frame() {
+        Some(frame) => format!(
+            "{}:{}: ",
+            frame.chunk_name.to_str_lossy(),
+            frame.current_line
+        ),
+        None => String::new(),
+    }
+}
+
+/// A Lua error whose message is `msg` prefixed with the caller's position.
+pub fn error_at<'gc>(
+    ctx: Context<'gc>,
+    exec: &Execution<'gc, '_>,
+    msg: &str,
+) -> piccolo::Error<'gc> {
+    let text = format!("{}{}", caller_position(exec), msg);
+    Value::String(ctx.intern(text.as_bytes())).into()
+}
+
+/// Lua 5.1's `error(message [, level])`: a string message at level 1 (the default) or 2
+/// gets the position of the calling Lua code; level 0 and non-string values pass as is.
+fn error_function<'gc>(ctx: Context<'gc>) -> Callback<'gc> {
+    Callback::from_fn(&ctx, |ctx, exec, stack| {
+        let message = stack.get(0);
+        let level = stack.get(1).to_integer().unwrap_or(1);
+        let value = match message {
+            Value::String(s) if level > 0 => {
+                let mut text = caller_position(&exec).into_bytes();
+                text.extend_from_slice(s.as_bytes());
+                Value::String(ctx.intern(&text))
+            }
+            Value::Integer(_) | Value::Number(_) if level > 0 => {
+                let text = format!("{}{}", caller_position(&exec), format::number(message));
+                Value::String(ctx.intern(text.as_bytes()))
+            }
+            other => other,
+        };
+        Err::<CallbackReturn, _>(value.into())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use piccolo::{Closure, Executor};
+
+    fn run_error(source: &str) -> String {
+        let mut lua = new_state();
+        let executor = lua.enter(|ctx| {
+            let closure = Closure::load(ctx, Some("access[1]"), source.as_bytes()).unwrap();
+            ctx.stash(Executor::start(ctx, closure.into(), ()))
+        });
+        lua.execute::<()>(&executor).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn error_carries_chunk_and_line() {
+        assert_eq!(run_error("\n\nerror('boom')"), "lua error: access[1]:3: boom");
+    }
+
+    #[test]
+    fn error_level_zero_and_tables_pass_unchanged() {
+        assert_eq!(run_error("error('plain', 0)"), "lua error: plain");
+        assert!(run_error("error({code = 1})").starts_with("lua error: <table"));
+    }
+}

@@ -1,0 +1,200 @@
+//! The Kong PDK (`kong.*`) and the `ngx.*` subset, on top of [`Host`].
+//!
+//! One file per namespace, as Kong's `kong/pdk/*.lua`: every function checks its phase
+//! and arguments first and fails with Kong's message, positioned at the calling Lua line.
+
+mod json;
+mod log;
+mod ngx;
+mod request;
+mod response;
+mod service;
+
+use std::cell::{Ref, RefCell, RefMut};
+use std::rc::Rc;
+
+use piccolo::{Callback, CallbackReturn, Context, Error, Execution, Stack, Table, Value};
+
+use crate::config::Role;
+use crate::host::Host;
+use crate::lua::error_at;
+use crate::phase::{kong_phase, Phase};
+use crate::runtime::RequestState;
+
+/// What PDK callbacks see of the request being served: the host, the plugin's role, the
+/// running phase and the request's state. One per plugin instance; the request state is
+/// moved in for a phase run and back out after it.
+pub struct Scope {
+    /// The proxy.
+    pub host: Rc<dyn Host>,
+    /// pre-function or post-function.
+    pub role: Role,
+    /// The phase running now.
+    pub phase: Phase,
+    /// The request being served.
+    pub request: RequestState,
+}
+
+impl Scope {
+    /// A scope with no request yet.
+    pub fn new(host: Rc<dyn Host>, role: Role) -> Scope {
+        Scope { host, role, phase: Phase::Access, request: RequestState::default() }
+    }
+
+    /// `[pre-function] ` or `[post-function] `: the prefix of every log line from Lua.
+    pub fn log_prefix(&self) -> String {
+        format!("[{}] ", self.role.name())
+    }
+}
+
+/// A shared handle on the instance's [`Scope`], captured by every PDK callback.
+#[derive(Clone)]
+pub struct Pdk(Rc<RefCell<Scope>>);
+
+/// The signature of a PDK function body.
+pub type PdkFn = for<'gc, 'e, 's> fn(
+    &Pdk,
+    Context<'gc>,
+    Execution<'gc, 'e>,
+    Stack<'gc, 's>,
+) -> Result<CallbackReturn<'gc>, Error<'gc>>;
+
+impl Pdk {
+    /// Wraps a scope.
+    pub fn new(scope: Scope) -> Pdk {
+        Pdk(Rc::new(RefCell::new(scope)))
+    }
+
+    /// Reads the scope. Never held across a call back into Lua.
+    pub fn scope(&self) -> Ref<'_, Scope> {
+        self.0.borrow()
+    }
+
+    /// Changes the scope. Never held across a call back into Lua.
+    pub fn scope_mut(&self) -> RefMut<'_, Scope> {
+        self.0.borrow_mut()
+    }
+
+    /// Starts a phase run for `request`.
+    pub fn enter(&self, phase: Phase, request: RequestState) {
+        let mut scope = self.scope_mut();
+        scope.phase = phase;
+        scope.request = request;
+    }
+
+    /// Ends a phase run, handing the request state back.
+    pub fn leave(&self) -> RequestState {
+        std::mem::take(&mut self.scope_mut().request)
+    }
+
+    /// Kong's `check_phase`: fails with "function cannot be called in X phase (only in: ...)".
+    pub fn check_phase<'gc>(
+        &self,
+        ctx: Context<'gc>,
+        exec: &Execution<'gc, '_>,
+        allowed: u32,
+    ) -> Result<(), Error<'gc>> {
+        let phase = self.scope().phase;
+        if phase.bit() & allowed != 0 {
+            return Ok(());
+        }
+        Err(error_at(ctx, exec, &kong_phase::not_allowed_message(phase.name(), allowed)))
+    }
+}
+
+/// Installs the `kong` and `ngx` globals and `print` into the state's built-ins.
+pub fn install<'gc>(ctx: Context<'gc>, pdk: &Pdk) {
+    let kong = Table::new(&ctx);
+    kong.set(ctx, "request", request::table(ctx, pdk)).ok();
+    kong.set(ctx, "response", response::table(ctx, pdk)).ok();
+    kong.set(ctx, "service", service::table(ctx, pdk)).ok();
+    kong.set(ctx, "log", log::table(ctx, pdk)).ok();
+    ctx.set_global("kong", kong).ok();
+    ctx.set_global("ngx", ngx::table(ctx, pdk)).ok();
+    ctx.set_global("print", function(ctx, pdk, log::print)).ok();
+}
+
+/// A Lua function that runs `body` with this PDK handle.
+pub fn function<'gc>(ctx: Context<'gc>, pdk: &Pdk, body: PdkFn) -> Callback<'gc> {
+    let pdk = pdk.clone();
+    Callback::from_fn(&ctx, move |ctx, exec, stack| body(&pdk, ctx, exec, stack))
+}
+
+/// Sets `table[name]` to a PDK function.
+pub fn set_function<'gc>(ctx: Context<'gc>, table: Table<'gc>, name: &'static str, pdk: &Pdk, body: PdkFn) {
+    table.set(ctx, name, function(ctx, pdk, body)).ok();
+}
+
+/// A Lua error raised at the calling Lua line, as Kong's `error(msg, 2)`.
+pub fn raise<'gc, T>(ctx: Context<'gc>, exec: &Execution<'gc, '_>, msg: &str) -> Result<T, Error<'gc>> {
+    Err(error_at(ctx, exec, msg))
+}
+
+/// A Lua string value.
+pub fn lua_string<'gc>(ctx: Context<'gc>, bytes: &[u8]) -> Value<'gc> {
+    Value::String(piccolo::String::from_slice(&ctx, bytes))
+}
+
+/// Lua's `type()` name of a value.
+pub fn type_name(value: Value<'_>) -> &'static str {
+    value.type_name()
+}
+
+/// A header value given to a PDK setter: Kong accepts a string, a number or boolean
+/// (converted with `tostring`), or an array of strings (one header line each).
+pub enum HeaderValue {
+    /// One value.
+    One(Vec<u8>),
+    /// Several values, in order.
+    Many(Vec<Vec<u8>>),
+}
+
+/// Kong's `checks.validate_header(name, value)`, with its messages.
+pub fn validate_header<'gc>(
+    ctx: Context<'gc>,
+    exec: &Execution<'gc, '_>,
+    name: Value<'gc>,
+    value: Value<'gc>,
+) -> Result<(String, HeaderValue), Error<'gc>> {
+    let Value::String(name_str) = name else {
+        return raise(ctx, exec, &format!(
+            "invalid header name \"{}\": got {}, expected string",
+            crate::lua::format::display(name),
+            name.type_name()
+        ));
+    };
+    let name_text = name_str.to_str_lossy().into_owned();
+    let value = match value {
+        Value::String(s) => HeaderValue::One(s.as_bytes().to_vec()),
+        Value::Integer(_) | Value::Number(_) | Value::Boolean(_) => {
+            HeaderValue::One(crate::lua::format::display(value).into_bytes())
+        }
+        Value::Table(t) => {
+            let mut values = Vec::new();
+            for i in 1.. {
+                match t.get(ctx, i) {
+                    Value::Nil => break,
+                    Value::String(s) => values.push(s.as_bytes().to_vec()),
+                    other => {
+                        return raise(ctx, exec, &format!(
+                            "invalid header value in array \"{name_text}\": got {}, expected string",
+                            other.type_name()
+                        ))
+                    }
+                }
+            }
+            HeaderValue::Many(values)
+        }
+        other => {
+            return raise(ctx, exec, &format!(
+                "invalid header value for \"{name_text}\": got {}, expected array of string, \
+                 string, number or boolean",
+                other.type_name()
+            ))
+        }
+    };
+    Ok((name_text, value))
+}
+
+#[cfg(test)]
+pub(crate) mod testing;

@@ -1,0 +1,72 @@
+//! A fake [`Host`] for native unit tests: header maps and a log in memory.
+
+use std::cell::RefCell;
+
+use crate::host::{Host, LogLevel};
+
+/// Request and response header maps plus captured log lines.
+#[derive(Default)]
+pub struct FakeHost {
+    pub request: RefCell<Vec<(String, Vec<u8>)>>,
+    pub response: RefCell<Vec<(String, Vec<u8>)>>,
+    pub logs: RefCell<Vec<(LogLevel, String)>>,
+}
+
+impl FakeHost {
+    /// A host whose request has these headers (`:method`/`:path` included if wanted).
+    pub fn with_request(headers: &[(&str, &str)]) -> FakeHost {
+        let host = FakeHost::default();
+        *host.request.borrow_mut() = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+            .collect();
+        host
+    }
+
+    /// The log messages so far.
+    pub fn messages(&self) -> Vec<String> {
+        self.logs.borrow().iter().map(|(_, m)| m.clone()).collect()
+    }
+}
+
+fn get(map: &RefCell<Vec<(String, Vec<u8>)>>, name: &str) -> Option<Vec<u8>> {
+    map.borrow().iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+}
+
+fn set(map: &RefCell<Vec<(String, Vec<u8>)>>, name: &str, value: Option<&[u8]>) {
+    let mut map = map.borrow_mut();
+    map.retain(|(n, _)| n != name);
+    if let Some(v) = value {
+        map.push((name.to_string(), v.to_vec()));
+    }
+}
+
+impl Host for FakeHost {
+    fn request_header(&self, name: &str) -> Option<Vec<u8>> {
+        get(&self.request, name)
+    }
+    fn request_headers(&self) -> Vec<(String, Vec<u8>)> {
+        self.request.borrow().clone()
+    }
+    fn set_request_header(&self, name: &str, value: Option<&[u8]>) {
+        set(&self.request, name, value)
+    }
+    fn add_request_header(&self, name: &str, value: &[u8]) {
+        self.request.borrow_mut().push((name.to_string(), value.to_vec()))
+    }
+    fn response_header(&self, name: &str) -> Option<Vec<u8>> {
+        get(&self.response, name)
+    }
+    fn response_headers(&self) -> Vec<(String, Vec<u8>)> {
+        self.response.borrow().clone()
+    }
+    fn set_response_header(&self, name: &str, value: Option<&[u8]>) {
+        set(&self.response, name, value)
+    }
+    fn add_response_header(&self, name: &str, value: &[u8]) {
+        self.response.borrow_mut().push((name.to_string(), value.to_vec()))
+    }
+    fn log(&self, level: LogLevel, message: &str) {
+        self.logs.borrow_mut().push((level, message.to_string()))
+    }
+}

@@ -1,0 +1,251 @@
+//! One Lua state per plugin instance (proxy-wasm root context): chunks compiled once at
+//! configure time, Kong's first-run rule, and running a phase for one request.
+//!
+//! Kong's rule (`kong/plugins/pre-function/_handler.lua`): the first time a chunk runs, if
+//! it returns a function, that function is called right away and replaces the chunk for
+//! every later request (its upvalues keep state); otherwise the chunk itself runs each
+//! time. A first run that exits early or fails still counts as the first run.
+
+mod request;
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+
+use piccolo::{Closure, Executor, Fuel, Lua, StashedExecutor, StashedFunction, Table, Value};
+
+pub use request::{HeaderOp, LocalResponse, RequestState};
+
+use crate::config::{PluginConfig, Role};
+use crate::host::{Host, LogLevel};
+use crate::lua;
+use crate::pdk::{self, Pdk, Scope};
+use crate::phase::Phase;
+
+/// Fuel handed to the VM per `Lua::enter`; garbage is collected between slices.
+const FUEL_PER_SLICE: i32 = 16 * 1024;
+
+/// Instruction budget of one chunk invocation (~1 fuel per VM instruction, 8 per callback).
+/// Generous: a typical gateway snippet uses a few hundred.
+pub const DEFAULT_INSTRUCTION_LIMIT: i64 = 20_000_000;
+
+/// A chunk that failed to compile: where, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileError {
+    /// The phase whose array holds the chunk.
+    pub phase: Phase,
+    /// 1-based index in that array, as Kong's config shows it.
+    pub index: usize,
+    /// 1-based line of the error inside the chunk.
+    pub line: u64,
+    /// The parser's or compiler's reason.
+    pub reason: String,
+}
+
+impl fmt::Display for CompileError {
+    /// `<phase>[<index>]:<line>: <reason>`, e.g. `access[2]:3: unexpected symbol`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]:{}: {}", self.phase.name(), self.index, self.line, self.reason)
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// What running a phase's chunks came to for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhaseOutcome {
+    /// Every chunk ran to its end.
+    Continue,
+    /// A chunk called `kong.response.exit`: the response is in `RequestState::exit`, and
+    /// the phase's remaining chunks were skipped.
+    Exited,
+    /// A chunk raised a Lua error (already logged); the remaining chunks were skipped.
+    Failed,
+}
+
+struct Chunk {
+    /// `<phase>[<index>]`: the chunk name Lua error positions carry.
+    name: String,
+    function: StashedFunction,
+    first_run_done: bool,
+}
+
+/// The Lua side of one plugin instance.
+pub struct Runtime {
+    lua: Lua,
+    pdk: Pdk,
+    phases: Vec<(Phase, Vec<Chunk>)>,
+    executor: StashedExecutor,
+    instruction_limit: i64,
+}
+
+impl Runtime {
+    /// Builds the Lua state, installs the PDK and compiles every chunk of `config`.
+    ///
+    /// Errors: the first chunk that fails to compile, in phase then array order; nothing
+    /// of the configuration is kept in that case.
+    pub fn new(config: &PluginConfig, role: Role, host: Rc<dyn Host>) -> Result<Runtime, CompileError> {
+        let mut lua = lua::new_state();
+        let pdk = Pdk::new(Scope::new(host, role));
+        lua.enter(|ctx| pdk::install(ctx, &pdk));
+
+        let mut phases = Vec::new();
+        for (phase, sources) in &config.phases {
+            let mut chunks = Vec::with_capacity(sources.len());
+            for (i, source) in sources.iter().enumerate() {
+                chunks.push(compile_chunk(&mut lua, *phase, i + 1, source)?);
+            }
+            phases.push((*phase, chunks));
+        }
+        let executor = lua.enter(|ctx| ctx.stash(Executor::new(ctx)));
+        Ok(Runtime { lua, pdk, phases, executor, instruction_limit: DEFAULT_INSTRUCTION_LIMIT })
+    }
+
+    /// The plugin's role (sets the `[pre-function] ` / `[post-function] ` log prefix).
+    pub fn role(&self) -> Role {
+        self.pdk.scope().role
+    }
+
+    /// Whether `phase` has any chunk to run.
+    pub fn has_phase(&self, phase: Phase) -> bool {
+        self.phases.iter().any(|(p, c)| *p == phase && !c.is_empty())
+    }
+
+    /// Runs the chunks of `phase` in array order for the request whose state is `request`.
+    ///
+    /// Stops at the first chunk that exits (`kong.response.exit`) or raises an error; an
+    /// error is logged as `[<role>] <phase>[<index>]:<line>: <message>` at error level.
+    pub fn run_phase(&mut self, phase: Phase, request: &mut RequestState) -> PhaseOutcome {
+        let Some(index) = self.phases.iter().position(|(p, _)| *p == phase) else {
+            return PhaseOutcome::Continue;
+        };
+        self.pdk.enter(phase, std::mem::take(request));
+        let mut outcome = PhaseOutcome::Continue;
+        for i in 0..self.phases[index].1.len() {
+            match self.run_chunk(index, i) {
+                Ok(()) if self.pdk.scope().request.exit.is_some() => {
+                    outcome = PhaseOutcome::Exited;
+                    break;
+                }
+                Ok(()) => {}
+                Err(message) => {
+                    let name = &self.phases[index].1[i].name;
+                    self.log_chunk_error(name, &message);
+                    outcome = PhaseOutcome::Failed;
+                    break;
+                }
+            }
+        }
+        *request = self.pdk.leave();
+        outcome
+    }
+
+    fn log_chunk_error(&self, chunk_name: &str, message: &str) {
+        let scope = self.pdk.scope();
+        let positioned = message.starts_with(chunk_name) && message[chunk_name.len()..].starts_with(':');
+        let text = if positioned {
+            format!("[{}] {}", scope.role.name(), message)
+        } else {
+            format!("[{}] {}: {}", scope.role.name(), chunk_name, message)
+        };
+        scope.host.log(LogLevel::Error, &text);
+    }
+
+    /// Runs one chunk under Kong's first-run rule.
+    fn run_chunk(&mut self, phase_index: usize, chunk_index: usize) -> Result<(), String> {
+        let chunk = &mut self.phases[phase_index].1[chunk_index];
+        let function = chunk.function.clone();
+        if chunk.first_run_done {
+            return self.call(&function, false).map(|_| ());
+        }
+        chunk.first_run_done = true;
+        let returned = self.call(&function, true)?;
+        if let Some(handler) = returned {
+            if self.pdk.scope().request.exit.is_none() {
+                self.phases[phase_index].1[chunk_index].function = handler.clone();
+                self.call(&handler, false)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `function` with no arguments on the instance's executor, within the
+    /// instruction budget. Returns the function it returned when `want_function` is set.
+    fn call(&mut self, function: &StashedFunction, want_function: bool) -> Result<Option<StashedFunction>, String> {
+        let executor = &self.executor;
+        self.lua.enter(|ctx| {
+            let function = ctx.fetch(function);
+            ctx.fetch(executor).restart(ctx, function, ());
+        });
+        let mut spent: i64 = 0;
+        loop {
+            let (done, used) = self.lua.enter(|ctx| {
+                let mut fuel = Fuel::with(FUEL_PER_SLICE);
+                let done = ctx.fetch(executor).step(ctx, &mut fuel);
+                (done, i64::from(FUEL_PER_SLICE - fuel.remaining()))
+            });
+            if done {
+                break;
+            }
+            spent += used;
+            if spent > self.instruction_limit {
+                self.lua.enter(|ctx| ctx.fetch(executor).stop(&ctx));
+                return Err("instruction limit exceeded".into());
+            }
+        }
+        self.lua.enter(|ctx| {
+            let executor = ctx.fetch(executor);
+            let result = match executor.take_result::<Value>(ctx) {
+                Ok(Ok(Value::Function(f))) if want_function => Ok(Some(ctx.stash(f))),
+                Ok(Ok(_)) => Ok(None),
+                Ok(Err(e)) => Err(error_text(e)),
+                Err(e) => Err(e.to_string()),
+            };
+            executor.stop(&ctx);
+            result
+        })
+    }
+}
+
+/// The message of a Lua error as Lua prints it: strings and numbers as is, other values
+/// as `(error object is a <type> value)`.
+fn error_text(error: piccolo::Error<'_>) -> String {
+    match error {
+        piccolo::Error::Lua(e) => match e.0 {
+            Value::String(s) => s.to_str_lossy().into_owned(),
+            v @ (Value::Integer(_) | Value::Number(_)) => lua::format::number(v),
+            v => format!("(error object is a {} value)", v.type_name()),
+        },
+        piccolo::Error::Runtime(e) => e.to_string(),
+    }
+}
+
+fn compile_chunk(lua: &mut Lua, phase: Phase, index: usize, source: &str) -> Result<Chunk, CompileError> {
+    let name = format!("{}[{}]", phase.name(), index);
+    let function = lua.enter(|ctx| {
+        // Each chunk sees its own globals table, falling back to the shared built-ins, so
+        // chunks cannot clobber each other's globals.
+        let env = Table::new(&ctx);
+        let meta = Table::new(&ctx);
+        meta.set(ctx, "__index", ctx.globals()).ok();
+        env.set_metatable(&ctx, Some(meta));
+        Closure::load_with_env(ctx, Some(&name), source.as_bytes(), env)
+            .map(|closure| ctx.stash(piccolo::Function::from(closure)))
+            .map_err(|e| compile_error(phase, index, e))
+    })?;
+    Ok(Chunk { name, function, first_run_done: false })
+}
+
+fn compile_error(phase: Phase, index: usize, error: piccolo::PrototypeError) -> CompileError {
+    let (line, reason) = match error {
+        piccolo::PrototypeError::Parser(e) => (e.line_number.0 + 1, e.kind.to_string()),
+        piccolo::PrototypeError::Compiler(e) => (e.line_number.0 + 1, e.kind.to_string()),
+    };
+    CompileError { phase, index, line, reason }
+}
+
+/// Shared handle type of the per-request scope, for the glue's convenience.
+pub type SharedScope = Rc<RefCell<Scope>>;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,77 @@
+//! Per-request state kept by the HTTP context between phases.
+
+/// A response produced by the filter itself (`kong.response.exit`, or a 500 after a Lua
+/// error), sent with proxy-wasm's `proxy_send_local_response`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LocalResponse {
+    /// HTTP status, 100-599.
+    pub status: u16,
+    /// Header pairs in order, names lowercase; a name may repeat.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The body bytes.
+    pub body: Vec<u8>,
+}
+
+impl LocalResponse {
+    /// The first value of header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
+    }
+
+    /// Replaces every value of header `name` with `value`, or removes it when `None`.
+    pub fn set_header(&mut self, name: &str, value: Option<&[u8]>) {
+        self.headers.retain(|(n, _)| n != name);
+        if let Some(value) = value {
+            self.headers.push((name.to_owned(), value.to_vec()));
+        }
+    }
+
+    /// Appends a value to header `name`.
+    pub fn add_header(&mut self, name: &str, value: &[u8]) {
+        self.headers.push((name.to_owned(), value.to_vec()));
+    }
+
+    /// Kong's response for an unexpected error: 500, `{"message":"An unexpected error occurred"}`.
+    pub fn internal_error() -> LocalResponse {
+        let body = br#"{"message":"An unexpected error occurred"}"#.to_vec();
+        LocalResponse {
+            status: 500,
+            headers: vec![
+                ("content-type".into(), b"application/json; charset=utf-8".to_vec()),
+                ("content-length".into(), body.len().to_string().into_bytes()),
+            ],
+            body,
+        }
+    }
+}
+
+/// A response header change made before the response exists (in `rewrite`/`access`),
+/// applied to whichever response the client gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderOp {
+    /// Replace (or with `None`, remove) every value of the header.
+    Set(String, Option<Vec<u8>>),
+    /// Append one value.
+    Add(String, Vec<u8>),
+}
+
+/// What one request carries from phase to phase; owned by the proxy-wasm HTTP context.
+#[derive(Debug, Default)]
+pub struct RequestState {
+    /// The filter's own response, once `kong.response.exit` ran (or a 500 replaced it).
+    pub exit: Option<LocalResponse>,
+    /// Response header changes from `rewrite`/`access`, in call order.
+    pub response_header_ops: Vec<HeaderOp>,
+}
+
+impl RequestState {
+    /// Applies the pending response header changes to a local response.
+    pub fn apply_header_ops(&self, response: &mut LocalResponse) {
+        for op in &self.response_header_ops {
+            match op {
+                HeaderOp::Set(name, value) => response.set_header(name, value.as_deref()),
+                HeaderOp::Add(name, value) => response.add_header(name, value),
+            }
+        }
+    }
+}

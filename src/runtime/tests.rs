@@ -1,0 +1,160 @@
+use std::rc::Rc;
+
+use super::*;
+use crate::pdk::testing::FakeHost;
+
+fn runtime(config: &str, host: &Rc<FakeHost>) -> Runtime {
+    let config = PluginConfig::parse(config.as_bytes()).unwrap();
+    Runtime::new(&config, Role::PreFunction, host.clone()).unwrap()
+}
+
+fn config_of(phase: &str, chunks: &[&str]) -> String {
+    serde_json::json!({ phase: chunks }).to_string()
+}
+
+#[test]
+fn custom_auth_exits_without_header_and_clears_it_with() {
+    let source = r#"
+        local custom_auth = kong.request.get_header("x-custom-auth")
+        if not custom_auth then
+          return kong.response.exit(401, "Invalid Credentials")
+        end
+        kong.service.request.clear_header('x-custom-auth')
+    "#;
+    let config = config_of("access", &[source, "kong.log.err('Hi there Access!')"]);
+
+    let host = Rc::new(FakeHost::with_request(&[(":path", "/test")]));
+    let mut rt = runtime(&config, &host);
+    let mut request = RequestState::default();
+    assert_eq!(rt.run_phase(Phase::Access, &mut request), PhaseOutcome::Exited);
+    let exit = request.exit.unwrap();
+    assert_eq!(exit.status, 401);
+    assert_eq!(exit.body, b"Invalid Credentials");
+    assert_eq!(exit.header("content-length"), Some(&b"19"[..]));
+    assert!(host.messages().is_empty(), "second chunk must not run: {:?}", host.messages());
+
+    let host = Rc::new(FakeHost::with_request(&[(":path", "/test"), ("x-custom-auth", "demo")]));
+    let mut rt = runtime(&config, &host);
+    let mut request = RequestState::default();
+    assert_eq!(rt.run_phase(Phase::Access, &mut request), PhaseOutcome::Continue);
+    assert_eq!(host.request_header("x-custom-auth"), None);
+    assert_eq!(host.messages(), ["[pre-function] Hi there Access!"]);
+}
+
+#[test]
+fn returned_function_keeps_upvalues_across_requests() {
+    let source = "local count = 0\nreturn function()\n count = count + 1\n kong.log.info('n=', count)\nend";
+    let host = Rc::new(FakeHost::default());
+    let mut rt = runtime(&config_of("access", &[source]), &host);
+    for _ in 0..3 {
+        rt.run_phase(Phase::Access, &mut RequestState::default());
+    }
+    assert_eq!(host.messages(), ["[pre-function] n=1", "[pre-function] n=2", "[pre-function] n=3"]);
+}
+
+#[test]
+fn exit_during_first_run_makes_the_chunk_itself_run_every_time() {
+    // Kong's rule: the first run counts even when it exits; the returned function is never seen.
+    let source = "kong.log.info('chunk')\nif kong.request.get_header('x-stop') then return kong.response.exit(403) end\nreturn function() kong.log.info('handler') end";
+    let host = Rc::new(FakeHost::with_request(&[("x-stop", "1")]));
+    let mut rt = runtime(&config_of("access", &[source]), &host);
+    assert_eq!(rt.run_phase(Phase::Access, &mut RequestState::default()), PhaseOutcome::Exited);
+    host.set_request_header("x-stop", None);
+    assert_eq!(rt.run_phase(Phase::Access, &mut RequestState::default()), PhaseOutcome::Continue);
+    assert_eq!(host.messages(), ["[pre-function] chunk", "[pre-function] chunk"]);
+}
+
+#[test]
+fn exit_inside_pcall_still_ends_the_chunk() {
+    let source = "pcall(kong.response.exit, 418, {message = 'teapot'})\nkong.log.err('after')";
+    let host = Rc::new(FakeHost::default());
+    let mut rt = runtime(&config_of("access", &[source]), &host);
+    let mut request = RequestState::default();
+    assert_eq!(rt.run_phase(Phase::Access, &mut request), PhaseOutcome::Exited);
+    let exit = request.exit.unwrap();
+    assert_eq!(exit.body, br#"{"message":"teapot"}"#);
+    assert_eq!(exit.header("content-type"), Some(&b"application/json; charset=utf-8"[..]));
+    assert!(host.messages().is_empty());
+}
+
+#[test]
+fn runtime_error_fails_the_request_and_logs_position() {
+    let host = Rc::new(FakeHost::default());
+    let mut rt = runtime(&config_of("access", &["local x = 1\nerror('boom')"]), &host);
+    assert_eq!(rt.run_phase(Phase::Access, &mut RequestState::default()), PhaseOutcome::Failed);
+    assert_eq!(host.messages(), ["[pre-function] access[1]:2: boom"]);
+    // The VM keeps serving.
+    assert_eq!(rt.run_phase(Phase::Access, &mut RequestState::default()), PhaseOutcome::Failed);
+}
+
+#[test]
+fn pdk_errors_carry_kong_messages_and_the_callers_line() {
+    let host = Rc::new(FakeHost::default());
+    let mut rt = runtime(&config_of("body_filter", &["\nkong.response.exit(200)"]), &host);
+    assert_eq!(rt.run_phase(Phase::BodyFilter, &mut RequestState::default()), PhaseOutcome::Failed);
+    assert_eq!(
+        host.messages(),
+        ["[pre-function] body_filter[1]:2: function cannot be called in body_filter phase \
+          (only in: rewrite, access, balancer, response, header_filter, error, admin_api)"]
+    );
+}
+
+#[test]
+fn syntax_errors_name_phase_index_and_line() {
+    let config = PluginConfig::parse(br#"{"access":["return 1", "local x = \n\n = 2"]}"#).unwrap();
+    let host = Rc::new(FakeHost::default());
+    let err = Runtime::new(&config, Role::PreFunction, host).err().unwrap();
+    assert_eq!((err.phase, err.index, err.line), (Phase::Access, 2, 3));
+    assert!(err.to_string().starts_with("access[2]:3: "), "{err}");
+}
+
+#[test]
+fn chunks_have_separate_globals() {
+    let host = Rc::new(FakeHost::default());
+    let mut rt = runtime(&config_of("access", &["shared = 'one'", "kong.log.info(tostring(shared))"]), &host);
+    rt.run_phase(Phase::Access, &mut RequestState::default());
+    assert_eq!(host.messages(), ["[pre-function] nil"]);
+}
+
+#[test]
+fn infinite_loops_hit_the_instruction_limit() {
+    let host = Rc::new(FakeHost::default());
+    let mut rt = runtime(&config_of("access", &["while true do end"]), &host);
+    assert_eq!(rt.run_phase(Phase::Access, &mut RequestState::default()), PhaseOutcome::Failed);
+    assert_eq!(host.messages(), ["[pre-function] access[1]: instruction limit exceeded"]);
+}
+
+#[test]
+fn response_headers_set_in_access_reach_the_exit_response() {
+    let source = "kong.response.set_header('X-Trace', 'abc')\nreturn kong.response.exit(200, 'ok', { ['X-Extra'] = 1 })";
+    let host = Rc::new(FakeHost::default());
+    let mut rt = runtime(&config_of("access", &[source]), &host);
+    let mut request = RequestState::default();
+    rt.run_phase(Phase::Access, &mut request);
+    let exit = request.exit.unwrap();
+    assert_eq!(exit.header("x-trace"), Some(&b"abc"[..]));
+    assert_eq!(exit.header("x-extra"), Some(&b"1"[..]));
+}
+
+#[test]
+fn headers_table_is_case_and_underscore_insensitive() {
+    let source = "local h = kong.request.get_headers()\nkong.log.info(h.x_one, ' ', h['X-ONE'], ' ', h.multi[2], ' ', kong.request.get_method(), ' ', kong.request.get_path())";
+    let host = Rc::new(FakeHost::with_request(&[
+        (":method", "POST"),
+        (":path", "/a/../b?q=1"),
+        ("x-one", "1"),
+        ("multi", "a"),
+        ("multi", "b"),
+    ]));
+    let mut rt = runtime(&config_of("access", &[source]), &host);
+    rt.run_phase(Phase::Access, &mut RequestState::default());
+    assert_eq!(host.messages(), ["[pre-function] 1 1 b POST /b"]);
+}
+
+#[test]
+fn ngx_log_concatenates_and_maps_levels() {
+    let host = Rc::new(FakeHost::default());
+    let mut rt = runtime(&config_of("log", &["ngx.log(ngx.ERR, 'hello world: ', 10/2, nil, true)"]), &host);
+    rt.run_phase(Phase::Log, &mut RequestState::default());
+    assert_eq!(host.logs.borrow()[0], (LogLevel::Error, "[pre-function] hello world: 5niltrue".to_string()));
+}
