@@ -1,0 +1,142 @@
+//! One loaded filter: its wasmtime instance, root context and stream contexts.
+
+use wasmtime::error::Context as _;
+use wasmtime::{bail, Result};
+use wasmtime::{Instance, Linker, Store, TypedFunc};
+use wasmtime_wasi::WasiCtxBuilder;
+
+use crate::abi::{self, HostState, LocalReply, Shared};
+use crate::spec::{config_bytes, FilterSpec};
+use crate::Harness;
+
+/// proxy-wasm `Action` values returned by the stream callbacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// 0: go on to the next filter.
+    Continue,
+    /// 1: stop here until `proxy_continue_stream`.
+    Pause,
+}
+
+/// The root context id every filter instance uses.
+const ROOT_CONTEXT_ID: i32 = 1;
+
+/// A filter instance with its root context created, started and configured.
+pub struct Filter {
+    /// The name from the chain file.
+    pub name: String,
+    store: Store<HostState>,
+    instance: Instance,
+    next_context_id: i32,
+}
+
+impl Filter {
+    /// Instantiates `spec`'s module, then runs `_initialize`, `proxy_on_context_create`,
+    /// `proxy_on_vm_start` and `proxy_on_configure` for its root context.
+    ///
+    /// Errors: module load or link failure, a trap, or `false` from start or configure.
+    pub fn new(harness: &Harness, spec: &FilterSpec, vm_config: &serde_json::Value, shared: Shared) -> Result<Filter> {
+        let module = harness.module(&spec.module)?;
+        let mut linker = Linker::new(harness.engine());
+        abi::add_to_linker(&mut linker)?;
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut HostState| &mut s.wasi)?;
+        let state = HostState {
+            wasi: WasiCtxBuilder::new().build_p1(),
+            filter_name: spec.name.clone(),
+            vm_config: config_bytes(vm_config),
+            plugin_config: config_bytes(&spec.config),
+            shared,
+            local_reply: None,
+            continued: false,
+            metrics: Vec::new(),
+            tick_period_ms: 0,
+        };
+        let mut store = Store::new(harness.engine(), state);
+        let instance = linker
+            .instantiate(&mut store, &module)
+            .with_context(|| format!("filter {:?}: cannot instantiate {}", spec.name, spec.module.display()))?;
+        let mut filter = Filter { name: spec.name.clone(), store, instance, next_context_id: ROOT_CONTEXT_ID + 1 };
+        filter.start()?;
+        Ok(filter)
+    }
+
+    fn func<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(&mut self, name: &str) -> Result<TypedFunc<P, R>> {
+        self.instance
+            .get_typed_func::<P, R>(&mut self.store, name)
+            .with_context(|| format!("filter {:?}: bad or missing export {name}", self.name))
+    }
+
+    fn start(&mut self) -> Result<()> {
+        if self.instance.get_func(&mut self.store, "_initialize").is_some() {
+            self.func::<(), ()>("_initialize")?.call(&mut self.store, ())?;
+        }
+        self.func::<(i32, i32), ()>("proxy_on_context_create")?.call(&mut self.store, (ROOT_CONTEXT_ID, 0))?;
+        let vm_config_len = self.store.data().vm_config.len() as i32;
+        let started = self.func::<(i32, i32), i32>("proxy_on_vm_start")?.call(&mut self.store, (ROOT_CONTEXT_ID, vm_config_len))?;
+        if started == 0 {
+            bail!("filter {:?}: proxy_on_vm_start returned false", self.name);
+        }
+        let config_len = self.store.data().plugin_config.len() as i32;
+        let configured = self.func::<(i32, i32), i32>("proxy_on_configure")?.call(&mut self.store, (ROOT_CONTEXT_ID, config_len))?;
+        if configured == 0 {
+            bail!("filter {:?}: proxy_on_configure returned false (configuration rejected)", self.name);
+        }
+        Ok(())
+    }
+
+    /// Creates an HTTP context for a new stream; returns its id.
+    pub fn create_stream(&mut self) -> Result<i32> {
+        let id = self.next_context_id;
+        self.next_context_id += 1;
+        self.func::<(i32, i32), ()>("proxy_on_context_create")?.call(&mut self.store, (id, ROOT_CONTEXT_ID))?;
+        Ok(id)
+    }
+
+    fn stream_call(&mut self, export: &str, args: (i32, i32, i32)) -> Result<Action> {
+        self.store.data_mut().local_reply = None;
+        self.store.data_mut().continued = false;
+        let action = self.func::<(i32, i32, i32), i32>(export)?.call(&mut self.store, args)?;
+        Ok(if action == 0 || self.store.data().continued { Action::Continue } else { Action::Pause })
+    }
+
+    /// `proxy_on_request_headers(context, num_headers, end_of_stream)`.
+    pub fn on_request_headers(&mut self, id: i32, headers: usize, end_of_stream: bool) -> Result<Action> {
+        self.stream_call("proxy_on_request_headers", (id, headers as i32, end_of_stream as i32))
+    }
+
+    /// `proxy_on_request_body(context, body_size, end_of_stream)`.
+    pub fn on_request_body(&mut self, id: i32, size: usize, end_of_stream: bool) -> Result<Action> {
+        self.stream_call("proxy_on_request_body", (id, size as i32, end_of_stream as i32))
+    }
+
+    /// `proxy_on_response_headers(context, num_headers, end_of_stream)`.
+    pub fn on_response_headers(&mut self, id: i32, headers: usize, end_of_stream: bool) -> Result<Action> {
+        self.stream_call("proxy_on_response_headers", (id, headers as i32, end_of_stream as i32))
+    }
+
+    /// `proxy_on_response_body(context, body_size, end_of_stream)`.
+    pub fn on_response_body(&mut self, id: i32, size: usize, end_of_stream: bool) -> Result<Action> {
+        self.stream_call("proxy_on_response_body", (id, size as i32, end_of_stream as i32))
+    }
+
+    /// The local response the last callback sent, if any.
+    pub fn take_local_reply(&mut self) -> Option<LocalReply> {
+        self.store.data_mut().local_reply.take()
+    }
+
+    /// Ends a stream: `proxy_on_log`, `proxy_on_done`, `proxy_on_delete`.
+    pub fn finish_stream(&mut self, id: i32) -> Result<()> {
+        self.func::<i32, ()>("proxy_on_log")?.call(&mut self.store, id)?;
+        self.func::<i32, i32>("proxy_on_done")?.call(&mut self.store, id)?;
+        self.func::<i32, ()>("proxy_on_delete")?.call(&mut self.store, id)?;
+        Ok(())
+    }
+
+    /// Bytes of linear memory the instance uses now.
+    pub fn memory_size(&mut self) -> usize {
+        match self.instance.get_memory(&mut self.store, "memory") {
+            Some(m) => m.data_size(&self.store),
+            None => 0,
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The harness's JSON formats: chain files, request files and results.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One filter of a chain file: `{"name", "module", "config"}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterSpec {
+    /// The filter's name; given to the filter as its `plugin_root_id`/`plugin_name` property.
+    pub name: String,
+    /// Path to the `.wasm` module; relative paths resolve against the chain file's folder.
+    pub module: PathBuf,
+    /// The plugin configuration: an object is passed JSON-encoded, a string as is.
+    #[serde(default)]
+    pub config: Value,
+}
+
+/// A chain file: `{"filters": [...], "vm_config": <optional>}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainSpec {
+    /// The filters, in request order.
+    pub filters: Vec<FilterSpec>,
+    /// The VM configuration handed to `proxy_on_vm_start`: object JSON-encoded, string as is.
+    #[serde(default)]
+    pub vm_config: Value,
+}
+
+impl ChainSpec {
+    /// Reads a chain file, resolving module paths against its folder.
+    ///
+    /// Errors: unreadable file, invalid JSON, or a field of the wrong shape; the message
+    /// names the file.
+    pub fn from_file(path: &Path) -> wasmtime::Result<ChainSpec> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| wasmtime::format_err!("{}: cannot read: {e}", path.display()))?;
+        let mut spec: ChainSpec = serde_json::from_str(&text)
+            .map_err(|e| wasmtime::format_err!("{}: invalid chain file: {e}", path.display()))?;
+        if spec.filters.is_empty() {
+            wasmtime::bail!("{}: invalid chain file: \"filters\" is empty", path.display());
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        for filter in &mut spec.filters {
+            if filter.module.is_relative() {
+                filter.module = base.join(&filter.module);
+            }
+        }
+        Ok(spec)
+    }
+}
+
+/// Bytes a JSON config value stands for: strings as is, anything else JSON-encoded,
+/// `null` as empty.
+pub fn config_bytes(value: &Value) -> Vec<u8> {
+    match value {
+        Value::Null => Vec::new(),
+        Value::String(s) => s.clone().into_bytes(),
+        other => other.to_string().into_bytes(),
+    }
+}
+
+/// Headers as `[[name, value], ...]` or `{name: value}`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(untagged)]
+pub enum HeadersSpec {
+    /// Ordered pairs; names may repeat.
+    Pairs(Vec<(String, String)>),
+    /// An object; one value per name.
+    Map(serde_json::Map<String, Value>),
+    #[default]
+    #[serde(skip)]
+    /// No headers.
+    None,
+}
+
+impl HeadersSpec {
+    /// The headers as ordered pairs with lowercase names.
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        match self {
+            HeadersSpec::Pairs(p) => p.iter().map(|(n, v)| (n.to_ascii_lowercase(), v.clone())).collect(),
+            HeadersSpec::Map(m) => m
+                .iter()
+                .map(|(n, v)| {
+                    let v = match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (n.to_ascii_lowercase(), v)
+                })
+                .collect(),
+            HeadersSpec::None => Vec::new(),
+        }
+    }
+}
+
+/// A scripted upstream response: `{"status", "headers", "body"}`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamSpec {
+    /// Status; 200 when absent.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Response headers.
+    #[serde(default)]
+    pub headers: HeadersSpec,
+    /// Response body.
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+/// One request: `{"method", "path", "headers", "body", "upstream"}`; only `path` is required.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    /// Method; `GET` when absent.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Path with optional query string.
+    pub path: String,
+    /// Request headers.
+    #[serde(default)]
+    pub headers: HeadersSpec,
+    /// Request body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The upstream's response; the echo upstream answers when absent.
+    #[serde(default)]
+    pub upstream: Option<UpstreamSpec>,
+}
+
+impl RequestSpec {
+    /// A GET of `path` with no headers.
+    pub fn get(path: &str) -> RequestSpec {
+        RequestSpec { method: None, path: path.into(), headers: HeadersSpec::None, body: None, upstream: None }
+    }
+
+    /// This request with one more header.
+    pub fn header(mut self, name: &str, value: &str) -> RequestSpec {
+        let mut pairs = self.headers.pairs();
+        pairs.push((name.to_ascii_lowercase(), value.into()));
+        self.headers = HeadersSpec::Pairs(pairs);
+        self
+    }
+}
+
+/// One captured log line.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LogEntry {
+    /// The filter's name from the chain file.
+    pub filter: String,
+    /// `trace`, `debug`, `info`, `warn`, `error` or `critical`.
+    pub level: String,
+    /// The message.
+    pub message: String,
+}
+
+/// What the upstream received.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UpstreamRequest {
+    /// Method.
+    pub method: String,
+    /// Path with query string.
+    pub path: String,
+    /// Headers (pseudo-headers left out), in order.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: String,
+}
+
+impl UpstreamRequest {
+    /// The first value of header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// The result of one request.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Outcome {
+    /// The status the client got.
+    pub status: u16,
+    /// The response headers the client got, in order.
+    pub headers: Vec<(String, String)>,
+    /// The response body.
+    pub body: String,
+    /// What the upstream received, or `null` when the request never reached it.
+    pub upstream: Option<UpstreamRequest>,
+    /// Every filter's log lines, in the order they were written.
+    pub logs: Vec<LogEntry>,
+}
+
+impl Outcome {
+    /// The first value of response header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The messages of every log line, in order.
+    pub fn messages(&self) -> Vec<&str> {
+        self.logs.iter().map(|l| l.message.as_str()).collect()
+    }
+}
