@@ -1,1 +1,228 @@
+//! Integration tests: the real `kong_functions.wasm` driven through the wasmtime harness.
+//!
+//! Build the module first (`make build`, or `cargo build --release --target wasm32-wasip1`);
+//! `KONG_FUNCTIONS_WASM` overrides its path.
 
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+use wasm_harness::{Chain, ChainSpec, FilterSpec, Harness, Outcome, RequestSpec};
+
+fn harness() -> &'static Harness {
+    static HARNESS: OnceLock<Harness> = OnceLock::new();
+    HARNESS.get_or_init(Harness::new)
+}
+
+fn module_path() -> PathBuf {
+    let path = std::env::var_os("KONG_FUNCTIONS_WASM").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/wasm32-wasip1/release/kong_functions.wasm")
+    });
+    assert!(path.is_file(), "{} is missing: run `make build` first", path.display());
+    path
+}
+
+fn filter(name: &str, config: Value) -> FilterSpec {
+    FilterSpec { name: name.into(), module: module_path(), config }
+}
+
+/// The chain, or the harness's full error text (`{:#}`) when a filter rejected it.
+fn chain_of(filters: Vec<FilterSpec>) -> Result<Chain, String> {
+    harness().chain(&ChainSpec { filters, vm_config: Value::Null }).map_err(|e| format!("{e:#}"))
+}
+
+fn chain(config: Value) -> Chain {
+    chain_of(vec![filter("pre-function", config)]).unwrap()
+}
+
+trait ChainExt {
+    fn send(&mut self, request: RequestSpec) -> Outcome;
+}
+
+impl ChainExt for Chain {
+    fn send(&mut self, request: RequestSpec) -> Outcome {
+        self.run(&request).unwrap_or_else(|e| panic!("filter trapped: {e:#}"))
+    }
+}
+
+#[test]
+fn seed_walkthrough_without_a_database() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/custom-auth/chain.json");
+    let mut spec = ChainSpec::from_file(&path).unwrap();
+    spec.filters[0].module = module_path();
+    let mut chain = harness().chain(&spec).unwrap();
+
+    let denied = chain.send(RequestSpec::get("/test"));
+    assert_eq!(denied.status, 401);
+    assert_eq!(denied.body, "Invalid Credentials");
+    assert!(denied.upstream.is_none(), "the upstream must not be called");
+    assert_eq!(
+        denied.messages(),
+        [
+            "[pre-function] Hi there Header_Filter!",
+            "[pre-function] Hi there Body_Filter!",
+            "[pre-function] Hi there Body_Filter!",
+            "[pre-function] Hi there Log!",
+        ]
+    );
+    assert!(denied.logs.iter().all(|l| l.level == "error"));
+
+    let allowed = chain.send(RequestSpec::get("/test").header("x-custom-auth", "demo"));
+    assert_eq!(allowed.status, 200);
+    let upstream = allowed.upstream.clone().expect("forwarded upstream");
+    assert_eq!(upstream.path, "/test");
+    assert_eq!(upstream.header("x-custom-auth"), None, "the credential must be stripped");
+    assert_eq!(allowed.messages()[0], "[pre-function] Hi there Access!");
+    assert!(allowed.messages().contains(&"[pre-function] Hi there Log!"));
+}
+
+#[test]
+fn upvalue_counter_counts_across_fifty_requests() {
+    let counter = "local count = 0\nreturn function()\n  count = count + 1\n  kong.response.set_header('x-count', count)\nend";
+    let mut chain = chain(json!({ "access": [counter] }));
+    let counts: Vec<String> = (0..50)
+        .map(|_| chain.send(RequestSpec::get("/")).header("x-count").expect("x-count").to_string())
+        .collect();
+    let expected: Vec<String> = (1..=50).map(|n| n.to_string()).collect();
+    assert_eq!(counts, expected);
+}
+
+#[test]
+fn syntax_error_rejects_the_configuration() {
+    let config = json!({ "access": ["kong.log.info('fine')", "local x = 1\n\nif x then\n"] });
+    let error = chain_of(vec![filter("pre-function", config)]).err().expect("configuration must be rejected");
+    assert!(
+        error.contains("error parsing pre-function: access[2]:4: "),
+        "message names phase, chunk and line: {error}"
+    );
+    assert!(error.contains("proxy_on_configure returned false"), "{error}");
+}
+
+#[test]
+fn schema_errors_reject_the_configuration() {
+    for (config, expected) in [
+        (json!({ "acces": ["x = 1"] }), "config.acces: unknown field"),
+        (json!({ "access": [] }), "at least one of these fields must be non-empty"),
+        (json!({ "access": [42] }), "config.access[1]: expected a string"),
+        (json!({ "certificate": ["x = 1"] }), "config.certificate: this phase is not supported"),
+    ] {
+        let error = chain_of(vec![filter("pre-function", config)]).err().expect("rejected");
+        assert!(error.contains(expected), "{expected:?} not in {error}");
+    }
+}
+
+#[test]
+fn runtime_error_gives_500_and_the_next_request_is_served() {
+    let source = "if kong.request.get_header('x-fail') then\n  local t = nil\n  error('exploded')\nend";
+    let mut chain = chain(json!({ "access": [source] }));
+
+    let failed = chain.send(RequestSpec::get("/").header("x-fail", "1"));
+    assert_eq!(failed.status, 500);
+    assert_eq!(failed.body, r#"{"message":"An unexpected error occurred"}"#);
+    assert!(failed.upstream.is_none());
+    assert!(
+        failed.logs.iter().any(|l| l.level == "error" && l.message == "[pre-function] access[1]:3: exploded"),
+        "{:?}",
+        failed.logs
+    );
+
+    let next = chain.send(RequestSpec::get("/"));
+    assert_eq!(next.status, 200);
+    assert!(next.upstream.is_some());
+}
+
+#[test]
+fn chunks_run_in_array_order() {
+    let step = |n: u32| format!("local v = kong.request.get_header('x-order') or ''\nkong.service.request.set_header('x-order', v .. '{n}')");
+    let mut chain = chain(json!({ "access": [step(1), step(2), step(3)], "rewrite": [step(0)] }));
+    let outcome = chain.send(RequestSpec::get("/"));
+    assert_eq!(outcome.upstream.unwrap().header("x-order"), Some("0123"));
+}
+
+#[test]
+fn exit_in_the_first_access_chunk_skips_the_second() {
+    let mut chain = chain(json!({
+        "access": [
+            "return kong.response.exit(403, { message = 'forbidden' }, { ['X-Reason'] = 'policy' })",
+            "kong.log.err('second chunk ran')"
+        ]
+    }));
+    let outcome = chain.send(RequestSpec::get("/"));
+    assert_eq!(outcome.status, 403);
+    assert_eq!(outcome.body, r#"{"message":"forbidden"}"#);
+    assert_eq!(outcome.header("content-type"), Some("application/json; charset=utf-8"));
+    assert_eq!(outcome.header("x-reason"), Some("policy"));
+    assert!(outcome.upstream.is_none());
+    assert!(outcome.logs.is_empty(), "{:?}", outcome.logs);
+}
+
+#[test]
+fn pre_and_post_function_in_one_chain() {
+    let config = |who: &str| {
+        json!({
+            "access": [format!("kong.log.info('{who} access')")],
+            "header_filter": [format!("kong.log.info('{who} header_filter')")],
+            "log": [format!("kong.log.info('{who} log')")],
+        })
+    };
+    let mut chain = chain_of(vec![filter("pre-function", config("pre")), filter("post-function", config("post"))]).unwrap();
+    let outcome = chain.send(RequestSpec::get("/"));
+    assert_eq!(outcome.status, 200);
+    let lines: Vec<(String, String)> = outcome.logs.iter().map(|l| (l.filter.clone(), l.message.clone())).collect();
+    let expected = [
+        ("pre-function", "[pre-function] pre access"),
+        ("post-function", "[post-function] post access"),
+        // The response path runs the chain backwards, as Envoy does.
+        ("post-function", "[post-function] post header_filter"),
+        ("pre-function", "[pre-function] pre header_filter"),
+        ("pre-function", "[pre-function] pre log"),
+        ("post-function", "[post-function] post log"),
+    ];
+    let expected: Vec<(String, String)> = expected.iter().map(|(f, m)| (f.to_string(), m.to_string())).collect();
+    assert_eq!(lines, expected);
+}
+
+#[test]
+fn role_comes_from_the_host_name_or_the_config() {
+    let mut by_name = chain_of(vec![filter("kong_post_function", json!({ "log": ["kong.log.info('hi')"] }))]).unwrap();
+    assert_eq!(by_name.send(RequestSpec::get("/")).messages(), ["[post-function] hi"]);
+    let mut by_config =
+        chain_of(vec![filter("serverless", json!({ "role": "post-function", "log": ["kong.log.info('hi')"] }))]).unwrap();
+    assert_eq!(by_config.send(RequestSpec::get("/")).messages(), ["[post-function] hi"]);
+}
+
+#[test]
+fn response_headers_from_access_and_header_filter_reach_the_client() {
+    let mut chain = chain(json!({
+        "access": ["kong.response.set_header('X-From-Access', 'a')"],
+        "header_filter": ["kong.response.set_header('X-Status-Seen', kong.response.get_status())"],
+    }));
+    let outcome = chain.send(RequestSpec::get("/"));
+    assert_eq!(outcome.header("x-from-access"), Some("a"));
+    assert_eq!(outcome.header("x-status-seen"), Some("200"));
+}
+
+#[test]
+fn header_filter_runs_on_the_exit_response() {
+    let mut chain = chain(json!({
+        "access": ["return kong.response.exit(401, 'nope')"],
+        "header_filter": ["kong.response.set_header('X-Seen-Status', kong.response.get_status())"],
+    }));
+    let outcome = chain.send(RequestSpec::get("/"));
+    assert_eq!(outcome.status, 401);
+    assert_eq!(outcome.header("x-seen-status"), Some("401"));
+}
+
+#[test]
+fn legacy_functions_run_in_access() {
+    let mut chain = chain(json!({ "functions": ["return kong.response.exit(204)"] }));
+    assert_eq!(chain.send(RequestSpec::get("/")).status, 204);
+}
+
+#[test]
+fn print_and_ngx_log_reach_the_host_log() {
+    let mut chain = chain(json!({ "access": ["print('a', 1)\nngx.log(ngx.WARN, 'hello world: ', 10/2)"] }));
+    let outcome = chain.send(RequestSpec::get("/"));
+    let logs: Vec<(&str, &str)> = outcome.logs.iter().map(|l| (l.level.as_str(), l.message.as_str())).collect();
+    assert_eq!(logs, [("info", "[pre-function] a\t1"), ("warn", "[pre-function] hello world: 5")]);
+}

@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand};
 use serde_json::Value;
 use wasm_harness::{ChainSpec, Harness, RequestSpec};
 
+mod transcript;
+
 #[derive(Parser)]
 #[command(name = "wasm-harness", version, about = "A proxy-wasm host on wasmtime: run filter chains locally")]
 struct Cli {
@@ -26,13 +28,16 @@ enum Command {
         chain: PathBuf,
         /// One request object or an array of them, run in order on the same filters.
         requests: PathBuf,
+        /// Output format: `json` (the result objects) or `text` (an HTTP-style transcript).
+        #[arg(long, default_value = "json", value_parser = ["json", "text"])]
+        format: String,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { chain, requests } => run(&chain, &requests),
+        Command::Run { chain, requests, format } => run(&chain, &requests, format == "text"),
     }
 }
 
@@ -55,7 +60,7 @@ fn read_requests(path: &Path) -> Result<(Vec<RequestSpec>, bool), String> {
     Ok((requests, is_array))
 }
 
-fn run(chain_path: &Path, requests_path: &Path) -> ExitCode {
+fn run(chain_path: &Path, requests_path: &Path, text: bool) -> ExitCode {
     let spec = match ChainSpec::from_file(chain_path) {
         Ok(spec) => spec,
         Err(e) => {
@@ -93,6 +98,12 @@ fn run(chain_path: &Path, requests_path: &Path) -> ExitCode {
                 return ExitCode::from(1);
             }
         }
+    }
+    if text {
+        for (request, outcome) in requests.iter().zip(&outcomes) {
+            print!("{}", transcript::render(request, outcome));
+        }
+        return ExitCode::SUCCESS;
     }
     let json = if is_array { serde_json::to_string_pretty(&outcomes) } else { serde_json::to_string_pretty(&outcomes[0]) };
     match json {

@@ -1,0 +1,108 @@
+//! The `wasm-harness run` command line: output shape and exit codes.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn filter_module() -> PathBuf {
+    let path = std::env::var_os("KONG_FUNCTIONS_WASM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/wasm32-wasip1/release/kong_functions.wasm"));
+    assert!(path.is_file(), "{} is missing: run `make build` first", path.display());
+    path
+}
+
+fn harness(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wasm-harness")).args(args).output().expect("run wasm-harness")
+}
+
+fn write_temp(name: &str, contents: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wasm-harness-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+fn chain_file(name: &str, config: Value) -> PathBuf {
+    let chain = serde_json::json!({
+        "filters": [{ "name": "pre-function", "module": filter_module(), "config": config }]
+    });
+    write_temp(name, &chain.to_string())
+}
+
+#[test]
+fn run_prints_one_result_per_request() {
+    let chain = repo().join("examples/custom-auth/chain.json");
+    let requests = repo().join("examples/custom-auth/requests.json");
+    let out = harness(&["run", chain.to_str().unwrap(), requests.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let results: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = results.as_array().expect("an array for an array of requests");
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["status"], 401);
+    assert_eq!(results[0]["body"], "Invalid Credentials");
+    assert_eq!(results[0]["upstream"], Value::Null);
+    assert_eq!(results[0]["logs"][0]["filter"], "pre-function");
+    assert_eq!(results[0]["logs"][0]["level"], "error");
+    assert_eq!(results[1]["status"], 200);
+    assert_eq!(results[1]["upstream"]["path"], "/test");
+    let echoed: Value = serde_json::from_str(results[1]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(echoed["method"], "GET");
+}
+
+#[test]
+fn a_single_request_gives_a_single_result_and_headers_may_be_pairs() {
+    let chain = chain_file("single.json", serde_json::json!({ "access": ["kong.service.request.set_header('x-seen', kong.request.get_header('x-in'))"] }));
+    let request = write_temp("single-req.json", r#"{"method": "POST", "path": "/p?q=1", "headers": [["X-In", "a"]], "body": "hi"}"#);
+    let out = harness(&["run", chain.to_str().unwrap(), request.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["upstream"]["method"], "POST");
+    assert_eq!(result["upstream"]["path"], "/p?q=1");
+    assert_eq!(result["upstream"]["body"], "hi");
+    assert!(result["upstream"]["headers"].as_array().unwrap().contains(&serde_json::json!(["x-seen", "a"])));
+}
+
+#[test]
+fn scripted_upstream_responses_are_returned() {
+    let chain = chain_file("scripted.json", serde_json::json!({ "header_filter": ["kong.response.set_header('x-status', kong.response.get_status())"] }));
+    let request = write_temp(
+        "scripted-req.json",
+        r#"{"path": "/", "upstream": {"status": 404, "headers": {"content-type": "text/plain"}, "body": "missing"}}"#,
+    );
+    let out = harness(&["run", chain.to_str().unwrap(), request.to_str().unwrap()]);
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["status"], 404);
+    assert_eq!(result["body"], "missing");
+    assert!(result["headers"].as_array().unwrap().contains(&serde_json::json!(["x-status", "404"])));
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_file() {
+    let chain = repo().join("examples/custom-auth/chain.json");
+    let bad = write_temp("bad-req.json", r#"{"method": "GET"}"#);
+    let out = harness(&["run", chain.to_str().unwrap(), bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad-req.json") && stderr.contains("path"), "{stderr}");
+
+    let missing_module = write_temp("no-module.json", r#"{"filters": [{"name": "x", "module": "nowhere.wasm"}]}"#);
+    let out = harness(&["run", missing_module.to_str().unwrap(), bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn rejected_configuration_exits_1_with_the_filters_message() {
+    let chain = chain_file("rejected.json", serde_json::json!({ "access": ["if then"] }));
+    let request = write_temp("rejected-req.json", r#"{"path": "/"}"#);
+    let out = harness(&["run", chain.to_str().unwrap(), request.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error parsing pre-function: access[1]:1:"), "{stderr}");
+}
