@@ -6,7 +6,7 @@ WASM_TARGET := wasm32-wasip1
 WASM        := target/$(WASM_TARGET)/release/kong_functions.wasm
 HARNESS     := cargo run --quiet -p wasm-harness --
 
-.PHONY: build wasm harness test demo clean toolchain
+.PHONY: build wasm harness test test-native test-wasm luajit demo clean toolchain
 
 build: wasm harness
 
@@ -21,8 +21,22 @@ wasm: toolchain
 harness:
 	cargo build -p wasm-harness
 
-test: build
+test: test-native test-wasm
+
+# Unit tests, harness tests, integration tests through the .wasm, and the LuaJIT
+# differential suite (tests/lua), natively.
+test-native: build luajit
 	cargo test --workspace
+
+# The library's unit tests (Lua runtime, stdlib, PDK) compiled to wasm32-wasip1 and run
+# in our wasmtime harness (`wasm-harness wasi-run`, cargo's runner in .cargo/config.toml).
+test-wasm: toolchain harness
+	cargo test --lib --target $(WASM_TARGET)
+
+# The differential suite compares against Debian's LuaJIT.
+luajit:
+	@command -v luajit >/dev/null || { apt-get update -qq && apt-get install -y -qq luajit >/dev/null; } || \
+		{ echo "luajit is needed for the differential suite: apt-get install luajit"; exit 1; }
 
 demo: build
 	@echo

@@ -2,15 +2,19 @@
 //! small overrides Kong users rely on (`error` with `chunk:line:` positions, `print` to the
 //! log). The full Lua 5.1/LuaJIT standard library grows here, one file per library.
 
+pub mod compile;
 pub mod format;
+pub mod script;
+pub mod stdlib;
 
 use piccolo::{Callback, CallbackReturn, Context, Execution, Lua, Value};
 
-/// A new piccolo state with the core standard library (`Lua::core()`), and `error`
-/// replaced by one that prefixes string messages with `chunkname:line:` as Lua 5.1 does.
+/// A new piccolo state with the Lua 5.1 / LuaJIT standard library ([`stdlib`]), and
+/// `error` prefixing string messages with `chunkname:line:` as Lua 5.1 does.
 pub fn new_state() -> Lua {
     let mut lua = Lua::core();
     lua.enter(|ctx| {
+        stdlib::load(ctx);
         ctx.set_global("error", error_function(ctx)).ok();
     });
     lua
@@ -39,12 +43,15 @@ pub fn error_at<'gc>(
     Value::String(ctx.intern(text.as_bytes())).into()
 }
 
-/// Lua 5.1's `error(message [, level])`: a string message at level 1 (the default) or 2
-/// gets the position of the calling Lua code; level 0 and non-string values pass as is.
+/// Lua 5.1's `error(message [, level])`: a string message at level 1 (the default) gets
+/// the position of the calling Lua code. piccolo does not expose the frames further up,
+/// so level 2 and above add no position (LuaJIT adds the caller's caller's); level 0 and
+/// non-string values pass as is.
 fn error_function<'gc>(ctx: Context<'gc>) -> Callback<'gc> {
     Callback::from_fn(&ctx, |ctx, exec, stack| {
         let message = stack.get(0);
         let level = stack.get(1).to_integer().unwrap_or(1);
+        let level = if level == 1 { 1 } else { 0 };
         let value = match message {
             Value::String(s) if level > 0 => {
                 let mut text = caller_position(&exec).into_bytes();
@@ -64,12 +71,12 @@ fn error_function<'gc>(ctx: Context<'gc>) -> Callback<'gc> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use piccolo::{Closure, Executor};
+    use piccolo::Executor;
 
     fn run_error(source: &str) -> String {
         let mut lua = new_state();
         let executor = lua.enter(|ctx| {
-            let closure = Closure::load(ctx, Some("access[1]"), source.as_bytes()).unwrap();
+            let closure = compile::load(ctx, "access[1]", source.as_bytes(), ctx.globals()).unwrap();
             ctx.stash(Executor::start(ctx, closure.into(), ()))
         });
         lua.execute::<()>(&executor).unwrap_err().to_string()
@@ -84,5 +91,6 @@ mod tests {
     fn error_level_zero_and_tables_pass_unchanged() {
         assert_eq!(run_error("error('plain', 0)"), "lua error: plain");
         assert!(run_error("error({code = 1})").starts_with("lua error: <table"));
+        assert_eq!(run_error("error(('x'):rep(3), 0)"), "lua error: xxx");
     }
 }

@@ -9,6 +9,7 @@ use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table};
 use super::{set_function, Pdk};
 use crate::host::LogLevel;
 use crate::lua::format;
+use crate::lua::stdlib::base::ToStrings;
 
 /// Builds the `kong.log` table: `debug info notice warn err crit alert emerg`.
 pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
@@ -30,11 +31,16 @@ fn log_at<'gc>(pdk: &Pdk, _ctx: Context<'gc>, _exec: Execution<'gc, '_>, mut sta
     Ok(CallbackReturn::Return)
 }
 
-/// Lua's `print(...)`: arguments separated by tabs, logged at notice level as OpenResty does.
-pub fn print<'gc>(pdk: &Pdk, _ctx: Context<'gc>, _exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    write_line(pdk, LogLevel::Info, &stack, 0, "\t");
-    stack.clear();
-    Ok(CallbackReturn::Return)
+/// Lua's `print(...)`: arguments converted with `tostring` (metamethods included) and
+/// separated by tabs, logged at notice level as OpenResty does.
+pub fn print<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let values = (0..stack.len()).map(|i| stack.get(i)).collect();
+    let pdk = pdk.clone();
+    ToStrings::start(ctx, values, Box::new(move |parts| {
+        let scope = pdk.scope();
+        let line = format!("{}{}", scope.log_prefix(), String::from_utf8_lossy(&parts.join(&b'\t')));
+        scope.host.log(LogLevel::Info, &line);
+    }), stack)
 }
 
 /// Logs `stack[from..]` joined by `separator`, with the role prefix.

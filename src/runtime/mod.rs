@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
 
-use piccolo::{Closure, Executor, Fuel, Lua, StashedExecutor, StashedFunction, Table, Value};
+use piccolo::{Executor, Fuel, Lua, StashedExecutor, StashedFunction, Table, Value};
 
 pub use request::{HeaderOp, LocalResponse, RequestState};
 
@@ -229,7 +229,7 @@ fn compile_chunk(lua: &mut Lua, phase: Phase, index: usize, source: &str) -> Res
         let meta = Table::new(&ctx);
         meta.set(ctx, "__index", ctx.globals()).ok();
         env.set_metatable(&ctx, Some(meta));
-        Closure::load_with_env(ctx, Some(&name), source.as_bytes(), env)
+        lua::compile::load(ctx, &name, source.as_bytes(), env)
             .map(|closure| ctx.stash(piccolo::Function::from(closure)))
             .map_err(|e| compile_error(phase, index, e))
     })?;

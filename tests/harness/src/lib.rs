@@ -13,6 +13,7 @@ pub mod chain;
 pub mod filter;
 pub mod spec;
 pub mod upstream;
+pub mod wasi;
 
 pub use chain::Chain;
 pub use spec::{ChainSpec, FilterSpec, LogEntry, RequestSpec, Outcome, UpstreamRequest, UpstreamSpec};

@@ -32,12 +32,28 @@ enum Command {
         #[arg(long, default_value = "json", value_parser = ["json", "text"])]
         format: String,
     },
+    /// Run a WASI (preview1) command module, e.g. a test binary built for wasm32-wasip1;
+    /// used as cargo's runner for that target. Exits with the module's exit code.
+    WasiRun {
+        /// The module.
+        module: PathBuf,
+        /// Arguments passed to the module.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run { chain, requests, format } => run(&chain, &requests, format == "text"),
+        Command::WasiRun { module, args } => match wasm_harness::wasi::run_command(&module, &args) {
+            Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+            Err(e) => {
+                eprintln!("wasm-harness: {e:#}");
+                ExitCode::from(1)
+            }
+        },
     }
 }
 

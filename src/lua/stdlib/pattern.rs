@@ -1,0 +1,497 @@
+//! Lua 5.1 patterns, as LuaJIT 2.1 matches them: a port of the matcher in Lua 5.1's
+//! `lstrlib.c` (`match`, `singlematch`, `classend`, `matchbalance`, `max_expand`,
+//! `min_expand`, captures, `%f` frontier) on byte slices.
+//!
+//! Differences from the C code are protective only: recursion is bounded (200 levels)
+//! and every matcher step is charged to a [`Budget`], so no pattern can overflow the
+//! stack or hang the proxy; both failures are "pattern too complex".
+
+/// Lua's `LUA_MAXCAPTURES`.
+const MAX_CAPTURES: usize = 32;
+/// Deepest recursion of the matcher (later Lua's `MAXCCALLS`).
+const MAX_DEPTH: usize = 200;
+
+/// A capture: a byte range of the subject, or a position capture `()` (1-based, as Lua returns it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capture {
+    /// `subject[start..end]`.
+    Slice { start: usize, end: usize },
+    /// A position capture's value.
+    Position(usize),
+}
+
+/// A successful match: the whole match is `subject[start..end]`; `captures` in order
+/// (empty when the pattern has none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    pub start: usize,
+    pub end: usize,
+    pub captures: Vec<Capture>,
+}
+
+/// Why a pattern could not be matched; `message` is Lua's text, e.g.
+/// "malformed pattern (ends with '%')".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatternError {
+    pub message: String,
+}
+
+fn error<T>(message: &str) -> Result<T, PatternError> {
+    Err(PatternError { message: message.to_string() })
+}
+
+/// A step budget: every matcher step costs 1; when it runs out, matching fails with
+/// "pattern too complex".
+pub struct Budget {
+    pub remaining: u64,
+}
+
+impl Budget {
+    /// A budget of `steps` matcher steps.
+    pub fn new(steps: u64) -> Budget {
+        Budget { remaining: steps }
+    }
+}
+
+/// Whether the pattern has special characters (lstrlib's `SPECIALS`, `^$*+?.([%-`).
+pub fn has_specials(pattern: &[u8]) -> bool {
+    pattern.iter().any(|b| b"^$*+?.([%-".contains(b))
+}
+
+#[derive(Clone, Copy)]
+enum CapLen {
+    Unclosed,
+    Position,
+    Len(usize),
+}
+
+struct State<'a, 'b> {
+    src: &'a [u8],
+    pat: &'a [u8],
+    level: usize,
+    capture: [(usize, CapLen); MAX_CAPTURES],
+    depth: usize,
+    budget: &'b mut Budget,
+}
+
+const L_ESC: u8 = b'%';
+
+impl<'a, 'b> State<'a, 'b> {
+    fn new(src: &'a [u8], pat: &'a [u8], budget: &'b mut Budget) -> Self {
+        State { src, pat, level: 0, capture: [(0, CapLen::Unclosed); MAX_CAPTURES], depth: 0, budget }
+    }
+
+    fn pat_at(&self, p: usize) -> Option<u8> {
+        self.pat.get(p).copied()
+    }
+
+    /// The index just past the single-character class starting at `p`.
+    fn class_end(&self, mut p: usize) -> Result<usize, PatternError> {
+        let c = self.pat[p];
+        p += 1;
+        if c == L_ESC {
+            if p >= self.pat.len() {
+                return error("malformed pattern (ends with '%')");
+            }
+            return Ok(p + 1);
+        }
+        if c == b'[' {
+            if self.pat_at(p) == Some(b'^') {
+                p += 1;
+            }
+            // Look for the closing ']'; the first character is always part of the set.
+            loop {
+                if p >= self.pat.len() {
+                    return error("malformed pattern (missing ']')");
+                }
+                let cc = self.pat[p];
+                p += 1;
+                if cc == L_ESC && p < self.pat.len() {
+                    p += 1;
+                }
+                if self.pat_at(p) == Some(b']') {
+                    return Ok(p + 1);
+                }
+            }
+        }
+        Ok(p)
+    }
+
+    fn single_match(&self, s: usize, p: usize, ep: usize) -> bool {
+        let Some(&c) = self.src.get(s) else { return false };
+        match self.pat[p] {
+            b'.' => true,
+            L_ESC => match_class(c, self.pat[p + 1]),
+            b'[' => match_bracket_class(c, &self.pat[p..ep - 1]),
+            pc => pc == c,
+        }
+    }
+
+    fn do_match(&mut self, s: usize, p: usize) -> Result<Option<usize>, PatternError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return error("pattern too complex");
+        }
+        let result = self.match_inner(s, p);
+        self.depth -= 1;
+        result
+    }
+
+    fn charge(&mut self) -> Result<(), PatternError> {
+        if self.budget.remaining == 0 {
+            return error("pattern too complex");
+        }
+        self.budget.remaining -= 1;
+        Ok(())
+    }
+
+    fn match_inner(&mut self, mut s: usize, mut p: usize) -> Result<Option<usize>, PatternError> {
+        loop {
+            self.charge()?;
+            let Some(pc) = self.pat_at(p) else { return Ok(Some(s)) };
+            match pc {
+                b'(' => {
+                    return if self.pat_at(p + 1) == Some(b')') {
+                        self.start_capture(s, p + 2, CapLen::Position)
+                    } else {
+                        self.start_capture(s, p + 1, CapLen::Unclosed)
+                    };
+                }
+                b')' => return self.end_capture(s, p + 1),
+                L_ESC if self.pat_at(p + 1) == Some(b'b') => {
+                    match self.match_balance(s, p + 2)? {
+                        Some(next) => {
+                            s = next;
+                            p += 4;
+                            continue;
+                        }
+                        None => return Ok(None),
+                    }
+                }
+                L_ESC if self.pat_at(p + 1) == Some(b'f') => {
+                    p += 2;
+                    if self.pat_at(p) != Some(b'[') {
+                        return error("missing '[' after '%f' in pattern");
+                    }
+                    let ep = self.class_end(p)?;
+                    let previous = if s == 0 { 0 } else { self.src[s - 1] };
+                    let current = self.src.get(s).copied().unwrap_or(0);
+                    let set = &self.pat[p..ep - 1];
+                    if !match_bracket_class(previous, set) && match_bracket_class(current, set) {
+                        p = ep;
+                        continue;
+                    }
+                    return Ok(None);
+                }
+                L_ESC if self.pat_at(p + 1).is_some_and(|c| c.is_ascii_digit()) => {
+                    match self.match_capture(s, self.pat[p + 1])? {
+                        Some(next) => {
+                            s = next;
+                            p += 2;
+                            continue;
+                        }
+                        None => return Ok(None),
+                    }
+                }
+                b'$' if p + 1 == self.pat.len() => {
+                    return Ok((s == self.src.len()).then_some(s));
+                }
+                _ => {}
+            }
+            // Default: a single-character class, possibly with a quantifier.
+            let ep = self.class_end(p)?;
+            let matched = self.single_match(s, p, ep);
+            match self.pat_at(ep) {
+                Some(b'?') => {
+                    if matched {
+                        if let Some(r) = self.do_match(s + 1, ep + 1)? {
+                            return Ok(Some(r));
+                        }
+                    }
+                    p = ep + 1;
+                }
+                Some(b'*') => return self.max_expand(s, p, ep),
+                Some(b'+') => return if matched { self.max_expand(s + 1, p, ep) } else { Ok(None) },
+                Some(b'-') => return self.min_expand(s, p, ep),
+                _ => {
+                    if !matched {
+                        return Ok(None);
+                    }
+                    s += 1;
+                    p = ep;
+                }
+            }
+        }
+    }
+
+    fn max_expand(&mut self, s: usize, p: usize, ep: usize) -> Result<Option<usize>, PatternError> {
+        let mut i = 0usize;
+        while self.single_match(s + i, p, ep) {
+            i += 1;
+        }
+        // Try the longest run first, then shorter ones.
+        loop {
+            self.charge()?;
+            if let Some(r) = self.do_match(s + i, ep + 1)? {
+                return Ok(Some(r));
+            }
+            if i == 0 {
+                return Ok(None);
+            }
+            i -= 1;
+        }
+    }
+
+    fn min_expand(&mut self, mut s: usize, p: usize, ep: usize) -> Result<Option<usize>, PatternError> {
+        loop {
+            self.charge()?;
+            if let Some(r) = self.do_match(s, ep + 1)? {
+                return Ok(Some(r));
+            }
+            if self.single_match(s, p, ep) {
+                s += 1;
+            } else {
+                return Ok(None);
+            }
+        }
+    }
+
+    fn start_capture(&mut self, s: usize, p: usize, what: CapLen) -> Result<Option<usize>, PatternError> {
+        if self.level >= MAX_CAPTURES {
+            return error("too many captures");
+        }
+        self.capture[self.level] = (s, what);
+        self.level += 1;
+        let result = self.do_match(s, p)?;
+        if result.is_none() {
+            self.level -= 1;
+        }
+        Ok(result)
+    }
+
+    fn end_capture(&mut self, s: usize, p: usize) -> Result<Option<usize>, PatternError> {
+        let l = self.capture_to_close()?;
+        self.capture[l].1 = CapLen::Len(s - self.capture[l].0);
+        let result = self.do_match(s, p)?;
+        if result.is_none() {
+            self.capture[l].1 = CapLen::Unclosed;
+        }
+        Ok(result)
+    }
+
+    fn capture_to_close(&self) -> Result<usize, PatternError> {
+        (0..self.level)
+            .rev()
+            .find(|&l| matches!(self.capture[l].1, CapLen::Unclosed))
+            .map_or_else(|| error("invalid pattern capture"), Ok)
+    }
+
+    fn match_balance(&mut self, s: usize, p: usize) -> Result<Option<usize>, PatternError> {
+        if p + 1 >= self.pat.len() {
+            return error("unbalanced pattern");
+        }
+        let (open, close) = (self.pat[p], self.pat[p + 1]);
+        if self.src.get(s) != Some(&open) {
+            return Ok(None);
+        }
+        let mut depth = 1usize;
+        let mut i = s + 1;
+        while i < self.src.len() {
+            let c = self.src[i];
+            if c == close {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(Some(i + 1));
+                }
+            } else if c == open {
+                depth += 1;
+            }
+            i += 1;
+        }
+        Ok(None)
+    }
+
+    fn match_capture(&mut self, s: usize, digit: u8) -> Result<Option<usize>, PatternError> {
+        let l = (digit - b'1') as usize;
+        if digit == b'0' || l >= self.level {
+            return error("invalid capture index");
+        }
+        let (start, len) = match self.capture[l] {
+            (start, CapLen::Len(len)) => (start, len),
+            _ => return error("invalid capture index"),
+        };
+        let captured = &self.src[start..start + len];
+        if self.src.len() - s >= len && &self.src[s..s + len] == captured {
+            Ok(Some(s + len))
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn captures(&self, start: usize, end: usize) -> Result<Vec<Capture>, PatternError> {
+        let mut out = Vec::with_capacity(self.level);
+        for l in 0..self.level {
+            let (init, len) = self.capture[l];
+            out.push(match len {
+                CapLen::Position => Capture::Position(init + 1),
+                CapLen::Len(len) => Capture::Slice { start: init, end: init + len },
+                CapLen::Unclosed => return error("unfinished capture"),
+            });
+        }
+        let _ = (start, end);
+        Ok(out)
+    }
+}
+
+/// C-locale `ctype` classes: `%a %c %d %g %l %p %s %u %w %x`, upper case for the complement.
+fn match_class(c: u8, class: u8) -> bool {
+    let result = match class.to_ascii_lowercase() {
+        b'a' => c.is_ascii_alphabetic(),
+        b'c' => c.is_ascii_control(),
+        b'd' => c.is_ascii_digit(),
+        b'g' => c.is_ascii_graphic(),
+        b'l' => c.is_ascii_lowercase(),
+        b'p' => c.is_ascii_punctuation(),
+        b's' => c == b' ' || (b'\t'..=b'\r').contains(&c),
+        b'u' => c.is_ascii_uppercase(),
+        b'w' => c.is_ascii_alphanumeric(),
+        b'x' => c.is_ascii_hexdigit(),
+        _ => return class == c,
+    };
+    if class.is_ascii_uppercase() {
+        !result
+    } else {
+        result
+    }
+}
+
+/// `set` runs from the `[` to the last character before the closing `]`.
+fn match_bracket_class(c: u8, set: &[u8]) -> bool {
+    let mut p = 1;
+    let mut negate = false;
+    if set.get(1) == Some(&b'^') {
+        negate = true;
+        p += 1;
+    }
+    while p < set.len() {
+        if set[p] == L_ESC && p + 1 < set.len() {
+            p += 1;
+            if match_class(c, set[p]) {
+                return !negate;
+            }
+        } else if set.get(p + 1) == Some(&b'-') && p + 2 < set.len() {
+            if set[p] <= c && c <= set[p + 2] {
+                return !negate;
+            }
+            p += 2;
+        } else if set[p] == c {
+            return !negate;
+        }
+        p += 1;
+    }
+    negate
+}
+
+/// Tries to match `pattern` at exactly byte offset `at` of `subject` (no anchor
+/// handling, no scanning): the building block of `gmatch` and `gsub`.
+pub fn match_at(subject: &[u8], pattern: &[u8], at: usize, budget: &mut Budget) -> Result<Option<Match>, PatternError> {
+    if at > subject.len() {
+        return Ok(None);
+    }
+    let mut state = State::new(subject, pattern, budget);
+    match state.do_match(at, 0)? {
+        Some(end) => Ok(Some(Match { start: at, end, captures: state.captures(at, end)? })),
+        None => Ok(None),
+    }
+}
+
+/// `string.find`/`string.match`: scans from byte offset `init` (0-based, at most the
+/// subject's length), honouring a leading `^` anchor. Returns the first match.
+pub fn find(subject: &[u8], pattern: &[u8], init: usize, budget: &mut Budget) -> Result<Option<Match>, PatternError> {
+    let (anchor, pattern) = match pattern.strip_prefix(b"^") {
+        Some(rest) => (true, rest),
+        None => (false, pattern),
+    };
+    let mut s = init;
+    loop {
+        if let Some(m) = match_at(subject, pattern, s, budget)? {
+            return Ok(Some(m));
+        }
+        s += 1;
+        if anchor || s > subject.len() {
+            return Ok(None);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find_str(s: &str, p: &str) -> Result<Option<(usize, usize, Vec<String>)>, String> {
+        let mut budget = Budget::new(1_000_000);
+        find(s.as_bytes(), p.as_bytes(), 0, &mut budget)
+            .map(|m| {
+                m.map(|m| {
+                    let caps = m
+                        .captures
+                        .iter()
+                        .map(|c| match c {
+                            Capture::Slice { start, end } => s[*start..*end].to_string(),
+                            Capture::Position(p) => p.to_string(),
+                        })
+                        .collect();
+                    (m.start + 1, m.end, caps)
+                })
+            })
+            .map_err(|e| e.message)
+    }
+
+    #[test]
+    fn basics() {
+        // luajit -e 'print(string.find("hello", "l+"))' -> 3 4
+        assert_eq!(find_str("hello", "l+"), Ok(Some((3, 4, vec![]))));
+        assert_eq!(find_str("hello", "^h"), Ok(Some((1, 1, vec![]))));
+        assert_eq!(find_str("hello", "^e"), Ok(None));
+        assert_eq!(find_str("hello", "o$"), Ok(Some((5, 5, vec![]))));
+        assert_eq!(find_str("a$b", "$b"), Ok(Some((2, 3, vec![]))));
+        assert_eq!(find_str("", ""), Ok(Some((1, 0, vec![]))));
+        assert_eq!(find_str("key=val", "(%w+)=(%w+)"), Ok(Some((1, 7, vec!["key".into(), "val".into()]))));
+        assert_eq!(find_str("abc", "()b()"), Ok(Some((2, 2, vec!["2".into(), "3".into()]))));
+    }
+
+    #[test]
+    fn classes_sets_and_quantifiers() {
+        assert_eq!(find_str("  x12", "%d+"), Ok(Some((4, 5, vec![]))));
+        assert_eq!(find_str("abc123", "[^%a]+"), Ok(Some((4, 6, vec![]))));
+        assert_eq!(find_str("a-b", "[a%-]+"), Ok(Some((1, 2, vec![]))));
+        assert_eq!(find_str("x]y", "[]]"), Ok(Some((2, 2, vec![]))));
+        assert_eq!(find_str("<a><b>", "<(.-)>"), Ok(Some((1, 3, vec!["a".into()]))));
+        assert_eq!(find_str("color colour", "colou?r"), Ok(Some((1, 5, vec![]))));
+        assert_eq!(find_str("f(a(b)c)d", "%b()"), Ok(Some((2, 8, vec![]))));
+        assert_eq!(find_str("THE (quick) fox", "%f[%a]%a+"), Ok(Some((1, 3, vec![]))));
+        assert_eq!(find_str("hello hello", "(h%a+) %1"), Ok(Some((1, 11, vec!["hello".into()]))));
+    }
+
+    #[test]
+    fn lua_error_messages() {
+        assert_eq!(find_str("x", "%"), Err("malformed pattern (ends with '%')".into()));
+        assert_eq!(find_str("x", "[a"), Err("malformed pattern (missing ']')".into()));
+        assert_eq!(find_str("x", "(()"), Err("unfinished capture".into()));
+        assert_eq!(find_str("x", "x)"), Err("invalid pattern capture".into()));
+        assert_eq!(find_str("x", "%1"), Err("invalid capture index".into()));
+        assert_eq!(find_str("x", "%f"), Err("missing '[' after '%f' in pattern".into()));
+        assert_eq!(find_str("x", "%b"), Err("unbalanced pattern".into()));
+    }
+
+    #[test]
+    fn pathological_patterns_are_bounded() {
+        let subject = "a".repeat(5000);
+        let mut budget = Budget::new(100_000);
+        let result = find(subject.as_bytes(), b"a*a*a*a*a*a*b", 0, &mut budget);
+        assert_eq!(result.unwrap_err().message, "pattern too complex");
+        let long = "x".repeat(100_000);
+        let mut budget = Budget::new(10_000_000);
+        assert!(find(long.as_bytes(), b".-$", 0, &mut budget).unwrap().is_some());
+    }
+}

@@ -1,0 +1,487 @@
+//! Lua 5.1's `string` library as LuaJIT 2.1 behaves: indices, patterns (`pattern.rs`),
+//! `string.format` (`sprintf.rs`), `rep` with a separator, errors with Lua's messages.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use gc_arena::Collect;
+use piccolo::{
+    BoxSequence, Callback, CallbackReturn, Context, Error, Execution, Function, Sequence, SequencePoll, Stack, Table,
+    Value, Variadic,
+};
+
+use super::args::{arg_error, check_bytes, check_integer, check_number, opt_integer, type_of};
+use super::base::tostring_plain;
+use super::pattern::{self, Budget, Capture, Match, PatternError};
+use super::sprintf::{self, ArgKind, Piece};
+use crate::lua::error_at;
+
+/// Pattern-matching steps one call may take before "pattern too complex".
+const PATTERN_STEPS: u64 = 10_000_000;
+
+/// The largest string `rep` (and `gsub`/`format`) will build, in bytes.
+pub const MAX_STRING_SIZE: usize = 64 * 1024 * 1024;
+
+/// Builds the `string` table.
+pub fn table<'gc>(ctx: Context<'gc>) -> Table<'gc> {
+    let t = Table::new(&ctx);
+    let set = |name: &'static str, f: Callback<'gc>| {
+        t.set(ctx, name, f).ok();
+    };
+    set("len", Callback::from_fn(&ctx, len));
+    set("sub", Callback::from_fn(&ctx, sub));
+    set("upper", Callback::from_fn(&ctx, upper));
+    set("lower", Callback::from_fn(&ctx, lower));
+    set("reverse", Callback::from_fn(&ctx, reverse));
+    set("rep", Callback::from_fn(&ctx, rep));
+    set("byte", Callback::from_fn(&ctx, byte));
+    set("char", Callback::from_fn(&ctx, char));
+    set("find", Callback::from_fn(&ctx, find));
+    set("match", Callback::from_fn(&ctx, str_match));
+    set("gmatch", Callback::from_fn(&ctx, gmatch));
+    set("gsub", Callback::from_fn(&ctx, gsub));
+    set("format", Callback::from_fn(&ctx, format));
+    t
+}
+
+fn new_string<'gc>(ctx: Context<'gc>, bytes: &[u8]) -> Value<'gc> {
+    Value::String(piccolo::String::from_slice(&ctx, bytes))
+}
+
+/// Lua's `posrelat`: a negative index counts from the end.
+fn posrelat(pos: i64, len: usize) -> i64 {
+    if pos >= 0 {
+        pos
+    } else if pos.unsigned_abs() as usize > len {
+        0
+    } else {
+        len as i64 + pos + 1
+    }
+}
+
+fn len<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let s = check_bytes(ctx, &exec, &stack, 0, "len")?;
+    stack.replace(ctx, s.len() as i64);
+    Ok(CallbackReturn::Return)
+}
+
+/// The byte range `[i, j]` (1-based, inclusive, negative from the end) clamped to `s`.
+fn range(i: i64, j: i64, len: usize) -> Option<(usize, usize)> {
+    let start = posrelat(i, len).max(1);
+    let end = posrelat(j, len).min(len as i64);
+    if start > end {
+        None
+    } else {
+        Some((start as usize - 1, end as usize))
+    }
+}
+
+fn sub<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let s = check_bytes(ctx, &exec, &stack, 0, "sub")?;
+    let i = check_integer(ctx, &exec, &stack, 1, "sub")?;
+    let j = opt_integer(ctx, &exec, &stack, 2, "sub", -1)?;
+    let out = range(i, j, s.len()).map(|(a, b)| &s[a..b]).unwrap_or(&[]);
+    stack.replace(ctx, new_string(ctx, out));
+    Ok(CallbackReturn::Return)
+}
+
+fn map_bytes<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>, name: &str, f: fn(&mut Vec<u8>)) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let mut s = check_bytes(ctx, &exec, &stack, 0, name)?;
+    f(&mut s);
+    stack.replace(ctx, new_string(ctx, &s));
+    Ok(CallbackReturn::Return)
+}
+
+fn upper<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    map_bytes(ctx, exec, stack, "upper", |s| s.make_ascii_uppercase())
+}
+
+fn lower<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    map_bytes(ctx, exec, stack, "lower", |s| s.make_ascii_lowercase())
+}
+
+fn reverse<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    map_bytes(ctx, exec, stack, "reverse", |s| s.reverse())
+}
+
+fn rep<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let s = check_bytes(ctx, &exec, &stack, 0, "rep")?;
+    let n = check_integer(ctx, &exec, &stack, 1, "rep")?;
+    let sep = if stack.get(2).is_nil() { Vec::new() } else { check_bytes(ctx, &exec, &stack, 2, "rep")? };
+    if n <= 0 {
+        stack.replace(ctx, new_string(ctx, b""));
+        return Ok(CallbackReturn::Return);
+    }
+    let total = (s.len() as u128 + sep.len() as u128) * n as u128;
+    if total > MAX_STRING_SIZE as u128 {
+        return Err(error_at(ctx, &exec, "resulting string too large"));
+    }
+    let mut out = Vec::with_capacity(total as usize);
+    for k in 0..n {
+        if k > 0 {
+            out.extend_from_slice(&sep);
+        }
+        out.extend_from_slice(&s);
+    }
+    stack.replace(ctx, new_string(ctx, &out));
+    Ok(CallbackReturn::Return)
+}
+
+fn byte<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let s = check_bytes(ctx, &exec, &stack, 0, "byte")?;
+    let i = opt_integer(ctx, &exec, &stack, 1, "byte", 1)?;
+    let j = opt_integer(ctx, &exec, &stack, 2, "byte", i)?;
+    let values: Vec<Value<'gc>> = match range(i, j, s.len()) {
+        Some((a, b)) => s[a..b].iter().map(|&c| Value::Integer(i64::from(c))).collect(),
+        None => Vec::new(),
+    };
+    stack.replace(ctx, Variadic(values));
+    Ok(CallbackReturn::Return)
+}
+
+fn char<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let mut out = Vec::with_capacity(stack.len());
+    for i in 0..stack.len() {
+        let c = check_integer(ctx, &exec, &stack, i, "char")?;
+        if !(0..=255).contains(&c) {
+            return Err(arg_error(ctx, &exec, i, "char", "invalid value"));
+        }
+        out.push(c as u8);
+    }
+    stack.replace(ctx, new_string(ctx, &out));
+    Ok(CallbackReturn::Return)
+}
+
+fn pattern_error<'gc>(ctx: Context<'gc>, exec: &Execution<'gc, '_>, e: PatternError) -> Error<'gc> {
+    error_at(ctx, exec, &e.message)
+}
+
+fn capture_value<'gc>(ctx: Context<'gc>, subject: &[u8], capture: Capture) -> Value<'gc> {
+    match capture {
+        Capture::Slice { start, end } => new_string(ctx, subject.get(start..end).unwrap_or(&[])),
+        Capture::Position(p) => Value::Integer(p as i64),
+    }
+}
+
+/// The captures of `m`, or the whole match when the pattern has none.
+fn captures<'gc>(ctx: Context<'gc>, subject: &[u8], m: &Match) -> Vec<Value<'gc>> {
+    if m.captures.is_empty() {
+        vec![new_string(ctx, &subject[m.start..m.end])]
+    } else {
+        m.captures.iter().map(|c| capture_value(ctx, subject, *c)).collect()
+    }
+}
+
+/// `init` for find/match: 1-based, negative from the end, clamped to the string as
+/// Lua 5.1 and LuaJIT do (`find("abc", "", 10)` finds the empty string at 4).
+fn start_offset(init: i64, len: usize) -> Option<usize> {
+    let init = (posrelat(init, len).max(1) - 1) as usize;
+    Some(init.min(len))
+}
+
+fn find_plain(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(from);
+    }
+    haystack.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|p| p + from)
+}
+
+fn find_aux<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>, is_find: bool) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let name = if is_find { "find" } else { "match" };
+    let s = check_bytes(ctx, &exec, &stack, 0, name)?;
+    let p = check_bytes(ctx, &exec, &stack, 1, name)?;
+    let init = opt_integer(ctx, &exec, &stack, 2, name, 1)?;
+    let Some(init) = start_offset(init, s.len()) else {
+        stack.replace(ctx, Value::Nil);
+        return Ok(CallbackReturn::Return);
+    };
+    if is_find && (stack.get(3).to_bool() || !pattern::has_specials(&p)) {
+        let result = match find_plain(&s, &p, init) {
+            Some(at) => vec![Value::Integer(at as i64 + 1), Value::Integer((at + p.len()) as i64)],
+            None => vec![Value::Nil],
+        };
+        stack.replace(ctx, Variadic(result));
+        return Ok(CallbackReturn::Return);
+    }
+    let mut budget = Budget::new(PATTERN_STEPS);
+    let found = pattern::find(&s, &p, init, &mut budget).map_err(|e| pattern_error(ctx, &exec, e))?;
+    let result = match found {
+        None => vec![Value::Nil],
+        Some(m) if is_find => {
+            let mut values = vec![Value::Integer(m.start as i64 + 1), Value::Integer(m.end as i64)];
+            values.extend(m.captures.iter().map(|c| capture_value(ctx, &s, *c)));
+            values
+        }
+        Some(m) => captures(ctx, &s, &m),
+    };
+    stack.replace(ctx, Variadic(result));
+    Ok(CallbackReturn::Return)
+}
+
+fn find<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    find_aux(ctx, exec, stack, true)
+}
+
+fn str_match<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    find_aux(ctx, exec, stack, false)
+}
+
+fn gmatch<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let s = check_bytes(ctx, &exec, &stack, 0, "gmatch")?;
+    let p = check_bytes(ctx, &exec, &stack, 1, "gmatch")?;
+    let position = Rc::new(Cell::new(0usize));
+    let iterator = Callback::from_fn(&ctx, move |ctx, exec, mut stack| {
+        let mut budget = Budget::new(PATTERN_STEPS);
+        let mut src = position.get();
+        while src <= s.len() {
+            let found = pattern::match_at(&s, &p, src, &mut budget).map_err(|e| pattern_error(ctx, &exec, e))?;
+            if let Some(m) = found {
+                // An empty match moves on by one so the iteration ends.
+                position.set(if m.end == src { src + 1 } else { m.end });
+                stack.replace(ctx, Variadic(captures(ctx, &s, &m)));
+                return Ok(CallbackReturn::Return);
+            }
+            src += 1;
+        }
+        position.set(src);
+        stack.replace(ctx, Value::Nil);
+        Ok(CallbackReturn::Return)
+    });
+    stack.replace(ctx, iterator);
+    Ok(CallbackReturn::Return)
+}
+
+/// Expands a string replacement: `%0`-`%9` captures, `%%` and `%x` a literal `x`.
+fn expand_replacement(repl: &[u8], subject: &[u8], m: &Match, out: &mut Vec<u8>) -> Result<(), PatternError> {
+    let mut i = 0;
+    while i < repl.len() {
+        let c = repl[i];
+        i += 1;
+        if c != b'%' {
+            out.push(c);
+            continue;
+        }
+        let Some(&next) = repl.get(i) else {
+            // A trailing '%' is kept, as Lua 5.1 does.
+            out.push(b'%');
+            break;
+        };
+        i += 1;
+        if !next.is_ascii_digit() {
+            out.push(next);
+            continue;
+        }
+        let index = (next - b'0') as usize;
+        if index == 0 || (index == 1 && m.captures.is_empty()) {
+            out.extend_from_slice(&subject[m.start..m.end]);
+            continue;
+        }
+        match m.captures.get(index - 1) {
+            Some(Capture::Slice { start, end }) => out.extend_from_slice(&subject[*start..*end]),
+            Some(Capture::Position(p)) => out.extend_from_slice(p.to_string().as_bytes()),
+            None => return Err(PatternError { message: "invalid capture index".into() }),
+        }
+    }
+    Ok(())
+}
+
+/// The state of one `gsub` call; shared by the synchronous path and the sequence that
+/// calls a replacement function.
+#[derive(Collect)]
+#[collect(no_drop)]
+struct GSub<'gc> {
+    #[collect(require_static)]
+    subject: Vec<u8>,
+    #[collect(require_static)]
+    pattern: Vec<u8>,
+    anchor: bool,
+    src: usize,
+    max: i64,
+    count: i64,
+    #[collect(require_static)]
+    out: Vec<u8>,
+    repl: Value<'gc>,
+    /// The match whose replacement function is running.
+    #[collect(require_static)]
+    pending: Option<Match>,
+}
+
+enum Step<'gc> {
+    Done,
+    CallReplacement(Function<'gc>, Vec<Value<'gc>>),
+}
+
+impl<'gc> GSub<'gc> {
+    /// Runs matches until done or until a replacement function must be called.
+    fn run(&mut self, ctx: Context<'gc>, exec: &Execution<'gc, '_>) -> Result<Step<'gc>, Error<'gc>> {
+        let mut budget = Budget::new(PATTERN_STEPS);
+        while self.count < self.max {
+            let found = pattern::match_at(&self.subject, &self.pattern, self.src, &mut budget).map_err(|e| pattern_error(ctx, exec, e))?;
+            if let Some(m) = found {
+                self.count += 1;
+                match self.repl {
+                    Value::Function(f) => {
+                        let args = captures(ctx, &self.subject, &m);
+                        self.pending = Some(m);
+                        return Ok(Step::CallReplacement(f, args));
+                    }
+                    Value::Table(t) => {
+                        let key = captures(ctx, &self.subject, &m)[0];
+                        let value = t.get_value(key);
+                        self.add_value(ctx, exec, &m, value)?;
+                    }
+                    _ => {
+                        let repl = match self.repl {
+                            Value::String(s) => s.as_bytes().to_vec(),
+                            v => crate::lua::format::number(v).into_bytes(),
+                        };
+                        expand_replacement(&repl, &self.subject, &m, &mut self.out).map_err(|e| pattern_error(ctx, exec, e))?;
+                        self.advance(&m);
+                    }
+                }
+                if self.pending.is_none() && self.anchor {
+                    break;
+                }
+            } else if self.src < self.subject.len() {
+                self.out.push(self.subject[self.src]);
+                self.src += 1;
+            } else {
+                break;
+            }
+            if self.anchor {
+                break;
+            }
+            if self.out.len() > MAX_STRING_SIZE {
+                return Err(error_at(ctx, exec, "resulting string too large"));
+            }
+        }
+        Ok(Step::Done)
+    }
+
+    /// Moves past a match, copying one byte after an empty one.
+    fn advance(&mut self, m: &Match) {
+        if m.end > self.src {
+            self.src = m.end;
+        } else if self.src < self.subject.len() {
+            self.out.push(self.subject[self.src]);
+            self.src += 1;
+        } else {
+            self.src = self.subject.len() + 1;
+        }
+    }
+
+    /// A table or function replacement result: false/nil keep the match, strings and
+    /// numbers replace it, anything else is an error.
+    fn add_value(&mut self, ctx: Context<'gc>, exec: &Execution<'gc, '_>, m: &Match, value: Value<'gc>) -> Result<(), Error<'gc>> {
+        match value {
+            Value::Nil | Value::Boolean(false) => self.out.extend_from_slice(&self.subject[m.start..m.end]),
+            Value::String(s) => self.out.extend_from_slice(s.as_bytes()),
+            v @ (Value::Integer(_) | Value::Number(_)) => self.out.extend_from_slice(crate::lua::format::number(v).as_bytes()),
+            other => return Err(error_at(ctx, exec, &format!("invalid replacement value (a {})", other.type_name()))),
+        }
+        self.advance(m);
+        Ok(())
+    }
+
+    fn finish(&mut self, ctx: Context<'gc>, mut stack: Stack<'gc, '_>) {
+        if self.src < self.subject.len() {
+            self.out.extend_from_slice(&self.subject[self.src..]);
+        }
+        stack.replace(ctx, (new_string(ctx, &self.out), self.count));
+    }
+}
+
+impl<'gc> Sequence<'gc> for GSub<'gc> {
+    fn poll(&mut self, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<SequencePoll<'gc>, Error<'gc>> {
+        if let Some(m) = self.pending.take() {
+            let value = stack.get(0);
+            self.add_value(ctx, &exec, &m, value)?;
+            if self.anchor {
+                self.finish(ctx, stack);
+                return Ok(SequencePoll::Return);
+            }
+        }
+        match self.run(ctx, &exec)? {
+            Step::Done => {
+                self.finish(ctx, stack);
+                Ok(SequencePoll::Return)
+            }
+            Step::CallReplacement(function, args) => {
+                stack.replace(ctx, Variadic(args));
+                Ok(SequencePoll::Call { function, is_tail: false })
+            }
+        }
+    }
+}
+
+fn gsub<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let subject = check_bytes(ctx, &exec, &stack, 0, "gsub")?;
+    let pattern = check_bytes(ctx, &exec, &stack, 1, "gsub")?;
+    let repl = stack.get(2);
+    if !matches!(repl, Value::String(_) | Value::Integer(_) | Value::Number(_) | Value::Table(_) | Value::Function(_)) {
+        return Err(arg_error(ctx, &exec, 2, "gsub", &format!("string/function/table expected, got {}", type_of(&stack, 2))));
+    }
+    let max = if stack.get(3).is_nil() { i64::MAX } else { check_integer(ctx, &exec, &stack, 3, "gsub")? };
+    let (anchor, pattern) = match pattern.strip_prefix(b"^") {
+        Some(rest) => (true, rest.to_vec()),
+        None => (false, pattern),
+    };
+    let mut state = GSub { subject, pattern, anchor, src: 0, max, count: 0, out: Vec::new(), repl, pending: None };
+    match state.run(ctx, &exec)? {
+        Step::Done => {
+            state.finish(ctx, stack);
+            Ok(CallbackReturn::Return)
+        }
+        Step::CallReplacement(function, args) => {
+            stack.replace(ctx, Variadic(args));
+            Ok(CallbackReturn::Call { function, then: Some(BoxSequence::new(&ctx, state)) })
+        }
+    }
+}
+
+fn format<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let fmt = check_bytes(ctx, &exec, &stack, 0, "format")?;
+    let pieces = sprintf::parse(&fmt).map_err(|e| error_at(ctx, &exec, &e))?;
+    let mut out = Vec::with_capacity(fmt.len() + 16);
+    let mut arg = 0usize;
+    for piece in pieces {
+        match piece {
+            Piece::Literal(bytes) => out.extend_from_slice(bytes),
+            Piece::Percent => out.push(b'%'),
+            Piece::Spec(spec) => {
+                arg += 1;
+                if arg >= stack.len() {
+                    return Err(arg_error(ctx, &exec, arg, "format", "value expected"));
+                }
+                match sprintf::arg_kind(spec.conversion) {
+                    ArgKind::Number => {
+                        let n = check_number(ctx, &exec, &stack, arg, "format")?;
+                        sprintf::format_number(&spec, n, &mut out).map_err(|e| arg_error(ctx, &exec, arg, "format", &e))?;
+                    }
+                    ArgKind::String => {
+                        let text = match tostring_plain(ctx, stack.get(arg)) {
+                            Value::String(s) => s.as_bytes().to_vec(),
+                            _ => Vec::new(),
+                        };
+                        sprintf::format_string(&spec, &text, &mut out);
+                    }
+                    ArgKind::Quoted => match stack.get(arg) {
+                        Value::String(s) => sprintf::quote_string(s.as_bytes(), &mut out),
+                        v @ (Value::Integer(_) | Value::Number(_)) => sprintf::quote_number(v.to_number().unwrap_or(0.0), &mut out),
+                        other => {
+                            let text = tostring_plain(ctx, other);
+                            if let Value::String(s) = text {
+                                out.extend_from_slice(s.as_bytes());
+                            }
+                        }
+                    },
+                }
+            }
+        }
+        if out.len() > MAX_STRING_SIZE {
+            return Err(error_at(ctx, &exec, "resulting string too large"));
+        }
+    }
+    stack.replace(ctx, new_string(ctx, &out));
+    Ok(CallbackReturn::Return)
+}

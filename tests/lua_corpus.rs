@@ -1,0 +1,103 @@
+//! The differential suite: every program under `tests/lua/` runs under the `luajit`
+//! binary and in our Lua environment (`kong_functions::lua::script`, the environment the
+//! filter's chunks use), and their outputs must be identical.
+//!
+//! Deliberate differences are listed, with reasons, in `tests/lua/KNOWN_DIFFERENCES.md`
+//! (`- folder/file.lua: reason`); those programs are run and reported but not compared.
+//! `make test` installs LuaJIT (Debian's `luajit`) when it is missing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kong_functions::lua::script;
+
+const INSTRUCTION_LIMIT: i64 = 200_000_000;
+
+fn corpus_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lua")
+}
+
+fn programs(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).expect("read tests/lua").map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            programs(&path, out);
+        } else if path.extension().is_some_and(|e| e == "lua") {
+            out.push(path);
+        }
+    }
+}
+
+fn known_differences() -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(corpus_dir().join("KNOWN_DIFFERENCES.md")).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| line.strip_prefix("- "))
+        .filter_map(|line| line.split_once(": "))
+        .map(|(file, reason)| (file.trim_matches('`').to_string(), reason.to_string()))
+        .collect()
+}
+
+fn luajit(path: &Path) -> (String, bool) {
+    let output = Command::new("luajit")
+        .arg(path.file_name().unwrap())
+        .current_dir(path.parent().unwrap())
+        .env("TZ", "UTC")
+        .output()
+        .expect("the `luajit` binary is needed for the differential suite: apt-get install luajit (make test does)");
+    (String::from_utf8_lossy(&output.stdout).into_owned(), output.status.success())
+}
+
+#[test]
+fn corpus_matches_luajit() {
+    let mut files = Vec::new();
+    programs(&corpus_dir(), &mut files);
+    assert!(files.len() >= 400, "the corpus has {} programs; it should have at least 400", files.len());
+    let known = known_differences();
+    let mut failures = Vec::new();
+    let mut passed = 0;
+    let mut known_seen = 0;
+    for path in &files {
+        let relative = path.strip_prefix(corpus_dir()).unwrap().to_string_lossy().replace('\\', "/");
+        let source = std::fs::read_to_string(path).unwrap();
+        let (expected, luajit_ok) = luajit(path);
+        assert!(luajit_ok, "{relative} fails under luajit itself");
+        let name = path.file_name().unwrap().to_string_lossy();
+        let ours = script::run(&source, &name, INSTRUCTION_LIMIT);
+        let mut got = ours.stdout.clone();
+        if let Some(error) = &ours.error {
+            got.push_str(&format!("<error: {error}>\n"));
+        }
+        if known.contains_key(&relative) {
+            known_seen += 1;
+            continue;
+        }
+        if got == expected {
+            passed += 1;
+        } else {
+            failures.push(format!("--- {relative}\n{}", diff(&expected, &got)));
+        }
+    }
+    println!("lua corpus: {} programs, {} passed, {} known differences, {} failed", files.len(), passed, known_seen, failures.len());
+    assert!(failures.is_empty(), "{} programs differ from luajit:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// The first differing lines, expected (luajit) against ours.
+fn diff(expected: &str, got: &str) -> String {
+    let e: Vec<&str> = expected.lines().collect();
+    let g: Vec<&str> = got.lines().collect();
+    let mut out = String::new();
+    let mut shown = 0;
+    for i in 0..e.len().max(g.len()) {
+        let (a, b) = (e.get(i).copied(), g.get(i).copied());
+        if a != b {
+            out.push_str(&format!("  line {}: luajit {:?}\n           ours   {:?}\n", i + 1, a.unwrap_or("<none>"), b.unwrap_or("<none>")));
+            shown += 1;
+            if shown == 3 {
+                break;
+            }
+        }
+    }
+    out
+}
