@@ -31,6 +31,8 @@ pub fn load<'gc>(ctx: Context<'gc>, string: Table<'gc>) {
     set("setmetatable", Callback::from_fn(&ctx, setmetatable));
     set("require", Callback::from_fn(&ctx, require));
     set("assert", Callback::from_fn(&ctx, assert));
+    set("select", Callback::from_fn(&ctx, select));
+    set("next", Callback::from_fn(&ctx, next));
 
     let string_meta = Table::new(&ctx);
     string_meta.set(ctx, MetaMethod::Index, string).ok();
@@ -178,7 +180,11 @@ fn tonumber<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'
             return Err(arg_error(ctx, &exec, 1, "tonumber", "base out of range"));
         }
         let text = super::args::check_bytes(ctx, &exec, &stack, 0, "tonumber")?;
-        parse_in_base(&text, base as u32).map(super::args::number_value)
+        if base == 10 {
+            parse_number(&text).map(super::args::number_value)
+        } else {
+            parse_in_base(&text, base as u32).map(super::args::number_value)
+        }
     };
     stack.replace(ctx, result.unwrap_or(Value::Nil));
     Ok(CallbackReturn::Return)
@@ -537,4 +543,34 @@ fn assert<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_
         v @ (Value::Integer(_) | Value::Number(_)) => Err(error_at(ctx, &exec, &format::number(v))),
         other => Err(other.into()),
     }
+}
+
+/// `select(n, ...)` / `select('#', ...)`; a negative `n` counts from the end.
+fn select<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let count = stack.len().saturating_sub(1) as i64;
+    if let Value::String(s) = stack.get(0) {
+        if s.as_bytes().first() == Some(&b'#') {
+            stack.replace(ctx, count);
+            return Ok(CallbackReturn::Return);
+        }
+    }
+    let n = super::args::check_integer(ctx, &exec, &stack, 0, "select")?;
+    let start = if n < 0 { count + n } else { n - 1 };
+    if n == 0 || start < 0 {
+        return Err(arg_error(ctx, &exec, 0, "select", "index out of range"));
+    }
+    let start = (start as usize + 1).min(stack.len());
+    stack.drain(..start);
+    Ok(CallbackReturn::Return)
+}
+
+/// `next(t [, k])`: the entry after `k`, or a single `nil` at the end.
+fn next<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let table = check_table(ctx, &exec, &stack, 0, "next")?;
+    match table.next(stack.get(1)) {
+        piccolo::table::NextValue::Found { key, value } => stack.replace(ctx, (key, value)),
+        piccolo::table::NextValue::Last => stack.replace(ctx, Value::Nil),
+        piccolo::table::NextValue::NotFound => return Err(error_at(ctx, &exec, "invalid key to 'next'")),
+    }
+    Ok(CallbackReturn::Return)
 }

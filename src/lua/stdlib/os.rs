@@ -201,12 +201,13 @@ fn time<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, 
     let result = match stack.get(0) {
         Value::Nil => now_seconds(),
         Value::Table(t) => {
-            let year = field(ctx, &exec, t, "year", None)?;
-            let month = field(ctx, &exec, t, "month", None)?;
-            let day = field(ctx, &exec, t, "day", None)?;
-            let hour = field(ctx, &exec, t, "hour", Some(12))?;
-            let min = field(ctx, &exec, t, "min", Some(0))?;
+            // Lua 5.1's order of reading (and so of "missing" errors).
             let sec = field(ctx, &exec, t, "sec", Some(0))?;
+            let min = field(ctx, &exec, t, "min", Some(0))?;
+            let hour = field(ctx, &exec, t, "hour", Some(12))?;
+            let day = field(ctx, &exec, t, "day", None)?;
+            let month = field(ctx, &exec, t, "month", None)?;
+            let year = field(ctx, &exec, t, "year", None)?;
             // Normalise the month as mktime does; days, hours ... carry through the sum.
             let y = year + (month - 1).div_euclid(12);
             let m = (month - 1).rem_euclid(12) + 1;

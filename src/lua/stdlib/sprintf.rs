@@ -3,7 +3,7 @@
 //! control characters as decimal escapes, widths and precisions have at most 2 digits.
 //! Pure Rust (no libc), correctly rounded via Rust's float formatting.
 
-use crate::lua::format::format_g14;
+use crate::lua::format::{exp_away, fixed_away, format_g14};
 
 /// One conversion spec: flags, width, precision, conversion character.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -236,7 +236,7 @@ fn format_float(spec: &Spec, value: f64, out: &mut Vec<u8>) {
     let precision = spec.precision.unwrap_or(6);
     let body = match spec.conversion.to_ascii_lowercase() {
         b'f' => {
-            let mut s = format!("{x:.precision$}");
+            let mut s = fixed_away(x, precision);
             if spec.hash && precision == 0 {
                 s.push('.');
             }
@@ -253,9 +253,7 @@ fn format_float(spec: &Spec, value: f64, out: &mut Vec<u8>) {
 
 /// `%e`: `d.ddddde+XX`.
 fn exp_form(x: f64, precision: usize, hash: bool) -> String {
-    let s = format!("{x:.precision$e}");
-    let (mantissa, exponent) = s.split_once('e').unwrap_or((&s, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let (mantissa, exponent) = exp_away(x, precision);
     let dot = if hash && precision == 0 { "." } else { "" };
     format!("{mantissa}{dot}e{}{:02}", if exponent < 0 { '-' } else { '+' }, exponent.abs())
 }
@@ -263,17 +261,12 @@ fn exp_form(x: f64, precision: usize, hash: bool) -> String {
 /// `%g`: `%e` or `%f` by the exponent, trailing zeros removed unless `#`.
 fn general_form(x: f64, precision: usize, hash: bool) -> String {
     let p = precision.max(1);
-    let exponent = if x == 0.0 {
-        0
-    } else {
-        let s = format!("{:.*e}", p - 1, x);
-        s.split_once('e').and_then(|(_, e)| e.parse::<i32>().ok()).unwrap_or(0)
-    };
+    let exponent = if x == 0.0 { 0 } else { exp_away(x, p - 1).1 };
     let mut s = if exponent < -4 || exponent >= p as i32 {
         exp_form(x, p - 1, hash)
     } else {
         let decimals = (p as i32 - 1 - exponent).max(0) as usize;
-        let mut s = format!("{x:.decimals$}");
+        let mut s = fixed_away(x, decimals);
         if hash && !s.contains('.') {
             s.push('.');
         }
@@ -417,7 +410,9 @@ mod tests {
         assert_eq!(fmt("%5.2f|%e|%g|%G|%g|%g", &[3.14159, 12345.678, 1e20, 1e-10, 0.0001, 100.0]).unwrap(), " 3.14|1.234568e+04|1e+20|1E-10|0.0001|100");
         assert_eq!(fmt("%.3f|%5.1f|%-6.1f|", &[f64::NAN, f64::INFINITY, -f64::INFINITY]).unwrap(), "nan|  inf|-inf  |");
         assert_eq!(fmt("%a|%a|%A", &[1.0, 3.0, 0.5]).unwrap(), "0x1p+0|0x1.8p+1|0X1P-1");
-        assert_eq!(fmt("%08.3f|%+.0f|%#.0f", &[-3.14159, 2.5, 3.0]).unwrap(), "-003.142|+2|3.");
+        // luajit -e 'print(string.format("%08.3f|%+.0f|%#.0f|%.0f %.2e", -3.14159, 2.5, 3, 0.5, 1.125))'
+        assert_eq!(fmt("%08.3f|%+.0f|%#.0f|%.0f %.2e", &[-3.14159, 2.5, 3.0, 0.5, 1.125]).unwrap(), "-003.142|+3|3.|1 1.13e+00");
+        assert_eq!(fmt("%g", &[1234565.0]).unwrap(), "1.23457e+06");
         assert_eq!(fmt("%.14g|%g", &[0.1, 123456789.0]).unwrap(), "0.1|1.23457e+08");
     }
 

@@ -10,7 +10,7 @@ use piccolo::{
     Value, Variadic,
 };
 
-use super::args::{arg_error, check_bytes, check_integer, check_number, opt_integer, type_of};
+use super::args::{arg_error, check_bytes, check_integer, check_number, opt_integer};
 use super::base::tostring_plain;
 use super::pattern::{self, Budget, Capture, Match, PatternError};
 use super::sprintf::{self, ArgKind, Piece};
@@ -419,7 +419,7 @@ fn gsub<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, 
     let pattern = check_bytes(ctx, &exec, &stack, 1, "gsub")?;
     let repl = stack.get(2);
     if !matches!(repl, Value::String(_) | Value::Integer(_) | Value::Number(_) | Value::Table(_) | Value::Function(_)) {
-        return Err(arg_error(ctx, &exec, 2, "gsub", &format!("string/function/table expected, got {}", type_of(&stack, 2))));
+        return Err(arg_error(ctx, &exec, 2, "gsub", "string/function/table expected"));
     }
     let max = if stack.get(3).is_nil() { i64::MAX } else { check_integer(ctx, &exec, &stack, 3, "gsub")? };
     let (anchor, pattern) = match pattern.strip_prefix(b"^") {

@@ -1,0 +1,3 @@
+-- base library: types, errors, metatables, varargs (17)
+print(pcall(tostring))
+print(type(ipairs({})))

@@ -1,0 +1,3 @@
+-- tonumber with and without a base (5)
+print(tonumber("-7"))
+print(tonumber("+7"))

@@ -1,0 +1,3 @@
+-- tonumber with and without a base (22)
+print(pcall(tonumber, '1', 37))
+print(pcall(tonumber))

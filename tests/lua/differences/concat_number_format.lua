@@ -1,0 +1,5 @@
+-- `..` formats numbers inside piccolo's VM (shortest round-trip), not with %.14g
+print("x" .. 1 / 3)
+print("x" .. 2 ^ 53)
+print("x" .. 1e15)
+print(tostring(1 / 3), tostring(2 ^ 53), tostring(1e15))

@@ -1,0 +1,3 @@
+-- string.gmatch iteration with and without captures (2)
+do local out = {} for a, b in string.gmatch("a,b,,c", "([^,]*)") do out[#out + 1] = tostring(a) .. (b and (':' .. tostring(b)) or '') end print(#out, table.concat(out, '|')) end
+do local out = {} for a, b in string.gmatch("abc", "") do out[#out + 1] = tostring(a) .. (b and (':' .. tostring(b)) or '') end print(#out, table.concat(out, '|')) end

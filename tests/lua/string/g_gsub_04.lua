@@ -1,0 +1,3 @@
+-- string.gsub with string, table and function replacements (4)
+print(string.gsub("abc", "b", "%1"))
+print(string.gsub("a.b.c", "%.", "/"))

@@ -1,0 +1,3 @@
+-- string.gsub with string, table and function replacements (7)
+print(string.gsub("aaa", "a*", "-"))
+print(string.gsub("hello", "l+", "L"))

@@ -1,0 +1,3 @@
+-- string.match returns captures or the whole match (3)
+print(string.match("hello world", "^h"))
+print(string.match("hello world", "^w"))

@@ -1,0 +1,3 @@
+-- string.match returns captures or the whole match (6)
+print(string.match("hello", "", 6))
+print(string.match("", ""))
