@@ -5,6 +5,9 @@
 //! `__kf_method(obj, "name", args)`, a built-in that calls `string.<name>` for strings
 //! and indexes `obj` normally (metamethods included) for everything else. The receiver is
 //! still evaluated once, and errors name the method as Lua does.
+//!
+//! A second rewrite restores Lua's rule that a parenthesised call or `...` yields exactly
+//! one value: `(f())` becomes `__kf_first(f())`.
 
 use std::io::Read;
 
@@ -18,6 +21,10 @@ use piccolo::{Closure, Context, FunctionPrototype, PrototypeError, Table};
 
 /// The global the rewrite calls; see the module docs.
 pub const METHOD_CALL: &str = "__kf_method";
+
+/// The global that keeps only its first argument: `(f())` must yield one value, which
+/// piccolo 0.3.3's compiler does not enforce, so grouped calls become `__kf_first(f())`.
+pub const FIRST_VALUE: &str = "__kf_first";
 
 #[derive(Copy, Clone)]
 struct Interner<'gc>(Context<'gc>);
@@ -36,8 +43,8 @@ impl<'gc> StringInterner for Interner<'gc> {
 pub fn load<'gc>(ctx: Context<'gc>, chunk_name: &str, source: impl Read, env: Table<'gc>) -> Result<Closure<'gc>, PrototypeError> {
     let mut interner = Interner(ctx);
     let mut chunk = compiler::parse_chunk(source, interner)?;
-    let method = interner.intern(METHOD_CALL.as_bytes());
-    rewrite_block(&mut chunk.block, method);
+    let names = Names { method: interner.intern(METHOD_CALL.as_bytes()), first: interner.intern(FIRST_VALUE.as_bytes()) };
+    rewrite_block(&mut chunk.block, names);
     let compiled = compiler::compile_chunk(&chunk, interner)?;
     let proto = FunctionPrototype::from_compiled(&ctx, ctx.intern(chunk_name.as_bytes()), &compiled);
     // A top-level prototype only has the _ENV upvalue, which `env` provides.
@@ -46,7 +53,14 @@ pub fn load<'gc>(ctx: Context<'gc>, chunk_name: &str, source: impl Read, env: Ta
 
 type S<'gc> = piccolo::String<'gc>;
 
-fn rewrite_block<'gc>(block: &mut Block<S<'gc>>, m: S<'gc>) {
+/// The interned names of the helper globals.
+#[derive(Clone, Copy)]
+struct Names<'gc> {
+    method: S<'gc>,
+    first: S<'gc>,
+}
+
+fn rewrite_block<'gc>(block: &mut Block<S<'gc>>, m: Names<'gc>) {
     for statement in &mut block.statements {
         rewrite_statement(&mut statement.inner, m);
     }
@@ -57,7 +71,7 @@ fn rewrite_block<'gc>(block: &mut Block<S<'gc>>, m: S<'gc>) {
     }
 }
 
-fn rewrite_statement<'gc>(statement: &mut Statement<S<'gc>>, m: S<'gc>) {
+fn rewrite_statement<'gc>(statement: &mut Statement<S<'gc>>, m: Names<'gc>) {
     match statement {
         Statement::If(s) => {
             rewrite_expression(&mut s.if_part.0, m);
@@ -101,7 +115,7 @@ fn rewrite_statement<'gc>(statement: &mut Statement<S<'gc>>, m: S<'gc>) {
                 CallSuffix::Function(args) => args.iter_mut().for_each(|e| rewrite_expression(e, m)),
                 CallSuffix::Method(name, args) => {
                     args.iter_mut().for_each(|e| rewrite_expression(e, m));
-                    let receiver = std::mem::replace(&mut call.head, name_expression(m));
+                    let receiver = std::mem::replace(&mut call.head, name_expression(m.method));
                     call.call = CallSuffix::Function(method_arguments(receiver, *name, std::mem::take(args)));
                 }
             }
@@ -118,17 +132,17 @@ fn rewrite_statement<'gc>(statement: &mut Statement<S<'gc>>, m: S<'gc>) {
     }
 }
 
-fn rewrite_function<'gc>(definition: &mut FunctionDefinition<S<'gc>>, m: S<'gc>) {
+fn rewrite_function<'gc>(definition: &mut FunctionDefinition<S<'gc>>, m: Names<'gc>) {
     rewrite_block(&mut definition.body, m);
 }
 
-fn rewrite_field<'gc>(field: &mut FieldSuffix<S<'gc>>, m: S<'gc>) {
+fn rewrite_field<'gc>(field: &mut FieldSuffix<S<'gc>>, m: Names<'gc>) {
     if let FieldSuffix::Indexed(e) = field {
         rewrite_expression(e, m);
     }
 }
 
-fn rewrite_expression<'gc>(expression: &mut Expression<S<'gc>>, m: S<'gc>) {
+fn rewrite_expression<'gc>(expression: &mut Expression<S<'gc>>, m: Names<'gc>) {
     match &mut *expression.head {
         HeadExpression::Simple(simple) => rewrite_simple(simple, m),
         HeadExpression::UnaryOperator(_, e) => rewrite_expression(e, m),
@@ -138,7 +152,7 @@ fn rewrite_expression<'gc>(expression: &mut Expression<S<'gc>>, m: S<'gc>) {
     }
 }
 
-fn rewrite_simple<'gc>(simple: &mut SimpleExpression<S<'gc>>, m: S<'gc>) {
+fn rewrite_simple<'gc>(simple: &mut SimpleExpression<S<'gc>>, m: Names<'gc>) {
     match simple {
         SimpleExpression::TableConstructor(t) => {
             for field in &mut t.fields {
@@ -160,9 +174,17 @@ fn rewrite_simple<'gc>(simple: &mut SimpleExpression<S<'gc>>, m: S<'gc>) {
 }
 
 /// Rewrites `p s1 ... :name(args) ...` into `__kf_method(p s1 ..., "name", args) ...`.
-fn rewrite_suffixed<'gc>(suffixed: &mut SuffixedExpression<S<'gc>>, m: S<'gc>) {
+fn rewrite_suffixed<'gc>(suffixed: &mut SuffixedExpression<S<'gc>>, m: Names<'gc>) {
     if let PrimaryExpression::GroupedExpression(e) = &mut suffixed.primary {
         rewrite_expression(e, m);
+        if is_multi_value(e) {
+            let inner = std::mem::replace(e, simple(SimpleExpression::Nil));
+            let call = SuffixedExpression {
+                primary: PrimaryExpression::Name(m.first),
+                suffixes: vec![SuffixPart::Call(CallSuffix::Function(vec![inner]))],
+            };
+            *e = simple(SimpleExpression::Suffixed(call));
+        }
     }
     let suffixes = std::mem::take(&mut suffixed.suffixes);
     for mut suffix in suffixes {
@@ -171,7 +193,7 @@ fn rewrite_suffixed<'gc>(suffixed: &mut SuffixedExpression<S<'gc>>, m: S<'gc>) {
             SuffixPart::Call(CallSuffix::Function(args)) => args.iter_mut().for_each(|e| rewrite_expression(e, m)),
             SuffixPart::Call(CallSuffix::Method(name, args)) => {
                 args.iter_mut().for_each(|e| rewrite_expression(e, m));
-                let receiver = std::mem::replace(suffixed, name_expression(m));
+                let receiver = std::mem::replace(suffixed, name_expression(m.method));
                 let args = method_arguments(receiver, *name, std::mem::take(args));
                 suffixed.suffixes.push(SuffixPart::Call(CallSuffix::Function(args)));
                 continue;
@@ -195,4 +217,16 @@ fn method_arguments<'gc>(receiver: SuffixedExpression<S<'gc>>, name: S<'gc>, arg
 
 fn simple<'gc>(e: SimpleExpression<S<'gc>>) -> Expression<S<'gc>> {
     Expression { head: Box::new(HeadExpression::Simple(e)), tail: Vec::new() }
+}
+
+/// A call or `...` with nothing around it: the expressions that can yield several values.
+fn is_multi_value<'gc>(e: &Expression<S<'gc>>) -> bool {
+    if !e.tail.is_empty() {
+        return false;
+    }
+    match &*e.head {
+        HeadExpression::Simple(SimpleExpression::VarArgs) => true,
+        HeadExpression::Simple(SimpleExpression::Suffixed(s)) => matches!(s.suffixes.last(), Some(SuffixPart::Call(_))),
+        _ => false,
+    }
 }

@@ -359,3 +359,239 @@ co_stmts = [
 programs("coroutine", "basics", "coroutines: resume, yield, wrap, status, errors", co_stmts)
 
 
+
+# ---------------------------------------------------------------- gateway snippets
+# Realistic serverless-function helpers, each run on several inputs (one program each).
+GATEWAY = {
+    "split_header": ("split a comma-separated header into trimmed tokens", """
+local function split(value)
+  local out = {}
+  for token in string.gmatch(value, "[^,]+") do
+    out[#out + 1] = token:match("^%s*(.-)%s*$")
+  end
+  return out
+end""", "local t = split({0}) print(#t, table.concat(t, '|'))",
+        ['"gzip, deflate, br"', '"a,b,,c"', '"  single  "', '""', '"x;q=0.5, y;q=1"']),
+    "accept_q": ("parse media ranges with q-values and pick the best", """
+local function best(accept)
+  local best_type, best_q = nil, -1
+  for item in accept:gmatch("[^,]+") do
+    local mtype, params = item:match("^%s*([^;%s]+)%s*(.*)$")
+    local q = tonumber(params:match("q=([%d%.]+)") or "1")
+    if mtype and q > best_q then best_type, best_q = mtype, q end
+  end
+  return best_type, best_q
+end""", "print(best({0}))",
+        ['"text/html;q=0.5, application/json"', '"*/*"', '"a/b;q=0.1, c/d;q=0.9, e/f;q=0.3"', '"x/y; q=0"']),
+    "query_parse": ("parse a query string with percent-decoding", """
+local function unescape(s)
+  s = s:gsub("+", " ")
+  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+local function parse(q)
+  local args, keys = {}, {}
+  for pair in q:gmatch("[^&]+") do
+    local k, v = pair:match("^([^=]*)=?(.*)$")
+    k, v = unescape(k), unescape(v)
+    if args[k] == nil then keys[#keys + 1] = k end
+    args[k] = v
+  end
+  table.sort(keys)
+  local out = {}
+  for _, k in ipairs(keys) do out[#out + 1] = k .. "=" .. args[k] end
+  return table.concat(out, ";")
+end""", "print(parse({0}))",
+        ['"a=1&b=2"', '"name=John+Doe&city=New%20York"', '"flag&x=&y=%41%42"', '""', '"dup=1&dup=2"']),
+    "query_build": ("build an escaped query string from sorted keys", """
+local function escape(s)
+  return (tostring(s):gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+local function build(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local out = {}
+  for _, k in ipairs(keys) do out[#out + 1] = escape(k) .. "=" .. escape(t[k]) end
+  return table.concat(out, "&")
+end""", "print(build({0}))",
+        ['{a = 1, b = "x y"}', '{q = "caf\\233", n = 10}', '{["k&v"] = "a=b", z = true}', '{}']),
+    "cookies": ("parse a Cookie header", """
+local function cookies(header)
+  local jar, names = {}, {}
+  for name, value in header:gmatch("([^=;%s]+)=([^;]*)") do
+    jar[name] = value
+    names[#names + 1] = name
+  end
+  table.sort(names)
+  local out = {}
+  for _, n in ipairs(names) do out[#out + 1] = n .. "->" .. jar[n] end
+  return #names, table.concat(out, ",")
+end""", "print(cookies({0}))",
+        ['"session=abc123; theme=dark"', '"a=1;b=2;c=3"', '"empty=; x=y"', '"no cookies here"']),
+    "bearer": ("extract and validate a bearer token", """
+local function token(auth)
+  if type(auth) ~= "string" then return nil, "missing" end
+  local t = auth:match("^[Bb]earer%s+([%w%-%._~%+/]+=*)$")
+  if not t then return nil, "malformed" end
+  if #t < 8 then return nil, "too short" end
+  return t
+end""", "print(token({0}))",
+        ['"Bearer abcdef123456"', '"bearer short"', '"Basic dXNlcjpwYXNz"', 'nil', '"Bearer a.b.c-d_e"', '"Bearer "']),
+    "basic_auth": ("split basic credentials already decoded", """
+local function creds(decoded)
+  local user, pass = decoded:match("^([^:]+):(.*)$")
+  if not user then return nil end
+  return user, #pass, pass == "" and "empty" or "set"
+end""", "print(creds({0}))",
+        ['"alice:secret"', '"bob:"', '"nocolon"', '"c:d:e"']),
+    "base64_shape": ("check that a value looks like base64", """
+local function is_b64(s)
+  return #s % 4 == 0 and s:match("^[%w%+/]*=?=?$") ~= nil
+end""", "print(is_b64({0}))",
+        ['"aGVsbG8="', '"aGVsbG8"', '"!!!!"', '""', '"YWJjZA=="', '"YW=jZA=="']),
+    "ipv4": ("validate IPv4 addresses and test private ranges", """
+local function ipv4(s)
+  local a, b, c, d = s:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  if not a then return false end
+  for _, o in ipairs({a, b, c, d}) do if tonumber(o) > 255 then return false end end
+  a, b = tonumber(a), tonumber(b)
+  local private = a == 10 or (a == 172 and b >= 16 and b <= 31) or (a == 192 and b == 168)
+  return true, private
+end""", "print(ipv4({0}))",
+        ['"192.168.1.10"', '"10.0.0.1"', '"8.8.8.8"', '"256.1.1.1"', '"1.2.3"', '"172.20.1.1"']),
+    "path_normalize": ("normalise a URL path (dot segments, repeated slashes)", """
+local function normalize(path)
+  local out = {}
+  for seg in path:gmatch("[^/]+") do
+    if seg == ".." then table.remove(out)
+    elseif seg ~= "." then out[#out + 1] = seg end
+  end
+  local result = "/" .. table.concat(out, "/")
+  if path:sub(-1) == "/" and #out > 0 then result = result .. "/" end
+  return result
+end""", "print(normalize({0}))",
+        ['"/a/b/../c"', '"//a///b/"', '"/./x/./y"', '"/../../"', '"/"', '"relative/path"']),
+    "rate_window": ("peak / off-peak rate limits from a fixed UTC time", """
+local function limit_for(epoch)
+  local t = os.date("!*t", epoch)
+  local weekend = t.wday == 1 or t.wday == 7
+  local peak = not weekend and t.hour >= 9 and t.hour < 18
+  return string.format("%s %02d:%02d %s", os.date("!%a", epoch), t.hour, t.min, peak and "peak:100" or "offpeak:1000")
+end""", "print(limit_for({0}))",
+        ["1700000000", "1700000000 + 3600 * 10", "1700000000 - 3600 * 10", "1699747200", "0"]),
+    "json_build": ("build a JSON-ish body with string.format and table.concat", """
+local function esc(s) return (s:gsub('[%c"\\\\]', function(c) return string.format("\\\\u%04x", c:byte()) end)) end
+local function json(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local parts = {}
+  for _, k in ipairs(keys) do
+    local v = t[k]
+    local enc = type(v) == "string" and ('"' .. esc(v) .. '"') or tostring(v)
+    parts[#parts + 1] = string.format('"%s":%s', k, enc)
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
+end""", "print(json({0}))",
+        ['{message = "Invalid Credentials"}', '{ok = true, count = 3, ratio = 0.5}', '{text = "quote \\" and \\n newline"}', '{}']),
+    "template": ("substitute ${name} placeholders from a table", """
+local function render(tpl, vars)
+  return (tpl:gsub("%${([%w_]+)}", function(k) return vars[k] ~= nil and tostring(vars[k]) or "" end))
+end""", "print(render({0}, {{user = 'ada', n = 3, flag = false}}))",
+        ['"Hello ${user}, you have ${n} items"', '"${missing}|${flag}"', '"no placeholders"', '"${user}${user}"']),
+    "csv": ("split CSV lines with empty fields", """
+local function fields(line)
+  local out = {}
+  for f in (line .. ","):gmatch("([^,]*),") do out[#out + 1] = f end
+  return out
+end""", "local f = fields({0}) print(#f, table.concat(f, '|'))",
+        ['"a,b,c"', '"a,,c"', '","', '"single"', '""']),
+    "counter": ("per-key counters kept in upvalues across calls", """
+local counts = {}
+local function hit(key)
+  counts[key] = (counts[key] or 0) + 1
+  return counts[key]
+end""", "for _, k in ipairs({0}) do io_write = nil end local r = {{}} for _, k in ipairs({0}) do r[#r + 1] = k .. '=' .. hit(k) end print(table.concat(r, ' '))",
+        ['{"a", "b", "a", "a"}', '{"x"}', '{"k1", "k2", "k1", "k2", "k3"}']),
+    "routing": ("match a request against prefix and method routes", """
+local routes = {
+  {method = "GET", prefix = "/api/v1/users", name = "users"},
+  {method = "POST", prefix = "/api/v1/users", name = "create_user"},
+  {method = "GET", prefix = "/health", name = "health"},
+  {method = nil, prefix = "/static/", name = "static"},
+}
+local function route(method, path)
+  for _, r in ipairs(routes) do
+    if (r.method == nil or r.method == method) and path:sub(1, #r.prefix) == r.prefix then return r.name end
+  end
+  return "not_found"
+end""", "print(route({0}))",
+        ['"GET", "/api/v1/users/42"', '"POST", "/api/v1/users"', '"DELETE", "/api/v1/users"', '"PUT", "/static/app.js"', '"GET", "/"']),
+    "header_case": ("case-insensitive header lookups with _ for -", """
+local headers = {["content-type"] = "application/json", ["x-request-id"] = "abc-123"}
+local function get(name)
+  return headers[name:lower():gsub("_", "-")]
+end""", "print(get({0}))",
+        ['"Content-Type"', '"X_REQUEST_ID"', '"x-request-id"', '"missing"']),
+    "trim": ("trimming and collapsing whitespace idioms", """
+local function trim(s) return (s:gsub("^%s+", ""):gsub("%s+$", "")) end
+local function collapse(s) return (s:gsub("%s+", " ")) end""", "print('[' .. trim({0}) .. ']', '[' .. collapse({0}) .. ']')",
+        ['"  padded  "', '"\\tmixed \\n space\\t"', '"none"', '"   "']),
+    "semver": ("compare dotted version strings", """
+local function cmp(a, b)
+  local pa, pb = {}, {}
+  for n in a:gmatch("%d+") do pa[#pa + 1] = tonumber(n) end
+  for n in b:gmatch("%d+") do pb[#pb + 1] = tonumber(n) end
+  for i = 1, math.max(#pa, #pb) do
+    local x, y = pa[i] or 0, pb[i] or 0
+    if x ~= y then return x < y and -1 or 1 end
+  end
+  return 0
+end""", "print(cmp({0}))",
+        ['"3.4.0", "3.10.1"', '"2.8", "2.8.0"', '"1.0.1", "1.0.0"', '"10", "9.9.9"']),
+    "hmac_hex": ("hex encoding and decoding of bytes", """
+local function tohex(s) return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end)) end
+local function fromhex(h) return (h:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end)) end""",
+        "print(tohex({0}), fromhex(tohex({0})) == {0})",
+        ['"abc"', '"\\0\\255"', '""', '"Kong"']),
+    "status_class": ("classify status codes and build an error body", """
+local function class(status)
+  local c = math.floor(status / 100)
+  local names = {[2] = "success", [3] = "redirect", [4] = "client error", [5] = "server error"}
+  return names[c] or "unknown", string.format('{"status":%d,"class":"%s"}', status, names[c] or "unknown")
+end""", "print(class({0}))",
+        ["200", "304", "401", "503", "99"]),
+    "bit_flags": ("feature flags packed in a bit field", """
+local FLAGS = {cache = 1, gzip = 2, cors = 4, auth = 8}
+local function has(mask, name) return bit.band(mask, FLAGS[name]) ~= 0 end
+local function names(mask)
+  local out = {}
+  for _, n in ipairs({"cache", "gzip", "cors", "auth"}) do if has(mask, n) then out[#out + 1] = n end end
+  return table.concat(out, "+")
+end""", "print(names({0}), bit.tohex({0}, 2))",
+        ["0", "5", "15", "bit.bor(2, 8)"]),
+}
+
+for stem, (title, prelude, call, inputs) in GATEWAY.items():
+    for i, arg in enumerate(inputs):
+        write("gateway", "g_%s_%02d" % (stem, i + 1), "%s (input %d)" % (title, i + 1),
+              prelude.strip("\n").split("\n") + [call.replace("{0}", arg).replace("{{", "{").replace("}}", "}")])
+
+# ---------------------------------------------------------------- character classes matrix
+subjects = ["Hello, World! 123", "\ttabs\nand\rcontrol\1chars", "MiXeD_case-42.5e3", "0xDEADbeef g,h;i"]
+stmts = []
+for cls in "acdglpsuwx":
+    for c in (cls, cls.upper()):
+        stmts.append("do local s = {} for m in string.gmatch(%s, '%%%s+') do s[#s + 1] = m end print('%%%s', #s, (table.concat(s, '|'):gsub('%%c', '?'))) end" % (S(subjects[len(stmts) % 4]), c, c))
+programs("string", "classes", "every character class and its complement", stmts)
+sets = ["[aeiou]", "[^aeiou]", "[a-f]", "[%d%.]", "[%a_]", "[-+]", "[]]", "[^%s]", "[%%]", "[a-]"]
+stmts = ["print(%s, (string.gsub('a-b+c]d%%e 1.5_f', %s, '#')))" % (S(p), S(p)) for p in sets]
+programs("string", "sets", "bracket sets: ranges, negation, classes, special characters", stmts)
+
+# ---------------------------------------------------------------- sort orders
+arrays = ["{3, 1, 2}", "{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}", "{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}", "{5, 5, 5, 1, 1}", "{2.5, -1, 0, 1e3, -1e-3}",
+          "{'b', 'a', 'C', 'B', 'c', 'A'}", "{'10', '9', '100', '1'}", "{0, -0.5, 0.5, -1, 1}"]
+stmts = []
+for a in arrays:
+    stmts.append("do local t = %s table.sort(t) print(table.concat(t, ' ')) table.sort(t, function(x, y) return x > y end) print(table.concat(t, ' ')) end" % a)
+programs("table", "sort_orders", "table.sort ascending and with a descending comparator", stmts)

@@ -38,6 +38,11 @@ pub fn load<'gc>(ctx: Context<'gc>, string: Table<'gc>) {
     string_meta.set(ctx, MetaMethod::Index, string).ok();
     set("getmetatable", Callback::from_fn_with(&ctx, string_meta, getmetatable));
     set(compile::METHOD_CALL, Callback::from_fn_with(&ctx, string, method_call));
+    set(compile::FIRST_VALUE, Callback::from_fn(&ctx, |ctx, _, mut stack| {
+        let first = stack.get(0);
+        stack.replace(ctx, first);
+        Ok(CallbackReturn::Return)
+    }));
     g.set(ctx, "_VERSION", "Lua 5.1").ok();
     g.set(ctx, "_G", g).ok();
 }

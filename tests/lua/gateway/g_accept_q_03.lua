@@ -1,0 +1,11 @@
+-- parse media ranges with q-values and pick the best (input 3)
+local function best(accept)
+  local best_type, best_q = nil, -1
+  for item in accept:gmatch("[^,]+") do
+    local mtype, params = item:match("^%s*([^;%s]+)%s*(.*)$")
+    local q = tonumber(params:match("q=([%d%.]+)") or "1")
+    if mtype and q > best_q then best_type, best_q = mtype, q end
+  end
+  return best_type, best_q
+end
+print(best("a/b;q=0.1, c/d;q=0.9, e/f;q=0.3"))

@@ -1,0 +1,7 @@
+-- split basic credentials already decoded (input 3)
+local function creds(decoded)
+  local user, pass = decoded:match("^([^:]+):(.*)$")
+  if not user then return nil end
+  return user, #pass, pass == "" and "empty" or "set"
+end
+print(creds("nocolon"))

@@ -1,0 +1,9 @@
+-- feature flags packed in a bit field (input 1)
+local FLAGS = {cache = 1, gzip = 2, cors = 4, auth = 8}
+local function has(mask, name) return bit.band(mask, FLAGS[name]) ~= 0 end
+local function names(mask)
+  local out = {}
+  for _, n in ipairs({"cache", "gzip", "cors", "auth"}) do if has(mask, n) then out[#out + 1] = n end end
+  return table.concat(out, "+")
+end
+print(names(0), bit.tohex(0, 2))

@@ -1,0 +1,7 @@
+-- split CSV lines with empty fields (input 1)
+local function fields(line)
+  local out = {}
+  for f in (line .. ","):gmatch("([^,]*),") do out[#out + 1] = f end
+  return out
+end
+local f = fields("a,b,c") print(#f, table.concat(f, '|'))

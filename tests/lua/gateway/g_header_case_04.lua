@@ -1,0 +1,6 @@
+-- case-insensitive header lookups with _ for - (input 4)
+local headers = {["content-type"] = "application/json", ["x-request-id"] = "abc-123"}
+local function get(name)
+  return headers[name:lower():gsub("_", "-")]
+end
+print(get("missing"))

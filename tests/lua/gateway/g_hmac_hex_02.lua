@@ -1,0 +1,4 @@
+-- hex encoding and decoding of bytes (input 2)
+local function tohex(s) return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end)) end
+local function fromhex(h) return (h:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end)) end
+print(tohex("\0\255"), fromhex(tohex("\0\255")) == "\0\255")

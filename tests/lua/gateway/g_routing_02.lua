@@ -1,0 +1,14 @@
+-- match a request against prefix and method routes (input 2)
+local routes = {
+  {method = "GET", prefix = "/api/v1/users", name = "users"},
+  {method = "POST", prefix = "/api/v1/users", name = "create_user"},
+  {method = "GET", prefix = "/health", name = "health"},
+  {method = nil, prefix = "/static/", name = "static"},
+}
+local function route(method, path)
+  for _, r in ipairs(routes) do
+    if (r.method == nil or r.method == method) and path:sub(1, #r.prefix) == r.prefix then return r.name end
+  end
+  return "not_found"
+end
+print(route("POST", "/api/v1/users"))

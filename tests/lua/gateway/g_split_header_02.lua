@@ -1,0 +1,9 @@
+-- split a comma-separated header into trimmed tokens (input 2)
+local function split(value)
+  local out = {}
+  for token in string.gmatch(value, "[^,]+") do
+    out[#out + 1] = token:match("^%s*(.-)%s*$")
+  end
+  return out
+end
+local t = split("a,b,,c") print(#t, table.concat(t, '|'))

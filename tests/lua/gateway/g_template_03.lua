@@ -1,0 +1,5 @@
+-- substitute ${name} placeholders from a table (input 3)
+local function render(tpl, vars)
+  return (tpl:gsub("%${([%w_]+)}", function(k) return vars[k] ~= nil and tostring(vars[k]) or "" end))
+end
+print(render("no placeholders", {user = 'ada', n = 3, flag = false}))
