@@ -226,3 +226,28 @@ fn print_and_ngx_log_reach_the_host_log() {
     let logs: Vec<(&str, &str)> = outcome.logs.iter().map(|l| (l.level.as_str(), l.message.as_str())).collect();
     assert_eq!(logs, [("info", "[pre-function] a\t1"), ("warn", "[pre-function] hello world: 5")]);
 }
+
+#[test]
+fn standard_library_works_in_a_real_snippet() {
+    // Query parsing, string.format, table.sort and os.date inside an access chunk.
+    let snippet = r#"
+        local args, keys = {}, {}
+        local query = kong.request.get_header("x-query") or ""
+        for k, v in query:gmatch("([^&=]+)=([^&]*)") do
+          args[k] = v:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
+          keys[#keys + 1] = k
+        end
+        table.sort(keys)
+        local parts = {}
+        for _, k in ipairs(keys) do parts[#parts + 1] = string.format("%s=%q", k, args[k]) end
+        return kong.response.exit(200, { args = table.concat(parts, ","), n = #keys, day = os.date("!%Y", 0), half = 10 / 4 })
+    "#;
+    let mut chain = chain(json!({ "access": [snippet] }));
+    let outcome = chain.send(RequestSpec::get("/").header("x-query", "b=two%20words&a=1"));
+    assert_eq!(outcome.status, 200);
+    let body: Value = serde_json::from_str(&outcome.body).expect("JSON body");
+    assert_eq!(body["args"], r#"a="1",b="two words""#);
+    assert_eq!(body["n"], 2);
+    assert_eq!(body["day"], "1970");
+    assert_eq!(body["half"], 2.5);
+}

@@ -1,3 +1,3 @@
 -- table library behaviour (14)
 print(pcall(table.sort, {1, 2}, 3))
-print(unpack({1, 2, 3})) print(unpack({1, 2, 3}, 2)) print(unpack({1, 2, 3}, 2, 3)) print(unpack({}, 1, 2))
+print(pcall(table.sort, {3, 1, 2}, function(a, b) error('comparator failed', 0) end))

@@ -1,3 +1,3 @@
 -- table library behaviour (15)
-print(select('#', unpack({1, nil, 3}, 1, 3)), unpack({'a'}, 3))
-print(table.maxn({}), table.maxn({1, 2, [10] = 3}), table.maxn({[1.5] = 1}))
+local t = {3, 1, 2} print(pcall(table.sort, t, function(a, b) return a.x < b.x end) == false)
+print(pcall(string.rep, {}, 2)) print(pcall(string.sub))

@@ -1,3 +1,3 @@
 -- table library behaviour (16)
-local t = {1, 2, 3, nil, 5} print(select('#', unpack(t, 1, 5)))
-local t = {10, 20, 30} local s = 0 for i, v in ipairs(t) do s = s + i * v end print(s)
+print(pcall(string.format, '%d', {})) print(pcall(string.format, '%q'))
+print(unpack({1, 2, 3})) print(unpack({1, 2, 3}, 2)) print(unpack({1, 2, 3}, 2, 3)) print(unpack({}, 1, 2))

@@ -1,3 +1,3 @@
 -- table library behaviour (17)
-local keys = {} for k in pairs({a = 1, b = 2, c = 3}) do keys[#keys + 1] = k end table.sort(keys) print(table.concat(keys, ','))
-local n = 0 for _ in pairs({1, 2, 3, x = 1}) do n = n + 1 end print(n)
+print(select('#', unpack({1, nil, 3}, 1, 3)), unpack({'a'}, 3))
+print(table.maxn({}), table.maxn({1, 2, [10] = 3}), table.maxn({[1.5] = 1}))

@@ -1,3 +1,3 @@
 -- table library behaviour (19)
-local t = setmetatable({}, {__newindex = function(t, k, v) rawset(t, k, v * 10) end}) t.x = 5 print(t.x)
-local t = setmetatable({}, {__len = function() return 42 end}) print(#t >= 0)
+local keys = {} for k in pairs({a = 1, b = 2, c = 3}) do keys[#keys + 1] = k end table.sort(keys) print(table.concat(keys, ','))
+local n = 0 for _ in pairs({1, 2, 3, x = 1}) do n = n + 1 end print(n)

@@ -1,3 +1,3 @@
 -- table library behaviour (20)
-print(next({}), type(next({1})), next({}, nil))
-print(#{1, 2, 3}, #{}, #'abc')
+local t = {1, 2, 3} for i, v in ipairs(t) do if i == 2 then break end print(i, v) end
+local t = setmetatable({}, {__index = function(t, k) return k * 2 end}) print(t[21], rawget(t, 21))
