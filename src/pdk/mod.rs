@@ -135,11 +135,6 @@ pub fn lua_string<'gc>(ctx: Context<'gc>, bytes: &[u8]) -> Value<'gc> {
     Value::String(piccolo::String::from_slice(&ctx, bytes))
 }
 
-/// Lua's `type()` name of a value.
-pub fn type_name(value: Value<'_>) -> &'static str {
-    value.type_name()
-}
-
 /// A header value given to a PDK setter: Kong accepts a string, a number or boolean
 /// (converted with `tostring`), or an array of strings (one header line each).
 pub enum HeaderValue {

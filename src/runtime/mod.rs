@@ -8,7 +8,6 @@
 
 mod request;
 
-use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
 
@@ -243,9 +242,6 @@ fn compile_error(phase: Phase, index: usize, error: piccolo::PrototypeError) -> 
     };
     CompileError { phase, index, line, reason }
 }
-
-/// Shared handle type of the per-request scope, for the glue's convenience.
-pub type SharedScope = Rc<RefCell<Scope>>;
 
 #[cfg(test)]
 mod tests;
