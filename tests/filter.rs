@@ -251,3 +251,24 @@ fn standard_library_works_in_a_real_snippet() {
     assert_eq!(body["day"], "1970");
     assert_eq!(body["half"], 2.5);
 }
+
+#[test]
+fn vm_configuration_limits_apply_and_the_filter_keeps_serving() {
+    let bomb = "if kong.request.get_header('x-bomb') then\n  local t = {}\n  while true do t[#t + 1] = ('x'):rep(1000) .. #t end\nend";
+    let spec = ChainSpec {
+        filters: vec![filter("pre-function", json!({ "access": [bomb, "while kong.request.get_header('x-spin') do end"] }))],
+        vm_config: json!({ "limits": { "memory_bytes": 4194304, "instructions": 5000000 } }),
+    };
+    let mut chain = harness().chain(&spec).unwrap();
+    let bombed = chain.send(RequestSpec::get("/").header("x-bomb", "1"));
+    assert_eq!(bombed.status, 500);
+    assert!(bombed.messages().contains(&"[pre-function] access[1]: memory limit exceeded"), "{:?}", bombed.logs);
+    let spun = chain.send(RequestSpec::get("/").header("x-spin", "1"));
+    assert_eq!(spun.status, 500);
+    assert!(spun.messages().contains(&"[pre-function] access[2]: instruction limit exceeded"), "{:?}", spun.logs);
+    assert_eq!(chain.send(RequestSpec::get("/")).status, 200);
+
+    let bad = ChainSpec { filters: vec![filter("pre-function", json!({ "access": ["x = 1"] }))], vm_config: json!({ "limitz": {} }) };
+    let error = harness().chain(&bad).err().map(|e| format!("{e:#}")).expect("rejected");
+    assert!(error.contains("invalid VM configuration") && error.contains("proxy_on_vm_start returned false"), "{error}");
+}

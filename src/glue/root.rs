@@ -12,6 +12,13 @@ use super::host_impl::ProxyWasmHost;
 use super::http::FunctionsHttp;
 use crate::config::{PluginConfig, Role};
 use crate::runtime::Runtime;
+use crate::vm_config::VmConfig;
+
+thread_local! {
+    /// The VM configuration from `proxy_on_vm_start`; hosts send it once per VM, and
+    /// every plugin instance (root context) in the VM uses it.
+    static VM_CONFIG: std::cell::Cell<VmConfig> = std::cell::Cell::new(VmConfig::default());
+}
 
 /// The plugin instance: its Lua runtime once configured.
 #[derive(Default)]
@@ -22,6 +29,20 @@ pub struct FunctionsRoot {
 impl Context for FunctionsRoot {}
 
 impl RootContext for FunctionsRoot {
+    fn on_vm_start(&mut self, _vm_configuration_size: usize) -> bool {
+        let bytes = self.get_vm_configuration().unwrap_or_default();
+        match VmConfig::parse(&bytes) {
+            Ok(config) => {
+                VM_CONFIG.with(|c| c.set(config));
+                true
+            }
+            Err(e) => {
+                log_critical(&format!("kong-functions: {e}"));
+                false
+            }
+        }
+    }
+
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         let bytes = self.get_plugin_configuration().unwrap_or_default();
         let host_role = Role::from_host_name(&host_plugin_name());
@@ -33,7 +54,8 @@ impl RootContext for FunctionsRoot {
             }
         };
         let role = config.role.unwrap_or(host_role);
-        match Runtime::new(&config, role, Rc::new(ProxyWasmHost)) {
+        let limits = VM_CONFIG.with(|c| c.get()).limits;
+        match Runtime::with_limits(&config, role, Rc::new(ProxyWasmHost), limits) {
             Ok(runtime) => {
                 // A reconfiguration replaces the runtime only once the new one compiled.
                 self.runtime = Some(Rc::new(RefCell::new(runtime)));

@@ -20,13 +20,10 @@ use crate::host::{Host, LogLevel};
 use crate::lua;
 use crate::pdk::{self, Pdk, Scope};
 use crate::phase::Phase;
+use crate::vm_config::Limits;
 
 /// Fuel handed to the VM per `Lua::enter`; garbage is collected between slices.
 const FUEL_PER_SLICE: i32 = 16 * 1024;
-
-/// Instruction budget of one chunk invocation (~1 fuel per VM instruction, 8 per callback).
-/// Generous: a typical gateway snippet uses a few hundred.
-pub const DEFAULT_INSTRUCTION_LIMIT: i64 = 20_000_000;
 
 /// A chunk that failed to compile: where, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,15 +72,21 @@ pub struct Runtime {
     pdk: Pdk,
     phases: Vec<(Phase, Vec<Chunk>)>,
     executor: StashedExecutor,
-    instruction_limit: i64,
+    limits: Limits,
 }
 
 impl Runtime {
-    /// Builds the Lua state, installs the PDK and compiles every chunk of `config`.
+    /// Builds the Lua state, installs the PDK and compiles every chunk of `config`, with
+    /// the default [`Limits`].
     ///
     /// Errors: the first chunk that fails to compile, in phase then array order; nothing
     /// of the configuration is kept in that case.
     pub fn new(config: &PluginConfig, role: Role, host: Rc<dyn Host>) -> Result<Runtime, CompileError> {
+        Runtime::with_limits(config, role, host, Limits::default())
+    }
+
+    /// [`Runtime::new`] with the VM configuration's limits.
+    pub fn with_limits(config: &PluginConfig, role: Role, host: Rc<dyn Host>, limits: Limits) -> Result<Runtime, CompileError> {
         let mut lua = lua::new_state();
         let pdk = Pdk::new(Scope::new(host, role));
         lua.enter(|ctx| pdk::install(ctx, &pdk));
@@ -97,7 +100,7 @@ impl Runtime {
             phases.push((*phase, chunks));
         }
         let executor = lua.enter(|ctx| ctx.stash(Executor::new(ctx)));
-        Ok(Runtime { lua, pdk, phases, executor, instruction_limit: DEFAULT_INSTRUCTION_LIMIT })
+        Ok(Runtime { lua, pdk, phases, executor, limits })
     }
 
     /// The plugin's role (sets the `[pre-function] ` / `[post-function] ` log prefix).
@@ -187,9 +190,18 @@ impl Runtime {
                 break;
             }
             spent += used;
-            if spent > self.instruction_limit {
+            if spent > self.limits.instructions {
                 self.lua.enter(|ctx| ctx.fetch(executor).stop(&ctx));
                 return Err("instruction limit exceeded".into());
+            }
+            if self.lua.total_memory() > self.limits.memory_bytes {
+                // Garbage may be all that is over the budget: collect before judging.
+                self.lua.gc_collect();
+                if self.lua.total_memory() > self.limits.memory_bytes {
+                    self.lua.enter(|ctx| ctx.fetch(executor).stop(&ctx));
+                    self.lua.gc_collect();
+                    return Err("memory limit exceeded".into());
+                }
             }
         }
         self.lua.enter(|ctx| {

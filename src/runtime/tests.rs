@@ -158,3 +158,19 @@ fn ngx_log_concatenates_and_maps_levels() {
     rt.run_phase(Phase::Log, &mut RequestState::default());
     assert_eq!(host.logs.borrow()[0], (LogLevel::Error, "[pre-function] hello world: 5niltrue".to_string()));
 }
+
+#[test]
+fn memory_bombs_hit_the_memory_limit_and_the_vm_recovers() {
+    let bomb = "if kong.request.get_header('x-bomb') then\n  local t = {}\n  while true do t[#t + 1] = ('x'):rep(1000) .. #t end\nend\nkong.log.info('ok')";
+    let config = PluginConfig::parse(config_of("access", &[bomb]).as_bytes()).unwrap();
+    let host = Rc::new(FakeHost::with_request(&[("x-bomb", "1")]));
+    let limits = Limits { instructions: 1_000_000_000, memory_bytes: 4 * 1024 * 1024 };
+    let mut rt = Runtime::with_limits(&config, Role::PreFunction, host.clone(), limits).unwrap();
+    assert_eq!(rt.run_phase(Phase::Access, &mut RequestState::default()), PhaseOutcome::Failed);
+    assert_eq!(host.messages(), ["[pre-function] access[1]: memory limit exceeded"]);
+    // The garbage is collected and the next request runs normally.
+    host.set_request_header("x-bomb", None);
+    assert_eq!(rt.run_phase(Phase::Access, &mut RequestState::default()), PhaseOutcome::Continue);
+    assert_eq!(host.messages().last().map(String::as_str), Some("[pre-function] ok"));
+    assert!(rt.lua.total_memory() < 4 * 1024 * 1024);
+}
