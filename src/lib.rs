@@ -12,6 +12,7 @@ pub mod lua;
 pub mod pdk;
 pub mod phase;
 pub mod runtime;
+pub mod sandbox;
 pub mod vm_config;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,12 +1,23 @@
-//! The VM configuration (node-wide settings, `proxy_on_vm_start`): resource limits for
-//! every plugin instance in the VM.
+//! The VM configuration (node-wide settings, `proxy_on_vm_start`): the sandbox mode and
+//! the resource limits for every plugin instance in the VM.
 //!
-//! Shape: `{"limits": {"instructions": 20000000, "memory_bytes": 67108864}}`; every field
-//! is optional, unknown fields are errors. An empty configuration means the defaults.
-//! (The `untrusted_lua` sandbox settings will join this object; until they are
-//! implemented they are rejected rather than ignored.)
+//! Shape (every field optional, unknown fields are errors, empty means the defaults):
+//!
+//! ```json
+//! {"untrusted_lua": "sandbox",
+//!  "untrusted_lua_sandbox_requires": ["cjson"],
+//!  "untrusted_lua_sandbox_environment": ["os.getenv"],
+//!  "limits": {"instructions": 20000000, "memory_bytes": 67108864, "string_bytes": 16777216,
+//!             "header_value_bytes": 65536, "exit_body_bytes": 8388608, "log_line_bytes": 4096}}
+//! ```
+//!
+//! The three `untrusted_lua*` keys are Kong's `kong.conf` settings of the same names; in
+//! Kong the host properties `kong.configuration.untrusted_lua*` take precedence (see
+//! `glue::root`).
 
 use serde::Deserialize;
+
+use crate::sandbox::{Mode, SandboxSettings};
 
 /// Per-plugin-instance resource limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -19,18 +30,44 @@ pub struct Limits {
     /// compiled chunks included); past it, after a full collection, the request fails
     /// with "memory limit exceeded".
     pub memory_bytes: usize,
+    /// The longest string one operation may build (`..`, `string.rep`, `gsub`, `format`,
+    /// `table.concat`); past it the operation raises "resulting string too large".
+    pub string_bytes: usize,
+    /// The longest header value a chunk may set (`kong.response.set_header`,
+    /// `kong.service.request.set_header`, ...); past it the call raises an error.
+    pub header_value_bytes: usize,
+    /// The largest body `kong.response.exit` accepts; past it the call raises an error.
+    pub exit_body_bytes: usize,
+    /// The longest log line (`kong.log.*`, `ngx.log`, `print`); longer lines are cut and
+    /// end with `...[truncated N bytes]`, as nginx cuts its own error log lines.
+    pub log_line_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { instructions: 20_000_000, memory_bytes: 64 * 1024 * 1024 }
+        Limits {
+            instructions: 20_000_000,
+            memory_bytes: 64 * 1024 * 1024,
+            string_bytes: 16 * 1024 * 1024,
+            header_value_bytes: 64 * 1024,
+            exit_body_bytes: 8 * 1024 * 1024,
+            log_line_bytes: 4096,
+        }
     }
 }
 
 /// The parsed VM configuration.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct VmConfig {
+    /// Kong's `untrusted_lua`: off, strict, lax, sandbox (the default) or on.
+    pub untrusted_lua: Mode,
+    /// Kong's `untrusted_lua_sandbox_requires`: modules `require` may load in the
+    /// restricted modes.
+    pub untrusted_lua_sandbox_requires: Vec<String>,
+    /// Kong's `untrusted_lua_sandbox_environment`: extra globals (dotted paths such as
+    /// `os.getenv`) the restricted modes expose.
+    pub untrusted_lua_sandbox_environment: Vec<String>,
     /// Resource limits.
     pub limits: Limits,
 }
@@ -38,16 +75,28 @@ pub struct VmConfig {
 impl VmConfig {
     /// Parses the VM configuration bytes; empty or whitespace means the defaults.
     ///
-    /// Errors: invalid JSON, unknown fields, or a limit that is not a positive number.
+    /// Errors: invalid JSON, unknown fields, an unknown `untrusted_lua` mode, or a limit
+    /// that is not a positive number.
     pub fn parse(bytes: &[u8]) -> Result<VmConfig, String> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(VmConfig::default());
         }
         let config: VmConfig = serde_json::from_slice(bytes).map_err(|e| format!("invalid VM configuration: {e}"))?;
-        if config.limits.instructions <= 0 || config.limits.memory_bytes == 0 {
+        let l = &config.limits;
+        let sizes = [l.memory_bytes, l.string_bytes, l.header_value_bytes, l.exit_body_bytes, l.log_line_bytes];
+        if l.instructions <= 0 || sizes.contains(&0) {
             return Err("invalid VM configuration: limits must be positive".into());
         }
         Ok(config)
+    }
+
+    /// The sandbox settings this configuration selects.
+    pub fn sandbox(&self) -> SandboxSettings {
+        SandboxSettings {
+            mode: self.untrusted_lua,
+            requires: self.untrusted_lua_sandbox_requires.clone(),
+            environment: self.untrusted_lua_sandbox_environment.clone(),
+        }
     }
 }
 
@@ -58,15 +107,21 @@ mod tests {
     #[test]
     fn defaults_and_overrides() {
         assert_eq!(VmConfig::parse(b"").unwrap(), VmConfig::default());
-        let c = VmConfig::parse(br#"{"limits": {"memory_bytes": 1048576}}"#).unwrap();
+        assert_eq!(VmConfig::default().untrusted_lua, Mode::Sandbox);
+        let c = VmConfig::parse(br#"{"limits": {"memory_bytes": 1048576}, "untrusted_lua": "strict"}"#).unwrap();
         assert_eq!(c.limits.memory_bytes, 1_048_576);
         assert_eq!(c.limits.instructions, Limits::default().instructions);
+        assert_eq!(c.untrusted_lua, Mode::Strict);
+        let c = VmConfig::parse(br#"{"untrusted_lua_sandbox_requires": ["cjson"]}"#).unwrap();
+        assert_eq!(c.sandbox().requires, ["cjson"]);
     }
 
     #[test]
     fn unknown_fields_and_bad_values_are_rejected() {
-        assert!(VmConfig::parse(br#"{"untrusted_lua": "on"}"#).unwrap_err().contains("unknown field"));
+        assert!(VmConfig::parse(br#"{"untrusted_lua": "maybe"}"#).unwrap_err().contains("unknown variant"));
+        assert!(VmConfig::parse(br#"{"untrusted": "on"}"#).unwrap_err().contains("unknown field"));
         assert!(VmConfig::parse(br#"{"limits": {"instructions": 0}}"#).is_err());
+        assert!(VmConfig::parse(br#"{"limits": {"log_line_bytes": 0}}"#).is_err());
         assert!(VmConfig::parse(b"nope").is_err());
     }
 }

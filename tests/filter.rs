@@ -242,7 +242,10 @@ fn standard_library_works_in_a_real_snippet() {
         for _, k in ipairs(keys) do parts[#parts + 1] = string.format("%s=%q", k, args[k]) end
         return kong.response.exit(200, { args = table.concat(parts, ","), n = #keys, day = os.date("!%Y", 0), half = 10 / 4 })
     "#;
-    let mut chain = chain(json!({ "access": [snippet] }));
+    // os.date is outside the default `sandbox` environment (the documents keep only
+    // os.clock/difftime/time), so this runs in `on` mode.
+    let spec = ChainSpec { filters: vec![filter("pre-function", json!({ "access": [snippet] }))], vm_config: json!({ "untrusted_lua": "on" }) };
+    let mut chain = harness().chain(&spec).unwrap();
     let outcome = chain.send(RequestSpec::get("/").header("x-query", "b=two%20words&a=1"));
     assert_eq!(outcome.status, 200);
     let body: Value = serde_json::from_str(&outcome.body).expect("JSON body");
@@ -254,7 +257,7 @@ fn standard_library_works_in_a_real_snippet() {
 
 #[test]
 fn vm_configuration_limits_apply_and_the_filter_keeps_serving() {
-    let bomb = "if kong.request.get_header('x-bomb') then\n  local t = {}\n  while true do t[#t + 1] = ('x'):rep(1000) .. #t end\nend";
+    let bomb = "if kong.request.get_header('x-bomb') then\n  local t, s = {}, 'x'\n  for _ = 1, 10 do s = s .. s end\n  while true do t[#t + 1] = s .. #t end\nend";
     let spec = ChainSpec {
         filters: vec![filter("pre-function", json!({ "access": [bomb, "while kong.request.get_header('x-spin') do end"] }))],
         vm_config: json!({ "limits": { "memory_bytes": 4194304, "instructions": 5000000 } }),

@@ -11,13 +11,14 @@ use proxy_wasm::types::{ContextType, LogLevel};
 use super::host_impl::ProxyWasmHost;
 use super::http::FunctionsHttp;
 use crate::config::{PluginConfig, Role};
-use crate::runtime::Runtime;
+use crate::runtime::{ConfigureError, Runtime};
+use crate::sandbox::{self, Mode};
 use crate::vm_config::VmConfig;
 
 thread_local! {
     /// The VM configuration from `proxy_on_vm_start`; hosts send it once per VM, and
     /// every plugin instance (root context) in the VM uses it.
-    static VM_CONFIG: std::cell::Cell<VmConfig> = std::cell::Cell::new(VmConfig::default());
+    static VM_CONFIG: RefCell<VmConfig> = RefCell::new(VmConfig::default());
 }
 
 /// The plugin instance: its Lua runtime once configured.
@@ -33,7 +34,7 @@ impl RootContext for FunctionsRoot {
         let bytes = self.get_vm_configuration().unwrap_or_default();
         match VmConfig::parse(&bytes) {
             Ok(config) => {
-                VM_CONFIG.with(|c| c.set(config));
+                VM_CONFIG.with(|c| *c.borrow_mut() = config);
                 true
             }
             Err(e) => {
@@ -54,12 +55,16 @@ impl RootContext for FunctionsRoot {
             }
         };
         let role = config.role.unwrap_or(host_role);
-        let limits = VM_CONFIG.with(|c| c.get()).limits;
-        match Runtime::with_limits(&config, role, Rc::new(ProxyWasmHost), limits) {
+        let vm = kong_sandbox_properties(VM_CONFIG.with(|c| c.borrow().clone()));
+        match Runtime::with_vm_config(&config, role, Rc::new(ProxyWasmHost), &vm) {
             Ok(runtime) => {
                 // A reconfiguration replaces the runtime only once the new one compiled.
                 self.runtime = Some(Rc::new(RefCell::new(runtime)));
                 true
+            }
+            Err(ConfigureError::Disabled) => {
+                log_critical(&format!("invalid {} configuration: {}", role.name(), ConfigureError::Disabled));
+                false
             }
             Err(e) => {
                 log_critical(&format!("error parsing {}: {e}", role.name()));
@@ -89,6 +94,35 @@ fn host_plugin_name() -> String {
         }
     }
     String::new()
+}
+
+/// The sandbox settings with Kong's node configuration applied: in Kong, the host
+/// properties `kong.configuration.untrusted_lua`, `..._sandbox_requires` and
+/// `..._sandbox_environment` are the node's `kong.conf` values and take precedence over
+/// the VM configuration; other hosts lack them, and the VM configuration stands.
+fn kong_sandbox_properties(mut vm: VmConfig) -> VmConfig {
+    if let Some(mode) = property("kong.configuration.untrusted_lua") {
+        match Mode::from_name(&mode) {
+            Some(mode) => vm.untrusted_lua = mode,
+            None => log_critical(&format!("kong-functions: ignoring unknown untrusted_lua '{mode}' from the host")),
+        }
+    }
+    if let Some(list) = property("kong.configuration.untrusted_lua_sandbox_requires") {
+        vm.untrusted_lua_sandbox_requires = sandbox::parse_list(&list);
+    }
+    if let Some(list) = property("kong.configuration.untrusted_lua_sandbox_environment") {
+        vm.untrusted_lua_sandbox_environment = sandbox::parse_list(&list);
+    }
+    vm
+}
+
+/// A host property as text; None when the host does not have it (or fails).
+fn property(name: &str) -> Option<String> {
+    let path: Vec<&str> = name.split('.').collect();
+    match hostcalls::get_property(path) {
+        Ok(Some(bytes)) if !bytes.is_empty() => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        _ => None,
+    }
 }
 
 fn log_critical(message: &str) {

@@ -8,11 +8,16 @@
 //!
 //! A second rewrite restores Lua's rule that a parenthesised call or `...` yields exactly
 //! one value: `(f())` becomes `__kf_first(f())`.
+//!
+//! A third turns concatenation into a call, `a .. b .. c` into `__kf_concat(a, b, c)`:
+//! piccolo's VM concatenates without bounds (a doubling loop inside one fuel slice could
+//! exhaust the wasm heap) and formats numbers its own way; the built-in checks the
+//! string limit and formats numbers as LuaJIT does.
 
 use std::io::Read;
 
 use piccolo::compiler::parser::{
-    AssignmentTarget, Block, CallSuffix, ConstructorField, Expression, FieldSuffix, ForStatement,
+    AssignmentTarget, BinaryOperator, Block, CallSuffix, ConstructorField, Expression, FieldSuffix, ForStatement,
     FunctionDefinition, HeadExpression, PrimaryExpression, RecordKey, SimpleExpression, Statement,
     SuffixPart, SuffixedExpression,
 };
@@ -25,6 +30,9 @@ pub const METHOD_CALL: &str = "__kf_method";
 /// The global that keeps only its first argument: `(f())` must yield one value, which
 /// piccolo 0.3.3's compiler does not enforce, so grouped calls become `__kf_first(f())`.
 pub const FIRST_VALUE: &str = "__kf_first";
+
+/// The global that concatenates its arguments: `a .. b` becomes `__kf_concat(a, b)`.
+pub const CONCAT: &str = "__kf_concat";
 
 #[derive(Copy, Clone)]
 struct Interner<'gc>(Context<'gc>);
@@ -43,7 +51,11 @@ impl<'gc> StringInterner for Interner<'gc> {
 pub fn load<'gc>(ctx: Context<'gc>, chunk_name: &str, source: impl Read, env: Table<'gc>) -> Result<Closure<'gc>, PrototypeError> {
     let mut interner = Interner(ctx);
     let mut chunk = compiler::parse_chunk(source, interner)?;
-    let names = Names { method: interner.intern(METHOD_CALL.as_bytes()), first: interner.intern(FIRST_VALUE.as_bytes()) };
+    let names = Names {
+        method: interner.intern(METHOD_CALL.as_bytes()),
+        first: interner.intern(FIRST_VALUE.as_bytes()),
+        concat: interner.intern(CONCAT.as_bytes()),
+    };
     rewrite_block(&mut chunk.block, names);
     let compiled = compiler::compile_chunk(&chunk, interner)?;
     let proto = FunctionPrototype::from_compiled(&ctx, ctx.intern(chunk_name.as_bytes()), &compiled);
@@ -58,6 +70,7 @@ type S<'gc> = piccolo::String<'gc>;
 struct Names<'gc> {
     method: S<'gc>,
     first: S<'gc>,
+    concat: S<'gc>,
 }
 
 fn rewrite_block<'gc>(block: &mut Block<S<'gc>>, m: Names<'gc>) {
@@ -150,6 +163,67 @@ fn rewrite_expression<'gc>(expression: &mut Expression<S<'gc>>, m: Names<'gc>) {
     for (_, e) in &mut expression.tail {
         rewrite_expression(e, m);
     }
+    rewrite_concat(expression, m);
+}
+
+/// The parser leaves `head op1 e1 op2 e2 ...` to be folded left to right (precedence is
+/// already in the nesting), so a concatenation folds what is left of it into one call.
+fn rewrite_concat<'gc>(expression: &mut Expression<S<'gc>>, m: Names<'gc>) {
+    if !expression.tail.iter().any(|(op, _)| *op == BinaryOperator::Concat) {
+        return;
+    }
+    let head = std::mem::replace(&mut expression.head, Box::new(HeadExpression::Simple(SimpleExpression::Nil)));
+    let tail = std::mem::take(&mut expression.tail);
+    let mut folded = Expression { head, tail: Vec::new() };
+    for (op, right) in tail {
+        if op == BinaryOperator::Concat {
+            let mut args = concat_operands(folded, m);
+            args.extend(concat_operands(right, m));
+            folded = simple(SimpleExpression::Suffixed(call(m.concat, args)));
+        } else {
+            folded.tail.push((op, right));
+        }
+    }
+    *expression = folded;
+}
+
+/// The operands `e` contributes to a concatenation: a concatenation's own operands, or
+/// `e` cut to one value.
+fn concat_operands<'gc>(e: Expression<S<'gc>>, m: Names<'gc>) -> Vec<Expression<S<'gc>>> {
+    if !e.tail.is_empty() {
+        return vec![one_value(e, m)];
+    }
+    match *e.head {
+        HeadExpression::Simple(SimpleExpression::Suffixed(s)) => match concat_arguments(s, m) {
+            Ok(args) => args,
+            Err(s) => vec![one_value(simple(SimpleExpression::Suffixed(s)), m)],
+        },
+        head => vec![one_value(Expression { head: Box::new(head), tail: e.tail }, m)],
+    }
+}
+
+/// The arguments of `s` when it is a `__kf_concat(...)` call; `s` itself otherwise.
+fn concat_arguments<'gc>(mut s: SuffixedExpression<S<'gc>>, m: Names<'gc>) -> Result<Vec<Expression<S<'gc>>>, SuffixedExpression<S<'gc>>> {
+    let is_concat = matches!(s.primary, PrimaryExpression::Name(n) if n == m.concat)
+        && matches!(s.suffixes.as_slice(), [SuffixPart::Call(CallSuffix::Function(_))]);
+    if is_concat {
+        if let Some(SuffixPart::Call(CallSuffix::Function(args))) = s.suffixes.pop() {
+            return Ok(args);
+        }
+    }
+    Err(s)
+}
+
+/// `e`, cut to its first value when it can yield several.
+fn one_value<'gc>(e: Expression<S<'gc>>, m: Names<'gc>) -> Expression<S<'gc>> {
+    if is_multi_value(&e) {
+        return simple(SimpleExpression::Suffixed(call(m.first, vec![e])));
+    }
+    e
+}
+
+fn call<'gc>(name: S<'gc>, args: Vec<Expression<S<'gc>>>) -> SuffixedExpression<S<'gc>> {
+    SuffixedExpression { primary: PrimaryExpression::Name(name), suffixes: vec![SuffixPart::Call(CallSuffix::Function(args))] }
 }
 
 fn rewrite_simple<'gc>(simple: &mut SimpleExpression<S<'gc>>, m: Names<'gc>) {

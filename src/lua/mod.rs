@@ -4,6 +4,7 @@
 
 pub mod compile;
 pub mod format;
+pub mod limits;
 pub mod script;
 pub mod stdlib;
 

@@ -11,7 +11,7 @@ mod request;
 use std::fmt;
 use std::rc::Rc;
 
-use piccolo::{Executor, Fuel, Lua, StashedExecutor, StashedFunction, Table, Value};
+use piccolo::{Executor, Fuel, Lua, StashedExecutor, StashedFunction, Value};
 
 pub use request::{HeaderOp, LocalResponse, RequestState};
 
@@ -20,7 +20,8 @@ use crate::host::{Host, LogLevel};
 use crate::lua;
 use crate::pdk::{self, Pdk, Scope};
 use crate::phase::Phase;
-use crate::vm_config::Limits;
+use crate::sandbox::{self, Mode, SandboxSettings};
+use crate::vm_config::{Limits, VmConfig};
 
 /// Fuel handed to the VM per `Lua::enter`; garbage is collected between slices.
 const FUEL_PER_SLICE: i32 = 16 * 1024;
@@ -46,6 +47,32 @@ impl fmt::Display for CompileError {
 }
 
 impl std::error::Error for CompileError {}
+
+/// Why a plugin configuration was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigureError {
+    /// `untrusted_lua = off` and the configuration has Lua code (Kong's message).
+    Disabled,
+    /// A chunk failed to compile.
+    Compile(CompileError),
+}
+
+impl fmt::Display for ConfigureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigureError::Disabled => f.write_str(sandbox::OFF_MESSAGE),
+            ConfigureError::Compile(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ConfigureError {}
+
+impl From<CompileError> for ConfigureError {
+    fn from(e: CompileError) -> Self {
+        ConfigureError::Compile(e)
+    }
+}
 
 /// What running a phase's chunks came to for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,25 +104,35 @@ pub struct Runtime {
 
 impl Runtime {
     /// Builds the Lua state, installs the PDK and compiles every chunk of `config`, with
-    /// the default [`Limits`].
+    /// the default VM configuration (`sandbox` mode, default [`Limits`]).
     ///
     /// Errors: the first chunk that fails to compile, in phase then array order; nothing
     /// of the configuration is kept in that case.
-    pub fn new(config: &PluginConfig, role: Role, host: Rc<dyn Host>) -> Result<Runtime, CompileError> {
-        Runtime::with_limits(config, role, host, Limits::default())
+    pub fn new(config: &PluginConfig, role: Role, host: Rc<dyn Host>) -> Result<Runtime, ConfigureError> {
+        Runtime::with_vm_config(config, role, host, &VmConfig::default())
     }
 
-    /// [`Runtime::new`] with the VM configuration's limits.
-    pub fn with_limits(config: &PluginConfig, role: Role, host: Rc<dyn Host>, limits: Limits) -> Result<Runtime, CompileError> {
+    /// [`Runtime::new`] with the VM configuration's sandbox settings and limits.
+    ///
+    /// Errors: [`ConfigureError::Disabled`] when `untrusted_lua` is `off` and `config`
+    /// has any Lua code; otherwise the first chunk that fails to compile.
+    pub fn with_vm_config(config: &PluginConfig, role: Role, host: Rc<dyn Host>, vm: &VmConfig) -> Result<Runtime, ConfigureError> {
+        let settings = vm.sandbox();
+        let has_code = config.phases.iter().any(|(_, sources)| !sources.is_empty());
+        if settings.mode == Mode::Off && has_code {
+            return Err(ConfigureError::Disabled);
+        }
+        let limits = vm.limits;
         let mut lua = lua::new_state();
         let pdk = Pdk::new(Scope::new(host, role));
         lua.enter(|ctx| pdk::install(ctx, &pdk));
 
+        lua::limits::install(limits);
         let mut phases = Vec::new();
         for (phase, sources) in &config.phases {
             let mut chunks = Vec::with_capacity(sources.len());
             for (i, source) in sources.iter().enumerate() {
-                chunks.push(compile_chunk(&mut lua, *phase, i + 1, source)?);
+                chunks.push(compile_chunk(&mut lua, &settings, *phase, i + 1, source)?);
             }
             phases.push((*phase, chunks));
         }
@@ -174,6 +211,7 @@ impl Runtime {
     /// Calls `function` with no arguments on the instance's executor, within the
     /// instruction budget. Returns the function it returned when `want_function` is set.
     fn call(&mut self, function: &StashedFunction, want_function: bool) -> Result<Option<StashedFunction>, String> {
+        lua::limits::install(self.limits);
         let executor = &self.executor;
         self.lua.enter(|ctx| {
             let function = ctx.fetch(function);
@@ -231,15 +269,12 @@ fn error_text(error: piccolo::Error<'_>) -> String {
     }
 }
 
-fn compile_chunk(lua: &mut Lua, phase: Phase, index: usize, source: &str) -> Result<Chunk, CompileError> {
+fn compile_chunk(lua: &mut Lua, settings: &SandboxSettings, phase: Phase, index: usize, source: &str) -> Result<Chunk, CompileError> {
     let name = format!("{}[{}]", phase.name(), index);
     let function = lua.enter(|ctx| {
-        // Each chunk sees its own globals table, falling back to the shared built-ins, so
-        // chunks cannot clobber each other's globals.
-        let env = Table::new(&ctx);
-        let meta = Table::new(&ctx);
-        meta.set(ctx, "__index", ctx.globals()).ok();
-        env.set_metatable(&ctx, Some(meta));
+        // Each chunk sees its own globals table (see `crate::sandbox`), so chunks cannot
+        // clobber each other's globals.
+        let env = sandbox::chunk_environment(ctx, settings);
         lua::compile::load(ctx, &name, source.as_bytes(), env)
             .map(|closure| ctx.stash(piccolo::Function::from(closure)))
             .map_err(|e| compile_error(phase, index, e))

@@ -37,7 +37,8 @@ pub fn load<'gc>(ctx: Context<'gc>, string: Table<'gc>) {
     let string_meta = Table::new(&ctx);
     string_meta.set(ctx, MetaMethod::Index, string).ok();
     set("getmetatable", Callback::from_fn_with(&ctx, string_meta, getmetatable));
-    set(compile::METHOD_CALL, Callback::from_fn_with(&ctx, string, method_call));
+    set(compile::METHOD_CALL, method_call_function(ctx, string));
+    set(compile::CONCAT, Callback::from_fn(&ctx, concat));
     set(compile::FIRST_VALUE, Callback::from_fn(&ctx, |ctx, _, mut stack| {
         let first = stack.get(0);
         stack.replace(ctx, first);
@@ -519,18 +520,51 @@ impl<'gc> Sequence<'gc> for ToStrings<'gc> {
 pub fn require<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     let name = super::args::check_bytes(ctx, &exec, &stack, 0, "require")?;
     let name = String::from_utf8_lossy(&name).into_owned();
-    let value = match name.as_str() {
-        "string" | "table" | "math" | "os" | "bit" | "coroutine" | "jit" => ctx.globals().get(ctx, ctx.intern(name.as_bytes())),
-        "table.new" | "table.clear" => match ctx.get_global("table") {
-            Value::Table(t) => t.get(ctx, ctx.intern(name[6..].as_bytes())),
-            _ => Value::Nil,
-        },
-        _ => Value::Nil,
-    };
+    let value = provided_module(ctx, &name);
     if value.is_nil() {
         return Err(error_at(ctx, &exec, &format!("module '{name}' not found")));
     }
     stack.replace(ctx, value);
+    Ok(CallbackReturn::Return)
+}
+
+/// The module `require(name)` gives in this filter, from the state's built-ins: the
+/// standard libraries by name, and LuaJIT's `table.new` / `table.clear` style
+/// sub-modules. Nil when the filter provides no such module (there are no files).
+pub fn provided_module<'gc>(ctx: Context<'gc>, name: &str) -> Value<'gc> {
+    match name {
+        "string" | "table" | "math" | "os" | "bit" | "coroutine" | "jit" => ctx.globals().get(ctx, ctx.intern(name.as_bytes())),
+        _ => match name.split_once('.') {
+            Some(("table", f)) => match ctx.get_global("table") {
+                Value::Table(t) => t.get(ctx, ctx.intern(f.as_bytes())),
+                _ => Value::Nil,
+            },
+            _ => Value::Nil,
+        },
+    }
+}
+
+/// The method-call helper of the compile rewrite, resolving string methods in `string`.
+pub fn method_call_function<'gc>(ctx: Context<'gc>, string: Table<'gc>) -> Callback<'gc> {
+    Callback::from_fn_with(&ctx, string, method_call)
+}
+
+/// `a .. b .. c`, as the compile rewrite calls it (`__kf_concat(a, b, c)`): strings and
+/// numbers (LuaJIT's number format) joined, the result bounded by the string limit.
+/// Errors as Lua's: "attempt to concatenate a <type> value".
+fn concat<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let mut out = Vec::new();
+    for i in 0..stack.len() {
+        match stack.get(i) {
+            Value::String(s) => out.extend_from_slice(s.as_bytes()),
+            value @ (Value::Integer(_) | Value::Number(_)) => out.extend_from_slice(format::number(value).as_bytes()),
+            other => {
+                return Err(error_at(ctx, &exec, &format!("attempt to concatenate a {} value", other.type_name())));
+            }
+        }
+        crate::lua::limits::check_string_size(ctx, &exec, out.len())?;
+    }
+    stack.replace(ctx, Value::String(piccolo::String::from_slice(&ctx, &out)));
     Ok(CallbackReturn::Return)
 }
 

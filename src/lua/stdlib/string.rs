@@ -19,9 +19,6 @@ use crate::lua::error_at;
 /// Pattern-matching steps one call may take before "pattern too complex".
 const PATTERN_STEPS: u64 = 10_000_000;
 
-/// The largest string `rep` (and `gsub`/`format`) will build, in bytes.
-pub const MAX_STRING_SIZE: usize = 64 * 1024 * 1024;
-
 /// Builds the `string` table.
 pub fn table<'gc>(ctx: Context<'gc>) -> Table<'gc> {
     let t = Table::new(&ctx);
@@ -113,9 +110,7 @@ fn rep<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '
         return Ok(CallbackReturn::Return);
     }
     let total = (s.len() as u128 + sep.len() as u128) * n as u128;
-    if total > MAX_STRING_SIZE as u128 {
-        return Err(error_at(ctx, &exec, "resulting string too large"));
-    }
+    crate::lua::limits::check_string_size(ctx, &exec, usize::try_from(total).unwrap_or(usize::MAX))?;
     let mut out = Vec::with_capacity(total as usize);
     for k in 0..n {
         if k > 0 {
@@ -351,9 +346,7 @@ impl<'gc> GSub<'gc> {
             if self.anchor {
                 break;
             }
-            if self.out.len() > MAX_STRING_SIZE {
-                return Err(error_at(ctx, exec, "resulting string too large"));
-            }
+            crate::lua::limits::check_string_size(ctx, exec, self.out.len())?;
         }
         Ok(Step::Done)
     }
@@ -478,9 +471,7 @@ fn format<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc
                 }
             }
         }
-        if out.len() > MAX_STRING_SIZE {
-            return Err(error_at(ctx, &exec, "resulting string too large"));
-        }
+        crate::lua::limits::check_string_size(ctx, &exec, out.len())?;
     }
     stack.replace(ctx, new_string(ctx, &out));
     Ok(CallbackReturn::Return)

@@ -56,9 +56,7 @@ fn concat<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc
         if k < j {
             out.extend_from_slice(&sep);
         }
-        if out.len() > super::string::MAX_STRING_SIZE {
-            return Err(error_at(ctx, &exec, "resulting string too large"));
-        }
+        crate::lua::limits::check_string_size(ctx, &exec, out.len())?;
         k += 1;
     }
     stack.replace(ctx, Value::String(piccolo::String::from_slice(&ctx, &out)));

@@ -1,4 +1,4 @@
--- `..` formats numbers inside piccolo's VM (shortest round-trip), not with %.14g
+-- `..` formats numbers as LuaJIT does (%.14g), through the concat rewrite
 print("x" .. 1 / 3)
 print("x" .. 2 ^ 53)
 print("x" .. 1e15)
