@@ -34,6 +34,22 @@ pub fn caller_position(exec: &Execution<'_, '_>) -> String {
     }
 }
 
+/// The message of an error piccolo's VM raised, in Lua's words where piccolo's differ:
+/// "type error, expected function, found nil" is Lua's "attempt to call a nil value",
+/// "... expected table, found X" is "attempt to index a X value". (piccolo knows no
+/// variable names or lines here, so those stay out.)
+pub fn runtime_error_text(error: &impl std::fmt::Display) -> String {
+    let text = error.to_string();
+    let Some(rest) = text.strip_prefix("type error, expected ") else { return text };
+    let Some((expected, found)) = rest.split_once(", found ") else { return text };
+    let found = if found == "integer" { "number" } else { found };
+    match expected {
+        "function" => format!("attempt to call a {found} value"),
+        "table" => format!("attempt to index a {found} value"),
+        _ => text,
+    }
+}
+
 /// A Lua error whose message is `msg` prefixed with the caller's position.
 pub fn error_at<'gc>(
     ctx: Context<'gc>,

@@ -39,7 +39,7 @@ pub fn print<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack
     ToStrings::start(ctx, values, Box::new(move |parts| {
         let scope = pdk.scope();
         let line = format!("{}{}", scope.log_prefix(), String::from_utf8_lossy(&parts.join(&b'\t')));
-        scope.host.log(LogLevel::Info, &line);
+        emit(&scope, LogLevel::Info, line);
     }), stack)
 }
 
@@ -52,6 +52,23 @@ pub fn write_line(pdk: &Pdk, level: LogLevel, stack: &Stack<'_, '_>, from: usize
             line.push_str(separator);
         }
         line.push_str(&format::display(stack.get(i)));
+    }
+    emit(&scope, level, line);
+}
+
+/// Hands a log line to the host, cut to the `log_line_bytes` limit: a longer line keeps
+/// its first bytes (on a character boundary) and ends with `...[truncated N bytes]`,
+/// so a runaway log call cannot flood the host's log.
+pub fn emit(scope: &super::Scope, level: LogLevel, mut line: String) {
+    let limit = crate::lua::limits::current().log_line_bytes;
+    if line.len() > limit {
+        let mut cut = limit;
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let dropped = line.len() - cut;
+        line.truncate(cut);
+        line.push_str(&format!("...[truncated {dropped} bytes]"));
     }
     scope.host.log(level, &line);
 }

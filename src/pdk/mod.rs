@@ -5,6 +5,8 @@
 
 mod json;
 mod log;
+
+pub use log::emit as log_line;
 mod ngx;
 mod request;
 mod response;
@@ -144,7 +146,8 @@ pub enum HeaderValue {
     Many(Vec<Vec<u8>>),
 }
 
-/// Kong's `checks.validate_header(name, value)`, with its messages.
+/// Kong's `checks.validate_header(name, value)`, with its messages; a value longer than
+/// the `header_value_bytes` limit is an error too.
 pub fn validate_header<'gc>(
     ctx: Context<'gc>,
     exec: &Execution<'gc, '_>,
@@ -188,6 +191,14 @@ pub fn validate_header<'gc>(
             ))
         }
     };
+    let limit = crate::lua::limits::current().header_value_bytes;
+    let longest = match &value {
+        HeaderValue::One(v) => v.len(),
+        HeaderValue::Many(vs) => vs.iter().map(Vec::len).max().unwrap_or(0),
+    };
+    if longest > limit {
+        return raise(ctx, exec, &format!("header value for \"{name_text}\" too long ({longest} bytes, limit {limit})"));
+    }
     Ok((name_text, value))
 }
 

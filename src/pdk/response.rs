@@ -89,6 +89,10 @@ fn exit<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stac
         Value::String(s) => s.as_bytes().to_vec(),
         _ => Vec::new(),
     };
+    let limit = crate::lua::limits::current().exit_body_bytes;
+    if body.len() > limit {
+        return raise(ctx, &exec, &format!("body too large ({} bytes, limit {limit})", body.len()));
+    }
     if response.header("content-length").is_none() {
         response.set_header("content-length", Some(body.len().to_string().as_bytes()));
     }

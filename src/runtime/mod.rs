@@ -187,7 +187,7 @@ impl Runtime {
         } else {
             format!("[{}] {}: {}", scope.role.name(), chunk_name, message)
         };
-        scope.host.log(LogLevel::Error, &text);
+        pdk::log_line(&scope, LogLevel::Error, text);
     }
 
     /// Runs one chunk under Kong's first-run rule.
@@ -248,7 +248,7 @@ impl Runtime {
                 Ok(Ok(Value::Function(f))) if want_function => Ok(Some(ctx.stash(f))),
                 Ok(Ok(_)) => Ok(None),
                 Ok(Err(e)) => Err(error_text(e)),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(lua::runtime_error_text(&e)),
             };
             executor.stop(&ctx);
             result
@@ -265,7 +265,7 @@ fn error_text(error: piccolo::Error<'_>) -> String {
             v @ (Value::Integer(_) | Value::Number(_)) => lua::format::number(v),
             v => format!("(error object is a {} value)", v.type_name()),
         },
-        piccolo::Error::Runtime(e) => e.to_string(),
+        piccolo::Error::Runtime(e) => lua::runtime_error_text(&e),
     }
 }
 

@@ -35,10 +35,21 @@ fn fall_back_to_globals<'gc>(ctx: Context<'gc>) -> Table<'gc> {
     let meta = Table::new(&ctx);
     meta.set(ctx, MetaMethod::Index, ctx.globals()).ok();
     env.set_metatable(&ctx, Some(meta));
+    // Writable copies of the modules, so `string.x = f` or replacing a PDK function
+    // changes this chunk's view only; string methods follow this chunk's `string`.
+    for module in ON_MODULES {
+        include(ctx, env, module);
+    }
+    if let Value::Table(string) = env.get(ctx, "string") {
+        env.set(ctx, compile::METHOD_CALL, base::method_call_function(ctx, string)).ok();
+    }
     // `_G` is the chunk's own table too, so `_G.x = 1` stays in the chunk.
     env.set(ctx, "_G", env).ok();
     env
 }
+
+/// The module tables each chunk gets its own copy of in `on` mode.
+const ON_MODULES: [&str; 9] = ["string", "table", "math", "os", "coroutine", "bit", "jit", "kong", "ngx"];
 
 fn restricted<'gc>(ctx: Context<'gc>, mode: Mode, settings: &SandboxSettings) -> Table<'gc> {
     let env = Table::new(&ctx);

@@ -33,6 +33,7 @@ pub fn load<'gc>(ctx: Context<'gc>, string: Table<'gc>) {
     set("assert", Callback::from_fn(&ctx, assert));
     set("select", Callback::from_fn(&ctx, select));
     set("next", Callback::from_fn(&ctx, next));
+    set("collectgarbage", Callback::from_fn(&ctx, collectgarbage));
 
     let string_meta = Table::new(&ctx);
     string_meta.set(ctx, MetaMethod::Index, string).ok();
@@ -53,7 +54,7 @@ pub fn load<'gc>(ctx: Context<'gc>, string: Table<'gc>) {
 pub fn error_value<'gc>(ctx: Context<'gc>, error: Error<'gc>) -> Value<'gc> {
     match error {
         Error::Lua(e) => e.0,
-        Error::Runtime(e) => Value::String(ctx.intern(e.to_string().as_bytes())),
+        Error::Runtime(e) => Value::String(ctx.intern(crate::lua::runtime_error_text(&e).as_bytes())),
     }
 }
 
@@ -525,6 +526,25 @@ pub fn require<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stac
         return Err(error_at(ctx, &exec, &format!("module '{name}' not found")));
     }
     stack.replace(ctx, value);
+    Ok(CallbackReturn::Return)
+}
+
+/// Lua 5.1's `collectgarbage([opt [, arg]])`. The filter collects between fuel slices
+/// on its own schedule, so the requests that steer the collector ("collect", "step",
+/// "stop", "restart", "setpause", "setstepmul") are accepted and return 0; "count"
+/// gives the heap size in KiB, as Lua does.
+fn collectgarbage<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let option = match stack.get(0) {
+        Value::Nil => "collect".to_string(),
+        Value::String(s) => s.to_str_lossy().into_owned(),
+        _ => return Err(arg_error(ctx, &exec, 0, "collectgarbage", &format!("string expected, got {}", type_of(&stack, 0)))),
+    };
+    let result = match option.as_str() {
+        "count" => Value::Number(ctx.metrics().total_allocation() as f64 / 1024.0),
+        "collect" | "step" | "stop" | "restart" | "setpause" | "setstepmul" => Value::Integer(0),
+        other => return Err(arg_error(ctx, &exec, 0, "collectgarbage", &format!("invalid option '{other}'"))),
+    };
+    stack.replace(ctx, result);
     Ok(CallbackReturn::Return)
 }
 
