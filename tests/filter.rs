@@ -28,7 +28,7 @@ fn filter(name: &str, config: Value) -> FilterSpec {
 
 /// The chain, or the harness's full error text (`{:#}`) when a filter rejected it.
 fn chain_of(filters: Vec<FilterSpec>) -> Result<Chain, String> {
-    harness().chain(&ChainSpec { filters, vm_config: Value::Null }).map_err(|e| format!("{e:#}"))
+    harness().chain(&ChainSpec { filters, vm_config: Value::Null, ..ChainSpec::default() }).map_err(|e| format!("{e:#}"))
 }
 
 fn chain(config: Value) -> Chain {
@@ -244,7 +244,7 @@ fn standard_library_works_in_a_real_snippet() {
     "#;
     // os.date is outside the default `sandbox` environment (the documents keep only
     // os.clock/difftime/time), so this runs in `on` mode.
-    let spec = ChainSpec { filters: vec![filter("pre-function", json!({ "access": [snippet] }))], vm_config: json!({ "untrusted_lua": "on" }) };
+    let spec = ChainSpec { filters: vec![filter("pre-function", json!({ "access": [snippet] }))], vm_config: json!({ "untrusted_lua": "on" }), ..ChainSpec::default() };
     let mut chain = harness().chain(&spec).unwrap();
     let outcome = chain.send(RequestSpec::get("/").header("x-query", "b=two%20words&a=1"));
     assert_eq!(outcome.status, 200);
@@ -261,6 +261,7 @@ fn vm_configuration_limits_apply_and_the_filter_keeps_serving() {
     let spec = ChainSpec {
         filters: vec![filter("pre-function", json!({ "access": [bomb, "while kong.request.get_header('x-spin') do end"] }))],
         vm_config: json!({ "limits": { "memory_bytes": 4194304, "instructions": 5000000 } }),
+        ..ChainSpec::default()
     };
     let mut chain = harness().chain(&spec).unwrap();
     let bombed = chain.send(RequestSpec::get("/").header("x-bomb", "1"));
@@ -271,7 +272,36 @@ fn vm_configuration_limits_apply_and_the_filter_keeps_serving() {
     assert!(spun.messages().contains(&"[pre-function] access[2]: instruction limit exceeded"), "{:?}", spun.logs);
     assert_eq!(chain.send(RequestSpec::get("/")).status, 200);
 
-    let bad = ChainSpec { filters: vec![filter("pre-function", json!({ "access": ["x = 1"] }))], vm_config: json!({ "limitz": {} }) };
+    let bad = ChainSpec { filters: vec![filter("pre-function", json!({ "access": ["x = 1"] }))], vm_config: json!({ "limitz": {} }), ..ChainSpec::default() };
     let error = harness().chain(&bad).err().map(|e| format!("{e:#}")).expect("rejected");
     assert!(error.contains("invalid VM configuration") && error.contains("proxy_on_vm_start returned false"), "{error}");
+}
+
+#[test]
+fn kong_node_settings_take_precedence_over_the_vm_configuration() {
+    // Kong exposes its kong.conf as `kong.configuration.*` properties; they win.
+    let snippet = "return kong.response.exit(200, type(string.rep) .. ' ' .. type(os.date))";
+    let spec = |properties: &[(&str, &str)], vm_config: Value| ChainSpec {
+        filters: vec![filter("pre-function", json!({ "access": [snippet] }))],
+        vm_config,
+        properties: properties.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    };
+    let mut on = harness().chain(&spec(&[], json!({ "untrusted_lua": "on" }))).unwrap();
+    assert_eq!(on.send(RequestSpec::get("/")).body, "function function");
+
+    let strict = spec(&[("kong.configuration.untrusted_lua", "strict")], json!({ "untrusted_lua": "on" }));
+    assert_eq!(harness().chain(&strict).unwrap().send(RequestSpec::get("/")).body, "function function");
+    let sandbox = spec(&[("kong.configuration.untrusted_lua", "sandbox")], json!({ "untrusted_lua": "on" }));
+    let mut sandboxed = harness().chain(&sandbox).unwrap();
+    assert_eq!(sandboxed.send(RequestSpec::get("/")).body, "nil nil", "string.rep and os.date are outside the sandbox");
+
+    let with_env = spec(
+        &[("kong.configuration.untrusted_lua", "sandbox"), ("kong.configuration.untrusted_lua_sandbox_environment", "string.rep,os.date")],
+        Value::Null,
+    );
+    assert_eq!(harness().chain(&with_env).unwrap().send(RequestSpec::get("/")).body, "function function");
+
+    let off = spec(&[("kong.configuration.untrusted_lua", "off")], json!({ "untrusted_lua": "on" }));
+    let error = harness().chain(&off).err().map(|e| format!("{e:#}")).expect("rejected");
+    assert!(error.contains("loading of untrusted Lua code disabled because 'untrusted_lua' config option is set to 'off'"), "{error}");
 }

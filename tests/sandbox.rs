@@ -72,6 +72,7 @@ fn spec(mode: &str, source: &str) -> ChainSpec {
         }],
         // Tighter than the defaults so the limit cases finish quickly.
         vm_config: json!({ "untrusted_lua": mode, "limits": { "instructions": 5000000, "memory_bytes": 33554432 } }),
+        ..ChainSpec::default()
     }
 }
 

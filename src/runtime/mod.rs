@@ -100,6 +100,8 @@ pub struct Runtime {
     phases: Vec<(Phase, Vec<Chunk>)>,
     executor: StashedExecutor,
     limits: Limits,
+    /// Fuel the last chunk invocation used.
+    last_instructions: i64,
 }
 
 impl Runtime {
@@ -137,7 +139,18 @@ impl Runtime {
             phases.push((*phase, chunks));
         }
         let executor = lua.enter(|ctx| ctx.stash(Executor::new(ctx)));
-        Ok(Runtime { lua, pdk, phases, executor, limits })
+        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0 })
+    }
+
+    /// Instructions (piccolo fuel) the most recent chunk invocation used: what the
+    /// `instructions` limit is measured against.
+    pub fn last_instructions(&self) -> i64 {
+        self.last_instructions
+    }
+
+    /// Bytes the instance's Lua heap holds now (what the `memory_bytes` limit measures).
+    pub fn heap_bytes(&self) -> usize {
+        self.lua.total_memory()
     }
 
     /// The plugin's role (sets the `[pre-function] ` / `[post-function] ` log prefix).
@@ -224,10 +237,11 @@ impl Runtime {
                 let done = ctx.fetch(executor).step(ctx, &mut fuel);
                 (done, i64::from(FUEL_PER_SLICE - fuel.remaining()))
             });
+            spent += used;
+            self.last_instructions = spent;
             if done {
                 break;
             }
-            spent += used;
             if spent > self.limits.instructions {
                 self.lua.enter(|ctx| ctx.fetch(executor).stop(&ctx));
                 return Err("instruction limit exceeded".into());

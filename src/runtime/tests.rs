@@ -177,3 +177,31 @@ fn memory_bombs_hit_the_memory_limit_and_the_vm_recovers() {
     assert_eq!(host.messages().last().map(String::as_str), Some("[pre-function] ok"));
     assert!(rt.lua.total_memory() < 4 * 1024 * 1024);
 }
+
+#[test]
+fn typical_snippets_use_a_sliver_of_the_default_limits() {
+    // The seed walkthrough's access chunk, with the credential present.
+    let walkthrough = "local custom_auth = kong.request.get_header('x-custom-auth')\nif not custom_auth then\n  return kong.response.exit(401, 'Invalid Credentials')\nend\nkong.service.request.clear_header('x-custom-auth')";
+    let host = Rc::new(FakeHost::with_request(&[("x-custom-auth", "demo")]));
+    let mut rt = runtime(&config_of("access", &[walkthrough]), &host);
+    rt.run_phase(Phase::Access, &mut RequestState::default());
+    let used = rt.last_instructions();
+    let limits = Limits::default();
+    println!("walkthrough: {used} instructions, heap {} bytes", rt.heap_bytes());
+    assert!(used > 0 && used * 10_000 < limits.instructions, "{used} instructions");
+    assert!(rt.heap_bytes() * 100 < limits.memory_bytes, "{} bytes", rt.heap_bytes());
+}
+
+#[test]
+fn long_log_lines_are_cut_with_a_marker() {
+    let host = Rc::new(FakeHost::default());
+    let source = "local s = 'x'\nfor _ = 1, 13 do s = s .. s end\nkong.log.err(s)\nprint('short')";
+    let mut rt = runtime(&config_of("access", &[source]), &host);
+    rt.run_phase(Phase::Access, &mut RequestState::default());
+    let messages = host.messages();
+    let limit = Limits::default().log_line_bytes;
+    assert!(messages[0].starts_with("[pre-function] xxx"));
+    let dropped = "[pre-function] ".len() + 8192 - limit;
+    assert!(messages[0].ends_with(&format!("x...[truncated {dropped} bytes]")), "{}", &messages[0][messages[0].len() - 40..]);
+    assert_eq!(messages[1], "[pre-function] short");
+}

@@ -53,6 +53,8 @@ pub struct Shared {
     pub stream: Arc<Mutex<StreamData>>,
     pub logs: Arc<Mutex<Vec<LogEntry>>>,
     pub shared_data: Arc<Mutex<HashMap<String, (Vec<u8>, u32)>>>,
+    /// Host properties by dotted path, from the chain file.
+    pub properties: Arc<std::collections::BTreeMap<String, String>>,
 }
 
 /// One filter instance's store data.
@@ -346,7 +348,10 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
             let value = match segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
                 ["plugin_root_id"] | ["plugin_name"] => c.data().filter_name.clone().into_bytes(),
                 ["plugin_vm_id"] => Vec::new(),
-                _ => return Ok(status::NOT_FOUND),
+                _ => match c.data().shared.properties.get(&segments.join(".")) {
+                    Some(value) => value.clone().into_bytes(),
+                    None => return Ok(status::NOT_FOUND),
+                },
             };
             return_bytes(&mut c, &value, ret_ptr, ret_size)
         },

@@ -33,7 +33,7 @@ impl Response {
 impl Chain {
     /// Instantiates and configures every filter in order (see [`Harness::chain`]).
     pub fn new(harness: &Harness, spec: &ChainSpec) -> Result<Chain> {
-        let shared = Shared::default();
+        let shared = Shared { properties: std::sync::Arc::new(spec.properties.clone()), ..Shared::default() };
         let mut filters = Vec::with_capacity(spec.filters.len());
         for filter_spec in &spec.filters {
             match Filter::new(harness, filter_spec, &spec.vm_config, shared.clone()) {

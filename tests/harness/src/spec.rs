@@ -18,8 +18,8 @@ pub struct FilterSpec {
     pub config: Value,
 }
 
-/// A chain file: `{"filters": [...], "vm_config": <optional>}`.
-#[derive(Debug, Clone, Deserialize)]
+/// A chain file: `{"filters": [...], "vm_config": <optional>, "properties": <optional>}`.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChainSpec {
     /// The filters, in request order.
@@ -27,6 +27,10 @@ pub struct ChainSpec {
     /// The VM configuration handed to `proxy_on_vm_start`: object JSON-encoded, string as is.
     #[serde(default)]
     pub vm_config: Value,
+    /// Host properties by dotted path (`"kong.configuration.untrusted_lua": "strict"`),
+    /// answered by `proxy_get_property` for the path's segments joined with dots.
+    #[serde(default)]
+    pub properties: std::collections::BTreeMap<String, String>,
 }
 
 impl ChainSpec {
