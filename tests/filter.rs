@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
-use wasm_harness::{Chain, ChainSpec, FilterSpec, Harness, Outcome, RequestSpec};
+use wasm_harness::{Chain, ChainSpec, FilterSpec, Harness, Outcome, RequestSpec, UpstreamSpec};
 
 fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
@@ -304,4 +304,40 @@ fn kong_node_settings_take_precedence_over_the_vm_configuration() {
     let off = spec(&[("kong.configuration.untrusted_lua", "off")], json!({ "untrusted_lua": "on" }));
     let error = harness().chain(&off).err().map(|e| format!("{e:#}")).expect("rejected");
     assert!(error.contains("loading of untrusted Lua code disabled because 'untrusted_lua' config option is set to 'off'"), "{error}");
+}
+
+fn with_upstream(request: RequestSpec, status: u16, body: &str) -> RequestSpec {
+    RequestSpec { upstream: Some(UpstreamSpec { status: Some(status), body: Some(body.into()), ..UpstreamSpec::default() }), ..request }
+}
+
+#[test]
+fn body_filter_rewrites_the_body_through_ngx_arg() {
+    let rewrite = "ngx.arg[1] = ngx.arg[1]:gsub('secret', '******')\nif ngx.arg[2] then ngx.arg[1] = ngx.arg[1] .. '<!-- filtered -->' end";
+    let mut rewriting = chain(json!({ "body_filter": [rewrite] }));
+    let outcome = rewriting.send(with_upstream(RequestSpec::get("/"), 200, "the secret is secret"));
+    assert_eq!(outcome.status, 200);
+    assert_eq!(outcome.body, "the ****** is ******<!-- filtered -->");
+    assert_eq!(outcome.header("content-length"), None, "a stale Content-Length would corrupt the response");
+
+    // Setting ngx.arg[2] ends the body at that chunk.
+    let mut cut = chain(json!({ "body_filter": ["if #ngx.arg[1] > 0 then ngx.arg[1] = 'short'; ngx.arg[2] = true end"] }));
+    assert_eq!(cut.send(with_upstream(RequestSpec::get("/"), 200, "a long body")).body, "short");
+
+    // kong.response.exit bodies go through body_filter too, with a matching Content-Length.
+    let mut exited = chain(json!({
+        "access": ["return kong.response.exit(403, 'forbidden')"],
+        "body_filter": ["ngx.arg[1] = ngx.arg[1]:upper()"],
+    }));
+    let outcome = exited.send(RequestSpec::get("/"));
+    assert_eq!((outcome.status, outcome.body.as_str()), (403, "FORBIDDEN"));
+    assert_eq!(outcome.header("content-length"), Some("9"));
+}
+
+#[test]
+fn ngx_arg_outside_body_filter_reads_nil_and_refuses_writes() {
+    let mut filter = chain(json!({ "access": ["kong.log.info(type(ngx.arg[1]))\nngx.arg[1] = 'x'"] }));
+    let outcome = filter.send(RequestSpec::get("/"));
+    assert_eq!(outcome.status, 500);
+    assert_eq!(outcome.messages()[0], "[pre-function] nil");
+    assert!(outcome.messages()[1].ends_with("access[1]:2: ngx.arg can only be assigned in body_filter"), "{:?}", outcome.logs);
 }

@@ -7,10 +7,10 @@ use std::rc::Rc;
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action, MapType};
+use proxy_wasm::types::{Action, BufferType, MapType};
 
 use crate::phase::Phase;
-use crate::runtime::{HeaderOp, LocalResponse, PhaseOutcome, RequestState, Runtime};
+use crate::runtime::{BodyChunk, HeaderOp, LocalResponse, PhaseOutcome, RequestState, Runtime};
 
 /// One stream through the plugin instance.
 pub struct FunctionsHttp {
@@ -18,12 +18,14 @@ pub struct FunctionsHttp {
     request: RequestState,
     /// The filter sent its own response; the host's response callbacks have nothing to do.
     responded_locally: bool,
+    /// A `body_filter` chunk set `ngx.arg[2] = true`: the rest of the body is dropped.
+    body_ended: bool,
 }
 
 impl FunctionsHttp {
     /// A stream served by `runtime`; `None` when the instance is not configured.
     pub fn new(runtime: Option<Rc<RefCell<Runtime>>>) -> FunctionsHttp {
-        FunctionsHttp { runtime, request: RequestState::default(), responded_locally: false }
+        FunctionsHttp { runtime, request: RequestState::default(), responded_locally: false, body_ended: false }
     }
 
     fn run(&mut self, phase: Phase) -> PhaseOutcome {
@@ -44,14 +46,31 @@ impl FunctionsHttp {
             return self.respond_with_error();
         }
         if self.has_phase(Phase::BodyFilter) {
-            let has_body = self.request.exit.as_ref().is_some_and(|r| !r.body.is_empty());
-            if has_body {
-                self.run(Phase::BodyFilter);
+            let body = self.request.exit.as_mut().map(|r| std::mem::take(&mut r.body)).unwrap_or_default();
+            let mut filtered = Vec::new();
+            if !body.is_empty() {
+                let chunk = self.filter_body(body, false);
+                filtered.extend(chunk.data);
+                self.body_ended = chunk.eof;
             }
-            self.run(Phase::BodyFilter);
+            if !self.body_ended {
+                filtered.extend(self.filter_body(Vec::new(), true).data);
+            }
+            if let Some(exit) = self.request.exit.as_mut() {
+                exit.set_header("content-length", Some(filtered.len().to_string().as_bytes()));
+                exit.body = filtered;
+            }
         }
         let response = self.request.exit.clone().unwrap_or_else(LocalResponse::internal_error);
         self.send(&response)
+    }
+
+    /// Runs `body_filter` on one chunk; returns the chunk as the chunks left it. An error
+    /// is logged by the runtime; changes made before it stand.
+    fn filter_body(&mut self, data: Vec<u8>, eof: bool) -> BodyChunk {
+        self.request.body = Some(BodyChunk::new(data, eof));
+        self.run(Phase::BodyFilter);
+        self.request.body.take().unwrap_or_default()
     }
 
     /// Replaces whatever response was coming with Kong's 500 for an unexpected error.
@@ -116,22 +135,40 @@ impl HttpContext for FunctionsHttp {
             return Action::Continue;
         }
         self.apply_response_header_ops();
+        if self.has_phase(Phase::BodyFilter) {
+            // body_filter may change the body's length: the host frames the body instead
+            // (chunked), as nginx does when a body filter is installed.
+            let _ = hostcalls::set_map_value_bytes(MapType::HttpResponseHeaders, "content-length", None);
+        }
         match self.run(Phase::HeaderFilter) {
             PhaseOutcome::Continue => {}
             PhaseOutcome::Exited => return self.respond_with_exit(false),
             PhaseOutcome::Failed => return self.respond_with_error(),
         }
-        if end_of_stream {
+        if end_of_stream && self.has_phase(Phase::BodyFilter) {
             // No body callback will come: Kong still runs body_filter once, at the end.
-            self.run(Phase::BodyFilter);
+            self.filter_body(Vec::new(), true);
         }
         Action::Continue
     }
 
-    fn on_http_response_body(&mut self, _body_size: usize, _end_of_stream: bool) -> Action {
-        if !self.responded_locally {
-            // A body_filter error cannot change a response already under way: it is logged.
-            self.run(Phase::BodyFilter);
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if self.responded_locally || !self.has_phase(Phase::BodyFilter) {
+            return Action::Continue;
+        }
+        if self.body_ended {
+            let _ = hostcalls::set_buffer(BufferType::HttpResponseBody, 0, body_size, &[]);
+            return Action::Continue;
+        }
+        let data = match hostcalls::get_buffer(BufferType::HttpResponseBody, 0, body_size) {
+            Ok(Some(bytes)) => bytes,
+            _ => Vec::new(),
+        };
+        // A body_filter error cannot change a response already under way: it is logged.
+        let chunk = self.filter_body(data, end_of_stream);
+        if chunk.changed {
+            let _ = hostcalls::set_buffer(BufferType::HttpResponseBody, 0, body_size, &chunk.data);
+            self.body_ended = chunk.eof && !end_of_stream;
         }
         Action::Continue
     }

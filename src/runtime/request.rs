@@ -55,9 +55,29 @@ pub enum HeaderOp {
     Add(String, Vec<u8>),
 }
 
+/// The response body chunk `body_filter` sees (`ngx.arg[1]`, `ngx.arg[2]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BodyChunk {
+    /// The chunk's bytes (`ngx.arg[1]`).
+    pub data: Vec<u8>,
+    /// Whether this is the last chunk (`ngx.arg[2]`); a chunk that sets it ends the body.
+    pub eof: bool,
+    /// Set when Lua replaced `data` or `eof`.
+    pub changed: bool,
+}
+
+impl BodyChunk {
+    /// A chunk as the proxy delivered it.
+    pub fn new(data: Vec<u8>, eof: bool) -> BodyChunk {
+        BodyChunk { data, eof, changed: false }
+    }
+}
+
 /// What one request carries from phase to phase; owned by the proxy-wasm HTTP context.
 #[derive(Debug, Default)]
 pub struct RequestState {
+    /// The body chunk in `body_filter`; `None` in the other phases.
+    pub body: Option<BodyChunk>,
     /// The filter's own response, once `kong.response.exit` ran (or a 500 replaced it).
     pub exit: Option<LocalResponse>,
     /// Response header changes from `rewrite`/`access`, in call order.

@@ -56,8 +56,11 @@ fn restricted<'gc>(ctx: Context<'gc>, mode: Mode, settings: &SandboxSettings) ->
     match mode {
         Mode::Strict => {
             names(allowlist::LUA).chain(names(allowlist::HANDLER)).for_each(|n| include(ctx, env, n));
-            // Kong's strict environment always adds kong.ctx.shared / kong.ctx.plugin.
-            include(ctx, env, "kong.ctx");
+            // Kong's strict environment always adds kong.ctx.shared / kong.ctx.plugin and
+            // the ngx tables that work through metatables.
+            for special in ["kong.ctx", "ngx.arg", "ngx.var", "ngx.header", "ngx.ctx"] {
+                include(ctx, env, special);
+            }
         }
         Mode::Lax => {
             names(allowlist::LUA).for_each(|n| include(ctx, env, n));
