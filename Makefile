@@ -1,12 +1,15 @@
 # kong-functions: Kong's pre-function/post-function as one proxy-wasm filter.
 #   make demo   build everything, run the seed's custom-auth walkthrough through the .wasm
 #   make test   build, then run every test (filter unit tests, harness, integration)
+#   make bench  the benchmark suite (tests/bench; BENCHMARKS.md records a run)
 
 WASM_TARGET := wasm32-wasip1
+# cargo's module, and the one we ship and test: the same after `wasm-opt -O3`.
 WASM        := target/$(WASM_TARGET)/release/kong_functions.wasm
+WASM_OPT    := target/kong_functions.wasm
 HARNESS     := cargo run --quiet -p wasm-harness --
 
-.PHONY: build wasm harness test test-native test-wasm luajit demo clean toolchain
+.PHONY: build wasm harness test test-native test-wasm luajit binaryen demo bench clean toolchain
 
 build: wasm harness
 
@@ -14,9 +17,15 @@ build: wasm harness
 toolchain:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
 
-wasm: toolchain
+wasm: toolchain binaryen
 	cargo build --release --target $(WASM_TARGET)
-	@ls -l $(WASM) | awk '{ print "built $(WASM): " $$5 " bytes" }'
+	wasm-opt -O3 $(WASM) -o $(WASM_OPT)
+	@ls -l $(WASM) $(WASM_OPT) | awk '{ print "built " $$9 ": " $$5 " bytes" }'
+
+# wasm-opt (binaryen) shrinks the module by about 30%.
+binaryen:
+	@command -v wasm-opt >/dev/null || { apt-get update -qq && apt-get install -y -qq binaryen >/dev/null; } || \
+		{ echo "wasm-opt is needed: apt-get install binaryen"; exit 1; }
 
 harness:
 	cargo build -p wasm-harness
@@ -26,7 +35,7 @@ test: test-native test-wasm
 # Unit tests, harness tests, integration tests through the .wasm, and the LuaJIT
 # differential suite (tests/lua), natively.
 test-native: build luajit
-	cargo test --workspace
+	KONG_FUNCTIONS_WASM=$(CURDIR)/$(WASM_OPT) cargo test --workspace
 
 # The library's unit tests (Lua runtime, stdlib, PDK) compiled to wasm32-wasip1 and run
 # in our wasmtime harness (`wasm-harness wasi-run`, cargo's runner in .cargo/config.toml).
@@ -46,6 +55,12 @@ demo: build
 	@echo "== 2) x-custom-auth: demo: 200, the header stripped before the upstream, 'Access' logged"
 	@echo
 	@$(HARNESS) run --format text examples/custom-auth/chain.json examples/custom-auth/requests.json
+
+# Scenarios through the shipped module against a no-op filter (B0), hand-written Rust
+# (B1) and LuaJIT (B2); the report goes to stdout and target/bench.md.
+bench: build luajit
+	cargo build --release --target $(WASM_TARGET) -p bench-noop-filter -p bench-native-filter
+	cargo run --quiet -p kong-functions-bench | tee target/bench.md
 
 clean:
 	cargo clean

@@ -31,6 +31,14 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// Bytes of the instance's linear memory (`memory` export), in whole wasm pages.
+    pub fn memory_bytes(&mut self) -> usize {
+        match self.instance.get_memory(&mut self.store, "memory") {
+            Some(memory) => memory.data_size(&self.store),
+            None => 0,
+        }
+    }
+
     /// Instantiates `spec`'s module, then runs `_initialize`, `proxy_on_context_create`,
     /// `proxy_on_vm_start` and `proxy_on_configure` for its root context.
     ///

@@ -1,0 +1,296 @@
+//! `make bench`: the benchmark suite. Every scenario runs through the real `.wasm` in the
+//! wasmtime harness (module compiled once, VM and root contexts created once, then many
+//! streams), next to baselines measured in the same run:
+//!
+//! - B0: a no-op proxy-wasm filter (the host's own cost) with the same requests;
+//! - B1: S1 and S2 hand-written in Rust (`tests/bench/filters/native`);
+//! - B2: the same Lua chunks under LuaJIT with a minimal PDK shim (`luajit/bench.lua`).
+//!
+//! Prints a Markdown report (BENCHMARKS.md records one). Environment: `KONG_FUNCTIONS_WASM`
+//! picks the module (default: the optimized `target/kong_functions.wasm`),
+//! `BENCH_REQUESTS` the measured requests per scenario (default 20,000).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use wasm_harness::{Chain, ChainSpec, FilterSpec, HeadersSpec, Harness, RequestSpec, UpstreamSpec};
+
+/// Per-request timings of one measured run, in microseconds.
+struct Stats {
+    median: f64,
+    p99: f64,
+}
+
+impl Stats {
+    fn of(mut samples: Vec<Duration>) -> Stats {
+        samples.sort();
+        let at = |q: f64| samples[((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1].as_secs_f64() * 1e6;
+        Stats { median: at(0.5), p99: at(0.99) }
+    }
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn release_wasm(name: &str) -> PathBuf {
+    root().join("target/wasm32-wasip1/release").join(name)
+}
+
+fn our_module() -> PathBuf {
+    if let Some(path) = std::env::var_os("KONG_FUNCTIONS_WASM") {
+        return PathBuf::from(path);
+    }
+    let optimized = root().join("target/kong_functions.wasm");
+    if optimized.is_file() { optimized } else { release_wasm("kong_functions.wasm") }
+}
+
+fn scenario_chunk(name: &str) -> String {
+    std::fs::read_to_string(root().join("tests/bench/scenarios").join(name)).expect("scenario chunk")
+}
+
+fn filter(name: &str, module: &Path, config: Value) -> FilterSpec {
+    FilterSpec { name: name.into(), module: module.to_path_buf(), config }
+}
+
+fn spec(filters: Vec<FilterSpec>) -> ChainSpec {
+    ChainSpec { filters, ..ChainSpec::default() }
+}
+
+/// The 16 KiB JSON body S3 rewrites (the same text `luajit/bench.lua` builds).
+fn json_body() -> String {
+    let items: Vec<String> = (1..=160)
+        .map(|i| format!("{{\"id\":{i},\"status\":\"active\",\"name\":\"user-{i:05}\",\"team\":\"platform\"}}"))
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
+fn s2_request() -> RequestSpec {
+    RequestSpec::get("/orders")
+        .header("x-user", "  Alice ")
+        .header("x-tenant", "ACME")
+        .header("x-region", "EU-West")
+        .header("x-trace", "ABC123 ")
+        .header("accept", "application/json")
+}
+
+struct Scenario {
+    id: &'static str,
+    title: &'static str,
+    ours: ChainSpec,
+    requests: Vec<RequestSpec>,
+    /// The Rust baseline's plugin configuration, for the scenarios B1 implements.
+    native: Option<&'static str>,
+}
+
+fn scenarios(module: &Path) -> Vec<Scenario> {
+    let s2 = json!({ "access": [scenario_chunk("s2_access.lua")], "header_filter": [scenario_chunk("s2_header_filter.lua")] });
+    let with_body = RequestSpec {
+        upstream: Some(UpstreamSpec { status: Some(200), body: Some(json_body()), headers: HeadersSpec::None }),
+        ..RequestSpec::get("/users")
+    };
+    vec![
+        Scenario {
+            id: "S0",
+            title: "pass-through (one empty log chunk)",
+            ours: spec(vec![filter("pre-function", module, json!({ "log": ["local _ = 1"] }))]),
+            requests: vec![RequestSpec::get("/")],
+            native: None,
+        },
+        Scenario {
+            id: "S1",
+            title: "custom-auth: 401 local reply / header cleared and forwarded, alternating",
+            ours: spec(vec![filter("pre-function", module, json!({ "access": [scenario_chunk("s1_access.lua")] }))]),
+            requests: vec![RequestSpec::get("/test"), RequestSpec::get("/test").header("x-custom-auth", "demo")],
+            native: Some("s1"),
+        },
+        Scenario {
+            id: "S2",
+            title: "header work: 5 reads, normalise, 3 upstream + 2 response headers",
+            ours: spec(vec![filter("pre-function", module, s2.clone())]),
+            requests: vec![s2_request()],
+            native: Some("s2"),
+        },
+        Scenario {
+            id: "S3",
+            title: "body_filter: gsub over a 16 KiB JSON response",
+            ours: spec(vec![filter("pre-function", module, json!({ "body_filter": [scenario_chunk("s3_body_filter.lua")] }))]),
+            requests: vec![with_body],
+            native: None,
+        },
+        Scenario {
+            id: "S4",
+            title: "upvalue counter, JSON kong.response.exit",
+            ours: spec(vec![filter("pre-function", module, json!({ "access": [scenario_chunk("s4_access.lua")] }))]),
+            requests: vec![RequestSpec::get("/count")],
+            native: None,
+        },
+        Scenario {
+            id: "S5",
+            title: "pre-function and post-function, both with S2's work",
+            ours: spec(vec![filter("pre-function", module, s2.clone()), filter("post-function", module, s2)]),
+            requests: vec![s2_request()],
+            native: None,
+        },
+    ]
+}
+
+/// Runs `requests` round-robin: `warmup` unmeasured, then `count` timed one by one.
+fn measure(chain: &mut Chain, requests: &[RequestSpec], warmup: usize, count: usize) -> Stats {
+    for i in 0..warmup {
+        chain.run(&requests[i % requests.len()]).expect("no trap");
+    }
+    let samples = (0..count)
+        .map(|i| {
+            let request = &requests[i % requests.len()];
+            let start = Instant::now();
+            chain.run(request).expect("no trap");
+            start.elapsed()
+        })
+        .collect();
+    Stats::of(samples)
+}
+
+fn luajit(id: &str) -> Option<Stats> {
+    let script = root().join("tests/bench/luajit/bench.lua");
+    let batch = if id == "S3" { "100" } else { "1000" };
+    let output = Command::new("luajit").arg(&script).arg(id.to_lowercase()).args(["200", batch]).output().ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut numbers = text.split_whitespace().filter_map(|t| t.parse::<f64>().ok());
+    Some(Stats { median: numbers.next()?, p99: numbers.next()? })
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    // A baseline under 50 ns is noise (S0's empty chunk under LuaJIT): no ratio.
+    if b >= 0.05 { format!("{:.1}x", a / b) } else { "-".into() }
+}
+
+/// Where a request's time goes: the median cost of single operations inside a chunk,
+/// measured as the difference to a chunk that does nothing.
+fn operation_costs(harness: &Harness, module: &Path, count: usize) {
+    let operations: [(&str, &str, &str); 8] = [
+        ("empty access chunk (the baseline below)", "access", "local _ = 1"),
+        ("kong.request.get_header", "access", "for i = 1, 10 do local v = kong.request.get_header('x-user') end"),
+        ("string.lower (a library call)", "access", "local s = 'Abc' for i = 1, 10 do local v = string.lower(s) end"),
+        ("s:lower() (method call rewrite)", "access", "local s = 'Abc' for i = 1, 10 do local v = s:lower() end"),
+        ("s:gsub('^%s+', '')", "access", "local s = '  Abc ' for i = 1, 10 do local v = s:gsub('^%s+', '') end"),
+        ("a .. '/' .. b (concat built-in)", "access", "local s = 'Abc' for i = 1, 10 do local v = s .. '/' .. s end"),
+        ("kong.service.request.set_header", "access", "for i = 1, 10 do kong.service.request.set_header('x-a', 'v') end"),
+        ("10 VM loop iterations (n = n + i)", "access", "local n = 0 for i = 1, 100 do n = n + i end"),
+    ];
+    println!("\n## Cost per operation (µs, median; each operation 10 times in one chunk)\n");
+    println!("| Operation | µs per operation |\n|---|---|");
+    let request = RequestSpec::get("/").header("x-user", " Alice ");
+    let mut baseline = 0.0;
+    for (i, (name, phase, source)) in operations.iter().enumerate() {
+        let mut chain = harness.chain(&spec(vec![filter("pre-function", module, json!({ *phase: [source] }))])).expect("configures");
+        let median = measure(&mut chain, std::slice::from_ref(&request), count / 10, count / 4).median;
+        if i == 0 {
+            baseline = median;
+            println!("| {name} | {median:.2} per request |");
+        } else {
+            println!("| {name} | {:.2} |", (median - baseline) / 10.0);
+        }
+    }
+}
+
+/// Median time of `runs` VM start + configure of `spec` (module already compiled).
+fn startup(harness: &Harness, spec: &ChainSpec, runs: usize) -> f64 {
+    let mut samples: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            harness.chain(spec).expect("configures");
+            start.elapsed()
+        })
+        .collect();
+    samples.sort();
+    samples[runs / 2].as_secs_f64() * 1e3
+}
+
+/// A configuration of 50 access chunks totalling 2,000 lines.
+fn big_config() -> Value {
+    let chunks: Vec<String> = (0..50)
+        .map(|c| {
+            let mut lines = vec![format!("local t{c} = {{}}")];
+            for l in 1..39 {
+                lines.push(format!("t{c}[{l}] = string.format('%d-%s', {l}, kong.request.get_header('x-{l}') or 'none')"));
+            }
+            lines.push(format!("kong.service.request.set_header('x-chunk-{c}', #t{c})"));
+            lines.join("\n")
+        })
+        .collect();
+    json!({ "access": chunks })
+}
+
+fn main() {
+    let count: usize = std::env::var("BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let warmup = count / 10;
+    let module = our_module();
+    let noop = release_wasm("bench_noop_filter.wasm");
+    let native = release_wasm("bench_native_filter.wasm");
+    for path in [&module, &noop, &native] {
+        assert!(path.is_file(), "{} is missing: run `make bench`", path.display());
+    }
+    let harness = Harness::new();
+
+    println!("## Per request (µs; {count} requests per scenario after {warmup} warm-up, one thread)\n");
+    println!("Module: `{}`\n", module.strip_prefix(root()).unwrap_or(&module).display());
+    println!("| Scenario | ours median | ours p99 | B0 median | overhead over B0 | B1 overhead | ours/B1 (overhead) | B2 LuaJIT median | ours/B2 |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for scenario in scenarios(&module) {
+        let mut ours = harness.chain(&scenario.ours).expect("scenario configures");
+        let ours_stats = measure(&mut ours, &scenario.requests, warmup, count);
+        let mut floor = harness.chain(&spec(vec![filter("noop", &noop, Value::Null)])).expect("noop");
+        let b0 = measure(&mut floor, &scenario.requests, warmup, count);
+        let overhead = (ours_stats.median - b0.median).max(0.0);
+        let b1 = scenario.native.map(|config| {
+            let mut chain = harness.chain(&spec(vec![filter("native", &native, json!(config))])).expect("native");
+            (measure(&mut chain, &scenario.requests, warmup, count).median - b0.median).max(0.001)
+        });
+        let b2 = luajit(scenario.id);
+        println!(
+            "| {} {} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
+            scenario.id,
+            scenario.title,
+            ours_stats.median,
+            ours_stats.p99,
+            b0.median,
+            overhead,
+            b1.map(|b| format!("{b:.1}")).unwrap_or_else(|| "-".into()),
+            b1.map(|b| ratio(overhead, b)).unwrap_or_else(|| "-".into()),
+            b2.as_ref().map(|b| format!("{:.2}", b.median)).unwrap_or_else(|| "luajit missing".into()),
+            b2.as_ref().map(|b| ratio(overhead, b.median)).unwrap_or_else(|| "-".into()),
+        );
+    }
+
+    operation_costs(&harness, &module, count);
+
+    println!("\n## VM start + configure (ms, median of 20; module already compiled)\n");
+    let seed = spec(vec![filter("pre-function", &module, json!({ "access": [scenario_chunk("s1_access.lua")] }))]);
+    let big = spec(vec![filter("pre-function", &module, big_config())]);
+    println!("| Configuration | ms |\n|---|---|");
+    println!("| seed walkthrough (1 chunk) | {:.2} |", startup(&harness, &seed, 20));
+    println!("| 50 chunks, 2,000 lines | {:.2} |", startup(&harness, &big, 20));
+
+    println!("\n## Linear memory (S1 chain)\n");
+    let mut chain = harness.chain(&seed).expect("seed");
+    let after_configure = chain.filters_mut()[0].memory_bytes();
+    let requests = [RequestSpec::get("/test"), RequestSpec::get("/test").header("x-custom-auth", "demo")];
+    println!("| Point | bytes |\n|---|---|");
+    println!("| after configure | {after_configure} |");
+    for i in 1..=100_000 {
+        chain.run(&requests[i % 2]).expect("no trap");
+        if [1_000, 10_000, 100_000].contains(&i) {
+            println!("| after {i} requests | {} |", chain.filters_mut()[0].memory_bytes());
+        }
+    }
+
+    println!("\n## Module size\n");
+    let raw = std::fs::metadata(release_wasm("kong_functions.wasm")).map(|m| m.len()).unwrap_or(0);
+    let optimized = std::fs::metadata(root().join("target/kong_functions.wasm")).map(|m| m.len()).unwrap_or(0);
+    println!("| Build | bytes |\n|---|---|");
+    println!("| cargo (opt-level s, LTO) | {raw} |");
+    println!("| after wasm-opt -O3 | {optimized} |");
+}
