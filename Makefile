@@ -9,7 +9,7 @@ WASM        := target/$(WASM_TARGET)/release/kong_functions.wasm
 WASM_OPT    := target/kong_functions.wasm
 HARNESS     := cargo run --quiet -p wasm-harness --
 
-.PHONY: build wasm harness test test-native test-wasm luajit binaryen demo bench clean toolchain
+.PHONY: build wasm harness test test-native test-wasm test-configs luajit binaryen demo bench clean toolchain
 
 build: wasm harness
 
@@ -30,7 +30,12 @@ binaryen:
 harness:
 	cargo build -p wasm-harness
 
-test: test-native test-wasm
+test: test-native test-wasm test-configs
+
+# The shipped host configs (envoy/envoy.yaml against Envoy's v3 API types, the Kong filter
+# JSON Schemas against kong-wasm/examples): Python venv in target/config-venv.
+test-configs:
+	bash tests/configs/run.sh
 
 # Unit tests, harness tests, integration tests through the .wasm, and the LuaJIT
 # differential suite (tests/lua), natively.
