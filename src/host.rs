@@ -47,4 +47,29 @@ pub trait Host {
     fn add_response_header(&self, name: &str, value: &[u8]);
     /// Writes one line to the host's log.
     fn log(&self, level: LogLevel, message: &str);
+    /// A host property (`proxy_get_property`), its path given as segments, e.g.
+    /// `["source", "address"]`; `None` when the host does not have it. See
+    /// [`crate::properties`] for which paths each host answers.
+    fn property(&self, path: &[&str]) -> Option<Vec<u8>>;
+    /// Sets a host property (`proxy_set_property`); `false` when the host refused it.
+    fn set_property(&self, path: &[&str], value: Option<&[u8]>) -> bool;
+    /// A value of the VM's shared data (`proxy_get_shared_data`) and its CAS token
+    /// (0 when absent).
+    fn shared_data(&self, key: &str) -> (Option<Vec<u8>>, u32);
+    /// Writes shared data (`proxy_set_shared_data`). `cas` 0 writes unconditionally;
+    /// otherwise the write fails with [`SharedDataError::CasMismatch`] when another
+    /// writer came first.
+    fn set_shared_data(&self, key: &str, value: Option<&[u8]>, cas: u32) -> Result<(), SharedDataError>;
+    /// Wall-clock time in nanoseconds since the Unix epoch
+    /// (`proxy_get_current_time_nanoseconds`).
+    fn now_nanos(&self) -> u64;
+}
+
+/// Why a shared-data write failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SharedDataError {
+    /// The CAS token was stale: someone else wrote the key since it was read.
+    CasMismatch,
+    /// The host refused the write (out of memory, or no shared data on this host).
+    Refused,
 }

@@ -11,6 +11,7 @@ pub mod host;
 pub mod lua;
 pub mod pdk;
 pub mod phase;
+pub mod properties;
 pub mod runtime;
 pub mod sandbox;
 pub mod vm_config;

@@ -7,7 +7,7 @@
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{LogLevel as WasmLevel, MapType};
 
-use crate::host::{Host, LogLevel};
+use crate::host::{Host, LogLevel, SharedDataError};
 
 /// The proxy-wasm host: stateless, as every call refers to the stream whose callback runs.
 pub struct ProxyWasmHost;
@@ -65,5 +65,32 @@ impl Host for ProxyWasmHost {
             LogLevel::Critical => WasmLevel::Critical,
         };
         let _ = hostcalls::log(level, message);
+    }
+    fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
+        hostcalls::get_property(path.to_vec()).ok().flatten()
+    }
+    fn set_property(&self, path: &[&str], value: Option<&[u8]>) -> bool {
+        hostcalls::set_property(path.to_vec(), value).is_ok()
+    }
+    fn shared_data(&self, key: &str) -> (Option<Vec<u8>>, u32) {
+        match hostcalls::get_shared_data(key) {
+            Ok((value, cas)) => (value, cas.unwrap_or(0)),
+            Err(_) => (None, 0),
+        }
+    }
+    fn set_shared_data(&self, key: &str, value: Option<&[u8]>, cas: u32) -> Result<(), SharedDataError> {
+        let cas = if cas == 0 { None } else { Some(cas) };
+        match hostcalls::set_shared_data(key, value, cas) {
+            Ok(()) => Ok(()),
+            Err(proxy_wasm::types::Status::CasMismatch) => Err(SharedDataError::CasMismatch),
+            Err(_) => Err(SharedDataError::Refused),
+        }
+    }
+    fn now_nanos(&self) -> u64 {
+        hostcalls::get_current_time()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0)
     }
 }

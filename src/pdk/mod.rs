@@ -21,6 +21,7 @@ use crate::config::Role;
 use crate::host::Host;
 use crate::lua::error_at;
 use crate::phase::{kong_phase, Phase};
+use crate::properties::HostKind;
 use crate::runtime::RequestState;
 
 /// What PDK callbacks see of the request being served: the host, the plugin's role, the
@@ -35,12 +36,15 @@ pub struct Scope {
     pub phase: Phase,
     /// The request being served.
     pub request: RequestState,
+    /// Which proxy-wasm host this is, probed once per VM (see [`crate::properties`]).
+    pub host_kind: HostKind,
 }
 
 impl Scope {
     /// A scope with no request yet.
     pub fn new(host: Rc<dyn Host>, role: Role) -> Scope {
-        Scope { host, role, phase: Phase::Access, request: RequestState::default() }
+        let host_kind = HostKind::probe(host.as_ref());
+        Scope { host, role, phase: Phase::Access, request: RequestState::default(), host_kind }
     }
 
     /// `[pre-function] ` or `[post-function] `: the prefix of every log line from Lua.
@@ -203,4 +207,4 @@ pub fn validate_header<'gc>(
 }
 
 #[cfg(test)]
-pub(crate) mod testing;
+pub mod testing;

@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 
-use crate::host::{Host, LogLevel};
+use crate::host::{Host, LogLevel, SharedDataError};
 
 /// Request and response header maps plus captured log lines.
 #[derive(Default)]
@@ -10,6 +10,12 @@ pub struct FakeHost {
     pub request: RefCell<Vec<(String, Vec<u8>)>>,
     pub response: RefCell<Vec<(String, Vec<u8>)>>,
     pub logs: RefCell<Vec<(LogLevel, String)>>,
+    /// Properties by dotted path (`source.address`), as the harness keys them.
+    pub properties: RefCell<std::collections::BTreeMap<String, Vec<u8>>>,
+    /// Shared data: key to (value, CAS token).
+    pub shared: RefCell<std::collections::BTreeMap<String, (Vec<u8>, u32)>>,
+    /// What `now_nanos` answers (0 unless a test sets it).
+    pub now: std::cell::Cell<u64>,
 }
 
 impl FakeHost {
@@ -21,6 +27,12 @@ impl FakeHost {
             .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
             .collect();
         host
+    }
+
+    /// Sets a property by its dotted path, e.g. `with_property("source.address", "10.0.0.1")`.
+    pub fn with_property(self, path: &str, value: &str) -> FakeHost {
+        self.properties.borrow_mut().insert(path.to_string(), value.as_bytes().to_vec());
+        self
     }
 
     /// The log messages so far.
@@ -68,5 +80,37 @@ impl Host for FakeHost {
     }
     fn log(&self, level: LogLevel, message: &str) {
         self.logs.borrow_mut().push((level, message.to_string()))
+    }
+    fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
+        self.properties.borrow().get(&path.join(".")).cloned()
+    }
+    fn set_property(&self, path: &[&str], value: Option<&[u8]>) -> bool {
+        let mut props = self.properties.borrow_mut();
+        match value {
+            Some(v) => props.insert(path.join("."), v.to_vec()),
+            None => props.remove(&path.join(".")),
+        };
+        true
+    }
+    fn shared_data(&self, key: &str) -> (Option<Vec<u8>>, u32) {
+        match self.shared.borrow().get(key) {
+            Some((v, cas)) => (Some(v.clone()), *cas),
+            None => (None, 0),
+        }
+    }
+    fn set_shared_data(&self, key: &str, value: Option<&[u8]>, cas: u32) -> Result<(), SharedDataError> {
+        let mut shared = self.shared.borrow_mut();
+        let current = shared.get(key).map(|(_, c)| *c).unwrap_or(0);
+        if cas != 0 && cas != current {
+            return Err(SharedDataError::CasMismatch);
+        }
+        match value {
+            Some(v) => shared.insert(key.to_string(), (v.to_vec(), current + 1)),
+            None => shared.remove(key),
+        };
+        Ok(())
+    }
+    fn now_nanos(&self) -> u64 {
+        self.now.get()
     }
 }

@@ -82,6 +82,36 @@ pub struct RequestState {
     pub exit: Option<LocalResponse>,
     /// Response header changes from `rewrite`/`access`, in call order.
     pub response_header_ops: Vec<HeaderOp>,
+    /// The whole request body, when the filter buffered it before `rewrite`/`access`
+    /// (a chunk of the phase reads or replaces it); `None` when not buffered.
+    pub request_body: Option<Vec<u8>>,
+    /// Lua replaced the request body (`kong.service.request.set_raw_body`/`set_body`,
+    /// `ngx.req.set_body_data`): the glue sends `request_body` upstream with a
+    /// matching `Content-Length`.
+    pub request_body_changed: bool,
+    /// `kong.service.request.enable_buffering()` ran: the glue buffers the whole
+    /// upstream response before `header_filter`.
+    pub buffer_response: bool,
+    /// The whole upstream response body, when buffered (`kong.service.response.get_raw_body`,
+    /// `kong.response.get_raw_body`).
+    pub response_body: Option<Vec<u8>>,
+    /// Lua replaced the buffered response body (`kong.response.set_raw_body`).
+    pub response_body_changed: bool,
+    /// A status set before a response exists (`ngx.status = n`, `kong.response.set_status`
+    /// in `rewrite`/`access`): used by `ngx.exit`/`ngx.say` and Kong's exit rules.
+    pub status: Option<u16>,
+    /// Output of `ngx.say`/`ngx.print` before the response exists, sent by `ngx.exit` or
+    /// at the end of the phase (as lua-nginx-module's content output).
+    pub output: Vec<u8>,
+    /// Milliseconds since the Unix epoch when the request arrived
+    /// (`kong.request.get_start_time`).
+    pub start_time_ms: u64,
+    /// Per-request Lua tables by name (`kong.ctx.shared`, `kong.ctx.plugin`, `ngx.ctx`),
+    /// created on first use and dropped with the request.
+    pub lua_tables: Vec<(&'static str, piccolo::StashedTable)>,
+    /// Values set with `kong.log.set_serialize_value`: dotted key and JSON value, in
+    /// call order (a later set of the same key wins).
+    pub serialize_values: Vec<(String, serde_json::Value)>,
 }
 
 impl RequestState {
