@@ -3,6 +3,7 @@
 //! One file per namespace, as Kong's `kong/pdk/*.lua`: every function checks its phase
 //! and arguments first and fails with Kong's message, positioned at the calling Lua line.
 
+pub mod ctx;
 mod json;
 mod log;
 
