@@ -16,7 +16,7 @@ pub mod upstream;
 pub mod wasi;
 
 pub use chain::Chain;
-pub use spec::{ChainSpec, FilterSpec, HeadersSpec, LogEntry, Outcome, RequestSpec, UpstreamRequest, UpstreamSpec};
+pub use spec::{HostProfile, ChainSpec, FilterSpec, HeadersSpec, LogEntry, Outcome, RequestSpec, UpstreamRequest, UpstreamSpec};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

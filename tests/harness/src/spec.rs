@@ -31,6 +31,25 @@ pub struct ChainSpec {
     /// answered by `proxy_get_property` for the path's segments joined with dots.
     #[serde(default)]
     pub properties: std::collections::BTreeMap<String, String>,
+    /// Which host the harness behaves like (`"envoy"`, the default, or `"kong"`).
+    #[serde(default)]
+    pub profile: HostProfile,
+}
+
+/// The proxy-wasm host the harness imitates for a run.
+///
+/// `envoy`: Envoy's attribute names and filter order, `end_of_stream` as sent.
+/// `kong`: Kong's Wasm engine (ngx_wasm_module, docs/PROXY_WASM.md): string property
+/// values incl. `kong.*` and `ngx.*`, `end_of_stream` false in both header callbacks,
+/// a local response from the response-headers callback overriding only status and body.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HostProfile {
+    /// Envoy (the default).
+    #[default]
+    Envoy,
+    /// Kong Gateway's Wasm engine.
+    Kong,
 }
 
 impl ChainSpec {
