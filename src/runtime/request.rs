@@ -31,6 +31,20 @@ impl LocalResponse {
         self.headers.push((name.to_owned(), value.to_vec()));
     }
 
+    /// The response to a request body over the `request_body_bytes` limit: 413,
+    /// `{"message":"Request size limit exceeded"}` (Kong's wording for 413).
+    pub fn payload_too_large() -> LocalResponse {
+        let body = br#"{"message":"Request size limit exceeded"}"#.to_vec();
+        LocalResponse {
+            status: 413,
+            headers: vec![
+                ("content-type".into(), b"application/json; charset=utf-8".to_vec()),
+                ("content-length".into(), body.len().to_string().into_bytes()),
+            ],
+            body,
+        }
+    }
+
     /// Kong's response for an unexpected error: 500, `{"message":"An unexpected error occurred"}`.
     pub fn internal_error() -> LocalResponse {
         let body = br#"{"message":"An unexpected error occurred"}"#.to_vec();
