@@ -3,6 +3,7 @@
 //! One file per namespace, as Kong's `kong/pdk/*.lua`: every function checks its phase
 //! and arguments first and fails with Kong's message, positioned at the calling Lua line.
 
+pub mod configuration;
 pub mod ctx;
 mod json;
 mod log;
@@ -116,6 +117,7 @@ pub fn install<'gc>(ctx: Context<'gc>, pdk: &Pdk) {
     kong.set(ctx, "response", response::table(ctx, pdk)).ok();
     kong.set(ctx, "service", service::table(ctx, pdk)).ok();
     kong.set(ctx, "log", log::table(ctx, pdk)).ok();
+    kong.set(ctx, "configuration", configuration::table(ctx, pdk)).ok();
     ctx.set_global("kong", kong).ok();
     ctx.set_global("ngx", ngx::table(ctx, pdk)).ok();
     ctx.set_global("print", function(ctx, pdk, log::print)).ok();
