@@ -211,3 +211,6 @@ pub fn validate_header<'gc>(
 
 #[cfg(test)]
 pub mod testing;
+
+#[cfg(test)]
+mod coverage_tests;
