@@ -9,6 +9,7 @@ mod log;
 
 pub use log::emit as log_line;
 mod ngx;
+pub mod ngx_resp;
 mod request;
 mod response;
 mod service;

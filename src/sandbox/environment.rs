@@ -61,6 +61,10 @@ fn restricted<'gc>(ctx: Context<'gc>, mode: Mode, settings: &SandboxSettings) ->
             for special in ["kong.ctx", "ngx.arg", "ngx.var", "ngx.header", "ngx.ctx"] {
                 include(ctx, env, special);
             }
+            // As Kong, the strict `ngx` gets the real one's metatable (ngx.status, ngx.ctx ...).
+            if let (Value::Table(ngx), Value::Table(real)) = (env.get(ctx, "ngx"), ctx.get_global("ngx")) {
+                ngx.set_metatable(&ctx, real.metatable());
+            }
         }
         Mode::Lax => {
             names(allowlist::LUA).for_each(|n| include(ctx, env, n));
