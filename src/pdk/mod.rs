@@ -13,6 +13,7 @@ pub mod ngx_resp;
 mod request;
 mod response;
 mod service;
+mod service_response;
 
 use std::cell::{Ref, RefCell, RefMut};
 use std::rc::Rc;
