@@ -454,3 +454,6 @@ fn resp_get_headers<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>,
     }
     Ok(CallbackReturn::Return)
 }
+
+#[cfg(test)]
+mod tests;
