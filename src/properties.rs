@@ -94,6 +94,8 @@ pub enum Need {
     ForwardedScheme,
     /// Where the response came from (`kong.response.get_source`).
     ResponseSource,
+    /// The upstream's response status (`kong.service.response.get_status`).
+    ServiceResponseStatus,
 }
 
 impl Need {
@@ -140,6 +142,8 @@ impl Need {
             (ForwardedScheme, _) => &[],
             (ResponseSource, Kong) => &[&["kong", "response", "source"]],
             (ResponseSource, _) => &[],
+            (ServiceResponseStatus, Kong) => &[&["kong", "service", "response", "status"]],
+            (ServiceResponseStatus, _) => &[],
         }
     }
 

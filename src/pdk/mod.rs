@@ -10,9 +10,11 @@ mod log;
 
 pub use log::emit as log_line;
 mod ngx;
+pub mod ngx_resp;
 mod request;
 mod response;
 mod service;
+mod service_response;
 
 use std::cell::{Ref, RefCell, RefMut};
 use std::rc::Rc;

@@ -111,6 +111,8 @@ pub struct RequestState {
     pub response_body: Option<Vec<u8>>,
     /// Lua replaced the buffered response body (`kong.response.set_raw_body`).
     pub response_body_changed: bool,
+    /// Chunks `kong.response.get_raw_body` collected in `body_filter` before the last one.
+    pub response_body_buffer: Option<Vec<u8>>,
     /// A status set before a response exists (`ngx.status = n`, `kong.response.set_status`
     /// in `rewrite`/`access`): used by `ngx.exit`/`ngx.say` and Kong's exit rules.
     pub status: Option<u16>,
