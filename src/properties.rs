@@ -94,6 +94,8 @@ pub enum Need {
     ForwardedScheme,
     /// Where the response came from (`kong.response.get_source`).
     ResponseSource,
+    /// The prefix Kong's router stripped (`kong.request.get_forwarded_prefix`; Kong only).
+    ForwardedPrefix,
 }
 
 impl Need {
@@ -140,6 +142,8 @@ impl Need {
             (ForwardedScheme, _) => &[],
             (ResponseSource, Kong) => &[&["kong", "response", "source"]],
             (ResponseSource, _) => &[],
+            (ForwardedPrefix, Kong) => &[&["ngx", "upstream_x_forwarded_prefix"]],
+            (ForwardedPrefix, _) => &[],
         }
     }
 

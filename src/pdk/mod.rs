@@ -3,13 +3,15 @@
 //! One file per namespace, as Kong's `kong/pdk/*.lua`: every function checks its phase
 //! and arguments first and fails with Kong's message, positioned at the calling Lua line.
 
+pub mod args;
 pub mod ctx;
 mod json;
 mod log;
 
 pub use log::emit as log_line;
 mod ngx;
-mod request;
+pub mod ngx_req;
+pub mod request;
 mod response;
 mod service;
 
