@@ -611,3 +611,240 @@ fn var_set<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: S
     }
     ret(ctx, stack, ())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::host::Host;
+    use crate::pdk::request::tests::{lines, run_in};
+    use crate::pdk::testing::FakeHost;
+    use crate::phase::Phase;
+    use crate::runtime::{PhaseOutcome, RequestState};
+
+    const REQ: &[(&str, &str)] = &[
+        (":method", "GET"),
+        (":path", "/a%20b/./c//d?x=1&y=a+b&Flag&x=2"),
+        (":authority", "Api.Test:8000"),
+        (":scheme", "http"),
+        ("x-foo", "bar"),
+        ("cookie", "sid=abc; theme=dark"),
+        ("accept", "a"),
+        ("accept", "b"),
+    ];
+
+    fn access(headers: &[(&str, &str)], source: &str) -> (Vec<String>, Rc<FakeHost>, RequestState) {
+        access_with(headers, RequestState::default(), source)
+    }
+
+    fn access_with(headers: &[(&str, &str)], request: RequestState, source: &str) -> (Vec<String>, Rc<FakeHost>, RequestState) {
+        let host = Rc::new(FakeHost::with_request(headers));
+        let (_, out, request) = run_in(Phase::Access, source, &host, request);
+        (out, host, request)
+    }
+
+    fn header(host: &FakeHost, name: &str) -> Option<String> {
+        host.request_header(name).map(|v| String::from_utf8(v).unwrap())
+    }
+
+    #[test]
+    fn ngx_var_reads_request_facts() {
+        let out = lines(REQ, r#"
+            local v = ngx.var
+            kong.log.info(v.uri, "|", v.args, "|", v.is_args, "|", v.request_uri, "|", v.request_method)
+            kong.log.info(v.host, "|", v.scheme, "|", v.server_port, "|", v.http_x_foo, "|", v.HTTP_X_FOO, "|", v.http_accept)
+            kong.log.info(v.cookie_theme, "|", v.arg_y, "|", v.arg_X, "|", tostring(v.arg_flag), "|", tostring(v.nope), "|", tostring(v.http_nope))
+        "#);
+        assert_eq!(out, [
+            "/a b/c/d|x=1&y=a+b&Flag&x=2|?|/a%20b/./c//d?x=1&y=a+b&Flag&x=2|GET",
+            "api.test|http|8000|bar|bar|a, b",
+            "dark|a+b|1|nil|nil|nil",
+        ]);
+        let no_query = lines(&[(":path", "/p")], "kong.log.info(tostring(ngx.var.args), '|', ngx.var.is_args, '|', kong.request.get_raw_query(), '|')");
+        assert_eq!(no_query, ["nil|||"]);
+    }
+
+    #[test]
+    fn ngx_var_reads_properties() {
+        let host = Rc::new(
+            FakeHost::with_request(&[(":path", "/")])
+                .with_property("source.address", "10.0.0.7:5000")
+                .with_property("request.id", "rid-1")
+                .with_property("node.metadata.hostname", "node-a"),
+        );
+        let (_, out, _) = run_in(Phase::Log, r#"
+            kong.log.info(ngx.var.remote_addr, " ", ngx.var.request_id, " ", ngx.var.hostname, " ", #ngx.var.binary_remote_addr)
+        "#, &host, RequestState::default());
+        assert_eq!(out, ["10.0.0.7 rid-1 node-a 4"]);
+    }
+
+    #[test]
+    fn ngx_var_args_nil_clears_the_upstream_query() {
+        let (out, host, request) = access(REQ, "ngx.var.args = nil\nkong.log.info(tostring(ngx.var.args), ' ', ngx.var.request_uri)");
+        assert_eq!(header(&host, ":path").as_deref(), Some("/a%20b/./c//d"));
+        assert_eq!(out, ["nil /a%20b/./c//d?x=1&y=a+b&Flag&x=2"]);
+        assert_eq!(request.original_path.as_deref(), Some(&b"/a%20b/./c//d?x=1&y=a+b&Flag&x=2"[..]));
+        let (_, host, _) = access(REQ, "ngx.var.args = 'q=1'");
+        assert_eq!(header(&host, ":path").as_deref(), Some("/a%20b/./c//d?q=1"));
+        let (_, host, _) = access(REQ, "ngx.var.args = ''");
+        assert_eq!(header(&host, ":path").as_deref(), Some("/a%20b/./c//d"));
+    }
+
+    #[test]
+    fn ngx_var_unknown_write_fails_as_nginx() {
+        let (out, _, _) = access(REQ, "\nngx.var.foo = 'x'");
+        assert_eq!(
+            out.last().unwrap(),
+            "access[1]:2: variable \"foo\" not found for writing; maybe it is a built-in variable that is not changeable or you forgot to use \"set $foo '';\" in the config file to define it first"
+        );
+        let (out, _, _) = access(REQ, "ngx.var.args = {}");
+        assert!(out.last().unwrap().contains("bad variable value"), "{out:?}");
+    }
+
+    #[test]
+    fn get_headers_and_method() {
+        let out = lines(REQ, r#"
+            local h, err = ngx.req.get_headers()
+            kong.log.info(h.host, " ", h.X_Foo, " ", h.accept[2], " ", tostring(err), " ", ngx.req.get_method())
+            local raw = ngx.req.get_headers(0, true)
+            kong.log.info(tostring(raw.X_Foo), " ", raw["x-foo"])
+            local two, err2 = ngx.req.get_headers(2)
+            kong.log.info(two.host, " ", two["x-foo"], " ", tostring(two.cookie), " ", err2)
+        "#);
+        assert_eq!(out, ["Api.Test:8000 bar b nil GET", "nil bar", "Api.Test:8000 bar nil truncated"]);
+        let (out, _, _) = access(REQ, "\nngx.req.get_headers('many')");
+        assert_eq!(out.last().unwrap(), "access[1]:2: bad argument #1 to 'get_headers' (number expected, got string)");
+    }
+
+    #[test]
+    fn uri_args_get_and_set() {
+        let out = lines(REQ, r#"
+            local a = ngx.req.get_uri_args()
+            kong.log.info(a.x[1], a.x[2], " ", a.y, " ", tostring(a.Flag))
+            local t = { stale = 1 }
+            local same = ngx.req.get_uri_args(1, t)
+            kong.log.info(tostring(same == t), " ", tostring(t.stale), " ", t.x, " ", tostring(t.y))
+            local d = ngx.decode_args("a=1&a=2&b&c=%41", 2)
+            kong.log.info(d.a[1], d.a[2], " ", tostring(d.b), " ", tostring(d.c))
+            kong.log.info(ngx.encode_args({ k = { "1", true, false } }))
+        "#);
+        assert_eq!(out, ["12 a b true", "true nil 1 nil", "12 nil nil", "k=1&k"]);
+
+        let (_, host, _) = access(REQ, "ngx.req.set_uri_args({ q = 'a b&c' })");
+        assert_eq!(header(&host, ":path").as_deref(), Some("/a%20b/./c//d?q=a%20b%26c"));
+        let (out, host, _) = access(REQ, "ngx.req.set_uri_args('raw=%20')\nkong.log.info(kong.request.get_raw_query(), ' ', kong.request.get_path_with_query())");
+        assert_eq!(header(&host, ":path").as_deref(), Some("/a%20b/./c//d?raw=%20"));
+        assert_eq!(out, ["raw=%20 /a%20b/./c//d?x=1&y=a+b&Flag&x=2"]);
+        let (out, _, _) = access(REQ, "\nngx.req.set_uri_args(true)");
+        assert_eq!(out.last().unwrap(), "access[1]:2: bad argument #1 to 'set_uri_args' (string, number, or table expected, but got boolean)");
+        let (out, _, _) = access(REQ, "\nngx.encode_args('x')");
+        assert_eq!(out.last().unwrap(), "access[1]:2: bad argument #1 to 'encode_args' (table expected, got string)");
+        let (out, _, _) = access(REQ, "\nngx.encode_args({ [1] = 'x' })");
+        assert_eq!(out.last().unwrap(), "access[1]:2: attempt to use a non-string key in the \"args\" option table");
+    }
+
+    #[test]
+    fn set_uri_and_set_method() {
+        let (_, host, _) = access(REQ, "ngx.req.set_uri('/new path?')\nngx.req.set_method(ngx.HTTP_POST)");
+        assert_eq!(header(&host, ":path").as_deref(), Some("/new%20path%3F?x=1&y=a+b&Flag&x=2"));
+        assert_eq!(header(&host, ":method").as_deref(), Some("POST"));
+        for (call, message) in [
+            ("ngx.req.set_uri('')", "attempt to use zero-length uri"),
+            ("ngx.req.set_uri({})", "bad argument #1 to 'set_uri' (string expected, got table)"),
+            ("ngx.req.set_uri('/a\\nb')", "unsafe byte \"0x0a\" in uri \"/a%0Ab\""),
+            ("ngx.req.set_method('POST')", "bad method number"),
+            ("ngx.req.set_method(3)", "unsupported HTTP method: 3"),
+        ] {
+            let (out, _, _) = access(REQ, &format!("\n{call}"));
+            assert_eq!(out.last().unwrap(), &format!("access[1]:2: {message}"), "{call}");
+        }
+        let (out, _, _) = access(REQ, "ngx.req.set_uri('/x', true)");
+        assert!(out.last().unwrap().contains("jump (an internal redirect) is not supported"), "{out:?}");
+    }
+
+    #[test]
+    fn set_and_clear_headers() {
+        let (_, host, _) = access(REQ, r#"
+            ngx.req.set_header("X-Foo", "new")
+            ngx.req.set_header("X-Multi", { "1", "2" })
+            ngx.req.set_header("X-Num", 42)
+            ngx.req.set_header("X-Bad", "a\r\nb")
+            ngx.req.set_header("Host", "other.test")
+            ngx.req.clear_header("Accept")
+            ngx.req.set_header("Cookie", nil)
+        "#);
+        let request = host.request.borrow().clone();
+        let values = |name: &str| -> Vec<String> {
+            request.iter().filter(|(n, _)| n == name).map(|(_, v)| String::from_utf8(v.clone()).unwrap()).collect()
+        };
+        assert_eq!(values("x-foo"), ["new"]);
+        assert_eq!(values("x-multi"), ["1", "2"]);
+        assert_eq!(values("x-num"), ["42"]);
+        assert_eq!(values("x-bad"), ["a%0D%0Ab"]);
+        assert_eq!(values(":authority"), ["other.test"]);
+        assert!(values("accept").is_empty());
+        assert!(values("cookie").is_empty());
+    }
+
+    #[test]
+    fn body_functions() {
+        let buffered = RequestState { request_body: Some(b"a=1&b=2&c".to_vec()), ..RequestState::default() };
+        let (out, _, request) = access_with(REQ, buffered, r#"
+            ngx.req.read_body()
+            kong.log.info(ngx.req.get_body_data(), " ", ngx.req.get_body_data(3), " ", tostring(ngx.req.get_body_file()))
+            local p, err = ngx.req.get_post_args()
+            kong.log.info(p.a, p.b, tostring(p.c), " ", tostring(err))
+            local _, err1 = ngx.req.get_post_args(1)
+            kong.log.info(err1)
+            ngx.req.set_body_data("replaced")
+            kong.log.info(ngx.req.get_body_data(), " ", kong.request.get_raw_body())
+            ngx.req.discard_body()
+        "#);
+        assert_eq!(out, ["a=1&b=2&c a=1 nil", "12true nil", "truncated", "replaced replaced"]);
+        assert_eq!(request.request_body.as_deref(), Some(&b"replaced"[..]));
+        assert!(request.request_body_changed);
+
+        let empty = RequestState { request_body: Some(Vec::new()), ..RequestState::default() };
+        let (out, _, _) = access_with(REQ, empty, "kong.log.info(tostring(ngx.req.get_body_data()))");
+        assert_eq!(out, ["nil"]);
+
+        let (out, _, request) = access(REQ, "\nngx.req.set_body_data('x')");
+        assert_eq!(out.last().unwrap(), "access[1]:2: request body not read");
+        assert!(!request.request_body_changed);
+        let (out, _, _) = access(REQ, "\nngx.req.get_post_args()");
+        assert_eq!(out.last().unwrap(), "access[1]:2: no request body found (the request body was not buffered)");
+        let (out, _, _) = access(REQ, "kong.log.info(tostring(ngx.req.get_body_data()))");
+        assert_eq!(out, ["nil"]);
+        let (out, _, _) = access(REQ, "\nngx.req.set_body_data({})");
+        assert_eq!(out.last().unwrap(), "access[1]:2: bad argument #1 to 'set_body_data' (string expected, got table)");
+    }
+
+    #[test]
+    fn serverless_spec_mock_fn_seven_counts_from_the_body() {
+        // Kong's 02-access_spec.lua mock_fn_seven, without ngx.say/exit (another module).
+        let body = RequestState { request_body: Some(b"41".to_vec()), ..RequestState::default() };
+        let (out, _, _) = access_with(REQ, body, "ngx.req.read_body()\nlocal count = tonumber(ngx.req.get_body_data())\nkong.log.info(count + 1)");
+        assert_eq!(out, ["42"]);
+    }
+
+    #[test]
+    fn method_constants_and_misc() {
+        let host = Rc::new(FakeHost::with_request(REQ).with_property("request.protocol", "HTTP/1.1"));
+        host.now.set(1_500_000_000_250_000_000);
+        let (outcome, out, _) = run_in(Phase::Rewrite, r#"
+            kong.log.info(ngx.HTTP_GET, " ", ngx.HTTP_POST, " ", ngx.HTTP_PATCH, " ", ngx.req.http_version(), " ", ngx.req.start_time(), " ", tostring(ngx.req.is_internal()))
+        "#, &host, RequestState::default());
+        assert_eq!(outcome, PhaseOutcome::Continue);
+        assert_eq!(out, ["2 8 16384 1.1 1500000000.25 false"]);
+    }
+
+    #[test]
+    fn uri_normalizes_as_nginx() {
+        assert_eq!(nginx_uri(b"/a/../b//c/./d%2Fe"), b"/b/c/d/e");
+        assert_eq!(nginx_uri(b""), b"/");
+        assert_eq!(cookie(b"a=1; b=2", b"B"), Some(b"2".to_vec()));
+        assert_eq!(arg(b"a&b=1&B=2", b"b"), Some(b"1".to_vec()));
+        assert_eq!(arg(b"a&b=1", b"a"), None);
+    }
+}
