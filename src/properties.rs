@@ -96,6 +96,8 @@ pub enum Need {
     ResponseSource,
     /// The upstream's response status (`kong.service.response.get_status`).
     ServiceResponseStatus,
+    /// The prefix Kong's router stripped (`kong.request.get_forwarded_prefix`; Kong only).
+    ForwardedPrefix,
 }
 
 impl Need {
@@ -144,6 +146,8 @@ impl Need {
             (ResponseSource, _) => &[],
             (ServiceResponseStatus, Kong) => &[&["kong", "service", "response", "status"]],
             (ServiceResponseStatus, _) => &[],
+            (ForwardedPrefix, Kong) => &[&["ngx", "upstream_x_forwarded_prefix"]],
+            (ForwardedPrefix, _) => &[],
         }
     }
 

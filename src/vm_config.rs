@@ -8,7 +8,8 @@
 //!  "untrusted_lua_sandbox_requires": ["cjson"],
 //!  "untrusted_lua_sandbox_environment": ["os.getenv"],
 //!  "limits": {"instructions": 20000000, "memory_bytes": 67108864, "string_bytes": 16777216,
-//!             "header_value_bytes": 65536, "exit_body_bytes": 8388608, "log_line_bytes": 4096}}
+//!             "header_value_bytes": 65536, "exit_body_bytes": 8388608, "log_line_bytes": 4096,
+//!             "request_body_bytes": 8388608, "response_body_bytes": 8388608}}
 //! ```
 //!
 //! The three `untrusted_lua*` keys are Kong's `kong.conf` settings of the same names; in

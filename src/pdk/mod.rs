@@ -3,6 +3,7 @@
 //! One file per namespace, as Kong's `kong/pdk/*.lua`: every function checks its phase
 //! and arguments first and fails with Kong's message, positioned at the calling Lua line.
 
+pub mod args;
 pub mod configuration;
 pub mod ctx;
 mod json;
@@ -10,8 +11,9 @@ mod log;
 
 pub use log::emit as log_line;
 mod ngx;
+pub mod ngx_req;
 pub mod ngx_resp;
-mod request;
+pub mod request;
 mod response;
 mod service;
 mod service_response;

@@ -103,6 +103,9 @@ pub struct RequestState {
     /// `ngx.req.set_body_data`): the glue sends `request_body` upstream with a
     /// matching `Content-Length`.
     pub request_body_changed: bool,
+    /// The client's `:path` before `ngx.req.set_uri`/`set_uri_args`/`ngx.var.args = ...`
+    /// first rewrote it (Kong's `request_uri`); `None` while unchanged.
+    pub original_path: Option<Vec<u8>>,
     /// `kong.service.request.enable_buffering()` ran: the glue buffers the whole
     /// upstream response before `header_filter`.
     pub buffer_response: bool,
