@@ -227,3 +227,5 @@ pub fn validate_header<'gc>(
 
 #[cfg(test)]
 pub mod testing;
+#[cfg(test)]
+mod misc_tests;
