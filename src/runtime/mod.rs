@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use piccolo::{Executor, Fuel, Lua, StashedExecutor, StashedFunction, Value};
 
-pub use request::{BodyChunk, HeaderOp, LocalResponse, RequestState};
+pub use request::{BodyChunk, HeaderOp, LocalResponse, RequestState, SerializeValue};
 
 use crate::config::{PluginConfig, Role};
 use crate::host::{Host, LogLevel};

@@ -87,6 +87,19 @@ impl BodyChunk {
     }
 }
 
+/// One `kong.log.set_serialize_value(key, value, {mode = ...})` call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SerializeValue {
+    /// The key as given: dots separate levels, `\.` is a literal dot.
+    pub key: String,
+    /// The value as JSON (`Null` for `nil`: the field is removed); `None` when the value
+    /// cannot be serialized (a function, a self-referencing table ...), which
+    /// `kong.log.serialize` reports as Kong does.
+    pub value: Option<serde_json::Value>,
+    /// `set` (always), `add` (only when absent) or `replace` (only when present).
+    pub mode: &'static str,
+}
+
 /// What one request carries from phase to phase; owned by the proxy-wasm HTTP context.
 #[derive(Debug, Default)]
 pub struct RequestState {
@@ -128,9 +141,9 @@ pub struct RequestState {
     /// Per-request Lua tables by name (`kong.ctx.shared`, `kong.ctx.plugin`, `ngx.ctx`),
     /// created on first use and dropped with the request.
     pub lua_tables: Vec<(&'static str, piccolo::StashedTable)>,
-    /// Values set with `kong.log.set_serialize_value`: dotted key and JSON value, in
-    /// call order (a later set of the same key wins).
-    pub serialize_values: Vec<(String, serde_json::Value)>,
+    /// Values set with `kong.log.set_serialize_value`, in call order (applied in that
+    /// order by `kong.log.serialize`).
+    pub serialize_values: Vec<SerializeValue>,
 }
 
 impl RequestState {

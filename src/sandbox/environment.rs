@@ -223,6 +223,10 @@ pub fn read_only_proxy<'gc>(ctx: Context<'gc>, module: Table<'gc>, name: &str) -
         Ok(CallbackReturn::Return)
     });
     meta.set(ctx, MetaMethod::Pairs, pairs).ok();
+    // A callable module (`kong.log.inspect(...)`) stays callable behind its proxy.
+    if let Some(call) = module.metatable().map(|m| m.get(ctx, MetaMethod::Call)).filter(|c| !c.is_nil()) {
+        meta.set(ctx, MetaMethod::Call, call).ok();
+    }
     proxy.set_metatable(&ctx, Some(meta));
     proxy
 }
