@@ -120,6 +120,12 @@ impl FunctionsHttp {
                 PhaseOutcome::Failed => return self.respond_with_error(),
             }
         }
+        // Output printed with ngx.say/ngx.print and no ngx.exit: nginx sends it as the
+        // response (content output), and nothing goes upstream.
+        if let Some(response) = crate::pdk::ngx_resp::take_output_response(&mut self.request) {
+            self.request.exit = Some(response);
+            return self.respond_with_exit(true);
+        }
         if self.request.request_body_changed {
             let body = self.request.request_body.clone().unwrap_or_default();
             let _ = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, buffered_size, &body);
