@@ -28,14 +28,10 @@ extern "C" {
     fn proxy_set_shared_data(key_data: *const u8, key_size: usize, value_data: *const u8, value_size: usize, cas: u32) -> u32;
 }
 
-/// A property path as the ABI wants it: segments each followed by a NUL byte.
+/// A property path as hosts read it: segments separated by NUL bytes (no trailing NUL,
+/// as the SDK sends it).
 fn serialize_path(path: &[&str]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(path.iter().map(|p| p.len() + 1).sum());
-    for segment in path {
-        out.extend_from_slice(segment.as_bytes());
-        out.push(0);
-    }
-    out
+    path.join("\0").into_bytes()
 }
 
 /// Takes ownership of a buffer the host allocated through `proxy_on_memory_allocate`.
