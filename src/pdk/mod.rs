@@ -9,6 +9,8 @@ mod log;
 
 pub use log::emit as log_line;
 mod ngx;
+pub mod ngx_re;
+pub mod ngx_util;
 mod request;
 mod response;
 mod service;
