@@ -19,8 +19,10 @@ mod table;
 
 pub use log::emit as log_line;
 mod ngx;
+pub mod ngx_re;
 pub mod ngx_req;
 pub mod ngx_resp;
+pub mod ngx_util;
 pub mod request;
 mod response;
 mod service;
