@@ -1,0 +1,110 @@
+//! `kong.request`, `ngx.req` and `ngx.var` through the real `kong_functions.wasm`.
+//!
+//! Build the module first (`make build`); `KONG_FUNCTIONS_WASM` overrides its path.
+//! Body reading needs the glue to buffer the body and is tested natively
+//! (`src/pdk/request.rs`, `src/pdk/ngx_req.rs`).
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+use wasm_harness::{Chain, ChainSpec, FilterSpec, Harness, Outcome, RequestSpec};
+
+fn harness() -> &'static Harness {
+    static HARNESS: OnceLock<Harness> = OnceLock::new();
+    HARNESS.get_or_init(Harness::new)
+}
+
+fn module_path() -> PathBuf {
+    let path = std::env::var_os("KONG_FUNCTIONS_WASM").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/wasm32-wasip1/release/kong_functions.wasm")
+    });
+    assert!(path.is_file(), "{} is missing: run `make build` first", path.display());
+    path
+}
+
+fn chain(config: Value) -> Chain {
+    let filter = FilterSpec { name: "pre-function".into(), module: module_path(), config };
+    harness()
+        .chain(&ChainSpec { filters: vec![filter], vm_config: Value::Null, ..ChainSpec::default() })
+        .unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+fn send(chain: &mut Chain, request: RequestSpec) -> Outcome {
+    chain.run(&request).unwrap_or_else(|e| panic!("filter trapped: {e:#}"))
+}
+
+#[test]
+fn query_args_decode_as_kong() {
+    let source = r#"
+        local q = kong.request.get_query()
+        return kong.response.exit(200, table.concat({
+            q.foo, q.bar[1], q.bar[2], tostring(q.zzz), q.blo,
+            tostring(kong.request.get_query_arg("bar")), kong.request.get_raw_query(),
+        }, "|"))
+    "#;
+    let mut chain = chain(json!({ "access": [source] }));
+    let out = send(&mut chain, RequestSpec::get("/test?foo=hello%20world&bar=baz&zzz&blo=&bar=bla"));
+    assert_eq!(out.status, 200, "{:?}", out.logs);
+    assert_eq!(out.body, "hello world|baz|bla|true||baz|foo=hello%20world&bar=baz&zzz&blo=&bar=bla");
+}
+
+#[test]
+fn headers_are_case_insensitive_and_host_comes_from_authority() {
+    let source = r#"
+        local h = kong.request.get_headers()
+        return kong.response.exit(200, table.concat({
+            kong.request.get_header("X_Custom_Header"), h["X-CUSTOM-HEADER"], h.x_custom_header,
+            h.host, kong.request.get_host(), kong.request.get_scheme(), kong.request.get_method(),
+            kong.request.get_path(),
+        }, "|"))
+    "#;
+    let mut chain = chain(json!({ "access": [source] }));
+    let out = send(&mut chain, RequestSpec::get("/a//b/../c").header("X-Custom-Header", "bla").header("Host", "Example.com:8000"));
+    assert_eq!(out.status, 200, "{:?}", out.logs);
+    assert_eq!(out.body, "bla|bla|bla|Example.com:8000|example.com|http|GET|/a/c");
+}
+
+#[test]
+fn ngx_var_reads_headers_cookies_and_args() {
+    let source = r#"
+        return kong.response.exit(200, table.concat({
+            ngx.var.http_x_foo, ngx.var.cookie_sid, ngx.var.arg_a, ngx.var.uri, ngx.var.request_uri,
+            ngx.var.request_method, tostring(ngx.var.not_a_variable),
+        }, "|"))
+    "#;
+    let mut chain = chain(json!({ "access": [source] }));
+    let out = send(&mut chain, RequestSpec::get("/p%20q?a=1&b=2").header("x-foo", "bar").header("cookie", "sid=s1; x=y"));
+    assert_eq!(out.status, 200, "{:?}", out.logs);
+    assert_eq!(out.body, "bar|s1|1|/p q|/p%20q?a=1&b=2|GET|nil");
+}
+
+#[test]
+fn set_uri_args_set_uri_set_method_and_set_header_reach_the_upstream() {
+    let source = r#"
+        ngx.req.set_uri_args({ q = "a b" })
+        ngx.req.set_uri("/new")
+        ngx.req.set_method(ngx.HTTP_PUT)
+        ngx.req.set_header("X-Added", "yes")
+        ngx.req.clear_header("x-drop")
+        kong.response.set_header("x-original", kong.request.get_path_with_query())
+    "#;
+    let mut chain = chain(json!({ "access": [source] }));
+    let out = send(&mut chain, RequestSpec::get("/old?x=1").header("x-drop", "1"));
+    assert_eq!(out.status, 200, "{:?}", out.logs);
+    let upstream = out.upstream.clone().expect("forwarded upstream");
+    assert_eq!(upstream.path, "/new?q=a%20b");
+    assert_eq!(upstream.method, "PUT");
+    assert_eq!(upstream.header("x-added"), Some("yes"));
+    assert_eq!(upstream.header("x-drop"), None);
+    assert_eq!(out.header("x-original"), Some("/old?x=1"));
+}
+
+#[test]
+fn ngx_var_args_nil_clears_the_upstream_query() {
+    // Kong's serverless spec (mock_fn_ten).
+    let mut chain = chain(json!({ "access": ["ngx.var.args = nil"] }));
+    let out = send(&mut chain, RequestSpec::get("/status/200?a=1&b=2"));
+    assert_eq!(out.status, 200, "{:?}", out.logs);
+    assert_eq!(out.upstream.expect("forwarded upstream").path, "/status/200");
+}
