@@ -108,13 +108,22 @@ pub fn compile(pattern: &[u8], options: &[u8]) -> Result<Rc<Compiled>, CompileEr
     if dfa {
         return Err(failed("DFA mode (option \"d\") not supported"));
     }
-    let Ok(text) = std::str::from_utf8(pattern) else {
-        return Err(failed("regex is not valid UTF-8"));
+    // Without `u`, PCRE takes any bytes: bytes that are not UTF-8 become `\xHH` escapes.
+    let text = match std::str::from_utf8(pattern) {
+        Ok(text) => text.to_string(),
+        Err(_) if !utf8 => pattern
+            .utf8_chunks()
+            .map(|chunk| {
+                let bad: String = chunk.invalid().iter().map(|b| format!("\\x{b:02X}")).collect();
+                format!("{}{bad}", chunk.valid())
+            })
+            .collect(),
+        Err(_) => return Err(failed("regex is not valid UTF-8")),
     };
     if !utf8 {
         flags.push_str("-u");
     }
-    let full = if flags.is_empty() { text.to_string() } else { format!("(?{flags}){text}") };
+    let full = if flags.is_empty() { text } else { format!("(?{flags}){text}") };
     let re = RegexBuilder::new(&full)
         .size_limit(4 << 20)
         .dfa_size_limit(1 << 20)
@@ -588,7 +597,7 @@ mod tests {
                  say(ngx.re.match('a\\nb', 'a.b', 's')[0], ngx.re.match('a\\nb', 'a.b'))\n\
                  say(ngx.re.match('ab12', '[0-9]+', 'a'), ngx.re.match('12ab', '[0-9]+', 'ajo')[0])\n\
                  say(ngx.re.match('abc', 'a b  c', 'x')[0])\n\
-                 say(#ngx.re.match('日本', '.', 'u')[0], #ngx.re.match('日本', '.')[0])\n\
+                 say(#ngx.re.match('日本', '.', 'u')[0], #ngx.re.match('日本', '.')[0], ngx.re.find('a\\255b', '\\255'))\n\
                  local ctx = {pos = 3}\nlocal m = ngx.re.match('1a2b3c', '[0-9]', nil, ctx)\nsay(m[0], ctx.pos)\n\
                  m = ngx.re.match('1a2b3c', '[0-9]', nil, ctx)\nsay(m[0], ctx.pos)\n\
                  say(ngx.re.match('1a2b3c', '[0-9]', nil, ctx), ctx.pos)\n\
@@ -599,7 +608,7 @@ mod tests {
                 "a\nb nil",
                 "nil 12",
                 "abc",
-                "3 1",
+                "3 1 2 2",
                 "2 4",
                 "3 6",
                 "nil 6",
