@@ -11,6 +11,7 @@
 pub mod abi;
 pub mod chain;
 pub mod filter;
+pub mod hosts;
 pub mod spec;
 pub mod upstream;
 pub mod wasi;
