@@ -114,7 +114,7 @@ fn start_chain_thread(
                 let mut chain = harness.chain(&spec).map_err(|e| format!("{e:#}"))?;
                 if let Some((rt, t)) = &forwarder {
                     let (rt, t) = (rt.clone(), t.clone());
-                    chain.set_upstream(Box::new(move |request| rt.block_on(forward(&t, request, timeout))));
+                    chain.set_upstream(Box::new(move |request: &UpstreamRequest| rt.block_on(forward(&t, request, timeout))));
                 }
                 Ok(chain)
             };

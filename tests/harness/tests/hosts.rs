@@ -87,8 +87,8 @@ fn envoy_yaml_maps_the_container_path_to_the_built_module() {
 }
 
 /// A filters path with the module installed under both filter names, as kong.conf says.
-fn kong_filters_path() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wasm-harness-kong-filters-{}", std::process::id()));
+fn kong_filters_path(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wasm-harness-kong-filters-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for name in ["pre_function", "post_function"] {
         std::fs::copy(filter_module(), dir.join(format!("{name}.wasm"))).unwrap();
@@ -98,7 +98,7 @@ fn kong_filters_path() -> PathBuf {
 
 #[test]
 fn kong_yml_filter_chain_loads_with_the_naming_rule_and_kong_conf() {
-    let dir = kong_filters_path();
+    let dir = kong_filters_path("load");
     let options = LoadOptions { filters_path: Some(dir.clone()), ..LoadOptions::default() };
     let loaded = hosts::load(&repo().join("kong-wasm/kong.yml"), &options).unwrap();
     assert_eq!(loaded.kind, SourceKind::Kong);
@@ -292,7 +292,7 @@ fn serve_forwards_to_a_real_upstream_with_kong_yml() {
         }
     });
 
-    let dir = kong_filters_path();
+    let dir = kong_filters_path("serve");
     let kong = repo().join("kong-wasm/kong.yml");
     let server = Server::start(&[
         kong.to_str().unwrap(),
