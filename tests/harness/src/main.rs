@@ -93,8 +93,12 @@ fn load_chain(path: &Path, source: SourceArgs) -> Result<ChainSpec, ExitCode> {
         eprintln!("wasm-harness: {e:#}");
         ExitCode::from(2)
     })?;
+    let mut printed: Vec<&String> = Vec::new();
     for note in &loaded.notes {
-        eprintln!("wasm-harness: {}: {note}", path.display());
+        if !printed.contains(&note) {
+            eprintln!("wasm-harness: {}: {note}", path.display());
+            printed.push(note);
+        }
     }
     for filter in &loaded.spec.filters {
         if !filter.module.is_file() {
