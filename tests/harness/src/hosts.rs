@@ -190,7 +190,7 @@ fn envoy(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
         };
         specs.push(FilterSpec { name, module, config: plugin_config });
     }
-    let spec = ChainSpec { filters: specs, vm_config, properties: BTreeMap::new(), profile: HostProfile::Envoy };
+    let spec = ChainSpec { filters: specs, vm_config, properties: BTreeMap::new(), profile: HostProfile::Envoy, ..ChainSpec::default() };
     Ok(Loaded { spec, kind: SourceKind::Envoy, notes })
 }
 
@@ -342,7 +342,7 @@ fn kong(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
             }
         }
     }
-    let spec = ChainSpec { filters, vm_config: Value::Null, properties, profile: HostProfile::Kong };
+    let spec = ChainSpec { filters, vm_config: Value::Null, properties, profile: HostProfile::Kong, ..ChainSpec::default() };
     Ok(Loaded { spec, kind: SourceKind::Kong, notes })
 }
 
