@@ -46,7 +46,11 @@ pub struct Chain {
     chunk_size: Option<usize>,
     /// Log lines written while the filters started and configured.
     pub startup_logs: Vec<LogEntry>,
+    upstream_fn: Option<UpstreamFn>,
 }
+
+/// An upstream that answers in place of the built-in echo upstream (see [`Chain::set_upstream`]).
+pub type UpstreamFn = Box<dyn FnMut(&UpstreamRequest) -> upstream::UpstreamResponse>;
 
 /// Where the response being sent back came from.
 struct Response {
@@ -124,7 +128,13 @@ impl Chain {
             }
         }
         let startup_logs = std::mem::take(&mut *shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
-        Ok(Chain { filters, shared, chunk_size: spec.body_chunk_size.filter(|n| *n > 0), startup_logs })
+        Ok(Chain { filters, shared, chunk_size: spec.body_chunk_size.filter(|n| *n > 0), startup_logs, upstream_fn: None })
+    }
+
+    /// Sends requests that reach the upstream (and do not script an `upstream` response)
+    /// to `upstream` instead of the built-in echo upstream; `wasm-harness serve --upstream`.
+    pub fn set_upstream(&mut self, upstream: UpstreamFn) {
+        self.upstream_fn = Some(upstream);
     }
 
     /// The filters, in request order.
@@ -194,7 +204,10 @@ impl Chain {
             Some((index, reply)) => (Response::from_reply(reply), index, None),
             None => {
                 let upstream_request = self.upstream_request();
-                let answer = upstream::respond(&upstream_request, request.upstream.as_ref());
+                let answer = match (&mut self.upstream_fn, &request.upstream) {
+                    (Some(forward), None) => forward(&upstream_request),
+                    _ => upstream::respond(&upstream_request, request.upstream.as_ref()),
+                };
                 self.lock_stream().upstream_answered = true;
                 let response = Response {
                     status: answer.status,

@@ -26,6 +26,7 @@ pub mod abi;
 pub mod chain;
 pub mod dispatch;
 pub mod filter;
+pub mod hosts;
 pub mod props;
 pub mod spec;
 pub mod upstream;

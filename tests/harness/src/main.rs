@@ -1,16 +1,21 @@
 //! `wasm-harness`: run proxy-wasm filters locally.
 //!
-//! `wasm-harness run CHAIN.json REQUESTS.json` prints the results as JSON. Exit codes:
+//! `wasm-harness run CHAIN REQUESTS.json` prints the results as JSON;
+//! `wasm-harness serve CHAIN --listen 127.0.0.1:8000` serves HTTP/1.1. CHAIN is a chain
+//! file, an Envoy bootstrap (envoy/envoy.yaml) or a Kong declarative config
+//! (kong-wasm/kong.yml, kong-plugins.yml); see `wasm_harness::hosts`. Exit codes:
 //! 0 the requests ran (whatever their status); 2 bad input (the message names the file);
 //! 1 a filter trapped or rejected its configuration.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
+use wasm_harness::hosts::{self, LoadOptions};
 use wasm_harness::{ChainSpec, Harness, RequestSpec};
 
+mod serve;
 mod transcript;
 
 #[derive(Parser)]
@@ -24,13 +29,35 @@ struct Cli {
 enum Command {
     /// Run the requests of REQUESTS.json through the chain of CHAIN.json; print results as JSON.
     Run {
-        /// Chain file: {"filters": [{"name", "module", "config"}], "vm_config"}.
+        /// Chain file ({"filters": [{"name", "module", "config"}], "vm_config"}), Envoy
+        /// bootstrap (.yaml) or Kong declarative config (.yml/.yaml/.json).
         chain: PathBuf,
         /// One request object or an array of them, run in order on the same filters.
         requests: PathBuf,
         /// Output format: `json` (the result objects) or `text` (an HTTP-style transcript).
         #[arg(long, default_value = "json", value_parser = ["json", "text"])]
         format: String,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// Serve HTTP/1.1: every request runs through the chain, then the echo upstream or
+    /// --upstream. Prints `listening on http://ADDR` on stdout, an access-log line per
+    /// request and the filters' log lines on stderr; stops on SIGINT/SIGTERM.
+    Serve {
+        /// Chain file, Envoy bootstrap or Kong declarative config (as for `run`).
+        chain: PathBuf,
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        listen: std::net::SocketAddr,
+        /// Forward to this HTTP/1.1 upstream (http://HOST:PORT[/PREFIX]) instead of the
+        /// built-in echo upstream.
+        #[arg(long)]
+        upstream: Option<String>,
+        /// Seconds one upstream exchange may take (504 after that).
+        #[arg(long, default_value_t = 10)]
+        upstream_timeout: u64,
+        #[command(flatten)]
+        source: SourceArgs,
     },
     /// Run a WASI (preview1) command module, e.g. a test binary built for wasm32-wasip1;
     /// used as cargo's runner for that target. Exits with the module's exit code.
@@ -43,10 +70,59 @@ enum Command {
     },
 }
 
+/// How host configs map onto modules and properties.
+#[derive(Args)]
+struct SourceArgs {
+    /// Use this module for every filter (instead of the config's module paths).
+    #[arg(long)]
+    module: Option<PathBuf>,
+    /// Kong's wasm_filters_path: filter NAME is NAME.wasm there (falling back to the
+    /// kong_functions.wasm we build). Default: target/.
+    #[arg(long)]
+    filters_path: Option<PathBuf>,
+    /// kong.conf to read kong.configuration.* properties from (untrusted_lua*).
+    /// Default: kong.conf beside a Kong declarative config.
+    #[arg(long)]
+    kong_conf: Option<PathBuf>,
+}
+
+/// Loads any chain source; prints the loader's notes on stderr.
+fn load_chain(path: &Path, source: SourceArgs) -> Result<ChainSpec, ExitCode> {
+    let options = LoadOptions { module: source.module, filters_path: source.filters_path, kong_conf: source.kong_conf };
+    let loaded = hosts::load(path, &options).map_err(|e| {
+        eprintln!("wasm-harness: {e:#}");
+        ExitCode::from(2)
+    })?;
+    let mut printed: Vec<&String> = Vec::new();
+    for note in &loaded.notes {
+        if !printed.contains(&note) {
+            eprintln!("wasm-harness: {}: {note}", path.display());
+            printed.push(note);
+        }
+    }
+    for filter in &loaded.spec.filters {
+        if !filter.module.is_file() {
+            eprintln!("wasm-harness: {}: module not found: {}", path.display(), filter.module.display());
+            return Err(ExitCode::from(2));
+        }
+    }
+    Ok(loaded.spec)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { chain, requests, format } => run(&chain, &requests, format == "text"),
+        Command::Run { chain, requests, format, source } => match load_chain(&chain, source) {
+            Ok(spec) => run(spec, &requests, format == "text"),
+            Err(code) => code,
+        },
+        Command::Serve { chain, listen, upstream, upstream_timeout, source } => match load_chain(&chain, source) {
+            Ok(spec) => serve::serve(
+                spec,
+                serve::ServeOptions { listen, upstream, upstream_timeout: std::time::Duration::from_secs(upstream_timeout.max(1)) },
+            ),
+            Err(code) => code,
+        },
         Command::WasiRun { module, args } => match wasm_harness::wasi::run_command(&module, &args) {
             Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
             Err(e) => {
@@ -76,14 +152,7 @@ fn read_requests(path: &Path) -> Result<(Vec<RequestSpec>, bool), String> {
     Ok((requests, is_array))
 }
 
-fn run(chain_path: &Path, requests_path: &Path, text: bool) -> ExitCode {
-    let spec = match ChainSpec::from_file(chain_path) {
-        Ok(spec) => spec,
-        Err(e) => {
-            eprintln!("wasm-harness: {e}");
-            return ExitCode::from(2);
-        }
-    };
+fn run(spec: ChainSpec, requests_path: &Path, text: bool) -> ExitCode {
     let (requests, is_array) = match read_requests(requests_path) {
         Ok(r) => r,
         Err(e) => {
@@ -91,12 +160,6 @@ fn run(chain_path: &Path, requests_path: &Path, text: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    for filter in &spec.filters {
-        if !filter.module.is_file() {
-            eprintln!("wasm-harness: {}: module not found: {}", chain_path.display(), filter.module.display());
-            return ExitCode::from(2);
-        }
-    }
     let harness = Harness::new();
     let mut chain = match harness.chain(&spec) {
         Ok(chain) => chain,

@@ -1,0 +1,388 @@
+//! Chains read from the host configurations we ship, as well as from chain files.
+//!
+//! [`load`] accepts, detected by content (and extension for YAML):
+//! - a harness chain file (JSON with `"filters"`), as [`ChainSpec::from_file`];
+//! - an Envoy bootstrap (`static_resources`, e.g. `envoy/envoy.yaml`): the HTTP filters of
+//!   type `envoy.filters.http.wasm` of the first HTTP connection manager that has any, in
+//!   order; per filter, `config.root_id` (else `config.name`) is the filter's name (its
+//!   role), `config.configuration` (a `google.protobuf.StringValue`) the plugin config,
+//!   `config.vm_config.configuration` the VM config and `config.vm_config.code.local.filename`
+//!   the module; profile [`HostProfile::Envoy`];
+//! - a Kong declarative config (`_format_version`, `services`, `routes`, `filter_chains` or
+//!   `plugins`, e.g. `kong-wasm/kong.yml` or `kong-plugins.yml`): the filters of the first
+//!   route (or service) that has any, in Kong's order (kong/runloop/wasm.lua): the
+//!   service's, then the route's; per entity, its enabled filter chain's enabled filters
+//!   (Kong 3.4+), then its plugins that are Wasm filters (Kong 3.9+: `pre_function`,
+//!   `post_function`, or a name with a module in the filters path) sorted by name; the module
+//!   of filter `NAME` is `NAME.wasm` in the filters path (Kong's `wasm_filters_path` rule,
+//!   see `kong-wasm/kong.conf`); profile [`HostProfile::Kong`]; the `untrusted_lua*` lines
+//!   of `kong.conf` (beside the declarative file, or [`LoadOptions::kong_conf`]) become the
+//!   `kong.configuration.*` properties.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use wasmtime::{bail, format_err, Result};
+
+use crate::spec::{ChainSpec, FilterSpec, HostProfile};
+
+/// What kind of file a chain came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A harness chain file.
+    ChainFile,
+    /// An Envoy bootstrap.
+    Envoy,
+    /// A Kong declarative config.
+    Kong,
+}
+
+/// Options for [`load`].
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Use this module for every filter instead of the path the config names.
+    pub module: Option<PathBuf>,
+    /// Kong's `wasm_filters_path`: where `NAME.wasm` is looked up. Default: `target/`
+    /// (the working directory's, then the one beside the config's folder).
+    pub filters_path: Option<PathBuf>,
+    /// The `kong.conf` to read properties from. Default: `kong.conf` beside the
+    /// declarative config, when present.
+    pub kong_conf: Option<PathBuf>,
+}
+
+/// A chain and where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The chain, modules resolved.
+    pub spec: ChainSpec,
+    /// The kind of source.
+    pub kind: SourceKind,
+    /// Notes worth telling the user (module fallbacks, skipped entries).
+    pub notes: Vec<String>,
+}
+
+/// Reads a chain from `path` (chain file, Envoy bootstrap or Kong declarative config).
+///
+/// Errors: unreadable or unparsable file, a file of none of these kinds, no Wasm filter in
+/// it, a filter the harness cannot load (remote code, a non-StringValue configuration), or
+/// a module that cannot be found; messages name the file.
+pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded> {
+    let text = std::fs::read_to_string(path).map_err(|e| format_err!("{}: cannot read: {e}", path.display()))?;
+    let is_yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
+    let value: Value = if is_yaml {
+        serde_norway::from_str(&text).map_err(|e| format_err!("{}: invalid YAML: {e}", path.display()))?
+    } else {
+        serde_json::from_str(&text).map_err(|e| format_err!("{}: invalid JSON: {e}", path.display()))?
+    };
+    let Value::Object(top) = &value else {
+        bail!("{}: expected an object at the top level", path.display());
+    };
+    if top.contains_key("filters") && !is_yaml {
+        let mut spec = ChainSpec::from_file(path)?;
+        if let Some(module) = &options.module {
+            for filter in &mut spec.filters {
+                filter.module = module.clone();
+            }
+        }
+        return Ok(Loaded { spec, kind: SourceKind::ChainFile, notes: Vec::new() });
+    }
+    if top.contains_key("static_resources") {
+        return envoy(path, &value, options);
+    }
+    if ["_format_version", "services", "routes", "filter_chains", "plugins"].iter().any(|k| top.contains_key(*k)) {
+        return kong(path, &value, options);
+    }
+    bail!(
+        "{}: not a chain file (\"filters\"), an Envoy bootstrap (\"static_resources\") or a Kong declarative config (\"_format_version\")",
+        path.display()
+    )
+}
+
+const WASM_FILTER_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
+const HCM_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+const STRING_VALUE_TYPE: &str = "type.googleapis.com/google.protobuf.StringValue";
+
+/// The text of a `google.protobuf.StringValue` Any (`{"@type", "value"}`); empty when absent.
+fn string_value(any: Option<&Value>, what: &str, file: &Path) -> Result<Value> {
+    let Some(any) = any else { return Ok(Value::Null) };
+    let ty = any.get("@type").and_then(Value::as_str).unwrap_or("");
+    if ty != STRING_VALUE_TYPE {
+        bail!("{}: {what}: only {STRING_VALUE_TYPE} is supported, found {ty:?}", file.display());
+    }
+    match any.get("value") {
+        None | Some(Value::Null) => Ok(Value::Null),
+        Some(Value::String(s)) => Ok(Value::String(s.clone())),
+        Some(other) => bail!("{}: {what}: \"value\" must be a string, found {other}", file.display()),
+    }
+}
+
+fn envoy(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
+    let mut notes = Vec::new();
+    let listeners = root.pointer("/static_resources/listeners").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut chains: Vec<(String, Vec<Value>)> = Vec::new();
+    for listener in &listeners {
+        let listener_name = listener.get("name").and_then(Value::as_str).unwrap_or("?").to_string();
+        for fc in listener.get("filter_chains").and_then(Value::as_array).into_iter().flatten() {
+            for nf in fc.get("filters").and_then(Value::as_array).into_iter().flatten() {
+                let typed = nf.get("typed_config");
+                if typed.and_then(|t| t.get("@type")).and_then(Value::as_str) != Some(HCM_TYPE) {
+                    continue;
+                }
+                let wasm: Vec<Value> = typed
+                    .and_then(|t| t.get("http_filters"))
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|f| {
+                        f.pointer("/typed_config/@type").and_then(Value::as_str) == Some(WASM_FILTER_TYPE)
+                            && f.get("disabled").and_then(Value::as_bool) != Some(true)
+                    })
+                    .cloned()
+                    .collect();
+                if !wasm.is_empty() {
+                    chains.push((listener_name.clone(), wasm));
+                }
+            }
+        }
+    }
+    let Some((listener, filters)) = chains.first().cloned() else {
+        bail!("{}: no HTTP connection manager with an envoy.filters.http.wasm filter", path.display());
+    };
+    if chains.len() > 1 {
+        notes.push(format!("{} filter chains have Wasm filters; using the first (listener {listener:?})", chains.len()));
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut specs = Vec::new();
+    let mut vm_config = Value::Null;
+    for (i, f) in filters.iter().enumerate() {
+        let config = f.pointer("/typed_config/config").cloned().unwrap_or(Value::Null);
+        let what = format!("wasm filter {}", i + 1);
+        let name = config
+            .get("root_id")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .or_else(|| config.get("name").and_then(Value::as_str))
+            .unwrap_or("")
+            .to_string();
+        let plugin_config = string_value(config.get("configuration"), &format!("{what} ({name}): configuration"), path)?;
+        let vm = config.get("vm_config").cloned().unwrap_or(Value::Null);
+        let this_vm_config = string_value(vm.get("configuration"), &format!("{what} ({name}): vm_config.configuration"), path)?;
+        if i == 0 {
+            vm_config = this_vm_config;
+        } else if this_vm_config != vm_config {
+            notes.push(format!("{what} ({name}) has another vm_config.configuration; the harness uses the first filter's"));
+        }
+        let module = match &options.module {
+            Some(m) => m.clone(),
+            None => {
+                let Some(filename) = vm.pointer("/code/local/filename").and_then(Value::as_str) else {
+                    bail!("{}: {what} ({name}): only vm_config.code.local.filename is supported; pass --module", path.display());
+                };
+                find_module(Path::new(filename), base, &mut notes).ok_or_else(|| {
+                    format_err!(
+                        "{}: {what} ({name}): module {filename} not found (nor {} in target/); build it with `make build` or pass --module",
+                        path.display(),
+                        Path::new(filename).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                    )
+                })?
+            }
+        };
+        specs.push(FilterSpec { name, module, config: plugin_config });
+    }
+    let spec = ChainSpec { filters: specs, vm_config, properties: BTreeMap::new(), profile: HostProfile::Envoy, ..ChainSpec::default() };
+    Ok(Loaded { spec, kind: SourceKind::Envoy, notes })
+}
+
+/// The module an Envoy `filename` stands for: the file itself when it exists, else a
+/// file of the same name in `target/` beside the config's folder (as
+/// envoy/docker-compose.yml mounts `../target/kong_functions.wasm`) or the working
+/// directory's `target/`.
+fn find_module(filename: &Path, base: &Path, notes: &mut Vec<String>) -> Option<PathBuf> {
+    let direct = if filename.is_relative() { base.join(filename) } else { filename.to_path_buf() };
+    if direct.is_file() {
+        return Some(direct);
+    }
+    let file_name = filename.file_name()?;
+    for dir in [base.join("../target"), PathBuf::from("target")] {
+        let candidate = dir.join(file_name);
+        if candidate.is_file() {
+            notes.push(format!("module {} mapped to {}", filename.display(), candidate.display()));
+            return Some(candidate);
+        }
+    }
+    None
+}
+
+/// A Kong entity's `enabled` flag (true when absent).
+fn enabled(entity: &Value) -> bool {
+    entity.get("enabled").and_then(Value::as_bool) != Some(false)
+}
+
+fn kong(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
+    let mut notes = Vec::new();
+    let base = path.parent().unwrap_or(Path::new("."));
+    let filters_dirs: Vec<PathBuf> = match &options.filters_path {
+        Some(dir) => vec![dir.clone()],
+        None => vec![PathBuf::from("target"), base.join("../target")],
+    };
+    let resolve = |name: &str, notes: &mut Vec<String>| -> Option<PathBuf> {
+        if let Some(m) = &options.module {
+            return Some(m.clone());
+        }
+        for dir in &filters_dirs {
+            let named = dir.join(format!("{name}.wasm"));
+            if named.is_file() {
+                return Some(named);
+            }
+        }
+        // Not installed under its name: the module we build, which is what the
+        // install step copies to NAME.wasm.
+        for dir in &filters_dirs {
+            let built = dir.join("kong_functions.wasm");
+            if built.is_file() {
+                notes.push(format!("filter {name}: no {name}.wasm, using {}", built.display()));
+                return Some(built);
+            }
+        }
+        None
+    };
+
+    // Kong builds a route's filter list as its service's filters, then the route's
+    // (kong/runloop/wasm.lua build_filter_list); each entity's list is its enabled
+    // filter chain's enabled filters, then its filter plugins (3.9+) sorted by name.
+    // The harness serves one route: the first in the file that has filters, with the
+    // filters of the service it sits in.
+    let is_filter = |name: &str| {
+        name == "pre_function"
+            || name == "post_function"
+            || filters_dirs.iter().any(|d| d.join(format!("{name}.wasm")).is_file())
+    };
+    let own_filters = |entity: &Value, notes: &mut Vec<String>| -> Vec<(String, Value)> {
+        let mut out = Vec::new();
+        let chains: Vec<&Value> =
+            entity.get("filter_chains").and_then(Value::as_array).into_iter().flatten().filter(|c| enabled(c)).collect();
+        if chains.len() > 1 {
+            notes.push(format!("{} enabled filter chains on one entity; using the first", chains.len()));
+        }
+        if let Some(chain) = chains.first() {
+            for filter in chain.get("filters").and_then(Value::as_array).into_iter().flatten().filter(|f| enabled(f)) {
+                let name = filter.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+                out.push((name, filter.get("config").cloned().unwrap_or(Value::Null)));
+            }
+        }
+        let mut plugins: Vec<(String, Value)> = Vec::new();
+        for plugin in entity.get("plugins").and_then(Value::as_array).into_iter().flatten().filter(|p| enabled(p)) {
+            let name = plugin.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+            if is_filter(&name) {
+                plugins.push((name, plugin.get("config").cloned().unwrap_or(Value::Null)));
+            } else {
+                notes.push(format!("plugin {name} is not a Wasm filter; skipped"));
+            }
+        }
+        // Kong 3.9+ runs filter plugins sorted by name (filter_plugin_compare).
+        plugins.sort_by(|a, b| a.0.cmp(&b.0));
+        out.extend(plugins);
+        out
+    };
+    let mut entries: Vec<(String, Value)> = Vec::new();
+    let mut candidates: Vec<(Option<&Value>, &Value)> = Vec::new();
+    for service in root.get("services").and_then(Value::as_array).into_iter().flatten() {
+        for route in service.get("routes").and_then(Value::as_array).into_iter().flatten() {
+            candidates.push((Some(service), route));
+        }
+        candidates.push((None, service));
+    }
+    for route in root.get("routes").and_then(Value::as_array).into_iter().flatten() {
+        candidates.push((None, route));
+    }
+    candidates.push((None, root));
+    for (service, entity) in candidates {
+        let mut scratch = Vec::new();
+        let own = own_filters(entity, &mut scratch);
+        if own.is_empty() {
+            continue;
+        }
+        if let Some(service) = service {
+            entries.extend(own_filters(service, &mut notes));
+        }
+        notes.extend(scratch);
+        entries.extend(own);
+        if let Some(name) = entity.get("name").and_then(Value::as_str) {
+            notes.push(format!("serving the filters of {name:?}"));
+        }
+        break;
+    }
+    if entries.is_empty() {
+        bail!("{}: no filter chain and no Wasm filter plugin (pre_function/post_function) found", path.display());
+    }
+    let mut filters = Vec::new();
+    for (name, config) in entries {
+        if name.is_empty() {
+            bail!("{}: a filter without a name", path.display());
+        }
+        let module = resolve(&name, &mut notes).ok_or_else(|| {
+            let dirs: Vec<String> = filters_dirs.iter().map(|d| d.display().to_string()).collect();
+            format_err!(
+                "{}: filter {name}: neither {name}.wasm nor kong_functions.wasm in {}; build it with `make build`, or pass --filters-path or --module",
+                path.display(),
+                dirs.join(", ")
+            )
+        })?;
+        filters.push(FilterSpec { name, module, config });
+    }
+
+    let conf_path = options.kong_conf.clone().or_else(|| Some(base.join("kong.conf")).filter(|p| p.is_file()));
+    let mut properties = BTreeMap::new();
+    if let Some(conf) = conf_path {
+        let text = std::fs::read_to_string(&conf).map_err(|e| format_err!("{}: cannot read: {e}", conf.display()))?;
+        for (key, value) in parse_kong_conf(&text) {
+            if key.starts_with("untrusted_lua") {
+                properties.insert(format!("kong.configuration.{key}"), value);
+            }
+        }
+    }
+    let spec = ChainSpec { filters, vm_config: Value::Null, properties, profile: HostProfile::Kong, ..ChainSpec::default() };
+    Ok(Loaded { spec, kind: SourceKind::Kong, notes })
+}
+
+/// `key = value` lines of a kong.conf, `#` comments removed (Kong's own rule: a `#` starts
+/// a comment unless escaped as `\#`), keys lowercased.
+pub fn parse_kong_conf(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut clean = String::new();
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if chars.peek() == Some(&'#') => {
+                    clean.push('#');
+                    chars.next();
+                }
+                '#' => break,
+                other => clean.push(other),
+            }
+        }
+        if let Some((key, value)) = clean.split_once('=') {
+            let key = key.trim();
+            if !key.is_empty() {
+                out.push((key.to_ascii_lowercase(), value.trim().to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kong_conf_lines_comments_and_escapes() {
+        let parsed = parse_kong_conf("# c\nwasm = on\nuntrusted_lua = sandbox   # mode\nX = a\\#b\n\n");
+        assert_eq!(
+            parsed,
+            vec![("wasm".into(), "on".into()), ("untrusted_lua".into(), "sandbox".into()), ("x".into(), "a#b".into())]
+        );
+    }
+}
