@@ -9,7 +9,7 @@ WASM        := target/$(WASM_TARGET)/release/kong_functions.wasm
 WASM_OPT    := target/kong_functions.wasm
 HARNESS     := cargo run --quiet -p wasm-harness --
 
-.PHONY: build wasm harness test test-native test-wasm test-configs luajit binaryen demo bench clean toolchain
+.PHONY: build wasm harness serve test test-native test-wasm test-configs luajit binaryen demo bench clean toolchain
 
 build: wasm harness
 
@@ -18,7 +18,7 @@ toolchain:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
 
 wasm: toolchain binaryen
-	cargo build --release --target $(WASM_TARGET)
+	cargo build --release --target $(WASM_TARGET) -p kong-functions -p harness-probe-filter
 	wasm-opt -O3 $(WASM) -o $(WASM_OPT)
 	@ls -l $(WASM) $(WASM_OPT) | awk '{ print "built " $$9 ": " $$5 " bytes" }'
 
@@ -40,7 +40,9 @@ test-configs:
 # Unit tests, harness tests, integration tests through the .wasm, and the LuaJIT
 # differential suite (tests/lua), natively.
 test-native: build luajit
-	KONG_FUNCTIONS_WASM=$(CURDIR)/$(WASM_OPT) cargo test --workspace
+	KONG_FUNCTIONS_WASM=$(CURDIR)/$(WASM_OPT) \
+	HARNESS_PROBE_WASM=$(CURDIR)/target/$(WASM_TARGET)/release/harness_probe_filter.wasm \
+	cargo test --workspace
 
 # The library's unit tests (Lua runtime, stdlib, PDK) compiled to wasm32-wasip1 and run
 # in our wasmtime harness (`wasm-harness wasi-run`, cargo's runner in .cargo/config.toml).
@@ -51,6 +53,11 @@ test-wasm: toolchain harness
 luajit:
 	@command -v luajit >/dev/null || { apt-get update -qq && apt-get install -y -qq luajit >/dev/null; } || \
 		{ echo "luajit is needed for the differential suite: apt-get install luajit"; exit 1; }
+
+# The shipped Envoy config served on loopback by the harness (Ctrl-C stops it); try
+#   curl -i localhost:8000/ ; curl -i -H 'x-custom-auth: demo' localhost:8000/
+serve: build
+	$(HARNESS) serve envoy/envoy.yaml --listen 127.0.0.1:8000
 
 demo: build
 	@echo

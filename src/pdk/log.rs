@@ -31,7 +31,42 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     t.set(ctx, "inspect", inspect_table(ctx, pdk)).ok();
     set_function(ctx, t, "set_serialize_value", pdk, set_serialize_value);
     set_function(ctx, t, "serialize", pdk, serialize);
+    t.set(ctx, "deprecation", deprecation_table(ctx, pdk)).ok();
     t
+}
+
+/// `kong.log.deprecation(msg[, opts])` and `kong.log.deprecation.write(msg[, opts])`:
+/// a warning, with `opts.after`/`opts.removal` rendered as Kong's deprecation module does
+/// (`msg (deprecated after 2.8.0, scheduled for removal in 4.0.0)`).
+fn deprecation_table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
+    let t = Table::new(&ctx);
+    set_function(ctx, t, "write", pdk, |p, c, e, s| deprecation_write(p, c, e, s, 0));
+    let meta = Table::new(&ctx);
+    // Called as `kong.log.deprecation(...)`: the table itself is argument 0.
+    meta.set(ctx, piccolo::MetaMethod::Call, super::function(ctx, pdk, |p, c, e, s| deprecation_write(p, c, e, s, 1))).ok();
+    t.set_metatable(&ctx, Some(meta));
+    t
+}
+
+fn deprecation_write<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>, first: usize) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let text = |v: piccolo::Value<'gc>| crate::lua::format::display(v);
+    let mut message = text(stack.get(first));
+    if let piccolo::Value::Table(opts) = stack.get(first + 1) {
+        let after = opts.get(ctx, "after");
+        let removal = opts.get(ctx, "removal");
+        match (after.is_nil(), removal.is_nil()) {
+            (false, false) => message.push_str(&format!(" (deprecated after {}, scheduled for removal in {})", text(after), text(removal))),
+            (false, true) => message.push_str(&format!(" (deprecated after {})", text(after))),
+            (true, false) => message.push_str(&format!(" (scheduled for removal in {})", text(removal))),
+            (true, true) => {}
+        }
+    }
+    let scope = pdk.scope();
+    let line = format!("{}{}", scope.log_prefix(), message);
+    emit(&scope, LogLevel::Warn, line);
+    drop(scope);
+    stack.clear();
+    Ok(CallbackReturn::Return)
 }
 
 fn log_at<'gc>(pdk: &Pdk, _ctx: Context<'gc>, _exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>, level: LogLevel) -> Result<CallbackReturn<'gc>, Error<'gc>> {

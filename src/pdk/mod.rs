@@ -19,6 +19,7 @@ mod table;
 
 pub use log::emit as log_line;
 mod ngx;
+mod nginx;
 pub mod ngx_re;
 pub mod ngx_req;
 pub mod ngx_resp;
@@ -132,6 +133,7 @@ pub fn install<'gc>(ctx: Context<'gc>, pdk: &Pdk) {
     kong.set(ctx, "service", service::table(ctx, pdk)).ok();
     kong.set(ctx, "log", log::table(ctx, pdk)).ok();
     kong.set(ctx, "configuration", configuration::table(ctx, pdk)).ok();
+    kong.set(ctx, "nginx", nginx::table(ctx, pdk)).ok();
     kong.set(ctx, "client", client::table(ctx, pdk)).ok();
     kong.set(ctx, "ctx", ctx::table(ctx, pdk)).ok();
     kong.set(ctx, "cache", cache::table(ctx, pdk)).ok();

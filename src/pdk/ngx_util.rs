@@ -27,7 +27,7 @@ use crate::phase::Phase;
 
 /// Sets the utilities into the `ngx` table.
 pub fn install<'gc>(ctx: Context<'gc>, ngx: Table<'gc>, pdk: &Pdk) {
-    let fns: [(&'static str, super::PdkFn); 22] = [
+    let fns: [(&'static str, super::PdkFn); 23] = [
         ("now", now),
         ("time", time),
         ("today", today),
@@ -49,6 +49,7 @@ pub fn install<'gc>(ctx: Context<'gc>, ngx: Table<'gc>, pdk: &Pdk) {
         ("crc32_short", crc32),
         ("crc32_long", crc32),
         ("get_phase", get_phase),
+        ("get_raw_phase", get_phase),
         ("sleep", sleep),
     ];
     for (name, f) in fns {
@@ -60,7 +61,29 @@ pub fn install<'gc>(ctx: Context<'gc>, ngx: Table<'gc>, pdk: &Pdk) {
     set_function(ctx, worker, "id", pdk, worker_id);
     set_function(ctx, worker, "count", pdk, worker_count);
     set_function(ctx, worker, "exiting", pdk, worker_exiting);
+    set_function(ctx, worker, "pids", pdk, worker_pids);
     ngx.set(ctx, "worker", worker).ok();
+    ngx.set(ctx, "config", config_table(ctx)).ok();
+}
+
+/// `ngx.config`: what lua-nginx-module reports about the build. A proxy-wasm filter is
+/// not nginx: `subsystem` is `"http"` (the only one served), `debug` false, and the
+/// versions those of the OpenResty Kong 3.9 ships (nginx 1.25.3, lua-nginx-module
+/// 0.10.26), so version checks in old snippets take their modern branch.
+fn config_table<'gc>(ctx: Context<'gc>) -> Table<'gc> {
+    let config = Table::new(&ctx);
+    config.set(ctx, "subsystem", "http").ok();
+    config.set(ctx, "debug", false).ok();
+    config.set(ctx, "nginx_version", 1_025_003).ok();
+    config.set(ctx, "ngx_lua_version", 10_026).ok();
+    config
+}
+
+/// `ngx.worker.pids()`: the one "worker" a filter instance is, as `{ngx.worker.pid()}`.
+fn worker_pids<'gc>(_pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
+    let pids = Table::new(&ctx);
+    pids.set(ctx, 1, 0).ok();
+    ret(ctx, stack, Value::Table(pids))
 }
 
 // ---------------------------------------------------------------------------------------
