@@ -70,7 +70,17 @@ impl Host for ProxyWasmHost {
         hostcalls::get_property(path.to_vec()).ok().flatten()
     }
     fn set_property(&self, path: &[&str], value: Option<&[u8]>) -> bool {
-        hostcalls::set_property(path.to_vec(), value).is_ok()
+        // The SDK's `hostcalls::set_property` panics (traps) on any status but Ok, and
+        // hosts refuse properties they do not know (`Unimplemented`, `NotFound`): call
+        // the import directly. Path serialization as the SDK's: segments NUL-separated.
+        #[link(wasm_import_module = "env")]
+        extern "C" {
+            fn proxy_set_property(path_data: *const u8, path_size: usize, value_data: *const u8, value_size: usize) -> u32;
+        }
+        let serialized = path.join("\0");
+        let (data, size) = value.map_or((std::ptr::null(), 0), |v| (v.as_ptr(), v.len()));
+        // SAFETY: pointers and sizes describe live buffers for the duration of the call.
+        unsafe { proxy_set_property(serialized.as_ptr(), serialized.len(), data, size) == 0 }
     }
     fn shared_data(&self, key: &str) -> (Option<Vec<u8>>, u32) {
         match hostcalls::get_shared_data(key) {
