@@ -94,6 +94,10 @@ pub enum Need {
     ForwardedScheme,
     /// Where the response came from (`kong.response.get_source`).
     ResponseSource,
+    /// The upstream's response status (`kong.service.response.get_status`).
+    ServiceResponseStatus,
+    /// The prefix Kong's router stripped (`kong.request.get_forwarded_prefix`; Kong only).
+    ForwardedPrefix,
     /// The address of the peer itself, before any `X-Forwarded-For`/real-IP rewriting
     /// (`kong.client.get_ip`; Kong: `realip_remote_addr`).
     RealClientAddress,
@@ -152,6 +156,10 @@ impl Need {
             (ForwardedScheme, _) => &[],
             (ResponseSource, Kong) => &[&["kong", "response", "source"]],
             (ResponseSource, _) => &[],
+            (ServiceResponseStatus, Kong) => &[&["kong", "service", "response", "status"]],
+            (ServiceResponseStatus, _) => &[],
+            (ForwardedPrefix, Kong) => &[&["ngx", "upstream_x_forwarded_prefix"]],
+            (ForwardedPrefix, _) => &[],
             (RealClientAddress, Kong) => &[&["ngx", "realip_remote_addr"], &["ngx", "remote_addr"], &["source", "address"]],
             (RealClientAddress, _) => &[&["source", "address"]],
             (RealClientPort, Kong) => &[&["ngx", "realip_remote_port"], &["ngx", "remote_port"], &["source", "port"]],

@@ -7,6 +7,7 @@
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{LogLevel as WasmLevel, MapType};
 
+use super::abi;
 use crate::host::{Host, LogLevel, SharedDataError};
 
 /// The proxy-wasm host: stateless, as every call refers to the stream whose callback runs.
@@ -67,34 +68,22 @@ impl Host for ProxyWasmHost {
         let _ = hostcalls::log(level, message);
     }
     fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
-        hostcalls::get_property(path.to_vec()).ok().flatten()
+        abi::get_property(path)
     }
     fn set_property(&self, path: &[&str], value: Option<&[u8]>) -> bool {
-        // The SDK's `hostcalls::set_property` panics (traps) on any status but Ok, and
-        // hosts refuse properties they do not know (`Unimplemented`, `NotFound`): call
-        // the import directly. Path serialization as the SDK's: segments NUL-separated.
-        #[link(wasm_import_module = "env")]
-        extern "C" {
-            fn proxy_set_property(path_data: *const u8, path_size: usize, value_data: *const u8, value_size: usize) -> u32;
-        }
-        let serialized = path.join("\0");
-        let (data, size) = value.map_or((std::ptr::null(), 0), |v| (v.as_ptr(), v.len()));
-        // SAFETY: pointers and sizes describe live buffers for the duration of the call.
-        unsafe { proxy_set_property(serialized.as_ptr(), serialized.len(), data, size) == 0 }
+        abi::set_property(path, value)
     }
     fn shared_data(&self, key: &str) -> (Option<Vec<u8>>, u32) {
-        match hostcalls::get_shared_data(key) {
-            Ok((value, cas)) => (value, cas.unwrap_or(0)),
-            Err(_) => (None, 0),
-        }
+        abi::get_shared_data(key)
     }
     fn set_shared_data(&self, key: &str, value: Option<&[u8]>, cas: u32) -> Result<(), SharedDataError> {
-        let cas = if cas == 0 { None } else { Some(cas) };
-        match hostcalls::set_shared_data(key, value, cas) {
-            Ok(()) => Ok(()),
-            Err(proxy_wasm::types::Status::CasMismatch) => Err(SharedDataError::CasMismatch),
-            Err(_) => Err(SharedDataError::Refused),
-        }
+        abi::set_shared_data(key, value, cas).map_err(|cas_mismatch| {
+            if cas_mismatch {
+                SharedDataError::CasMismatch
+            } else {
+                SharedDataError::Refused
+            }
+        })
     }
     fn now_nanos(&self) -> u64 {
         hostcalls::get_current_time()

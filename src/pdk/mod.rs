@@ -3,6 +3,8 @@
 //! One file per namespace, as Kong's `kong/pdk/*.lua`: every function checks its phase
 //! and arguments first and fails with Kong's message, positioned at the calling Lua line.
 
+pub mod args;
+pub mod configuration;
 mod cache;
 mod client;
 pub mod ctx;
@@ -17,9 +19,14 @@ mod table;
 
 pub use log::emit as log_line;
 mod ngx;
-mod request;
+pub mod ngx_re;
+pub mod ngx_req;
+pub mod ngx_resp;
+pub mod ngx_util;
+pub mod request;
 mod response;
 mod service;
+mod service_response;
 
 use std::cell::{Ref, RefCell, RefMut};
 use std::rc::Rc;
@@ -124,6 +131,7 @@ pub fn install<'gc>(ctx: Context<'gc>, pdk: &Pdk) {
     kong.set(ctx, "response", response::table(ctx, pdk)).ok();
     kong.set(ctx, "service", service::table(ctx, pdk)).ok();
     kong.set(ctx, "log", log::table(ctx, pdk)).ok();
+    kong.set(ctx, "configuration", configuration::table(ctx, pdk)).ok();
     kong.set(ctx, "client", client::table(ctx, pdk)).ok();
     kong.set(ctx, "ctx", ctx::table(ctx, pdk)).ok();
     kong.set(ctx, "cache", cache::table(ctx, pdk)).ok();
@@ -227,5 +235,9 @@ pub fn validate_header<'gc>(
 
 #[cfg(test)]
 pub mod testing;
+
+#[cfg(test)]
+mod coverage_tests;
+
 #[cfg(test)]
 mod misc_tests;

@@ -31,6 +31,20 @@ impl LocalResponse {
         self.headers.push((name.to_owned(), value.to_vec()));
     }
 
+    /// The response to a request body over the `request_body_bytes` limit: 413,
+    /// `{"message":"Request size limit exceeded"}` (Kong's wording for 413).
+    pub fn payload_too_large() -> LocalResponse {
+        let body = br#"{"message":"Request size limit exceeded"}"#.to_vec();
+        LocalResponse {
+            status: 413,
+            headers: vec![
+                ("content-type".into(), b"application/json; charset=utf-8".to_vec()),
+                ("content-length".into(), body.len().to_string().into_bytes()),
+            ],
+            body,
+        }
+    }
+
     /// Kong's response for an unexpected error: 500, `{"message":"An unexpected error occurred"}`.
     pub fn internal_error() -> LocalResponse {
         let body = br#"{"message":"An unexpected error occurred"}"#.to_vec();
@@ -102,6 +116,9 @@ pub struct RequestState {
     /// `ngx.req.set_body_data`): the glue sends `request_body` upstream with a
     /// matching `Content-Length`.
     pub request_body_changed: bool,
+    /// The client's `:path` before `ngx.req.set_uri`/`set_uri_args`/`ngx.var.args = ...`
+    /// first rewrote it (Kong's `request_uri`); `None` while unchanged.
+    pub original_path: Option<Vec<u8>>,
     /// `kong.service.request.enable_buffering()` ran: the glue buffers the whole
     /// upstream response before `header_filter`.
     pub buffer_response: bool,
@@ -110,6 +127,8 @@ pub struct RequestState {
     pub response_body: Option<Vec<u8>>,
     /// Lua replaced the buffered response body (`kong.response.set_raw_body`).
     pub response_body_changed: bool,
+    /// Chunks `kong.response.get_raw_body` collected in `body_filter` before the last one.
+    pub response_body_buffer: Option<Vec<u8>>,
     /// A status set before a response exists (`ngx.status = n`, `kong.response.set_status`
     /// in `rewrite`/`access`): used by `ngx.exit`/`ngx.say` and Kong's exit rules.
     pub status: Option<u16>,

@@ -58,8 +58,12 @@ fn restricted<'gc>(ctx: Context<'gc>, mode: Mode, settings: &SandboxSettings) ->
             names(allowlist::LUA).chain(names(allowlist::HANDLER)).for_each(|n| include(ctx, env, n));
             // Kong's strict environment always adds kong.ctx.shared / kong.ctx.plugin and
             // the ngx tables that work through metatables.
-            for special in ["kong.ctx", "ngx.arg", "ngx.var", "ngx.header", "ngx.ctx"] {
+            for special in ["kong.ctx", "kong.configuration", "ngx.arg", "ngx.var", "ngx.header", "ngx.ctx"] {
                 include(ctx, env, special);
+            }
+            // ngx.status, ngx.ctx ... work through ngx's metatable, which Kong hands on.
+            if let (Value::Table(own), Value::Table(builtin)) = (env.get(ctx, "ngx"), ctx.get_global("ngx")) {
+                own.set_metatable(&ctx, builtin.metatable());
             }
         }
         Mode::Lax => {
