@@ -1,0 +1,121 @@
+//! Integration tests of `kong.client`, `kong.ctx`, `kong.cache` and `kong.log.serialize`
+//! through the real `kong_functions.wasm` in the wasmtime harness.
+//!
+//! Build the module first (`make build`); `KONG_FUNCTIONS_WASM` overrides its path.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+use wasm_harness::{Chain, ChainSpec, FilterSpec, Harness, Outcome, RequestSpec};
+
+fn harness() -> &'static Harness {
+    static HARNESS: OnceLock<Harness> = OnceLock::new();
+    HARNESS.get_or_init(Harness::new)
+}
+
+fn module_path() -> PathBuf {
+    let path = std::env::var_os("KONG_FUNCTIONS_WASM").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/wasm32-wasip1/release/kong_functions.wasm")
+    });
+    assert!(path.is_file(), "{} is missing: run `make build` first", path.display());
+    path
+}
+
+fn filter(name: &str, config: Value) -> FilterSpec {
+    FilterSpec { name: name.into(), module: module_path(), config }
+}
+
+/// A pre-function chain with these host properties.
+fn chain_with(config: Value, properties: &[(&str, &str)]) -> Chain {
+    let spec = ChainSpec {
+        filters: vec![filter("pre-function", config)],
+        vm_config: Value::Null,
+        properties: properties.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ..ChainSpec::default()
+    };
+    harness().chain(&spec).map_err(|e| format!("{e:#}")).unwrap()
+}
+
+fn send(chain: &mut Chain, request: RequestSpec) -> Outcome {
+    chain.run(&request).unwrap_or_else(|e| panic!("filter trapped: {e:#}"))
+}
+
+#[test]
+fn client_ip_comes_from_source_address() {
+    let mut chain = chain_with(
+        json!({ "access": ["kong.response.set_header('x-client', kong.client.get_ip() .. ' ' .. kong.client.get_forwarded_ip())"] }),
+        &[("source.address", "198.51.100.4:41000")],
+    );
+    let outcome = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(outcome.status, 200, "{:?}", outcome.messages());
+    assert_eq!(outcome.header("x-client"), Some("198.51.100.4 198.51.100.4"));
+}
+
+#[test]
+fn client_ip_missing_is_a_clear_error_not_a_trap() {
+    let mut chain = chain_with(json!({ "access": ["local ip = kong.client.get_ip()"] }), &[]);
+    let outcome = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(outcome.status, 500);
+    assert!(
+        outcome.messages().iter().any(|m| m.contains("kong.client.get_ip: the host does not provide the client address (source.address)")),
+        "{:?}",
+        outcome.messages()
+    );
+}
+
+#[test]
+fn ctx_shared_carries_from_rewrite_to_header_filter_per_request() {
+    let mut chain = chain_with(
+        json!({
+            "rewrite": ["kong.ctx.shared.seen = (kong.ctx.shared.seen or 0) + 1; kong.ctx.shared.path = kong.request.get_path()"],
+            "access": ["kong.ctx.plugin.flag = 'on'"],
+            "header_filter": ["kong.response.set_header('x-ctx', kong.ctx.shared.path .. ' ' .. kong.ctx.shared.seen .. ' ' .. kong.ctx.plugin.flag)"],
+        }),
+        &[],
+    );
+    for path in ["/one", "/two"] {
+        let outcome = send(&mut chain, RequestSpec::get(path));
+        assert_eq!(outcome.status, 200, "{:?}", outcome.messages());
+        // `seen` is 1 each time: every request starts with empty tables.
+        assert_eq!(outcome.header("x-ctx"), Some(format!("{path} 1 on").as_str()));
+    }
+}
+
+#[test]
+fn cache_runs_the_callback_once_across_requests() {
+    let source = r#"
+        local value, err, level = kong.cache:get("greeting", { ttl = 60 }, function(name)
+          kong.log.notice("callback ran")
+          return { text = "hello " .. name }
+        end, "world")
+        kong.response.set_header("x-cached", value.text .. " " .. level)
+    "#;
+    let mut chain = chain_with(json!({ "access": [source] }), &[]);
+    let first = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(first.header("x-cached"), Some("hello world 3"), "{:?}", first.messages());
+    assert_eq!(first.messages(), ["[pre-function] callback ran"]);
+    let second = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(second.header("x-cached"), Some("hello world 2"), "{:?}", second.messages());
+    assert!(second.messages().is_empty(), "the callback must not run again: {:?}", second.messages());
+}
+
+#[test]
+fn serialize_in_the_log_phase() {
+    let source = r#"
+        local s = kong.log.serialize()
+        kong.log.notice("serialized ", s.request.method, " ", s.request.uri, " ", s.response.status, " ",
+          s.client_ip, " ", s.request.headers["x-trace"], " ", s.request.querystring.q, " ", s.custom)
+    "#;
+    let mut chain = chain_with(
+        json!({
+            "access": ["kong.log.set_serialize_value('custom', 'yes')"],
+            "log": [source],
+        }),
+        &[("source.address", "203.0.113.5:1234")],
+    );
+    let outcome = send(&mut chain, RequestSpec::get("/items?q=42").header("x-trace", "t-1"));
+    assert_eq!(outcome.status, 200, "{:?}", outcome.messages());
+    let line = outcome.messages().into_iter().find(|m| m.contains("serialized")).unwrap_or_else(|| panic!("{:?}", outcome.messages()));
+    assert_eq!(line, "[pre-function] serialized GET /items?q=42 200 203.0.113.5 t-1 42 yes");
+}
