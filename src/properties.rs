@@ -96,6 +96,20 @@ pub enum Need {
     ResponseSource,
     /// The upstream's response status (`kong.service.response.get_status`).
     ServiceResponseStatus,
+    /// The prefix Kong's router stripped (`kong.request.get_forwarded_prefix`; Kong only).
+    ForwardedPrefix,
+    /// The address of the peer itself, before any `X-Forwarded-For`/real-IP rewriting
+    /// (`kong.client.get_ip`; Kong: `realip_remote_addr`).
+    RealClientAddress,
+    /// The peer's own source port (`kong.client.get_port`; Kong: `realip_remote_port`).
+    RealClientPort,
+    /// Bytes received from the client, headers included (`kong.log.serialize`'s
+    /// `request.size`; Kong: `request_length`).
+    RequestSize,
+    /// Bytes sent to the client, headers included (`response.size`; Kong: `bytes_sent`).
+    ResponseSize,
+    /// Kong's `trusted_ips` setting (JSON array or comma list; Kong only).
+    TrustedIps,
 }
 
 impl Need {
@@ -144,6 +158,18 @@ impl Need {
             (ResponseSource, _) => &[],
             (ServiceResponseStatus, Kong) => &[&["kong", "service", "response", "status"]],
             (ServiceResponseStatus, _) => &[],
+            (ForwardedPrefix, Kong) => &[&["ngx", "upstream_x_forwarded_prefix"]],
+            (ForwardedPrefix, _) => &[],
+            (RealClientAddress, Kong) => &[&["ngx", "realip_remote_addr"], &["ngx", "remote_addr"], &["source", "address"]],
+            (RealClientAddress, _) => &[&["source", "address"]],
+            (RealClientPort, Kong) => &[&["ngx", "realip_remote_port"], &["ngx", "remote_port"], &["source", "port"]],
+            (RealClientPort, _) => &[&["source", "port"]],
+            (RequestSize, Kong) => &[&["ngx", "request_length"]],
+            (RequestSize, _) => &[&["request", "total_size"]],
+            (ResponseSize, Kong) => &[&["ngx", "bytes_sent"]],
+            (ResponseSize, _) => &[&["response", "total_size"]],
+            (TrustedIps, Kong) => &[&["kong", "configuration", "trusted_ips"]],
+            (TrustedIps, _) => &[],
         }
     }
 
@@ -158,10 +184,11 @@ impl Need {
         let bytes = self.read(host, kind)?;
         let text = match self {
             Need::ClientPort | Need::ServerPort => port_text(&bytes),
+            Need::RealClientPort | Need::RequestSize | Need::ResponseSize => port_text(&bytes),
             _ => String::from_utf8_lossy(&bytes).into_owned(),
         };
         Some(match self {
-            Need::ClientAddress => strip_port(&text).to_owned(),
+            Need::ClientAddress | Need::RealClientAddress => strip_port(&text).to_owned(),
             _ => text,
         })
     }

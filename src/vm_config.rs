@@ -8,7 +8,8 @@
 //!  "untrusted_lua_sandbox_requires": ["cjson"],
 //!  "untrusted_lua_sandbox_environment": ["os.getenv"],
 //!  "limits": {"instructions": 20000000, "memory_bytes": 67108864, "string_bytes": 16777216,
-//!             "header_value_bytes": 65536, "exit_body_bytes": 8388608, "log_line_bytes": 4096}}
+//!             "header_value_bytes": 65536, "exit_body_bytes": 8388608, "log_line_bytes": 4096,
+//!             "request_body_bytes": 8388608, "response_body_bytes": 8388608}}
 //! ```
 //!
 //! The three `untrusted_lua*` keys are Kong's `kong.conf` settings of the same names; in
@@ -41,6 +42,12 @@ pub struct Limits {
     /// The longest log line (`kong.log.*`, `ngx.log`, `print`); longer lines are cut and
     /// end with `...[truncated N bytes]`, as nginx cuts its own error log lines.
     pub log_line_bytes: usize,
+    /// The largest request body the filter buffers for `rewrite`/`access` (when a chunk
+    /// reads or replaces it); a larger body is answered 413, never truncated.
+    pub request_body_bytes: usize,
+    /// The largest upstream response body buffered for `kong.service.request.enable_buffering`;
+    /// a larger one is passed through unfiltered and the request logs an error.
+    pub response_body_bytes: usize,
 }
 
 impl Default for Limits {
@@ -52,6 +59,8 @@ impl Default for Limits {
             header_value_bytes: 64 * 1024,
             exit_body_bytes: 8 * 1024 * 1024,
             log_line_bytes: 4096,
+            request_body_bytes: 8 * 1024 * 1024,
+            response_body_bytes: 8 * 1024 * 1024,
         }
     }
 }
@@ -83,7 +92,15 @@ impl VmConfig {
         }
         let config: VmConfig = serde_json::from_slice(bytes).map_err(|e| format!("invalid VM configuration: {e}"))?;
         let l = &config.limits;
-        let sizes = [l.memory_bytes, l.string_bytes, l.header_value_bytes, l.exit_body_bytes, l.log_line_bytes];
+        let sizes = [
+            l.memory_bytes,
+            l.string_bytes,
+            l.header_value_bytes,
+            l.exit_body_bytes,
+            l.log_line_bytes,
+            l.request_body_bytes,
+            l.response_body_bytes,
+        ];
         if l.instructions <= 0 || sizes.contains(&0) {
             return Err("invalid VM configuration: limits must be positive".into());
         }

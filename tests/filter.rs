@@ -285,6 +285,7 @@ fn kong_node_settings_take_precedence_over_the_vm_configuration() {
         filters: vec![filter("pre-function", json!({ "access": [snippet] }))],
         vm_config,
         properties: properties.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ..ChainSpec::default()
     };
     let mut on = harness().chain(&spec(&[], json!({ "untrusted_lua": "on" }))).unwrap();
     assert_eq!(on.send(RequestSpec::get("/")).body, "function function");

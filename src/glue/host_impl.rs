@@ -7,6 +7,7 @@
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{LogLevel as WasmLevel, MapType};
 
+use super::abi;
 use crate::host::{Host, LogLevel, SharedDataError};
 
 /// The proxy-wasm host: stateless, as every call refers to the stream whose callback runs.
@@ -67,24 +68,22 @@ impl Host for ProxyWasmHost {
         let _ = hostcalls::log(level, message);
     }
     fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
-        hostcalls::get_property(path.to_vec()).ok().flatten()
+        abi::get_property(path)
     }
     fn set_property(&self, path: &[&str], value: Option<&[u8]>) -> bool {
-        hostcalls::set_property(path.to_vec(), value).is_ok()
+        abi::set_property(path, value)
     }
     fn shared_data(&self, key: &str) -> (Option<Vec<u8>>, u32) {
-        match hostcalls::get_shared_data(key) {
-            Ok((value, cas)) => (value, cas.unwrap_or(0)),
-            Err(_) => (None, 0),
-        }
+        abi::get_shared_data(key)
     }
     fn set_shared_data(&self, key: &str, value: Option<&[u8]>, cas: u32) -> Result<(), SharedDataError> {
-        let cas = if cas == 0 { None } else { Some(cas) };
-        match hostcalls::set_shared_data(key, value, cas) {
-            Ok(()) => Ok(()),
-            Err(proxy_wasm::types::Status::CasMismatch) => Err(SharedDataError::CasMismatch),
-            Err(_) => Err(SharedDataError::Refused),
-        }
+        abi::set_shared_data(key, value, cas).map_err(|cas_mismatch| {
+            if cas_mismatch {
+                SharedDataError::CasMismatch
+            } else {
+                SharedDataError::Refused
+            }
+        })
     }
     fn now_nanos(&self) -> u64 {
         hostcalls::get_current_time()

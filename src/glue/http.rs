@@ -20,12 +20,24 @@ pub struct FunctionsHttp {
     responded_locally: bool,
     /// A `body_filter` chunk set `ngx.arg[2] = true`: the rest of the body is dropped.
     body_ended: bool,
+    /// `rewrite`/`access` wait for the whole request body (a chunk reads or replaces it).
+    request_phases_pending: bool,
+    /// `kong.service.request.enable_buffering()` ran and the response is being buffered:
+    /// `header_filter` and `body_filter` run once the whole body is in.
+    buffering_response: bool,
 }
 
 impl FunctionsHttp {
     /// A stream served by `runtime`; `None` when the instance is not configured.
     pub fn new(runtime: Option<Rc<RefCell<Runtime>>>) -> FunctionsHttp {
-        FunctionsHttp { runtime, request: RequestState::default(), responded_locally: false, body_ended: false }
+        FunctionsHttp {
+            runtime,
+            request: RequestState::default(),
+            responded_locally: false,
+            body_ended: false,
+            request_phases_pending: false,
+            buffering_response: false,
+        }
     }
 
     fn run(&mut self, phase: Phase) -> PhaseOutcome {
@@ -97,6 +109,86 @@ impl FunctionsHttp {
         Action::Pause
     }
 
+    /// Runs `rewrite` then `access`; `buffered_size` is the size of the request body the
+    /// host holds (0 when the phases run on the headers). A body the chunks replaced is
+    /// sent upstream with a matching `Content-Length`.
+    fn run_request_phases(&mut self, buffered_size: usize) -> Action {
+        for phase in [Phase::Rewrite, Phase::Access] {
+            match self.run(phase) {
+                PhaseOutcome::Continue => {}
+                PhaseOutcome::Exited => return self.respond_with_exit(true),
+                PhaseOutcome::Failed => return self.respond_with_error(),
+            }
+        }
+        // Output printed with ngx.say/ngx.print and no ngx.exit: nginx sends it as the
+        // response (content output), and nothing goes upstream.
+        if let Some(response) = crate::pdk::ngx_resp::take_output_response(&mut self.request) {
+            self.request.exit = Some(response);
+            return self.respond_with_exit(true);
+        }
+        if self.request.request_body_changed {
+            let body = self.request.request_body.clone().unwrap_or_default();
+            let _ = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, buffered_size, &body);
+            let length = body.len().to_string();
+            let _ = hostcalls::set_map_value_bytes(MapType::HttpRequestHeaders, "content-length", Some(length.as_bytes()));
+        }
+        Action::Continue
+    }
+
+    /// Runs `header_filter` and `body_filter` once on the whole buffered upstream response
+    /// (`kong.service.request.enable_buffering`), then writes the result back in place:
+    /// status, headers and body with a matching `Content-Length`. An exit replaces the
+    /// response the same way, so no local response is sent from a body callback (Kong's
+    /// engine traps on that).
+    fn filter_buffered_response(&mut self, body: Vec<u8>, buffered_size: usize) -> Action {
+        self.request.response_body = Some(body.clone());
+        self.apply_response_header_ops();
+        let outcome = self.run(Phase::HeaderFilter);
+        let mut final_body = match outcome {
+            PhaseOutcome::Continue => body,
+            PhaseOutcome::Exited => {
+                let exit = self.request.exit.clone().unwrap_or_else(LocalResponse::internal_error);
+                self.replace_response_headers(&exit);
+                exit.body
+            }
+            PhaseOutcome::Failed => {
+                let error = LocalResponse::internal_error();
+                self.request.exit = Some(error.clone());
+                self.replace_response_headers(&error);
+                error.body
+            }
+        };
+        if self.request.response_body_changed {
+            final_body = self.request.response_body.clone().unwrap_or_default();
+        }
+        if self.has_phase(Phase::BodyFilter) {
+            let chunk = self.filter_body(final_body, true);
+            final_body = chunk.data;
+        }
+        let _ = hostcalls::set_buffer(BufferType::HttpResponseBody, 0, buffered_size, &final_body);
+        let length = final_body.len().to_string();
+        let _ = hostcalls::set_map_value_bytes(MapType::HttpResponseHeaders, "content-length", Some(length.as_bytes()));
+        Action::Continue
+    }
+
+    /// Makes the upstream's response headers those of `response`, status included.
+    fn replace_response_headers(&mut self, response: &LocalResponse) {
+        let names: Vec<String> = hostcalls::get_map_bytes(MapType::HttpResponseHeaders)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, _)| name)
+            .filter(|name| !name.starts_with(':'))
+            .collect();
+        for name in names {
+            let _ = hostcalls::set_map_value_bytes(MapType::HttpResponseHeaders, &name, None);
+        }
+        let status = response.status.to_string();
+        let _ = hostcalls::set_map_value_bytes(MapType::HttpResponseHeaders, ":status", Some(status.as_bytes()));
+        for (name, value) in &response.headers {
+            let _ = hostcalls::add_map_value_bytes(MapType::HttpResponseHeaders, name, value);
+        }
+    }
+
     /// Response header changes recorded in `rewrite`/`access` land on the upstream's response.
     fn apply_response_header_ops(&mut self) {
         for op in std::mem::take(&mut self.request.response_header_ops) {
@@ -114,25 +206,66 @@ impl FunctionsHttp {
 
 impl Context for FunctionsHttp {}
 
+/// When the request arrived, in ms since the Unix epoch: the host's `request.time`
+/// property when it has one, else the host clock now.
+fn request_start_ms() -> u64 {
+    use crate::host::Host;
+    let host = super::host_impl::ProxyWasmHost;
+    crate::properties::Need::RequestTime
+        .read(&host, crate::properties::HostKind::Generic)
+        .and_then(|bytes| crate::properties::time_ms(&bytes))
+        .unwrap_or_else(|| host.now_nanos() / 1_000_000)
+}
+
 impl HttpContext for FunctionsHttp {
-    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         if self.runtime.is_none() {
             let _ = hostcalls::log(proxy_wasm::types::LogLevel::Error, "kong-functions: plugin is not configured");
             return self.respond_with_error();
         }
-        for phase in [Phase::Rewrite, Phase::Access] {
-            match self.run(phase) {
-                PhaseOutcome::Continue => {}
-                PhaseOutcome::Exited => return self.respond_with_exit(true),
-                PhaseOutcome::Failed => return self.respond_with_error(),
-            }
+        self.request.start_time_ms = request_start_ms();
+        let uses_body = self.runtime.as_ref().is_some_and(|r| r.borrow().uses_request_body());
+        if uses_body && !end_of_stream {
+            // Hold the headers (StopIteration): rewrite/access run on the whole body.
+            self.request_phases_pending = true;
+            return Action::Pause;
         }
-        Action::Continue
+        if uses_body {
+            self.request.request_body = Some(Vec::new());
+        }
+        self.run_request_phases(0)
     }
 
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if !self.request_phases_pending {
+            return Action::Continue;
+        }
+        if !end_of_stream {
+            // StopIterationAndBuffer: the host keeps the chunks and hands us all of them.
+            return Action::Pause;
+        }
+        self.request_phases_pending = false;
+        let body = match hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size) {
+            Ok(Some(bytes)) => bytes,
+            _ => Vec::new(),
+        };
+        let limit = crate::lua::limits::current().request_body_bytes;
+        if body.len() > limit {
+            let message = format!("kong-functions: request body too large ({} bytes, limit {limit})", body.len());
+            let _ = hostcalls::log(proxy_wasm::types::LogLevel::Error, &message);
+            return self.send(&LocalResponse::payload_too_large());
+        }
+        self.request.request_body = Some(body);
+        self.run_request_phases(body_size)
+    }
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         if self.responded_locally {
             return Action::Continue;
+        }
+        if self.request.buffer_response && !end_of_stream {
+            // Hold the headers until the whole body is in (Kong's buffered proxying).
+            self.buffering_response = true;
+            return Action::Pause;
         }
         self.apply_response_header_ops();
         if self.has_phase(Phase::BodyFilter) {
@@ -153,6 +286,26 @@ impl HttpContext for FunctionsHttp {
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if self.buffering_response {
+            if !end_of_stream {
+                return Action::Pause;
+            }
+            self.buffering_response = false;
+            let limit = crate::lua::limits::current().response_body_bytes;
+            if body_size > limit {
+                let message = format!(
+                    "kong-functions: buffered response body too large ({body_size} bytes, limit {limit}): \
+                     header_filter and body_filter skipped, response passed through"
+                );
+                let _ = hostcalls::log(proxy_wasm::types::LogLevel::Error, &message);
+                return Action::Continue;
+            }
+            let body = match hostcalls::get_buffer(BufferType::HttpResponseBody, 0, body_size) {
+                Ok(Some(bytes)) => bytes,
+                _ => Vec::new(),
+            };
+            return self.filter_buffered_response(body, body_size);
+        }
         if self.responded_locally || !self.has_phase(Phase::BodyFilter) {
             return Action::Continue;
         }

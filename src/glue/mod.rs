@@ -3,6 +3,7 @@
 //!
 //! [`Host`]: crate::host::Host
 
+mod abi;
 mod host_impl;
 mod http;
 mod root;

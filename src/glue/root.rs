@@ -87,7 +87,7 @@ impl RootContext for FunctionsRoot {
 /// `plugin_root_id`, else `plugin_name` (Kong's filter name); empty when neither is known.
 fn host_plugin_name() -> String {
     for property in ["plugin_root_id", "plugin_name"] {
-        if let Ok(Some(bytes)) = hostcalls::get_property(vec![property]) {
+        if let Some(bytes) = super::abi::get_property(&[property]) {
             if !bytes.is_empty() {
                 return String::from_utf8_lossy(&bytes).into_owned();
             }
@@ -119,8 +119,8 @@ fn kong_sandbox_properties(mut vm: VmConfig) -> VmConfig {
 /// A host property as text; None when the host does not have it (or fails).
 fn property(name: &str) -> Option<String> {
     let path: Vec<&str> = name.split('.').collect();
-    match hostcalls::get_property(path) {
-        Ok(Some(bytes)) if !bytes.is_empty() => Some(String::from_utf8_lossy(&bytes).into_owned()),
+    match super::abi::get_property(&path) {
+        Some(bytes) if !bytes.is_empty() => Some(String::from_utf8_lossy(&bytes).into_owned()),
         _ => None,
     }
 }

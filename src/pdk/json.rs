@@ -23,6 +23,7 @@ pub fn encode<'gc>(ctx: Context<'gc>, value: Value<'gc>) -> Result<String, Strin
 fn encode_value<'gc>(ctx: Context<'gc>, value: Value<'gc>, depth: usize, out: &mut String) -> Result<(), String> {
     match value {
         Value::Nil => out.push_str("null"),
+        v if super::ngx_util::is_null(v) => out.push_str("null"),
         Value::Boolean(b) => out.push_str(if b { "true" } else { "false" }),
         Value::Integer(_) | Value::Number(_) => {
             let n = value.to_number().unwrap_or(0.0);

@@ -4,9 +4,15 @@
 //! (numbers as LuaJIT prints them, `nil`, `true`/`false`), and the line is prefixed with
 //! the plugin's namespace: `[pre-function] ` or `[post-function] `.
 
-use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table};
+use std::cell::Cell;
+use std::rc::Rc;
 
-use super::{set_function, Pdk};
+use piccolo::{Callback, CallbackReturn, Context, Error, Execution, MetaMethod, Stack, Table, Value};
+
+use super::{raise, set_function, Pdk};
+use crate::phase::kong_phase;
+use crate::properties::{HostKind, Need};
+use crate::runtime::SerializeValue;
 use crate::host::LogLevel;
 use crate::lua::format;
 use crate::lua::stdlib::base::ToStrings;
@@ -22,6 +28,9 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     set_function(ctx, t, "crit", pdk, |p, c, e, s| log_at(p, c, e, s, LogLevel::Critical));
     set_function(ctx, t, "alert", pdk, |p, c, e, s| log_at(p, c, e, s, LogLevel::Critical));
     set_function(ctx, t, "emerg", pdk, |p, c, e, s| log_at(p, c, e, s, LogLevel::Critical));
+    t.set(ctx, "inspect", inspect_table(ctx, pdk)).ok();
+    set_function(ctx, t, "set_serialize_value", pdk, set_serialize_value);
+    set_function(ctx, t, "serialize", pdk, serialize);
     t
 }
 
@@ -71,4 +80,362 @@ pub fn emit(scope: &super::Scope, level: LogLevel, mut line: String) {
         line.push_str(&format!("...[truncated {dropped} bytes]"));
     }
     scope.host.log(level, &line);
+}
+
+/// `kong.log.inspect`: a callable table, as Kong's. `kong.log.inspect(...)` logs its
+/// arguments formatted by [`super::inspect::inspect`] and separated by spaces, at
+/// notice level (Kong's), as `[pre-function] access[1]:3: <dump>` (Kong writes the dump
+/// in a box of `|` lines; here it is one log message, which may span lines).
+/// `kong.log.inspect.off()` turns it into a no-op for this plugin instance, `on()` back.
+fn inspect_table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
+    let enabled = Rc::new(Cell::new(true));
+    let t = Table::new(&ctx);
+    let on = enabled.clone();
+    t.set(ctx, "on", Callback::from_fn(&ctx, move |_, _, mut stack| {
+        on.set(true);
+        stack.clear();
+        Ok(CallbackReturn::Return)
+    }))
+    .ok();
+    let off = enabled.clone();
+    t.set(ctx, "off", Callback::from_fn(&ctx, move |_, _, mut stack| {
+        off.set(false);
+        stack.clear();
+        Ok(CallbackReturn::Return)
+    }))
+    .ok();
+    let pdk = pdk.clone();
+    let call = Callback::from_fn(&ctx, move |_ctx, exec, mut stack| {
+        if enabled.get() {
+            // stack[0] is the inspect table itself (`__call`).
+            let parts: Vec<String> = (1..stack.len()).map(|i| super::inspect::inspect(stack.get(i))).collect();
+            let scope = pdk.scope();
+            let line = format!("{}{}{}", scope.log_prefix(), crate::lua::caller_position(&exec), parts.join(" "));
+            emit(&scope, LogLevel::Info, line);
+        }
+        stack.clear();
+        Ok(CallbackReturn::Return)
+    });
+    let meta = Table::new(&ctx);
+    meta.set(ctx, MetaMethod::Call, call).ok();
+    t.set_metatable(&ctx, Some(meta));
+    t
+}
+
+/// Kong's `phases_with_ctx`: rewrite, access, header_filter, response, body_filter, log.
+const PHASES_WITH_CTX: u32 = kong_phase::REWRITE
+    | kong_phase::ACCESS
+    | kong_phase::HEADER_FILTER
+    | kong_phase::RESPONSE
+    | kong_phase::BODY_FILTER
+    | kong_phase::LOG;
+
+/// Kong's message for a value `serialize` cannot use.
+const INVALID_VALUE: &str = "value must be nil, a number, string, boolean or a non-self-referencial table \
+                             containing numbers, string and booleans";
+
+/// `kong.log.set_serialize_value(key, value[, options])`: records a change to the table
+/// `kong.log.serialize` returns. `key` is dotted (`a.b.c`; `\.` is a literal dot);
+/// `options.mode` is `set` (default), `add` (only when absent) or `replace` (only when
+/// present); a `nil` value removes the field. The value is captured now (Kong keeps a
+/// reference, so later changes to a table would show); an unusable value (a function,
+/// a self-referencing table) fails at `serialize` time, as in Kong.
+fn set_serialize_value<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pdk.check_phase(ctx, &exec, PHASES_WITH_CTX)?;
+    let Value::String(key) = stack.get(0) else {
+        return raise(ctx, &exec, "key must be a string");
+    };
+    let mode = match stack.get(2) {
+        Value::Table(options) => options.get(ctx, "mode"),
+        _ => Value::Nil,
+    };
+    let mode = match mode {
+        Value::Nil | Value::Boolean(false) => "set",
+        Value::String(m) if m.as_bytes() == b"set" => "set",
+        Value::String(m) if m.as_bytes() == b"add" => "add",
+        Value::String(m) if m.as_bytes() == b"replace" => "replace",
+        _ => return raise(ctx, &exec, "mode must be 'set', 'add' or 'replace'"),
+    };
+    let value = match stack.get(1) {
+        v @ (Value::Nil | Value::Boolean(_) | Value::Integer(_) | Value::Number(_) | Value::String(_) | Value::Table(_)) => {
+            super::lua_json::from_lua(ctx, v).ok()
+        }
+        _ => None,
+    };
+    let entry = SerializeValue { key: key.to_str_lossy().into_owned(), value, mode };
+    pdk.scope_mut().request.serialize_values.push(entry);
+    stack.clear();
+    Ok(CallbackReturn::Return)
+}
+
+/// `kong.log.serialize()` (log phase only): the request summary Kong's logging plugins
+/// write, as Kong's `kong/pdk/log.lua` builds it, from host headers and properties:
+///
+/// - `request`: `id` (`x-request-id` / `request.id`, else `""`), `uri` (`:path` with its
+///   query), `url` (`scheme://host[:port]uri`), `querystring` (table as
+///   `kong.request.get_query`), `method`, `headers` (`authorization` and
+///   `proxy-authorization` as `"REDACTED"`), `size` (bytes received, when the host
+///   says: Envoy `request.total_size`, Kong `request_length`);
+/// - `upstream_uri`: the path as sent upstream (`:path` now);
+/// - `response`: `status`, `headers` (the filter's own response when it exited), `size`
+///   (bytes sent, when the host says: Envoy `response.total_size`, Kong `bytes_sent`);
+/// - `latencies`: `request` (ms since the request started), `kong` 0, `proxy` -1 and
+///   `receive` 0 (Kong's values when it did not measure: proxy-wasm hosts do not say);
+/// - `client_ip`, `started_at` (ms since the epoch), `route` and `service` (as
+///   `kong.router`), `source` (`exit` when the filter answered, `service` otherwise;
+///   Kong's own `kong.response.source` on Kong).
+///
+/// Left out (no host provides them to a filter): `tries`, `authenticated_entity`,
+/// `consumer`, `request.tls`, `upstream_status`, `workspace`, `workspace_name`,
+/// `trace_id`, `correlation_id`. Then `set_serialize_value` changes apply, in order.
+fn serialize<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pdk.check_phase(ctx, &exec, kong_phase::LOG)?;
+    let mut root = summary(pdk);
+    let edits = pdk.scope().request.serialize_values.clone();
+    if let Err(message) = apply_serialize_values(&mut root, &edits) {
+        return raise(ctx, &exec, &message);
+    }
+    stack.replace(ctx, super::lua_json::to_lua(ctx, &root));
+    Ok(CallbackReturn::Return)
+}
+
+/// The log summary before `set_serialize_value` edits (see [`serialize`]).
+pub fn summary(pdk: &Pdk) -> serde_json::Value {
+    use serde_json::{json, Map, Value as J};
+    let route = super::router::route(pdk);
+    let service = super::router::service(pdk);
+    let scope = pdk.scope();
+    let host = scope.host.as_ref();
+    let kind = scope.host_kind;
+    let text = |name: &str| host.request_header(name).map(|v| String::from_utf8_lossy(&v).into_owned());
+    let number = |need: Need| -> Option<J> {
+        let t = need.read_text(host, kind)?;
+        t.trim().parse::<i64>().ok().map(J::from).or_else(|| t.trim().parse::<f64>().ok().map(J::from))
+    };
+
+    let uri = text(":path").unwrap_or_else(|| "/".into());
+    let scheme = Need::Scheme.read_text(host, kind).or_else(|| text(":scheme")).unwrap_or_else(|| "http".into());
+    let authority = text(":authority").or_else(|| text("host")).unwrap_or_default();
+    let host_name = crate::properties::strip_port(&authority).to_ascii_lowercase();
+    let authority_port = authority.rsplit_once(':').and_then(|(h, p)| (!h.ends_with(':')).then(|| p.parse::<u16>().ok()).flatten());
+    let port = Need::ServerPort
+        .read_text(host, kind)
+        .and_then(|p| p.trim().parse::<u16>().ok())
+        .or(authority_port);
+    let url = match port {
+        Some(port) => format!("{scheme}://{host_name}:{port}{uri}"),
+        None => format!("{scheme}://{host_name}{uri}"),
+    };
+    let query = uri.split_once('?').map(|(_, q)| q).unwrap_or("");
+
+    let mut request_headers = headers_json(&host.request_headers());
+    for secret in ["authorization", "proxy-authorization"] {
+        if let Some(v) = request_headers.get_mut(secret) {
+            *v = J::from("REDACTED");
+        }
+    }
+    let request_id = text("x-request-id").or_else(|| Need::RequestId.read_text(host, kind)).unwrap_or_default();
+
+    let mut request = Map::new();
+    request.insert("id".into(), J::from(request_id));
+    request.insert("uri".into(), J::from(uri.clone()));
+    request.insert("url".into(), J::from(url));
+    request.insert("querystring".into(), J::Object(query_json(query)));
+    request.insert("method".into(), J::from(text(":method").unwrap_or_else(|| "GET".into())));
+    request.insert("headers".into(), J::Object(request_headers));
+    if let Some(size) = number(Need::RequestSize) {
+        request.insert("size".into(), size);
+    }
+
+    let exit = scope.request.exit.as_ref();
+    let response_headers = match exit {
+        Some(local) => local.headers.clone(),
+        None => host.response_headers(),
+    };
+    let status = exit
+        .map(|e| e.status)
+        .or_else(|| host.response_header(":status").and_then(|s| String::from_utf8_lossy(&s).trim().parse().ok()))
+        .or(scope.request.status);
+    let mut response = Map::new();
+    if let Some(status) = status {
+        response.insert("status".into(), J::from(status));
+    }
+    response.insert("headers".into(), J::Object(headers_json(&response_headers)));
+    if let Some(size) = number(Need::ResponseSize) {
+        response.insert("size".into(), size);
+    }
+
+    let now_ms = host.now_nanos() / 1_000_000;
+    let started_at = match scope.request.start_time_ms {
+        0 => Need::RequestTime.read(host, kind).and_then(|b| crate::properties::time_ms(&b)),
+        ms => Some(ms),
+    };
+    let request_latency = started_at.map(|s| now_ms.saturating_sub(s)).unwrap_or(0);
+    let source = if exit.is_some() {
+        "exit".to_string()
+    } else if kind == HostKind::Kong {
+        Need::ResponseSource.read_text(host, kind).unwrap_or_else(|| "service".into())
+    } else {
+        "service".into()
+    };
+
+    let mut root = Map::new();
+    root.insert("request".into(), J::Object(request));
+    root.insert("upstream_uri".into(), J::from(uri));
+    root.insert("response".into(), J::Object(response));
+    root.insert("latencies".into(), json!({ "request": request_latency, "kong": 0, "proxy": -1, "receive": 0 }));
+    if let Some(ip) = Need::ClientAddress.read_text(host, kind) {
+        root.insert("client_ip".into(), J::from(ip));
+    }
+    if let Some(started_at) = started_at {
+        root.insert("started_at".into(), J::from(started_at));
+    }
+    if let Some(route) = route {
+        root.insert("route".into(), route);
+    }
+    if let Some(service) = service {
+        root.insert("service".into(), service);
+    }
+    root.insert("source".into(), J::from(source));
+    J::Object(root)
+}
+
+/// Header pairs as Kong's headers table: lowercase names, pseudo-headers left out, a
+/// repeated header as an array of its values.
+fn headers_json(headers: &[(String, Vec<u8>)]) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::Value as J;
+    let mut map = serde_json::Map::new();
+    for (name, value) in headers.iter().filter(|(n, _)| !n.starts_with(':')) {
+        let value = J::from(String::from_utf8_lossy(value).into_owned());
+        match map.get_mut(&name.to_ascii_lowercase()) {
+            None => {
+                map.insert(name.to_ascii_lowercase(), value);
+            }
+            Some(J::Array(values)) => values.push(value),
+            Some(first) => *first = J::Array(vec![first.take(), value]),
+        }
+    }
+    map
+}
+
+/// A query string as `ngx.req.get_uri_args` reads it: `a=1&b&c=` is
+/// `{a = "1", b = true, c = ""}`; a repeated key gives an array; `+` and `%XX` decoded.
+fn query_json(query: &str) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::Value as J;
+    let mut map = serde_json::Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = match pair.split_once('=') {
+            Some((k, v)) => (decode_component(k), J::from(decode_component(v))),
+            None => (decode_component(pair), J::Bool(true)),
+        };
+        if key.is_empty() {
+            continue;
+        }
+        match map.get_mut(&key) {
+            None => {
+                map.insert(key, value);
+            }
+            Some(J::Array(values)) => values.push(value),
+            Some(first) => *first = J::Array(vec![first.take(), value]),
+        }
+    }
+    map
+}
+
+fn decode_component(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("00");
+                out.push(u8::from_str_radix(hex, 16).unwrap_or(0));
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Kong's `edit_result`: applies the `set_serialize_value` changes in order. Errors
+/// with Kong's messages for an unusable value or a path through a non-table.
+pub fn apply_serialize_values(root: &mut serde_json::Value, edits: &[SerializeValue]) -> Result<(), String> {
+    use serde_json::Value as J;
+    for edit in edits {
+        let Some(new_value) = edit.value.clone() else {
+            return Err(INVALID_VALUE.to_string());
+        };
+        let (path, last) = split_key(&edit.key);
+        let set_or_add = edit.mode != "replace";
+        let mut node = Some(&mut *root);
+        for subkey in &path {
+            let Some(J::Object(map)) = node else {
+                node = None;
+                break;
+            };
+            let present = map.get(subkey).is_some_and(|v| !v.is_null());
+            if !present {
+                if !set_or_add {
+                    node = None;
+                    break;
+                }
+                map.insert(subkey.clone(), J::Object(serde_json::Map::new()));
+            }
+            let child = map.get_mut(subkey).expect("present or inserted");
+            if !matches!(child, J::Object(_) | J::Array(_)) {
+                return Err(format!(
+                    "The key '{}' could not be used as a serialize value. Subkey '{subkey}' is not a table. It's {}",
+                    edit.key,
+                    json_tostring(child)
+                ));
+            }
+            node = Some(child);
+        }
+        // Arrays cannot take Kong's string subkeys: such a change has no effect.
+        if let Some(J::Object(map)) = node {
+            let exists = map.get(&last).is_some_and(|v| !v.is_null());
+            let apply = match edit.mode {
+                "add" => !exists,
+                "replace" => exists,
+                _ => true,
+            };
+            if apply {
+                if new_value.is_null() {
+                    map.remove(&last);
+                } else {
+                    map.insert(last, new_value);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Splits a serialize key on dots not preceded by `\`, turning `\.` into `.`; a dot in
+/// the first position is part of the first subkey (as Kong's loop starts at byte 2).
+fn split_key(key: &str) -> (Vec<String>, String) {
+    let bytes = key.as_bytes();
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for i in 1..bytes.len() {
+        if bytes[i] == b'.' && bytes[i - 1] != b'\\' {
+            parts.push(key[start..i].replace("\\.", "."));
+            start = i + 1;
+        }
+    }
+    let last = key.get(start..).unwrap_or("").replace("\\.", ".");
+    (parts, last)
+}
+
+/// `tostring` of a JSON scalar as Lua would show the decoded value.
+fn json_tostring(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "nil".into(),
+        other => other.to_string(),
+    }
 }

@@ -3,14 +3,27 @@
 //! One file per namespace, as Kong's `kong/pdk/*.lua`: every function checks its phase
 //! and arguments first and fails with Kong's message, positioned at the calling Lua line.
 
+pub mod args;
+pub mod configuration;
+mod cache;
+mod client;
 pub mod ctx;
+mod inspect;
+mod ip;
 mod json;
 mod log;
+mod lua_json;
+mod node;
+mod router;
+mod table;
 
 pub use log::emit as log_line;
 mod ngx;
+pub mod ngx_re;
+pub mod ngx_req;
 pub mod ngx_resp;
-mod request;
+pub mod ngx_util;
+pub mod request;
 mod response;
 mod service;
 mod service_response;
@@ -118,6 +131,17 @@ pub fn install<'gc>(ctx: Context<'gc>, pdk: &Pdk) {
     kong.set(ctx, "response", response::table(ctx, pdk)).ok();
     kong.set(ctx, "service", service::table(ctx, pdk)).ok();
     kong.set(ctx, "log", log::table(ctx, pdk)).ok();
+    kong.set(ctx, "configuration", configuration::table(ctx, pdk)).ok();
+    kong.set(ctx, "client", client::table(ctx, pdk)).ok();
+    kong.set(ctx, "ctx", ctx::table(ctx, pdk)).ok();
+    kong.set(ctx, "cache", cache::table(ctx, pdk)).ok();
+    kong.set(ctx, "table", table::table(ctx)).ok();
+    kong.set(ctx, "node", node::table(ctx, pdk)).ok();
+    kong.set(ctx, "router", router::table(ctx, pdk)).ok();
+    kong.set(ctx, "ip", ip::table(ctx, pdk)).ok();
+    let (version, version_num) = node::version(pdk);
+    kong.set(ctx, "version", lua_string(ctx, version.as_bytes())).ok();
+    kong.set(ctx, "version_num", version_num).ok();
     ctx.set_global("kong", kong).ok();
     ctx.set_global("ngx", ngx::table(ctx, pdk)).ok();
     ctx.set_global("print", function(ctx, pdk, log::print)).ok();
@@ -211,3 +235,9 @@ pub fn validate_header<'gc>(
 
 #[cfg(test)]
 pub mod testing;
+
+#[cfg(test)]
+mod coverage_tests;
+
+#[cfg(test)]
+mod misc_tests;

@@ -29,6 +29,9 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     set_function(ctx, t, "log", pdk, log);
     t.set(ctx, "arg", arg_table(ctx, pdk)).ok();
     super::ngx_resp::install(ctx, pdk, t);
+    super::ngx_req::install(ctx, t, pdk);
+    super::ngx_util::install(ctx, t, pdk);
+    super::ngx_re::install(ctx, t, pdk);
     t
 }
 

@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use piccolo::{Executor, Fuel, Lua, StashedExecutor, StashedFunction, Value};
 
-pub use request::{BodyChunk, HeaderOp, LocalResponse, RequestState};
+pub use request::{BodyChunk, HeaderOp, LocalResponse, RequestState, SerializeValue};
 
 use crate::config::{PluginConfig, Role};
 use crate::host::{Host, LogLevel};
@@ -102,7 +102,22 @@ pub struct Runtime {
     limits: Limits,
     /// Fuel the last chunk invocation used.
     last_instructions: i64,
+    /// Some `rewrite`/`access` chunk reads or replaces the request body.
+    uses_request_body: bool,
 }
+
+/// PDK and ngx functions that read or replace the request body: a `rewrite`/`access`
+/// chunk naming one makes the filter buffer the request body before running those phases.
+const REQUEST_BODY_FUNCTIONS: [&str; 8] = [
+    "get_raw_body",
+    "get_body",
+    "read_body",
+    "get_body_data",
+    "get_post_args",
+    "set_raw_body",
+    "set_body",
+    "set_body_data",
+];
 
 impl Runtime {
     /// Builds the Lua state, installs the PDK and compiles every chunk of `config`, with
@@ -139,7 +154,13 @@ impl Runtime {
             phases.push((*phase, chunks));
         }
         let executor = lua.enter(|ctx| ctx.stash(Executor::new(ctx)));
-        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0 })
+        let uses_request_body = config
+            .phases
+            .iter()
+            .filter(|(phase, _)| matches!(phase, Phase::Rewrite | Phase::Access))
+            .flat_map(|(_, sources)| sources)
+            .any(|source| REQUEST_BODY_FUNCTIONS.iter().any(|f| source.contains(f)));
+        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, uses_request_body })
     }
 
     /// Instructions (piccolo fuel) the most recent chunk invocation used: what the
@@ -156,6 +177,14 @@ impl Runtime {
     /// The plugin's role (sets the `[pre-function] ` / `[post-function] ` log prefix).
     pub fn role(&self) -> Role {
         self.pdk.scope().role
+    }
+
+    /// Whether a `rewrite`/`access` chunk names a function that reads or replaces the
+    /// request body (`kong.request.get_raw_body`, `ngx.req.read_body`,
+    /// `kong.service.request.set_body` ...): the glue then buffers the whole request body
+    /// before running those phases. Chunks that never mention one buffer nothing.
+    pub fn uses_request_body(&self) -> bool {
+        self.uses_request_body
     }
 
     /// Whether `phase` has any chunk to run.

@@ -31,6 +31,20 @@ impl LocalResponse {
         self.headers.push((name.to_owned(), value.to_vec()));
     }
 
+    /// The response to a request body over the `request_body_bytes` limit: 413,
+    /// `{"message":"Request size limit exceeded"}` (Kong's wording for 413).
+    pub fn payload_too_large() -> LocalResponse {
+        let body = br#"{"message":"Request size limit exceeded"}"#.to_vec();
+        LocalResponse {
+            status: 413,
+            headers: vec![
+                ("content-type".into(), b"application/json; charset=utf-8".to_vec()),
+                ("content-length".into(), body.len().to_string().into_bytes()),
+            ],
+            body,
+        }
+    }
+
     /// Kong's response for an unexpected error: 500, `{"message":"An unexpected error occurred"}`.
     pub fn internal_error() -> LocalResponse {
         let body = br#"{"message":"An unexpected error occurred"}"#.to_vec();
@@ -73,6 +87,19 @@ impl BodyChunk {
     }
 }
 
+/// One `kong.log.set_serialize_value(key, value, {mode = ...})` call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SerializeValue {
+    /// The key as given: dots separate levels, `\.` is a literal dot.
+    pub key: String,
+    /// The value as JSON (`Null` for `nil`: the field is removed); `None` when the value
+    /// cannot be serialized (a function, a self-referencing table ...), which
+    /// `kong.log.serialize` reports as Kong does.
+    pub value: Option<serde_json::Value>,
+    /// `set` (always), `add` (only when absent) or `replace` (only when present).
+    pub mode: &'static str,
+}
+
 /// What one request carries from phase to phase; owned by the proxy-wasm HTTP context.
 #[derive(Debug, Default)]
 pub struct RequestState {
@@ -89,6 +116,9 @@ pub struct RequestState {
     /// `ngx.req.set_body_data`): the glue sends `request_body` upstream with a
     /// matching `Content-Length`.
     pub request_body_changed: bool,
+    /// The client's `:path` before `ngx.req.set_uri`/`set_uri_args`/`ngx.var.args = ...`
+    /// first rewrote it (Kong's `request_uri`); `None` while unchanged.
+    pub original_path: Option<Vec<u8>>,
     /// `kong.service.request.enable_buffering()` ran: the glue buffers the whole
     /// upstream response before `header_filter`.
     pub buffer_response: bool,
@@ -111,9 +141,9 @@ pub struct RequestState {
     /// Per-request Lua tables by name (`kong.ctx.shared`, `kong.ctx.plugin`, `ngx.ctx`),
     /// created on first use and dropped with the request.
     pub lua_tables: Vec<(&'static str, piccolo::StashedTable)>,
-    /// Values set with `kong.log.set_serialize_value`: dotted key and JSON value, in
-    /// call order (a later set of the same key wins).
-    pub serialize_values: Vec<(String, serde_json::Value)>,
+    /// Values set with `kong.log.set_serialize_value`, in call order (applied in that
+    /// order by `kong.log.serialize`).
+    pub serialize_values: Vec<SerializeValue>,
 }
 
 impl RequestState {

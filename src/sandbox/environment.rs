@@ -58,12 +58,12 @@ fn restricted<'gc>(ctx: Context<'gc>, mode: Mode, settings: &SandboxSettings) ->
             names(allowlist::LUA).chain(names(allowlist::HANDLER)).for_each(|n| include(ctx, env, n));
             // Kong's strict environment always adds kong.ctx.shared / kong.ctx.plugin and
             // the ngx tables that work through metatables.
-            for special in ["kong.ctx", "ngx.arg", "ngx.var", "ngx.header", "ngx.ctx"] {
+            for special in ["kong.ctx", "kong.configuration", "ngx.arg", "ngx.var", "ngx.header", "ngx.ctx"] {
                 include(ctx, env, special);
             }
-            // As Kong, the strict `ngx` gets the real one's metatable (ngx.status, ngx.ctx ...).
-            if let (Value::Table(ngx), Value::Table(real)) = (env.get(ctx, "ngx"), ctx.get_global("ngx")) {
-                ngx.set_metatable(&ctx, real.metatable());
+            // ngx.status, ngx.ctx ... work through ngx's metatable, which Kong hands on.
+            if let (Value::Table(own), Value::Table(builtin)) = (env.get(ctx, "ngx"), ctx.get_global("ngx")) {
+                own.set_metatable(&ctx, builtin.metatable());
             }
         }
         Mode::Lax => {
@@ -223,6 +223,10 @@ pub fn read_only_proxy<'gc>(ctx: Context<'gc>, module: Table<'gc>, name: &str) -
         Ok(CallbackReturn::Return)
     });
     meta.set(ctx, MetaMethod::Pairs, pairs).ok();
+    // A callable module (`kong.log.inspect(...)`) stays callable behind its proxy.
+    if let Some(call) = module.metatable().map(|m| m.get(ctx, MetaMethod::Call)).filter(|c| !c.is_nil()) {
+        meta.set(ctx, MetaMethod::Call, call).ok();
+    }
     proxy.set_metatable(&ctx, Some(meta));
     proxy
 }

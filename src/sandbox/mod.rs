@@ -21,7 +21,7 @@
 //! `untrusted_lua_sandbox_requires` / `untrusted_lua_sandbox_environment` extend what is
 //! allowed. Every chunk gets its own environment in every mode.
 
-mod allowlist;
+pub(crate) mod allowlist;
 mod environment;
 
 use serde::Deserialize;

@@ -5,7 +5,8 @@ use wasmtime::{bail, Result};
 use wasmtime::{Instance, Linker, Store, TypedFunc};
 use wasmtime_wasi::WasiCtxBuilder;
 
-use crate::abi::{self, HostState, LocalReply, Shared};
+use crate::abi::{self, Callback, HostState, LocalReply, Shared, ROOT_CONTEXT_ID};
+use crate::dispatch::{CallResponse, HttpCall};
 use crate::spec::{config_bytes, FilterSpec};
 use crate::Harness;
 
@@ -18,8 +19,6 @@ pub enum Action {
     Pause,
 }
 
-/// The root context id every filter instance uses.
-const ROOT_CONTEXT_ID: i32 = 1;
 
 /// A filter instance with its root context created, started and configured.
 pub struct Filter {
@@ -56,8 +55,12 @@ impl Filter {
             shared,
             local_reply: None,
             continued: false,
-            metrics: Vec::new(),
             tick_period_ms: 0,
+            context_id: ROOT_CONTEXT_ID,
+            callback: Callback::Root,
+            pending_calls: Default::default(),
+            last_token: 0,
+            call_response: None,
         };
         let mut store = Store::new(harness.engine(), state);
         let instance = linker
@@ -100,31 +103,99 @@ impl Filter {
         Ok(id)
     }
 
-    fn stream_call(&mut self, export: &str, args: (i32, i32, i32)) -> Result<Action> {
+    fn enter(&mut self, context_id: i32, callback: Callback) {
+        let state = self.store.data_mut();
+        state.context_id = context_id;
+        state.callback = callback;
+        state.continued = false;
+    }
+
+    fn leave(&mut self) {
+        let state = self.store.data_mut();
+        state.context_id = ROOT_CONTEXT_ID;
+        state.callback = Callback::Root;
+    }
+
+    fn stream_call(&mut self, export: &str, callback: Callback, args: (i32, i32, i32)) -> Result<Action> {
         self.store.data_mut().local_reply = None;
-        self.store.data_mut().continued = false;
-        let action = self.func::<(i32, i32, i32), i32>(export)?.call(&mut self.store, args)?;
+        self.enter(args.0, callback);
+        let result = self.func::<(i32, i32, i32), i32>(export)?.call(&mut self.store, args);
+        self.leave();
+        let action = result?;
         Ok(if action == 0 || self.store.data().continued { Action::Continue } else { Action::Pause })
+    }
+
+    /// Whether `proxy_continue_stream` was called during the last callback (for the
+    /// stream it ran for); clears the flag.
+    pub fn take_continued(&mut self) -> bool {
+        std::mem::take(&mut self.store.data_mut().continued)
+    }
+
+    /// The next call dispatched with `proxy_http_call` and not performed yet.
+    pub fn next_pending_call(&mut self) -> Option<HttpCall> {
+        self.store.data_mut().pending_calls.pop_front()
+    }
+
+    /// Whether calls are waiting to be performed.
+    pub fn has_pending_calls(&self) -> bool {
+        !self.store.data().pending_calls.is_empty()
+    }
+
+    /// The period set with `proxy_set_tick_period_milliseconds` (0: none).
+    pub fn tick_period_ms(&self) -> u32 {
+        self.store.data().tick_period_ms
+    }
+
+    /// `proxy_on_http_call_response(context, token, headers, body_size, trailers)` for
+    /// the context that dispatched `call`, with `response` readable through map types
+    /// 6/7 and buffer type 4 during the callback. A local response it sends is kept
+    /// for [`Filter::take_local_reply`]; `proxy_continue_stream` for
+    /// [`Filter::take_continued`].
+    pub fn on_http_call_response(&mut self, call: &HttpCall, response: CallResponse) -> Result<()> {
+        let args = (
+            call.context_id,
+            call.token as i32,
+            response.headers.len() as i32,
+            response.body.len() as i32,
+            response.trailers.len() as i32,
+        );
+        self.store.data_mut().call_response = Some(response);
+        self.enter(call.context_id, Callback::HttpCallResponse);
+        let result = self.func::<(i32, i32, i32, i32, i32), ()>("proxy_on_http_call_response").and_then(|f| f.call(&mut self.store, args));
+        self.leave();
+        self.store.data_mut().call_response = None;
+        result
+    }
+
+    /// `proxy_on_tick(root_context)`; a filter without that export is left alone.
+    pub fn on_tick(&mut self) -> Result<()> {
+        if self.instance.get_func(&mut self.store, "proxy_on_tick").is_none() {
+            return Ok(());
+        }
+        self.enter(ROOT_CONTEXT_ID, Callback::Root);
+        let result = self.func::<i32, ()>("proxy_on_tick").and_then(|f| f.call(&mut self.store, ROOT_CONTEXT_ID));
+        self.leave();
+        result
     }
 
     /// `proxy_on_request_headers(context, num_headers, end_of_stream)`.
     pub fn on_request_headers(&mut self, id: i32, headers: usize, end_of_stream: bool) -> Result<Action> {
-        self.stream_call("proxy_on_request_headers", (id, headers as i32, end_of_stream as i32))
+        self.stream_call("proxy_on_request_headers", Callback::RequestHeaders, (id, headers as i32, end_of_stream as i32))
     }
 
     /// `proxy_on_request_body(context, body_size, end_of_stream)`.
     pub fn on_request_body(&mut self, id: i32, size: usize, end_of_stream: bool) -> Result<Action> {
-        self.stream_call("proxy_on_request_body", (id, size as i32, end_of_stream as i32))
+        self.stream_call("proxy_on_request_body", Callback::RequestBody, (id, size as i32, end_of_stream as i32))
     }
 
     /// `proxy_on_response_headers(context, num_headers, end_of_stream)`.
     pub fn on_response_headers(&mut self, id: i32, headers: usize, end_of_stream: bool) -> Result<Action> {
-        self.stream_call("proxy_on_response_headers", (id, headers as i32, end_of_stream as i32))
+        self.stream_call("proxy_on_response_headers", Callback::ResponseHeaders, (id, headers as i32, end_of_stream as i32))
     }
 
     /// `proxy_on_response_body(context, body_size, end_of_stream)`.
     pub fn on_response_body(&mut self, id: i32, size: usize, end_of_stream: bool) -> Result<Action> {
-        self.stream_call("proxy_on_response_body", (id, size as i32, end_of_stream as i32))
+        self.stream_call("proxy_on_response_body", Callback::ResponseBody, (id, size as i32, end_of_stream as i32))
     }
 
     /// The local response the last callback sent, if any.
@@ -134,10 +205,15 @@ impl Filter {
 
     /// Ends a stream: `proxy_on_log`, `proxy_on_done`, `proxy_on_delete`.
     pub fn finish_stream(&mut self, id: i32) -> Result<()> {
-        self.func::<i32, ()>("proxy_on_log")?.call(&mut self.store, id)?;
-        self.func::<i32, i32>("proxy_on_done")?.call(&mut self.store, id)?;
-        self.func::<i32, ()>("proxy_on_delete")?.call(&mut self.store, id)?;
-        Ok(())
+        self.enter(id, Callback::Log);
+        let result = (|| {
+            self.func::<i32, ()>("proxy_on_log")?.call(&mut self.store, id)?;
+            self.func::<i32, i32>("proxy_on_done")?.call(&mut self.store, id)?;
+            self.func::<i32, ()>("proxy_on_delete")?.call(&mut self.store, id)
+        })();
+        self.leave();
+        self.store.data_mut().local_reply = None;
+        result
     }
 
     /// Bytes of linear memory the instance uses now.

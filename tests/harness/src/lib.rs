@@ -7,10 +7,26 @@
 //!
 //! Library entry points: [`Harness`] (engine and compiled-module cache),
 //! [`Chain`] (filters instantiated and configured), [`Chain::run`] (one request).
+//!
+//! Host surface (ABI 0.2.1, [`abi`]): header maps with pseudo-headers, body buffers,
+//! pause/resume (`proxy_continue_stream`, and 0.1.0's `proxy_continue_request`/
+//! `proxy_continue_response`), `proxy_send_local_response` from every callback, shared
+//! data with CAS (one VM id per chain), properties per profile ([`props`]),
+//! `proxy_set_property` (filter state per stream, readable by every filter of it),
+//! metrics (counter/gauge/histogram, one namespace per chain: [`Chain::metric`]), ticks
+//! ([`Chain::tick`], and back to back while a paused filter waits), `proxy_http_call`
+//! ([`dispatch`]: the echo upstream for any cluster name, a real server for
+//! `127.0.0.1:PORT`), `proxy_get_log_level` (`ChainSpec.log_level`), the clock. gRPC,
+//! shared queues and foreign functions answer `Unimplemented`.
+//!
+//! Host profiles (`ChainSpec.profile`, [`HostProfile`]): `envoy` and `kong`; the
+//! differences are listed in [`chain`] and [`props`].
 
 pub mod abi;
 pub mod chain;
+pub mod dispatch;
 pub mod filter;
+pub mod props;
 pub mod spec;
 pub mod upstream;
 pub mod wasi;

@@ -34,6 +34,15 @@ pub struct ChainSpec {
     /// Which host the harness behaves like (`"envoy"`, the default, or `"kong"`).
     #[serde(default)]
     pub profile: HostProfile,
+    /// Deliver request and upstream response bodies in chunks of this many bytes (the
+    /// last one with `end_of_stream`); absent: the request body in one chunk, the
+    /// response body in one chunk followed by an empty end-of-stream chunk.
+    #[serde(default)]
+    pub body_chunk_size: Option<usize>,
+    /// The level `proxy_get_log_level` answers: `trace` (the default), `debug`, `info`,
+    /// `warn`, `error` or `critical`.
+    #[serde(default)]
+    pub log_level: Option<String>,
 }
 
 /// The proxy-wasm host the harness imitates for a run.

@@ -1,0 +1,67 @@
+//! The README's PDK coverage table against the code: every name of Kong's sandbox
+//! allowlist (`environment/handler.lua`, see `crate::sandbox::allowlist::HANDLER`) has a
+//! row, and every row marked `done` names something the Lua environment really has.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::config::{PluginConfig, Role};
+use crate::pdk::testing::FakeHost;
+use crate::phase::Phase;
+use crate::runtime::{PhaseOutcome, RequestState, Runtime};
+use crate::sandbox::allowlist::{names, HANDLER};
+use crate::sandbox::Mode;
+use crate::vm_config::VmConfig;
+
+const README: &str = include_str!("../../README.md");
+const START: &str = "<!-- coverage:start -->";
+const END: &str = "<!-- coverage:end -->";
+
+/// Name → status (`done` or the reason it is not here) from the README table.
+fn readme_rows() -> BTreeMap<String, String> {
+    let start = README.find(START).expect("README has the coverage table markers");
+    let end = README.find(END).expect("README has the coverage table end marker");
+    let mut rows = BTreeMap::new();
+    for line in README[start..end].lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let status = cells.get(2).copied().unwrap_or_default().to_string();
+        for name in cells[1].split(',').map(|n| n.trim().trim_matches('`')) {
+            rows.insert(name.to_string(), status.clone());
+        }
+    }
+    rows
+}
+
+/// The names among `candidates` that the Lua environment (mode `on`) does not have.
+fn missing(candidates: &[&str]) -> Vec<String> {
+    let host = Rc::new(FakeHost::default());
+    let mut source = String::new();
+    for name in candidates {
+        source.push_str(&format!(
+            "do local ok, v = pcall(function() return {name} end) if not ok or v == nil then kong.log.info('{name}') end end\n"
+        ));
+    }
+    let config = serde_json::json!({ "access": [source] }).to_string();
+    let vm = VmConfig { untrusted_lua: Mode::On, ..VmConfig::default() };
+    let mut rt = Runtime::with_vm_config(&PluginConfig::parse(config.as_bytes()).unwrap(), Role::PreFunction, host.clone(), &vm).unwrap();
+    assert_eq!(rt.run_phase(Phase::Access, &mut RequestState::default()), PhaseOutcome::Continue, "{:?}", host.messages());
+    host.messages().iter().map(|m| m.trim_start_matches("[pre-function] ").to_string()).collect()
+}
+
+#[test]
+fn every_allowlisted_name_has_a_row() {
+    let rows = readme_rows();
+    let absent: Vec<&str> = names(HANDLER).filter(|n| !rows.contains_key(*n)).collect();
+    assert!(absent.is_empty(), "README coverage table lacks: {absent:?}");
+}
+
+#[test]
+fn rows_marked_done_exist_and_the_others_do_not_claim_to() {
+    let rows = readme_rows();
+    let done: Vec<&str> = rows.iter().filter(|(_, s)| s.as_str() == "done").map(|(n, _)| n.as_str()).collect();
+    assert_eq!(missing(&done), Vec::<String>::new(), "marked done in README but absent");
+    let others: Vec<&str> = rows.iter().filter(|(_, s)| s.as_str() != "done").map(|(n, _)| n.as_str()).collect();
+    let absent = missing(&others);
+    let present: Vec<&&str> = others.iter().filter(|n| !absent.iter().any(|a| a == **n)).collect();
+    assert!(present.is_empty(), "README says not done, but the environment has: {present:?}");
+}

@@ -1,0 +1,131 @@
+//! `kong.node` (as Kong's `kong/pdk/node.lua`) and the `kong.version` /
+//! `kong.version_num` fields.
+
+use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table};
+
+use super::{lua_string, set_function, Pdk};
+use crate::properties::Need;
+
+/// The Kong PDK this filter follows (Kong's `kong/meta.lua` of the source we mirror):
+/// `kong.version` outside Kong. On Kong the gateway's own `kong.version` is used.
+pub const KONG_VERSION: &str = "3.10.0";
+
+/// Shared-data key of the generated node id (as Kong's `kong:node_id` shm key).
+const NODE_ID_KEY: &str = "kong_functions.node_id";
+
+/// Builds the `kong.node` table: `get_id`, `get_hostname`.
+pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
+    let t = Table::new(&ctx);
+    set_function(ctx, t, "get_id", pdk, get_id);
+    set_function(ctx, t, "get_hostname", pdk, get_hostname);
+    t
+}
+
+/// `kong.version` and `kong.version_num` for this host: Kong's version property when on
+/// Kong, else [`KONG_VERSION`]. `version_num` is Kong's `%d%03d%03d` of major, minor,
+/// patch (3.4.1 is 3004001).
+pub fn version(pdk: &Pdk) -> (String, i64) {
+    let scope = pdk.scope();
+    let text = Need::Version
+        .read_text(scope.host.as_ref(), scope.host_kind)
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| KONG_VERSION.to_string());
+    let num = version_num(&text).or_else(|| version_num(KONG_VERSION)).unwrap_or(0);
+    (text, num)
+}
+
+/// `"3.4.1"` (suffixes like `-alpha.1` or `.0-enterprise` ignored) to `3004001`.
+fn version_num(text: &str) -> Option<i64> {
+    let mut parts = text.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty());
+    let major: i64 = parts.next()?.parse().ok()?;
+    let minor: i64 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let patch: i64 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    Some(major * 1_000_000 + minor.min(999) * 1_000 + patch.min(999))
+}
+
+/// `kong.node.get_id()`: the node's id. Kong's `kong.node.id` on Kong, the host's
+/// `node.id` elsewhere; a host without one gets a random UUID (v4) generated once and
+/// kept in the VM's shared data, so every filter instance of the VM answers the same
+/// (as Kong keeps its generated id in the `kong` shm).
+fn get_id<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let id = node_id(pdk);
+    stack.replace(ctx, lua_string(ctx, id.as_bytes()));
+    Ok(CallbackReturn::Return)
+}
+
+/// The node id [`get_id`] answers.
+pub fn node_id(pdk: &Pdk) -> String {
+    let host = pdk.scope().host.clone();
+    let kind = pdk.scope().host_kind;
+    if let Some(id) = Need::NodeId.read_text(host.as_ref(), kind).filter(|id| !id.is_empty()) {
+        return id;
+    }
+    if let (Some(id), _) = host.shared_data(NODE_ID_KEY) {
+        return String::from_utf8_lossy(&id).into_owned();
+    }
+    let fresh = uuid_v4(host.now_nanos());
+    // proxy-wasm has no "add if absent": write, then answer what the store holds, so
+    // racing writers settle on the last one.
+    let _ = host.set_shared_data(NODE_ID_KEY, Some(fresh.as_bytes()), 0);
+    match host.shared_data(NODE_ID_KEY) {
+        (Some(id), _) => String::from_utf8_lossy(&id).into_owned(),
+        (None, _) => fresh,
+    }
+}
+
+/// A random-looking version 4 UUID from the clock and an address (there is no entropy
+/// source to ask on every host; uniqueness per VM start is what matters).
+fn uuid_v4(seed: u64) -> String {
+    let local = 0u8;
+    let mut state = seed ^ (&local as *const u8 as u64).rotate_left(32) ^ 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        // splitmix64
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let (a, b) = (next(), next());
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&a.to_be_bytes());
+    bytes[8..].copy_from_slice(&b.to_be_bytes());
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+/// `kong.node.get_hostname()`: the host name (`ngx.hostname` on Kong, Envoy's
+/// `node.metadata.hostname`). Kong answers `""` when `gethostname` fails; so does this
+/// function when the host does not say.
+fn get_hostname<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let name = {
+        let scope = pdk.scope();
+        Need::Hostname.read_text(scope.host.as_ref(), scope.host_kind).unwrap_or_default()
+    };
+    stack.replace(ctx, lua_string(ctx, name.as_bytes()));
+    Ok(CallbackReturn::Return)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_numbers_as_kong_computes_them() {
+        assert_eq!(version_num("3.4.1"), Some(3_004_001));
+        assert_eq!(version_num("3.10.0"), Some(3_010_000));
+        assert_eq!(version_num("3.9.1.0-enterprise-edition"), Some(3_009_001));
+        assert_eq!(version_num("x"), None);
+    }
+
+    #[test]
+    fn generated_ids_are_v4_uuids() {
+        let id = uuid_v4(1);
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
+        assert_ne!(uuid_v4(1), uuid_v4(2));
+    }
+}

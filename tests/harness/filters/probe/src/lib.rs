@@ -1,0 +1,281 @@
+//! The harness's probe filter: each request header below asks it to exercise one host
+//! call; results come back as response headers (`x-probe-*`) and log lines. Every
+//! callback logs `<callback> ...` at info level so tests can check order and flags.
+//!
+//! Request headers (read in `on_http_request_headers`):
+//! - `x-property: a.b.c` → `x-probe-property: <value>` (`hex:<bytes>` when the value is
+//!   not printable text, `<missing>` when not found).
+//! - `x-set-property: a.b.c=value` → `proxy_set_property`; status in `x-probe-set-status`.
+//! - `x-local: <callback>` → `proxy_send_local_response(418, body "local from <callback>")`
+//!   from `request_headers`, `request_body`, `response_headers`, `response_body` or
+//!   `http_call_response`.
+//!   `x-local-only: <filter name>` limits that to the named filter of the chain.
+//! - `x-call: <upstream>` → `proxy_http_call` GET `/probe-call` and `Pause`; the response
+//!   callback records `x-probe-call-status`, `x-probe-call-body` (the body, up to 200
+//!   bytes) and resumes.
+//! - `x-pause: tick` → `Pause`; the root context's next tick resumes the stream.
+//!   `x-pause: forever` → `Pause` and nothing resumes it.
+//! - `x-cas: key` → reads shared data `key`, writes it with the read CAS (must succeed),
+//!   then again with the same, now stale, CAS (must be refused);
+//!   `x-probe-cas: <first write>,<second write>` (`ok`/`mismatch`).
+//! - `x-buffer: request|response` → the body callbacks return `Pause` until the end of
+//!   the stream (buffering).
+//! - `x-pause-response-headers: 1` → `Pause` from `on_http_response_headers`.
+//! Always: counter `probe_requests` incremented, its value in `x-probe-requests`;
+//! `x-probe-log-level` (proxy_get_log_level), `x-probe-time-ok` (current time after 2020).
+//!
+//! Plugin configuration: `tick=<ms>` sets the tick period in `on_configure`; each tick
+//! increments counter `probe_ticks`, sets root property `wasmx.ticks`, and resumes the
+//! streams waiting on a tick.
+
+#[cfg(target_arch = "wasm32")]
+mod filter {
+    use std::cell::RefCell;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use proxy_wasm::hostcalls;
+    use proxy_wasm::traits::{Context, HttpContext, RootContext};
+    use proxy_wasm::types::{Action, ContextType, LogLevel, MapType, MetricType};
+
+    extern "C" {
+        fn proxy_set_property(path_data: *const u8, path_size: usize, value_data: *const u8, value_size: usize) -> u32;
+    }
+
+    thread_local! {
+        static WAITING: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+    }
+
+    proxy_wasm::main! {{
+        proxy_wasm::set_log_level(LogLevel::Trace);
+        proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(ProbeRoot) });
+    }}
+
+    fn info(message: String) {
+        let _ = hostcalls::log(LogLevel::Info, &message);
+    }
+
+    fn counter(name: &str) -> Option<u32> {
+        hostcalls::define_metric(MetricType::Counter, name).ok()
+    }
+
+    struct ProbeRoot;
+
+    impl Context for ProbeRoot {}
+
+    impl RootContext for ProbeRoot {
+        fn on_configure(&mut self, size: usize) -> bool {
+            let config = hostcalls::get_buffer(proxy_wasm::types::BufferType::PluginConfiguration, 0, size)
+                .ok()
+                .flatten()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            if let Some(ms) = config.trim().strip_prefix("tick=").and_then(|v| v.parse::<u64>().ok()) {
+                let _ = hostcalls::set_tick_period(Duration::from_millis(ms));
+            }
+            true
+        }
+
+        fn on_tick(&mut self) {
+            let ticks = counter("probe_ticks").map(|id| {
+                let _ = hostcalls::increment_metric(id, 1);
+                hostcalls::get_metric(id).unwrap_or(0)
+            });
+            info(format!("tick {}", ticks.unwrap_or(0)));
+            let value = ticks.unwrap_or(0).to_string();
+            set_property_raw("wasmx.ticks", value.as_bytes());
+            let waiting = WAITING.with(|w| std::mem::take(&mut *w.borrow_mut()));
+            for id in waiting {
+                if hostcalls::set_effective_context(id).is_ok() {
+                    let _ = hostcalls::resume_http_request();
+                }
+            }
+        }
+
+        fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+            Some(Box::new(Probe { id: context_id, ..Probe::default() }))
+        }
+
+        fn get_type(&self) -> Option<ContextType> {
+            Some(ContextType::HttpContext)
+        }
+    }
+
+    /// `proxy_set_property` without the SDK's panic on a non-OK status; returns the status.
+    fn set_property_raw(path: &str, value: &[u8]) -> u32 {
+        let mut encoded = Vec::new();
+        for segment in path.split('.') {
+            encoded.extend_from_slice(segment.as_bytes());
+            encoded.push(0);
+        }
+        unsafe { proxy_set_property(encoded.as_ptr(), encoded.len(), value.as_ptr(), value.len()) }
+    }
+
+    #[derive(Default)]
+    struct Probe {
+        id: u32,
+        local: Option<String>,
+        buffer: Option<String>,
+        pause_response_headers: bool,
+        out: Vec<(String, String)>,
+        body_calls: usize,
+    }
+
+    impl Probe {
+        fn local_from(&mut self, callback: &str) -> bool {
+            if self.local.as_deref() == Some(callback) {
+                info(format!("local response from {callback}"));
+                self.send_http_response(418, vec![("x-local-from", callback)], Some(format!("local from {callback}").as_bytes()));
+                true
+            } else {
+                false
+            }
+        }
+
+        fn printable(bytes: &[u8]) -> String {
+            match std::str::from_utf8(bytes) {
+                Ok(text) if text.chars().all(|c| !c.is_control()) => text.to_string(),
+                _ => format!("hex:{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+            }
+        }
+    }
+
+    impl Context for Probe {
+        fn on_http_call_response(&mut self, token: u32, headers: usize, body_size: usize, _trailers: usize) {
+            info(format!("http_call_response token={token} headers={headers} body={body_size}"));
+            let status = self.get_http_call_response_header(":status").unwrap_or_else(|| "none".into());
+            self.out.push(("x-probe-call-status".into(), status));
+            if let Some(reason) = self.get_http_call_response_header(":dispatch_status") {
+                self.out.push(("x-probe-dispatch-status".into(), reason));
+            }
+            let body = self.get_http_call_response_body(0, body_size).unwrap_or_default();
+            let shown = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+            self.out.push(("x-probe-call-body".into(), shown));
+            if self.local_from("http_call_response") {
+                return;
+            }
+            self.resume_http_request();
+        }
+    }
+
+    impl HttpContext for Probe {
+        fn on_http_request_headers(&mut self, headers: usize, end_of_stream: bool) -> Action {
+            info(format!("request_headers headers={headers} eos={end_of_stream}"));
+            let header = |name: &str| hostcalls::get_map_value(MapType::HttpRequestHeaders, name).ok().flatten();
+            self.local = header("x-local");
+            // `x-local-only: <filter name>`: only that filter of the chain answers.
+            if let Some(only) = header("x-local-only") {
+                let name = hostcalls::get_property(vec!["plugin_name"]).ok().flatten().unwrap_or_default();
+                if only.as_bytes() != name.as_slice() {
+                    self.local = None;
+                }
+            }
+            self.buffer = header("x-buffer");
+            self.pause_response_headers = header("x-pause-response-headers").is_some();
+            if let Some(id) = counter("probe_requests") {
+                let _ = hostcalls::increment_metric(id, 1);
+                let value = hostcalls::get_metric(id).unwrap_or(0);
+                self.out.push(("x-probe-requests".into(), value.to_string()));
+            }
+            if let Ok(level) = hostcalls::get_log_level() {
+                self.out.push(("x-probe-log-level".into(), format!("{level:?}").to_lowercase()));
+            }
+            let recent = self.get_current_time().duration_since(UNIX_EPOCH).map(|d| d.as_secs() > 1_577_836_800).unwrap_or(false);
+            self.out.push(("x-probe-time-ok".into(), recent.to_string()));
+            if let Some(path) = header("x-set-property") {
+                let (key, value) = path.split_once('=').unwrap_or((path.as_str(), ""));
+                let status = set_property_raw(key, value.as_bytes());
+                self.out.push(("x-probe-set-status".into(), status.to_string()));
+            }
+            if let Some(path) = header("x-property") {
+                let value = match hostcalls::get_property(path.split('.').collect()) {
+                    Ok(Some(bytes)) => Self::printable(&bytes),
+                    Ok(None) => "<missing>".into(),
+                    Err(status) => format!("<error {status:?}>"),
+                };
+                self.out.push(("x-probe-property".into(), value));
+            }
+            if let Some(key) = header("x-cas") {
+                let (_, cas) = hostcalls::get_shared_data(&key).unwrap_or((None, None));
+                let word = |r: Result<(), proxy_wasm::types::Status>| match r {
+                    Ok(()) => "ok".to_string(),
+                    Err(proxy_wasm::types::Status::CasMismatch) => "mismatch".to_string(),
+                    Err(other) => format!("{other:?}"),
+                };
+                let first = word(hostcalls::set_shared_data(&key, Some(b"first"), cas.or(Some(0))));
+                let second = word(hostcalls::set_shared_data(&key, Some(b"stale"), Some(cas.unwrap_or(0).wrapping_add(1000))));
+                self.out.push(("x-probe-cas".into(), format!("{first},{second}")));
+            }
+            if self.local_from("request_headers") {
+                return Action::Pause;
+            }
+            if let Some(upstream) = header("x-call") {
+                let sent = self.dispatch_http_call(
+                    &upstream,
+                    vec![(":method", "GET"), (":path", "/probe-call"), (":authority", "probe"), ("x-probe", "1")],
+                    None,
+                    vec![],
+                    Duration::from_millis(2000),
+                );
+                match sent {
+                    Ok(token) => {
+                        info(format!("dispatched token={token}"));
+                        return Action::Pause;
+                    }
+                    Err(status) => self.out.push(("x-probe-call-status".into(), format!("dispatch failed {status:?}"))),
+                }
+            }
+            match header("x-pause").as_deref() {
+                Some("tick") => {
+                    WAITING.with(|w| w.borrow_mut().push(self.id));
+                    return Action::Pause;
+                }
+                Some("forever") => return Action::Pause,
+                _ => {}
+            }
+            Action::Continue
+        }
+
+        fn on_http_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+            let body = self.get_http_request_body(0, size).unwrap_or_default();
+            info(format!("request_body size={size} eos={end_of_stream} body={}", String::from_utf8_lossy(&body)));
+            if self.local_from("request_body") {
+                return Action::Pause;
+            }
+            if self.buffer.as_deref() == Some("request") && !end_of_stream {
+                return Action::Pause;
+            }
+            Action::Continue
+        }
+
+        fn on_http_response_headers(&mut self, headers: usize, end_of_stream: bool) -> Action {
+            info(format!("response_headers headers={headers} eos={end_of_stream}"));
+            for (name, value) in std::mem::take(&mut self.out) {
+                self.add_http_response_header(&name, &value);
+            }
+            if self.local_from("response_headers") {
+                return Action::Pause;
+            }
+            if self.pause_response_headers {
+                return Action::Pause;
+            }
+            Action::Continue
+        }
+
+        fn on_http_response_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+            self.body_calls += 1;
+            let body = self.get_http_response_body(0, size).unwrap_or_default();
+            info(format!("response_body size={size} eos={end_of_stream} body={}", String::from_utf8_lossy(&body)));
+            if self.local_from("response_body") {
+                return Action::Pause;
+            }
+            if self.buffer.as_deref() == Some("response") && !end_of_stream {
+                return Action::Pause;
+            }
+            Action::Continue
+        }
+
+        fn on_log(&mut self) {
+            info(format!("log body_calls={}", self.body_calls));
+        }
+    }
+}
