@@ -1,0 +1,121 @@
+//! `kong.response`, `kong.service.request` and the `ngx` output functions through the
+//! real `kong_functions.wasm` (build it first: `make build`).
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+use wasm_harness::{Chain, ChainSpec, FilterSpec, Harness, Outcome, RequestSpec};
+
+fn harness() -> &'static Harness {
+    static HARNESS: OnceLock<Harness> = OnceLock::new();
+    HARNESS.get_or_init(Harness::new)
+}
+
+fn module_path() -> PathBuf {
+    let path = std::env::var_os("KONG_FUNCTIONS_WASM").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/wasm32-wasip1/release/kong_functions.wasm")
+    });
+    assert!(path.is_file(), "{} is missing: run `make build` first", path.display());
+    path
+}
+
+fn chain(config: Value) -> Chain {
+    let filters = vec![FilterSpec { name: "pre-function".into(), module: module_path(), config }];
+    harness()
+        .chain(&ChainSpec { filters, vm_config: Value::Null, ..ChainSpec::default() })
+        .unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+fn send(chain: &mut Chain, request: RequestSpec) -> Outcome {
+    chain.run(&request).unwrap_or_else(|e| panic!("filter trapped: {e:#}"))
+}
+
+fn echoed(outcome: &Outcome) -> Value {
+    serde_json::from_str(&outcome.body).unwrap_or_else(|e| panic!("echo body: {e}: {}", outcome.body))
+}
+
+#[test]
+fn exit_with_a_table_answers_json_without_the_upstream() {
+    let mut chain = chain(json!({ "access": ["return kong.response.exit(403, { message = 'Forbidden here' }, { ['X-Reason'] = 'policy' })"] }));
+    let outcome = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(outcome.status, 403);
+    assert_eq!(outcome.body, r#"{"message":"Forbidden here"}"#);
+    assert_eq!(outcome.header("content-type"), Some("application/json; charset=utf-8"));
+    assert_eq!(outcome.header("x-reason"), Some("policy"));
+    assert!(outcome.upstream.is_none());
+}
+
+#[test]
+fn error_negotiates_html_from_accept() {
+    let mut chain = chain(json!({ "access": ["return kong.response.error(401)"] }));
+    let html = send(&mut chain, RequestSpec::get("/").header("accept", "text/html"));
+    assert_eq!(html.status, 401);
+    assert_eq!(html.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(html.body.contains("<p>Unauthorized.</p>"), "{}", html.body);
+    let json = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(json.header("content-type"), Some("application/json; charset=utf-8"));
+    assert!(json.body.contains("\"message\":\"Unauthorized\""), "{}", json.body);
+}
+
+#[test]
+fn header_filter_sets_and_adds_response_headers() {
+    let source = "kong.response.set_header('X-Set', 'one')\nkong.response.add_header('X-Added', 'a')\nkong.response.add_header('X-Added', 'b')\nkong.response.clear_header('Content-Type')";
+    let mut chain = chain(json!({ "header_filter": [source] }));
+    let outcome = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(outcome.status, 200);
+    assert_eq!(outcome.header("x-set"), Some("one"));
+    let added: Vec<&str> = outcome.headers.iter().filter(|(n, _)| n == "x-added").map(|(_, v)| v.as_str()).collect();
+    assert_eq!(added, ["a", "b"]);
+    assert_eq!(outcome.header("content-type"), None);
+}
+
+#[test]
+fn service_request_changes_reach_the_upstream() {
+    let source = "kong.service.request.set_path('/rewritten/path')\nkong.service.request.set_query({ b = 'x y', a = '1' })\nkong.service.request.set_method('POST')\nkong.service.request.set_header('X-To-Upstream', 'yes')";
+    let mut chain = chain(json!({ "access": [source] }));
+    let outcome = send(&mut chain, RequestSpec::get("/original?drop=me"));
+    assert_eq!(outcome.status, 200);
+    let upstream = outcome.upstream.clone().expect("proxied");
+    assert_eq!(upstream.path, "/rewritten/path?a=1&b=x%20y");
+    assert_eq!(upstream.method, "POST");
+    assert_eq!(upstream.header("x-to-upstream"), Some("yes"));
+    assert_eq!(echoed(&outcome)["path"], "/rewritten/path?a=1&b=x%20y");
+}
+
+#[test]
+fn clear_query_arg_and_raw_query_reach_the_upstream() {
+    let mut chain = chain(json!({ "rewrite": ["kong.service.request.clear_query_arg('secret')"], "access": ["kong.service.request.set_raw_query(kong.request.get_header('x-q') or 'keep=1&secret=2')"] }));
+    let outcome = send(&mut chain, RequestSpec::get("/p?secret=1&x=2"));
+    assert_eq!(outcome.upstream.expect("proxied").path, "/p?keep=1&secret=2");
+    let mut chain_two = self::chain(json!({ "access": ["kong.service.request.clear_query_arg('secret')"] }));
+    let outcome = send(&mut chain_two, RequestSpec::get("/p?secret=1&x=2"));
+    assert_eq!(outcome.upstream.expect("proxied").path, "/p?x=2");
+}
+
+#[test]
+fn ngx_status_then_exit_in_the_next_chunk_sends_kongs_bad_request() {
+    let mut chain = chain(json!({ "access": ["ngx.status = 400", "ngx.exit(ngx.status)"] }));
+    let outcome = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(outcome.status, 400);
+    assert!(outcome.body.contains("Bad request"), "{}", outcome.body);
+    assert!(outcome.upstream.is_none());
+}
+
+#[test]
+fn ngx_say_then_exit_sends_the_output() {
+    let mut chain = chain(json!({ "access": ["ngx.status = 404\nngx.say('Not Found')\nngx.exit(ngx.status)"] }));
+    let outcome = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(outcome.status, 404);
+    assert_eq!(outcome.body, "Not Found\n");
+    assert!(outcome.upstream.is_none());
+}
+
+#[test]
+fn body_filter_rewrites_the_whole_body() {
+    let source = "local body = kong.response.get_raw_body()\nif body then kong.response.set_raw_body(body:upper()) end";
+    let mut chain = chain(json!({ "body_filter": [source] }));
+    let outcome = send(&mut chain, RequestSpec::get("/shout"));
+    assert_eq!(outcome.status, 200);
+    assert!(outcome.body.contains("\"PATH\":\"/SHOUT\""), "{}", outcome.body);
+}
