@@ -35,13 +35,17 @@ fn readme_rows() -> BTreeMap<String, String> {
 /// The names among `candidates` that the Lua environment (mode `on`) does not have.
 fn missing(candidates: &[&str]) -> Vec<String> {
     let host = Rc::new(FakeHost::default());
-    let mut source = String::new();
-    for name in candidates {
-        source.push_str(&format!(
-            "do local ok, v = pcall(function() return {name} end) if not ok or v == nil then kong.log.info('{name}') end end\n"
-        ));
-    }
-    let config = serde_json::json!({ "access": [source] }).to_string();
+    // One chunk per 100 names: a Lua function holds at most 255 inner functions.
+    let chunks: Vec<String> = candidates
+        .chunks(100)
+        .map(|names| {
+            names
+                .iter()
+                .map(|name| format!("do local ok, v = pcall(function() return {name} end) if not ok or v == nil then kong.log.info('{name}') end end\n"))
+                .collect()
+        })
+        .collect();
+    let config = serde_json::json!({ "access": chunks }).to_string();
     let vm = VmConfig { untrusted_lua: Mode::On, ..VmConfig::default() };
     let mut rt = Runtime::with_vm_config(&PluginConfig::parse(config.as_bytes()).unwrap(), Role::PreFunction, host.clone(), &vm).unwrap();
     assert_eq!(rt.run_phase(Phase::Access, &mut RequestState::default()), PhaseOutcome::Continue, "{:?}", host.messages());
