@@ -88,6 +88,10 @@ pub fn install<'gc>(ctx: Context<'gc>, ngx: Table<'gc>, pdk: &Pdk) {
     set_function(ctx, req, "http_version", pdk, http_version);
     set_function(ctx, req, "start_time", pdk, start_time);
     set_function(ctx, req, "is_internal", pdk, is_internal);
+    set_function(ctx, req, "raw_header", pdk, raw_header);
+    set_function(ctx, req, "init_body", pdk, init_body);
+    set_function(ctx, req, "append_body", pdk, append_body);
+    set_function(ctx, req, "finish_body", pdk, finish_body);
     ngx.set(ctx, "req", req).ok();
     ngx.set(ctx, "var", var_table(ctx, pdk)).ok();
     set_function(ctx, ngx, "encode_args", pdk, args::ngx_encode_args);
@@ -412,6 +416,86 @@ fn start_time<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stac
 /// `ngx.req.is_internal()`: always `false`, there are no internal redirects here.
 fn is_internal<'gc>(_pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
     ret(ctx, stack, false)
+}
+
+/// `ngx.req.raw_header([no_request_line])`: the request head as HTTP/1.1 text, rebuilt
+/// from the host's header map (`METHOD PATH HTTP/x.y`, then `name: value` lines, then an
+/// empty line, CRLF-separated). proxy-wasm hosts hand over lowercase names and no
+/// original bytes, so names are lowercase and `Host` comes from `:authority`.
+fn raw_header<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
+    let no_request_line = stack.get(0).to_bool();
+    let headers = pdk.scope().host.request_headers();
+    let get = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let mut out = Vec::new();
+    if !no_request_line {
+        let version = request::http_version(pdk).unwrap_or(1.1);
+        out.extend(get(":method").unwrap_or_else(|| b"GET".to_vec()));
+        out.push(b' ');
+        out.extend(get(":path").unwrap_or_else(|| b"/".to_vec()));
+        out.extend(format!(" HTTP/{version:.1}\r\n").into_bytes());
+    }
+    if let Some(host) = get(":authority") {
+        if get("host").is_none() {
+            out.extend_from_slice(b"host: ");
+            out.extend(host);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    for (name, value) in headers.iter().filter(|(n, _)| !n.starts_with(':')) {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    ret(ctx, stack, Value::String(piccolo::String::from_slice(&ctx, &out)))
+}
+
+/// The buffered body `init_body`/`append_body`/`finish_body` build on: the request body
+/// must have been read (buffered before the phase), as nginx requires.
+fn new_body<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: &Execution<'gc, '_>, edit: impl FnOnce(&mut Vec<u8>)) -> Result<(), piccolo::Error<'gc>> {
+    let limit = crate::lua::limits::current().request_body_bytes;
+    let mut scope = pdk.scope_mut();
+    let Some(body) = scope.request.request_body.as_mut() else {
+        drop(scope);
+        return raise(ctx, exec, "request body not read");
+    };
+    edit(body);
+    if body.len() > limit {
+        let len = body.len();
+        body.truncate(0);
+        drop(scope);
+        return raise(ctx, exec, &format!("request body too large ({len} bytes, limit {limit})"));
+    }
+    scope.request.request_body_changed = true;
+    Ok(())
+}
+
+/// `ngx.req.init_body()`: starts a new, empty request body (what goes upstream once the
+/// phase ends); `append_body` adds to it, `finish_body` ends it.
+fn init_body<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
+    new_body(pdk, ctx, &exec, Vec::clear)?;
+    ret(ctx, stack, ())
+}
+
+/// `ngx.req.append_body(data)`: appends `data` (a string) to the body `init_body` began.
+fn append_body<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
+    let data = match stack.get(0) {
+        Value::String(s) => s.as_bytes().to_vec(),
+        v @ (Value::Integer(_) | Value::Number(_)) => crate::lua::format::number(v).into_bytes(),
+        other => {
+            return raise(ctx, &exec, &format!("bad argument #1 to 'append_body' (string expected, got {})", arg_type_name(other)))
+        }
+    };
+    new_body(pdk, ctx, &exec, |body| body.extend_from_slice(&data))?;
+    ret(ctx, stack, ())
+}
+
+/// `ngx.req.finish_body()`: ends the body `init_body` began; it goes upstream with its
+/// own `Content-Length`.
+fn finish_body<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
+    new_body(pdk, ctx, &exec, |_| {})?;
+    ret(ctx, stack, ())
 }
 
 // ---------------------------------------------------------------------------------

@@ -89,6 +89,10 @@ pub fn install<'gc>(ctx: Context<'gc>, pdk: &Pdk, ngx: Table<'gc>) {
     set_function(ctx, ngx, "exit", pdk, exit);
     set_function(ctx, ngx, "say", pdk, say);
     set_function(ctx, ngx, "print", pdk, print);
+    set_function(ctx, ngx, "redirect", pdk, redirect);
+    set_function(ctx, ngx, "flush", pdk, flush);
+    set_function(ctx, ngx, "send_headers", pdk, flush);
+    set_function(ctx, ngx, "eof", pdk, eof);
     ngx.set(ctx, "header", header_table(ctx, pdk)).ok();
     let resp = match ngx.get(ctx, "resp") {
         Value::Table(t) => t,
@@ -206,6 +210,75 @@ fn exit<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stac
     }
     drop(scope);
     Ok(CallbackReturn::Yield { to_thread: None, then: None })
+}
+
+/// `ngx.redirect(uri[, status])`: ends the request with a redirect, as lua-nginx-module:
+/// `status` 301, 302 (the default), 303, 307 or 308, a `Location` header with `uri`
+/// as given, nginx's HTML page for the status as the body. Only in `rewrite`/`access`.
+fn redirect<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let phase = pdk.scope().phase;
+    if !before_response(phase) {
+        return disabled(ctx, &exec, phase);
+    }
+    let uri = match stack.get(0) {
+        Value::String(s) => s.as_bytes().to_vec(),
+        v @ (Value::Integer(_) | Value::Number(_)) => crate::lua::format::number(v).into_bytes(),
+        other => {
+            return raise(ctx, &exec, &format!("bad argument #1 to 'redirect' (string expected, got {})", other.type_name()))
+        }
+    };
+    if uri.iter().any(|b| *b == b'\r' || *b == b'\n') {
+        return raise(ctx, &exec, "unsafe byte in the redirect uri");
+    }
+    let status = match stack.get(1) {
+        Value::Nil => 302,
+        v => v.to_integer().unwrap_or(0),
+    };
+    if ![301, 302, 303, 307, 308].contains(&status) {
+        return raise(ctx, &exec, &format!("only ngx.HTTP_MOVED_TEMPORARILY, ngx.HTTP_MOVED_PERMANENTLY, ngx.HTTP_PERMANENT_REDIRECT, ngx.HTTP_SEE_OTHER, and ngx.HTTP_TEMPORARY_REDIRECT are allowed (got {status})"));
+    }
+    let mut scope = pdk.scope_mut();
+    let mut response = ngx_exit_response(&scope, status as u16);
+    response.set_header("location", Some(&uri));
+    scope.request.exit = Some(response);
+    drop(scope);
+    Ok(CallbackReturn::Yield { to_thread: None, then: None })
+}
+
+/// `ngx.flush()` and `ngx.send_headers()`: return 1. A proxy-wasm filter sends its own
+/// response in one piece (at `ngx.exit` or the end of the phase), so there is nothing
+/// to push out early; the output and headers keep collecting until then.
+fn flush<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let phase = pdk.scope().phase;
+    if !before_response(phase) {
+        return disabled(ctx, &exec, phase);
+    }
+    stack.replace(ctx, 1);
+    Ok(CallbackReturn::Return)
+}
+
+/// `ngx.eof()`: the output printed so far is the whole response; it is sent when the
+/// phase ends, and the request does not go upstream. Returns 1.
+fn eof<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let phase = pdk.scope().phase;
+    if !before_response(phase) {
+        return disabled(ctx, &exec, phase);
+    }
+    let mut scope = pdk.scope_mut();
+    if scope.request.output.is_empty() {
+        // An empty body still ends the response: status (or 200) with no content.
+        let response = LocalResponse {
+            status: scope.request.status.unwrap_or(200),
+            headers: vec![("content-length".into(), b"0".to_vec())],
+            body: Vec::new(),
+        };
+        scope.request.exit = Some(response);
+    } else if let Some(response) = take_output_response(&mut scope.request) {
+        scope.request.exit = Some(response);
+    }
+    drop(scope);
+    stack.replace(ctx, 1);
+    Ok(CallbackReturn::Return)
 }
 
 /// Appends the `ngx.say`/`ngx.print` rendering of `value` (argument `index`) to `out`.

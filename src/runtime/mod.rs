@@ -108,7 +108,7 @@ pub struct Runtime {
 
 /// PDK and ngx functions that read or replace the request body: a `rewrite`/`access`
 /// chunk naming one makes the filter buffer the request body before running those phases.
-const REQUEST_BODY_FUNCTIONS: [&str; 8] = [
+const REQUEST_BODY_FUNCTIONS: [&str; 10] = [
     "get_raw_body",
     "get_body",
     "read_body",
@@ -117,6 +117,8 @@ const REQUEST_BODY_FUNCTIONS: [&str; 8] = [
     "set_raw_body",
     "set_body",
     "set_body_data",
+    "init_body",
+    "append_body",
 ];
 
 impl Runtime {
