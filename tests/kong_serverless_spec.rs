@@ -40,6 +40,7 @@ fn chains_with(chunks: &[&str], properties: std::collections::BTreeMap<String, S
                 vm_config: Value::Null,
                 properties: properties.clone(),
                 profile,
+                ..ChainSpec::default()
             };
             let chain = harness().chain(&spec).unwrap_or_else(|e| panic!("{role} under {profile:?}: {e:#}"));
             out.push((format!("{role} under {profile:?}"), chain));

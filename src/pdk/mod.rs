@@ -243,3 +243,6 @@ mod coverage_tests;
 
 #[cfg(test)]
 mod misc_tests;
+
+#[cfg(test)]
+mod extras_tests;

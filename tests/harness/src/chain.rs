@@ -313,6 +313,9 @@ impl Chain {
         let body = request.body.clone().unwrap_or_default().into_bytes();
         let has_body = !body.is_empty();
         let end_of_stream = !has_body && !self.kong();
+        let mut chunks = self.request_chunks(body);
+        // Filters before this index have already been handed the body.
+        let mut body_seen_by = 0;
         for i in 0..self.filters.len() {
             let count = self.lock_stream().request_headers.len();
             let action = self.filters[i].on_request_headers(ids[i], count, end_of_stream)?;
@@ -323,27 +326,46 @@ impl Chain {
                 match self.wait(i)? {
                     Wake::Resumed => {}
                     Wake::Reply(reply) => return Ok(Some((i, reply))),
-                    Wake::Stuck => return Ok(Some((i, paused_reply(&self.filters[i].name)))),
+                    Wake::Stuck if chunks.is_empty() => return Ok(Some((i, paused_reply(&self.filters[i].name)))),
+                    Wake::Stuck => {
+                        // Envoy's StopIteration holds the headers from the next filters,
+                        // not the body from this one: the body still reaches filters
+                        // 0..=i, and Continue from the last body callback resumes.
+                        let order: Vec<usize> = (body_seen_by..=i).collect();
+                        match self.body_pass(Direction::Request, &order, ids, std::mem::take(&mut chunks))? {
+                            BodyEnd::Done(body) => {
+                                self.lock_stream().request_body = body.clone();
+                                chunks = self.request_chunks(body);
+                                body_seen_by = i + 1;
+                            }
+                            BodyEnd::Reply(j, reply) => return Ok(Some((j, reply))),
+                        }
+                    }
                 }
             }
         }
-        let chunks = if has_body {
-            self.split(body, false)
-        } else if self.kong() {
-            vec![(Vec::new(), true)]
-        } else {
-            Vec::new()
-        };
-        if chunks.is_empty() {
+        if chunks.is_empty() || body_seen_by == self.filters.len() {
             return Ok(None);
         }
-        let order: Vec<usize> = (0..self.filters.len()).collect();
+        let order: Vec<usize> = (body_seen_by..self.filters.len()).collect();
         match self.body_pass(Direction::Request, &order, ids, chunks)? {
             BodyEnd::Done(body) => {
                 self.lock_stream().request_body = body;
                 Ok(None)
             }
             BodyEnd::Reply(i, reply) => Ok(Some((i, reply))),
+        }
+    }
+
+    /// The request body as delivered chunks: none for a request without a body, except
+    /// in the kong profile, which always ends the stream with an (empty) body callback.
+    fn request_chunks(&self, body: Vec<u8>) -> Vec<(Vec<u8>, bool)> {
+        if !body.is_empty() {
+            self.split(body, false)
+        } else if self.kong() {
+            vec![(Vec::new(), true)]
+        } else {
+            Vec::new()
         }
     }
 
