@@ -80,3 +80,19 @@ fn nginx_facts_and_deprecation_warnings() {
     assert_eq!(logs[1].0, crate::host::LogLevel::Warn);
     assert_eq!(logs[2].1, "[pre-function] other thing");
 }
+
+#[test]
+fn memory_stats_report_this_vms_heap_in_kongs_shape() {
+    let host = Rc::new(FakeHost::default());
+    let mut request = RequestState::default();
+    let source = "local s = kong.node.get_memory_stats()\n\
+                  local w = s.workers_lua_vms[1]\n\
+                  kong.log.info(type(w.http_allocated_gc), ' ', w.pid, ' ', next(s.lua_shared_dicts) == nil)\n\
+                  kong.log.info(kong.node.get_memory_stats('m', 1).workers_lua_vms[1].http_allocated_gc)\n\
+                  kong.node.get_memory_stats('x')";
+    assert_eq!(run(Phase::Access, source, &host, &mut request), PhaseOutcome::Failed);
+    let logs = host.messages();
+    assert_eq!(logs[0], "[pre-function] number 0 true");
+    assert!(logs[1].ends_with(" MiB") && logs[1].contains('.'), "{logs:?}");
+    assert!(logs[2].contains("invalid unit 'x' (expected 'k/K', 'm/M', or 'g/G')"), "{logs:?}");
+}

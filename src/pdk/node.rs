@@ -18,7 +18,57 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     let t = Table::new(&ctx);
     set_function(ctx, t, "get_id", pdk, get_id);
     set_function(ctx, t, "get_hostname", pdk, get_hostname);
+    set_function(ctx, t, "get_memory_stats", pdk, get_memory_stats);
     t
+}
+
+/// `kong.node.get_memory_stats([unit[, scale]])`, in Kong's shape:
+/// `{ workers_lua_vms = { { pid = 0, http_allocated_gc = n } }, lua_shared_dicts = {} }`.
+/// A proxy-wasm filter instance is one Lua VM: its heap (piccolo's allocation count,
+/// what the `memory_bytes` limit measures) is the one worker entry; there are no nginx
+/// shared dicts. `unit` `b` (default) gives integers; `k`, `m`, `g` give strings such as
+/// `"1.19 MiB"` with `scale` decimals (default 2), as Kong's `bytes_to_str`.
+fn get_memory_stats<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let unit = match stack.get(0) {
+        piccolo::Value::Nil => "b".to_string(),
+        piccolo::Value::String(s) => s.to_str_lossy().into_owned(),
+        other => crate::lua::format::display(other),
+    };
+    let scale = match stack.get(1) {
+        piccolo::Value::Nil => 2,
+        v => match v.to_number() {
+            Some(n) if n >= 0.0 => n as usize,
+            _ => return super::raise(ctx, &exec, "scale must be equal or greater than 0"),
+        },
+    };
+    let bytes = ctx.metrics().total_allocation();
+    let value = match bytes_to_str(bytes, &unit, scale) {
+        Some(text) if unit.eq_ignore_ascii_case("b") => piccolo::Value::Integer(text.parse().unwrap_or(0)),
+        Some(text) => lua_string(ctx, text.as_bytes()),
+        None => return super::raise(ctx, &exec, &format!("invalid unit '{unit}' (expected 'k/K', 'm/M', or 'g/G')")),
+    };
+    let worker = Table::new(&ctx);
+    worker.set(ctx, "pid", 0).ok();
+    worker.set(ctx, "http_allocated_gc", value).ok();
+    let workers = Table::new(&ctx);
+    workers.set(ctx, 1, worker).ok();
+    let stats = Table::new(&ctx);
+    stats.set(ctx, "workers_lua_vms", workers).ok();
+    stats.set(ctx, "lua_shared_dicts", Table::new(&ctx)).ok();
+    stack.replace(ctx, stats);
+    Ok(CallbackReturn::Return)
+}
+
+/// Kong's `kong.tools.string.bytes_to_str`; `None` for an unknown unit.
+fn bytes_to_str(bytes: usize, unit: &str, scale: usize) -> Option<String> {
+    let (divisor, suffix) = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => return Some(bytes.to_string()),
+        "k" => (1024f64, "KiB"),
+        "m" => (1024f64 * 1024.0, "MiB"),
+        "g" => (1024f64 * 1024.0 * 1024.0, "GiB"),
+        _ => return None,
+    };
+    Some(format!("{:.*} {suffix}", scale, bytes as f64 / divisor))
 }
 
 /// `kong.version` and `kong.version_num` for this host: Kong's version property when on
