@@ -25,6 +25,9 @@ pub struct FunctionsHttp {
     /// `kong.service.request.enable_buffering()` ran and the response is being buffered:
     /// `header_filter` and `body_filter` run once the whole body is in.
     buffering_response: bool,
+    /// Buffering on Kong's engine, which cannot hold response headers: `header_filter`
+    /// ran on the headers, `body_filter` runs once on the whole buffered body.
+    buffering_body_only: bool,
 }
 
 impl FunctionsHttp {
@@ -37,6 +40,7 @@ impl FunctionsHttp {
             body_ended: false,
             request_phases_pending: false,
             buffering_response: false,
+            buffering_body_only: false,
         }
     }
 
@@ -263,9 +267,16 @@ impl HttpContext for FunctionsHttp {
             return Action::Continue;
         }
         if self.request.buffer_response && !end_of_stream {
-            // Hold the headers until the whole body is in (Kong's buffered proxying).
-            self.buffering_response = true;
-            return Action::Pause;
+            let kong = self.runtime.as_ref().is_some_and(|r| r.borrow().host_kind() == crate::properties::HostKind::Kong);
+            if kong {
+                // Kong's engine cannot hold response headers (a Pause there is ignored):
+                // header_filter runs now, body_filter on the whole buffered body.
+                self.buffering_body_only = true;
+            } else {
+                // Hold the headers until the whole body is in (Kong's buffered proxying).
+                self.buffering_response = true;
+                return Action::Pause;
+            }
         }
         self.apply_response_header_ops();
         if self.has_phase(Phase::BodyFilter) {
@@ -286,6 +297,22 @@ impl HttpContext for FunctionsHttp {
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if self.buffering_body_only && !self.responded_locally {
+            if !end_of_stream {
+                return Action::Pause;
+            }
+            self.buffering_body_only = false;
+            let body = match hostcalls::get_buffer(BufferType::HttpResponseBody, 0, body_size) {
+                Ok(Some(bytes)) => bytes,
+                _ => Vec::new(),
+            };
+            self.request.response_body = Some(body.clone());
+            if self.has_phase(Phase::BodyFilter) {
+                let chunk = self.filter_body(body, true);
+                let _ = hostcalls::set_buffer(BufferType::HttpResponseBody, 0, body_size, &chunk.data);
+            }
+            return Action::Continue;
+        }
         if self.buffering_response {
             if !end_of_stream {
                 return Action::Pause;

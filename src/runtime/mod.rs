@@ -189,6 +189,11 @@ impl Runtime {
         self.uses_request_body
     }
 
+    /// The host this instance runs in (probed once, see [`crate::properties`]).
+    pub fn host_kind(&self) -> crate::properties::HostKind {
+        self.pdk.scope().host_kind
+    }
+
     /// Whether `phase` has any chunk to run.
     pub fn has_phase(&self, phase: Phase) -> bool {
         self.phases.iter().any(|(p, c)| *p == phase && !c.is_empty())

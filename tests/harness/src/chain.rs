@@ -531,6 +531,10 @@ impl Chain {
     fn response_path(&mut self, response: &mut Response, first: usize, ids: &[i32]) -> Result<()> {
         self.load_response_headers(response);
         let kong = self.kong();
+        // Filters from this index up to `first` have already been handed the body.
+        let mut body_seen_from = first + 1;
+        // Set when a filter's body pass ended in a local reply: its status wins.
+        let mut replied_status = 0;
         for i in (0..=first).rev() {
             let end_of_stream = response.body.is_empty() && !kong;
             let count = self.lock_stream().response_headers.len();
@@ -543,7 +547,23 @@ impl Chain {
                     reply = match self.wait(i)? {
                         Wake::Resumed => None,
                         Wake::Reply(reply) => Some(reply),
-                        Wake::Stuck => Some(paused_reply(&self.filters[i].name)),
+                        Wake::Stuck if response.body.is_empty() => Some(paused_reply(&self.filters[i].name)),
+                        Wake::Stuck => {
+                            // Envoy's StopIteration holds the headers from the next filters,
+                            // not the body from this one: the body reaches filters
+                            // first..=i, and Continue from the last body callback resumes.
+                            let order: Vec<usize> = (i..body_seen_from).rev().collect();
+                            let chunks = self.split(std::mem::take(&mut response.body), true);
+                            match self.body_pass(Direction::Response, &order, ids, chunks)? {
+                                BodyEnd::Done(body) => response.body = body,
+                                BodyEnd::Reply(_, reply) => {
+                                    replied_status = reply.status;
+                                    response.body = reply.body;
+                                }
+                            }
+                            body_seen_from = i;
+                            None
+                        }
                     };
                 }
             }
@@ -559,18 +579,22 @@ impl Chain {
         }
         let body = std::mem::take(&mut response.body);
         let chunks: Vec<(Vec<u8>, bool)> = if body.is_empty() {
-            if kong {
+            if kong && body_seen_from > first {
                 vec![(Vec::new(), true)]
             } else {
                 Vec::new()
             }
         } else {
-            self.split(body, true)
+            self.split(body.clone(), true)
         };
-        let order: Vec<usize> = (0..=first).rev().collect();
-        let (delivered, status) = match self.body_pass(Direction::Response, &order, ids, chunks)? {
-            BodyEnd::Done(body) => (body, 0),
-            BodyEnd::Reply(_, reply) => (reply.body, reply.status),
+        let order: Vec<usize> = (0..body_seen_from.min(first + 1)).rev().collect();
+        let (delivered, status) = if order.is_empty() || chunks.is_empty() {
+            (body, replied_status)
+        } else {
+            match self.body_pass(Direction::Response, &order, ids, chunks)? {
+                BodyEnd::Done(body) => (body, replied_status),
+                BodyEnd::Reply(_, reply) => (reply.body, reply.status),
+            }
         };
         let stream = self.lock_stream();
         response.headers = stream.response_headers.iter().filter(|(n, _)| !n.starts_with(':')).cloned().collect();
