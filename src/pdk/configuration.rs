@@ -74,36 +74,10 @@ fn property_value<'gc>(ctx: Context<'gc>, bytes: &[u8]) -> Value<'gc> {
     }
     if text.starts_with('[') || text.starts_with('{') {
         if let Ok(json) = serde_json::from_slice::<serde_json::Value>(bytes) {
-            return json_value(ctx, &json);
+            return super::lua_json::to_lua(ctx, &json);
         }
     }
     lua_string(ctx, bytes)
-}
-
-fn json_value<'gc>(ctx: Context<'gc>, json: &serde_json::Value) -> Value<'gc> {
-    match json {
-        serde_json::Value::Null => Value::Nil,
-        serde_json::Value::Bool(b) => Value::Boolean(*b),
-        serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) => Value::Integer(i),
-            None => Value::Number(n.as_f64().unwrap_or(0.0)),
-        },
-        serde_json::Value::String(s) => lua_string(ctx, s.as_bytes()),
-        serde_json::Value::Array(items) => {
-            let t = Table::new(&ctx);
-            for (i, item) in items.iter().enumerate() {
-                t.set(ctx, i as i64 + 1, json_value(ctx, item)).ok();
-            }
-            Value::Table(t)
-        }
-        serde_json::Value::Object(fields) => {
-            let t = Table::new(&ctx);
-            for (k, v) in fields {
-                t.set(ctx, lua_string(ctx, k.as_bytes()), json_value(ctx, v)).ok();
-            }
-            Value::Table(t)
-        }
-    }
 }
 
 #[cfg(test)]

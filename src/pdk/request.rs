@@ -519,7 +519,7 @@ fn get_body<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: 
         return match body(pdk) {
             Ok(Some(b)) => match serde_json::from_slice::<serde_json::Value>(&b) {
                 Ok(json @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => {
-                    ret(ctx, stack, (json_to_lua(ctx, &json), Value::Nil, mime))
+                    ret(ctx, stack, (super::lua_json::to_lua(ctx, &json), Value::Nil, mime))
                 }
                 _ => ret(ctx, stack, (Value::Nil, text(ctx, b"invalid json body"), mime)),
             },
@@ -568,36 +568,6 @@ fn raw_path(pdk: &Pdk) -> Vec<u8> {
     match uri.iter().skip(1).position(|&b| b == b'?') {
         Some(q) => uri[..q + 1].to_vec(),
         None => uri,
-    }
-}
-
-/// A JSON document as Lua values, as cjson decodes it: objects and arrays to tables,
-/// integers to integers, other numbers to floats. `null` has no Lua value here (cjson's
-/// `cjson.null` sentinel is not modelled): such keys are absent.
-pub fn json_to_lua<'gc>(ctx: Context<'gc>, json: &serde_json::Value) -> Value<'gc> {
-    use serde_json::Value as J;
-    match json {
-        J::Null => Value::Nil,
-        J::Bool(b) => Value::Boolean(*b),
-        J::Number(n) => match n.as_i64() {
-            Some(i) => Value::Integer(i),
-            None => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        J::String(s) => text(ctx, s.as_bytes()),
-        J::Array(items) => {
-            let t = Table::new(&ctx);
-            for (i, item) in items.iter().enumerate() {
-                t.set(ctx, i as i64 + 1, json_to_lua(ctx, item)).ok();
-            }
-            Value::Table(t)
-        }
-        J::Object(map) => {
-            let t = Table::new(&ctx);
-            for (k, v) in map {
-                t.set(ctx, text(ctx, k.as_bytes()), json_to_lua(ctx, v)).ok();
-            }
-            Value::Table(t)
-        }
     }
 }
 
