@@ -60,6 +60,10 @@ pub struct PluginConfig {
     pub phases: Vec<(Phase, Vec<String>)>,
     /// The `role` override, when the config sets one.
     pub role: Option<Role>,
+    /// `shared_data_zone`: the shared-data zone for `kong.cache` and the node id on
+    /// hosts that need one (Kong's engine; see [`crate::vm_config`]), overriding the VM
+    /// configuration's (Kong gives filters no VM configuration).
+    pub shared_data_zone: Option<String>,
 }
 
 /// Why a plugin configuration was rejected; the text names the field and the reason.
@@ -94,11 +98,17 @@ impl PluginConfig {
         };
 
         let mut role = None;
+        let mut shared_data_zone = None;
         let mut functions = Vec::new();
         let mut by_phase: Vec<(Phase, Vec<String>)> = Vec::new();
         for (key, value) in &object {
             if key == "role" {
                 role = Some(parse_role(value)?);
+            } else if key == "shared_data_zone" {
+                match value.as_str() {
+                    Some(zone) if !zone.is_empty() && !zone.contains('/') => shared_data_zone = Some(zone.to_owned()),
+                    _ => return err("config.shared_data_zone: expected a zone name (a non-empty string without '/')"),
+                }
             } else if key == "functions" {
                 functions = string_array(key, value)?;
             } else if let Some(phase) = Phase::from_name(key) {
@@ -132,7 +142,7 @@ impl PluginConfig {
             ));
         }
         by_phase.sort_by_key(|(p, _)| Phase::ALL.iter().position(|q| q == p));
-        Ok(PluginConfig { phases: by_phase, role })
+        Ok(PluginConfig { phases: by_phase, role, shared_data_zone })
     }
 
     /// The sources of `phase`, empty when the phase has none.

@@ -63,6 +63,31 @@ pub trait Host {
     /// Wall-clock time in nanoseconds since the Unix epoch
     /// (`proxy_get_current_time_nanoseconds`).
     fn now_nanos(&self) -> u64;
+    /// The first `size` bytes of the request body the host holds now
+    /// (`proxy_get_buffer_bytes(HttpRequestBody, 0, size)`, in `proxy_on_request_body`).
+    fn request_body(&self, size: usize) -> BodyRead;
+    /// Replaces the first `replace` bytes of the held request body with `body`
+    /// (`proxy_set_buffer_bytes(HttpRequestBody, 0, replace, body)`); `false` when refused.
+    fn set_request_body(&self, replace: usize, body: &[u8]) -> bool;
+    /// The first `size` bytes of the response body the host holds now
+    /// (`proxy_get_buffer_bytes(HttpResponseBody, 0, size)`, in `proxy_on_response_body`).
+    fn response_body(&self, size: usize) -> BodyRead;
+    /// Replaces the first `replace` bytes of the held response body with `body`; `false`
+    /// when refused.
+    fn set_response_body(&self, replace: usize, body: &[u8]) -> bool;
+    /// Sends the filter's own response (`proxy_send_local_response`); the host frames the
+    /// body (Content-Length) itself. `false` when the host refused it.
+    fn send_local_response(&self, status: u16, headers: &[(String, Vec<u8>)], body: &[u8]) -> bool;
+}
+
+/// What reading a body buffer gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyRead {
+    /// The bytes (possibly empty).
+    Bytes(Vec<u8>),
+    /// The host holds the body but cannot hand it over (Kong's engine: a body buffered
+    /// to a temp file answers `NotFound`), or refused the read.
+    Unavailable,
 }
 
 /// Why a shared-data write failed.

@@ -14,6 +14,7 @@ pub mod phase;
 pub mod properties;
 pub mod runtime;
 pub mod sandbox;
+pub mod stream;
 pub mod vm_config;
 
 #[cfg(target_arch = "wasm32")]

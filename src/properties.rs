@@ -8,10 +8,9 @@
 //! as Kong's `kong/runloop/wasm.lua` registers them) and nginx variables as `ngx.*`.
 //! This module is the one place that knows which name each host uses.
 //!
-//! The host is probed once per VM ([`HostKind::probe`]): Kong answers `kong.version`,
-//! Envoy answers `plugin_vm_id` (ngx_wasm_module does not), anything else is
-//! [`HostKind::Generic`] and gets the Envoy attribute names, which every proxy-wasm host
-//! implements in part.
+//! The host is detected on the first HTTP callback ([`HostKind::detect`]), never at
+//! configure: Kong's engine refuses dotted properties outside a request (one `[error]`
+//! line per read) and logs an `[alert]` for `plugin_vm_id` at any time.
 
 use crate::host::Host;
 
@@ -20,18 +19,27 @@ use crate::host::Host;
 pub enum HostKind {
     /// Envoy: Envoy attributes, filter state through `set_property`.
     Envoy,
-    /// Kong Gateway's Wasm engine (ngx_wasm_module): Envoy attributes plus `kong.*` and
-    /// `ngx.*` properties; every value is a string.
+    /// Kong Gateway on its Wasm engine (ngx_wasm_module): Envoy attributes plus `kong.*`
+    /// and `ngx.*` properties; every value is a string.
     Kong,
+    /// nginx with ngx_wasm_module outside Kong: `ngx.*` properties and Envoy attributes,
+    /// no `kong.*`.
+    Nginx,
     /// Another host: Envoy attribute names only.
     Generic,
 }
 
 impl HostKind {
-    /// Probes the host once: `kong.version` means Kong, `plugin_vm_id` means Envoy.
-    pub fn probe(host: &dyn Host) -> HostKind {
-        if host.property(&["kong", "version"]).is_some() {
-            HostKind::Kong
+    /// Detects the host from inside a request: `ngx.nginx_version` means nginx's engine
+    /// (then `kong.version` means Kong Gateway on it), else `plugin_vm_id` means Envoy.
+    /// `plugin_vm_id` is never read on nginx, which logs an `[alert]` for it.
+    pub fn detect(host: &dyn Host) -> HostKind {
+        if host.property(&["ngx", "nginx_version"]).is_some() {
+            if host.property(&["kong", "version"]).is_some() {
+                HostKind::Kong
+            } else {
+                HostKind::Nginx
+            }
         } else if host.property(&["plugin_vm_id"]).is_some() {
             HostKind::Envoy
         } else {
@@ -39,11 +47,17 @@ impl HostKind {
         }
     }
 
+    /// Whether this is nginx's engine, where every nginx variable is an `ngx.*` property.
+    pub fn is_nginx(self) -> bool {
+        matches!(self, HostKind::Kong | HostKind::Nginx)
+    }
+
     /// The host's name in PDK errors ("not supported by this host (envoy)").
     pub fn name(self) -> &'static str {
         match self {
             HostKind::Envoy => "envoy",
             HostKind::Kong => "kong",
+            HostKind::Nginx => "nginx",
             HostKind::Generic => "proxy-wasm",
         }
     }
@@ -243,10 +257,15 @@ mod tests {
     use crate::pdk::testing::FakeHost;
 
     #[test]
-    fn probes_the_host_once_by_its_own_properties() {
-        assert_eq!(HostKind::probe(&FakeHost::default().with_property("kong.version", "3.9.0")), HostKind::Kong);
-        assert_eq!(HostKind::probe(&FakeHost::default().with_property("plugin_vm_id", "vm")), HostKind::Envoy);
-        assert_eq!(HostKind::probe(&FakeHost::default()), HostKind::Generic);
+    fn detects_the_host_by_its_own_properties() {
+        let kong = FakeHost::default().with_property("ngx.nginx_version", "1.27.4").with_property("kong.version", "3.9.0");
+        assert_eq!(HostKind::detect(&kong), HostKind::Kong);
+        let nginx = FakeHost::default().with_property("ngx.nginx_version", "1.27.4").with_property("plugin_vm_id", "x");
+        assert_eq!(HostKind::detect(&nginx), HostKind::Nginx);
+        // nginx logs an [alert] for plugin_vm_id: it is never read there.
+        assert!(!nginx.reads.borrow().iter().any(|p| p == "plugin_vm_id"), "{:?}", nginx.reads.borrow());
+        assert_eq!(HostKind::detect(&FakeHost::default().with_property("plugin_vm_id", "vm")), HostKind::Envoy);
+        assert_eq!(HostKind::detect(&FakeHost::default()), HostKind::Generic);
     }
 
     #[test]

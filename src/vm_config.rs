@@ -9,8 +9,16 @@
 //!  "untrusted_lua_sandbox_environment": ["os.getenv"],
 //!  "limits": {"instructions": 20000000, "memory_bytes": 67108864, "string_bytes": 16777216,
 //!             "header_value_bytes": 65536, "exit_body_bytes": 8388608, "log_line_bytes": 4096,
-//!             "request_body_bytes": 8388608, "response_body_bytes": 8388608}}
+//!             "request_body_bytes": 8388608, "response_body_bytes": 8388608,
+//!             "cache_entries": 10000, "cache_bytes": 16777216},
+//!  "shared_data_zone": "kong_functions"}
 //! ```
+//!
+//! `shared_data_zone` opts into the host's shared data on Kong's engine, which traps on a
+//! key whose zone is not declared (`shm_kv NAME SIZE;` in nginx's `wasm{}`, Kong's
+//! `nginx_wasm_shm_kv_NAME` in kong.conf): keys become `NAME/...`. Without it, there
+//! `kong.cache` and the generated node id live in module memory (per worker). Envoy's
+//! shared data needs no zone and the setting is ignored there.
 //!
 //! The three `untrusted_lua*` keys are Kong's `kong.conf` settings of the same names; in
 //! Kong the host properties `kong.configuration.untrusted_lua*` take precedence (see
@@ -48,6 +56,12 @@ pub struct Limits {
     /// The largest upstream response body buffered for `kong.service.request.enable_buffering`;
     /// a larger one is passed through unfiltered and the request logs an error.
     pub response_body_bytes: usize,
+    /// Entries `kong.cache` keeps per module instance; past it the least recently used
+    /// entry is evicted.
+    pub cache_entries: usize,
+    /// Bytes (keys plus stored values) `kong.cache` keeps per module instance; past it the
+    /// least recently used entries are evicted.
+    pub cache_bytes: usize,
 }
 
 impl Default for Limits {
@@ -61,6 +75,8 @@ impl Default for Limits {
             log_line_bytes: 4096,
             request_body_bytes: 8 * 1024 * 1024,
             response_body_bytes: 8 * 1024 * 1024,
+            cache_entries: 10_000,
+            cache_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -79,6 +95,8 @@ pub struct VmConfig {
     pub untrusted_lua_sandbox_environment: Vec<String>,
     /// Resource limits.
     pub limits: Limits,
+    /// The shared-data zone to use on hosts that need one (see the module docs).
+    pub shared_data_zone: Option<String>,
 }
 
 impl VmConfig {
@@ -100,6 +118,8 @@ impl VmConfig {
             l.log_line_bytes,
             l.request_body_bytes,
             l.response_body_bytes,
+            l.cache_entries,
+            l.cache_bytes,
         ];
         if l.instructions <= 0 || sizes.contains(&0) {
             return Err("invalid VM configuration: limits must be positive".into());

@@ -1,10 +1,11 @@
-//! Host calls whose proxy-wasm SDK wrappers panic (trap) on statuses they do not expect.
+//! Every host call the filter makes, on the raw proxy-wasm ABI 0.2.1 imports.
 //!
-//! The Rust SDK's `get_property`, `set_property`, `get_shared_data` and `set_shared_data`
-//! `panic!` on any status outside a short list; hosts do answer others (Kong's engine
-//! answers `BadArgument` for a read-only property, Envoy `NotFound` for an unknown one
-//! on set). A trap kills every request in the host, so these calls are made here against
-//! the raw ABI 0.2.1 imports, and every status other than `Ok` reads as "absent/refused".
+//! The Rust SDK 0.2.5 wrappers (`proxy_wasm::hostcalls`) `panic!` on any status outside
+//! a short list, and hosts do answer others: Kong's engine answers `BadArgument` for a
+//! read-only property or a header map outside its callback, `NotFound` for a body
+//! buffered to a temp file; Envoy `NotFound` for an unknown property on set. A panic is
+//! a trap, and a trap kills every request the instance serves, so every call is made
+//! here and every status other than `Ok` reads as "absent" or "refused".
 
 use std::ptr::{null, null_mut};
 
@@ -13,9 +14,33 @@ const STATUS_OK: u32 = 0;
 /// `CasMismatch` in proxy-wasm ABI 0.2.1.
 const STATUS_CAS_MISMATCH: u32 = 8;
 
+/// Header maps (`MapType` in proxy-wasm ABI 0.2.1).
+#[derive(Debug, Clone, Copy)]
+pub enum Map {
+    /// `HttpRequestHeaders` (0).
+    RequestHeaders = 0,
+    /// `HttpResponseHeaders` (2).
+    ResponseHeaders = 2,
+}
+
+/// Buffers (`BufferType` in proxy-wasm ABI 0.2.1).
+#[derive(Debug, Clone, Copy)]
+pub enum Buffer {
+    /// `HttpRequestBody` (0).
+    RequestBody = 0,
+    /// `HttpResponseBody` (1).
+    ResponseBody = 1,
+    /// `VmConfiguration` (6).
+    VmConfiguration = 6,
+    /// `PluginConfiguration` (7).
+    PluginConfiguration = 7,
+}
+
 #[allow(clashing_extern_declarations)]
 #[link(wasm_import_module = "env")]
 extern "C" {
+    fn proxy_log(level: u32, message_data: *const u8, message_size: usize) -> u32;
+    fn proxy_get_current_time_nanoseconds(return_time: *mut u64) -> u32;
     fn proxy_get_property(path_data: *const u8, path_size: usize, return_data: *mut *mut u8, return_size: *mut usize) -> u32;
     fn proxy_set_property(path_data: *const u8, path_size: usize, value_data: *const u8, value_size: usize) -> u32;
     fn proxy_get_shared_data(
@@ -26,6 +51,42 @@ extern "C" {
         return_cas: *mut u32,
     ) -> u32;
     fn proxy_set_shared_data(key_data: *const u8, key_size: usize, value_data: *const u8, value_size: usize, cas: u32) -> u32;
+    fn proxy_get_header_map_pairs(map_type: u32, return_map_data: *mut *mut u8, return_map_size: *mut usize) -> u32;
+    fn proxy_get_header_map_value(
+        map_type: u32,
+        key_data: *const u8,
+        key_size: usize,
+        return_value_data: *mut *mut u8,
+        return_value_size: *mut usize,
+    ) -> u32;
+    fn proxy_replace_header_map_value(
+        map_type: u32,
+        key_data: *const u8,
+        key_size: usize,
+        value_data: *const u8,
+        value_size: usize,
+    ) -> u32;
+    fn proxy_add_header_map_value(map_type: u32, key_data: *const u8, key_size: usize, value_data: *const u8, value_size: usize) -> u32;
+    fn proxy_remove_header_map_value(map_type: u32, key_data: *const u8, key_size: usize) -> u32;
+    fn proxy_get_buffer_bytes(
+        buffer_type: u32,
+        start: usize,
+        max_size: usize,
+        return_buffer_data: *mut *mut u8,
+        return_buffer_size: *mut usize,
+    ) -> u32;
+    fn proxy_set_buffer_bytes(buffer_type: u32, start: usize, size: usize, buffer_data: *const u8, buffer_size: usize) -> u32;
+    #[allow(clippy::too_many_arguments)]
+    fn proxy_send_local_response(
+        status_code: u32,
+        status_code_details_data: *const u8,
+        status_code_details_size: usize,
+        body_data: *const u8,
+        body_size: usize,
+        additional_headers_map_data: *const u8,
+        additional_headers_size: usize,
+        grpc_status: i32,
+    ) -> u32;
 }
 
 /// A property path as hosts read it: segments separated by NUL bytes (no trailing NUL,
@@ -41,9 +102,28 @@ fn serialize_path(path: &[&str]) -> Vec<u8> {
 /// this module's allocator (the SDK's `proxy_on_memory_allocate`).
 unsafe fn take_buffer(data: *mut u8, size: usize) -> Option<Vec<u8>> {
     if data.is_null() {
-        None
+        // Hosts answer an empty value with a null pointer.
+        Some(Vec::new())
     } else {
         Some(Vec::from_raw_parts(data, size, size))
+    }
+}
+
+/// `proxy_log`; a refusal is dropped (there is nowhere else to report it).
+pub fn log(level: u32, message: &str) {
+    // SAFETY: the pointer is valid for the duration of the call.
+    unsafe {
+        proxy_log(level, message.as_ptr(), message.len());
+    }
+}
+
+/// `proxy_get_current_time_nanoseconds`; 0 when refused.
+pub fn now_nanos() -> u64 {
+    let mut time: u64 = 0;
+    // SAFETY: `time` is valid for the call.
+    match unsafe { proxy_get_current_time_nanoseconds(&mut time) } {
+        STATUS_OK => time,
+        _ => 0,
     }
 }
 
@@ -107,4 +187,121 @@ pub fn set_shared_data(key: &str, value: Option<&[u8]>, cas: u32) -> Result<(), 
         STATUS_CAS_MISMATCH => Err(true),
         _ => Err(false),
     }
+}
+
+/// `proxy_get_header_map_value`: the first value of `name`, `None` when absent or refused.
+pub fn header(map: Map, name: &str) -> Option<Vec<u8>> {
+    let mut data: *mut u8 = null_mut();
+    let mut size: usize = 0;
+    // SAFETY: as in `get_property`.
+    unsafe {
+        match proxy_get_header_map_value(map as u32, name.as_ptr(), name.len(), &mut data, &mut size) {
+            STATUS_OK => take_buffer(data, size),
+            _ => None,
+        }
+    }
+}
+
+/// `proxy_get_header_map_pairs`: every pair in order; empty when refused or malformed.
+pub fn header_pairs(map: Map) -> Vec<(String, Vec<u8>)> {
+    let mut data: *mut u8 = null_mut();
+    let mut size: usize = 0;
+    // SAFETY: as in `get_property`.
+    let bytes = unsafe {
+        match proxy_get_header_map_pairs(map as u32, &mut data, &mut size) {
+            STATUS_OK => take_buffer(data, size),
+            _ => None,
+        }
+    };
+    bytes.map(|b| deserialize_pairs(&b)).unwrap_or_default()
+}
+
+/// `proxy_replace_header_map_value` (with a value) or `proxy_remove_header_map_value`.
+pub fn set_header(map: Map, name: &str, value: Option<&[u8]>) -> bool {
+    // SAFETY: the pointers are valid for the duration of the call.
+    let status = unsafe {
+        match value {
+            Some(v) => proxy_replace_header_map_value(map as u32, name.as_ptr(), name.len(), v.as_ptr(), v.len()),
+            None => proxy_remove_header_map_value(map as u32, name.as_ptr(), name.len()),
+        }
+    };
+    status == STATUS_OK
+}
+
+/// `proxy_add_header_map_value`.
+pub fn add_header(map: Map, name: &str, value: &[u8]) -> bool {
+    // SAFETY: the pointers are valid for the duration of the call.
+    unsafe { proxy_add_header_map_value(map as u32, name.as_ptr(), name.len(), value.as_ptr(), value.len()) == STATUS_OK }
+}
+
+/// `proxy_get_buffer_bytes(buffer, 0, size)`: `None` when the host refused (or has no
+/// such buffer now).
+pub fn buffer(buffer: Buffer, size: usize) -> Option<Vec<u8>> {
+    let mut data: *mut u8 = null_mut();
+    let mut len: usize = 0;
+    // SAFETY: as in `get_property`.
+    unsafe {
+        match proxy_get_buffer_bytes(buffer as u32, 0, size, &mut data, &mut len) {
+            STATUS_OK => take_buffer(data, len),
+            _ => None,
+        }
+    }
+}
+
+/// `proxy_set_buffer_bytes(buffer, 0, replace, data)`.
+pub fn set_buffer(buffer: Buffer, replace: usize, data: &[u8]) -> bool {
+    // SAFETY: the pointers are valid for the duration of the call.
+    unsafe { proxy_set_buffer_bytes(buffer as u32, 0, replace, data.as_ptr(), data.len()) == STATUS_OK }
+}
+
+/// `proxy_send_local_response` with no gRPC status (-1) and no details.
+pub fn send_local_response(status: u16, headers: &[(String, Vec<u8>)], body: &[u8]) -> bool {
+    let map = serialize_pairs(headers);
+    // SAFETY: the pointers are valid for the duration of the call.
+    unsafe {
+        proxy_send_local_response(u32::from(status), null(), 0, body.as_ptr(), body.len(), map.as_ptr(), map.len(), -1)
+            == STATUS_OK
+    }
+}
+
+/// The ABI's header map encoding: a u32 count, then each pair's key and value lengths
+/// (u32 each), then each key and value followed by a NUL (all little-endian).
+pub fn serialize_pairs(pairs: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
+    for (name, value) in pairs {
+        out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    }
+    for (name, value) in pairs {
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        out.extend_from_slice(value);
+        out.push(0);
+    }
+    out
+}
+
+/// Decodes [`serialize_pairs`]' format; a truncated map yields the pairs before the cut.
+/// Names that are not UTF-8 are decoded lossily (the PDK matches names as text).
+pub fn deserialize_pairs(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let word = |at: usize| bytes.get(at..at + 4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as usize);
+    let Some(count) = word(0) else { return Vec::new() };
+    let mut sizes = Vec::new();
+    for i in 0..count {
+        match (word(4 + i * 8), word(8 + i * 8)) {
+            (Some(k), Some(v)) => sizes.push((k, v)),
+            _ => return Vec::new(),
+        }
+    }
+    let mut at = 4 + count * 8;
+    let mut pairs = Vec::with_capacity(count);
+    for (k, v) in sizes {
+        let (Some(name), Some(value)) = (bytes.get(at..at + k), bytes.get(at + k + 1..at + k + 1 + v)) else {
+            break;
+        };
+        pairs.push((String::from_utf8_lossy(name).into_owned(), value.to_vec()));
+        at += k + v + 2;
+    }
+    pairs
 }

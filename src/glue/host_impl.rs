@@ -1,71 +1,48 @@
-//! [`Host`] on proxy-wasm ABI 0.2.1 host calls.
-//!
-//! Uses the `_bytes` host calls only: header values need not be UTF-8, and the SDK's
-//! string variants would panic (trap) on one that is not. Host statuses other than the
-//! documented ones are treated as "absent" rather than trapping.
+//! [`Host`] on proxy-wasm ABI 0.2.1 host calls, every one through [`abi`] so that no
+//! host status can trap the instance. Header values are bytes: they need not be UTF-8.
 
-use proxy_wasm::hostcalls;
-use proxy_wasm::types::{LogLevel as WasmLevel, MapType};
-
-use super::abi;
-use crate::host::{Host, LogLevel, SharedDataError};
+use super::abi::{self, Buffer, Map};
+use crate::host::{BodyRead, Host, LogLevel, SharedDataError};
 
 /// The proxy-wasm host: stateless, as every call refers to the stream whose callback runs.
 pub struct ProxyWasmHost;
 
-impl ProxyWasmHost {
-    fn get(map: MapType, name: &str) -> Option<Vec<u8>> {
-        hostcalls::get_map_value_bytes(map, name).ok().flatten()
-    }
-
-    fn pairs(map: MapType) -> Vec<(String, Vec<u8>)> {
-        hostcalls::get_map_bytes(map).unwrap_or_default()
-    }
-
-    fn set(map: MapType, name: &str, value: Option<&[u8]>) {
-        let _ = hostcalls::set_map_value_bytes(map, name, value);
-    }
-
-    fn add(map: MapType, name: &str, value: &[u8]) {
-        let _ = hostcalls::add_map_value_bytes(map, name, value);
-    }
-}
-
 impl Host for ProxyWasmHost {
     fn request_header(&self, name: &str) -> Option<Vec<u8>> {
-        Self::get(MapType::HttpRequestHeaders, name)
+        abi::header(Map::RequestHeaders, name)
     }
     fn request_headers(&self) -> Vec<(String, Vec<u8>)> {
-        Self::pairs(MapType::HttpRequestHeaders)
+        abi::header_pairs(Map::RequestHeaders)
     }
     fn set_request_header(&self, name: &str, value: Option<&[u8]>) {
-        Self::set(MapType::HttpRequestHeaders, name, value)
+        abi::set_header(Map::RequestHeaders, name, value);
     }
     fn add_request_header(&self, name: &str, value: &[u8]) {
-        Self::add(MapType::HttpRequestHeaders, name, value)
+        abi::add_header(Map::RequestHeaders, name, value);
     }
     fn response_header(&self, name: &str) -> Option<Vec<u8>> {
-        Self::get(MapType::HttpResponseHeaders, name)
+        abi::header(Map::ResponseHeaders, name)
     }
     fn response_headers(&self) -> Vec<(String, Vec<u8>)> {
-        Self::pairs(MapType::HttpResponseHeaders)
+        abi::header_pairs(Map::ResponseHeaders)
     }
     fn set_response_header(&self, name: &str, value: Option<&[u8]>) {
-        Self::set(MapType::HttpResponseHeaders, name, value)
+        abi::set_header(Map::ResponseHeaders, name, value);
     }
     fn add_response_header(&self, name: &str, value: &[u8]) {
-        Self::add(MapType::HttpResponseHeaders, name, value)
+        abi::add_header(Map::ResponseHeaders, name, value);
     }
     fn log(&self, level: LogLevel, message: &str) {
+        // proxy-wasm ABI 0.2.1 log levels: trace 0 ... critical 5.
         let level = match level {
-            LogLevel::Trace => WasmLevel::Trace,
-            LogLevel::Debug => WasmLevel::Debug,
-            LogLevel::Info => WasmLevel::Info,
-            LogLevel::Warn => WasmLevel::Warn,
-            LogLevel::Error => WasmLevel::Error,
-            LogLevel::Critical => WasmLevel::Critical,
+            LogLevel::Trace => 0,
+            LogLevel::Debug => 1,
+            LogLevel::Info => 2,
+            LogLevel::Warn => 3,
+            LogLevel::Error => 4,
+            LogLevel::Critical => 5,
         };
-        let _ = hostcalls::log(level, message);
+        abi::log(level, message);
     }
     fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
         abi::get_property(path)
@@ -86,10 +63,21 @@ impl Host for ProxyWasmHost {
         })
     }
     fn now_nanos(&self) -> u64 {
-        hostcalls::get_current_time()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0)
+        abi::now_nanos()
+    }
+    fn request_body(&self, size: usize) -> BodyRead {
+        abi::buffer(Buffer::RequestBody, size).map_or(BodyRead::Unavailable, BodyRead::Bytes)
+    }
+    fn set_request_body(&self, replace: usize, body: &[u8]) -> bool {
+        abi::set_buffer(Buffer::RequestBody, replace, body)
+    }
+    fn response_body(&self, size: usize) -> BodyRead {
+        abi::buffer(Buffer::ResponseBody, size).map_or(BodyRead::Unavailable, BodyRead::Bytes)
+    }
+    fn set_response_body(&self, replace: usize, body: &[u8]) -> bool {
+        abi::set_buffer(Buffer::ResponseBody, replace, body)
+    }
+    fn send_local_response(&self, status: u16, headers: &[(String, Vec<u8>)], body: &[u8]) -> bool {
+        abi::send_local_response(status, headers, body)
     }
 }

@@ -4,15 +4,14 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{ContextType, LogLevel};
+use proxy_wasm::types::ContextType;
 
+use super::abi::{self, Buffer};
 use super::host_impl::ProxyWasmHost;
 use super::http::FunctionsHttp;
 use crate::config::{PluginConfig, Role};
 use crate::runtime::{ConfigureError, Runtime};
-use crate::sandbox::{self, Mode};
 use crate::vm_config::VmConfig;
 
 thread_local! {
@@ -31,7 +30,7 @@ impl Context for FunctionsRoot {}
 
 impl RootContext for FunctionsRoot {
     fn on_vm_start(&mut self, _vm_configuration_size: usize) -> bool {
-        let bytes = self.get_vm_configuration().unwrap_or_default();
+        let bytes = abi::buffer(Buffer::VmConfiguration, usize::MAX).unwrap_or_default();
         match VmConfig::parse(&bytes) {
             Ok(config) => {
                 VM_CONFIG.with(|c| *c.borrow_mut() = config);
@@ -44,30 +43,35 @@ impl RootContext for FunctionsRoot {
         }
     }
 
+    /// Reads only the VM and plugin configuration, and `plugin_root_id`: Kong's engine
+    /// refuses every dotted property outside a request, logs an `[alert]` for
+    /// `plugin_vm_id`, and crashes its worker on `plugin_name` here (kong-engine.md).
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
-        let bytes = self.get_plugin_configuration().unwrap_or_default();
-        let host_role = Role::from_host_name(&host_plugin_name());
+        let bytes = abi::buffer(Buffer::PluginConfiguration, usize::MAX).unwrap_or_default();
+        let host_role = host_root_id_role();
         let config = match PluginConfig::parse(&bytes) {
             Ok(config) => config,
             Err(e) => {
-                log_critical(&format!("invalid {} configuration: {e}", host_role.name()));
+                let role = host_role.unwrap_or(Role::PreFunction);
+                log_critical(&format!("invalid {} configuration: {e}", role.name()));
                 return false;
             }
         };
-        let role = config.role.unwrap_or(host_role);
-        let vm = kong_sandbox_properties(VM_CONFIG.with(|c| c.borrow().clone()));
-        match Runtime::with_vm_config(&config, role, Rc::new(ProxyWasmHost), &vm) {
+        let role = config.role.or(host_role);
+        let named = role.unwrap_or(Role::PreFunction).name();
+        let vm = VM_CONFIG.with(|c| c.borrow().clone());
+        match Runtime::configure(&config, role, Rc::new(ProxyWasmHost), &vm) {
             Ok(runtime) => {
                 // A reconfiguration replaces the runtime only once the new one compiled.
                 self.runtime = Some(Rc::new(RefCell::new(runtime)));
                 true
             }
             Err(ConfigureError::Disabled) => {
-                log_critical(&format!("invalid {} configuration: {}", role.name(), ConfigureError::Disabled));
+                log_critical(&format!("invalid {named} configuration: {}", ConfigureError::Disabled));
                 false
             }
             Err(e) => {
-                log_critical(&format!("error parsing {}: {e}", role.name()));
+                log_critical(&format!("error parsing {named}: {e}"));
                 false
             }
         }
@@ -83,48 +87,19 @@ impl RootContext for FunctionsRoot {
     }
 }
 
-/// The name the host gives this plugin instance: Envoy's and the harness's
-/// `plugin_root_id`, else `plugin_name` (Kong's filter name); empty when neither is known.
-fn host_plugin_name() -> String {
-    for property in ["plugin_root_id", "plugin_name"] {
-        if let Some(bytes) = super::abi::get_property(&[property]) {
-            if !bytes.is_empty() {
-                return String::from_utf8_lossy(&bytes).into_owned();
-            }
-        }
+/// The role named by the host's `plugin_root_id` (Envoy's `root_id`, the harness's
+/// filter name); `None` when it is empty or a number (Kong's engine answers `"0"` for
+/// every filter), so the first request asks `plugin_name` instead.
+fn host_root_id_role() -> Option<Role> {
+    let bytes = abi::get_property(&["plugin_root_id"])?;
+    let name = String::from_utf8_lossy(&bytes);
+    if name.is_empty() || name.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
-    String::new()
-}
-
-/// The sandbox settings with Kong's node configuration applied: in Kong, the host
-/// properties `kong.configuration.untrusted_lua`, `..._sandbox_requires` and
-/// `..._sandbox_environment` are the node's `kong.conf` values and take precedence over
-/// the VM configuration; other hosts lack them, and the VM configuration stands.
-fn kong_sandbox_properties(mut vm: VmConfig) -> VmConfig {
-    if let Some(mode) = property("kong.configuration.untrusted_lua") {
-        match Mode::from_name(&mode) {
-            Some(mode) => vm.untrusted_lua = mode,
-            None => log_critical(&format!("kong-functions: ignoring unknown untrusted_lua '{mode}' from the host")),
-        }
-    }
-    if let Some(list) = property("kong.configuration.untrusted_lua_sandbox_requires") {
-        vm.untrusted_lua_sandbox_requires = sandbox::parse_list(&list);
-    }
-    if let Some(list) = property("kong.configuration.untrusted_lua_sandbox_environment") {
-        vm.untrusted_lua_sandbox_environment = sandbox::parse_list(&list);
-    }
-    vm
-}
-
-/// A host property as text; None when the host does not have it (or fails).
-fn property(name: &str) -> Option<String> {
-    let path: Vec<&str> = name.split('.').collect();
-    match super::abi::get_property(&path) {
-        Some(bytes) if !bytes.is_empty() => Some(String::from_utf8_lossy(&bytes).into_owned()),
-        _ => None,
-    }
+    Some(Role::from_host_name(&name))
 }
 
 fn log_critical(message: &str) {
-    let _ = hostcalls::log(LogLevel::Critical, message);
+    // proxy-wasm ABI 0.2.1: critical is 5.
+    abi::log(5, message);
 }

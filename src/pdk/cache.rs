@@ -11,6 +11,12 @@
 //! callback runs 3, and a miss without callback -1, as mlcache. Two workers missing at
 //! once may both run the callback (mlcache takes a lock); the store keeps the last write.
 //! `opts.resurrect_ttl`, `l1_serializer` and `shm_set_tries` are checked, not used.
+//!
+//! Bounded on every host: each module instance keeps an LRU index of the keys it wrote
+//! (limits `cache_entries` and `cache_bytes`, keys plus stored values); past either, the
+//! least recently used entries are evicted (blanked in shared data, which reads as a
+//! miss, since proxy-wasm 0.2.1 has no delete). Where shared data needs a zone and none is
+//! configured (Kong's engine), the store itself is module memory (see `stream::HostView`).
 
 use piccolo::{BoxSequence, CallbackReturn, Context, Error, Execution, Sequence, SequencePoll, Stack, Table, Value};
 
@@ -24,6 +30,67 @@ const KEY_PREFIX: &str = "kong_functions.cache:";
 
 /// Kong's message prefix for cache errors (`kong/cache/init.lua`).
 const ERR_PREFIX: &str = "failed to get from node cache: ";
+
+thread_local! {
+    /// The keys this module instance cached, least recently used first.
+    static INDEX: std::cell::RefCell<Lru> = std::cell::RefCell::new(Lru::default());
+}
+
+/// An LRU index of cache keys with their stored sizes.
+#[derive(Default)]
+struct Lru {
+    tick: u64,
+    /// key → (last use, bytes).
+    entries: std::collections::HashMap<String, (u64, usize)>,
+    /// last use → key.
+    order: std::collections::BTreeMap<u64, String>,
+    bytes: usize,
+}
+
+impl Lru {
+    /// Marks `key` used (inserting it with `size` bytes when `size` is `Some`); returns
+    /// the keys to evict so that at most `max_entries` and `max_bytes` remain.
+    fn touch(&mut self, key: &str, size: Option<usize>, max_entries: usize, max_bytes: usize) -> Vec<String> {
+        self.tick += 1;
+        match self.entries.get_mut(key) {
+            Some((used, bytes)) => {
+                self.order.remove(used);
+                *used = self.tick;
+                if let Some(size) = size {
+                    self.bytes = self.bytes - *bytes + size;
+                    *bytes = size;
+                }
+                self.order.insert(self.tick, key.to_owned());
+            }
+            None => {
+                let Some(size) = size else { return Vec::new() };
+                self.entries.insert(key.to_owned(), (self.tick, size));
+                self.order.insert(self.tick, key.to_owned());
+                self.bytes += size;
+            }
+        }
+        let mut evicted = Vec::new();
+        while self.entries.len() > max_entries || self.bytes > max_bytes {
+            let Some((_, oldest)) = self.order.pop_first() else { break };
+            if let Some((_, bytes)) = self.entries.remove(&oldest) {
+                self.bytes -= bytes;
+            }
+            evicted.push(oldest);
+        }
+        evicted
+    }
+}
+
+/// Records a use of `key` (a write when `stored` is `Some`) and evicts what the limits no
+/// longer hold.
+fn record_use(host: &dyn crate::host::Host, key: &str, stored: Option<usize>) {
+    let limits = crate::lua::limits::current();
+    let size = stored.map(|len| key.len() + len);
+    let evicted = INDEX.with(|index| index.borrow_mut().touch(key, size, limits.cache_entries, limits.cache_bytes));
+    for key in evicted {
+        let _ = host.set_shared_data(&key, Some(b""), 0);
+    }
+}
 
 /// Builds the `kong.cache` table: `get`.
 pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
@@ -64,6 +131,7 @@ fn get<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: S
     let now_ms = host.now_nanos() / 1_000_000;
     let (stored, cas) = host.shared_data(&key);
     if let Some(value) = stored.as_deref().and_then(|bytes| fresh_value(bytes, now_ms)) {
+        record_use(host.as_ref(), &key, None);
         stack.replace(ctx, (to_lua(ctx, &value), Value::Nil, 2));
         return Ok(CallbackReturn::Return);
     }
@@ -177,9 +245,11 @@ impl<'gc> Sequence<'gc> for Fill {
         };
         let host = self.pdk.scope().host.clone();
         let now_ms = host.now_nanos() / 1_000_000;
-        match host.set_shared_data(&self.key, Some(&stored_form(&json, ttl, now_ms)), self.cas) {
+        let stored = stored_form(&json, ttl, now_ms);
+        match host.set_shared_data(&self.key, Some(&stored), self.cas) {
+            Ok(()) => record_use(host.as_ref(), &self.key, Some(stored.len())),
             // Another worker filled the key meanwhile: its value stays, ours is returned.
-            Ok(()) | Err(SharedDataError::CasMismatch) => {}
+            Err(SharedDataError::CasMismatch) => {}
             Err(SharedDataError::Refused) => {
                 let text = format!("{ERR_PREFIX}could not write to shared data");
                 stack.replace(ctx, (Value::Nil, lua_string(ctx, text.as_bytes())));
@@ -210,5 +280,21 @@ mod tests {
         let forever = stored_form("null", 0.0, 10_000);
         assert_eq!(fresh_value(&forever, u64::MAX), Some(serde_json::Value::Null));
         assert_eq!(fresh_value(b"garbage", 0), None);
+        // An evicted (blanked) entry reads as a miss.
+        assert_eq!(fresh_value(b"", 0), None);
+    }
+
+    #[test]
+    fn the_index_evicts_the_least_recently_used_past_either_limit() {
+        let mut lru = Lru::default();
+        assert!(lru.touch("a", Some(10), 2, 100).is_empty());
+        assert!(lru.touch("b", Some(10), 2, 100).is_empty());
+        lru.touch("a", None, 2, 100);
+        assert_eq!(lru.touch("c", Some(10), 2, 100), ["b"]);
+        assert_eq!(lru.touch("d", Some(95), 10, 100), ["a", "c"]);
+        assert_eq!(lru.bytes, 95);
+        // A hit on an unknown key (written by another worker) indexes nothing.
+        assert!(lru.touch("zz", None, 1, 1).is_empty());
+        assert_eq!(lru.entries.len(), 1);
     }
 }

@@ -40,7 +40,7 @@ fn envoy() -> FakeHost {
 }
 
 fn kong() -> FakeHost {
-    FakeHost::default().with_property("kong.version", "3.9.1")
+    FakeHost::default().with_property("ngx.nginx_version", "1.27.4").with_property("kong.version", "3.9.1")
 }
 
 // ---- kong.client ----

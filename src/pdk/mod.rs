@@ -40,28 +40,38 @@ use crate::lua::error_at;
 use crate::phase::{kong_phase, Phase};
 use crate::properties::HostKind;
 use crate::runtime::RequestState;
+use crate::stream::HostView;
 
 /// What PDK callbacks see of the request being served: the host, the plugin's role, the
 /// running phase and the request's state. One per plugin instance; the request state is
 /// moved in for a phase run and back out after it.
 pub struct Scope {
-    /// The proxy.
+    /// The proxy, as [`HostView`] presents it (the same object as `view`).
     pub host: Rc<dyn Host>,
+    /// The host view: the host's behaviour applied to headers, path and shared data.
+    pub view: Rc<HostView>,
     /// pre-function or post-function.
     pub role: Role,
     /// The phase running now.
     pub phase: Phase,
     /// The request being served.
     pub request: RequestState,
-    /// Which proxy-wasm host this is, probed once per VM (see [`crate::properties`]).
+    /// Which proxy-wasm host this is: [`HostKind::Generic`] until the first request
+    /// detects it (see [`crate::properties`]).
     pub host_kind: HostKind,
 }
 
 impl Scope {
-    /// A scope with no request yet.
-    pub fn new(host: Rc<dyn Host>, role: Role) -> Scope {
-        let host_kind = HostKind::probe(host.as_ref());
-        Scope { host, role, phase: Phase::Access, request: RequestState::default(), host_kind }
+    /// A scope with no request yet, on `view`; nothing is asked of the host here (Kong's
+    /// engine refuses property reads outside a request).
+    pub fn new(view: Rc<HostView>, role: Role) -> Scope {
+        let host: Rc<dyn Host> = view.clone();
+        Scope { host, view, role, phase: Phase::Access, request: RequestState::default(), host_kind: HostKind::Generic }
+    }
+
+    /// A scope on a plain host, seen as a generic ABI host (no zone).
+    pub fn on_host(host: Rc<dyn Host>, role: Role) -> Scope {
+        Scope::new(Rc::new(HostView::new(host, None)), role)
     }
 
     /// `[pre-function] ` or `[post-function] `: the prefix of every log line from Lua.
@@ -99,15 +109,19 @@ impl Pdk {
     }
 
     /// Starts a phase run for `request`.
-    pub fn enter(&self, phase: Phase, request: RequestState) {
+    pub fn enter(&self, phase: Phase, mut request: RequestState) {
         let mut scope = self.scope_mut();
+        scope.view.swap_request(&mut request.view);
         scope.phase = phase;
         scope.request = request;
     }
 
     /// Ends a phase run, handing the request state back.
     pub fn leave(&self) -> RequestState {
-        std::mem::take(&mut self.scope_mut().request)
+        let mut scope = self.scope_mut();
+        let mut request = std::mem::take(&mut scope.request);
+        scope.view.swap_request(&mut request.view);
+        request
     }
 
     /// Kong's `check_phase`: fails with "function cannot be called in X phase (only in: ...)".

@@ -22,7 +22,7 @@ use piccolo::{CallbackReturn, Context, Error, Execution, MetaMethod, Stack, Tabl
 use super::args::{self, arg_type_name};
 use super::request::{self, header, header_list, normalize_header_name};
 use super::{function, lua_string, raise, set_function, Pdk};
-use crate::properties::{HostKind, Need};
+use crate::properties::Need;
 
 /// Functions whose use means a chunk reads or replaces the request body: the glue
 /// buffers the body before `rewrite`/`access` when a chunk's source mentions one of them.
@@ -638,7 +638,7 @@ pub fn variable(pdk: &Pdk, name: &str) -> Option<Vec<u8>> {
         _ => {
             // Kong's Wasm engine exposes every nginx variable as an `ngx.*` property.
             let scope = pdk.scope();
-            (scope.host_kind == HostKind::Kong).then(|| scope.host.property(&["ngx", name])).flatten()
+            scope.host_kind.is_nginx().then(|| scope.host.property(&["ngx", name])).flatten()
         }
     }
 }
@@ -683,7 +683,7 @@ fn var_set<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: S
         }
         _ => {
             let scope = pdk.scope();
-            let written = scope.host_kind == HostKind::Kong && scope.host.set_property(&["ngx", &name], value.as_deref());
+            let written = scope.host_kind.is_nginx() && scope.host.set_property(&["ngx", &name], value.as_deref());
             drop(scope);
             if !written {
                 return raise(ctx, &exec, &format!(

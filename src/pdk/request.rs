@@ -898,7 +898,7 @@ pub(crate) mod tests {
     fn host_facts_come_from_properties() {
         let host = Rc::new(
             FakeHost::with_request(&[(":authority", "a.test"), ("x-forwarded-host", "evil.test")])
-                .with_property("kong.version", "3.9.0")
+                .with_property("ngx.nginx_version", "1.27.4").with_property("kong.version", "3.9.0")
                 .with_property("request.scheme", "HTTPS")
                 .with_property("kong.request.port", "8000")
                 .with_property("request.protocol", "HTTP/2")

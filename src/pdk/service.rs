@@ -159,9 +159,10 @@ fn values_of(value: HeaderValue) -> Vec<Vec<u8>> {
 /// Where the upstream `Host` goes: Envoy and others carry it in `:authority`, Kong's
 /// nginx in `host`.
 fn host_header_name(scope: &Scope) -> &'static str {
-    match scope.host_kind {
-        HostKind::Kong => "host",
-        _ => ":authority",
+    if scope.host_kind.is_nginx() {
+        "host"
+    } else {
+        ":authority"
     }
 }
 

@@ -2,7 +2,10 @@
 
 use std::cell::RefCell;
 
-use crate::host::{Host, LogLevel, SharedDataError};
+use crate::host::{BodyRead, Host, LogLevel, SharedDataError};
+
+/// A local response the filter sent: status, headers, body.
+pub type SentResponse = (u16, Vec<(String, Vec<u8>)>, Vec<u8>);
 
 /// Request and response header maps plus captured log lines.
 #[derive(Default)]
@@ -16,6 +19,14 @@ pub struct FakeHost {
     pub shared: RefCell<std::collections::BTreeMap<String, (Vec<u8>, u32)>>,
     /// What `now_nanos` answers (0 unless a test sets it).
     pub now: std::cell::Cell<u64>,
+    /// Every property path read, dotted, in order (to prove what is never read).
+    pub reads: RefCell<Vec<String>>,
+    /// The request body the host holds; `None` answers [`BodyRead::Unavailable`].
+    pub request_body: RefCell<Option<Vec<u8>>>,
+    /// The response body the host holds; `None` answers [`BodyRead::Unavailable`].
+    pub response_body: RefCell<Option<Vec<u8>>>,
+    /// Local responses sent, in order.
+    pub sent: RefCell<Vec<SentResponse>>,
 }
 
 impl FakeHost {
@@ -82,6 +93,7 @@ impl Host for FakeHost {
         self.logs.borrow_mut().push((level, message.to_string()))
     }
     fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
+        self.reads.borrow_mut().push(path.join("."));
         self.properties.borrow().get(&path.join(".")).cloned()
     }
     fn set_property(&self, path: &[&str], value: Option<&[u8]>) -> bool {
@@ -113,4 +125,37 @@ impl Host for FakeHost {
     fn now_nanos(&self) -> u64 {
         self.now.get()
     }
+    fn request_body(&self, size: usize) -> BodyRead {
+        read_body(&self.request_body, size)
+    }
+    fn set_request_body(&self, replace: usize, body: &[u8]) -> bool {
+        write_body(&self.request_body, replace, body)
+    }
+    fn response_body(&self, size: usize) -> BodyRead {
+        read_body(&self.response_body, size)
+    }
+    fn set_response_body(&self, replace: usize, body: &[u8]) -> bool {
+        write_body(&self.response_body, replace, body)
+    }
+    fn send_local_response(&self, status: u16, headers: &[(String, Vec<u8>)], body: &[u8]) -> bool {
+        self.sent.borrow_mut().push((status, headers.to_vec(), body.to_vec()));
+        true
+    }
+}
+
+fn read_body(buffer: &RefCell<Option<Vec<u8>>>, size: usize) -> BodyRead {
+    match &*buffer.borrow() {
+        Some(bytes) => BodyRead::Bytes(bytes[..size.min(bytes.len())].to_vec()),
+        None => BodyRead::Unavailable,
+    }
+}
+
+/// The ABI's `proxy_set_buffer_bytes(0, replace, body)`: the first `replace` bytes give
+/// way to `body`.
+fn write_body(buffer: &RefCell<Option<Vec<u8>>>, replace: usize, body: &[u8]) -> bool {
+    let mut buffer = buffer.borrow_mut();
+    let bytes = buffer.get_or_insert_with(Vec::new);
+    let end = replace.min(bytes.len());
+    bytes.splice(..end, body.iter().copied());
+    true
 }

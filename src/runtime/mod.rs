@@ -20,7 +20,9 @@ use crate::host::{Host, LogLevel};
 use crate::lua;
 use crate::pdk::{self, Pdk, Scope};
 use crate::phase::Phase;
+use crate::properties::HostKind;
 use crate::sandbox::{self, Mode, SandboxSettings};
+use crate::stream::HostView;
 use crate::vm_config::{Limits, VmConfig};
 
 /// Fuel handed to the VM per `Lua::enter`; garbage is collected between slices.
@@ -104,6 +106,23 @@ pub struct Runtime {
     last_instructions: i64,
     /// Some `rewrite`/`access` chunk reads or replaces the request body.
     uses_request_body: bool,
+    /// What the instance was configured with, to bind it to the host on the first request.
+    setup: Setup,
+    /// Why every request fails, when binding to the host found the configuration
+    /// unusable there (Kong's node says `untrusted_lua = off`).
+    disabled: Option<String>,
+}
+
+/// The configuration a runtime was built from.
+#[derive(Clone)]
+struct Setup {
+    config: PluginConfig,
+    vm: VmConfig,
+    /// The role, when the configuration or the host named it at configure.
+    role: Option<Role>,
+    host: Rc<dyn Host>,
+    /// Set once the first request detected the host.
+    bound: bool,
 }
 
 /// PDK and ngx functions that read or replace the request body: a `rewrite`/`access`
@@ -136,6 +155,22 @@ impl Runtime {
     /// Errors: [`ConfigureError::Disabled`] when `untrusted_lua` is `off` and `config`
     /// has any Lua code; otherwise the first chunk that fails to compile.
     pub fn with_vm_config(config: &PluginConfig, role: Role, host: Rc<dyn Host>, vm: &VmConfig) -> Result<Runtime, ConfigureError> {
+        let setup = Setup { config: config.clone(), vm: vm.clone(), role: Some(role), host, bound: false };
+        Runtime::build(setup, HostKind::Generic)
+    }
+
+    /// [`Runtime::with_vm_config`] as `proxy_on_configure` calls it: the configuration's
+    /// `role` wins over `role` (the one the host named at configure, if any); with
+    /// neither, the first request takes it from the host's `plugin_name` (see
+    /// [`Runtime::bind_host`]). Nothing is asked of the host here.
+    pub fn configure(config: &PluginConfig, role: Option<Role>, host: Rc<dyn Host>, vm: &VmConfig) -> Result<Runtime, ConfigureError> {
+        let role = config.role.or(role);
+        let setup = Setup { config: config.clone(), vm: vm.clone(), role, host, bound: false };
+        Runtime::build(setup, HostKind::Generic)
+    }
+
+    fn build(setup: Setup, kind: HostKind) -> Result<Runtime, ConfigureError> {
+        let (config, vm) = (&setup.config, &setup.vm);
         let settings = vm.sandbox();
         let has_code = config.phases.iter().any(|(_, sources)| !sources.is_empty());
         if settings.mode == Mode::Off && has_code {
@@ -143,7 +178,12 @@ impl Runtime {
         }
         let limits = vm.limits;
         let mut lua = lua::new_state();
-        let pdk = Pdk::new(Scope::new(host, role));
+        let zone = config.shared_data_zone.clone().or_else(|| vm.shared_data_zone.clone());
+        let view = Rc::new(HostView::new(setup.host.clone(), zone));
+        view.bind(kind);
+        let mut scope = Scope::new(view, setup.role.unwrap_or(Role::PreFunction));
+        scope.host_kind = kind;
+        let pdk = Pdk::new(scope);
         lua.enter(|ctx| pdk::install(ctx, &pdk));
 
         lua::limits::install(limits);
@@ -162,7 +202,63 @@ impl Runtime {
             .filter(|(phase, _)| matches!(phase, Phase::Rewrite | Phase::Access))
             .flat_map(|(_, sources)| sources)
             .any(|source| REQUEST_BODY_FUNCTIONS.iter().any(|f| source.contains(f)));
-        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, uses_request_body })
+        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, uses_request_body, setup, disabled: None })
+    }
+
+    /// Binds the instance to its host on the first request (later calls do nothing):
+    /// detects the host ([`HostKind::detect`]), takes the role from the host's
+    /// `plugin_name` when configure could not name it, and on Kong applies the node's
+    /// `kong.configuration.untrusted_lua*` and `kong.version`, rebuilding the Lua state
+    /// when they change what the chunks see. Kong's engine answers none of these outside
+    /// a request, which is why they are not read at configure.
+    ///
+    /// A node whose `untrusted_lua` is `off` disables the instance: every request then
+    /// fails (see [`Runtime::disabled`]), with Kong's message logged once here.
+    pub fn bind_host(&mut self) {
+        if self.setup.bound {
+            return;
+        }
+        let mut setup = self.setup.clone();
+        setup.bound = true;
+        let host = setup.host.clone();
+        let kind = HostKind::detect(host.as_ref());
+        if setup.role.is_none() {
+            let name = host.property(&["plugin_name"]).unwrap_or_default();
+            setup.role = Some(Role::from_host_name(&String::from_utf8_lossy(&name)));
+        }
+        if kind == HostKind::Kong {
+            setup.vm = node_sandbox_settings(host.as_ref(), setup.vm.clone());
+        }
+        // Chunk environments copy `kong.version` and the sandbox's lists when built.
+        let rebuild = setup.vm != self.setup.vm || kind == HostKind::Kong;
+        if !rebuild {
+            let mut scope = self.pdk.scope_mut();
+            scope.view.bind(kind);
+            scope.host_kind = kind;
+            scope.role = setup.role.unwrap_or(scope.role);
+            drop(scope);
+            self.setup = setup;
+            return;
+        }
+        match Runtime::build(setup.clone(), kind) {
+            Ok(runtime) => *self = runtime,
+            Err(e) => {
+                let message = format!("invalid {} configuration: {e}", setup.role.unwrap_or(Role::PreFunction).name());
+                host.log(LogLevel::Critical, &message);
+                self.disabled = Some(message);
+                self.setup = setup;
+            }
+        }
+    }
+
+    /// Why this instance fails every request, if it does (see [`Runtime::bind_host`]).
+    pub fn disabled(&self) -> Option<&str> {
+        self.disabled.as_deref()
+    }
+
+    /// The host view the PDK talks through (the host's behaviour applied).
+    pub fn view(&self) -> Rc<HostView> {
+        self.pdk.scope().view.clone()
     }
 
     /// Instructions (piccolo fuel) the most recent chunk invocation used: what the
@@ -189,8 +285,8 @@ impl Runtime {
         self.uses_request_body
     }
 
-    /// The host this instance runs in (probed once, see [`crate::properties`]).
-    pub fn host_kind(&self) -> crate::properties::HostKind {
+    /// The host this instance runs in ([`HostKind::Generic`] until the first request).
+    pub fn host_kind(&self) -> HostKind {
         self.pdk.scope().host_kind
     }
 
@@ -203,7 +299,13 @@ impl Runtime {
     ///
     /// Stops at the first chunk that exits (`kong.response.exit`) or raises an error; an
     /// error is logged as `[<role>] <phase>[<index>]:<line>: <message>` at error level.
+    /// The first run binds the instance to its host ([`Runtime::bind_host`]): a phase
+    /// only ever runs inside a request.
     pub fn run_phase(&mut self, phase: Phase, request: &mut RequestState) -> PhaseOutcome {
+        self.bind_host();
+        if self.disabled.is_some() {
+            return PhaseOutcome::Failed;
+        }
         let Some(index) = self.phases.iter().position(|(p, _)| *p == phase) else {
             return PhaseOutcome::Continue;
         };
@@ -317,6 +419,30 @@ fn error_text(error: piccolo::Error<'_>) -> String {
         },
         piccolo::Error::Runtime(e) => lua::runtime_error_text(&e),
     }
+}
+
+/// The sandbox settings with Kong's node configuration applied: in Kong, the properties
+/// `kong.configuration.untrusted_lua`, `..._sandbox_requires` and `..._sandbox_environment`
+/// are the node's `kong.conf` values and take precedence over the VM configuration.
+fn node_sandbox_settings(host: &dyn Host, mut vm: VmConfig) -> VmConfig {
+    let text = |name: &str| {
+        host.property(&["kong", "configuration", name])
+            .filter(|v| !v.is_empty())
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+    };
+    if let Some(mode) = text("untrusted_lua") {
+        match Mode::from_name(&mode) {
+            Some(mode) => vm.untrusted_lua = mode,
+            None => host.log(LogLevel::Critical, &format!("kong-functions: ignoring unknown untrusted_lua '{mode}' from the host")),
+        }
+    }
+    if let Some(list) = text("untrusted_lua_sandbox_requires") {
+        vm.untrusted_lua_sandbox_requires = sandbox::parse_list(&list);
+    }
+    if let Some(list) = text("untrusted_lua_sandbox_environment") {
+        vm.untrusted_lua_sandbox_environment = sandbox::parse_list(&list);
+    }
+    vm
 }
 
 fn compile_chunk(lua: &mut Lua, settings: &SandboxSettings, phase: Phase, index: usize, source: &str) -> Result<Chunk, CompileError> {

@@ -144,6 +144,9 @@ pub struct RequestState {
     /// Values set with `kong.log.set_serialize_value`, in call order (applied in that
     /// order by `kong.log.serialize`).
     pub serialize_values: Vec<SerializeValue>,
+    /// What this request changed that the host cannot be asked back (dropped headers,
+    /// the new path), swapped into the [`HostView`](crate::stream::HostView) per phase.
+    pub view: crate::stream::RequestView,
 }
 
 impl RequestState {

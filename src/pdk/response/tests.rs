@@ -221,7 +221,7 @@ fn get_source_tells_exit_error_and_service() {
     host.set_response_header(":status", Some(b"200"));
     run(Phase::Log, "kong.log.info(kong.response.get_source())", &host, &mut request);
     assert_eq!(host.messages(), ["[pre-function] exit", "[pre-function] error", "[pre-function] error", "[pre-function] service"]);
-    let kong = Rc::new(FakeHost::default().with_property("kong.version", "3.9.0").with_property("kong.response.source", "exit"));
+    let kong = Rc::new(FakeHost::default().with_property("ngx.nginx_version", "1.27.4").with_property("kong.version", "3.9.0").with_property("kong.response.source", "exit"));
     run(Phase::Log, "kong.log.info(kong.response.get_source())", &kong, &mut RequestState::default());
     assert_eq!(kong.messages(), ["[pre-function] exit"]);
 }
@@ -284,7 +284,7 @@ fn exit_in_header_filter_builds_on_an_earlier_exit() {
 #[test]
 fn ngx_exit_pages_follow_kongs_error_page_setup() {
     let host = Rc::new(FakeHost::default());
-    let scope = Scope::new(host.clone(), Role::PreFunction);
+    let scope = Scope::on_host(host.clone(), Role::PreFunction);
     let page = ngx_exit_response(&scope, 400);
     assert_eq!(text(&page.body), "Bad request\nrequest_id: \n");
     assert_eq!(page.header("content-type"), Some(MIME_PLAIN.as_bytes()));
@@ -294,6 +294,6 @@ fn ngx_exit_pages_follow_kongs_error_page_setup() {
     assert_eq!(page.status, 400);
     assert!(ngx_exit_response(&scope, 204).body.is_empty());
     let json = Rc::new(FakeHost::with_request(&[("accept", "application/json")]));
-    let page = ngx_exit_response(&Scope::new(json, Role::PreFunction), 500);
+    let page = ngx_exit_response(&Scope::on_host(json, Role::PreFunction), 500);
     assert!(text(&page.body).contains("\"message\":\"An unexpected error occurred\""));
 }

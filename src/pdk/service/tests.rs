@@ -88,7 +88,7 @@ fn method_and_scheme_go_to_pseudo_headers() {
     assert_eq!(host.request_header(":scheme"), Some(b"https".to_vec()));
     assert!(error_of(Phase::Access, "kong.service.request.set_method('get')", FakeHost::default()).ends_with("invalid method: get"));
     assert!(error_of(Phase::Access, "kong.service.request.set_scheme('ftp')", FakeHost::default()).ends_with("invalid scheme: ftp"));
-    let kong = Rc::new(FakeHost::default().with_property("kong.version", "3.9.0"));
+    let kong = Rc::new(FakeHost::default().with_property("ngx.nginx_version", "1.27.4").with_property("kong.version", "3.9.0"));
     access("kong.service.request.set_scheme('https')", &kong);
     assert_eq!(kong.properties.borrow().get("kong.service.request.scheme"), Some(&b"https".to_vec()));
 }
@@ -161,7 +161,7 @@ fn multipart_boundary_is_made_when_missing() {
 
 #[test]
 fn targets_and_upstreams_go_through_kong_properties() {
-    let kong = Rc::new(FakeHost::default().with_property("kong.version", "3.9.0"));
+    let kong = Rc::new(FakeHost::default().with_property("ngx.nginx_version", "1.27.4").with_property("kong.version", "3.9.0"));
     access("kong.service.set_target('10.0.0.2', 8080)\nkong.log.info(kong.service.set_upstream('backend'))", &kong);
     assert_eq!(kong.properties.borrow().get("kong.service.target"), Some(&b"10.0.0.2:8080".to_vec()));
     assert_eq!(kong.properties.borrow().get("kong.service.upstream"), Some(&b"backend".to_vec()));

@@ -1,0 +1,116 @@
+//! How each proxy-wasm host really behaves, as data: one [`HostBehaviour`] value per
+//! [`HostKind`]. The stream state machine and the [`HostView`](super::HostView) read it;
+//! nothing else in the filter asks which host it is in to decide how to talk to it.
+//!
+//! Sources: Kong's engine (nginx + ngx_wasm_module), as measured and written down in
+//! `shared/design/kong-engine.md` (each field names the ngx_wasm_module or nginx source
+//! that explains it); Envoy and other hosts, the proxy-wasm ABI 0.2.1 spec and Envoy's
+//! wasm filter (`source/extensions/common/wasm/context.cc`).
+
+use crate::properties::HostKind;
+
+/// How a request header is kept from the upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderDrop {
+    /// `proxy_remove_header_map_value` removes it (Envoy, the ABI).
+    Remove,
+    /// Kong's engine only marks a removed entry, and nginx's proxy module still forwards
+    /// it (`ngx_http_wasm_headers.c`, `ngx_http_proxy_module.c`): the value is replaced
+    /// with `""` instead, and the filter remembers the header as gone.
+    BlankValue,
+}
+
+/// How a new request path or query reaches the upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UriChange {
+    /// Setting `:path` (Envoy, the ABI).
+    PseudoHeader,
+    /// nginx ignores `:path` for `proxy_pass` without a URI part; setting the `ngx.args`
+    /// property marks the URI changed, so `:path` then takes effect (kong-engine.md,
+    /// "Request headers").
+    PathAndArgs,
+    /// Kong Gateway proxies to `$upstream_uri`: only the `ngx.upstream_uri` property
+    /// changes what the upstream receives (kong-engine.md).
+    UpstreamUri,
+}
+
+/// When the request body reaches the filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestBodyDelivery {
+    /// Body callbacks follow the headers as data arrives; `end_of_stream` on the request
+    /// headers is reliable; a paused request-headers callback is resumed when a later
+    /// body callback returns Continue (Envoy).
+    Streamed,
+    /// The host reads the whole body when request headers return Continue, then calls
+    /// `proxy_on_request_body` once with `end_of_stream` true; none for an empty body;
+    /// request headers always say `end_of_stream` false, and a paused request-headers
+    /// callback is never resumed (kong-engine.md, "Request bodies").
+    OnceAfterHeaders,
+}
+
+/// How a replaced body is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyReplace {
+    /// `proxy_set_buffer_bytes(0, old size, new)` replaces the whole buffer; the filter
+    /// sets `Content-Length` itself (Envoy).
+    WholeBuffer,
+    /// The size argument caps the new data, so it is the new length; the host recomputes
+    /// `Content-Length`, and a filter's own would be wrong (kong-engine.md).
+    NewLength,
+}
+
+/// One host's behaviours that the filter must follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostBehaviour {
+    /// How request headers are dropped.
+    pub header_drop: HeaderDrop,
+    /// How path and query changes reach the upstream.
+    pub uri_change: UriChange,
+    /// Whether `Pause` from response headers holds them until the body is in (Kong's
+    /// engine ignores it: "Response headers cannot be held").
+    pub holds_response_headers: bool,
+    /// When request body callbacks come.
+    pub request_body: RequestBodyDelivery,
+    /// How a replaced body is framed.
+    pub body_replace: BodyReplace,
+    /// Whether shared data keys must name a declared zone (`<zone>/key`): Kong's engine
+    /// traps the instance on a key whose zone is not declared, and no call probes for a
+    /// zone safely (kong-engine.md, "Shared data and queues").
+    pub shared_data_needs_zone: bool,
+    /// Whether the host appends `\n` to a non-empty local response body
+    /// (`ngx_http_wasm_local_response.c`).
+    pub local_body_newline: bool,
+}
+
+impl HostBehaviour {
+    /// The behaviour of `kind`.
+    pub const fn of(kind: HostKind) -> HostBehaviour {
+        match kind {
+            HostKind::Kong => HostBehaviour { uri_change: UriChange::UpstreamUri, ..NGINX },
+            HostKind::Nginx => NGINX,
+            HostKind::Envoy | HostKind::Generic => ABI,
+        }
+    }
+}
+
+/// Envoy, and any host that follows the ABI as written.
+const ABI: HostBehaviour = HostBehaviour {
+    header_drop: HeaderDrop::Remove,
+    uri_change: UriChange::PseudoHeader,
+    holds_response_headers: true,
+    request_body: RequestBodyDelivery::Streamed,
+    body_replace: BodyReplace::WholeBuffer,
+    shared_data_needs_zone: false,
+    local_body_newline: false,
+};
+
+/// nginx with ngx_wasm_module (Kong's engine outside Kong Gateway).
+const NGINX: HostBehaviour = HostBehaviour {
+    header_drop: HeaderDrop::BlankValue,
+    uri_change: UriChange::PathAndArgs,
+    holds_response_headers: false,
+    request_body: RequestBodyDelivery::OnceAfterHeaders,
+    body_replace: BodyReplace::NewLength,
+    shared_data_needs_zone: true,
+    local_body_newline: true,
+};

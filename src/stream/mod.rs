@@ -1,0 +1,454 @@
+//! The HTTP stream state machine: Kong's phases on a proxy-wasm stream, in plain Rust.
+//!
+//! One [`Stream`] per HTTP stream. The proxy-wasm glue forwards each callback
+//! (`proxy_on_request_headers`, `..._request_body`, `..._response_headers`,
+//! `..._response_body`, `proxy_on_log`) and returns the [`Flow`] it gets as the
+//! proxy-wasm `Action`. The stream decides, from the host's [`HostBehaviour`]:
+//! - when `rewrite`/`access` run: on the request headers, or on the whole request body
+//!   when a chunk reads or replaces it (held headers on Envoy; on Kong's engine, which
+//!   never resumes held headers, in its single body callback);
+//! - what Kong does after an exit or an error: `header_filter` and `body_filter` on the
+//!   exit response, Kong's 500 for an error, content output (`ngx.say`) as the response;
+//! - how replaced bodies are framed (Content-Length rules), and how buffered responses
+//!   (`kong.service.request.enable_buffering`) are filtered;
+//! - `log` at the end.
+//!
+//! Everything goes through [`Host`], so the whole machine runs natively in unit tests.
+
+mod behaviour;
+mod view;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+pub use behaviour::{BodyReplace, HeaderDrop, HostBehaviour, RequestBodyDelivery, UriChange};
+pub use view::{HostView, RequestView};
+
+use crate::host::{BodyRead, Host, LogLevel};
+use crate::phase::Phase;
+use crate::runtime::{BodyChunk, HeaderOp, LocalResponse, PhaseOutcome, RequestState, Runtime};
+
+/// What the host should do after a callback (proxy-wasm ABI 0.2.1 `Action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// `Continue`: pass the headers or data on.
+    Continue,
+    /// `Pause`: hold them (StopIteration; on a body callback, StopIterationAndBuffer), or
+    /// the filter answered locally and the stream goes no further.
+    Pause,
+}
+
+/// How the upstream response is being handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResponseMode {
+    /// Headers and body chunks filtered as they come.
+    Streaming,
+    /// `enable_buffering` on a host that holds response headers: `header_filter` and
+    /// `body_filter` run once the whole body is in.
+    Buffered,
+    /// `enable_buffering` on a host that cannot hold response headers: `header_filter`
+    /// ran on the headers, `body_filter` runs once on the whole buffered body.
+    BodyOnlyBuffered,
+}
+
+/// One HTTP stream through the plugin instance.
+pub struct Stream {
+    runtime: Option<Rc<RefCell<Runtime>>>,
+    /// The host as it is, for bodies and local responses.
+    host: Rc<dyn Host>,
+    behaviour: HostBehaviour,
+    request: RequestState,
+    /// The filter sent its own response: the host's response callbacks have nothing to do.
+    responded_locally: bool,
+    /// A `body_filter` chunk set `ngx.arg[2] = true`: the rest of the body is dropped.
+    body_ended: bool,
+    /// `rewrite`/`access` wait for the request body (a chunk reads or replaces it).
+    request_phases_pending: bool,
+    response_mode: ResponseMode,
+}
+
+impl Stream {
+    /// A stream served by `runtime` (`None` when the instance is not configured: every
+    /// request then fails closed with a 500) on `host`.
+    pub fn new(runtime: Option<Rc<RefCell<Runtime>>>, host: Rc<dyn Host>) -> Stream {
+        Stream {
+            runtime,
+            host,
+            behaviour: HostBehaviour::of(crate::properties::HostKind::Generic),
+            request: RequestState::default(),
+            responded_locally: false,
+            body_ended: false,
+            request_phases_pending: false,
+            response_mode: ResponseMode::Streaming,
+        }
+    }
+
+    /// `proxy_on_request_headers`: binds the instance to the host on its first request,
+    /// then runs `rewrite` and `access`, or arranges to run them on the request body.
+    pub fn on_request_headers(&mut self, end_of_stream: bool) -> Flow {
+        let Some(runtime) = self.runtime.clone() else {
+            self.host.log(LogLevel::Error, "kong-functions: plugin is not configured");
+            return self.respond_with_error();
+        };
+        runtime.borrow_mut().bind_host();
+        let (disabled, uses_body, behaviour) = {
+            let runtime = runtime.borrow();
+            (runtime.disabled().map(str::to_owned), runtime.uses_request_body(), runtime.view().behaviour())
+        };
+        self.behaviour = behaviour;
+        if let Some(reason) = disabled {
+            self.host.log(LogLevel::Error, &reason);
+            return self.respond_with_error();
+        }
+        self.request.start_time_ms = self.request_start_ms();
+        if !uses_body {
+            return self.run_request_phases(0);
+        }
+        let body_follows = match self.behaviour.request_body {
+            RequestBodyDelivery::Streamed => !end_of_stream,
+            // end_of_stream is always false there: the headers say whether a body comes.
+            RequestBodyDelivery::OnceAfterHeaders => self.body_announced(),
+        };
+        if !body_follows {
+            self.request.request_body = Some(Vec::new());
+            return self.run_request_phases(0);
+        }
+        self.request_phases_pending = true;
+        match self.behaviour.request_body {
+            // Hold the headers (StopIteration): the body callbacks resume the stream.
+            RequestBodyDelivery::Streamed => Flow::Pause,
+            // A held request is never resumed there: let the host read the body.
+            RequestBodyDelivery::OnceAfterHeaders => Flow::Continue,
+        }
+    }
+
+    /// `proxy_on_request_body`: once the whole body is in, runs the pending request phases
+    /// on it. A body over the `request_body_bytes` limit is refused with 413 before any
+    /// copy; one the host cannot hand over fails closed with 413 too.
+    pub fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Flow {
+        if !self.request_phases_pending {
+            return Flow::Continue;
+        }
+        let limit = crate::lua::limits::current().request_body_bytes;
+        if body_size > limit {
+            self.request_phases_pending = false;
+            let message = format!("kong-functions: request body too large ({body_size} bytes, limit {limit})");
+            self.host.log(LogLevel::Error, &message);
+            return self.send(&LocalResponse::payload_too_large());
+        }
+        if !end_of_stream {
+            // StopIterationAndBuffer: the host keeps the chunks and hands us all of them.
+            return Flow::Pause;
+        }
+        self.request_phases_pending = false;
+        let body = match self.host.request_body(body_size) {
+            BodyRead::Bytes(bytes) => bytes,
+            BodyRead::Unavailable => {
+                let message = format!(
+                    "kong-functions: the host cannot hand over the request body ({body_size} bytes; nginx buffers \
+                     a body larger than client_body_buffer_size to a file): request refused"
+                );
+                self.host.log(LogLevel::Error, &message);
+                return self.send(&LocalResponse::payload_too_large());
+            }
+        };
+        self.request.request_body = Some(body);
+        self.run_request_phases(body_size)
+    }
+
+    /// `proxy_on_response_headers`: `header_filter` (and, without a body to come, one
+    /// `body_filter` at the end), or the start of response buffering.
+    pub fn on_response_headers(&mut self, end_of_stream: bool) -> Flow {
+        if self.responded_locally {
+            return Flow::Continue;
+        }
+        if self.request.buffer_response && !end_of_stream {
+            if self.behaviour.holds_response_headers {
+                // Hold the headers until the whole body is in (Kong's buffered proxying).
+                self.response_mode = ResponseMode::Buffered;
+                return Flow::Pause;
+            }
+            self.response_mode = ResponseMode::BodyOnlyBuffered;
+        }
+        self.apply_response_header_ops();
+        if self.has_phase(Phase::BodyFilter) {
+            // body_filter may change the body's length: the host frames the body instead
+            // (chunked), as nginx does when a body filter is installed.
+            self.host.set_response_header("content-length", None);
+        }
+        match self.run(Phase::HeaderFilter) {
+            PhaseOutcome::Continue => {}
+            PhaseOutcome::Exited => return self.respond_with_exit(false),
+            PhaseOutcome::Failed => return self.respond_with_error(),
+        }
+        if end_of_stream && self.has_phase(Phase::BodyFilter) {
+            // No body callback will come: Kong still runs body_filter once, at the end.
+            self.filter_body(Vec::new(), true);
+        }
+        Flow::Continue
+    }
+
+    /// `proxy_on_response_body`: `body_filter` per chunk, or on the whole buffered body.
+    pub fn on_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Flow {
+        if self.responded_locally {
+            return Flow::Continue;
+        }
+        match self.response_mode {
+            ResponseMode::Buffered | ResponseMode::BodyOnlyBuffered if !end_of_stream => Flow::Pause,
+            ResponseMode::Buffered => {
+                self.response_mode = ResponseMode::Streaming;
+                self.filter_buffered_response(body_size)
+            }
+            ResponseMode::BodyOnlyBuffered => {
+                self.response_mode = ResponseMode::Streaming;
+                self.filter_buffered_body(body_size)
+            }
+            ResponseMode::Streaming => self.filter_streamed_chunk(body_size, end_of_stream),
+        }
+    }
+
+    /// `proxy_on_log`: the `log` phase.
+    pub fn on_log(&mut self) {
+        if self.runtime.is_some() {
+            self.run(Phase::Log);
+        }
+    }
+
+    /// The request state as the phases left it (for tests and the glue's diagnostics).
+    pub fn request(&self) -> &RequestState {
+        &self.request
+    }
+
+    fn run(&mut self, phase: Phase) -> PhaseOutcome {
+        match &self.runtime {
+            Some(runtime) => runtime.borrow_mut().run_phase(phase, &mut self.request),
+            None => PhaseOutcome::Continue,
+        }
+    }
+
+    fn has_phase(&self, phase: Phase) -> bool {
+        self.runtime.as_ref().is_some_and(|r| r.borrow().has_phase(phase))
+    }
+
+    /// Whether the request headers announce a body: `content-length` above 0, or any
+    /// `transfer-encoding` (chunked).
+    fn body_announced(&self) -> bool {
+        if self.host.request_header("transfer-encoding").is_some() {
+            return true;
+        }
+        self.host
+            .request_header("content-length")
+            .and_then(|v| String::from_utf8_lossy(&v).trim().parse::<u64>().ok())
+            .is_some_and(|n| n > 0)
+    }
+
+    /// When the request arrived, in ms since the Unix epoch: the host's `request.time`
+    /// property when it has one, else the host clock now.
+    fn request_start_ms(&self) -> u64 {
+        crate::properties::Need::RequestTime
+            .read(self.host.as_ref(), crate::properties::HostKind::Generic)
+            .and_then(|bytes| crate::properties::time_ms(&bytes))
+            .unwrap_or_else(|| self.host.now_nanos() / 1_000_000)
+    }
+
+    /// Runs `rewrite` then `access`; `buffered_size` is the size of the request body the
+    /// host holds (0 when the phases run on the headers). A body the chunks replaced is
+    /// sent upstream framed as the host requires.
+    fn run_request_phases(&mut self, buffered_size: usize) -> Flow {
+        for phase in [Phase::Rewrite, Phase::Access] {
+            match self.run(phase) {
+                PhaseOutcome::Continue => {}
+                PhaseOutcome::Exited => return self.respond_with_exit(true),
+                PhaseOutcome::Failed => return self.respond_with_error(),
+            }
+        }
+        // Output printed with ngx.say/ngx.print and no ngx.exit: nginx sends it as the
+        // response (content output), and nothing goes upstream.
+        if let Some(response) = crate::pdk::ngx_resp::take_output_response(&mut self.request) {
+            self.request.exit = Some(response);
+            return self.respond_with_exit(true);
+        }
+        if self.request.request_body_changed {
+            let body = self.request.request_body.clone().unwrap_or_default();
+            self.replace_request_body(buffered_size, &body);
+        }
+        Flow::Continue
+    }
+
+    fn replace_request_body(&mut self, buffered_size: usize, body: &[u8]) {
+        match self.behaviour.body_replace {
+            BodyReplace::WholeBuffer => {
+                self.host.set_request_body(buffered_size, body);
+                let length = body.len().to_string();
+                self.host.set_request_header("content-length", Some(length.as_bytes()));
+            }
+            // The size argument is the new length; the host sets Content-Length.
+            BodyReplace::NewLength => {
+                self.host.set_request_body(body.len(), body);
+            }
+        }
+    }
+
+    /// Sends the filter's own response (from `kong.response.exit`), after running
+    /// `header_filter` and `body_filter` on it as Kong does for an exited request.
+    fn respond_with_exit(&mut self, run_header_filter: bool) -> Flow {
+        if run_header_filter && self.run(Phase::HeaderFilter) == PhaseOutcome::Failed {
+            return self.respond_with_error();
+        }
+        if self.has_phase(Phase::BodyFilter) {
+            let body = self.request.exit.as_mut().map(|r| std::mem::take(&mut r.body)).unwrap_or_default();
+            let mut filtered = Vec::new();
+            if !body.is_empty() {
+                let chunk = self.filter_body(body, false);
+                filtered.extend(chunk.data);
+                self.body_ended = chunk.eof;
+            }
+            if !self.body_ended {
+                filtered.extend(self.filter_body(Vec::new(), true).data);
+            }
+            if let Some(exit) = self.request.exit.as_mut() {
+                exit.set_header("content-length", Some(filtered.len().to_string().as_bytes()));
+                exit.body = filtered;
+            }
+        }
+        let response = self.request.exit.clone().unwrap_or_else(LocalResponse::internal_error);
+        self.send(&response)
+    }
+
+    /// Replaces whatever response was coming with Kong's 500 for an unexpected error.
+    fn respond_with_error(&mut self) -> Flow {
+        let response = LocalResponse::internal_error();
+        self.request.exit = Some(response.clone());
+        self.send(&response)
+    }
+
+    /// `proxy_send_local_response`. The host frames the body, so no Content-Length goes
+    /// with it; where the host appends `\n` to a body, a body that already ends with one
+    /// gives it up, so the client gets exactly the chunk's bytes.
+    fn send(&mut self, response: &LocalResponse) -> Flow {
+        let headers: Vec<(String, Vec<u8>)> =
+            response.headers.iter().filter(|(name, _)| name != "content-length").cloned().collect();
+        let mut body = response.body.as_slice();
+        if self.behaviour.local_body_newline {
+            body = body.strip_suffix(b"\n").unwrap_or(body);
+        }
+        if !self.host.send_local_response(response.status, &headers, body) {
+            self.host.log(LogLevel::Error, "kong-functions: the host refused the local response");
+        }
+        self.responded_locally = true;
+        Flow::Pause
+    }
+
+    /// Runs `body_filter` on one chunk; returns the chunk as the chunks left it. An error
+    /// is logged by the runtime; changes made before it stand.
+    fn filter_body(&mut self, data: Vec<u8>, eof: bool) -> BodyChunk {
+        self.request.body = Some(BodyChunk::new(data, eof));
+        self.run(Phase::BodyFilter);
+        self.request.body.take().unwrap_or_default()
+    }
+
+    fn filter_streamed_chunk(&mut self, body_size: usize, end_of_stream: bool) -> Flow {
+        if !self.has_phase(Phase::BodyFilter) {
+            return Flow::Continue;
+        }
+        if self.body_ended {
+            self.host.set_response_body(body_size, &[]);
+            return Flow::Continue;
+        }
+        let data = self.read_response_body(body_size);
+        // A body_filter error cannot change a response already under way: it is logged.
+        let chunk = self.filter_body(data, end_of_stream);
+        if chunk.changed {
+            self.host.set_response_body(body_size, &chunk.data);
+            self.body_ended = chunk.eof && !end_of_stream;
+        }
+        Flow::Continue
+    }
+
+    fn read_response_body(&self, body_size: usize) -> Vec<u8> {
+        match self.host.response_body(body_size) {
+            BodyRead::Bytes(bytes) => bytes,
+            BodyRead::Unavailable => Vec::new(),
+        }
+    }
+
+    /// `body_filter` once on the whole buffered body, headers already sent.
+    fn filter_buffered_body(&mut self, body_size: usize) -> Flow {
+        let body = self.read_response_body(body_size);
+        self.request.response_body = Some(body.clone());
+        if self.has_phase(Phase::BodyFilter) {
+            let chunk = self.filter_body(body, true);
+            self.host.set_response_body(body_size, &chunk.data);
+        }
+        Flow::Continue
+    }
+
+    /// Runs `header_filter` and `body_filter` once on the whole buffered upstream response
+    /// (`kong.service.request.enable_buffering`), then writes the result back in place:
+    /// status, headers and body with a matching `Content-Length`. An exit replaces the
+    /// response the same way, so no local response is sent from a body callback.
+    fn filter_buffered_response(&mut self, body_size: usize) -> Flow {
+        let limit = crate::lua::limits::current().response_body_bytes;
+        if body_size > limit {
+            let message = format!(
+                "kong-functions: buffered response body too large ({body_size} bytes, limit {limit}): \
+                 header_filter and body_filter skipped, response passed through"
+            );
+            self.host.log(LogLevel::Error, &message);
+            return Flow::Continue;
+        }
+        let body = self.read_response_body(body_size);
+        self.request.response_body = Some(body.clone());
+        self.apply_response_header_ops();
+        let mut final_body = match self.run(Phase::HeaderFilter) {
+            PhaseOutcome::Continue => body,
+            PhaseOutcome::Exited => {
+                let exit = self.request.exit.clone().unwrap_or_else(LocalResponse::internal_error);
+                self.replace_response_headers(&exit);
+                exit.body
+            }
+            PhaseOutcome::Failed => {
+                let error = LocalResponse::internal_error();
+                self.request.exit = Some(error.clone());
+                self.replace_response_headers(&error);
+                error.body
+            }
+        };
+        if self.request.response_body_changed {
+            final_body = self.request.response_body.clone().unwrap_or_default();
+        }
+        if self.has_phase(Phase::BodyFilter) {
+            final_body = self.filter_body(final_body, true).data;
+        }
+        self.host.set_response_body(body_size, &final_body);
+        let length = final_body.len().to_string();
+        self.host.set_response_header("content-length", Some(length.as_bytes()));
+        Flow::Continue
+    }
+
+    /// Makes the upstream's response headers those of `response`, status included.
+    fn replace_response_headers(&mut self, response: &LocalResponse) {
+        for (name, _) in self.host.response_headers() {
+            if !name.starts_with(':') {
+                self.host.set_response_header(&name, None);
+            }
+        }
+        self.host.set_response_header(":status", Some(response.status.to_string().as_bytes()));
+        for (name, value) in &response.headers {
+            self.host.add_response_header(name, value);
+        }
+    }
+
+    /// Response header changes recorded in `rewrite`/`access` land on the upstream's response.
+    fn apply_response_header_ops(&mut self) {
+        for op in std::mem::take(&mut self.request.response_header_ops) {
+            match op {
+                HeaderOp::Set(name, value) => self.host.set_response_header(&name, value.as_deref()),
+                HeaderOp::Add(name, value) => self.host.add_response_header(&name, &value),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

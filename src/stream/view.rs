@@ -1,0 +1,318 @@
+//! [`HostView`]: the host as the PDK sees it, with the host's real behaviour applied.
+//!
+//! Every PDK function talks to the host through this one [`Host`]. It follows the
+//! [`HostBehaviour`] of the detected host so the PDK never asks which host it is in:
+//! - a dropped request header is removed where the host can remove it, and elsewhere
+//!   blanked and remembered, so the PDK reads it as absent for the rest of the request;
+//! - a new `:path` goes to the upstream the way the host honours (`:path`, `ngx.args`,
+//!   `ngx.upstream_uri`), and the PDK reads back what it set;
+//! - shared data goes to the configured zone (`<zone>/key`) on hosts that need one, and
+//!   without a zone lives in module memory there, since such a host traps on an
+//!   undeclared zone.
+//!
+//! What one request changed lives in a [`RequestView`], moved in for each phase run
+//! (several streams share one instance, one phase run at a time).
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use super::behaviour::{HeaderDrop, HostBehaviour, UriChange};
+use crate::host::{BodyRead, Host, LogLevel, SharedDataError};
+use crate::properties::HostKind;
+
+/// What one request changed that the host cannot be asked back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestView {
+    /// Request headers dropped on a host that cannot remove them (lowercase names).
+    pub dropped: Vec<String>,
+    /// The `:path` (path and query) the upstream gets, once changed.
+    pub path: Option<Vec<u8>>,
+}
+
+/// The host with its behaviour applied; see the module docs.
+pub struct HostView {
+    inner: Rc<dyn Host>,
+    kind: Cell<HostKind>,
+    behaviour: Cell<HostBehaviour>,
+    /// The VM configuration's `shared_data_zone`.
+    zone: Option<String>,
+    request: RefCell<RequestView>,
+}
+
+thread_local! {
+    /// Shared data kept in module memory on hosts that need a zone when none is
+    /// configured: shared by every plugin instance of this module instance (one per
+    /// nginx worker), key to (value, CAS token).
+    static LOCAL_SHARED: RefCell<BTreeMap<String, (Vec<u8>, u32)>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+impl HostView {
+    /// A view of `inner`, as a generic ABI host until [`HostView::bind`] names the host.
+    /// `zone` is the VM configuration's `shared_data_zone`.
+    pub fn new(inner: Rc<dyn Host>, zone: Option<String>) -> HostView {
+        HostView {
+            inner,
+            kind: Cell::new(HostKind::Generic),
+            behaviour: Cell::new(HostBehaviour::of(HostKind::Generic)),
+            zone: zone.filter(|z| !z.is_empty()),
+            request: RefCell::new(RequestView::default()),
+        }
+    }
+
+    /// Applies the behaviour of the detected host.
+    pub fn bind(&self, kind: HostKind) {
+        self.kind.set(kind);
+        self.behaviour.set(HostBehaviour::of(kind));
+    }
+
+    /// The behaviour in force.
+    pub fn behaviour(&self) -> HostBehaviour {
+        self.behaviour.get()
+    }
+
+    /// The host underneath, for calls the view does not change.
+    pub fn inner(&self) -> &Rc<dyn Host> {
+        &self.inner
+    }
+
+    /// Swaps the request's view in (before a phase run) or out (after it).
+    pub fn swap_request(&self, view: &mut RequestView) {
+        std::mem::swap(&mut *self.request.borrow_mut(), view);
+    }
+
+    fn is_dropped(&self, name: &str) -> bool {
+        self.request.borrow().dropped.iter().any(|n| n == name)
+    }
+
+    fn undrop(&self, name: &str) -> bool {
+        let mut view = self.request.borrow_mut();
+        let before = view.dropped.len();
+        view.dropped.retain(|n| n != name);
+        view.dropped.len() != before
+    }
+
+    fn drop_header(&self, name: &str) {
+        match self.behaviour.get().header_drop {
+            HeaderDrop::Remove => self.inner.set_request_header(name, None),
+            HeaderDrop::BlankValue => {
+                if self.inner.request_header(name).is_some() {
+                    self.inner.set_request_header(name, Some(b""));
+                }
+                if !self.is_dropped(name) {
+                    self.request.borrow_mut().dropped.push(name.to_owned());
+                }
+            }
+        }
+    }
+
+    /// Sends `target` (path and query) upstream the way the host honours.
+    fn set_target(&self, target: &[u8]) {
+        self.request.borrow_mut().path = Some(target.to_vec());
+        let (path, query) = match target.iter().position(|&b| b == b'?') {
+            Some(q) => (&target[..q], &target[q + 1..]),
+            None => (target, &b""[..]),
+        };
+        match self.behaviour.get().uri_change {
+            UriChange::PseudoHeader => self.inner.set_request_header(":path", Some(target)),
+            UriChange::UpstreamUri if self.inner.set_property(&["ngx", "upstream_uri"], Some(target)) => {}
+            UriChange::UpstreamUri | UriChange::PathAndArgs => {
+                self.inner.set_request_header(":path", Some(path));
+                if !self.inner.set_property(&["ngx", "args"], Some(query)) {
+                    self.inner.log(LogLevel::Error, "kong-functions: the host refused the new query (ngx.args)");
+                }
+            }
+        }
+    }
+
+    /// The shared-data key on this host, or `None` when shared data lives in module memory.
+    fn shared_key(&self, key: &str) -> Option<String> {
+        if !self.behaviour.get().shared_data_needs_zone {
+            return Some(key.to_owned());
+        }
+        self.zone.as_ref().map(|zone| format!("{zone}/{key}"))
+    }
+}
+
+impl Host for HostView {
+    fn request_header(&self, name: &str) -> Option<Vec<u8>> {
+        if name == ":path" {
+            if let Some(path) = self.request.borrow().path.clone() {
+                return Some(path);
+            }
+        }
+        if self.is_dropped(name) {
+            return None;
+        }
+        self.inner.request_header(name)
+    }
+    fn request_headers(&self) -> Vec<(String, Vec<u8>)> {
+        let view = self.request.borrow();
+        let mut headers = self.inner.request_headers();
+        headers.retain(|(n, _)| !view.dropped.iter().any(|d| d == n));
+        if let Some(path) = &view.path {
+            for (name, value) in headers.iter_mut() {
+                if name == ":path" {
+                    *value = path.clone();
+                }
+            }
+        }
+        headers
+    }
+    fn set_request_header(&self, name: &str, value: Option<&[u8]>) {
+        match (name, value) {
+            (":path", Some(target)) => self.set_target(target),
+            (_, None) => self.drop_header(name),
+            (_, Some(value)) => {
+                self.undrop(name);
+                self.inner.set_request_header(name, Some(value));
+            }
+        }
+    }
+    fn add_request_header(&self, name: &str, value: &[u8]) {
+        if self.undrop(name) {
+            // The blanked value must not travel beside the new one.
+            self.inner.set_request_header(name, Some(value));
+        } else {
+            self.inner.add_request_header(name, value);
+        }
+    }
+    fn response_header(&self, name: &str) -> Option<Vec<u8>> {
+        self.inner.response_header(name)
+    }
+    fn response_headers(&self) -> Vec<(String, Vec<u8>)> {
+        self.inner.response_headers()
+    }
+    fn set_response_header(&self, name: &str, value: Option<&[u8]>) {
+        self.inner.set_response_header(name, value)
+    }
+    fn add_response_header(&self, name: &str, value: &[u8]) {
+        self.inner.add_response_header(name, value)
+    }
+    fn log(&self, level: LogLevel, message: &str) {
+        self.inner.log(level, message)
+    }
+    fn property(&self, path: &[&str]) -> Option<Vec<u8>> {
+        self.inner.property(path)
+    }
+    fn set_property(&self, path: &[&str], value: Option<&[u8]>) -> bool {
+        self.inner.set_property(path, value)
+    }
+    fn shared_data(&self, key: &str) -> (Option<Vec<u8>>, u32) {
+        match self.shared_key(key) {
+            Some(key) => self.inner.shared_data(&key),
+            None => LOCAL_SHARED.with(|store| match store.borrow().get(key) {
+                Some((value, cas)) => (Some(value.clone()), *cas),
+                None => (None, 0),
+            }),
+        }
+    }
+    fn set_shared_data(&self, key: &str, value: Option<&[u8]>, cas: u32) -> Result<(), SharedDataError> {
+        match self.shared_key(key) {
+            Some(key) => self.inner.set_shared_data(&key, value, cas),
+            None => LOCAL_SHARED.with(|store| {
+                let mut store = store.borrow_mut();
+                let current = store.get(key).map_or(0, |(_, c)| *c);
+                if cas != 0 && cas != current {
+                    return Err(SharedDataError::CasMismatch);
+                }
+                match value {
+                    Some(v) => store.insert(key.to_owned(), (v.to_vec(), current.wrapping_add(1).max(1))),
+                    None => store.remove(key),
+                };
+                Ok(())
+            }),
+        }
+    }
+    fn now_nanos(&self) -> u64 {
+        self.inner.now_nanos()
+    }
+    fn request_body(&self, size: usize) -> BodyRead {
+        self.inner.request_body(size)
+    }
+    fn set_request_body(&self, replace: usize, body: &[u8]) -> bool {
+        self.inner.set_request_body(replace, body)
+    }
+    fn response_body(&self, size: usize) -> BodyRead {
+        self.inner.response_body(size)
+    }
+    fn set_response_body(&self, replace: usize, body: &[u8]) -> bool {
+        self.inner.set_response_body(replace, body)
+    }
+    fn send_local_response(&self, status: u16, headers: &[(String, Vec<u8>)], body: &[u8]) -> bool {
+        self.inner.send_local_response(status, headers, body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pdk::testing::FakeHost;
+
+    fn view_of(kind: HostKind, headers: &[(&str, &str)]) -> (Rc<FakeHost>, HostView) {
+        let host = Rc::new(FakeHost::with_request(headers));
+        let view = HostView::new(host.clone(), None);
+        view.bind(kind);
+        (host, view)
+    }
+
+    #[test]
+    fn envoy_removes_headers() {
+        let (host, view) = view_of(HostKind::Envoy, &[("x-custom-auth", "demo")]);
+        view.set_request_header("x-custom-auth", None);
+        assert_eq!(host.request_header("x-custom-auth"), None);
+        assert_eq!(view.request_header("x-custom-auth"), None);
+    }
+
+    #[test]
+    fn kong_blanks_a_dropped_header_and_reads_it_as_absent() {
+        let (host, view) = view_of(HostKind::Kong, &[("x-custom-auth", "demo"), ("x-other", "1")]);
+        view.set_request_header("x-custom-auth", None);
+        // The value never reaches the upstream: the host forwards a removed entry.
+        assert_eq!(host.request_header("x-custom-auth").as_deref(), Some(&b""[..]));
+        assert_eq!(view.request_header("x-custom-auth"), None);
+        assert!(!view.request_headers().iter().any(|(n, _)| n == "x-custom-auth"));
+        // Adding it back replaces the blank instead of travelling beside it.
+        view.add_request_header("x-custom-auth", b"again");
+        assert_eq!(host.request.borrow().iter().filter(|(n, _)| n == "x-custom-auth").count(), 1);
+        assert_eq!(view.request_header("x-custom-auth").as_deref(), Some(&b"again"[..]));
+    }
+
+    #[test]
+    fn path_changes_reach_the_upstream_the_hosts_way() {
+        let (host, view) = view_of(HostKind::Envoy, &[(":path", "/a?x=1")]);
+        view.set_request_header(":path", Some(b"/b?y=2"));
+        assert_eq!(host.request_header(":path").as_deref(), Some(&b"/b?y=2"[..]));
+
+        let (host, view) = view_of(HostKind::Nginx, &[(":path", "/a?x=1")]);
+        view.set_request_header(":path", Some(b"/b?y=2"));
+        assert_eq!(host.request_header(":path").as_deref(), Some(&b"/b"[..]));
+        assert_eq!(host.property(&["ngx", "args"]).as_deref(), Some(&b"y=2"[..]));
+        assert_eq!(view.request_header(":path").as_deref(), Some(&b"/b?y=2"[..]));
+
+        let (host, view) = view_of(HostKind::Kong, &[(":path", "/a?x=1")]);
+        view.set_request_header(":path", Some(b"/b"));
+        assert_eq!(host.property(&["ngx", "upstream_uri"]).as_deref(), Some(&b"/b"[..]));
+        assert_eq!(view.request_headers().iter().find(|(n, _)| n == ":path").map(|(_, v)| v.clone()), Some(b"/b".to_vec()));
+    }
+
+    #[test]
+    fn shared_data_needs_a_zone_on_nginx() {
+        let host = Rc::new(FakeHost::default());
+        let zoned = HostView::new(host.clone(), Some("kf".into()));
+        zoned.bind(HostKind::Kong);
+        zoned.set_shared_data("k", Some(b"v"), 0).unwrap();
+        assert!(host.shared.borrow().contains_key("kf/k"));
+
+        let local = HostView::new(host.clone(), None);
+        local.bind(HostKind::Kong);
+        local.set_shared_data("only-local", Some(b"v"), 0).unwrap();
+        assert_eq!(local.shared_data("only-local").0.as_deref(), Some(&b"v"[..]));
+        assert!(!host.shared.borrow().keys().any(|k| k.contains("only-local")));
+
+        let envoy = HostView::new(host.clone(), None);
+        envoy.bind(HostKind::Envoy);
+        envoy.set_shared_data("e", Some(b"v"), 0).unwrap();
+        assert!(host.shared.borrow().contains_key("e"));
+    }
+}
