@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
-use wasm_harness::{Chain, ChainSpec, FilterSpec, Harness, Outcome, RequestSpec, UpstreamSpec};
+use wasm_harness::{Chain, ChainSpec, FilterSpec, Harness, HostProfile, Outcome, RequestSpec, UpstreamSpec};
 
 fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
@@ -279,12 +279,14 @@ fn vm_configuration_limits_apply_and_the_filter_keeps_serving() {
 
 #[test]
 fn kong_node_settings_take_precedence_over_the_vm_configuration() {
-    // Kong exposes its kong.conf as `kong.configuration.*` properties; they win.
+    // Kong exposes its kong.conf as `kong.configuration.*` properties; they win. Kong's
+    // engine answers them only inside a request, so they apply from the first request.
     let snippet = "return kong.response.exit(200, type(string.rep) .. ' ' .. type(os.date))";
     let spec = |properties: &[(&str, &str)], vm_config: Value| ChainSpec {
         filters: vec![filter("pre-function", json!({ "access": [snippet] }))],
         vm_config,
         properties: properties.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        profile: HostProfile::Kong,
         ..ChainSpec::default()
     };
     let mut on = harness().chain(&spec(&[], json!({ "untrusted_lua": "on" }))).unwrap();
@@ -302,9 +304,16 @@ fn kong_node_settings_take_precedence_over_the_vm_configuration() {
     );
     assert_eq!(harness().chain(&with_env).unwrap().send(RequestSpec::get("/")).body, "function function");
 
+    // A node with `untrusted_lua = off`: no chunk runs, every request fails with Kong's reason logged.
     let off = spec(&[("kong.configuration.untrusted_lua", "off")], json!({ "untrusted_lua": "on" }));
-    let error = harness().chain(&off).err().map(|e| format!("{e:#}")).expect("rejected");
-    assert!(error.contains("loading of untrusted Lua code disabled because 'untrusted_lua' config option is set to 'off'"), "{error}");
+    let mut off = harness().chain(&off).unwrap();
+    for _ in 0..2 {
+        let refused = off.send(RequestSpec::get("/"));
+        assert_eq!(refused.status, 500);
+        assert!(refused.upstream.is_none());
+        let reason = "loading of untrusted Lua code disabled because 'untrusted_lua' config option is set to 'off'";
+        assert!(refused.messages().iter().any(|m| m.contains(reason)), "{:?}", refused.logs);
+    }
 }
 
 fn with_upstream(request: RequestSpec, status: u16, body: &str) -> RequestSpec {

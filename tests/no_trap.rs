@@ -1,0 +1,75 @@
+//! Nothing a chunk can call traps the instance: every function of `kong.*` and `ngx.*`
+//! is called (under `pcall`, with no, string and odd arguments) in every phase, in both
+//! roles and under both host profiles, and the same instance then serves a plain request.
+//!
+//! A trap aborts the module instance, and with it every request the host runs on it
+//! (the developers' guide: "a panic or trap inside the filter kills every request in the
+//! host"). The harness answers host calls with the statuses real hosts give (a header map
+//! outside its callback, an unknown property ...), so a wrapper that panics on one fails.
+
+mod common;
+
+use common::{chain_with_vm, send, PROFILES, ROLES};
+use serde_json::json;
+use wasm_harness::RequestSpec;
+
+/// Calls every function reachable from `kong` and `ngx` (depth 4), except those that end
+/// the request on purpose (they yield out of `pcall` by design and are tested elsewhere),
+/// then logs how many it called.
+const WALK: &str = r#"
+if not kong.request.get_header("x-walk") then return end
+local ends_request = {
+  ["kong.response.exit"] = true, ["kong.response.error"] = true, ["ngx.exit"] = true,
+  ["ngx.redirect"] = true, ["ngx.say"] = true, ["ngx.print"] = true, ["ngx.eof"] = true,
+}
+local seen, count = {}, 0
+local function walk(t, prefix, depth)
+  if depth > 4 or seen[t] then return end
+  seen[t] = true
+  for k, v in pairs(t) do
+    local name = prefix .. "." .. tostring(k)
+    if type(v) == "function" and not ends_request[name] then
+      pcall(v)
+      pcall(v, "x-walk-arg", "value")
+      pcall(v, 1, {}, true)
+      count = count + 1
+    elseif type(v) == "table" then
+      walk(v, name, depth + 1)
+    end
+  end
+end
+walk(kong, "kong", 0)
+walk(ngx, "ngx", 0)
+kong.log.notice("walked ", ngx.get_phase(), " ", count)
+"#;
+
+const PHASES: [&str; 5] = ["rewrite", "access", "header_filter", "body_filter", "log"];
+
+#[test]
+fn every_pdk_function_in_every_phase_leaves_the_instance_serving() {
+    let config: serde_json::Map<String, serde_json::Value> =
+        PHASES.iter().map(|p| (p.to_string(), json!([WALK]))).collect();
+    for role in ROLES {
+        for profile in PROFILES {
+            let name = format!("{role} under {profile:?}");
+            // `on`: every function is reachable, nothing hidden by the sandbox.
+            let vm = json!({"untrusted_lua": "on"});
+            let mut chain = chain_with_vm(role, profile, serde_json::Value::Object(config.clone()), vm);
+            let walked = send(&mut chain, &RequestSpec::get("/walk?a=1").header("x-walk", "1"));
+            for phase in PHASES {
+                let line = walked
+                    .messages()
+                    .into_iter()
+                    .find(|m| m.contains(&format!("walked {phase} ")))
+                    .unwrap_or_else(|| panic!("{name}: no walk in {phase}: {:?}", walked.messages()))
+                    .to_owned();
+                let count: usize = line.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+                // The module has over 140 kong.*/ngx.* functions (README, PDK coverage).
+                assert!(count >= 140, "{name}: only {count} functions called in {phase}");
+            }
+            let plain = send(&mut chain, &RequestSpec::get("/plain"));
+            assert_eq!(plain.status, 200, "{name}: the instance no longer serves: {:?}", plain.messages());
+            assert!(plain.upstream.is_some(), "{name}: the plain request did not reach the upstream");
+        }
+    }
+}
