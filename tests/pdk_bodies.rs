@@ -5,24 +5,11 @@
 //!
 //! Build the module first (`make build`); `KONG_FUNCTIONS_WASM` overrides its path.
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
+mod common;
 
+use common::{harness, module_path};
 use serde_json::{json, Value};
-use wasm_harness::{Chain, ChainSpec, FilterSpec, Harness, HostProfile, Outcome, RequestSpec, UpstreamSpec};
-
-fn harness() -> &'static Harness {
-    static HARNESS: OnceLock<Harness> = OnceLock::new();
-    HARNESS.get_or_init(Harness::new)
-}
-
-fn module_path() -> PathBuf {
-    let path = std::env::var_os("KONG_FUNCTIONS_WASM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/kong_functions.wasm"));
-    assert!(path.is_file(), "{} is missing: run `make build` first", path.display());
-    path
-}
+use wasm_harness::{Chain, ChainSpec, FilterSpec, HostProfile, Outcome, RequestSpec, UpstreamSpec};
 
 fn chains(config: Value) -> Vec<(HostProfile, Chain)> {
     [HostProfile::Envoy, HostProfile::Kong]
@@ -99,16 +86,14 @@ fn buffered_upstream_response_is_read_in_header_filter_and_replaced_in_body_filt
         let outcome = send(&mut chain, request);
         assert_eq!(outcome.status, 200, "{profile:?}: {:?}", outcome.logs);
         assert_eq!(outcome.body, "HELLO UPSTREAM!", "{profile:?}");
-        if profile == HostProfile::Envoy {
-            // Kong's engine cannot hold response headers: there header_filter runs before
-            // the body arrives, and only body_filter sees it.
+        if common::behaviour(profile).holds_response_headers {
+            // A host that cannot hold response headers (Kong's engine) runs header_filter
+            // before the body arrives, and only body_filter sees it.
             assert_eq!(outcome.header("x-upstream-length"), Some("14"));
-        }
-        // Never the upstream's stale 14: Envoy gets the new length, Kong's engine (which
-        // cannot hold the headers) frames the body itself.
-        match profile {
-            HostProfile::Envoy => assert_eq!(outcome.header("content-length"), Some("15")),
-            HostProfile::Kong => assert!(matches!(outcome.header("content-length"), None | Some("15")), "{:?}", outcome.headers),
+            assert_eq!(outcome.header("content-length"), Some("15"));
+        } else {
+            // Never the upstream's stale 14: the host frames the body itself.
+            assert!(matches!(outcome.header("content-length"), None | Some("15")), "{:?}", outcome.headers);
         }
     }
 }

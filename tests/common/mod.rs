@@ -13,6 +13,16 @@ pub const ROLES: [&str; 2] = ["pre-function", "post-function"];
 /// The host profiles the harness models.
 pub const PROFILES: [HostProfile; 2] = [HostProfile::Envoy, HostProfile::Kong];
 
+/// The behaviour of the host `profile` models, as the filter follows it: what a test may
+/// expect to differ between hosts comes from here, never from a profile check.
+pub fn behaviour(profile: HostProfile) -> kong_functions::stream::HostBehaviour {
+    let kind = match profile {
+        HostProfile::Envoy => kong_functions::properties::HostKind::Envoy,
+        HostProfile::Kong => kong_functions::properties::HostKind::Kong,
+    };
+    kong_functions::stream::HostBehaviour::of(kind)
+}
+
 /// One wasmtime engine for the whole test binary (compiling the module is the slow part).
 pub fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
