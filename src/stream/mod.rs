@@ -141,7 +141,9 @@ impl Stream {
             return Flow::Pause;
         }
         self.request_phases_pending = false;
-        let body = match self.host.request_body(body_size) {
+        // An empty buffer is not worth a host call (some hosts answer NotFound for it).
+        let read = if body_size == 0 { BodyRead::Bytes(Vec::new()) } else { self.host.request_body(body_size) };
+        let body = match read {
             BodyRead::Bytes(bytes) => bytes,
             BodyRead::Unavailable => {
                 let message = format!(
@@ -366,6 +368,9 @@ impl Stream {
     }
 
     fn read_response_body(&self, body_size: usize) -> Vec<u8> {
+        if body_size == 0 {
+            return Vec::new();
+        }
         match self.host.response_body(body_size) {
             BodyRead::Bytes(bytes) => bytes,
             BodyRead::Unavailable => Vec::new(),
