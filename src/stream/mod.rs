@@ -261,7 +261,7 @@ impl Stream {
             match self.run(phase) {
                 PhaseOutcome::Continue => {}
                 PhaseOutcome::Exited => return self.respond_with_exit(true),
-                PhaseOutcome::Failed => return self.respond_with_error(),
+                PhaseOutcome::Failed => return self.fail_request(),
             }
         }
         // Output printed with ngx.say/ngx.print and no ngx.exit: nginx sends it as the
@@ -315,6 +315,14 @@ impl Stream {
         }
         let response = self.request.exit.clone().unwrap_or_else(LocalResponse::internal_error);
         self.send(&response)
+    }
+
+    /// After an error in `rewrite`/`access`: Kong's 500, on which Kong still runs
+    /// `header_filter` and `body_filter` (`kong.response.get_source()` says `error`
+    /// there); an error in those sends the plain 500.
+    fn fail_request(&mut self) -> Flow {
+        self.request.exit = Some(LocalResponse::internal_error());
+        self.respond_with_exit(true)
     }
 
     /// Replaces whatever response was coming with Kong's 500 for an unexpected error.

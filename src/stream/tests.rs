@@ -253,3 +253,25 @@ fn buffered_responses_follow_what_the_host_can_hold() {
         assert_eq!(host.response_body.borrow().as_deref(), Some(&b"ABC"[..]));
     }
 }
+
+#[test]
+fn after_an_error_header_filter_and_body_filter_run_on_kongs_500() {
+    // Kong's spec (serverless functions): `X-Source: error` set in header_filter from
+    // kong.response.get_source() after access failed.
+    for kind in [HostKindName::Kong, HostKindName::Envoy] {
+        let host = host_of(kind, &[(":path", "/")]);
+        let config = serde_json::json!({
+            "access": ["error('boom')"],
+            "header_filter": ["kong.response.set_header('x-source', kong.response.get_source())"],
+            "body_filter": ["kong.log.notice('body_filter ', ngx.arg[2])"],
+        });
+        let runtime = instance(config, Some(Role::PreFunction), &host);
+        assert_eq!(stream(&runtime, &host).on_request_headers(true), Flow::Pause);
+        let sent = host.sent.borrow();
+        let (status, headers, body) = &sent[0];
+        assert_eq!(*status, 500);
+        assert_eq!(body, br#"{"message":"An unexpected error occurred"}"#);
+        assert!(headers.iter().any(|(n, v)| n == "x-source" && v == b"error"), "{headers:?}");
+        assert!(host.messages().iter().any(|m| m.ends_with("body_filter true")), "{:?}", host.messages());
+    }
+}
