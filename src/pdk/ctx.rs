@@ -29,11 +29,13 @@ pub fn request_table<'gc>(pdk: &Pdk, ctx: Context<'gc>, name: &'static str) -> T
 ///   ([`crate::properties::ctx_shared_path`]: Kong's `kong.ctx.shared.*` namespace, or
 ///   a filter-state property elsewhere), and a key missing from the table is looked up
 ///   there: `kong.ctx.shared.user = "bob"` in pre-function's `access` is read in
-///   post-function's `log`. Tables, functions and other values stay in the writing
-///   instance (writing one clears the mirrored property). On Kong, the property is a
-///   string (Kong's handler stores `tostring(value)`), so a number written by the other
-///   role reads back as a string; elsewhere the type survives. `kong.ctx.shared` is a
-///   proxy: `pairs` works (`__pairs`), `next`/`rawget` on it see nothing.
+///   post-function's `log`. Every value crosses with its type: nil stays nil, strings,
+///   numbers and booleans keep theirs, a table crosses as a copy (as cjson encodes it,
+///   taken when it is assigned: later changes to it stay in the writing role), a function
+///   crosses as nil. On Kong, the plain value also goes to Kong's own
+///   `kong.ctx.shared.<key>`, where Kong's Lua plugins read it (`tostring` of a scalar),
+///   and a key only they wrote reads as a string. `kong.ctx.shared` is a proxy: `pairs`
+///   works (`__pairs`), `next`/`rawget` on it see nothing.
 /// - `kong.ctx.plugin`: one table per request and plugin instance (per role).
 pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     let kong_ctx = Table::new(&ctx);
@@ -82,7 +84,7 @@ fn shared_proxy<'gc>(pdk: &Pdk, ctx: Context<'gc>) -> Table<'gc> {
         let (key, value) = (stack.get(1), stack.get(2));
         store.set(ctx, key, value)?;
         if let Value::String(k) = key {
-            write_mirror(&writer, &k.to_str_lossy(), value);
+            write_mirror(&writer, ctx, &k.to_str_lossy(), value);
         }
         stack.clear();
         Ok(CallbackReturn::Return)
@@ -104,36 +106,75 @@ fn shared_proxy<'gc>(pdk: &Pdk, ctx: Context<'gc>) -> Table<'gc> {
     proxy
 }
 
-/// Mirrors a `kong.ctx.shared` write into the host property: scalars are stored (on
-/// Kong as `tostring` would show them; elsewhere tagged with their type), anything else
-/// removes the property so the other role never reads a stale value.
-fn write_mirror(pdk: &Pdk, key: &str, value: Value<'_>) {
+/// Mirrors a `kong.ctx.shared` write for the other role: a typed copy (see [`encode`])
+/// in our own property, and on Kong also the plain value in Kong's namespace, as Kong's
+/// Lua plugins read it (`tostring` of a scalar; removed for anything else).
+fn write_mirror<'gc>(pdk: &Pdk, ctx: Context<'gc>, key: &str, value: Value<'gc>) {
     let scope = pdk.scope();
-    let kong = scope.host_kind == HostKind::Kong;
-    let encoded: Option<Vec<u8>> = match value {
-        Value::String(s) if kong => Some(s.as_bytes().to_vec()),
-        Value::String(s) => Some([b"s".as_slice(), s.as_bytes()].concat()),
-        Value::Integer(_) | Value::Number(_) if kong => Some(format::number(value).into_bytes()),
-        Value::Integer(_) | Value::Number(_) => Some(format!("n{}", format::number(value)).into_bytes()),
-        Value::Boolean(b) if kong => Some(b.to_string().into_bytes()),
-        Value::Boolean(b) => Some(format!("b{b}").into_bytes()),
-        _ => None,
-    };
-    let path = ctx_shared_path(scope.host_kind, key);
-    let path: Vec<&str> = path.iter().map(String::as_str).collect();
-    scope.host.set_property(&path, encoded.as_deref());
+    let typed = encode(ctx, value);
+    set(&scope, &typed_path(scope.host_kind, key), Some(&typed));
+    if scope.host_kind == HostKind::Kong {
+        let plain = match value {
+            Value::String(s) => Some(s.as_bytes().to_vec()),
+            Value::Integer(_) | Value::Number(_) | Value::Boolean(_) => Some(format::display(value).into_bytes()),
+            _ => None,
+        };
+        set(&scope, &ctx_shared_path(HostKind::Kong, key), plain.as_deref());
+    }
 }
 
-/// Reads a `kong.ctx.shared` key mirrored by the other role; `nil` when absent.
+fn set(scope: &super::Scope, path: &[String], value: Option<&[u8]>) {
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    scope.host.set_property(&path, value);
+}
+
+/// Where the typed copy of `kong.ctx.shared.<key>` lives: on Kong a key of our own in
+/// Kong's namespace (`kong.ctx.shared.kong_functions:<key>`), elsewhere our filter-state
+/// property.
+fn typed_path(kind: HostKind, key: &str) -> Vec<String> {
+    match kind {
+        HostKind::Kong => ctx_shared_path(kind, &format!("kong_functions:{key}")),
+        _ => ctx_shared_path(kind, key),
+    }
+}
+
+/// The typed form of a value crossing roles: `z` nil, `s<bytes>` string, `n<number>`,
+/// `b<true|false>`, `j<JSON>` a table (a copy as cjson encodes it, taken when assigned);
+/// a value JSON cannot hold (a function, a table holding one) crosses as nil.
+fn encode<'gc>(ctx: Context<'gc>, value: Value<'gc>) -> Vec<u8> {
+    match value {
+        Value::String(s) => [b"s".as_slice(), s.as_bytes()].concat(),
+        Value::Integer(_) | Value::Number(_) => format!("n{}", format::number(value)).into_bytes(),
+        Value::Boolean(b) => format!("b{b}").into_bytes(),
+        Value::Table(_) => match super::lua_json::from_lua(ctx, value) {
+            Ok(json) => format!("j{json}").into_bytes(),
+            Err(_) => b"z".to_vec(),
+        },
+        _ => b"z".to_vec(),
+    }
+}
+
+/// Reads a `kong.ctx.shared` key written by the other role: its typed copy when there is
+/// one, else (on Kong) the plain string a Lua plugin stored; `nil` when absent.
 fn read_mirror<'gc>(pdk: &Pdk, ctx: Context<'gc>, key: &str) -> Value<'gc> {
     let scope = pdk.scope();
-    let path = ctx_shared_path(scope.host_kind, key);
-    let path: Vec<&str> = path.iter().map(String::as_str).collect();
-    let Some(bytes) = scope.host.property(&path) else { return Value::Nil };
-    if scope.host_kind == HostKind::Kong {
-        return lua_string(ctx, &bytes);
+    let read = |path: Vec<String>| {
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        scope.host.property(&path)
+    };
+    if let Some(typed) = read(typed_path(scope.host_kind, key)).filter(|t| !t.is_empty()) {
+        return decode(ctx, &typed);
     }
+    match scope.host_kind {
+        HostKind::Kong => read(ctx_shared_path(HostKind::Kong, key)).filter(|v| !v.is_empty()).map_or(Value::Nil, |v| lua_string(ctx, &v)),
+        _ => Value::Nil,
+    }
+}
+
+/// The value [`encode`] wrote; an untagged value (written by someone else) is a string.
+fn decode<'gc>(ctx: Context<'gc>, bytes: &[u8]) -> Value<'gc> {
     match bytes.split_first() {
+        Some((b'z', [])) => Value::Nil,
         Some((b's', rest)) => lua_string(ctx, rest),
         Some((b'n', rest)) => {
             let text = String::from_utf8_lossy(rest);
@@ -143,7 +184,10 @@ fn read_mirror<'gc>(pdk: &Pdk, ctx: Context<'gc>, key: &str) -> Value<'gc> {
             }
         }
         Some((b'b', rest)) => Value::Boolean(rest == b"true"),
-        // Written by someone else: a string as is.
-        _ => lua_string(ctx, &bytes),
+        Some((b'j', rest)) => match serde_json::from_slice(rest) {
+            Ok(json) => super::lua_json::to_lua(ctx, &json),
+            Err(_) => Value::Nil,
+        },
+        _ => lua_string(ctx, bytes),
     }
 }

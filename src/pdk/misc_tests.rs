@@ -140,14 +140,19 @@ fn ctx_shared_scalars_reach_the_other_role_through_properties() {
     }));
     pre.run_phase(Phase::Access, &mut RequestState::default());
     assert_eq!(post.run_phase(Phase::Access, &mut RequestState::default()), PhaseOutcome::Continue, "{:?}", host.messages());
-    assert_eq!(host.messages(), ["[post-function] bob 43 true nil"]);
+    assert_eq!(host.messages(), ["[post-function] bob 43 true table"]);
     assert_eq!(host.property(&["kong_functions.ctx.shared.user"]).as_deref(), Some(&b"sbob"[..]));
 
-    // Overwriting with a table (or nil) removes the mirrored scalar.
-    let mut clear = runtime_as(&host, Role::PreFunction, serde_json::json!({ "access": ["kong.ctx.shared.user = {}; kong.ctx.shared.n = nil"] }));
-    clear.run_phase(Phase::Access, &mut RequestState::default());
-    assert_eq!(host.property(&["kong_functions.ctx.shared.user"]), None);
-    assert_eq!(host.property(&["kong_functions.ctx.shared.n"]), None);
+    // nil stays nil; a table crosses as a copy; a function as nil.
+    let mut pre = runtime_as(&host, Role::PreFunction, serde_json::json!({
+        "access": ["kong.ctx.shared.user = {name = 'ann', ids = {1, 2}}; kong.ctx.shared.n = nil; kong.ctx.shared.f = print"]
+    }));
+    let mut post = runtime_as(&host, Role::PostFunction, serde_json::json!({
+        "access": ["local s = kong.ctx.shared\nkong.log.info(s.user.name, ' ', s.user.ids[2], ' ', tostring(s.n), ' ', tostring(s.f))"]
+    }));
+    pre.run_phase(Phase::Access, &mut RequestState::default());
+    post.run_phase(Phase::Access, &mut RequestState::default());
+    assert_eq!(host.messages().last().map(String::as_str), Some("[post-function] ann 2 nil nil"));
 }
 
 #[test]
@@ -156,7 +161,18 @@ fn ctx_shared_on_kong_uses_kongs_namespace_as_strings() {
     let out = lines(&host, Phase::Access, "kong.ctx.shared.n = 5\nkong.log.info(kong.ctx.shared.from_kong)\n\
         local keys = 0 for _ in pairs(kong.ctx.shared) do keys = keys + 1 end kong.log.info(keys)");
     assert_eq!(out, ["[pre-function] hello", "[pre-function] 1"]);
+    // Kong's Lua plugins read the plain value.
     assert_eq!(host.property(&["kong", "ctx", "shared", "n"]).as_deref(), Some(&b"5"[..]));
+
+    // The other role gets the types back, nil included (Kong's own namespace alone would
+    // give "5" and "").
+    let mut pre = runtime_as(&host, Role::PreFunction, serde_json::json!({ "access": ["kong.ctx.shared.n = 5; kong.ctx.shared.gone = nil; kong.ctx.shared.yes = true"] }));
+    let mut post = runtime_as(&host, Role::PostFunction, serde_json::json!({
+        "access": ["local s = kong.ctx.shared\nkong.log.info(type(s.n), ' ', tostring(s.gone), ' ', type(s.yes))"]
+    }));
+    pre.run_phase(Phase::Access, &mut RequestState::default());
+    post.run_phase(Phase::Access, &mut RequestState::default());
+    assert_eq!(host.messages().last().map(String::as_str), Some("[post-function] number nil boolean"));
 }
 
 #[test]
