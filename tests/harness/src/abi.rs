@@ -24,6 +24,8 @@ pub mod status {
     pub const BAD_ARGUMENT: i32 = 2;
     pub const EMPTY: i32 = 7;
     pub const CAS_MISMATCH: i32 = 8;
+    /// ngx_wasm_module's `NGX_PROXY_WASM_RESULT_INTERNAL_FAILURE` (ngx_proxy_wasm.h).
+    pub const INTERNAL_FAILURE: i32 = 10;
     pub const UNIMPLEMENTED: i32 = 12;
 }
 
@@ -49,6 +51,32 @@ pub struct StreamData {
     pub response_code: Option<u16>,
     /// Whether the upstream answered (Kong's `kong.response.source` = `service`).
     pub upstream_answered: bool,
+    /// Kong: the client's request URI (`$request_uri`), never changed.
+    pub request_uri: Vec<u8>,
+    /// Kong: nginx's `r->uri` (`$uri`): the path without the query. A `:path` set changes
+    /// it (ngx_proxy_wasm_maps.c `ngx_proxy_wasm_maps_set_path`), without effect upstream
+    /// unless the URI is marked changed.
+    pub ngx_uri: Vec<u8>,
+    /// Kong: nginx's `r->args` (`$args`), set by a `:path` with a query or `ngx.args`.
+    pub ngx_args: Vec<u8>,
+    /// Kong: set by a write of `ngx.args`; the upstream then gets `ngx_uri?ngx_args`
+    /// instead of the client's URI (kong-engine.md "Request headers").
+    pub uri_changed: bool,
+    /// Kong: `ngx.upstream_uri` (Kong's `$upstream_uri`, what Kong's `proxy_pass` sends)
+    /// once a filter set it.
+    pub upstream_uri: Option<Vec<u8>>,
+    /// Kong: request headers a filter removed: nginx only marks them (`hash = 0`,
+    /// ngx_http_wasm_headers.c) and its proxy module still forwards them; a single-value
+    /// read still finds them, the pairs read does not.
+    pub removed_request_headers: HeaderMap,
+    /// Kong: a `content-length` request header a filter set itself; it wins over the
+    /// length the host recomputes after a body change.
+    pub content_length_set: Option<Vec<u8>>,
+    /// Kong: the request body is larger than `client_body_buffer_size` ("buffered to a
+    /// temp file"): filters cannot read it.
+    pub request_body_in_file: bool,
+    /// Kong: the client sent a body (nginx then sends a `content-length` upstream).
+    pub request_had_body: bool,
 }
 
 /// A response a filter produced with `proxy_send_local_response`.
@@ -76,14 +104,22 @@ pub struct Shared {
     pub metrics: Arc<Mutex<Vec<(String, i32, i64)>>>,
     /// The level `proxy_get_log_level` answers (0 trace ... 5 critical).
     pub log_level: i32,
+    /// Kong: the `shm_kv` zones declared (`ChainSpec.shm_zones`).
+    pub shm_zones: Arc<Vec<String>>,
+    /// Kong: set when a host call would crash the nginx worker (the chain cannot go on).
+    pub crashed: Arc<Mutex<Option<String>>>,
 }
 
 /// The callback a filter instance is running, for rules that depend on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Callback {
-    /// A root-context callback (start, configure, tick, done...).
+    /// A root-context callback (done, a root context's http call response...).
     #[default]
     Root,
+    /// `proxy_on_vm_start` and `proxy_on_configure` (no request exists).
+    Configure,
+    /// `proxy_on_tick`.
+    Tick,
     /// `proxy_on_request_headers`.
     RequestHeaders,
     /// `proxy_on_request_body`.
@@ -142,6 +178,86 @@ pub fn level_name(level: i32) -> &'static str {
         4 => "error",
         _ => "critical",
     }
+}
+
+/// The error a host call raises when nginx itself would crash: the harness ends the run
+/// (see [`crate::Chain::new`]); the CLI exits with 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostCrash(pub String);
+
+impl std::fmt::Display for HostCrash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HostCrash {}
+
+/// Logs a line the host itself writes (ngx_wasm_module's `[wasm]` lines) under the
+/// filter's name, at nginx's level name (`error`, `alert`, `emerg`...).
+pub fn host_log(state: &HostState, level: &str, message: String) {
+    let entry = LogEntry { filter: state.filter_name.clone(), level: level.into(), message };
+    lock(&state.shared.logs).push(entry);
+}
+
+fn kong(state: &HostState) -> bool {
+    state.shared.profile == HostProfile::Kong
+}
+
+/// Kong: may the current callback change header map `map_type`? `Ok(None)`: yes;
+/// `Ok(Some(status))`: answer that; `Err`: trap. ngx_proxy_wasm_host.c
+/// `ngx_proxy_wasm_hfuncs_set_header_check` (kong-engine.md item: header maps outside
+/// their callback).
+fn kong_set_check(state: &HostState, map_type: i32) -> Result<Option<i32>> {
+    let response_started = lock(&state.shared.stream).response_code.is_some();
+    match map_type {
+        0 => match state.callback {
+            Callback::RequestHeaders | Callback::RequestBody => Ok(None),
+            Callback::HttpCallResponse if !response_started => Ok(None),
+            _ if state.context_id == ROOT_CONTEXT_ID => Ok(Some(status::BAD_ARGUMENT)),
+            _ => bail!("can only set request headers before response is produced"),
+        },
+        2 => match state.callback {
+            Callback::RequestHeaders | Callback::RequestBody | Callback::ResponseHeaders => Ok(None),
+            Callback::HttpCallResponse if !response_started => Ok(None),
+            _ if state.context_id == ROOT_CONTEXT_ID => Ok(Some(status::BAD_ARGUMENT)),
+            _ => bail!("can only set response headers before \"on_response_body\""),
+        },
+        _ => {
+            host_log(state, "alert", format!("[wasm] NYI - set_map bad map_type: {map_type}"));
+            Ok(Some(status::BAD_ARGUMENT))
+        }
+    }
+}
+
+/// Kong: whether map `map_type` exists for reading now; `false` logs ngx_wasm_module's
+/// NYI line (trailers) or is a call-response map outside a call response
+/// (ngx_proxy_wasm_maps.c `ngx_proxy_wasm_maps_get_map`).
+fn kong_map_readable(state: &HostState, map_type: i32) -> bool {
+    match map_type {
+        0 | 2 => state.context_id != ROOT_CONTEXT_ID,
+        6 => state.call_response.is_some(),
+        7 => false,
+        _ => {
+            host_log(state, "alert", format!("[wasm] NYI - get_map bad map_type: {map_type}"));
+            false
+        }
+    }
+}
+
+/// Kong's `proxy_set_buffer_bytes` on a body (ngx_proxy_wasm_host.c
+/// `ngx_proxy_wasm_hfuncs_set_buffer`, ngx_http_wasm_util.c `ngx_http_wasm_set_req_body`,
+/// ngx_wasm_util.c `ngx_wasm_chain_append`): `start == 0 && size == 0` with data
+/// prepends; otherwise the body becomes its first `start` bytes followed by at most
+/// `size` bytes of the data (`size` 0 with `start > 0` means the data's length).
+pub fn kong_set_body(buffer: &mut Vec<u8>, start: usize, size: usize, data: &[u8]) {
+    if start == 0 && size == 0 && !data.is_empty() {
+        buffer.splice(0..0, data.iter().copied());
+        return;
+    }
+    let size = if start > 0 && size == 0 { data.len() } else { size };
+    buffer.truncate(start.min(buffer.len()));
+    buffer.extend_from_slice(&data[..data.len().min(size)]);
 }
 
 fn memory(caller: &mut Caller<'_, HostState>) -> Result<Memory> {
@@ -305,6 +421,9 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         "env",
         "proxy_get_buffer_bytes",
         |mut c: Caller<'_, HostState>, kind: i32, start: i32, max: i32, ret_ptr: i32, ret_size: i32| -> Result<i32> {
+            if kong(c.data()) {
+                return kong_get_buffer(&mut c, kind, max, ret_ptr, ret_size);
+            }
             let data = {
                 let state = c.data();
                 let stream = lock(&state.shared.stream);
@@ -333,6 +452,9 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         "proxy_set_buffer_bytes",
         |mut c: Caller<'_, HostState>, kind: i32, start: i32, size: i32, ptr: i32, len: i32| -> Result<i32> {
             let data = read(&mut c, ptr, len)?;
+            if kong(c.data()) {
+                return kong_set_buffer(c.data(), kind, start as u32 as usize, size as u32 as usize, &data);
+            }
             let mut stream = lock(&c.data().shared.stream);
             let buffer = match kind {
                 0 => &mut stream.request_body,
@@ -347,6 +469,9 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         "env",
         "proxy_get_header_map_pairs",
         |mut c: Caller<'_, HostState>, map_type: i32, ret_ptr: i32, ret_size: i32| -> Result<i32> {
+            if kong(c.data()) && !kong_map_readable(c.data(), map_type) {
+                return Ok(status::BAD_ARGUMENT);
+            }
             let Some(bytes) = with_map(c.data_mut(), map_type, |m| serialize_map(m)) else {
                 return Ok(status::BAD_ARGUMENT);
             };
@@ -355,6 +480,15 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
     )?;
     linker.func_wrap("env", "proxy_set_header_map_pairs", |mut c: Caller<'_, HostState>, map_type: i32, ptr: i32, len: i32| -> Result<i32> {
         let new_map = deserialize_map(&read(&mut c, ptr, len)?)?;
+        if kong(c.data()) {
+            if let Some(answer) = kong_set_check(c.data(), map_type)? {
+                return Ok(answer);
+            }
+            if map_type == 0 {
+                kong_replace_request_headers(c.data(), new_map);
+                return Ok(status::OK);
+            }
+        }
         match with_map(c.data_mut(), map_type, |m| *m = new_map) {
             Some(()) => Ok(status::OK),
             None => Ok(status::BAD_ARGUMENT),
@@ -365,7 +499,15 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         "proxy_get_header_map_value",
         |mut c: Caller<'_, HostState>, map_type: i32, key_ptr: i32, key_len: i32, ret_ptr: i32, ret_size: i32| -> Result<i32> {
             let key = read_string(&mut c, key_ptr, key_len)?.to_ascii_lowercase();
-            let value = with_map(c.data_mut(), map_type, |m| m.iter().find(|(n, _)| *n == key).map(|(_, v)| v.clone()));
+            if kong(c.data()) && !kong_map_readable(c.data(), map_type) {
+                return Ok(status::NOT_FOUND);
+            }
+            let mut value = with_map(c.data_mut(), map_type, |m| m.iter().find(|(n, _)| *n == key).map(|(_, v)| v.clone()));
+            if kong(c.data()) && map_type == 0 && value == Some(None) {
+                // A removed entry is only marked: ngx_wasm_get_list_elem still finds it.
+                let stream = lock(&c.data().shared.stream);
+                value = Some(stream.removed_request_headers.iter().find(|(n, _)| *n == key).map(|(_, v)| v.clone()));
+            }
             match value {
                 None => Ok(status::BAD_ARGUMENT),
                 Some(None) => Ok(status::NOT_FOUND),
@@ -379,6 +521,14 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         |mut c: Caller<'_, HostState>, map_type: i32, key_ptr: i32, key_len: i32, val_ptr: i32, val_len: i32| -> Result<i32> {
             let key = read_string(&mut c, key_ptr, key_len)?.to_ascii_lowercase();
             let value = read(&mut c, val_ptr, val_len)?;
+            if kong(c.data()) {
+                if let Some(answer) = kong_set_check(c.data(), map_type)? {
+                    return Ok(answer);
+                }
+                if map_type == 0 && kong_request_header_set(c.data(), &key, &value) {
+                    return Ok(status::OK);
+                }
+            }
             let done = with_map(c.data_mut(), map_type, |m| {
                 match m.iter().position(|(n, _)| *n == key) {
                     Some(first) => {
@@ -400,6 +550,20 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         "proxy_remove_header_map_value",
         |mut c: Caller<'_, HostState>, map_type: i32, key_ptr: i32, key_len: i32| -> Result<i32> {
             let key = read_string(&mut c, key_ptr, key_len)?.to_ascii_lowercase();
+            if kong(c.data()) {
+                if let Some(answer) = kong_set_check(c.data(), map_type)? {
+                    return Ok(answer);
+                }
+                if map_type == 0 {
+                    let mut stream = lock(&c.data().shared.stream);
+                    let stream = &mut *stream;
+                    let (gone, kept): (HeaderMap, HeaderMap) =
+                        std::mem::take(&mut stream.request_headers).into_iter().partition(|(n, _)| *n == key && !n.starts_with(':'));
+                    stream.request_headers = kept;
+                    stream.removed_request_headers.extend(gone);
+                    return Ok(status::OK);
+                }
+            }
             let done = with_map(c.data_mut(), map_type, |m| m.retain(|(n, _)| *n != key));
             Ok(if done.is_some() { status::OK } else { status::BAD_ARGUMENT })
         },
@@ -410,6 +574,14 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         |mut c: Caller<'_, HostState>, map_type: i32, key_ptr: i32, key_len: i32, val_ptr: i32, val_len: i32| -> Result<i32> {
             let key = read_string(&mut c, key_ptr, key_len)?.to_ascii_lowercase();
             let value = read(&mut c, val_ptr, val_len)?;
+            if kong(c.data()) {
+                if let Some(answer) = kong_set_check(c.data(), map_type)? {
+                    return Ok(answer);
+                }
+                if map_type == 0 && kong_request_header_set(c.data(), &key, &value) {
+                    return Ok(status::OK);
+                }
+            }
             let done = with_map(c.data_mut(), map_type, |m| m.push((key, value)));
             Ok(if done.is_some() { status::OK } else { status::BAD_ARGUMENT })
         },
@@ -420,6 +592,13 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         |mut c: Caller<'_, HostState>, path_ptr: i32, path_len: i32, ret_ptr: i32, ret_size: i32| -> Result<i32> {
             let path = read(&mut c, path_ptr, path_len)?;
             let key = property_key(&path);
+            if kong(c.data()) {
+                match kong_get_property(c.data(), &key)? {
+                    Some(Ok(value)) => return return_bytes(&mut c, &value, ret_ptr, ret_size),
+                    Some(Err(code)) => return Ok(code),
+                    None => {}
+                }
+            }
             match property(c.data(), &key) {
                 Some(value) => return_bytes(&mut c, &value, ret_ptr, ret_size),
                 None => Ok(status::NOT_FOUND),
@@ -437,6 +616,27 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
                 return Ok(status::BAD_ARGUMENT);
             }
             let state = c.data();
+            if kong(state) {
+                if state.context_id == ROOT_CONTEXT_ID && key.contains('.') {
+                    // ngx_proxy_wasm_properties.c `ngx_proxy_wasm_properties_set`.
+                    host_log(state, "error", "[wasm] cannot set scoped properties outside of a request".into());
+                    return Ok(status::INTERNAL_FAILURE);
+                }
+                let mut stream = lock(&state.shared.stream);
+                match key.as_str() {
+                    "ngx.args" => {
+                        // nginx's `$args` setter: the URI is marked changed (kong-engine.md).
+                        stream.ngx_args = value;
+                        stream.uri_changed = true;
+                        return Ok(status::OK);
+                    }
+                    "ngx.upstream_uri" => {
+                        stream.upstream_uri = Some(value);
+                        return Ok(status::OK);
+                    }
+                    _ => {}
+                }
+            }
             match props::set_rule(state.shared.profile, &key) {
                 SetRule::Refuse => return Ok(status::BAD_ARGUMENT),
                 SetRule::Trap => bail!("cannot set immutable nginx variable \"{key}\""),
@@ -456,6 +656,10 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         "proxy_get_shared_data",
         |mut c: Caller<'_, HostState>, key_ptr: i32, key_len: i32, ret_ptr: i32, ret_size: i32, ret_cas: i32| -> Result<i32> {
             let key = read_string(&mut c, key_ptr, key_len)?;
+            if kong(c.data()) && !kong_zone_declared(c.data(), &key) {
+                // ngx_proxy_wasm_host.c `ngx_proxy_wasm_hfuncs_get_shared_data`: a trap.
+                bail!("failed getting value from shm (could not resolve namespace)");
+            }
             let entry = lock(&c.data().shared.shared_data).get(&key).cloned();
             let Some((value, cas)) = entry else { return Ok(status::NOT_FOUND) };
             return_bytes(&mut c, &value, ret_ptr, ret_size)?;
@@ -469,6 +673,10 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         |mut c: Caller<'_, HostState>, key_ptr: i32, key_len: i32, val_ptr: i32, val_len: i32, cas: i32| -> Result<i32> {
             let key = read_string(&mut c, key_ptr, key_len)?;
             let value = read(&mut c, val_ptr, val_len)?;
+            if kong(c.data()) && !kong_zone_declared(c.data(), &key) {
+                // ngx_proxy_wasm_host.c `ngx_proxy_wasm_hfuncs_set_shared_data`: a trap.
+                bail!("failed setting value to shm (could not resolve namespace)");
+            }
             let mut data = lock(&c.data().shared.shared_data);
             // Envoy's SharedData::set: a non-zero cas must match an existing entry's.
             let current = data.get(&key).map(|(_, cas)| *cas);
@@ -662,6 +870,212 @@ pub fn property(state: &HostState, key: &str) -> Option<Vec<u8>> {
     props::computed(state.shared.profile, key, &state.filter_name, &stream)
 }
 
+/// Kong: whether shared-data `key` resolves to a declared `shm_kv` zone: the zone named
+/// before its first `/` when declared, else `*` (ngx_wa_shm_kv.c `ngx_wa_shm_kv_resolve_key`).
+pub fn kong_zone_declared(state: &HostState, key: &str) -> bool {
+    let zones = &state.shared.shm_zones;
+    if let Some((namespace, _)) = key.split_once('/') {
+        if !namespace.is_empty() && zones.iter().any(|z| z == namespace) {
+            return true;
+        }
+    }
+    zones.iter().any(|z| z == "*")
+}
+
+/// Kong: the properties ngx_wasm_module answers itself before any lookup
+/// (ngx_proxy_wasm_properties.c `ngx_proxy_wasm_properties_get` and its table):
+/// `Some(Ok(value))`, `Some(Err(status))`, or `None` for the ordinary lookup.
+fn kong_get_property(state: &HostState, key: &str) -> Result<Option<std::result::Result<Vec<u8>, i32>>> {
+    const NOT_SUPPORTED: &[&str] = &[
+        "node",
+        "cluster_name",
+        "cluster_metadata",
+        "listener_direction",
+        "listener_metadata",
+        "route_name",
+        "route_metadata",
+        "upstream_host_metadata",
+        "response.code_details",
+        "response.flags",
+        "connection.termination_details",
+    ];
+    const NYI: &[&str] = &[
+        "plugin_vm_id",
+        "response.grpc_status",
+        "response.trailers",
+        "upstream.tls_version",
+        "upstream.local_address",
+        "upstream.transport_failure_reason",
+        "connection.subject_peer_certificate",
+    ];
+    let in_request = state.context_id != ROOT_CONTEXT_ID;
+    if !in_request && key.contains('.') {
+        host_log(state, "error", "[wasm] cannot get scoped properties outside of a request".into());
+        return Ok(Some(Err(status::INTERNAL_FAILURE)));
+    }
+    if NYI.contains(&key) {
+        host_log(state, "alert", format!("[wasm] NYI - \"{key}\" property"));
+        return Ok(Some(Err(status::NOT_FOUND)));
+    }
+    if NOT_SUPPORTED.contains(&key) {
+        host_log(state, "error", format!("[wasm] \"{key}\" property not supported"));
+        return Ok(Some(Err(status::NOT_FOUND)));
+    }
+    match key {
+        // `pwctx->root_id`: every filter's root context is 0 (get_filter_root_id).
+        "plugin_root_id" => Ok(Some(Ok(b"0".to_vec()))),
+        "plugin_name" if state.callback == Callback::Configure => {
+            let message = format!(
+                "nginx worker crashed (SIGSEGV): plugin_name read in on_configure of filter {:?} \
+                 (ngx_proxy_wasm_properties.c get_filter_name: no request in the root context)",
+                state.filter_name
+            );
+            *lock(&state.shared.crashed) = Some(message.clone());
+            Err(wasmtime::Error::new(HostCrash(message)))
+        }
+        "plugin_name" => Ok(Some(Ok(state.filter_name.as_bytes().to_vec()))),
+        _ => Ok(None),
+    }
+}
+
+/// Kong: a `:path` or `content-length` write to the request headers, and clears a
+/// removed entry being set again. Returns true when the write is fully handled
+/// (`:path` never changes the map: reading it back gives the old value).
+fn kong_request_header_set(state: &HostState, key: &str, value: &[u8]) -> bool {
+    let mut stream = lock(&state.shared.stream);
+    stream.removed_request_headers.retain(|(n, _)| n != key);
+    match key {
+        ":path" => {
+            // ngx_proxy_wasm_maps.c `ngx_proxy_wasm_maps_set_path`: r->uri, and r->args
+            // when the value has a query; the upstream still gets the client's URI.
+            match value.iter().position(|&b| b == b'?') {
+                Some(i) => {
+                    stream.ngx_uri = value[..i].to_vec();
+                    stream.ngx_args = value[i + 1..].to_vec();
+                }
+                None => stream.ngx_uri = value.to_vec(),
+            }
+            true
+        }
+        "content-length" => {
+            stream.content_length_set = Some(value.to_vec());
+            false
+        }
+        _ => false,
+    }
+}
+
+/// Kong: `proxy_set_header_map_pairs` on the request headers: every entry is marked
+/// removed (ngx_http_wasm_clear_req_headers; still forwarded), then each new pair set.
+fn kong_replace_request_headers(state: &HostState, new_map: HeaderMap) {
+    {
+        let mut stream = lock(&state.shared.stream);
+        let stream = &mut *stream;
+        let old = std::mem::take(&mut stream.request_headers);
+        let (pseudo, regular): (HeaderMap, HeaderMap) = old.into_iter().partition(|(n, _)| n.starts_with(':'));
+        stream.request_headers = pseudo;
+        for (name, value) in regular {
+            if !new_map.iter().any(|(n, _)| *n == name) {
+                stream.removed_request_headers.push((name, value));
+            }
+        }
+    }
+    for (name, value) in new_map {
+        if kong_request_header_set(state, &name, &value) || name.starts_with(':') {
+            // `:path` handled; other pseudo-headers are read-only (`:method` aside).
+            if name == ":method" {
+                let mut stream = lock(&state.shared.stream);
+                if let Some(entry) = stream.request_headers.iter_mut().find(|(n, _)| n == ":method") {
+                    entry.1 = value;
+                }
+            }
+            continue;
+        }
+        lock(&state.shared.stream).request_headers.push((name, value));
+    }
+}
+
+/// Kong's `proxy_get_buffer_bytes` (ngx_proxy_wasm_host.c `ngx_proxy_wasm_hfuncs_get_buffer`
+/// and `ngx_proxy_wasm_get_buffer_helper`): bodies only in their callbacks (else a
+/// trap), a request body "buffered to file" refused, no body NotFound, and the `start`
+/// argument ignored (the host copies from the buffer's start, at most `max` bytes).
+fn kong_get_buffer(c: &mut Caller<'_, HostState>, kind: i32, max: i32, ret_ptr: i32, ret_size: i32) -> Result<i32> {
+    let data = {
+        let state = c.data();
+        let stream = lock(&state.shared.stream);
+        match kind {
+            0 => {
+                if !matches!(state.callback, Callback::RequestHeaders | Callback::RequestBody | Callback::Log) {
+                    bail!("can only get request body during \"on_request_body\", \"on_log\"");
+                }
+                if stream.request_body.is_empty() {
+                    return Ok(status::NOT_FOUND);
+                }
+                if stream.request_body_in_file {
+                    host_log(
+                        state,
+                        "error",
+                        "[wasm] cannot read request body buffered to file at \"/usr/local/kong/client_body_temp/0000000001\"".into(),
+                    );
+                    return Ok(status::NOT_FOUND);
+                }
+                stream.request_body.clone()
+            }
+            1 => {
+                if state.callback != Callback::ResponseBody {
+                    bail!("can only get response body during \"on_response_body\"");
+                }
+                if stream.response_body.is_empty() {
+                    return Ok(status::NOT_FOUND);
+                }
+                stream.response_body.clone()
+            }
+            4 => match &state.call_response {
+                Some(response) if !response.body.is_empty() => response.body.clone(),
+                Some(_) => return Ok(status::NOT_FOUND),
+                None => return Ok(status::BAD_ARGUMENT),
+            },
+            6 => state.vm_config.clone(),
+            7 => state.plugin_config.clone(),
+            _ => {
+                host_log(state, "alert", format!("[wasm] NYI - get_buffer bad buf_type: {kind}"));
+                return Ok(status::BAD_ARGUMENT);
+            }
+        }
+    };
+    let len = data.len().min(max as u32 as usize);
+    if len == 0 {
+        // "eof": Ok, nothing returned.
+        return Ok(status::OK);
+    }
+    return_bytes(c, &data[..len], ret_ptr, ret_size)
+}
+
+/// Kong's `proxy_set_buffer_bytes` (see [`kong_set_body`]): request body only during
+/// the request callbacks, response body only in `on_response_body`, else a trap.
+fn kong_set_buffer(state: &HostState, kind: i32, start: usize, size: usize, data: &[u8]) -> Result<i32> {
+    let mut stream = lock(&state.shared.stream);
+    match kind {
+        0 => {
+            if !matches!(state.callback, Callback::RequestHeaders | Callback::RequestBody) {
+                bail!("can only set request body during \"on_request_body\"");
+            }
+            kong_set_body(&mut stream.request_body, start, size, data);
+        }
+        1 => {
+            if state.callback != Callback::ResponseBody {
+                bail!("can only set response body during \"on_response_body\"");
+            }
+            kong_set_body(&mut stream.response_body, start, size, data);
+        }
+        _ => {
+            host_log(state, "alert", format!("[wasm] NYI - set_buffer bad buf_type: {kind}"));
+            return Ok(status::BAD_ARGUMENT);
+        }
+    }
+    Ok(status::OK)
+}
+
 /// `proxy_continue_stream`: marks the current (or effective) stream context resumed.
 fn continue_current(c: &mut Caller<'_, HostState>) -> i32 {
     if c.data().context_id == ROOT_CONTEXT_ID {
@@ -693,19 +1107,33 @@ fn add_unimplemented(linker: &mut Linker<HostState>) -> Result<()> {
     })?;
     linker.func_wrap("env", "proxy_grpc_cancel", |_c: Caller<'_, HostState>, _: i32| -> i32 { status::UNIMPLEMENTED })?;
     linker.func_wrap("env", "proxy_grpc_close", |_c: Caller<'_, HostState>, _: i32| -> i32 { status::UNIMPLEMENTED })?;
-    linker.func_wrap("env", "proxy_register_shared_queue", |_c: Caller<'_, HostState>, _: i32, _: i32, _: i32| -> i32 {
-        status::UNIMPLEMENTED
+    // Kong: no `shm_queue` zone is ever declared here, so every queue call traps
+    // ("could not find queue", ngx_proxy_wasm_host.c); `proxy_resolve_shared_queue` is a
+    // no-op answering Ok there. Envoy: not served by the harness.
+    linker.func_wrap("env", "proxy_register_shared_queue", |c: Caller<'_, HostState>, _: i32, _: i32, _: i32| -> Result<i32> {
+        if kong(c.data()) {
+            bail!("could not find queue");
+        }
+        Ok(status::UNIMPLEMENTED)
     })?;
     linker.func_wrap(
         "env",
         "proxy_resolve_shared_queue",
-        |_c: Caller<'_, HostState>, _: i32, _: i32, _: i32, _: i32, _: i32| -> i32 { status::UNIMPLEMENTED },
+        |c: Caller<'_, HostState>, _: i32, _: i32, _: i32, _: i32, _: i32| -> i32 {
+            if kong(c.data()) { status::OK } else { status::UNIMPLEMENTED }
+        },
     )?;
-    linker.func_wrap("env", "proxy_dequeue_shared_queue", |_c: Caller<'_, HostState>, _: i32, _: i32, _: i32| -> i32 {
-        status::UNIMPLEMENTED
+    linker.func_wrap("env", "proxy_dequeue_shared_queue", |c: Caller<'_, HostState>, _: i32, _: i32, _: i32| -> Result<i32> {
+        if kong(c.data()) {
+            bail!("could not find queue");
+        }
+        Ok(status::UNIMPLEMENTED)
     })?;
-    linker.func_wrap("env", "proxy_enqueue_shared_queue", |_c: Caller<'_, HostState>, _: i32, _: i32, _: i32| -> i32 {
-        status::UNIMPLEMENTED
+    linker.func_wrap("env", "proxy_enqueue_shared_queue", |c: Caller<'_, HostState>, _: i32, _: i32, _: i32| -> Result<i32> {
+        if kong(c.data()) {
+            bail!("could not find queue");
+        }
+        Ok(status::UNIMPLEMENTED)
     })?;
     linker.func_wrap(
         "env",

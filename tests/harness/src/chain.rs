@@ -10,26 +10,29 @@
 //! `Pause` on a chunk that is not the last buffers it (StopIterationAndBuffer): the
 //! filter's next body callback gets the whole buffered body.
 //!
-//! Profiles ([`HostProfile`]): `envoy` as described; `kong` as ngx_wasm_module
-//! (`docs/PROXY_WASM.md`, "Current Limitations" and "Response Body Buffering"):
-//! `end_of_stream` false in both header callbacks (a request without a body still gets
-//! one `on_http_request_body` with an empty body and `end_of_stream` true; an empty
-//! response one `on_http_response_body` with `end_of_stream` true); `Pause` from
-//! `on_http_response_headers` is not allowed (logged as an error and treated as
-//! `Continue`); `Pause` from `on_http_response_body` enables body buffering: the chunks
-//! are accumulated until the end of the body or until [`KONG_RESPONSE_BUFFER_BYTES`]
-//! (`wasm_response_body_buffers 4 4096`, the default) are buffered, then the filter is
-//! called again with the buffered body; a second `Pause` is ignored (error logged); a
-//! local response from `on_http_response_headers` overrides only the status and the body
-//! (a linefeed appended to a non-empty body) and keeps the upstream's headers; one from
-//! `on_http_response_body` traps ("response already sent").
+//! Profiles ([`HostProfile`]): `envoy` as described; `kong` as Kong Gateway's engine
+//! (nginx 1.27.4 + ngx_wasm_module 3bed278, `shared/design/kong-engine.md`; every rule
+//! with its source in `docs/hosts.md`): `end_of_stream` false in both header callbacks;
+//! the request body read whole and delivered once (`end_of_stream` true) after every
+//! filter's request headers continued, no body callback without a body, a Pause in
+//! request headers nothing resumes hangs the request (outcome 408 `hung: ...`), a body
+//! over `client_body_buffer_size` unreadable; `Pause` from `on_http_response_headers`
+//! is not allowed (logged as an error and treated as `Continue`); `Pause` from
+//! `on_http_response_body` enables body buffering: the chunks are accumulated until the
+//! end of the body or until [`KONG_RESPONSE_BUFFER_BYTES`] (`wasm_response_body_buffers
+//! 4 4096`, the default) are buffered, then the filter is called again with the
+//! buffered body; a second `Pause` is ignored (error logged); a local response gets a
+//! linefeed after a non-empty body; one from `on_http_response_headers` overrides only
+//! the status and the body and keeps the upstream's headers; one from
+//! `on_http_response_body` traps ("response already sent"). A trap answers nginx's 500
+//! page and the trapped filter gets a fresh instance at the next request.
 
 use wasmtime::Result;
 
-use crate::abi::{LocalReply, Shared};
+use crate::abi::{HostCrash, LocalReply, Shared};
 use crate::dispatch;
-use crate::filter::{Action, Filter};
-use crate::spec::{ChainSpec, HostProfile, LogEntry, Outcome, RequestSpec, UpstreamRequest};
+use crate::filter::{Action, Filter, StartFailure};
+use crate::spec::{ChainSpec, FilterSpec, HostProfile, LogEntry, Outcome, RequestSpec, UpstreamRequest, DEFAULT_CLIENT_BODY_BUFFER_SIZE};
 use crate::{upstream, Harness};
 
 /// Kong's response body buffer bound: `wasm_response_body_buffers` defaults to 4 buffers
@@ -47,6 +50,34 @@ pub struct Chain {
     /// Log lines written while the filters started and configured.
     pub startup_logs: Vec<LogEntry>,
     upstream_fn: Option<UpstreamFn>,
+    /// What a trapped filter is re-created from (Kong replaces trapped instances).
+    engine: wasmtime::Engine,
+    modules: Vec<wasmtime::Module>,
+    specs: Vec<FilterSpec>,
+    vm_config: serde_json::Value,
+    client_body_buffer_size: usize,
+    /// What the upstream received in the request being run, once it did.
+    last_upstream: Option<UpstreamRequest>,
+}
+
+/// Whether `error` is (or wraps) a [`HostCrash`]: the host would have crashed
+/// (`wasm-harness run` exits with 2).
+pub fn is_host_crash(error: &wasmtime::Error) -> bool {
+    error.chain().any(|e| e.downcast_ref::<HostCrash>().is_some())
+}
+
+/// nginx's own 500 page (ngx_http_special_response.c), what the client gets when a
+/// filter traps on Kong's engine.
+pub const NGINX_500_PAGE: &str = "<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n<center><h1>500 Internal Server Error</h1></center>\r\n<hr><center>nginx/1.27.4</center>\r\n</body>\r\n</html>\r\n";
+
+/// How the request path ended.
+enum RequestEnd {
+    /// The request goes upstream.
+    Upstream,
+    /// Filter `i` answered locally.
+    Reply(usize, LocalReply),
+    /// Kong: a filter paused and nothing can resume it; the client times out.
+    Hung(String),
 }
 
 /// An upstream that answers in place of the built-in echo upstream (see [`Chain::set_upstream`]).
@@ -102,33 +133,60 @@ fn level_number(name: Option<&str>) -> i32 {
 
 impl Chain {
     /// Instantiates and configures every filter in order (see [`Harness::chain`]).
+    ///
+    /// Kong profile (kong-engine.md "Start-up"): `on_configure` returning false fails
+    /// with `[emerg] [proxy-wasm] failed initializing "NAME" filter (on_configure failure)`
+    /// followed by every start-up log line (ngx_proxy_wasm.c; the nginx worker exits and
+    /// serves nothing); a host call that would crash nginx (`plugin_name` read in
+    /// `on_configure`) fails with a [`HostCrash`] ([`is_host_crash`]).
     pub fn new(harness: &Harness, spec: &ChainSpec) -> Result<Chain> {
         let shared = Shared {
             properties: std::sync::Arc::new(spec.properties.clone()),
             profile: spec.profile,
             log_level: level_number(spec.log_level.as_deref()),
+            shm_zones: std::sync::Arc::new(spec.shm_zones.clone()),
             ..Shared::default()
         };
         let mut filters = Vec::with_capacity(spec.filters.len());
+        let mut modules = Vec::with_capacity(spec.filters.len());
         for filter_spec in &spec.filters {
-            match Filter::new(harness, filter_spec, &spec.vm_config, shared.clone()) {
+            let module = harness.module(&filter_spec.module)?;
+            match Filter::instantiate(harness.engine(), &module, filter_spec, &spec.vm_config, shared.clone()) {
                 Ok(filter) => filters.push(filter),
-                Err(e) => {
-                    let logs = std::mem::take(&mut *shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
-                    let detail: Vec<String> = logs
-                        .iter()
-                        .filter(|l| l.level == "error" || l.level == "critical")
-                        .map(|l| format!("[{}] {}", l.level, l.message))
-                        .collect();
-                    if detail.is_empty() {
-                        return Err(e);
-                    }
-                    return Err(e.context(detail.join("\n")));
-                }
+                Err(e) => return Err(start_error(&shared, filter_spec, e)),
             }
+            modules.push(module);
         }
         let startup_logs = std::mem::take(&mut *shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
-        Ok(Chain { filters, shared, chunk_size: spec.body_chunk_size.filter(|n| *n > 0), startup_logs, upstream_fn: None })
+        Ok(Chain {
+            filters,
+            shared,
+            chunk_size: spec.body_chunk_size.filter(|n| *n > 0),
+            startup_logs,
+            upstream_fn: None,
+            engine: harness.engine().clone(),
+            modules,
+            specs: spec.filters.clone(),
+            vm_config: spec.vm_config.clone(),
+            client_body_buffer_size: spec.client_body_buffer_size.unwrap_or(DEFAULT_CLIENT_BODY_BUFFER_SIZE),
+            last_upstream: None,
+        })
+    }
+
+    /// Kong: re-creates every filter whose instance trapped (ngx_proxy_wasm.c
+    /// `get_instance`: "invalidating trapped instance"): a fresh instance runs
+    /// `on_vm_start` and `on_configure` again; its log lines go to the current request.
+    fn restart_trapped(&mut self) -> Result<()> {
+        for i in 0..self.filters.len() {
+            if !self.filters[i].trapped {
+                continue;
+            }
+            match Filter::instantiate(&self.engine, &self.modules[i], &self.specs[i], &self.vm_config, self.shared.clone()) {
+                Ok(filter) => self.filters[i] = filter,
+                Err(e) => return Err(start_error(&self.shared, &self.specs[i], e)),
+            }
+        }
+        Ok(())
     }
 
     /// Sends requests that reach the upstream (and do not script an `upstream` response)
@@ -195,15 +253,74 @@ impl Chain {
     /// Runs one request through the chain and the upstream.
     ///
     /// Errors: a trap in any filter (the chain should not be used after that).
+    ///
+    /// Kong profile: a trap answers the client nginx's 500 page, logs the trap as
+    /// `[wasm] <message>` (error), skips the rest of the request, and the trapped
+    /// filter runs on a fresh instance from the next request on (kong-engine.md "Shared
+    /// data and queues"); a request paused for good ends as [`Outcome`] status 408 (the
+    /// client gave up) with body `hung: ...`.
     pub fn run(&mut self, request: &RequestSpec) -> Result<Outcome> {
         self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.last_upstream = None;
+        if !self.kong() {
+            return self.run_inner(request);
+        }
+        self.restart_trapped()?;
+        match self.run_inner(request) {
+            Ok(outcome) => Ok(outcome),
+            Err(e) if is_host_crash(&e) => Err(e),
+            Err(e) => Ok(self.trap_outcome(&e)),
+        }
+    }
+
+    /// Kong: the outcome of a request during which a filter trapped.
+    fn trap_outcome(&mut self, error: &wasmtime::Error) -> Outcome {
+        let culprit = self.filters.iter().position(|f| f.trapped).unwrap_or(0);
+        if !self.filters.iter().any(|f| f.trapped) {
+            self.filters[culprit].trapped = true;
+        }
+        self.log(culprit, "error", format!("[wasm] {}", error.root_cause()));
+        let logs = std::mem::take(&mut *self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
+        Outcome {
+            status: 500,
+            headers: vec![("content-type".into(), "text/html".into()), ("content-length".into(), NGINX_500_PAGE.len().to_string())],
+            body: NGINX_500_PAGE.into(),
+            upstream: self.last_upstream.take(),
+            logs,
+        }
+    }
+
+    fn run_inner(&mut self, request: &RequestSpec) -> Result<Outcome> {
         self.load_request(request);
         let ids: Vec<i32> = self.filters.iter_mut().map(Filter::create_stream).collect::<Result<_>>()?;
 
-        let (mut response, first_responder, upstream) = match self.request_path(request, &ids)? {
-            Some((index, reply)) => (Response::from_reply(reply), index, None),
-            None => {
+        let end = if self.kong() {
+            self.kong_request_path(&ids)?
+        } else {
+            match self.request_path(request, &ids)? {
+                Some((index, reply)) => RequestEnd::Reply(index, reply),
+                None => RequestEnd::Upstream,
+            }
+        };
+        let (mut response, first_responder, upstream) = match end {
+            RequestEnd::Hung(message) => {
+                // The client gives up; nginx finalizes the request (log phase).
+                for (filter, id) in self.filters.iter_mut().zip(&ids) {
+                    filter.finish_stream(*id)?;
+                }
+                let logs = std::mem::take(&mut *self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
+                return Ok(Outcome { status: 408, headers: Vec::new(), body: message, upstream: None, logs });
+            }
+            RequestEnd::Reply(index, mut reply) => {
+                if self.kong() && !reply.body.is_empty() {
+                    // ngx_http_wasm_local_response.c: a linefeed after a non-empty body.
+                    reply.body.push(b'\n');
+                }
+                (Response::from_reply(reply), index, None)
+            }
+            RequestEnd::Upstream => {
                 let upstream_request = self.upstream_request();
+                self.last_upstream = Some(upstream_request.clone());
                 let answer = match (&mut self.upstream_fn, &request.upstream) {
                     (Some(forward), None) => forward(&upstream_request),
                     _ => upstream::respond(&upstream_request, request.upstream.as_ref()),
@@ -251,6 +368,64 @@ impl Chain {
         self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
     }
 
+    /// Kong's request path (kong-engine.md "Request headers", "Request bodies";
+    /// ngx_http_proxy_wasm.c): request headers through every filter with
+    /// `end_of_stream` false; a Pause nothing resumes (no call, tick or local response)
+    /// hangs the request; then, only when there is a body, the host reads it whole and
+    /// calls `on_request_body` once per filter with its full size and `end_of_stream`
+    /// true. A body over `client_body_buffer_size` is in a temp file: unreadable.
+    fn kong_request_path(&mut self, ids: &[i32]) -> Result<RequestEnd> {
+        let body = std::mem::take(&mut self.lock_stream().request_body);
+        for i in 0..self.filters.len() {
+            let count = self.lock_stream().request_headers.len();
+            let action = self.filters[i].on_request_headers(ids[i], count, false)?;
+            if let Some(reply) = self.filters[i].take_local_reply() {
+                return Ok(RequestEnd::Reply(i, reply));
+            }
+            if action == Action::Pause {
+                match self.wait(i)? {
+                    Wake::Resumed => {}
+                    Wake::Reply(reply) => return Ok(RequestEnd::Reply(i, reply)),
+                    Wake::Stuck => {
+                        let message = format!(
+                            "hung: request headers paused and never resumed by filter {:?} (ngx_wasm_module calls no body callback while \
+                             request headers are paused; only proxy_continue_stream, a dispatch response or a local response wake it)",
+                            self.filters[i].name
+                        );
+                        return Ok(RequestEnd::Hung(message));
+                    }
+                }
+            }
+        }
+        if body.is_empty() {
+            return Ok(RequestEnd::Upstream);
+        }
+        {
+            let mut stream = self.lock_stream();
+            stream.request_body_in_file = body.len() > self.client_body_buffer_size;
+            stream.request_had_body = true;
+            stream.request_body = body;
+        }
+        for i in 0..self.filters.len() {
+            let size = self.lock_stream().request_body.len();
+            let action = self.filters[i].on_request_body(ids[i], size, true)?;
+            if let Some(reply) = self.filters[i].take_local_reply() {
+                return Ok(RequestEnd::Reply(i, reply));
+            }
+            if action == Action::Pause {
+                match self.wait(i)? {
+                    Wake::Resumed => {}
+                    Wake::Reply(reply) => return Ok(RequestEnd::Reply(i, reply)),
+                    Wake::Stuck => {
+                        let message = format!("hung: request body paused and never resumed by filter {:?}", self.filters[i].name);
+                        return Ok(RequestEnd::Hung(message));
+                    }
+                }
+            }
+        }
+        Ok(RequestEnd::Upstream)
+    }
+
     fn load_request(&mut self, request: &RequestSpec) {
         let mut stream = self.lock_stream();
         *stream = Default::default();
@@ -267,6 +442,14 @@ impl Chain {
         ];
         stream.request_headers.extend(headers.into_iter().filter(|(n, _)| n != "host").map(|(n, v)| (n, v.into_bytes())));
         stream.request_body = request.body.clone().unwrap_or_default().into_bytes();
+        stream.request_uri = request.path.clone().into_bytes();
+        match request.path.split_once('?') {
+            Some((path, query)) => {
+                stream.ngx_uri = path.as_bytes().to_vec();
+                stream.ngx_args = query.as_bytes().to_vec();
+            }
+            None => stream.ngx_uri = request.path.clone().into_bytes(),
+        }
     }
 
     /// Performs `call` (dispatched by filter `i`) and runs its response callback.
@@ -357,13 +540,10 @@ impl Chain {
         }
     }
 
-    /// The request body as delivered chunks: none for a request without a body, except
-    /// in the kong profile, which always ends the stream with an (empty) body callback.
+    /// The request body as delivered chunks (Envoy): none for a request without a body.
     fn request_chunks(&self, body: Vec<u8>) -> Vec<(Vec<u8>, bool)> {
         if !body.is_empty() {
             self.split(body, false)
-        } else if self.kong() {
-            vec![(Vec::new(), true)]
         } else {
             Vec::new()
         }
@@ -483,6 +663,9 @@ impl Chain {
     }
 
     fn upstream_request(&self) -> UpstreamRequest {
+        if self.kong() {
+            return self.kong_upstream_request();
+        }
         let stream = self.lock_stream();
         let get = |name: &str| {
             stream.request_headers.iter().find(|(n, _)| n == name).map(|(_, v)| String::from_utf8_lossy(v).into_owned())
@@ -498,6 +681,43 @@ impl Chain {
                 .collect(),
             body: String::from_utf8_lossy(&stream.request_body).into_owned(),
         }
+    }
+
+    /// What nginx's proxy module sends upstream on Kong (kong-engine.md "Request
+    /// headers", "Request bodies"): the URI is `ngx.upstream_uri` when set (Kong's
+    /// `proxy_pass ...$upstream_uri`), else `$uri?$args` once `ngx.args` marked it
+    /// changed, else the client's URI (`:path` writes alone change nothing); every header
+    /// entry including removed ones (ngx_http_proxy_module.c forwards the whole list;
+    /// removed entries come last here); `content-length` the body's length, unless a
+    /// filter set that header itself.
+    fn kong_upstream_request(&self) -> UpstreamRequest {
+        let stream = self.lock_stream();
+        let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
+        let path = match &stream.upstream_uri {
+            Some(uri) => text(uri),
+            None if stream.uri_changed => {
+                let mut path = text(&stream.ngx_uri);
+                if !stream.ngx_args.is_empty() {
+                    path.push('?');
+                    path.push_str(&text(&stream.ngx_args));
+                }
+                path
+            }
+            None => text(&stream.request_uri),
+        };
+        let method = stream.request_headers.iter().find(|(n, _)| n == ":method").map(|(_, v)| text(v)).unwrap_or_default();
+        let entries = stream.request_headers.iter().chain(stream.removed_request_headers.iter());
+        let had_length = entries.clone().any(|(n, _)| n == "content-length");
+        let mut headers: Vec<(String, String)> =
+            entries.filter(|(n, _)| !n.starts_with(':') && n != "content-length").map(|(n, v)| (n.clone(), text(v))).collect();
+        match &stream.content_length_set {
+            Some(value) => headers.push(("content-length".into(), text(value))),
+            None if had_length || stream.request_had_body => {
+                headers.push(("content-length".into(), stream.request_body.len().to_string()))
+            }
+            None => {}
+        }
+        UpstreamRequest { method, path, headers, body: text(&stream.request_body) }
     }
 
     fn load_response_headers(&self, response: &Response) {
@@ -616,4 +836,32 @@ impl Chain {
 fn paused_reply(filter: &str) -> LocalReply {
     let body = format!("filter {filter:?} paused the request and did not resume it").into_bytes();
     LocalReply { status: 504, headers: vec![("content-type".into(), b"text/plain".to_vec())], body }
+}
+
+/// The error for a filter that failed to start (see [`Chain::new`]).
+fn start_error(shared: &Shared, spec: &FilterSpec, e: wasmtime::Error) -> wasmtime::Error {
+    let logs = std::mem::take(&mut *shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
+    if let Some(message) = shared.crashed.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+        return wasmtime::Error::new(HostCrash(message));
+    }
+    if shared.profile == HostProfile::Kong {
+        let lines: Vec<String> = logs.iter().map(|l| format!("[{}] {}", l.level, l.message)).collect();
+        let failure = e.chain().find_map(|c| c.downcast_ref::<StartFailure>()).cloned();
+        let headline = match failure {
+            Some(f) => format!("[emerg] [proxy-wasm] failed initializing \"{}\" filter ({} failure)", spec.name, f.step),
+            None => format!("[emerg] [proxy-wasm] failed initializing \"{}\" filter: {}", spec.name, e.root_cause()),
+        };
+        let mut text = headline;
+        for line in lines {
+            text.push('\n');
+            text.push_str(&line);
+        }
+        return e.context(text);
+    }
+    let detail: Vec<String> =
+        logs.iter().filter(|l| l.level == "error" || l.level == "critical").map(|l| format!("[{}] {}", l.level, l.message)).collect();
+    if detail.is_empty() {
+        return e;
+    }
+    e.context(detail.join("\n"))
 }

@@ -1,7 +1,7 @@
 //! One loaded filter: its wasmtime instance, root context and stream contexts.
 
 use wasmtime::error::Context as _;
-use wasmtime::{bail, Result};
+use wasmtime::Result;
 use wasmtime::{Instance, Linker, Store, TypedFunc};
 use wasmtime_wasi::WasiCtxBuilder;
 
@@ -9,6 +9,26 @@ use crate::abi::{self, Callback, HostState, LocalReply, Shared, ROOT_CONTEXT_ID}
 use crate::dispatch::{CallResponse, HttpCall};
 use crate::spec::{config_bytes, FilterSpec};
 use crate::Harness;
+
+/// `proxy_on_vm_start` or `proxy_on_configure` returned false.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartFailure {
+    /// The filter's name.
+    pub filter: String,
+    /// `on_vm_start` or `on_configure`.
+    pub step: &'static str,
+}
+
+impl std::fmt::Display for StartFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.step {
+            "on_configure" => write!(f, "filter {:?}: proxy_on_configure returned false (configuration rejected)", self.filter),
+            step => write!(f, "filter {:?}: proxy_{step} returned false", self.filter),
+        }
+    }
+}
+
+impl std::error::Error for StartFailure {}
 
 /// proxy-wasm `Action` values returned by the stream callbacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +47,8 @@ pub struct Filter {
     store: Store<HostState>,
     instance: Instance,
     next_context_id: i32,
+    /// Set when a call into the instance trapped (Kong replaces such an instance).
+    pub trapped: bool,
 }
 
 impl Filter {
@@ -44,7 +66,18 @@ impl Filter {
     /// Errors: module load or link failure, a trap, or `false` from start or configure.
     pub fn new(harness: &Harness, spec: &FilterSpec, vm_config: &serde_json::Value, shared: Shared) -> Result<Filter> {
         let module = harness.module(&spec.module)?;
-        let mut linker = Linker::new(harness.engine());
+        Filter::instantiate(harness.engine(), &module, spec, vm_config, shared)
+    }
+
+    /// [`Filter::new`] with the module already compiled.
+    pub fn instantiate(
+        engine: &wasmtime::Engine,
+        module: &wasmtime::Module,
+        spec: &FilterSpec,
+        vm_config: &serde_json::Value,
+        shared: Shared,
+    ) -> Result<Filter> {
+        let mut linker = Linker::new(engine);
         abi::add_to_linker(&mut linker)?;
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut HostState| &mut s.wasi)?;
         let state = HostState {
@@ -62,12 +95,15 @@ impl Filter {
             last_token: 0,
             call_response: None,
         };
-        let mut store = Store::new(harness.engine(), state);
+        let mut store = Store::new(engine, state);
         let instance = linker
-            .instantiate(&mut store, &module)
+            .instantiate(&mut store, module)
             .with_context(|| format!("filter {:?}: cannot instantiate {}", spec.name, spec.module.display()))?;
-        let mut filter = Filter { name: spec.name.clone(), store, instance, next_context_id: ROOT_CONTEXT_ID + 1 };
-        filter.start()?;
+        let mut filter = Filter { name: spec.name.clone(), store, instance, next_context_id: ROOT_CONTEXT_ID + 1, trapped: false };
+        filter.store.data_mut().callback = Callback::Configure;
+        let started = filter.start();
+        filter.store.data_mut().callback = Callback::Root;
+        started?;
         Ok(filter)
     }
 
@@ -85,12 +121,12 @@ impl Filter {
         let vm_config_len = self.store.data().vm_config.len() as i32;
         let started = self.func::<(i32, i32), i32>("proxy_on_vm_start")?.call(&mut self.store, (ROOT_CONTEXT_ID, vm_config_len))?;
         if started == 0 {
-            bail!("filter {:?}: proxy_on_vm_start returned false", self.name);
+            return Err(wasmtime::Error::new(StartFailure { filter: self.name.clone(), step: "on_vm_start" }));
         }
         let config_len = self.store.data().plugin_config.len() as i32;
         let configured = self.func::<(i32, i32), i32>("proxy_on_configure")?.call(&mut self.store, (ROOT_CONTEXT_ID, config_len))?;
         if configured == 0 {
-            bail!("filter {:?}: proxy_on_configure returned false (configuration rejected)", self.name);
+            return Err(wasmtime::Error::new(StartFailure { filter: self.name.clone(), step: "on_configure" }));
         }
         Ok(())
     }
@@ -121,6 +157,7 @@ impl Filter {
         self.enter(args.0, callback);
         let result = self.func::<(i32, i32, i32), i32>(export)?.call(&mut self.store, args);
         self.leave();
+        self.trapped |= result.is_err();
         let action = result?;
         Ok(if action == 0 || self.store.data().continued { Action::Continue } else { Action::Pause })
     }
@@ -164,6 +201,7 @@ impl Filter {
         let result = self.func::<(i32, i32, i32, i32, i32), ()>("proxy_on_http_call_response").and_then(|f| f.call(&mut self.store, args));
         self.leave();
         self.store.data_mut().call_response = None;
+        self.trapped |= result.is_err();
         result
     }
 
@@ -172,9 +210,10 @@ impl Filter {
         if self.instance.get_func(&mut self.store, "proxy_on_tick").is_none() {
             return Ok(());
         }
-        self.enter(ROOT_CONTEXT_ID, Callback::Root);
+        self.enter(ROOT_CONTEXT_ID, Callback::Tick);
         let result = self.func::<i32, ()>("proxy_on_tick").and_then(|f| f.call(&mut self.store, ROOT_CONTEXT_ID));
         self.leave();
+        self.trapped |= result.is_err();
         result
     }
 
@@ -213,6 +252,7 @@ impl Filter {
         })();
         self.leave();
         self.store.data_mut().local_reply = None;
+        self.trapped |= result.is_err();
         result
     }
 

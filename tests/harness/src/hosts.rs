@@ -17,7 +17,10 @@
 //!   of filter `NAME` is `NAME.wasm` in the filters path (Kong's `wasm_filters_path` rule,
 //!   see `kong-wasm/kong.conf`); profile [`HostProfile::Kong`]; the `untrusted_lua*` lines
 //!   of `kong.conf` (beside the declarative file, or [`LoadOptions::kong_conf`]) become the
-//!   `kong.configuration.*` properties.
+//!   `kong.configuration.*` properties; its `nginx_wasm_shm_kv_<name>` lines declare
+//!   `shm_kv` zone `<name>` and `nginx_wasm_main_shm_kv` the zone `*`
+//!   (`ChainSpec.shm_zones`); `nginx_http_client_body_buffer_size` sets
+//!   `ChainSpec.client_body_buffer_size` (Kong's default 8k otherwise).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -334,16 +337,59 @@ fn kong(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
 
     let conf_path = options.kong_conf.clone().or_else(|| Some(base.join("kong.conf")).filter(|p| p.is_file()));
     let mut properties = BTreeMap::new();
+    let mut shm_zones = Vec::new();
+    // Kong's own default (kong/templates/kong_defaults.lua `nginx_http_client_body_buffer_size = 8k`).
+    let mut client_body_buffer_size = Some(KONG_CLIENT_BODY_BUFFER_SIZE);
     if let Some(conf) = conf_path {
         let text = std::fs::read_to_string(&conf).map_err(|e| format_err!("{}: cannot read: {e}", conf.display()))?;
         for (key, value) in parse_kong_conf(&text) {
             if key.starts_with("untrusted_lua") {
                 properties.insert(format!("kong.configuration.{key}"), value);
+            } else if let Some(zone) = shm_zone(&key) {
+                shm_zones.push(zone);
+            } else if key == "nginx_http_client_body_buffer_size" || key == "client_body_buffer_size" {
+                client_body_buffer_size = Some(parse_nginx_size(&value).ok_or_else(|| {
+                    format_err!("{}: {key} = {value:?}: not an nginx size", conf.display())
+                })?);
             }
         }
     }
-    let spec = ChainSpec { filters, vm_config: Value::Null, properties, profile: HostProfile::Kong, ..ChainSpec::default() };
+    let spec = ChainSpec {
+        filters,
+        vm_config: Value::Null,
+        properties,
+        profile: HostProfile::Kong,
+        shm_zones,
+        client_body_buffer_size,
+        ..ChainSpec::default()
+    };
     Ok(Loaded { spec, kind: SourceKind::Kong, notes })
+}
+
+/// Kong's default `client_body_buffer_size` (kong/templates/kong_defaults.lua: 8k).
+pub const KONG_CLIENT_BODY_BUFFER_SIZE: usize = 8 * 1024;
+
+/// The `shm_kv` zone a kong.conf key declares: `nginx_wasm_shm_kv_<name>` declares zone
+/// `<name>` (Kong's conf_loader prefix `nginx_wasm_shm_kv_` → `shm_kv <name> <size>;` in
+/// `wasm{}`, kong/templates/nginx.lua), `nginx_wasm_main_shm_kv` the default zone `*`
+/// (Kong 3.7, #12663: shared data "without namespaced keys").
+pub fn shm_zone(key: &str) -> Option<String> {
+    if key == "nginx_wasm_main_shm_kv" {
+        return Some("*".into());
+    }
+    key.strip_prefix("nginx_wasm_shm_kv_").filter(|name| !name.is_empty()).map(str::to_string)
+}
+
+/// An nginx size (`16k`, `1m`, `8192`) in bytes.
+pub fn parse_nginx_size(value: &str) -> Option<usize> {
+    let value = value.trim().to_ascii_lowercase();
+    let (digits, unit) = match value.as_bytes().last()? {
+        b'k' => (&value[..value.len() - 1], 1024),
+        b'm' => (&value[..value.len() - 1], 1024 * 1024),
+        b'g' => (&value[..value.len() - 1], 1024 * 1024 * 1024),
+        _ => (value.as_str(), 1),
+    };
+    digits.parse::<usize>().ok().map(|n| n * unit)
 }
 
 /// `key = value` lines of a kong.conf, `#` comments removed (Kong's own rule: a `#` starts
@@ -376,6 +422,18 @@ pub fn parse_kong_conf(text: &str) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kong_conf_shm_zones_and_sizes() {
+        assert_eq!(shm_zone("nginx_wasm_shm_kv_kong_functions").as_deref(), Some("kong_functions"));
+        assert_eq!(shm_zone("nginx_wasm_main_shm_kv").as_deref(), Some("*"));
+        assert_eq!(shm_zone("nginx_wasm_shm_kv_"), None);
+        assert_eq!(shm_zone("nginx_http_foo"), None);
+        assert_eq!(parse_nginx_size("16k"), Some(16384));
+        assert_eq!(parse_nginx_size("1M"), Some(1 << 20));
+        assert_eq!(parse_nginx_size("100"), Some(100));
+        assert_eq!(parse_nginx_size("x"), None);
+    }
 
     #[test]
     fn kong_conf_lines_comments_and_escapes() {

@@ -16,11 +16,13 @@
 //! metrics (counter/gauge/histogram, one namespace per chain: [`Chain::metric`]), ticks
 //! ([`Chain::tick`], and back to back while a paused filter waits), `proxy_http_call`
 //! ([`dispatch`]: the echo upstream for any cluster name, a real server for
-//! `127.0.0.1:PORT`), `proxy_get_log_level` (`ChainSpec.log_level`), the clock. gRPC,
-//! shared queues and foreign functions answer `Unimplemented`.
+//! `127.0.0.1:PORT`), `proxy_get_log_level` (`ChainSpec.log_level`), the clock. gRPC
+//! and foreign functions answer `Unimplemented`; shared queues too on `envoy`, and trap
+//! on `kong` (no `shm_queue` zone).
 //!
 //! Host profiles (`ChainSpec.profile`, [`HostProfile`]): `envoy` and `kong`; the
-//! differences are listed in [`chain`] and [`props`].
+//! differences are listed in [`chain`] and [`props`], and in `docs/hosts.md` with their
+//! sources.
 
 pub mod abi;
 pub mod chain;

@@ -165,13 +165,18 @@ fn run(spec: ChainSpec, requests_path: &Path, text: bool) -> ExitCode {
         Ok(chain) => chain,
         Err(e) => {
             eprintln!("wasm-harness: {e:#}");
-            return ExitCode::from(1);
+            // A host crash (Kong: nginx's worker would segfault) is a harness error.
+            return ExitCode::from(if wasm_harness::chain::is_host_crash(&e) { 2 } else { 1 });
         }
     };
     let mut outcomes = Vec::with_capacity(requests.len());
     for request in &requests {
         match chain.run(request) {
             Ok(outcome) => outcomes.push(outcome),
+            Err(e) if wasm_harness::chain::is_host_crash(&e) => {
+                eprintln!("wasm-harness: {e:#}");
+                return ExitCode::from(2);
+            }
             Err(e) => {
                 eprintln!("wasm-harness: filter trapped: {e:#}");
                 return ExitCode::from(1);

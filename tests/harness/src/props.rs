@@ -9,8 +9,9 @@
 //! strings as bytes, ports and `response.code` as 8-byte little-endian integers,
 //! `request.time` as 8-byte little-endian nanoseconds since the epoch.
 //! Kong (ngx_wasm_module `docs/PROXY_WASM.md`, Kong's `kong/runloop/wasm.lua`): every
-//! value is a string; `kong.*` and `ngx.*` namespaces; no `node.id`, `route_name`,
-//! `cluster_name`, `plugin_vm_id` (not supported there).
+//! value is a string; `kong.*` and `ngx.*` namespaces. What ngx_wasm_module answers
+//! before this lookup (scoped reads outside a request, `plugin_vm_id` NYI, `route_name`
+//! not supported, `plugin_root_id` "0", `plugin_name`) is in `abi::kong_get_property`.
 
 use crate::abi::StreamData;
 use crate::spec::HostProfile;
@@ -29,6 +30,8 @@ pub const KONG_NODE_ID: &str = "6e2f7a3c-0d7a-4b36-9c1e-5b7f0a1c2d3e";
 pub const KONG_ROUTE_ID: &str = "0a3f5c1e-8b2d-4e6f-9a7c-1d2e3f4a5b6c";
 /// `kong.service_id` on the Kong profile.
 pub const KONG_SERVICE_ID: &str = "7b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e";
+/// `ngx.nginx_version` on the Kong profile (kong-engine.md: nginx 1.27.4).
+pub const NGINX_VERSION: &str = "1.27.4";
 /// The host name (`ngx.hostname`, Kong's `request.host`, Envoy's `node.metadata.hostname`).
 pub const HOSTNAME: &str = "wasm-harness";
 
@@ -177,9 +180,14 @@ pub fn computed(profile: HostProfile, key: &str, filter: &str, stream: &StreamDa
         "ngx.remote_addr" => text(CLIENT_IP),
         "ngx.remote_port" => Some(CLIENT_PORT.to_string().into_bytes()),
         "ngx.server_addr" => text(CLIENT_IP),
-        "ngx.request_uri" => Some(path),
-        "ngx.uri" => Some(url_path),
-        "ngx.args" => Some(query),
+        // nginx variables (kong-engine.md "Properties in a request"): `$request_uri` stays
+        // the client's; `$uri`/`$args` follow `:path` and `ngx.args` writes;
+        // `$upstream_uri` is Kong's (kong/templates/nginx_kong.lua `proxy_pass`).
+        "ngx.request_uri" => Some(stream.request_uri.clone()),
+        "ngx.uri" => Some(stream.ngx_uri.clone()),
+        "ngx.args" => Some(stream.ngx_args.clone()),
+        "ngx.upstream_uri" => Some(stream.upstream_uri.clone().unwrap_or_else(|| stream.request_uri.clone())),
+        "ngx.nginx_version" => text(NGINX_VERSION),
         "ngx.request_method" => Some(method),
         "ngx.host" => Some(host_only),
         "ngx.server_protocol" => text("HTTP/1.1"),

@@ -43,14 +43,30 @@ pub struct ChainSpec {
     /// `warn`, `error` or `critical`.
     #[serde(default)]
     pub log_level: Option<String>,
+    /// Kong profile: nginx's `client_body_buffer_size`, in bytes; a request body larger
+    /// than this is "buffered to a temp file" and cannot be read by filters
+    /// (kong-engine.md "Request bodies"; ngx_proxy_wasm_host.c
+    /// `ngx_proxy_wasm_get_buffer_helper`). Absent: [`DEFAULT_CLIENT_BODY_BUFFER_SIZE`]
+    /// (nginx's default on 64-bit platforms, `ngx_http_core_module.c`).
+    #[serde(default)]
+    pub client_body_buffer_size: Option<usize>,
+    /// Kong profile: the `shm_kv` zones declared in `wasm{}` (`"*"` is the default zone).
+    /// A shared-data key resolves to the zone named before its first `/`, else `*`; with
+    /// no such zone, shared-data calls trap (ngx_wa_shm_kv.c `ngx_wa_shm_kv_resolve_key`,
+    /// ngx_proxy_wasm_host.c). Absent or empty: no zone at all. Ignored by `envoy`.
+    #[serde(default)]
+    pub shm_zones: Vec<String>,
 }
+
+/// nginx's `client_body_buffer_size` default on 64-bit platforms (2 pages: 16 KiB).
+pub const DEFAULT_CLIENT_BODY_BUFFER_SIZE: usize = 16 * 1024;
 
 /// The proxy-wasm host the harness imitates for a run.
 ///
 /// `envoy`: Envoy's attribute names and filter order, `end_of_stream` as sent.
-/// `kong`: Kong's Wasm engine (ngx_wasm_module, docs/PROXY_WASM.md): string property
-/// values incl. `kong.*` and `ngx.*`, `end_of_stream` false in both header callbacks,
-/// a local response from the response-headers callback overriding only status and body.
+/// `kong`: Kong Gateway's Wasm engine (nginx 1.27.4 + ngx_wasm_module 3bed278), as
+/// measured in `shared/design/kong-engine.md`; every modelled behaviour is listed in
+/// `docs/hosts.md` with its source.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HostProfile {

@@ -167,10 +167,12 @@ fn envoy_local_reply_travels_back_through_the_entered_filters_only() {
 fn local_replies_from_every_request_callback() {
     for profile in [HostProfile::Envoy, HostProfile::Kong] {
         let mut chain = chain_of(profile, &["a"]);
+        // Kong appends a linefeed to a local response's body (ngx_http_wasm_local_response.c).
+        let lf = if profile == HostProfile::Kong { "\n" } else { "" };
         let outcome = run(&mut chain, RequestSpec { body: Some("payload".into()), ..RequestSpec::get("/").header("x-local", "request_body") });
-        assert_eq!((outcome.status, outcome.body.as_str()), (418, "local from request_body"), "{profile:?}");
+        assert_eq!((outcome.status, outcome.body.as_str()), (418, format!("local from request_body{lf}").as_str()), "{profile:?}");
         let outcome = run(&mut chain, RequestSpec::get("/").header("x-call", "echo").header("x-local", "http_call_response"));
-        assert_eq!((outcome.status, outcome.body.as_str()), (418, "local from http_call_response"), "{profile:?}");
+        assert_eq!((outcome.status, outcome.body.as_str()), (418, format!("local from http_call_response{lf}").as_str()), "{profile:?}");
         assert!(outcome.upstream.is_none());
     }
 }
@@ -195,8 +197,10 @@ fn local_reply_from_response_body_traps_on_kong() {
     let request = with_upstream_body(RequestSpec::get("/").header("x-local", "response_body"), "upstream body");
     let envoy = run(&mut chain_of(HostProfile::Envoy, &["a"]), request.clone());
     assert_eq!((envoy.status, envoy.body.as_str()), (418, "local from response_body"));
-    let error = chain_of(HostProfile::Kong, &["a"]).run(&request).err().expect("trap");
-    assert!(format!("{error:#}").contains("response already sent"), "{error:#}");
+    // Kong: a trap, answered with nginx's 500 page.
+    let kong = run(&mut chain_of(HostProfile::Kong, &["a"]), request);
+    assert_eq!(kong.status, 500);
+    assert!(kong.logs.iter().any(|l| l.level == "error" && l.message.contains("response already sent")), "{kong:#?}");
 }
 
 #[test]
@@ -209,7 +213,7 @@ fn end_of_stream_flags_per_profile() {
     let kong = run(&mut chain_of(HostProfile::Kong, &["a"]), RequestSpec::get("/"));
     let lines = trace(&kong);
     assert!(lines.contains(&"a: request_headers headers=4 eos=false".to_string()), "{lines:#?}");
-    assert!(lines.contains(&"a: request_body size=0 eos=true body=".to_string()), "{lines:#?}");
+    assert!(!lines.iter().any(|l| l.contains("request_body")), "no body, no body callback on Kong either: {lines:#?}");
     assert!(lines.iter().any(|l| l.starts_with("a: response_headers") && l.ends_with("eos=false")));
 }
 
@@ -341,8 +345,9 @@ fn set_property_is_shared_by_the_filters_of_a_stream() {
     assert_eq!(read_only.header("x-probe-set-status"), Some("2"), "BadArgument");
     let target = run(&mut kong, RequestSpec::get("/").header("x-set-property", "kong.service.target=no-port"));
     assert_eq!(target.header("x-probe-set-status"), Some("2"));
-    let error = kong.run(&RequestSpec::get("/").header("x-set-property", "ngx.remote_addr=1.2.3.4")).err().expect("trap");
-    assert!(format!("{error:#}").contains("immutable nginx variable"), "{error:#}");
+    let trapped = run(&mut kong, RequestSpec::get("/").header("x-set-property", "ngx.remote_addr=1.2.3.4"));
+    assert_eq!(trapped.status, 500, "a trap");
+    assert!(trapped.logs.iter().any(|l| l.message.contains("immutable nginx variable")), "{trapped:#?}");
 }
 
 #[test]

@@ -21,12 +21,37 @@
 //! - `x-buffer: request|response` → the body callbacks return `Pause` until the end of
 //!   the stream (buffering).
 //! - `x-pause-response-headers: 1` → `Pause` from `on_http_response_headers`.
+//! - `x-remove: name` → `proxy_remove_header_map_value` on the request headers, then
+//!   `x-probe-after-remove: <single-value read>` and `x-probe-pairs-have: true|false`
+//!   (whether the pairs read still lists it).
+//! - `x-set-pairs-drop: name` → the request header pairs read, `name` dropped, written
+//!   back with `proxy_set_header_map_pairs`.
+//! - `x-set-header: name=value` → `proxy_replace_header_map_value` on the request headers
+//!   (value may be empty); status in `x-probe-set-header-status`.
+//! - `x-set-path: /p?q` → sets `:path`; `x-probe-path-after: <:path read back>`. Runs
+//!   before `x-set-property`, so both can be combined.
+//! - `x-set-body: start,size,data` → `proxy_set_buffer_bytes(HttpRequestBody, start,
+//!   size, data)` in `on_http_request_body`; status logged (`set_body status=N`).
+//! - `x-map-probe: get-response-in-request` (`x-probe-map-status` = status of reading
+//!   response header `content-type` during request headers), `pairs-trailers` (status of
+//!   the request trailers pairs read), `set-request-in-response-headers` (replaces
+//!   request header `x-late` in `on_http_response_headers`), `set-response-in-response-body`
+//!   (replaces response header `x-late` in `on_http_response_body`).
+//! - `x-shared: key` → `proxy_set_shared_data(key, "v")` then get; `x-probe-shared`.
+//! - `x-queue: name` → `proxy_register_shared_queue(name)`; status in `x-probe-queue`.
+//! - `x-properties: a.b,c` → each read, `x-probe-properties: <v1>|<v2>`.
 //! Always: counter `probe_requests` incremented, its value in `x-probe-requests`;
-//! `x-probe-log-level` (proxy_get_log_level), `x-probe-time-ok` (current time after 2020).
+//! `x-probe-log-level` (proxy_get_log_level), `x-probe-time-ok` (current time after 2020),
+//! `x-probe-instance-requests` (requests this instance has seen: restarts reset it).
 //!
-//! Plugin configuration: `tick=<ms>` sets the tick period in `on_configure`; each tick
-//! increments counter `probe_ticks`, sets root property `wasmx.ticks`, and resumes the
-//! streams waiting on a tick.
+//! Property reads answer the value, `<missing>` (NotFound) or `<status N>`.
+//!
+//! Plugin configuration, `;`-separated: `tick=<ms>` sets the tick period in
+//! `on_configure` (each tick increments counter `probe_ticks`, sets root property
+//! `wasmx.ticks`, and resumes the streams waiting on a tick); `read=a.b,c` reads those
+//! properties in `on_configure` and `vm_read=a.b,c` in `on_vm_start`, logging
+//! `configure property a.b = <value>` / `vm_start property ...`; `configure=false` makes
+//! `on_configure` return false. `on_configure` always logs `configure`.
 
 #[cfg(target_arch = "wasm32")]
 mod filter {
@@ -37,12 +62,89 @@ mod filter {
     use proxy_wasm::traits::{Context, HttpContext, RootContext};
     use proxy_wasm::types::{Action, ContextType, LogLevel, MapType, MetricType};
 
+    #[allow(clashing_extern_declarations)]
     extern "C" {
         fn proxy_set_property(path_data: *const u8, path_size: usize, value_data: *const u8, value_size: usize) -> u32;
+        fn proxy_get_property(path_data: *const u8, path_size: usize, data: *mut *mut u8, size: *mut usize) -> u32;
+        fn proxy_get_header_map_value(map_type: u32, key: *const u8, key_size: usize, data: *mut *mut u8, size: *mut usize) -> u32;
+        fn proxy_get_header_map_pairs(map_type: u32, data: *mut *mut u8, size: *mut usize) -> u32;
+        fn proxy_replace_header_map_value(map_type: u32, key: *const u8, key_size: usize, value: *const u8, value_size: usize) -> u32;
+        fn proxy_set_buffer_bytes(buffer_type: u32, start: usize, size: usize, data: *const u8, data_size: usize) -> u32;
+        fn proxy_register_shared_queue(name: *const u8, name_size: usize, token: *mut u32) -> u32;
     }
 
     thread_local! {
         static WAITING: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+        static INSTANCE_REQUESTS: RefCell<u64> = const { RefCell::new(0) };
+    }
+
+    fn take(data: *mut u8, size: usize) -> Vec<u8> {
+        if data.is_null() {
+            Vec::new()
+        } else {
+            unsafe { Vec::from_raw_parts(data, size, size) }
+        }
+    }
+
+    /// `proxy_get_property` with its raw status: the value, `<missing>` or `<status N>`.
+    fn property_raw(path: &str) -> String {
+        let mut encoded = Vec::new();
+        for segment in path.split('.') {
+            encoded.extend_from_slice(segment.as_bytes());
+            encoded.push(0);
+        }
+        let mut data = std::ptr::null_mut();
+        let mut size = 0;
+        let status = unsafe { proxy_get_property(encoded.as_ptr(), encoded.len(), &mut data, &mut size) };
+        let bytes = take(data, size);
+        match status {
+            0 => Probe::printable(&bytes),
+            1 => "<missing>".into(),
+            other => format!("<status {other}>"),
+        }
+    }
+
+    /// `proxy_get_header_map_value` with its raw status.
+    fn map_value_raw(map_type: u32, key: &str) -> (u32, Option<String>) {
+        let mut data = std::ptr::null_mut();
+        let mut size = 0;
+        let status = unsafe { proxy_get_header_map_value(map_type, key.as_ptr(), key.len(), &mut data, &mut size) };
+        let bytes = take(data, size);
+        (status, (status == 0).then(|| String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    /// The status of `proxy_get_header_map_pairs(map_type)`.
+    fn pairs_status(map_type: u32) -> u32 {
+        let mut data = std::ptr::null_mut();
+        let mut size = 0;
+        let status = unsafe { proxy_get_header_map_pairs(map_type, &mut data, &mut size) };
+        drop(take(data, size));
+        status
+    }
+
+    fn replace_raw(map_type: u32, key: &str, value: &str) -> u32 {
+        unsafe { proxy_replace_header_map_value(map_type, key.as_ptr(), key.len(), value.as_ptr(), value.len()) }
+    }
+
+    fn config_text() -> String {
+        hostcalls::get_buffer(proxy_wasm::types::BufferType::PluginConfiguration, 0, usize::MAX)
+            .ok()
+            .flatten()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The value of directive `name=` in the `;`-separated plugin configuration.
+    fn directive(config: &str, name: &str) -> Option<String> {
+        config.split(';').find_map(|d| d.trim().strip_prefix(name).and_then(|rest| rest.strip_prefix('=')).map(str::to_string))
+    }
+
+    fn read_properties(config: &str, name: &str, label: &str) {
+        if let Some(list) = directive(config, name) {
+            for path in list.split(',').filter(|p| !p.is_empty()) {
+                info(format!("{label} property {path} = {}", property_raw(path)));
+            }
+        }
     }
 
     proxy_wasm::main! {{
@@ -63,16 +165,19 @@ mod filter {
     impl Context for ProbeRoot {}
 
     impl RootContext for ProbeRoot {
-        fn on_configure(&mut self, size: usize) -> bool {
-            let config = hostcalls::get_buffer(proxy_wasm::types::BufferType::PluginConfiguration, 0, size)
-                .ok()
-                .flatten()
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default();
-            if let Some(ms) = config.trim().strip_prefix("tick=").and_then(|v| v.parse::<u64>().ok()) {
+        fn on_vm_start(&mut self, _size: usize) -> bool {
+            read_properties(&config_text(), "vm_read", "vm_start");
+            true
+        }
+
+        fn on_configure(&mut self, _size: usize) -> bool {
+            let config = config_text();
+            info("configure".into());
+            if let Some(ms) = directive(&config, "tick").and_then(|v| v.parse::<u64>().ok()) {
                 let _ = hostcalls::set_tick_period(Duration::from_millis(ms));
             }
-            true
+            read_properties(&config, "read", "configure");
+            directive(&config, "configure").as_deref() != Some("false")
         }
 
         fn on_tick(&mut self) {
@@ -116,6 +221,8 @@ mod filter {
         local: Option<String>,
         buffer: Option<String>,
         pause_response_headers: bool,
+        set_body: Option<String>,
+        map_probe: Option<String>,
         out: Vec<(String, String)>,
         body_calls: usize,
     }
@@ -171,6 +278,52 @@ mod filter {
             }
             self.buffer = header("x-buffer");
             self.pause_response_headers = header("x-pause-response-headers").is_some();
+            self.set_body = header("x-set-body");
+            self.map_probe = header("x-map-probe");
+            let seen = INSTANCE_REQUESTS.with(|n| {
+                *n.borrow_mut() += 1;
+                *n.borrow()
+            });
+            self.out.push(("x-probe-instance-requests".into(), seen.to_string()));
+            match self.map_probe.as_deref() {
+                Some("get-response-in-request") => {
+                    let (status, _) = map_value_raw(2, "content-type");
+                    self.out.push(("x-probe-map-status".into(), status.to_string()));
+                }
+                Some("pairs-trailers") => self.out.push(("x-probe-map-status".into(), pairs_status(1).to_string())),
+                _ => {}
+            }
+            if let Some(name) = header("x-remove") {
+                let _ = hostcalls::remove_map_value(MapType::HttpRequestHeaders, &name);
+                let (_, value) = map_value_raw(0, &name);
+                self.out.push(("x-probe-after-remove".into(), value.unwrap_or_else(|| "<missing>".into())));
+                let listed = hostcalls::get_map(MapType::HttpRequestHeaders).unwrap_or_default().iter().any(|(n, _)| *n == name);
+                self.out.push(("x-probe-pairs-have".into(), listed.to_string()));
+            }
+            if let Some(name) = header("x-set-pairs-drop") {
+                let pairs = hostcalls::get_map(MapType::HttpRequestHeaders).unwrap_or_default();
+                let kept: Vec<(&str, &str)> = pairs.iter().filter(|(n, _)| *n != name).map(|(n, v)| (n.as_str(), v.as_str())).collect();
+                let _ = hostcalls::set_map(MapType::HttpRequestHeaders, kept);
+            }
+            if let Some(spec) = header("x-set-header") {
+                let (name, value) = spec.split_once('=').unwrap_or((spec.as_str(), ""));
+                self.out.push(("x-probe-set-header-status".into(), replace_raw(0, name, value).to_string()));
+            }
+            if let Some(path) = header("x-set-path") {
+                let _ = replace_raw(0, ":path", &path);
+                let (_, value) = map_value_raw(0, ":path");
+                self.out.push(("x-probe-path-after".into(), value.unwrap_or_else(|| "<missing>".into())));
+            }
+            if let Some(key) = header("x-shared") {
+                let _ = hostcalls::set_shared_data(&key, Some(b"v"), None);
+                let (value, _) = hostcalls::get_shared_data(&key).unwrap_or((None, None));
+                self.out.push(("x-probe-shared".into(), String::from_utf8_lossy(&value.unwrap_or_default()).into_owned()));
+            }
+            if let Some(name) = header("x-queue") {
+                let mut token = 0u32;
+                let status = unsafe { proxy_register_shared_queue(name.as_ptr(), name.len(), &mut token) };
+                self.out.push(("x-probe-queue".into(), status.to_string()));
+            }
             if let Some(id) = counter("probe_requests") {
                 let _ = hostcalls::increment_metric(id, 1);
                 let value = hostcalls::get_metric(id).unwrap_or(0);
@@ -187,12 +340,11 @@ mod filter {
                 self.out.push(("x-probe-set-status".into(), status.to_string()));
             }
             if let Some(path) = header("x-property") {
-                let value = match hostcalls::get_property(path.split('.').collect()) {
-                    Ok(Some(bytes)) => Self::printable(&bytes),
-                    Ok(None) => "<missing>".into(),
-                    Err(status) => format!("<error {status:?}>"),
-                };
-                self.out.push(("x-probe-property".into(), value));
+                self.out.push(("x-probe-property".into(), property_raw(&path)));
+            }
+            if let Some(list) = header("x-properties") {
+                let values: Vec<String> = list.split(',').map(property_raw).collect();
+                self.out.push(("x-probe-properties".into(), values.join("|")));
             }
             if let Some(key) = header("x-cas") {
                 let (_, cas) = hostcalls::get_shared_data(&key).unwrap_or((None, None));
@@ -238,6 +390,14 @@ mod filter {
         fn on_http_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
             let body = self.get_http_request_body(0, size).unwrap_or_default();
             info(format!("request_body size={size} eos={end_of_stream} body={}", String::from_utf8_lossy(&body)));
+            if let Some(spec) = self.set_body.clone() {
+                let mut parts = spec.splitn(3, ',');
+                let start = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+                let size = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+                let data = parts.next().unwrap_or("");
+                let status = unsafe { proxy_set_buffer_bytes(0, start, size, data.as_ptr(), data.len()) };
+                info(format!("set_body status={status}"));
+            }
             if self.local_from("request_body") {
                 return Action::Pause;
             }
@@ -252,6 +412,9 @@ mod filter {
             for (name, value) in std::mem::take(&mut self.out) {
                 self.add_http_response_header(&name, &value);
             }
+            if self.map_probe.as_deref() == Some("set-request-in-response-headers") {
+                info(format!("late set status={}", replace_raw(0, "x-late", "1")));
+            }
             if self.local_from("response_headers") {
                 return Action::Pause;
             }
@@ -265,6 +428,9 @@ mod filter {
             self.body_calls += 1;
             let body = self.get_http_response_body(0, size).unwrap_or_default();
             info(format!("response_body size={size} eos={end_of_stream} body={}", String::from_utf8_lossy(&body)));
+            if self.map_probe.as_deref() == Some("set-response-in-response-body") {
+                info(format!("late set status={}", replace_raw(2, "x-late", "1")));
+            }
             if self.local_from("response_body") {
                 return Action::Pause;
             }
