@@ -67,6 +67,10 @@ fn every_pdk_function_in_every_phase_leaves_the_instance_serving() {
                 // The module has over 140 kong.*/ngx.* functions (README, PDK coverage).
                 assert!(count >= 140, "{name}: only {count} functions called in {phase}");
             }
+            // Nothing the host had to complain about (Kong's engine logs a refused call as
+            // `[wasm] ...`, and a trap as one too).
+            let host_errors: Vec<_> = walked.logs.iter().filter(|l| l.message.starts_with("[wasm]")).collect();
+            assert!(host_errors.is_empty(), "{name}: {host_errors:?}");
             let plain = send(&mut chain, &RequestSpec::get("/plain"));
             assert_eq!(plain.status, 200, "{name}: the instance no longer serves: {:?}", plain.messages());
             assert!(plain.upstream.is_some(), "{name}: the plain request did not reach the upstream");

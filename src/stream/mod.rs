@@ -22,7 +22,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 pub use behaviour::{BodyReplace, HeaderDrop, HostBehaviour, RequestBodyDelivery, UriChange};
-pub use view::{HostView, RequestView};
+pub use view::{HostView, RequestView, Writable};
 
 use crate::host::{BodyRead, Host, LogLevel};
 use crate::phase::Phase;
@@ -57,6 +57,8 @@ pub struct Stream {
     /// The host as it is, for bodies and local responses.
     host: Rc<dyn Host>,
     behaviour: HostBehaviour,
+    /// The runtime's host view, once the first request bound it.
+    view: Option<Rc<HostView>>,
     request: RequestState,
     /// The filter sent its own response: the host's response callbacks have nothing to do.
     responded_locally: bool,
@@ -75,6 +77,7 @@ impl Stream {
             runtime,
             host,
             behaviour: HostBehaviour::of(crate::properties::HostKind::Generic),
+            view: None,
             request: RequestState::default(),
             responded_locally: false,
             body_ended: false,
@@ -91,11 +94,12 @@ impl Stream {
             return self.respond_with_error();
         };
         runtime.borrow_mut().bind_host();
-        let (disabled, uses_body, behaviour) = {
+        let (disabled, uses_body, view) = {
             let runtime = runtime.borrow();
-            (runtime.disabled().map(str::to_owned), runtime.uses_request_body(), runtime.view().behaviour())
+            (runtime.disabled().map(str::to_owned), runtime.uses_request_body(), runtime.view())
         };
-        self.behaviour = behaviour;
+        self.behaviour = view.behaviour();
+        self.view = Some(view);
         if let Some(reason) = disabled {
             self.host.log(LogLevel::Error, &reason);
             return self.respond_with_error();
@@ -221,10 +225,23 @@ impl Stream {
         &self.request
     }
 
+    /// Runs `phase`, telling the PDK which header maps the host takes writes to then.
     fn run(&mut self, phase: Phase) -> PhaseOutcome {
-        match &self.runtime {
-            Some(runtime) => runtime.borrow_mut().run_phase(phase, &mut self.request),
-            None => PhaseOutcome::Continue,
+        let Some(runtime) = &self.runtime else { return PhaseOutcome::Continue };
+        if let Some(view) = &self.view {
+            view.set_writable(self.writable_in(phase));
+        }
+        runtime.borrow_mut().run_phase(phase, &mut self.request)
+    }
+
+    /// Header maps the host lets a phase change: request headers until the request goes
+    /// upstream; response headers until they are sent (through the body, where the host
+    /// holds them for a buffered response).
+    fn writable_in(&self, phase: Phase) -> Writable {
+        match phase {
+            Phase::Rewrite | Phase::Access => Writable { request: true, response: true },
+            Phase::HeaderFilter => Writable { request: false, response: true },
+            _ => Writable { request: false, response: self.response_mode == ResponseMode::Buffered },
         }
     }
 
@@ -275,6 +292,16 @@ impl Stream {
             self.replace_request_body(buffered_size, &body);
         }
         Flow::Continue
+    }
+
+    /// Replaces the response body chunk the host holds (`held` bytes) with `body`.
+    fn replace_response_body(&self, held: usize, body: &[u8]) {
+        let replace = match self.behaviour.body_replace {
+            BodyReplace::WholeBuffer => held,
+            // The size argument caps the new data there: it is the new length.
+            BodyReplace::NewLength => body.len(),
+        };
+        self.host.set_response_body(replace, body);
     }
 
     fn replace_request_body(&mut self, buffered_size: usize, body: &[u8]) {
@@ -362,14 +389,14 @@ impl Stream {
             return Flow::Continue;
         }
         if self.body_ended {
-            self.host.set_response_body(body_size, &[]);
+            self.replace_response_body(body_size, &[]);
             return Flow::Continue;
         }
         let data = self.read_response_body(body_size);
         // A body_filter error cannot change a response already under way: it is logged.
         let chunk = self.filter_body(data, end_of_stream);
         if chunk.changed {
-            self.host.set_response_body(body_size, &chunk.data);
+            self.replace_response_body(body_size, &chunk.data);
             self.body_ended = chunk.eof && !end_of_stream;
         }
         Flow::Continue
@@ -391,7 +418,7 @@ impl Stream {
         self.request.response_body = Some(body.clone());
         if self.has_phase(Phase::BodyFilter) {
             let chunk = self.filter_body(body, true);
-            self.host.set_response_body(body_size, &chunk.data);
+            self.replace_response_body(body_size, &chunk.data);
         }
         Flow::Continue
     }
@@ -433,7 +460,7 @@ impl Stream {
         if self.has_phase(Phase::BodyFilter) {
             final_body = self.filter_body(final_body, true).data;
         }
-        self.host.set_response_body(body_size, &final_body);
+        self.replace_response_body(body_size, &final_body);
         let length = final_body.len().to_string();
         self.host.set_response_header("content-length", Some(length.as_bytes()));
         Flow::Continue

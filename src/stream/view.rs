@@ -30,11 +30,23 @@ pub struct RequestView {
     pub path: Option<Vec<u8>>,
 }
 
+/// Which header maps the host lets the filter change in the callback running now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Writable {
+    /// Request headers: until the request goes upstream (Kong's engine traps on a write
+    /// after that: "can only set request headers before response is produced").
+    pub request: bool,
+    /// Response headers: until they are sent (Kong's engine traps on a write from the
+    /// body callback: "can only set response headers before on_response_body").
+    pub response: bool,
+}
+
 /// The host with its behaviour applied; see the module docs.
 pub struct HostView {
     inner: Rc<dyn Host>,
     kind: Cell<HostKind>,
     behaviour: Cell<HostBehaviour>,
+    writable: Cell<Writable>,
     /// The VM configuration's `shared_data_zone`.
     zone: Option<String>,
     request: RefCell<RequestView>,
@@ -55,6 +67,7 @@ impl HostView {
             inner,
             kind: Cell::new(HostKind::Generic),
             behaviour: Cell::new(HostBehaviour::of(HostKind::Generic)),
+            writable: Cell::new(Writable { request: true, response: true }),
             zone: zone.filter(|z| !z.is_empty()),
             request: RefCell::new(RequestView::default()),
         }
@@ -69,6 +82,32 @@ impl HostView {
     /// The behaviour in force.
     pub fn behaviour(&self) -> HostBehaviour {
         self.behaviour.get()
+    }
+
+    /// Says which header maps the running callback may change (set by the stream).
+    pub fn set_writable(&self, writable: Writable) {
+        self.writable.set(writable);
+    }
+
+    /// Whether request header writes may reach the host now; a late write is dropped
+    /// (the request already went upstream, as a late `ngx.req.set_header` in nginx) and
+    /// logged at debug level.
+    fn request_writable(&self, name: &str) -> bool {
+        let writable = self.writable.get().request;
+        if !writable {
+            let message = format!("kong-functions: request header '{name}' not changed: the request already went upstream");
+            self.inner.log(LogLevel::Debug, &message);
+        }
+        writable
+    }
+
+    fn response_writable(&self, name: &str) -> bool {
+        let writable = self.writable.get().response;
+        if !writable {
+            let message = format!("kong-functions: response header '{name}' not changed: the headers were already sent");
+            self.inner.log(LogLevel::Debug, &message);
+        }
+        writable
     }
 
     /// The host underneath, for calls the view does not change.
@@ -160,6 +199,9 @@ impl Host for HostView {
         headers
     }
     fn set_request_header(&self, name: &str, value: Option<&[u8]>) {
+        if !self.request_writable(name) {
+            return;
+        }
         match (name, value) {
             (":path", Some(target)) => self.set_target(target),
             (_, None) => self.drop_header(name),
@@ -170,6 +212,9 @@ impl Host for HostView {
         }
     }
     fn add_request_header(&self, name: &str, value: &[u8]) {
+        if !self.request_writable(name) {
+            return;
+        }
         if self.undrop(name) {
             // The blanked value must not travel beside the new one.
             self.inner.set_request_header(name, Some(value));
@@ -184,10 +229,14 @@ impl Host for HostView {
         self.inner.response_headers()
     }
     fn set_response_header(&self, name: &str, value: Option<&[u8]>) {
-        self.inner.set_response_header(name, value)
+        if self.response_writable(name) {
+            self.inner.set_response_header(name, value)
+        }
     }
     fn add_response_header(&self, name: &str, value: &[u8]) {
-        self.inner.add_response_header(name, value)
+        if self.response_writable(name) {
+            self.inner.add_response_header(name, value)
+        }
     }
     fn log(&self, level: LogLevel, message: &str) {
         self.inner.log(level, message)
@@ -294,6 +343,21 @@ mod tests {
         view.set_request_header(":path", Some(b"/b"));
         assert_eq!(host.property(&["ngx", "upstream_uri"]).as_deref(), Some(&b"/b"[..]));
         assert_eq!(view.request_headers().iter().find(|(n, _)| n == ":path").map(|(_, v)| v.clone()), Some(b"/b".to_vec()));
+    }
+
+    #[test]
+    fn header_writes_stop_once_the_host_no_longer_takes_them() {
+        let (host, view) = view_of(HostKind::Kong, &[("x-a", "1")]);
+        view.set_writable(Writable { request: false, response: false });
+        view.set_request_header("x-a", Some(b"2"));
+        view.add_request_header("x-b", b"3");
+        view.set_response_header("x-c", Some(b"4"));
+        assert_eq!(host.request_header("x-a").as_deref(), Some(&b"1"[..]));
+        assert_eq!(host.request_header("x-b"), None);
+        assert_eq!(host.response_header("x-c"), None);
+        view.set_writable(Writable { request: true, response: true });
+        view.set_request_header("x-a", Some(b"2"));
+        assert_eq!(host.request_header("x-a").as_deref(), Some(&b"2"[..]));
     }
 
     #[test]
