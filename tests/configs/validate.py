@@ -398,7 +398,13 @@ def check_kong_configs(found, validators, envoy_configs, what):
         if name not in validators:
             raise CheckFailed(f"{what}: {name}: no {name}.meta.json in kong-wasm/")
         require_valid(validators[name], cfg, f"{what}: {name}.config")
-        envoy_cfg = envoy_configs[name.replace("_", "-")]
+        role = name.replace("_", "-")
+        # Kong names filters after their module file, so each Kong config says its role;
+        # Envoy's take it from root_id. Otherwise the two must be the same config.
+        if cfg.get("role") != role:
+            raise CheckFailed(f"{what}: {name}.config must say role: {role} (Kong names filters after the file)")
+        cfg = {k: v for k, v in cfg.items() if k != "role"}
+        envoy_cfg = envoy_configs[role]
         if cfg != envoy_cfg:
             raise CheckFailed(f"{what}: {name}.config differs from envoy.yaml's "
                               f"{name.replace('_', '-')} configuration")
