@@ -67,6 +67,8 @@ pub struct Stream {
     /// `rewrite`/`access` wait for the request body (a chunk reads or replaces it).
     request_phases_pending: bool,
     response_mode: ResponseMode,
+    /// A host callback began since the last phase run.
+    callback_started: bool,
 }
 
 impl Stream {
@@ -83,6 +85,7 @@ impl Stream {
             body_ended: false,
             request_phases_pending: false,
             response_mode: ResponseMode::Streaming,
+            callback_started: true,
         }
     }
 
@@ -130,6 +133,7 @@ impl Stream {
     /// on it. A body over the `request_body_bytes` limit is refused with 413 before any
     /// copy; one the host cannot hand over fails closed with 413 too.
     pub fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Flow {
+        self.callback_started = true;
         if !self.request_phases_pending {
             return Flow::Continue;
         }
@@ -165,6 +169,7 @@ impl Stream {
     /// `proxy_on_response_headers`: `header_filter` (and, without a body to come, one
     /// `body_filter` at the end), or the start of response buffering.
     pub fn on_response_headers(&mut self, end_of_stream: bool) -> Flow {
+        self.callback_started = true;
         if self.responded_locally {
             return Flow::Continue;
         }
@@ -196,6 +201,7 @@ impl Stream {
 
     /// `proxy_on_response_body`: `body_filter` per chunk, or on the whole buffered body.
     pub fn on_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Flow {
+        self.callback_started = true;
         if self.responded_locally {
             return Flow::Continue;
         }
@@ -215,6 +221,7 @@ impl Stream {
 
     /// `proxy_on_log`: the `log` phase.
     pub fn on_log(&mut self) {
+        self.callback_started = true;
         if self.runtime.is_some() {
             self.run(Phase::Log);
         }
@@ -226,7 +233,12 @@ impl Stream {
     }
 
     /// Runs `phase`, telling the PDK which header maps the host takes writes to then.
+    /// The request header map read in an earlier callback is not trusted in this one.
     fn run(&mut self, phase: Phase) -> PhaseOutcome {
+        if self.callback_started {
+            self.callback_started = false;
+            self.request.view.new_callback();
+        }
         let Some(runtime) = &self.runtime else { return PhaseOutcome::Continue };
         if let Some(view) = &self.view {
             view.set_writable(self.writable_in(phase));

@@ -11,7 +11,10 @@
 //!   undeclared zone.
 //!
 //! What one request changed lives in a [`RequestView`], moved in for each phase run
-//! (several streams share one instance, one phase run at a time).
+//! (several streams share one instance, one phase run at a time). It also holds the
+//! request's header map, read from the host once per callback
+//! (`proxy_get_header_map_pairs`) and kept in step with the view's own writes, so a chunk
+//! reading five headers makes one host call, not five.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -28,6 +31,17 @@ pub struct RequestView {
     pub dropped: Vec<String>,
     /// The `:path` (path and query) the upstream gets, once changed.
     pub path: Option<Vec<u8>>,
+    /// The host's request headers as read in the running callback (`None`: not read yet,
+    /// or a new callback began: see [`RequestView::new_callback`]).
+    headers: Option<Vec<(String, Vec<u8>)>>,
+}
+
+impl RequestView {
+    /// Forgets the header map read in an earlier callback: other filters may have
+    /// changed it since.
+    pub fn new_callback(&mut self) {
+        self.headers = None;
+    }
 }
 
 /// Which header maps the host lets the filter change in the callback running now.
@@ -120,6 +134,25 @@ impl HostView {
         std::mem::swap(&mut *self.request.borrow_mut(), view);
     }
 
+    /// Runs `f` on the request's header map, reading it from the host on first use.
+    fn with_headers<R>(&self, f: impl FnOnce(&mut Vec<(String, Vec<u8>)>) -> R) -> R {
+        let mut view = self.request.borrow_mut();
+        let headers = view.headers.get_or_insert_with(|| self.inner.request_headers());
+        f(headers)
+    }
+
+    /// Keeps the cached map in step with a write the host accepted.
+    fn cache_write(&self, name: &str, value: Option<&[u8]>, append: bool) {
+        let mut view = self.request.borrow_mut();
+        let Some(headers) = view.headers.as_mut() else { return };
+        if !append {
+            headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        }
+        if let Some(value) = value {
+            headers.push((name.to_owned(), value.to_vec()));
+        }
+    }
+
     fn is_dropped(&self, name: &str) -> bool {
         self.request.borrow().dropped.iter().any(|n| n == name)
     }
@@ -133,10 +166,15 @@ impl HostView {
 
     fn drop_header(&self, name: &str) {
         match self.behaviour.get().header_drop {
-            HeaderDrop::Remove => self.inner.set_request_header(name, None),
+            HeaderDrop::Remove => {
+                self.inner.set_request_header(name, None);
+                self.cache_write(name, None, false);
+            }
             HeaderDrop::BlankValue => {
-                if self.inner.request_header(name).is_some() {
+                let present = self.with_headers(|headers| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)));
+                if present {
                     self.inner.set_request_header(name, Some(b""));
+                    self.cache_write(name, Some(b""), false);
                 }
                 if !self.is_dropped(name) {
                     self.request.borrow_mut().dropped.push(name.to_owned());
@@ -183,11 +221,18 @@ impl Host for HostView {
         if self.is_dropped(name) {
             return None;
         }
-        self.inner.request_header(name)
+        let cached = self.with_headers(|headers| {
+            headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+        });
+        match cached {
+            // Hosts need not list pseudo-headers among the pairs: ask for those.
+            None if name.starts_with(':') => self.inner.request_header(name),
+            found => found,
+        }
     }
     fn request_headers(&self) -> Vec<(String, Vec<u8>)> {
+        let mut headers = self.with_headers(|headers| headers.clone());
         let view = self.request.borrow();
-        let mut headers = self.inner.request_headers();
         headers.retain(|(n, _)| !view.dropped.iter().any(|d| d == n));
         if let Some(path) = &view.path {
             for (name, value) in headers.iter_mut() {
@@ -208,6 +253,7 @@ impl Host for HostView {
             (_, Some(value)) => {
                 self.undrop(name);
                 self.inner.set_request_header(name, Some(value));
+                self.cache_write(name, Some(value), false);
             }
         }
     }
@@ -218,8 +264,10 @@ impl Host for HostView {
         if self.undrop(name) {
             // The blanked value must not travel beside the new one.
             self.inner.set_request_header(name, Some(value));
+            self.cache_write(name, Some(value), false);
         } else {
             self.inner.add_request_header(name, value);
+            self.cache_write(name, Some(value), true);
         }
     }
     fn response_header(&self, name: &str) -> Option<Vec<u8>> {
@@ -343,6 +391,30 @@ mod tests {
         view.set_request_header(":path", Some(b"/b"));
         assert_eq!(host.property(&["ngx", "upstream_uri"]).as_deref(), Some(&b"/b"[..]));
         assert_eq!(view.request_headers().iter().find(|(n, _)| n == ":path").map(|(_, v)| v.clone()), Some(b"/b".to_vec()));
+    }
+
+    #[test]
+    fn the_header_map_is_read_once_per_callback_and_follows_writes() {
+        let (host, view) = view_of(HostKind::Envoy, &[(":path", "/"), ("x-a", "1"), ("X-Case", "c")]);
+        assert_eq!(view.request_header("x-a").as_deref(), Some(&b"1"[..]));
+        assert_eq!(view.request_header("x-case").as_deref(), Some(&b"c"[..]));
+        // Changed behind the view's back (another filter, a later callback) ...
+        host.set_request_header("x-a", Some(b"other"));
+        assert_eq!(view.request_header("x-a").as_deref(), Some(&b"1"[..]));
+        // ... seen once a new callback begins.
+        let mut request = RequestView::default();
+        view.swap_request(&mut request);
+        request.new_callback();
+        view.swap_request(&mut request);
+        assert_eq!(view.request_header("x-a").as_deref(), Some(&b"other"[..]));
+        // The view's own writes are in step at once.
+        view.set_request_header("x-a", Some(b"2"));
+        view.add_request_header("x-a", b"3");
+        view.set_request_header("x-case", None);
+        let values: Vec<_> = view.request_headers().into_iter().filter(|(n, _)| n == "x-a").map(|(_, v)| v).collect();
+        assert_eq!(values, [b"2".to_vec(), b"3".to_vec()]);
+        assert_eq!(view.request_header("x-case"), None);
+        assert_eq!(host.request_header("x-case"), None);
     }
 
     #[test]
