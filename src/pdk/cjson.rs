@@ -18,7 +18,9 @@
 //!
 //! `cjson.null` is `ngx.null`. Encoding output is bounded by the filter's string limit
 //! ("resulting string too large", raised by `cjson.safe` too, as the limit is the
-//! filter's, not a conversion error) and nesting by [`json::MAX_NESTING`].
+//! filter's, not a conversion error), decoding by the memory limit (the same bound as
+//! `limits::check_string_size`: the heap, garbage included, past twice `memory_bytes`)
+//! and nesting by [`json::MAX_NESTING`].
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -187,11 +189,15 @@ fn decode<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc
             return Err(arg_error(ctx, &exec, 0, "decode", &format!("string expected, got {got}")));
         }
     };
-    match json::decode(ctx, &text, &s.get().decode) {
+    let mut config = s.get().decode;
+    config.max_heap_bytes = limits::current().memory_bytes.saturating_mul(2);
+    match json::decode(ctx, &text, &config) {
         Ok(value) => {
             stack.replace(ctx, value);
             Ok(CallbackReturn::Return)
         }
+        // The filter's limit, as check_string_size words it: raised by cjson.safe too.
+        Err(m) if m == json::MEMORY_EXCEEDED => Err(error_at(ctx, &exec, &m)),
         Err(m) => fail(ctx, &exec, stack, safe, &m),
     }
 }

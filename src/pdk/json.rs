@@ -72,11 +72,18 @@ pub struct DecodeConfig {
     pub max_depth: i64,
     /// `decode_array_with_array_mt`.
     pub array_with_array_mt: bool,
+    /// Lua heap size (garbage included) past which decoding stops with
+    /// [`MEMORY_EXCEEDED`]: one decode of a large text can build far more tables than the
+    /// memory limit, before the VM's own check between fuel slices gets to run.
+    pub max_heap_bytes: usize,
 }
+
+/// The error [`decode`] stops with past [`DecodeConfig::max_heap_bytes`].
+pub const MEMORY_EXCEEDED: &str = "memory limit exceeded";
 
 impl Default for DecodeConfig {
     fn default() -> Self {
-        DecodeConfig { invalid_numbers: true, max_depth: 1000, array_with_array_mt: false }
+        DecodeConfig { invalid_numbers: true, max_depth: 1000, array_with_array_mt: false, max_heap_bytes: usize::MAX }
     }
 }
 
@@ -601,8 +608,11 @@ impl<'gc> Parser<'gc, '_> {
         Token { kind: Kind::Integer(integer), index }
     }
 
-    /// `json_decode_descend`.
+    /// `json_decode_descend` (and the heap bound, checked for each new table).
     fn descend(&mut self) -> Result<(), String> {
+        if self.ctx.metrics().total_allocation() > self.config.max_heap_bytes {
+            return Err(MEMORY_EXCEEDED.into());
+        }
         self.depth += 1;
         if self.depth > self.config.max_depth.min(MAX_NESTING) {
             return Err(format!("Found too many nested data structures ({}) at character {}", self.depth, self.pos));

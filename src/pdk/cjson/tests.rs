@@ -399,6 +399,19 @@ fn encode_output_is_bounded_by_the_string_limit() {
 }
 
 #[test]
+fn decode_is_bounded_by_the_memory_limit() {
+    // Raised even by cjson.safe (the filter's limit, not a conversion error); like every
+    // memory breach it fails the request.
+    let mut vm = VmConfig { untrusted_lua: Mode::On, ..VmConfig::default() };
+    vm.limits.memory_bytes = 4 << 20;
+    let (outcome, lines) = run_vm(&vm, "local safe = require 'cjson.safe'\n\
+        local text = '[' .. string.rep('[],', 200000) .. '[]]'\n\
+        local v = safe.decode(text)");
+    assert_eq!(outcome, PhaseOutcome::Failed);
+    assert_eq!(lines, ["access[1]:13: memory limit exceeded"]);
+}
+
+#[test]
 fn require_works_in_every_sandbox_mode() {
     let script = "local cjson = require 'cjson'\n\
         local safe = require 'cjson.safe'\n\
