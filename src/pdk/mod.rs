@@ -7,6 +7,7 @@ pub mod args;
 pub mod configuration;
 mod cache;
 mod client;
+pub mod cjson;
 pub mod ctx;
 mod inspect;
 mod ip;

@@ -517,7 +517,7 @@ impl<'gc> Sequence<'gc> for ToStrings<'gc> {
 }
 
 /// `require(name)` for the modules built in: `string table math os bit coroutine jit`,
-/// and LuaJIT's `table.new` / `table.clear` functions. Anything else is not found.
+/// `cjson cjson.safe`, and LuaJIT's `table.new` / `table.clear` functions. Anything else is not found.
 pub fn require<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     let name = super::args::check_bytes(ctx, &exec, &stack, 0, "require")?;
     let name = String::from_utf8_lossy(&name).into_owned();
@@ -549,11 +549,12 @@ fn collectgarbage<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: S
 }
 
 /// The module `require(name)` gives in this filter, from the state's built-ins: the
-/// standard libraries by name, and LuaJIT's `table.new` / `table.clear` style
-/// sub-modules. Nil when the filter provides no such module (there are no files).
+/// standard libraries by name, LuaJIT's `table.new` / `table.clear` style sub-modules,
+/// and OpenResty's `cjson` / `cjson.safe` ([`crate::pdk::cjson`]). Nil when the filter provides no such module (there are no files).
 pub fn provided_module<'gc>(ctx: Context<'gc>, name: &str) -> Value<'gc> {
     match name {
         "string" | "table" | "math" | "os" | "bit" | "coroutine" | "jit" => ctx.globals().get(ctx, ctx.intern(name.as_bytes())),
+        "cjson" | "cjson.safe" => crate::pdk::cjson::module(ctx, name),
         _ => match name.split_once('.') {
             Some(("table", f)) => match ctx.get_global("table") {
                 Value::Table(t) => t.get(ctx, ctx.intern(f.as_bytes())),
