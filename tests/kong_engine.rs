@@ -9,13 +9,8 @@ use common::{chain, send, ROLES};
 use serde_json::json;
 use wasm_harness::{ChainSpec, FilterSpec, HostProfile, RequestSpec};
 
-const CUSTOM_AUTH: &str = r#"
-local custom_auth = kong.request.get_header("x-custom-auth")
-if not custom_auth then
-  return kong.response.exit(401, "Invalid Credentials")
-end
-kong.service.request.clear_header('x-custom-auth')
-"#;
+/// The seed walkthrough's chunk (Kong's Serverless Functions docs).
+const CUSTOM_AUTH: &str = include_str!("../examples/custom-auth/custom-auth.lua");
 
 fn is_problem(level: &str) -> bool {
     matches!(level, "error" | "critical" | "alert" | "crit" | "emerg")

@@ -10,13 +10,8 @@ use crate::config::{PluginConfig, Role};
 use crate::pdk::testing::FakeHost;
 use crate::vm_config::VmConfig;
 
-const CUSTOM_AUTH: &str = r#"
-local custom_auth = kong.request.get_header("x-custom-auth")
-if not custom_auth then
-  return kong.response.exit(401, "Invalid Credentials")
-end
-kong.service.request.clear_header('x-custom-auth')
-"#;
+/// The seed walkthrough's chunk (Kong's Serverless Functions docs).
+const CUSTOM_AUTH: &str = include_str!("../../examples/custom-auth/custom-auth.lua");
 
 /// A host of `kind`, as it answers properties inside a request.
 fn host_of(kind: HostKindName, headers: &[(&str, &str)]) -> Rc<FakeHost> {
