@@ -24,3 +24,6 @@ mod glue;
 proxy_wasm::main! {{
     glue::start();
 }}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod proptests;

@@ -11,7 +11,7 @@ pub mod cjson;
 pub mod ctx;
 mod inspect;
 mod ip;
-mod json;
+pub(crate) mod json;
 mod log;
 mod lua_json;
 mod node;

@@ -1,0 +1,78 @@
+//! Property tests of every parser that sees admin or client input: bounded (a few hundred
+//! cases each, in `cargo test`), the part of fuzzing that runs on every change. The
+//! property is the one a gateway needs: any input ends in a value or an error, never a
+//! panic (a panic in the filter aborts the instance and every request on it), within the
+//! bounds the caller set.
+
+use proptest::prelude::*;
+
+use crate::lua::stdlib::{pattern, sprintf};
+use crate::pdk::{args, json};
+
+fn config() -> ProptestConfig {
+    ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() }
+}
+
+/// Bytes shaped like the input: mostly the characters the parser cares about.
+fn shaped(alphabet: &'static [u8], max: usize) -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(prop_oneof![prop::sample::select(alphabet), any::<u8>()], 0..max)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn query_decoding_keeps_its_bound_and_escaping_round_trips(query in shaped(b"a=&%+2F;?", 200), max in 0usize..8, value in any::<Vec<u8>>()) {
+        let decoded = args::decode(&query, max);
+        if max > 0 {
+            prop_assert!(decoded.pairs.len() <= max);
+        }
+        prop_assert_eq!(args::unescape(&args::escape_component(&value)), value);
+    }
+
+    #[test]
+    fn lua_patterns_end_within_their_budget(subject in shaped(b"ab(%", 64), pat in shaped(b"%a.*+-?[]^$()b1", 24)) {
+        let mut budget = pattern::Budget::new(2_000);
+        let found = pattern::find(&subject, &pat, 0, &mut budget);
+        // A spent budget ends the match with Lua's error, never a hang or a wrong match.
+        if budget.remaining == 0 {
+            prop_assert!(found.is_err());
+        }
+    }
+
+    #[test]
+    fn format_strings_parse_or_fail_cleanly(format in shaped(b"%-+ #0123456789.dsqxXfgeac", 40), n in any::<f64>()) {
+        if let Ok(pieces) = sprintf::parse(&format) {
+            let mut out = Vec::new();
+            for piece in pieces {
+                if let sprintf::Piece::Spec(spec) = piece {
+                    let _ = sprintf::format_number(&spec, n, &mut out);
+                    sprintf::format_string(&spec, b"text", &mut out);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn plugin_and_vm_configurations_are_accepted_or_refused(bytes in shaped(br#"{}[]":,accesslog "#, 120)) {
+        let _ = crate::config::PluginConfig::parse(&bytes);
+        let _ = crate::vm_config::VmConfig::parse(&bytes);
+    }
+
+    #[test]
+    fn json_decoding_ends_in_a_value_or_an_error(text in shaped(br#"{}[]":,0123456789.eE+-truefalsnul\u"#, 200)) {
+        let mut lua = crate::lua::new_state();
+        lua.enter(|ctx| {
+            let _ = json::decode(ctx, &text, &json::DecodeConfig::default());
+        });
+    }
+
+    #[test]
+    fn lua_source_compiles_or_names_its_error(source in shaped(b"local function end if then x = 1 .. ( ) [ ] { } \" ' -- \n", 200)) {
+        let mut lua = crate::lua::new_state();
+        lua.enter(|ctx| {
+            let env = piccolo::Table::new(&ctx);
+            let _ = crate::lua::compile::load(ctx, "access[1]", source.as_slice(), env);
+        });
+    }
+}
