@@ -101,3 +101,6 @@ pub fn parse_list(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod module_coverage_tests;
