@@ -1,6 +1,6 @@
 //! The name lists of the restricted modes, as facts from Kong's sandbox
-//! (`kong/tools/sandbox/environment/*.lua`, `kong/tools/sandbox/require/*.lua`) and the
-//! Pre-/Post-Function documents. Whitespace-separated dotted names; a name this filter
+//! (`kong/tools/sandbox/environment/*.lua`, `kong/tools/sandbox/require/*.lua`).
+//! Whitespace-separated dotted names; a name this filter
 //! does not provide is skipped.
 
 /// `environment/lua.lua`: the standard-library allowlist (strict and lax).
@@ -144,15 +144,6 @@ pub const REQUIRES: &str = "
     resty.sha256 resty.sha384 resty.sha512 resty.string resty.upload resty.xmodem socket.url
     string.buffer table.clear table.clone table.isarray table.isempty table.new table.nkeys tablepool
     version xmlua";
-
-/// The documents' list of what the `sandbox` mode removes from the standard library.
-pub const SANDBOX_REMOVED: &str = "
-    string.rep string.dump getmetatable setmetatable collectgarbage load loadstring loadfile
-    rawget rawset rawequal rawlen math.randomseed io dofile require getfenv setfenv debug
-    package module newproxy gcinfo";
-
-/// The `os` functions the `sandbox` mode keeps.
-pub const SANDBOX_OS: &str = "clock difftime time";
 
 /// Parses one of the lists.
 pub fn names(list: &str) -> impl Iterator<Item = &str> {

@@ -52,83 +52,181 @@ fn fall_back_to_globals<'gc>(ctx: Context<'gc>) -> Table<'gc> {
 const ON_MODULES: [&str; 9] = ["string", "table", "math", "os", "coroutine", "bit", "jit", "kong", "ngx"];
 
 fn restricted<'gc>(ctx: Context<'gc>, mode: Mode, settings: &SandboxSettings) -> Table<'gc> {
-    let env = Table::new(&ctx);
     match mode {
-        Mode::Strict => {
-            names(allowlist::LUA).chain(names(allowlist::HANDLER)).for_each(|n| include(ctx, env, n));
-            // Kong's strict environment always adds kong.ctx.shared / kong.ctx.plugin and
-            // the ngx tables that work through metatables.
-            for special in ["kong.ctx", "kong.configuration", "ngx.arg", "ngx.var", "ngx.header", "ngx.ctx"] {
-                include(ctx, env, special);
-            }
-            // ngx.status, ngx.ctx ... work through ngx's metatable, which Kong hands on.
-            if let (Value::Table(own), Value::Table(builtin)) = (env.get(ctx, "ngx"), ctx.get_global("ngx")) {
-                own.set_metatable(&ctx, builtin.metatable());
-            }
-        }
-        Mode::Lax => {
-            names(allowlist::LUA).for_each(|n| include(ctx, env, n));
-            include(ctx, env, "kong");
-            include(ctx, env, "ngx");
-        }
-        _ => include_sandbox(ctx, env),
+        Mode::Strict => handler_environment(ctx),
+        _ => backward_compatible(ctx, settings),
     }
-    for name in &settings.environment {
-        include(ctx, env, name);
-    }
-    let string = match env.get(ctx, "string") {
+}
+
+/// Sets the compile-time rewrites' helpers (see `crate::lua::compile`) in `env`; string
+/// methods resolve against `string`.
+fn set_helpers<'gc>(ctx: Context<'gc>, env: Table<'gc>, string: Value<'gc>) {
+    let string = match string {
         Value::Table(t) => t,
         _ => Table::new(&ctx),
     };
-    // The compile-time rewrites call these by name (see `crate::lua::compile`); string
-    // methods resolve against this environment's own `string`, so `("x"):rep(9)` is
-    // refused wherever `string.rep` is.
     env.set(ctx, compile::METHOD_CALL, base::method_call_function(ctx, string)).ok();
     for helper in [compile::FIRST_VALUE, compile::CONCAT] {
         env.set(ctx, helper, ctx.get_global(helper)).ok();
     }
+}
+
+/// `strict`: Kong's handler environment, `ENVIRONMENT.handler` of
+/// `kong/tools/sandbox/environment/init.lua` (what `sandbox_handler` loads chunks in):
+/// the names of `environment/lua.lua` and `environment/handler.lua`, every module
+/// protected under its `_G.` name, `kong.ctx` with `shared` / `plugin`,
+/// `kong.configuration` without secrets, `ngx.var` / `ngx.arg` / `ngx.header` and `ngx`'s
+/// metatable handed on, `require` limited to `require/handler.lua`'s list. Kong's
+/// `sandbox_handler` reads neither `untrusted_lua_sandbox_requires` nor
+/// `untrusted_lua_sandbox_environment`, so neither applies here.
+fn handler_environment<'gc>(ctx: Context<'gc>) -> Table<'gc> {
+    let env = Table::new(&ctx);
+    names(allowlist::LUA).chain(names(allowlist::HANDLER)).for_each(|n| include(ctx, env, n));
+    for special in ["kong.ctx", "kong.configuration", "ngx.arg", "ngx.var", "ngx.header", "ngx.ctx"] {
+        include(ctx, env, special);
+    }
+    // ngx.status, ngx.ctx ... work through ngx's metatable, which Kong hands on.
+    if let (Value::Table(own), Value::Table(builtin)) = (env.get(ctx, "ngx"), ctx.get_global("ngx")) {
+        own.set_metatable(&ctx, builtin.metatable());
+    }
+    set_helpers(ctx, env, env.get(ctx, "string"));
     protect_modules(ctx, env);
-    let allowed = allowed_requires(mode, settings);
+    let allowed = names(allowlist::REQUIRES).map(str::to_owned).collect();
     env.set(ctx, "require", require_function(ctx, allowed)).ok();
     env.set(ctx, "_G", env).ok();
     env
 }
 
-/// The `sandbox` mode: everything but the documented removals.
-fn include_sandbox<'gc>(ctx: Context<'gc>, env: Table<'gc>) {
-    let removed: BTreeSet<&str> = names(allowlist::SANDBOX_REMOVED).collect();
-    for (key, value) in ctx.globals().iter() {
-        let Value::String(key) = key else { continue };
-        let Ok(name) = key.to_str() else { continue };
-        if removed.contains(name) || name.starts_with("__kf_") || name == "_G" {
-            continue;
-        }
-        let value = match (name, value) {
-            ("os", Value::Table(os)) => {
-                let kept = Table::new(&ctx);
-                for f in names(allowlist::SANDBOX_OS) {
-                    kept.set(ctx, f, os.get(ctx, f)).ok();
-                }
-                Value::Table(kept)
-            }
-            (_, Value::Table(t)) => {
-                let copy = copy_table(ctx, t, COPY_DEPTH);
-                for full in removed.iter().filter_map(|r| r.strip_prefix(name)?.strip_prefix('.')) {
-                    copy.set(ctx, full, Value::Nil).ok();
-                }
-                Value::Table(copy)
-            }
-            (_, v) => v,
-        };
-        env.set(ctx, key, value).ok();
+/// `sandbox` (and `lax`): Kong's `sandbox_backward_compatible`
+/// (`kong/tools/sandbox/init.lua`), the path the serverless plugins compile their chunks
+/// through, with `create_lua_env` of `kong/tools/sandbox/kong.lua`:
+///
+/// - the chunk's table holds `environment/lua.lua`'s names, modules protected under their
+///   `_G.` names;
+/// - it falls back to Kong's "environment" table: `require` (denied, or the modules of
+///   `untrusted_lua_sandbox_requires`), the backward-compatible `kong`
+///   ([`backward_compatible_kong`]), the whole `ngx`, the names of
+///   `untrusted_lua_sandbox_environment` linked in ([`link`]), and `_G`, which is that
+///   environment table itself;
+/// - every name the chunk's table has takes the environment's value when the environment
+///   has one (`create_lua_env`), so `require` and `_G` come from there, and so does a
+///   module named in `untrusted_lua_sandbox_environment` (`string.rep` makes `string` a
+///   table holding just `rep`, as in Kong).
+///
+/// Kong builds the environment once per worker; here it is built per chunk, so nothing a
+/// chunk writes into `kong`, `ngx` or `_G` reaches another chunk.
+fn backward_compatible<'gc>(ctx: Context<'gc>, settings: &SandboxSettings) -> Table<'gc> {
+    let env = Table::new(&ctx);
+    names(allowlist::LUA).for_each(|n| include(ctx, env, n));
+    // String methods go through LuaJIT's string metatable in Kong, whatever the chunk's
+    // `string` global is: here they resolve against lua.lua's string functions.
+    set_helpers(ctx, env, env.get(ctx, "string"));
+    protect_modules(ctx, env);
+
+    let environment = Table::new(&ctx);
+    let allowed: BTreeSet<String> = settings.requires.iter().cloned().collect();
+    environment.set(ctx, "require", require_function(ctx, allowed)).ok();
+    environment.set(ctx, "kong", backward_compatible_kong(ctx)).ok();
+    include(ctx, environment, "ngx");
+    if let (Value::Table(own), Value::Table(builtin)) = (environment.get(ctx, "ngx"), ctx.get_global("ngx")) {
+        own.set_metatable(&ctx, builtin.metatable());
     }
-    // The documents: kong.cache only exposes `get`.
-    if let Value::Table(kong) = env.get(ctx, "kong") {
-        if let Value::Table(cache) = kong.get(ctx, "cache") {
-            let only_get = Table::new(&ctx);
-            only_get.set(ctx, "get", cache.get(ctx, "get")).ok();
-            kong.set(ctx, "cache", only_get).ok();
+    for name in &settings.environment {
+        link(ctx, name, ctx.globals(), environment);
+    }
+    environment.set(ctx, "_G", environment).ok();
+
+    let mut keys: Vec<Value<'gc>> = env.iter().map(|(k, _)| k).collect();
+    keys.extend(["require", "_G"].map(|k| Value::String(ctx.intern(k.as_bytes()))));
+    for key in keys {
+        let value = environment.get(ctx, key);
+        if !value.is_nil() && !matches!(value, Value::Boolean(false)) {
+            env.set(ctx, key, value).ok();
         }
+    }
+    let meta = Table::new(&ctx);
+    meta.set(ctx, MetaMethod::Index, environment).ok();
+    env.set_metatable(&ctx, Some(meta));
+    env
+}
+
+/// Kong's `get_backward_compatible_sandboxed_kong()` (`kong/tools/sandbox/init.lua`): the
+/// whole `kong` table (a writable copy here), with `kong.licensing`,
+/// `kong.cache.cluster_events`, `kong.core_cache.cluster_events` and
+/// `kong.db.connector.config` replaced by denied tables, and `kong.configuration` the
+/// copy without secrets (this filter's `kong.configuration` never holds any).
+fn backward_compatible_kong<'gc>(ctx: Context<'gc>) -> Value<'gc> {
+    let Value::Table(builtin) = ctx.get_global("kong") else { return Value::Nil };
+    let kong = copy_table(ctx, builtin, COPY_DEPTH);
+    kong.set(ctx, "licensing", denied_table(ctx, "kong.licensing")).ok();
+    for cache in ["cache", "core_cache"] {
+        if let Value::Table(t) = kong.get(ctx, cache) {
+            // Kong names both `kong.cache.cluster_events` in its message.
+            t.set(ctx, "cluster_events", denied_table(ctx, "kong.cache.cluster_events")).ok();
+        }
+    }
+    if let Value::Table(db) = kong.get(ctx, "db") {
+        if let Value::Table(connector) = db.get(ctx, "connector") {
+            connector.set(ctx, "config", denied_table(ctx, "kong.db.connector.config")).ok();
+        }
+    }
+    Value::Table(kong)
+}
+
+/// Kong's `denied_table(modname)`: empty, `tostring` gives "nil", writes raise
+/// "Cannot modify <modname>.<key>. Protected by the sandbox.".
+fn denied_table<'gc>(ctx: Context<'gc>, name: &str) -> Table<'gc> {
+    let proxy = read_only_proxy(ctx, Table::new(&ctx), name);
+    if let Some(meta) = proxy.metatable() {
+        let nil = Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            stack.replace(ctx, ctx.intern(b"nil"));
+            Ok(CallbackReturn::Return)
+        });
+        meta.set(ctx, MetaMethod::ToString, nil).ok();
+    }
+    proxy
+}
+
+/// Kong's `link(q, o, target)` (`kong/tools/sandbox/init.lua`): makes the dotted name
+/// `path` of `source` reachable in `target`, creating the intermediate tables. A table at
+/// the end of the path is handed on as an empty table reading through to it (here: to a
+/// copy, so writes through deeper tables cannot reach the built-ins); any other value is
+/// copied. A missing name links nothing (intermediate tables already made stay, as in
+/// Kong).
+fn link<'gc>(ctx: Context<'gc>, path: &str, source: Table<'gc>, target: Table<'gc>) {
+    let (head, rest) = path.split_once('.').unwrap_or((path, ""));
+    if head.is_empty() {
+        return;
+    }
+    let key = ctx.intern(head.as_bytes());
+    let value = source.get(ctx, key);
+    if value.is_nil() || matches!(value, Value::Boolean(false)) || head.starts_with("__kf_") {
+        return;
+    }
+    if rest.is_empty() {
+        let value = match value {
+            Value::Table(t) => {
+                let view = Table::new(&ctx);
+                let meta = Table::new(&ctx);
+                meta.set(ctx, MetaMethod::Index, copy_table(ctx, t, COPY_DEPTH)).ok();
+                view.set_metatable(&ctx, Some(meta));
+                Value::Table(view)
+            }
+            v => v,
+        };
+        target.set(ctx, key, value).ok();
+        return;
+    }
+    let inner = match target.get(ctx, key) {
+        Value::Table(t) => t,
+        _ => {
+            let t = Table::new(&ctx);
+            target.set(ctx, key, t).ok();
+            t
+        }
+    };
+    if let Value::Table(next) = value {
+        link(ctx, rest, next, inner);
     }
 }
 
@@ -180,17 +278,18 @@ fn copy_table<'gc>(ctx: Context<'gc>, table: Table<'gc>, depth: usize) -> Table<
     copy
 }
 
-/// Replaces every module table in `env` with a read-only proxy, recursively. `ngx` stays
-/// writable (as in Kong: the chunk writes into its own copy), and so do `kong.ctx.*`,
-/// which exist to be written.
+/// Replaces every module table in `env` with a read-only proxy, recursively, named as
+/// Kong's `protect_modules(env, "_G")` names them (`_G.string`, `_G.kong.request`, ...).
+/// As in Kong's `protect`: `ngx` itself stays writable (its own metatable, handed on,
+/// serves `ngx.status` / `ngx.ctx`) and so do `ngx.var`, `ngx.arg`, `ngx.header` and
+/// `ngx.ctx`; `kong.configuration` and `kong.ctx` are protected under those names, and
+/// `kong.ctx.shared` / `kong.ctx.plugin` exist to be written.
 fn protect_modules<'gc>(ctx: Context<'gc>, env: Table<'gc>) {
     let modules: Vec<(Value<'gc>, Table<'gc>)> =
         env.iter().filter_map(|(k, v)| if let Value::Table(t) = v { Some((k, t)) } else { None }).collect();
     for (key, module) in modules {
-        let name = format::display(key);
-        if name != "ngx" {
-            env.set(ctx, key, protect(ctx, module, &name)).ok();
-        }
+        let name = format!("_G.{}", format::display(key));
+        env.set(ctx, key, protect(ctx, module, &name)).ok();
     }
 }
 
@@ -199,11 +298,18 @@ fn protect<'gc>(ctx: Context<'gc>, module: Table<'gc>, name: &str) -> Table<'gc>
         module.iter().filter_map(|(k, v)| if let Value::Table(t) = v { Some((k, t)) } else { None }).collect();
     for (key, table) in inner {
         let full = format!("{name}.{}", format::display(key));
-        if full != "kong.ctx" {
-            module.set(ctx, key, protect(ctx, table, &full)).ok();
+        match full.as_str() {
+            "_G.ngx.var" | "_G.ngx.arg" | "_G.ngx.header" | "_G.ngx.ctx" | "_G.kong.ctx.shared" | "_G.kong.ctx.plugin" => {}
+            _ => {
+                module.set(ctx, key, protect(ctx, table, &full)).ok();
+            }
         }
     }
-    read_only_proxy(ctx, module, name)
+    match name {
+        "_G.ngx" => module,
+        "_G.kong.configuration" | "_G.kong.ctx" => read_only_proxy(ctx, module, &name[3..]),
+        _ => read_only_proxy(ctx, module, name),
+    }
 }
 
 /// An empty table reading through to `module`; writes raise Kong's
@@ -229,14 +335,6 @@ pub fn read_only_proxy<'gc>(ctx: Context<'gc>, module: Table<'gc>, name: &str) -
     }
     proxy.set_metatable(&ctx, Some(meta));
     proxy
-}
-
-fn allowed_requires(mode: Mode, settings: &SandboxSettings) -> BTreeSet<String> {
-    let mut allowed: BTreeSet<String> = settings.requires.iter().cloned().collect();
-    if mode == Mode::Strict {
-        allowed.extend(names(allowlist::REQUIRES).map(str::to_owned));
-    }
-    allowed
 }
 
 /// Kong's sandboxed `require`: modules in `allowed` load (as read-only copies of what

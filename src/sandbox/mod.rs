@@ -1,25 +1,28 @@
 //! Kong's `untrusted_lua` sandbox: which globals a chunk sees, per mode.
 //!
-//! Modes, as Kong's `kong.conf` names them (`off | strict | lax | sandbox | on`):
-//! - `off`: no Lua code is accepted at all (the configuration is rejected).
-//! - `strict`: Kong's allowlist environment for handlers
-//!   (`kong/tools/sandbox/environment/{lua,handler}.lua`): the listed standard functions
-//!   and the listed `kong.*` / `ngx.*` functions; `require` limited to the modules Kong's
-//!   `kong/tools/sandbox/require/{lua,handler}.lua` allow that this filter provides.
-//! - `lax`: the environment Kong's own `sandbox` code path builds
-//!   (`kong/tools/sandbox/init.lua` `sandbox_backward_compatible`): the standard-library
-//!   allowlist of `lua.lua`, the whole `kong` and `ngx` namespaces, `require` denied.
-//! - `sandbox` (the default): the environment the Pre-/Post-Function documents list: the
-//!   standard library minus `string.rep`, `string.dump`, `{get,set}metatable`,
-//!   `collectgarbage`, `load*`, `raw*`, `math.randomseed`, `os.*` but
-//!   `clock`/`difftime`/`time`, `io.*`, `dofile`/`require`; `kong.cache` only has `get`.
-//! - `on`: the full library (a per-chunk globals table falls back to it).
+//! Modes, as Kong's code in `kong/tools/sandbox/` defines them (where the plugin
+//! documents' older text differs, the code wins; README lists the differences):
+//! - `off`: no Lua code is accepted at all (`init.lua`: `enabled` is
+//!   `untrusted_lua ~= "off"`, else Kong's message).
+//! - `strict`: Kong's handler environment, `ENVIRONMENT.handler` of
+//!   `environment/init.lua`, which `sandbox_handler` loads chunks in: the names of
+//!   `environment/{lua,handler}.lua`, `require` limited to `require/handler.lua`. Kong's
+//!   public code has no `strict` value (its conf loader accepts `on | off | sandbox`); this
+//!   is the allowlist environment its code has for handlers.
+//! - `lax` and `sandbox` (the default): `sandbox_backward_compatible` of `init.lua`, the
+//!   path the serverless plugins compile through (`sandbox.sandbox(func_string)`), with
+//!   `create_lua_env` of `kong.lua`: the `environment/lua.lua` names, the backward
+//!   compatible `kong` (all of it but `kong.licensing`, `kong.cache.cluster_events`,
+//!   `kong.db.connector.config`), the whole `ngx`, `require` denied unless named in
+//!   `untrusted_lua_sandbox_requires`, `untrusted_lua_sandbox_environment` linked in,
+//!   `_G` Kong's environment table. Kong's public code has no `lax`; it is this same
+//!   environment.
+//! - `on`: unrestricted (`init.lua`: `setmetatable(env, { __index = _G })`).
 //!
-//! In every restricted mode the provided modules are read-only (writing raises Kong's
-//! "Cannot modify string.x. Protected by the sandbox."), `_G` is the chunk's own table,
-//! `require` of anything not allowed raises "require 'x' not allowed within sandbox", and
-//! `untrusted_lua_sandbox_requires` / `untrusted_lua_sandbox_environment` extend what is
-//! allowed. Every chunk gets its own environment in every mode.
+//! In the restricted modes the modules Kong protects are read-only (writing raises Kong's
+//! "Cannot modify _G.string.x. Protected by the sandbox."), `require` of anything not
+//! allowed raises "require 'x' not allowed within sandbox". Every chunk gets its own
+//! environment in every mode.
 
 pub(crate) mod allowlist;
 mod environment;
@@ -34,11 +37,12 @@ pub use environment::chunk_environment;
 pub enum Mode {
     /// No untrusted Lua at all.
     Off,
-    /// Kong's allowlist environment.
+    /// Kong's handler allowlist environment (`sandbox_handler`).
     Strict,
-    /// Kong's standard-library allowlist with the whole PDK.
+    /// Kong's backward-compatible environment, as `Sandbox`.
     Lax,
-    /// The documented blocklist environment (Kong's default).
+    /// Kong's backward-compatible environment (`sandbox_backward_compatible`), Kong's
+    /// default.
     #[default]
     Sandbox,
     /// No restrictions beyond the wasm VM itself.
@@ -80,9 +84,9 @@ pub const OFF_MESSAGE: &str =
 pub struct SandboxSettings {
     /// The mode.
     pub mode: Mode,
-    /// Extra modules `require` may load in the restricted modes.
+    /// Extra modules `require` may load in `lax` / `sandbox`.
     pub requires: Vec<String>,
-    /// Extra globals (dotted paths, e.g. `string.rep`) the restricted modes expose.
+    /// Extra globals (dotted paths, e.g. `getmetatable`) linked in for `lax` / `sandbox`.
     pub environment: Vec<String>,
 }
 
@@ -97,3 +101,6 @@ pub fn parse_list(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod module_coverage_tests;

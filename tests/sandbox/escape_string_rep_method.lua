@@ -1,4 +1,3 @@
 -- string.rep through a method call on a string
--- expect strict,lax,on: 200 xxx
--- expect sandbox: 500 attempt to call method 'rep'
+-- expect all: 200 xxx
 return kong.response.exit(200, ("x"):rep(3))

@@ -1,5 +1,5 @@
 -- changing a function of the string module
--- expect strict,lax,sandbox: 500 Cannot modify string.upper. Protected by the sandbox.
+-- expect strict,lax,sandbox: 500 Cannot modify _G.string.upper. Protected by the sandbox.
 -- expect on: 200 changed
 string.upper = function() return "pwned" end
 return kong.response.exit(200, "changed")

@@ -550,11 +550,14 @@ fn collectgarbage<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: S
 
 /// The module `require(name)` gives in this filter, from the state's built-ins: the
 /// standard libraries by name, LuaJIT's `table.new` / `table.clear` style sub-modules,
-/// and OpenResty's `cjson` / `cjson.safe` ([`crate::pdk::cjson`]). Nil when the filter provides no such module (there are no files).
+/// OpenResty's `cjson` / `cjson.safe` ([`crate::pdk::cjson`]), and the pure modules of
+/// Kong's require allowlists in [`super::resty`] (`ngx.base64`, `resty.string`,
+/// `resty.sha256` ...). Nil when the filter provides no such module (there are no files).
 pub fn provided_module<'gc>(ctx: Context<'gc>, name: &str) -> Value<'gc> {
     match name {
         "string" | "table" | "math" | "os" | "bit" | "coroutine" | "jit" => ctx.globals().get(ctx, ctx.intern(name.as_bytes())),
         "cjson" | "cjson.safe" => crate::pdk::cjson::module(ctx, name),
+        _ if super::resty::MODULES.contains(&name) => super::resty::module(ctx, name),
         _ => match name.split_once('.') {
             Some(("table", f)) => match ctx.get_global("table") {
                 Value::Table(t) => t.get(ctx, ctx.intern(f.as_bytes())),

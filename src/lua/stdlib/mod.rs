@@ -11,6 +11,7 @@ pub mod math;
 pub mod misc;
 pub mod os;
 pub mod pattern;
+pub mod resty;
 pub mod sprintf;
 pub mod string;
 pub mod table;
