@@ -281,7 +281,10 @@ fn vm_configuration_limits_apply_and_the_filter_keeps_serving() {
 fn kong_node_settings_take_precedence_over_the_vm_configuration() {
     // Kong exposes its kong.conf as `kong.configuration.*` properties; they win. Kong's
     // engine answers them only inside a request, so they apply from the first request.
-    let snippet = "return kong.response.exit(200, type(string.rep) .. ' ' .. type(os.date))";
+    // Kong's sandbox (kong/tools/sandbox/init.lua): `require` is denied in `sandbox` unless
+    // named in untrusted_lua_sandbox_requires; `on` and `strict` (the handler's require
+    // list names cjson) load it.
+    let snippet = "return kong.response.exit(200, tostring((pcall(require, 'cjson'))))";
     let spec = |properties: &[(&str, &str)], vm_config: Value| ChainSpec {
         filters: vec![filter("pre-function", json!({ "access": [snippet] }))],
         vm_config,
@@ -292,19 +295,19 @@ fn kong_node_settings_take_precedence_over_the_vm_configuration() {
     // Kong's engine appends "\n" to a local response body: compare without it.
     let body = |chain: &mut Chain| chain.send(RequestSpec::get("/")).body.trim_end().to_owned();
     let mut on = harness().chain(&spec(&[], json!({ "untrusted_lua": "on" }))).unwrap();
-    assert_eq!(body(&mut on), "function function");
+    assert_eq!(body(&mut on), "true");
 
     let strict = spec(&[("kong.configuration.untrusted_lua", "strict")], json!({ "untrusted_lua": "on" }));
-    assert_eq!(body(&mut harness().chain(&strict).unwrap()), "function function");
+    assert_eq!(body(&mut harness().chain(&strict).unwrap()), "true");
     let sandbox = spec(&[("kong.configuration.untrusted_lua", "sandbox")], json!({ "untrusted_lua": "on" }));
     let mut sandboxed = harness().chain(&sandbox).unwrap();
-    assert_eq!(body(&mut sandboxed), "nil nil", "string.rep and os.date are outside the sandbox");
+    assert_eq!(body(&mut sandboxed), "false", "require is denied in the sandbox");
 
     let with_env = spec(
-        &[("kong.configuration.untrusted_lua", "sandbox"), ("kong.configuration.untrusted_lua_sandbox_environment", "string.rep,os.date")],
+        &[("kong.configuration.untrusted_lua", "sandbox"), ("kong.configuration.untrusted_lua_sandbox_requires", "cjson")],
         Value::Null,
     );
-    assert_eq!(body(&mut harness().chain(&with_env).unwrap()), "function function");
+    assert_eq!(body(&mut harness().chain(&with_env).unwrap()), "true");
 
     // A node with `untrusted_lua = off`: no chunk runs, every request fails with Kong's reason logged.
     let off = spec(&[("kong.configuration.untrusted_lua", "off")], json!({ "untrusted_lua": "on" }));
