@@ -32,12 +32,23 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     set_function(ctx, t, "set_serialize_value", pdk, set_serialize_value);
     set_function(ctx, t, "serialize", pdk, serialize);
     t.set(ctx, "deprecation", deprecation_table(ctx, pdk)).ok();
+    // `kong.log(...)` is `kong.log.notice(...)` (Kong's kong/pdk/log.lua `__call`); the
+    // table itself is argument 0.
+    let meta = Table::new(&ctx);
+    let call = super::function(ctx, pdk, |p, _c, _e, mut s| {
+        write_line(p, LogLevel::Info, &s, 1, "");
+        s.clear();
+        Ok(CallbackReturn::Return)
+    });
+    meta.set(ctx, piccolo::MetaMethod::Call, call).ok();
+    t.set_metatable(&ctx, Some(meta));
     t
 }
 
-/// `kong.log.deprecation(msg[, opts])` and `kong.log.deprecation.write(msg[, opts])`:
-/// a warning, with `opts.after`/`opts.removal` rendered as Kong's deprecation module does
-/// (`msg (deprecated after 2.8.0, scheduled for removal in 4.0.0)`).
+/// `kong.log.deprecation(...)` and `kong.log.deprecation.write(...)`: a warning made of
+/// every argument (as Kong's `kong.log.deprecation` concatenates them), where a last
+/// argument that is a table holds the options, `after`/`removal` rendered as Kong's
+/// deprecation module does (`msg (deprecated after 2.8.0, scheduled for removal in 4.0.0)`).
 fn deprecation_table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     let t = Table::new(&ctx);
     set_function(ctx, t, "write", pdk, |p, c, e, s| deprecation_write(p, c, e, s, 0));
@@ -50,8 +61,16 @@ fn deprecation_table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
 
 fn deprecation_write<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>, first: usize) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     let text = |v: piccolo::Value<'gc>| crate::lua::format::display(v);
-    let mut message = text(stack.get(first));
-    if let piccolo::Value::Table(opts) = stack.get(first + 1) {
+    let mut last = stack.len();
+    let opts = match stack.len().checked_sub(1).map(|i| stack.get(i)) {
+        Some(piccolo::Value::Table(opts)) if stack.len() > first + 1 => {
+            last -= 1;
+            Some(opts)
+        }
+        _ => None,
+    };
+    let mut message: String = (first..last).map(|i| text(stack.get(i))).collect();
+    if let Some(opts) = opts {
         let after = opts.get(ctx, "after");
         let removal = opts.get(ctx, "removal");
         match (after.is_nil(), removal.is_nil()) {

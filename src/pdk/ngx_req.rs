@@ -681,6 +681,13 @@ fn var_set<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: S
             };
             request::set_current_path(pdk, &target);
         }
+        // Kong's nginx template sends these as `proxy_set_header X-Forwarded-*
+        // $upstream_x_forwarded_*` (an empty value omits the header); hosts without
+        // nginx variables get the request header itself.
+        forwarded if forwarded.starts_with("upstream_x_forwarded_") && !pdk.scope().host_kind.is_nginx() => {
+            let header = format!("x-forwarded-{}", forwarded["upstream_x_forwarded_".len()..].replace('_', "-"));
+            pdk.scope().host.set_request_header(&header, value.as_deref().filter(|v| !v.is_empty()));
+        }
         _ => {
             let scope = pdk.scope();
             let written = scope.host_kind.is_nginx() && scope.host.set_property(&["ngx", &name], value.as_deref());

@@ -127,25 +127,26 @@ fn set_status<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut s
 
 /// `kong.response.get_source()`: `"exit"` when the filter produced the response,
 /// `"service"` when the upstream did, `"error"` after an error (the filter's 500 for a
-/// Lua error, or no response at all). On Kong, the gateway's own answer (property
-/// `kong.response.source`) wins.
+/// Lua error, or no response at all). When the filter did not answer, on Kong the
+/// gateway's own answer (property `kong.response.source`) comes first.
 fn get_source<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     pdk.check_phase(ctx, &exec, HEADER_BODY_LOG)?;
     let scope = pdk.scope();
-    let from_host = match scope.host_kind {
+    // The filter knows when it answered itself; otherwise Kong's own answer (its exit or
+    // error before the filter chain ran) wins, then whether an upstream answered.
+    let own = match scope.request.exit.as_ref() {
+        Some(r) if *r == LocalResponse::internal_error() => Some("error"),
+        Some(_) => Some("exit"),
+        None => None,
+    };
+    let from_host = || match scope.host_kind {
         HostKind::Kong => Need::ResponseSource
             .read_text(scope.host.as_ref(), scope.host_kind)
             .filter(|s| matches!(s.as_str(), "exit" | "error" | "service")),
         _ => None,
     };
-    let source = from_host.unwrap_or_else(|| {
-        match scope.request.exit.as_ref() {
-            Some(r) if *r == LocalResponse::internal_error() => "error",
-            Some(_) => "exit",
-            None if scope.host.response_header(":status").is_some() => "service",
-            None => "error",
-        }
-        .to_string()
+    let source = own.map(str::to_owned).or_else(from_host).unwrap_or_else(|| {
+        if scope.host.response_header(":status").is_some() { "service" } else { "error" }.to_string()
     });
     drop(scope);
     stack.replace(ctx, lua_string(ctx, source.as_bytes()));
