@@ -19,6 +19,95 @@ pub fn request_table<'gc>(pdk: &Pdk, ctx: Context<'gc>, name: &'static str) -> T
     table
 }
 
+/// `ngx.ctx` for the request being served, with the fields Kong's runloop puts there
+/// before plugins run (`kong/runloop/handler.lua`, `kong/init.lua`), filled in as far as
+/// this filter can know them:
+///
+/// - `KONG_PROCESSING_START`: when the request arrived (ms since the epoch);
+/// - from `access` on: `balancer_data` as Kong's `balancer_prepare` makes it (`scheme`,
+///   `host`, `port`, `try_count` 0, `tries` `{}`, `retries`, `connect_timeout`,
+///   `send_timeout`, `read_timeout` from the matched service, Kong's defaults 5 and
+///   60000 ms otherwise), and `service` / `route` (the entities, where the host names
+///   them);
+/// - once the upstream answered (`header_filter`, `body_filter`, `log`): `KONG_PROXIED`
+///   true, `KONG_ACCESS_ENDED_AT` (ms), `KONG_PROXY_LATENCY` (request start to the end of
+///   `access`, ms, as Kong's `access.after`), `KONG_WAITING_TIME` (end of `access` to the
+///   response headers, ms).
+///
+/// A field is only set while absent, so a chunk's own value stays. Changing
+/// `balancer_data` does not reach the host's proxying (no proxy-wasm host lets a filter
+/// set timeouts or retries: `kong.service.set_timeouts` says so).
+pub fn ngx_ctx<'gc>(pdk: &Pdk, ctx: Context<'gc>) -> Table<'gc> {
+    let table = request_table(pdk, ctx, "ngx.ctx");
+    let set = |key: &'static str, value: Value<'gc>| {
+        if table.get(ctx, key).is_nil() && !value.is_nil() {
+            table.set(ctx, key, value).ok();
+        }
+    };
+    let (phase, start, access_ended, response_started) = {
+        let scope = pdk.scope();
+        let r = &scope.request;
+        (scope.phase, r.start_time_ms, r.access_ended_ms, r.response_started_ms)
+    };
+    if start > 0 {
+        set("KONG_PROCESSING_START", Value::Integer(start as i64));
+    }
+    if phase != crate::phase::Phase::Rewrite && table.get(ctx, "balancer_data").is_nil() {
+        let service = super::router::service(pdk);
+        let route = super::router::route(pdk);
+        set("balancer_data", Value::Table(balancer_data(pdk, ctx, service.as_ref())));
+        if let Some(service) = &service {
+            set("service", super::lua_json::to_lua(ctx, service));
+        }
+        if let Some(route) = &route {
+            set("route", super::lua_json::to_lua(ctx, route));
+        }
+    }
+    if let (Some(ended), Some(answered)) = (access_ended, response_started) {
+        set("KONG_PROXIED", Value::Boolean(true));
+        set("KONG_ACCESS_ENDED_AT", Value::Integer(ended as i64));
+        set("KONG_PROXY_LATENCY", Value::Integer(ended.saturating_sub(start) as i64));
+        set("KONG_WAITING_TIME", Value::Integer(answered.saturating_sub(ended) as i64));
+    }
+    table
+}
+
+/// Kong's `balancer_prepare` table for `service` (the matched service entity).
+fn balancer_data<'gc>(pdk: &Pdk, ctx: Context<'gc>, service: Option<&serde_json::Value>) -> Table<'gc> {
+    let t = Table::new(&ctx);
+    let field = |name: &str| service.and_then(|s| s.get(name)).filter(|v| !v.is_null());
+    let number = |name: &str, default: i64| field(name).and_then(serde_json::Value::as_i64).unwrap_or(default);
+    let (authority, scheme) = {
+        let scope = pdk.scope();
+        let authority = scope.host.request_header(":authority").map(|v| String::from_utf8_lossy(&v).into_owned());
+        let scheme = scope.host.request_header(":scheme").map(|v| String::from_utf8_lossy(&v).into_owned());
+        (authority, scheme)
+    };
+    let scheme = field("protocol").and_then(serde_json::Value::as_str).map(str::to_owned).or(scheme).unwrap_or_else(|| "http".into());
+    let (host, port) = match field("host").and_then(serde_json::Value::as_str) {
+        Some(host) => (host.to_owned(), number("port", if scheme == "https" { 443 } else { 80 })),
+        None => {
+            let authority = authority.unwrap_or_default();
+            match authority.rsplit_once(':') {
+                Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty() => (h.to_owned(), p.parse().unwrap_or(80)),
+                _ => (authority, if scheme == "https" { 443 } else { 80 }),
+            }
+        }
+    };
+    t.set(ctx, "scheme", lua_string(ctx, scheme.as_bytes())).ok();
+    let kind: &[u8] = if host.parse::<std::net::Ipv4Addr>().is_ok() { b"ipv4" } else if host.parse::<std::net::Ipv6Addr>().is_ok() { b"ipv6" } else { b"name" };
+    t.set(ctx, "type", lua_string(ctx, kind)).ok();
+    t.set(ctx, "host", lua_string(ctx, host.as_bytes())).ok();
+    t.set(ctx, "port", port).ok();
+    t.set(ctx, "try_count", 0).ok();
+    t.set(ctx, "tries", Table::new(&ctx)).ok();
+    t.set(ctx, "retries", number("retries", 5)).ok();
+    t.set(ctx, "connect_timeout", number("connect_timeout", 60_000)).ok();
+    t.set(ctx, "send_timeout", number("write_timeout", 60_000)).ok();
+    t.set(ctx, "read_timeout", number("read_timeout", 60_000)).ok();
+    t
+}
+
 /// Builds `kong.ctx`, as Kong's `kong/pdk/ctx.lua`: a table whose metatable resolves
 /// `shared` and `plugin` to the tables of the request being served, so copies of it (the
 /// sandbox copies module tables, keeping metatables) all reach the same request state.

@@ -354,7 +354,7 @@ fn ngx_index<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, mut s
     let value = match key {
         Value::String(s) => match s.as_bytes() {
             b"status" => Value::Integer(current_status(&pdk.scope())),
-            b"ctx" => Value::Table(super::ctx::request_table(pdk, ctx, "ngx.ctx")),
+            b"ctx" => Value::Table(super::ctx::ngx_ctx(pdk, ctx)),
             b"headers_sent" => Value::Boolean(headers_sent(&pdk.scope())),
             b"is_subrequest" => Value::Boolean(false),
             _ => Value::Nil,

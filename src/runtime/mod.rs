@@ -106,6 +106,9 @@ pub struct Runtime {
     last_instructions: i64,
     /// Some `rewrite`/`access` chunk reads or replaces the request body.
     uses_request_body: bool,
+    /// Some chunk names `ngx.ctx`: the stream then keeps the times Kong's runloop fields
+    /// of `ngx.ctx` are made of.
+    uses_ngx_ctx: bool,
     /// What the instance was configured with, to bind it to the host on the first request.
     setup: Setup,
     /// Why every request fails, when binding to the host found the configuration
@@ -202,7 +205,8 @@ impl Runtime {
             .filter(|(phase, _)| matches!(phase, Phase::Rewrite | Phase::Access))
             .flat_map(|(_, sources)| sources)
             .any(|source| REQUEST_BODY_FUNCTIONS.iter().any(|f| source.contains(f)));
-        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, uses_request_body, setup, disabled: None })
+        let uses_ngx_ctx = config.phases.iter().flat_map(|(_, sources)| sources).any(|source| source.contains("ngx.ctx"));
+        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, uses_request_body, uses_ngx_ctx, setup, disabled: None })
     }
 
     /// Binds the instance to its host on the first request (later calls do nothing):
@@ -283,6 +287,12 @@ impl Runtime {
     /// before running those phases. Chunks that never mention one buffer nothing.
     pub fn uses_request_body(&self) -> bool {
         self.uses_request_body
+    }
+
+    /// Whether a chunk names `ngx.ctx` (see [`crate::pdk::ctx::ngx_ctx`]): only then does
+    /// the stream note when the request went upstream and when the response came.
+    pub fn uses_ngx_ctx(&self) -> bool {
+        self.uses_ngx_ctx
     }
 
     /// The host this instance runs in ([`HostKind::Generic`] until the first request).

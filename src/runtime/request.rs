@@ -138,6 +138,12 @@ pub struct RequestState {
     /// Milliseconds since the Unix epoch when the request arrived
     /// (`kong.request.get_start_time`).
     pub start_time_ms: u64,
+    /// When `rewrite`/`access` ended and the request went upstream (ms since the epoch);
+    /// kept only when a chunk uses `ngx.ctx` (Kong's `KONG_ACCESS_ENDED_AT`).
+    pub access_ended_ms: Option<u64>,
+    /// When the upstream's response headers arrived (ms since the epoch); kept only when a
+    /// chunk uses `ngx.ctx`.
+    pub response_started_ms: Option<u64>,
     /// Per-request Lua tables by name (`kong.ctx.shared`, `kong.ctx.plugin`, `ngx.ctx`),
     /// created on first use and dropped with the request.
     pub lua_tables: Vec<(&'static str, piccolo::StashedTable)>,

@@ -173,6 +173,9 @@ impl Stream {
         if self.responded_locally {
             return Flow::Continue;
         }
+        if self.uses_ngx_ctx() {
+            self.request.response_started_ms = Some(self.host.now_nanos() / 1_000_000);
+        }
         if self.request.buffer_response && !end_of_stream {
             if self.behaviour.holds_response_headers {
                 // Hold the headers until the whole body is in (Kong's buffered proxying).
@@ -303,7 +306,14 @@ impl Stream {
             let body = self.request.request_body.clone().unwrap_or_default();
             self.replace_request_body(buffered_size, &body);
         }
+        if self.uses_ngx_ctx() {
+            self.request.access_ended_ms = Some(self.host.now_nanos() / 1_000_000);
+        }
         Flow::Continue
+    }
+
+    fn uses_ngx_ctx(&self) -> bool {
+        self.runtime.as_ref().is_some_and(|r| r.borrow().uses_ngx_ctx())
     }
 
     /// Replaces the response body chunk the host holds (`held` bytes) with `body`.

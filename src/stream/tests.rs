@@ -270,3 +270,26 @@ fn after_an_error_header_filter_and_body_filter_run_on_kongs_500() {
         assert!(host.messages().iter().any(|m| m.ends_with("body_filter true")), "{:?}", host.messages());
     }
 }
+
+#[test]
+fn ngx_ctx_has_kongs_runloop_fields() {
+    // Kong's pre-function example "run in access phase" sets
+    // ngx.ctx.balancer_data.connect_timeout; Kong's header_filter sees KONG_PROXIED and the
+    // latencies (kong/runloop/handler.lua access.after, header_filter.before).
+    let host = host_of(HostKindName::Envoy, &[(":path", "/"), (":authority", "example.test:8080"), (":scheme", "http")]);
+    let config = serde_json::json!({
+        "access": ["local b = ngx.ctx.balancer_data\nb.connect_timeout = 100\n\
+                    kong.log.notice(b.host, ' ', b.port, ' ', b.retries, ' ', b.read_timeout, ' ', tostring(ngx.ctx.KONG_PROXIED))"],
+        "header_filter": ["local c = ngx.ctx\nkong.log.notice(tostring(c.KONG_PROXIED), ' ', type(c.KONG_PROXY_LATENCY), ' ', \
+                           type(c.KONG_WAITING_TIME), ' ', c.balancer_data.connect_timeout)"],
+    });
+    let runtime = instance(config, Some(Role::PreFunction), &host);
+    let mut s = stream(&runtime, &host);
+    assert_eq!(s.on_request_headers(true), Flow::Continue);
+    *host.response.borrow_mut() = vec![(":status".into(), b"200".to_vec())];
+    assert_eq!(s.on_response_headers(true), Flow::Continue);
+    assert_eq!(
+        host.messages(),
+        ["[pre-function] example.test 8080 5 60000 nil", "[pre-function] true number number 100"]
+    );
+}
