@@ -49,10 +49,11 @@ test-native: build luajit
 test-wasm: toolchain harness
 	cargo test --lib --target $(WASM_TARGET)
 
-# The differential suite compares against Debian's LuaJIT.
+# The differential suite compares against OpenResty's LuaJIT, the branch Kong ships
+# (Debian's `luajit2`; it replaces Debian's `luajit`, which lacks OpenResty's table.isarray).
 luajit:
-	@command -v luajit >/dev/null || { apt-get update -qq && apt-get install -y -qq luajit >/dev/null; } || \
-		{ echo "luajit is needed for the differential suite: apt-get install luajit"; exit 1; }
+	@luajit -e 'require "table.isarray"' 2>/dev/null || { apt-get update -qq && apt-get install -y -qq luajit2 >/dev/null; } || \
+		{ echo "OpenResty's LuaJIT is needed for the differential suite: apt-get install luajit2"; exit 1; }
 
 # The shipped Envoy config served on loopback by the harness (Ctrl-C stops it); try
 #   curl -i localhost:8000/ ; curl -i -H 'x-custom-auth: demo' localhost:8000/

@@ -4,7 +4,8 @@
 //!
 //! Deliberate differences are listed, with reasons, in `tests/lua/KNOWN_DIFFERENCES.md`
 //! (`- folder/file.lua: reason`); those programs are run and reported but not compared.
-//! `make test` installs LuaJIT (Debian's `luajit`) when it is missing.
+//! The reference is OpenResty's LuaJIT, the branch Kong ships (Debian's `luajit2`);
+//! `make test` installs it when missing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,8 +46,16 @@ fn luajit(path: &Path) -> (String, bool) {
         .current_dir(path.parent().unwrap())
         .env("TZ", "UTC")
         .output()
-        .expect("the `luajit` binary is needed for the differential suite: apt-get install luajit (make test does)");
+        .expect("the `luajit` binary is needed for the differential suite: apt-get install luajit2 (make test does)");
     (String::from_utf8_lossy(&output.stdout).into_owned(), output.status.success())
+}
+
+/// The reference must be OpenResty's branch (Kong's), not upstream LuaJIT: only it has
+/// `table.isarray` (OpenResty's LuaJIT extensions).
+#[test]
+fn the_reference_is_openrestys_luajit() {
+    let status = Command::new("luajit").args(["-e", "require 'table.isarray'"]).status().expect("luajit runs");
+    assert!(status.success(), "`luajit` is not OpenResty's branch: apt-get install luajit2 (make test does)");
 }
 
 #[test]
