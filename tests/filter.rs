@@ -3,24 +3,13 @@
 //! Build the module first (`make build`, or `cargo build --release --target wasm32-wasip1`);
 //! `KONG_FUNCTIONS_WASM` overrides its path.
 
+mod common;
+
+use common::{harness, module_path};
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use serde_json::{json, Value};
-use wasm_harness::{Chain, ChainSpec, FilterSpec, Harness, HostProfile, Outcome, RequestSpec, UpstreamSpec};
-
-fn harness() -> &'static Harness {
-    static HARNESS: OnceLock<Harness> = OnceLock::new();
-    HARNESS.get_or_init(Harness::new)
-}
-
-fn module_path() -> PathBuf {
-    let path = std::env::var_os("KONG_FUNCTIONS_WASM").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/wasm32-wasip1/release/kong_functions.wasm")
-    });
-    assert!(path.is_file(), "{} is missing: run `make build` first", path.display());
-    path
-}
+use wasm_harness::{Chain, ChainSpec, FilterSpec, HostProfile, Outcome, RequestSpec, UpstreamSpec};
 
 fn filter(name: &str, config: Value) -> FilterSpec {
     FilterSpec { name: name.into(), module: module_path(), config }

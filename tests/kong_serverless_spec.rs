@@ -4,24 +4,12 @@
 //!
 //! Build the module first (`make build`); `KONG_FUNCTIONS_WASM` overrides its path.
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
+mod common;
+
+use common::{harness, module_path};
 
 use serde_json::{json, Value};
-use wasm_harness::{Chain, ChainSpec, FilterSpec, Harness, HostProfile, Outcome, RequestSpec};
-
-fn harness() -> &'static Harness {
-    static HARNESS: OnceLock<Harness> = OnceLock::new();
-    HARNESS.get_or_init(Harness::new)
-}
-
-fn module_path() -> PathBuf {
-    let path = std::env::var_os("KONG_FUNCTIONS_WASM").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/kong_functions.wasm")
-    });
-    assert!(path.is_file(), "{} is missing: run `make build` first", path.display());
-    path
-}
+use wasm_harness::{Chain, ChainSpec, FilterSpec, HostProfile, Outcome, RequestSpec};
 
 const ROLES: [&str; 2] = ["pre-function", "post-function"];
 const PROFILES: [HostProfile; 2] = [HostProfile::Envoy, HostProfile::Kong];

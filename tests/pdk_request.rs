@@ -4,24 +4,12 @@
 //! Body reading needs the glue to buffer the body and is tested natively
 //! (`src/pdk/request.rs`, `src/pdk/ngx_req.rs`).
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
+mod common;
+
+use common::{harness, module_path};
 
 use serde_json::{json, Value};
-use wasm_harness::{Chain, ChainSpec, FilterSpec, Harness, Outcome, RequestSpec};
-
-fn harness() -> &'static Harness {
-    static HARNESS: OnceLock<Harness> = OnceLock::new();
-    HARNESS.get_or_init(Harness::new)
-}
-
-fn module_path() -> PathBuf {
-    let path = std::env::var_os("KONG_FUNCTIONS_WASM").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/wasm32-wasip1/release/kong_functions.wasm")
-    });
-    assert!(path.is_file(), "{} is missing: run `make build` first", path.display());
-    path
-}
+use wasm_harness::{Chain, ChainSpec, FilterSpec, Outcome, RequestSpec};
 
 fn chain(config: Value) -> Chain {
     let filter = FilterSpec { name: "pre-function".into(), module: module_path(), config };

@@ -9,6 +9,9 @@
 //! break the VM. Under `off` every program must be rejected at configure time with
 //! Kong's message. A trap anywhere fails the test.
 
+mod common;
+
+use common::module_path;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
@@ -26,14 +29,6 @@ struct Case {
     source: String,
     /// (mode, status, text)
     expectations: Vec<(String, u16, String)>,
-}
-
-fn module_path() -> PathBuf {
-    let path = std::env::var_os("KONG_FUNCTIONS_WASM").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/wasm32-wasip1/release/kong_functions.wasm")
-    });
-    assert!(path.is_file(), "{} is missing: run `make build` first", path.display());
-    path
 }
 
 fn load_cases(dir: &Path) -> Vec<Case> {

@@ -462,6 +462,7 @@ fn snippet_corpus_in_both_profiles() {
             }
         }
     }
+    assert!(ran > 0, "SNIPPETS_ONLY={only} matches no snippet: nothing would be tested");
     println!(
         "snippet corpus: {ran} snippets; envoy: {} pass, {} known differences; kong: {} pass, {} known differences; {} failures",
         passes.get("envoy").unwrap_or(&0),
