@@ -10,7 +10,8 @@
 //!  "limits": {"instructions": 20000000, "memory_bytes": 67108864, "string_bytes": 16777216,
 //!             "header_value_bytes": 65536, "exit_body_bytes": 8388608, "log_line_bytes": 4096,
 //!             "request_body_bytes": 8388608, "response_body_bytes": 8388608,
-//!             "cache_entries": 10000, "cache_bytes": 16777216},
+//!             "cache_entries": 10000, "cache_bytes": 16777216,
+//!             "chunks": 1000, "source_bytes": 4194304},
 //!  "shared_data_zone": "kong_functions"}
 //! ```
 //!
@@ -62,6 +63,12 @@ pub struct Limits {
     /// Bytes (keys plus stored values) `kong.cache` keeps per module instance; past it the
     /// least recently used entries are evicted.
     pub cache_bytes: usize,
+    /// Chunks one plugin configuration may hold, all phases together; past it the
+    /// configuration is rejected.
+    pub chunks: usize,
+    /// Bytes of Lua source one plugin configuration may hold, all chunks together; past
+    /// it the configuration is rejected.
+    pub source_bytes: usize,
 }
 
 impl Default for Limits {
@@ -77,6 +84,8 @@ impl Default for Limits {
             response_body_bytes: 8 * 1024 * 1024,
             cache_entries: 10_000,
             cache_bytes: 16 * 1024 * 1024,
+            chunks: 1_000,
+            source_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -120,6 +129,8 @@ impl VmConfig {
             l.response_body_bytes,
             l.cache_entries,
             l.cache_bytes,
+            l.chunks,
+            l.source_bytes,
         ];
         if l.instructions <= 0 || sizes.contains(&0) {
             return Err("invalid VM configuration: limits must be positive".into());

@@ -66,8 +66,8 @@ impl RootContext for FunctionsRoot {
                 self.runtime = Some(Rc::new(RefCell::new(runtime)));
                 true
             }
-            Err(ConfigureError::Disabled) => {
-                log_critical(&format!("invalid {named} configuration: {}", ConfigureError::Disabled));
+            Err(e @ (ConfigureError::Disabled | ConfigureError::TooLarge(..))) => {
+                log_critical(&format!("invalid {named} configuration: {e}"));
                 false
             }
             Err(e) => {

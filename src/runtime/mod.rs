@@ -57,12 +57,16 @@ pub enum ConfigureError {
     Disabled,
     /// A chunk failed to compile.
     Compile(CompileError),
+    /// The configuration is larger than the VM configuration's `limits.chunks` or
+    /// `limits.source_bytes` allow: what, how much, and the limit.
+    TooLarge(&'static str, usize, usize),
 }
 
 impl fmt::Display for ConfigureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConfigureError::Disabled => f.write_str(sandbox::OFF_MESSAGE),
+            ConfigureError::TooLarge(what, size, limit) => write!(f, "too many {what} ({size}, limit {limit})"),
             ConfigureError::Compile(e) => e.fmt(f),
         }
     }
@@ -180,6 +184,14 @@ impl Runtime {
             return Err(ConfigureError::Disabled);
         }
         let limits = vm.limits;
+        let sources = || config.phases.iter().flat_map(|(_, sources)| sources);
+        let (chunks, bytes) = (sources().count(), sources().map(String::len).sum::<usize>());
+        if chunks > limits.chunks {
+            return Err(ConfigureError::TooLarge("chunks", chunks, limits.chunks));
+        }
+        if bytes > limits.source_bytes {
+            return Err(ConfigureError::TooLarge("bytes of Lua source", bytes, limits.source_bytes));
+        }
         let mut lua = lua::new_state();
         let zone = config.shared_data_zone.clone().or_else(|| vm.shared_data_zone.clone());
         let view = Rc::new(HostView::new(setup.host.clone(), zone));

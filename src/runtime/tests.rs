@@ -205,3 +205,15 @@ fn long_log_lines_are_cut_with_a_marker() {
     assert!(messages[0].ends_with(&format!("x...[truncated {dropped} bytes]")), "{}", &messages[0][messages[0].len() - 40..]);
     assert_eq!(messages[1], "[pre-function] short");
 }
+
+#[test]
+fn configurations_past_the_size_limits_are_rejected_with_the_numbers() {
+    let host = Rc::new(FakeHost::default());
+    let config = PluginConfig::parse(config_of("access", &["local a = 1", "local b = 2", "local c = 3"]).as_bytes()).unwrap();
+    let vm = VmConfig { limits: Limits { chunks: 2, ..Limits::default() }, ..VmConfig::default() };
+    let error = Runtime::with_vm_config(&config, Role::PreFunction, host.clone(), &vm).err().expect("rejected");
+    assert_eq!(error.to_string(), "too many chunks (3, limit 2)");
+    let vm = VmConfig { limits: Limits { source_bytes: 20, ..Limits::default() }, ..VmConfig::default() };
+    let error = Runtime::with_vm_config(&config, Role::PreFunction, host, &vm).err().expect("rejected");
+    assert_eq!(error.to_string(), "too many bytes of Lua source (33, limit 20)");
+}
