@@ -2,6 +2,7 @@
 #   make demo   build everything, run the seed's custom-auth walkthrough through the .wasm
 #   make test   build, then run every test (filter unit tests, harness, integration)
 #   make bench  the benchmark suite (tests/bench; BENCHMARKS.md records a run)
+#   make profile SCENARIO=s2  wasmtime's guest profiler on one scenario (target/profile/)
 
 WASM_TARGET := wasm32-wasip1
 # cargo's module, and the one we ship and test: the same after `wasm-opt -O3`.
@@ -9,7 +10,7 @@ WASM        := target/$(WASM_TARGET)/release/kong_functions.wasm
 WASM_OPT    := target/kong_functions.wasm
 HARNESS     := cargo run --quiet -p wasm-harness --
 
-.PHONY: build wasm harness serve test test-native test-wasm test-configs luajit binaryen demo bench clean toolchain
+.PHONY: build wasm harness serve test test-native test-wasm test-configs luajit binaryen demo bench profile clean toolchain
 
 build: wasm harness
 
@@ -74,5 +75,21 @@ bench: build luajit
 	cargo build --release --target $(WASM_TARGET) -p bench-noop-filter -p bench-native-filter
 	cargo run --quiet -p kong-functions-bench | tee target/bench.md
 
+# wasmtime's guest profiler on one scenario (tests/bench/src/profile.rs, harness feature
+# `profiling`): target/profile/$(SCENARIO).json (https://profiler.firefox.com/) and .txt
+# (top frames). MODULE: `named` (default: the shipped code, `wasm-opt -O3 -g`, with its
+# name section), `shipped` (target/kong_functions.wasm: no name section, frames are
+# `<wasm function N>`), or a path (e.g. $(WASM), cargo's build before wasm-opt).
+# `wasm-opt -g` keeps the names and leaves the code section byte for byte as shipped
+# (the summary checks it). PROFILE_ARGS, e.g. "--requests 50000 --interval-us 50".
+SCENARIO ?= s2
+MODULE ?= named
+PROFILE_ARGS ?=
+PROFILE_WASM := target/profile/kong_functions.wasm
+PROFILE_MODULE = $(if $(filter named,$(MODULE)),$(PROFILE_WASM),$(if $(filter shipped,$(MODULE)),$(WASM_OPT),$(MODULE)))
+profile: wasm
+	@if [ "$(MODULE)" = named ] && [ ! $(PROFILE_WASM) -nt $(WASM) ]; then \
+	  mkdir -p target/profile && echo "wasm-opt -O3 -g $(WASM) -o $(PROFILE_WASM)" && wasm-opt -O3 -g $(WASM) -o $(PROFILE_WASM); fi
+	cargo run --quiet -p kong-functions-bench --features profile -- profile $(SCENARIO) --module $(PROFILE_MODULE) $(PROFILE_ARGS)
 clean:
 	cargo clean

@@ -9,12 +9,18 @@
 //! Prints a Markdown report (BENCHMARKS.md records one). Environment: `KONG_FUNCTIONS_WASM`
 //! picks the module (default: the optimized `target/kong_functions.wasm`),
 //! `BENCH_REQUESTS` the measured requests per scenario (default 20,000).
+//!
+//! Other modes: `bench profile SCENARIO` (feature `profile`, `make profile`: the guest
+//! profiler, [`profile`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+#[cfg(feature = "profile")]
+mod profile;
+
 use wasm_harness::{Chain, ChainSpec, FilterSpec, HeadersSpec, Harness, RequestSpec, UpstreamSpec};
 
 /// Per-request timings of one measured run, in microseconds.
@@ -224,7 +230,60 @@ fn big_config() -> Value {
     json!({ "access": chunks })
 }
 
+/// The sections of a wasm module: id, custom section name (empty for others), body.
+fn wasm_sections(bytes: &[u8]) -> Vec<(u8, String, &[u8])> {
+    fn leb(bytes: &[u8], at: &mut usize) -> Option<usize> {
+        let (mut value, mut shift) = (0usize, 0);
+        loop {
+            let byte = *bytes.get(*at)?;
+            *at += 1;
+            value |= ((byte & 0x7f) as usize) << shift;
+            shift += 7;
+            if byte < 0x80 || shift > 35 {
+                return Some(value);
+            }
+        }
+    }
+    let mut sections = Vec::new();
+    let mut at = 8;
+    while at < bytes.len() {
+        let id = bytes[at];
+        at += 1;
+        let Some(size) = leb(bytes, &mut at) else { break };
+        let Some(body) = bytes.get(at..at + size) else { break };
+        let mut name = String::new();
+        if id == 0 {
+            let mut i = 0;
+            if let Some(len) = leb(body, &mut i) {
+                name = String::from_utf8_lossy(body.get(i..i + len).unwrap_or_default()).into_owned();
+            }
+        }
+        sections.push((id, name, body));
+        at += size;
+    }
+    sections
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None | Some("report") => report(),
+        #[cfg(feature = "profile")]
+        Some("profile") => profile::main(&args[1..]),
+        #[cfg(not(feature = "profile"))]
+        Some("profile") => {
+            eprintln!("bench profile: built without the `profile` feature; run `make profile SCENARIO=s2`");
+            std::process::exit(2)
+        }
+        Some(other) => {
+            eprintln!("bench: unknown mode {other:?}; usage: bench [report] | bench profile s0..s5");
+            std::process::exit(2)
+        }
+    }
+}
+
+/// The report `make bench` prints.
+fn report() {
     let count: usize = std::env::var("BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
     let warmup = count / 10;
     let module = our_module();
