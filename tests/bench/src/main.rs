@@ -11,13 +11,15 @@
 //! `BENCH_REQUESTS` the measured requests per scenario (default 20,000).
 //!
 //! Other modes: `bench profile SCENARIO` (feature `profile`, `make profile`: the guest
-//! profiler, [`profile`]).
+//! profiler, [`profile`]) and `bench e2e` (`make bench-e2e`: the scenarios over HTTP under
+//! `wrk`, against nginx with lua-nginx-module, [`e2e`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+mod e2e;
 #[cfg(feature = "profile")]
 mod profile;
 
@@ -230,40 +232,6 @@ fn big_config() -> Value {
     json!({ "access": chunks })
 }
 
-/// The sections of a wasm module: id, custom section name (empty for others), body.
-fn wasm_sections(bytes: &[u8]) -> Vec<(u8, String, &[u8])> {
-    fn leb(bytes: &[u8], at: &mut usize) -> Option<usize> {
-        let (mut value, mut shift) = (0usize, 0);
-        loop {
-            let byte = *bytes.get(*at)?;
-            *at += 1;
-            value |= ((byte & 0x7f) as usize) << shift;
-            shift += 7;
-            if byte < 0x80 || shift > 35 {
-                return Some(value);
-            }
-        }
-    }
-    let mut sections = Vec::new();
-    let mut at = 8;
-    while at < bytes.len() {
-        let id = bytes[at];
-        at += 1;
-        let Some(size) = leb(bytes, &mut at) else { break };
-        let Some(body) = bytes.get(at..at + size) else { break };
-        let mut name = String::new();
-        if id == 0 {
-            let mut i = 0;
-            if let Some(len) = leb(body, &mut i) {
-                name = String::from_utf8_lossy(body.get(i..i + len).unwrap_or_default()).into_owned();
-            }
-        }
-        sections.push((id, name, body));
-        at += size;
-    }
-    sections
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -275,8 +243,9 @@ fn main() {
             eprintln!("bench profile: built without the `profile` feature; run `make profile SCENARIO=s2`");
             std::process::exit(2)
         }
+        Some("e2e") => e2e::main(&args[1..]),
         Some(other) => {
-            eprintln!("bench: unknown mode {other:?}; usage: bench [report] | bench profile s0..s5");
+            eprintln!("bench: unknown mode {other:?}; usage: bench [report] | bench profile s0..s5 | bench e2e");
             std::process::exit(2)
         }
     }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use wasm_harness::profiling::{profiling_harness, Sampler};
 
-use crate::{our_module, root, scenarios, wasm_sections};
+use crate::{our_module, root, scenarios};
 
 struct Options {
     scenario: String,
@@ -224,4 +224,38 @@ pub fn summary(profile: &Value, n: usize) -> String {
         }
     }
     out
+}
+
+/// The sections of a wasm module: id, custom section name (empty for others), body.
+fn wasm_sections(bytes: &[u8]) -> Vec<(u8, String, &[u8])> {
+    fn leb(bytes: &[u8], at: &mut usize) -> Option<usize> {
+        let (mut value, mut shift) = (0usize, 0);
+        loop {
+            let byte = *bytes.get(*at)?;
+            *at += 1;
+            value |= ((byte & 0x7f) as usize) << shift;
+            shift += 7;
+            if byte < 0x80 || shift > 35 {
+                return Some(value);
+            }
+        }
+    }
+    let mut sections = Vec::new();
+    let mut at = 8;
+    while at < bytes.len() {
+        let id = bytes[at];
+        at += 1;
+        let Some(size) = leb(bytes, &mut at) else { break };
+        let Some(body) = bytes.get(at..at + size) else { break };
+        let mut name = String::new();
+        if id == 0 {
+            let mut i = 0;
+            if let Some(len) = leb(body, &mut i) {
+                name = String::from_utf8_lossy(body.get(i..i + len).unwrap_or_default()).into_owned();
+            }
+        }
+        sections.push((id, name, body));
+        at += size;
+    }
+    sections
 }
