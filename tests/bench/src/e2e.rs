@@ -14,7 +14,8 @@
 //! The report is printed and written to `target/bench-e2e.md`.
 //!
 //! Options: `--duration S` (per measurement, default 5), `--warmup S` (default 1),
-//! `--connections N` (16), `--threads N` (1), `--scenarios s1,s2` (default all),
+//! `--connections N` (16), `--threads N` (1), `--repeat N` (runs per setup, the one with
+//! the median requests/s reported; default 1), `--scenarios s1,s2` (default all),
 //! `--openresty DIR` (the unpacked lua-nginx-module, LuaJIT and lua-resty-core packages;
 //! default `target/openresty/root`, made by `make openresty`).
 
@@ -35,6 +36,7 @@ struct Options {
     warmup: u64,
     connections: u32,
     threads: u32,
+    repeat: u32,
     scenarios: Vec<String>,
     openresty: PathBuf,
 }
@@ -45,6 +47,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         warmup: 1,
         connections: 16,
         threads: 1,
+        repeat: 1,
         scenarios: Vec::new(),
         openresty: root().join("target/openresty/root"),
     };
@@ -57,6 +60,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--warmup" => o.warmup = number(&value)?,
             "--connections" => o.connections = number(&value)?.max(1) as u32,
             "--threads" => o.threads = number(&value)?.max(1) as u32,
+            "--repeat" => o.repeat = number(&value)?.max(1) as u32,
             "--scenarios" => o.scenarios = value.split([',', ' ']).filter(|s| !s.is_empty()).map(|s| s.to_ascii_uppercase()).collect(),
             "--openresty" => o.openresty = PathBuf::from(value),
             _ => return Err(format!("unexpected argument {arg:?}")),
@@ -293,7 +297,7 @@ impl Ctx {
     }
 
     /// Probes every request once (statuses, and whether the scenario's response headers
-    /// came back), warms up, then measures.
+    /// came back), warms up, then measures `--repeat` times (the median run counts).
     fn measure(&mut self, port: u16, requests: &[RequestSpec], script: &Path) -> Result<(Run, String), String> {
         let mut check = Vec::new();
         for request in requests {
@@ -304,7 +308,13 @@ impl Ctx {
         if self.options.warmup > 0 {
             self.wrk(port, script, self.options.warmup)?;
         }
-        let run = self.wrk(port, script, self.options.duration)?;
+        let mut runs = Vec::new();
+        for _ in 0..self.options.repeat {
+            runs.push(self.wrk(port, script, self.options.duration)?);
+        }
+        // The run with the median requests/s.
+        runs.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+        let run = runs.swap_remove(runs.len() / 2);
         Ok((run, check.join("/")))
     }
 }
@@ -449,8 +459,12 @@ fn run(options: Options) -> Result<(), String> {
         all.retain(|s| options.scenarios.contains(&s.id.to_string()));
     }
     let header = format!(
-        "wrk -t{} -c{} -d{}s --latency (after {} s of warm-up), 127.0.0.1, per setup",
-        options.threads, options.connections, options.duration, options.warmup
+        "wrk -t{} -c{} -d{}s --latency (after {} s of warm-up){}, 127.0.0.1, per setup",
+        options.threads,
+        options.connections,
+        options.duration,
+        options.warmup,
+        if options.repeat > 1 { format!(", median of {} runs", options.repeat) } else { String::new() }
     );
     let mut ctx = Ctx { options, wrk_log };
     let mut procs = Procs::default();
