@@ -1,7 +1,9 @@
 # kong-functions: Kong's pre-function/post-function as one proxy-wasm filter.
 #   make demo   build everything, run the seed's custom-auth walkthrough through the .wasm
 #   make test   build, then run every test (filter unit tests, harness, integration)
-#   make bench  the benchmark suite (tests/bench; BENCHMARKS.md records a run)
+#   make bench  the benchmark suite (tests/bench; BENCHMARKS.md records a run), then bench-e2e
+#   make bench-e2e  the scenarios over HTTP under wrk: ours, no-op, Rust, nginx, OpenResty
+#   make profile SCENARIO=s2  wasmtime's guest profiler on one scenario (target/profile/)
 
 WASM_TARGET := wasm32-wasip1
 # cargo's module, and the one we ship and test: the same after `wasm-opt -O3`.
@@ -9,7 +11,7 @@ WASM        := target/$(WASM_TARGET)/release/kong_functions.wasm
 WASM_OPT    := target/kong_functions.wasm
 HARNESS     := cargo run --quiet -p wasm-harness --
 
-.PHONY: build wasm harness serve test test-native test-wasm test-configs luajit binaryen demo bench clean toolchain
+.PHONY: build wasm harness serve test test-native test-wasm test-configs luajit binaryen demo bench bench-inproc bench-e2e bench-filters openresty profile clean toolchain
 
 build: wasm harness
 
@@ -70,10 +72,57 @@ demo: build
 	@$(HARNESS) run --format text examples/custom-auth/chain.json examples/custom-auth/requests.json
 
 # Scenarios through the shipped module against a no-op filter (B0), hand-written Rust
-# (B1) and LuaJIT (B2); the report goes to stdout and target/bench.md.
-bench: build luajit
-	cargo build --release --target $(WASM_TARGET) -p bench-noop-filter -p bench-native-filter
+# (B1) and LuaJIT (B2); the report goes to stdout and target/bench.md. Then the same
+# scenarios end to end over HTTP (bench-e2e, about 3 minutes).
+bench: bench-inproc bench-e2e
+
+bench-inproc: build luajit bench-filters
 	cargo run --quiet -p kong-functions-bench | tee target/bench.md
 
+bench-filters:
+	cargo build --release --target $(WASM_TARGET) -p bench-noop-filter -p bench-native-filter
+
+# End to end on 127.0.0.1 under wrk (tests/bench/src/e2e.rs): `wasm-harness serve` with
+# our module, the no-op and the Rust filter, beside nginx alone and nginx with
+# lua-nginx-module running the same chunks (tests/bench/openresty/); the report goes to
+# stdout and target/bench-e2e.md. E2E_ARGS, e.g. "--duration 10 --scenarios s1,s2".
+E2E_ARGS ?=
+bench-e2e: build bench-filters openresty
+	cargo build --quiet -p kong-functions-bench
+	cargo run --quiet -p kong-functions-bench -- e2e $(E2E_ARGS)
+
+# wrk, nginx, its NDK module and lua-cjson from Debian. lua-nginx-module itself is NOT
+# installed: Debian's libnginx-mod-http-lua pulls libluajit2-5.1-2 (OpenResty's LuaJIT),
+# which conflicts with the `luajit` package the tests use and removes it. Its package,
+# OpenResty's LuaJIT and lua-resty-core are unpacked under target/openresty/root instead
+# (apt-get download + dpkg -x); nginx loads them from there (LD_LIBRARY_PATH).
+OPENRESTY := target/openresty/root
+openresty:
+	@{ command -v wrk && command -v nginx && test -f /usr/lib/nginx/modules/ndk_http_module.so && \
+	   test -f /usr/lib/x86_64-linux-gnu/lua/5.1/cjson.so; } >/dev/null || \
+	 { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk nginx libnginx-mod-http-ndk lua-cjson >/dev/null; } || \
+	 { echo "bench-e2e needs: apt-get install wrk nginx libnginx-mod-http-ndk lua-cjson"; exit 1; }
+	@test -f $(OPENRESTY)/usr/lib/nginx/modules/ngx_http_lua_module.so || { \
+	  rm -rf target/openresty && mkdir -p target/openresty/debs && cd target/openresty/debs && \
+	  { apt-get download libnginx-mod-http-lua libluajit2-5.1-2 lua-resty-core lua-resty-lrucache 2>/dev/null || \
+	    { apt-get update -qq && apt-get download libnginx-mod-http-lua libluajit2-5.1-2 lua-resty-core lua-resty-lrucache; }; } && \
+	  for deb in *.deb; do dpkg -x $$deb ../root; done; } || { echo "cannot unpack lua-nginx-module into $(OPENRESTY)"; exit 1; }
+
+# wasmtime's guest profiler on one scenario (tests/bench/src/profile.rs, harness feature
+# `profiling`): target/profile/$(SCENARIO).json (https://profiler.firefox.com/) and .txt
+# (top frames). MODULE: `named` (default: the shipped code, `wasm-opt -O3 -g`, with its
+# name section), `shipped` (target/kong_functions.wasm: no name section, frames are
+# `<wasm function N>`), or a path (e.g. $(WASM), cargo's build before wasm-opt).
+# `wasm-opt -g` keeps the names and leaves the code section byte for byte as shipped
+# (the summary checks it). PROFILE_ARGS, e.g. "--requests 50000 --interval-us 50".
+SCENARIO ?= s2
+MODULE ?= named
+PROFILE_ARGS ?=
+PROFILE_WASM := target/profile/kong_functions.wasm
+PROFILE_MODULE = $(if $(filter named,$(MODULE)),$(PROFILE_WASM),$(if $(filter shipped,$(MODULE)),$(WASM_OPT),$(MODULE)))
+profile: wasm
+	@if [ "$(MODULE)" = named ] && [ ! $(PROFILE_WASM) -nt $(WASM) ]; then \
+	  mkdir -p target/profile && echo "wasm-opt -O3 -g $(WASM) -o $(PROFILE_WASM)" && wasm-opt -O3 -g $(WASM) -o $(PROFILE_WASM); fi
+	cargo run --quiet -p kong-functions-bench --features profile -- profile $(SCENARIO) --module $(PROFILE_MODULE) $(PROFILE_ARGS)
 clean:
 	cargo clean

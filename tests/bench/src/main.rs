@@ -9,12 +9,20 @@
 //! Prints a Markdown report (BENCHMARKS.md records one). Environment: `KONG_FUNCTIONS_WASM`
 //! picks the module (default: the optimized `target/kong_functions.wasm`),
 //! `BENCH_REQUESTS` the measured requests per scenario (default 20,000).
+//!
+//! Other modes: `bench profile SCENARIO` (feature `profile`, `make profile`: the guest
+//! profiler, [`profile`]) and `bench e2e` (`make bench-e2e`: the scenarios over HTTP under
+//! `wrk`, against nginx with lua-nginx-module, [`e2e`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+mod e2e;
+#[cfg(feature = "profile")]
+mod profile;
+
 use wasm_harness::{Chain, ChainSpec, FilterSpec, HeadersSpec, Harness, RequestSpec, UpstreamSpec};
 
 /// Per-request timings of one measured run, in microseconds.
@@ -225,6 +233,26 @@ fn big_config() -> Value {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None | Some("report") => report(),
+        #[cfg(feature = "profile")]
+        Some("profile") => profile::main(&args[1..]),
+        #[cfg(not(feature = "profile"))]
+        Some("profile") => {
+            eprintln!("bench profile: built without the `profile` feature; run `make profile SCENARIO=s2`");
+            std::process::exit(2)
+        }
+        Some("e2e") => e2e::main(&args[1..]),
+        Some(other) => {
+            eprintln!("bench: unknown mode {other:?}; usage: bench [report] | bench profile s0..s5 | bench e2e");
+            std::process::exit(2)
+        }
+    }
+}
+
+/// The report `make bench` prints.
+fn report() {
     let count: usize = std::env::var("BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
     let warmup = count / 10;
     let module = our_module();

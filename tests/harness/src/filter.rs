@@ -40,6 +40,9 @@ pub enum Action {
 }
 
 
+/// The epoch deadline of every store: never reached unless a profiler lowers it.
+pub(crate) const NO_EPOCH_DEADLINE: u64 = 1 << 62;
+
 /// A filter instance with its root context created, started and configured.
 pub struct Filter {
     /// The name from the chain file.
@@ -52,6 +55,12 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// The instance's store, for the profiler's hooks.
+    #[cfg(feature = "profiling")]
+    pub(crate) fn store_mut(&mut self) -> &mut Store<HostState> {
+        &mut self.store
+    }
+
     /// Bytes of the instance's linear memory (`memory` export), in whole wasm pages.
     pub fn memory_bytes(&mut self) -> usize {
         match self.instance.get_memory(&mut self.store, "memory") {
@@ -96,6 +105,9 @@ impl Filter {
             call_response: None,
         };
         let mut store = Store::new(engine, state);
+        // Only read on an engine with epoch interruption (the profiler's, see
+        // `profiling`): a store's deadline starts at 0, which would trap at once.
+        store.set_epoch_deadline(NO_EPOCH_DEADLINE);
         let instance = linker
             .instantiate(&mut store, module)
             .with_context(|| format!("filter {:?}: cannot instantiate {}", spec.name, spec.module.display()))?;

@@ -29,6 +29,8 @@ pub mod chain;
 pub mod dispatch;
 pub mod filter;
 pub mod hosts;
+#[cfg(feature = "profiling")]
+pub mod profiling;
 pub mod props;
 pub mod spec;
 pub mod upstream;
@@ -61,6 +63,14 @@ impl Harness {
     /// A harness with wasmtime's default configuration (Cranelift).
     pub fn new() -> Harness {
         Harness { engine: Engine::default(), modules: Mutex::new(HashMap::new()) }
+    }
+
+    /// A harness on an engine built from `config`, e.g. with epoch interruption for the
+    /// guest profiler ([`profiling`], feature `profiling`).
+    ///
+    /// Errors: a configuration wasmtime rejects.
+    pub fn with_config(config: &wasmtime::Config) -> wasmtime::Result<Harness> {
+        Ok(Harness { engine: Engine::new(config)?, modules: Mutex::new(HashMap::new()) })
     }
 
     /// The wasmtime engine.
