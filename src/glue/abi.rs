@@ -300,7 +300,11 @@ pub fn deserialize_pairs(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
         let (Some(name), Some(value)) = (bytes.get(at..at + k), bytes.get(at + k + 1..at + k + 1 + v)) else {
             break;
         };
-        pairs.push((String::from_utf8_lossy(name).into_owned(), value.to_vec()));
+        let name = match std::str::from_utf8(name) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(name).into_owned(),
+        };
+        pairs.push((name, value.to_vec()));
         at += k + v + 2;
     }
     pairs

@@ -44,10 +44,11 @@ pub fn ngx_ctx<'gc>(pdk: &Pdk, ctx: Context<'gc>) -> Table<'gc> {
             table.set(ctx, key, value).ok();
         }
     };
-    let (phase, start, access_ended, response_started) = {
+    let start = super::request::start_time_ms(pdk);
+    let (phase, access_ended, response_started) = {
         let scope = pdk.scope();
         let r = &scope.request;
-        (scope.phase, r.start_time_ms, r.access_ended_ms, r.response_started_ms)
+        (scope.phase, r.access_ended_ms, r.response_started_ms)
     };
     if start > 0 {
         set("KONG_PROCESSING_START", Value::Integer(start as i64));

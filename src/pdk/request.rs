@@ -245,14 +245,25 @@ pub fn body(pdk: &Pdk) -> Result<Option<Vec<u8>>, String> {
     Ok(Some(body.clone()))
 }
 
-/// The request's start in milliseconds since the epoch (`RequestState::start_time_ms`,
-/// or the host clock when the glue left it 0).
+/// The request's start in milliseconds since the epoch: the host's `request.time`
+/// property when it has one, else the host clock, read on first use in a request and
+/// kept in `RequestState::start_time_ms` (0 until then), so requests that never ask
+/// make no host call for it.
 pub fn start_time_ms(pdk: &Pdk) -> u64 {
-    let scope = pdk.scope();
-    match scope.request.start_time_ms {
-        0 => scope.host.now_nanos() / 1_000_000,
-        ms => ms,
+    let known = pdk.scope().request.start_time_ms;
+    if known != 0 {
+        return known;
     }
+    let ms = {
+        let scope = pdk.scope();
+        let host = scope.host.as_ref();
+        Need::RequestTime
+            .read(host, crate::properties::HostKind::Generic)
+            .and_then(|bytes| crate::properties::time_ms(&bytes))
+            .unwrap_or_else(|| host.now_nanos() / 1_000_000)
+    };
+    pdk.scope_mut().request.start_time_ms = ms;
+    ms
 }
 
 fn host_and_kind(pdk: &Pdk) -> (std::rc::Rc<dyn crate::host::Host>, crate::properties::HostKind) {

@@ -386,22 +386,19 @@ impl Runtime {
     fn call(&mut self, function: &StashedFunction, want_function: bool) -> Result<Option<StashedFunction>, String> {
         lua::limits::install(self.limits);
         let executor = &self.executor;
-        self.lua.enter(|ctx| {
+        // Most chunks finish within one fuel slice: start, run and collect the result in
+        // one `Lua::enter` (each enter has a fixed cost; garbage is collected after it).
+        let (mut done, used, mut result) = self.lua.enter(|ctx| {
             let function = ctx.fetch(function);
-            ctx.fetch(executor).restart(ctx, function, ());
+            let exec = ctx.fetch(executor);
+            exec.restart(ctx, function, ());
+            let (done, used) = step_slice(ctx, exec);
+            let result = done.then(|| finish(ctx, exec, want_function));
+            (done, used, result)
         });
-        let mut spent: i64 = 0;
-        loop {
-            let (done, used) = self.lua.enter(|ctx| {
-                let mut fuel = Fuel::with(FUEL_PER_SLICE);
-                let done = ctx.fetch(executor).step(ctx, &mut fuel);
-                (done, i64::from(FUEL_PER_SLICE - fuel.remaining()))
-            });
-            spent += used;
-            self.last_instructions = spent;
-            if done {
-                break;
-            }
+        let mut spent: i64 = used;
+        self.last_instructions = spent;
+        while !done {
             if spent > self.limits.instructions {
                 self.lua.enter(|ctx| ctx.fetch(executor).stop(&ctx));
                 return Err("instruction limit exceeded".into());
@@ -415,19 +412,38 @@ impl Runtime {
                     return Err("memory limit exceeded".into());
                 }
             }
+            let (finished, used, finished_result) = self.lua.enter(|ctx| {
+                let exec = ctx.fetch(executor);
+                let (done, used) = step_slice(ctx, exec);
+                (done, used, done.then(|| finish(ctx, exec, want_function)))
+            });
+            spent += used;
+            self.last_instructions = spent;
+            done = finished;
+            result = finished_result;
         }
-        self.lua.enter(|ctx| {
-            let executor = ctx.fetch(executor);
-            let result = match executor.take_result::<Value>(ctx) {
-                Ok(Ok(Value::Function(f))) if want_function => Ok(Some(ctx.stash(f))),
-                Ok(Ok(_)) => Ok(None),
-                Ok(Err(e)) => Err(error_text(e)),
-                Err(e) => Err(lua::runtime_error_text(&e)),
-            };
-            executor.stop(&ctx);
-            result
-        })
+        result.unwrap_or_else(|| Err("the chunk did not finish".into()))
     }
+}
+
+/// Runs the executor for one fuel slice: whether it finished, and the fuel it used.
+fn step_slice<'gc>(ctx: piccolo::Context<'gc>, executor: Executor<'gc>) -> (bool, i64) {
+    let mut fuel = Fuel::with(FUEL_PER_SLICE);
+    let done = executor.step(ctx, &mut fuel);
+    (done, i64::from(FUEL_PER_SLICE - fuel.remaining()))
+}
+
+/// The finished executor's result (the function the chunk returned, when wanted), and
+/// the executor stopped for its next use.
+fn finish<'gc>(ctx: piccolo::Context<'gc>, executor: Executor<'gc>, want_function: bool) -> Result<Option<StashedFunction>, String> {
+    let result = match executor.take_result::<Value>(ctx) {
+        Ok(Ok(Value::Function(f))) if want_function => Ok(Some(ctx.stash(f))),
+        Ok(Ok(_)) => Ok(None),
+        Ok(Err(e)) => Err(error_text(e)),
+        Err(e) => Err(lua::runtime_error_text(&e)),
+    };
+    executor.stop(&ctx);
+    result
 }
 
 /// The message of a Lua error as Lua prints it: strings and numbers as is, other values

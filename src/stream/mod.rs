@@ -107,7 +107,6 @@ impl Stream {
             self.host.log(LogLevel::Error, &reason);
             return self.respond_with_error();
         }
-        self.request.start_time_ms = self.request_start_ms();
         if !uses_body {
             return self.run_request_phases(0);
         }
@@ -274,15 +273,6 @@ impl Stream {
             .request_header("content-length")
             .and_then(|v| String::from_utf8_lossy(&v).trim().parse::<u64>().ok())
             .is_some_and(|n| n > 0)
-    }
-
-    /// When the request arrived, in ms since the Unix epoch: the host's `request.time`
-    /// property when it has one, else the host clock now.
-    fn request_start_ms(&self) -> u64 {
-        crate::properties::Need::RequestTime
-            .read(self.host.as_ref(), crate::properties::HostKind::Generic)
-            .and_then(|bytes| crate::properties::time_ms(&bytes))
-            .unwrap_or_else(|| self.host.now_nanos() / 1_000_000)
     }
 
     /// Runs `rewrite` then `access`; `buffered_size` is the size of the request body the
