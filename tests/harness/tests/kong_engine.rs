@@ -3,40 +3,12 @@
 //! the probe filter (`filters/probe`). Each test fails if the harness stops modelling it.
 //! Sources are listed in `docs/hosts.md`.
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
+mod common;
 
-use serde_json::Value;
-use wasm_harness::{Chain, ChainSpec, FilterSpec, Harness, HostProfile, Outcome, RequestSpec};
+use common::{harness, probe, probe_module};
 
-fn probe_module() -> PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        if let Ok(path) = std::env::var("HARNESS_PROBE_WASM") {
-            return PathBuf::from(path);
-        }
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .current_dir(&root)
-            .args(["build", "--quiet", "--release", "--target", "wasm32-wasip1", "-p", "harness-probe-filter"])
-            .status()
-            .expect("run cargo build for the probe filter");
-        assert!(status.success(), "building the probe filter failed");
-        target.join("wasm32-wasip1/release/harness_probe_filter.wasm")
-    })
-    .clone()
-}
+use wasm_harness::{Chain, ChainSpec, FilterSpec, HostProfile, Outcome, RequestSpec};
 
-fn harness() -> &'static Harness {
-    static HARNESS: OnceLock<Harness> = OnceLock::new();
-    HARNESS.get_or_init(Harness::new)
-}
-
-fn probe(name: &str, config: &str) -> FilterSpec {
-    FilterSpec { name: name.into(), module: probe_module(), config: Value::String(config.into()) }
-}
 
 fn kong_spec(filters: Vec<FilterSpec>) -> ChainSpec {
     ChainSpec { filters, profile: HostProfile::Kong, ..ChainSpec::default() }
