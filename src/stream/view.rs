@@ -107,18 +107,17 @@ impl HostView {
     /// (the request already went upstream, as a late `ngx.req.set_header` in nginx) and
     /// logged at debug level.
     fn request_writable(&self, name: &str) -> bool {
-        let writable = self.writable.get().request;
-        if !writable {
-            let message = format!("kong-functions: request header '{name}' not changed: the request already went upstream");
-            self.inner.log(LogLevel::Debug, &message);
-        }
-        writable
+        self.writable_or_log(self.writable.get().request, "request", name, "the request already went upstream")
     }
 
+    /// Whether response header writes may reach the host now (see [`Writable`]).
     fn response_writable(&self, name: &str) -> bool {
-        let writable = self.writable.get().response;
+        self.writable_or_log(self.writable.get().response, "response", name, "the headers were already sent")
+    }
+
+    fn writable_or_log(&self, writable: bool, map: &str, name: &str, why: &str) -> bool {
         if !writable {
-            let message = format!("kong-functions: response header '{name}' not changed: the headers were already sent");
+            let message = format!("kong-functions: {map} header '{name}' not changed: {why}");
             self.inner.log(LogLevel::Debug, &message);
         }
         writable
