@@ -217,7 +217,7 @@ impl Runtime {
             .filter(|(phase, _)| matches!(phase, Phase::Rewrite | Phase::Access))
             .flat_map(|(_, sources)| sources)
             .any(|source| REQUEST_BODY_FUNCTIONS.iter().any(|f| source.contains(f)));
-        let uses_ngx_ctx = config.phases.iter().flat_map(|(_, sources)| sources).any(|source| source.contains("ngx.ctx"));
+        let uses_ngx_ctx = sources().any(|source| source.contains("ngx.ctx"));
         Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, uses_request_body, uses_ngx_ctx, setup, disabled: None })
     }
 
