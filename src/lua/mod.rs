@@ -8,7 +8,7 @@ pub mod limits;
 pub mod script;
 pub mod stdlib;
 #[cfg(test)]
-mod table_growth_tests;
+mod piccolo_patch_tests;
 
 use piccolo::{Callback, CallbackReturn, Context, Execution, Lua, Value};
 

@@ -716,6 +716,10 @@ impl<'gc, 'a> LuaFrame<'gc, 'a> {
                     self.state.stack[function_index + 1..].rotate_left(fixed_params);
                     function_index + 1 + (arg_count - fixed_params)
                 } else {
+                    // kong-functions patch: parameters the caller did not pass are nil.
+                    // 0.3.3 left them holding the caller's registers above the arguments
+                    // (the tail-call path below already cleared them).
+                    self.state.stack.truncate(function_index + 1 + arg_count);
                     function_index + 1
                 };
 

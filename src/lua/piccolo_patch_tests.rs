@@ -1,8 +1,8 @@
-//! Table growth never panics (vendor/piccolo/PATCHES.md): piccolo 0.3.3 panicked growing
-//! a table that held keys set to nil, or whose array part grew while its hash part was
-//! full, and in a wasm module a panic is a trap of the whole VM. Lua semantics (the
-//! reference manual, §2.1 and `next`): assigning nil removes a field, and any key may be
-//! added afterwards.
+//! What vendor/piccolo/PATCHES.md fixes in piccolo 0.3.3, held to Lua's semantics (the
+//! reference manual): table growth never panics (0.3.3 panicked growing a table that held
+//! keys set to nil, or whose array part grew while its hash part was full, and in a wasm
+//! module a panic is a trap of the whole VM; §2.1: assigning nil removes a field, and any
+//! key may be added afterwards), and parameters a caller did not pass are nil (§3.4.11).
 
 use std::rc::Rc;
 
@@ -81,5 +81,19 @@ fn levels_by_name_and_by_number_as_kong_constants_builds_them() {
            t.debug = nil t.info = nil t.other = 1 t[100] = 'x' end \
          kong.log.info('ok')",
         "ok",
+    );
+}
+
+#[test]
+fn missing_parameters_are_nil() {
+    // §3.4.11: "If there are fewer arguments than parameters, the missing ones are nil";
+    // a table constructor as the last argument left its element count in the register
+    // above it, which 0.3.3 handed to the missing parameter.
+    assert_logs(
+        "local function third(a, b, c) return c end \
+         local function second(a, b) return b end \
+         kong.log.info(tostring(third(1, {1, 2})), ' ', tostring(third(1, {})), ' ', \
+           tostring(second({5})), ' ', tostring(third(1, {a = 1, 7})))",
+        "nil nil nil nil",
     );
 }
