@@ -97,3 +97,27 @@ fn missing_parameters_are_nil() {
         "nil nil nil nil",
     );
 }
+
+#[test]
+fn errors_the_vm_raises_name_the_chunk_and_line() {
+    // Lua's runtime errors carry `chunkname:line:` (luaG_runerror); Kong logs them as
+    // `access[1]:2: attempt to index ...`. The variable's name is not known here.
+    for (source, expected) in [
+        ("local ok = 1\nlocal t = nil\nlocal y = t.x", "access[1]:3: attempt to index a nil value"),
+        ("local f\n\nf()", "access[1]:3: attempt to call a nil value"),
+        ("local n = {} + 1", "access[1]:1: "),
+    ] {
+        let (outcome, messages) = run(source);
+        assert!(!matches!(outcome, PhaseOutcome::Continue), "{source}");
+        assert!(
+            messages.iter().any(|m| m.starts_with(&format!("[pre-function] {expected}"))),
+            "{source}: {messages:?}"
+        );
+    }
+}
+
+#[test]
+fn pcall_sees_the_position_too() {
+    // pcall's message is the same string Lua would log (§6.1 error, luaG_runerror).
+    assert_logs("local ok, err = pcall(function()\n local t\n return t.x\nend)\nkong.log.info(err)", "access[1]:3: attempt to index a nil value");
+}

@@ -440,7 +440,7 @@ fn finish<'gc>(ctx: piccolo::Context<'gc>, executor: Executor<'gc>, want_functio
         Ok(Ok(Value::Function(f))) if want_function => Ok(Some(ctx.stash(f))),
         Ok(Ok(_)) => Ok(None),
         Ok(Err(e)) => Err(error_text(e)),
-        Err(e) => Err(lua::runtime_error_text(&e)),
+        Err(e) => Err(e.to_string()),
     };
     executor.stop(&ctx);
     result

@@ -405,6 +405,7 @@ impl<'gc> Executor<'gc> {
                         };
                         match run_vm(ctx, lua_frame, VM_GRANULARITY) {
                             Err(err) => {
+                                let err = with_position(&top_state, err);
                                 top_state.frames.push(Frame::Error(err.into()));
                             }
                             Ok(instructions_run) => {
@@ -586,4 +587,37 @@ pub struct UpperLuaFrame<'gc> {
     pub chunk_name: String<'gc>,
     pub current_function: FunctionRef<String<'gc>>,
     pub current_line: LineNumber,
+}
+
+/// kong-functions patch: the error an instruction of the top Lua frame raised, prefixed with
+/// `chunkname:line: ` of that instruction, as Lua's runtime errors are (`luaG_runerror`).
+/// 0.3.3 dropped the frame without saying where the error happened.
+fn with_position<'gc>(state: &ThreadState<'gc>, err: crate::RuntimeError) -> crate::RuntimeError {
+    let Some(Frame::Lua { bottom, pc, .. }) = state.frames.last() else {
+        return err;
+    };
+    let Some(Value::Function(Function::Closure(closure))) = state.stack.get(*bottom).copied() else {
+        return err;
+    };
+    let proto = closure.prototype();
+    // The VM has moved past the failing instruction when it returns the error.
+    let failed = pc.saturating_sub(1);
+    let lines = &proto.opcode_line_numbers;
+    let line = match lines.binary_search_by_key(&failed, |(opcode, _)| *opcode) {
+        Ok(i) => lines[i].1,
+        Err(0) => return err,
+        Err(i) => lines[i - 1].1,
+    };
+    let position = std::format!("{}:{}: ", proto.chunk_name.to_str_lossy(), line);
+    crate::RuntimeError::from(PositionedError { position, error: err })
+}
+
+/// kong-functions patch: a VM error with the position it happened at.
+#[derive(Debug, Error)]
+#[error("{position}{error}")]
+pub struct PositionedError {
+    /// `chunkname:line: `.
+    pub position: std::string::String,
+    /// The error the instruction raised.
+    pub error: crate::RuntimeError,
 }
