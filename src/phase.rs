@@ -6,7 +6,8 @@
 /// order of names in "only in: ..." errors match Kong's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Phase {
-    /// TLS handshake (`certificate`); not run on proxy-wasm hosts yet.
+    /// Once per downstream connection, before its first request's `rewrite`
+    /// (`certificate`; Kong runs it during the TLS handshake).
     Certificate,
     /// Before routing decisions are final (`rewrite`): run on the request headers.
     Rewrite,
@@ -18,13 +19,13 @@ pub enum Phase {
     BodyFilter,
     /// When the stream is done (`log`).
     Log,
-    /// WebSocket handshake (`ws_handshake`); not run on proxy-wasm hosts yet.
+    /// On a WebSocket handshake request, in place of `access` (`ws_handshake`).
     WsHandshake,
-    /// WebSocket client frame (`ws_client_frame`); not run yet.
+    /// Once per client frame (a data message or a control frame) after the upgrade.
     WsClientFrame,
-    /// WebSocket upstream frame (`ws_upstream_frame`); not run yet.
+    /// Once per upstream frame (a data message or a control frame) after the upgrade.
     WsUpstreamFrame,
-    /// WebSocket close (`ws_close`); not run yet.
+    /// Once, when either side closes the WebSocket connection (`ws_close`).
     WsClose,
 }
 
@@ -73,9 +74,11 @@ impl Phase {
         Phase::ALL.into_iter().find(|p| p.name() == name)
     }
 
-    /// Whether this filter runs the phase on a proxy-wasm host today.
-    pub fn is_supported(self) -> bool {
-        Phase::HTTP.contains(&self)
+    /// Whether this is one of the three phases that run on WebSocket frames
+    /// (`ws_client_frame`, `ws_upstream_frame`, `ws_close`), which need a host that passes
+    /// upgraded streams through HTTP filters.
+    pub fn is_frame_phase(self) -> bool {
+        matches!(self, Phase::WsClientFrame | Phase::WsUpstreamFrame | Phase::WsClose)
     }
 
     /// Kong's phase bit (`kong/pdk/private/phases.lua`), used by PDK phase checks.
