@@ -90,10 +90,14 @@ impl Phase {
             Phase::HeaderFilter => kong_phase::HEADER_FILTER,
             Phase::BodyFilter => kong_phase::BODY_FILTER,
             Phase::Log => kong_phase::LOG,
-            // Kong runs the websocket phases as access-like PDK phases.
-            Phase::WsHandshake | Phase::WsClientFrame | Phase::WsUpstreamFrame | Phase::WsClose => {
-                kong_phase::ACCESS
-            }
+            // The handshake is access-like (a chunk may refuse it with kong.response.exit);
+            // the frame phases and ws_close come after the request went upstream, so
+            // they pass the checks of the log phase. Each has its own bit too, for
+            // kong.websocket.*.
+            Phase::WsHandshake => kong_phase::ACCESS | kong_phase::WS_HANDSHAKE,
+            Phase::WsClientFrame => kong_phase::LOG | kong_phase::WS_CLIENT_FRAME,
+            Phase::WsUpstreamFrame => kong_phase::LOG | kong_phase::WS_UPSTREAM_FRAME,
+            Phase::WsClose => kong_phase::LOG | kong_phase::WS_CLOSE,
         }
     }
 }
@@ -112,6 +116,12 @@ pub mod kong_phase {
     pub const BODY_FILTER: u32 = 0x0000_0400;
     pub const LOG: u32 = 0x0000_2000;
     pub const PREREAD: u32 = 0x0000_4000;
+    /// Kong Enterprise's WebSocket phases. Their bits are not in Kong's public
+    /// `phases.lua`; these values only order them in "only in: ..." lists.
+    pub const WS_HANDSHAKE: u32 = 0x0010_0000;
+    pub const WS_CLIENT_FRAME: u32 = 0x0020_0000;
+    pub const WS_UPSTREAM_FRAME: u32 = 0x0040_0000;
+    pub const WS_CLOSE: u32 = 0x0080_0000;
     pub const ERROR: u32 = 0x0100_0000;
     pub const ADMIN_API: u32 = 0x1000_0000;
 
@@ -128,7 +138,7 @@ pub mod kong_phase {
         | CLUSTER_LISTENER;
 
     /// Kong's names by bit, in bit order (the order of "only in: ..." lists).
-    const NAMES: [(u32, &str); 14] = [
+    const NAMES: [(u32, &str); 18] = [
         (INIT_WORKER, "init_worker"),
         (CERTIFICATE, "certificate"),
         (CLIENT_HELLO, "client_hello"),
@@ -141,6 +151,10 @@ pub mod kong_phase {
         (BODY_FILTER, "body_filter"),
         (LOG, "log"),
         (PREREAD, "preread"),
+        (WS_HANDSHAKE, "ws_handshake"),
+        (WS_CLIENT_FRAME, "ws_client_frame"),
+        (WS_UPSTREAM_FRAME, "ws_upstream_frame"),
+        (WS_CLOSE, "ws_close"),
         (ERROR, "error"),
         (ADMIN_API, "admin_api"),
     ];
