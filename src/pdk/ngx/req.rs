@@ -19,9 +19,9 @@
 
 use piccolo::{CallbackReturn, Context, Error, Execution, MetaMethod, Stack, Table, Value};
 
-use super::args::{self, arg_type_name};
-use super::request::{self, header, header_list, normalize_header_name};
-use super::{function, lua_string, raise, set_function, Pdk};
+use crate::pdk::args::{self, arg_type_name};
+use crate::pdk::kong::request::{self, header, header_list, normalize_header_name};
+use crate::pdk::{function, lua_string, raise, set_function, Pdk};
 use crate::properties::Need;
 
 /// Functions whose use means a chunk reads or replaces the request body: the glue
@@ -626,6 +626,10 @@ pub fn variable(pdk: &Pdk, name: &str) -> Option<Vec<u8>> {
         "content_type" => header(pdk, b"content-type"),
         "content_length" => header(pdk, b"content-length"),
         "request_body" => request::body(pdk).ok().flatten().filter(|b| !b.is_empty()),
+        // The TLS variables, from Envoy's connection attributes where nginx's are absent.
+        "ssl_server_name" => need_text(pdk, Need::TlsServerName),
+        "ssl_protocol" => need_text(pdk, Need::TlsVersion),
+        "ssl_client_s_dn" => need_text(pdk, Need::PeerSubject),
         "request" => {
             let protocol = need_text(pdk, Need::Protocol).unwrap_or_else(|| b"HTTP/1.1".to_vec());
             let mut line = request::method(pdk);
@@ -709,7 +713,7 @@ mod tests {
 
     use super::*;
     use crate::host::Host;
-    use crate::pdk::request::tests::{lines, run_in};
+    use crate::pdk::kong::request::tests::{lines, run_in};
     use crate::pdk::testing::FakeHost;
     use crate::phase::Phase;
     use crate::runtime::{PhaseOutcome, RequestState};
