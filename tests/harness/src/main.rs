@@ -17,6 +17,7 @@ use wasm_harness::connection::RequestItem;
 use wasm_harness::{ChainSpec, Harness};
 
 mod serve;
+mod serve_ws;
 mod transcript;
 
 #[derive(Parser)]
