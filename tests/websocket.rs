@@ -200,9 +200,10 @@ fn harness_binary() -> std::path::PathBuf {
     target.join("debug/wasm-harness")
 }
 
-fn start_server(chain_file: &std::path::Path) -> (Server, String) {
+fn start_server(chain_file: &std::path::Path, extra: &[&str]) -> (Server, String) {
     let mut child = Command::new(harness_binary())
-        .args(["serve", chain_file.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .args(["serve", chain_file.to_str().unwrap(), "--listen", "127.0.0.1:0", "--upstream-timeout", "5"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -242,7 +243,7 @@ fn serve_upgrades_a_websocket_through_the_filter_on_loopback() {
     let chain_file = dir.join("chain.json");
     let chain = json!({"filters": [{"name": "pre-function", "module": module_path(), "config": chat_config()}]});
     std::fs::write(&chain_file, chain.to_string()).unwrap();
-    let (_server, address) = start_server(&chain_file);
+    let (_server, address) = start_server(&chain_file, &[]);
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut stream = TcpStream::connect(&address).expect("connect");
     stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
@@ -270,5 +271,92 @@ fn serve_upgrades_a_websocket_through_the_filter_on_loopback() {
     let mut client = wasm_harness::ws::Receiver::new(wasm_harness::ws::Side::Client);
     client.push(&closed);
     assert_eq!(client.frames.first().map(|f| (f.opcode.as_str(), f.close_code)), Some(("close", Some(1000))));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A WebSocket server on loopback for one connection: answers the handshake as RFC 6455
+/// 4.2.2 says, replies `upstream saw: <text>` to each text message, answers a close with
+/// a close and closes. Returns its port and the frames it received.
+fn loopback_ws_upstream() -> (u16, std::thread::JoinHandle<Vec<ReceivedFrame>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("the harness connects");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let head = read_until(&mut stream, deadline, |b| b.windows(4).any(|w| w == b"\r\n\r\n"));
+        let head = String::from_utf8_lossy(&head).to_string();
+        let key = head
+            .lines()
+            .find_map(|l| l.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-key")).map(|(_, v)| v.trim().to_string()))
+            .expect("a Sec-WebSocket-Key");
+        let answer = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+            wasm_harness::ws::accept_key(&key)
+        );
+        stream.write_all(answer.as_bytes()).unwrap();
+        let mut receiver = wasm_harness::ws::Receiver::new(wasm_harness::ws::Side::Upstream);
+        let mut buf = [0u8; 4096];
+        while Instant::now() < deadline && !receiver.closed {
+            let n = match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(_) => break,
+            };
+            let done = receiver.push(&buf[..n]);
+            let start = receiver.messages.len() - done;
+            for (code, payload) in receiver.messages[start..].to_vec() {
+                let reply = match code {
+                    wasm_harness::ws::opcode::TEXT => wasm_harness::ws::Frame::new(code, format!("upstream saw: {}", String::from_utf8_lossy(&payload))),
+                    wasm_harness::ws::opcode::CLOSE => wasm_harness::ws::Frame::new(code, payload.get(..2).unwrap_or_default().to_vec()),
+                    _ => continue,
+                };
+                stream.write_all(&reply.encode()).unwrap();
+            }
+        }
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+        receiver.frames
+    });
+    (port, handle)
+}
+
+#[test]
+fn serve_relays_a_websocket_to_a_loopback_upstream_through_the_filter() {
+    let (port, upstream) = loopback_ws_upstream();
+    let dir = std::env::temp_dir().join(format!("kf-ws-relay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let chain_file = dir.join("chain.json");
+    let chain = json!({"filters": [{"name": "pre-function", "module": module_path(), "config": chat_config()}]});
+    std::fs::write(&chain_file, chain.to_string()).unwrap();
+    let upstream_url = format!("http://127.0.0.1:{port}");
+    let (_server, address) = start_server(&chain_file, &["--upstream", &upstream_url]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut stream = TcpStream::connect(&address).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let handshake = format!(
+        "GET /room HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: {}\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        wasm_harness::ws::SAMPLE_KEY
+    );
+    stream.write_all(handshake.as_bytes()).unwrap();
+    let head = read_until(&mut stream, deadline, |b| b.windows(4).any(|w| w == b"\r\n\r\n"));
+    let head = String::from_utf8_lossy(&head).to_string();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="), "{head}");
+    let masked = |frame: wasm_harness::ws::Frame| wasm_harness::ws::Frame { mask: Some(wasm_harness::ws::CLIENT_MASK), ..frame }.encode();
+    stream.write_all(&masked(wasm_harness::ws::Frame::new(wasm_harness::ws::opcode::TEXT, "hi"))).unwrap();
+    let got = read_until(&mut stream, deadline, |b| matches!(wasm_harness::ws::parse(b), wasm_harness::ws::Parsed::Frame(..)));
+    let mut client = wasm_harness::ws::Receiver::new(wasm_harness::ws::Side::Client);
+    client.push(&got);
+    // ws_client_frame shouted it on the way up; the upstream's answer came back unmasked.
+    assert_eq!(frames(&client.frames), [pair("text", "upstream saw: HI")]);
+    stream.write_all(&masked(wasm_harness::ws::Frame::close(1000, ""))).unwrap();
+    let closed = read_until(&mut stream, deadline, |b| matches!(wasm_harness::ws::parse(b), wasm_harness::ws::Parsed::Frame(..)));
+    let mut client = wasm_harness::ws::Receiver::new(wasm_harness::ws::Side::Client);
+    client.push(&closed);
+    assert_eq!(client.frames.first().map(|f| (f.opcode.as_str(), f.close_code)), Some(("close", Some(1000))));
+    let received = upstream.join().expect("upstream thread");
+    assert_eq!(frames(&received)[0], pair("text", "HI"));
+    assert!(received.iter().all(|f| f.masked), "frames toward the upstream are masked (RFC 6455 5.1)");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -41,8 +41,9 @@ pub struct ServeOptions {
 pub(crate) enum Job {
     /// One HTTP request.
     Http(RequestSpec, oneshot::Sender<Result<Outcome, String>>),
-    /// A WebSocket handshake (`ws_open`): the outcome and whether the stream upgraded.
-    WsOpen(RequestSpec, oneshot::Sender<Result<(Outcome, bool), String>>),
+    /// A WebSocket handshake (`ws_open`), answered by the given function (a real
+    /// upstream) or the built-in echo upstream: the outcome and whether it upgraded.
+    WsOpen(RequestSpec, Option<crate::serve_ws::SendHandshake>, oneshot::Sender<Result<(Outcome, bool), String>>),
     /// Bytes from one side of the upgraded stream (`ws_deliver`), `true` at its end.
     WsData(wasm_harness::ws::Side, Vec<u8>, bool, oneshot::Sender<Result<wasm_harness::chain::Delivered, String>>),
     /// The end of the upgraded stream (`ws_finish`): its log lines.
@@ -51,10 +52,10 @@ pub(crate) enum Job {
 
 /// Where `--upstream` points: `host:port` and a path prefix.
 #[derive(Clone, Debug)]
-struct UpstreamTarget {
-    host: String,
-    port: u16,
-    prefix: String,
+pub(crate) struct UpstreamTarget {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) prefix: String,
 }
 
 fn parse_upstream(url: &str) -> Result<UpstreamTarget, String> {
@@ -95,7 +96,7 @@ pub fn serve(spec: ChainSpec, options: ServeOptions) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    runtime.block_on(accept_loop(options.listen, jobs, target))
+    runtime.block_on(accept_loop(options.listen, jobs, target, options.upstream_timeout))
 }
 
 /// Builds the chain on its own thread; returns the job channel and the start-up log lines.
@@ -179,7 +180,7 @@ fn start_chain_thread(
     Ok((jobs_tx, startup))
 }
 
-async fn accept_loop(listen: SocketAddr, jobs: std::sync::mpsc::Sender<Job>, target: Option<UpstreamTarget>) -> ExitCode {
+async fn accept_loop(listen: SocketAddr, jobs: std::sync::mpsc::Sender<Job>, target: Option<UpstreamTarget>, timeout: Duration) -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -215,7 +216,8 @@ async fn accept_loop(listen: SocketAddr, jobs: std::sync::mpsc::Sender<Job>, tar
                 };
                 while connections.try_join_next().is_some() {}
                 let jobs = jobs.clone();
-                let service = service_fn(move |request| handle(request, peer, jobs.clone()));
+                let ws_target = target.clone();
+                let service = service_fn(move |request| handle(request, peer, jobs.clone(), ws_target.clone(), timeout));
                 // `with_upgrades`: WebSocket handshakes (serve_ws). hyper-util's graceful
                 // watcher does not take upgradeable connections, so shutdown is signalled
                 // to each connection task here.
@@ -274,6 +276,8 @@ async fn handle(
     mut request: Request<Incoming>,
     peer: SocketAddr,
     jobs: std::sync::mpsc::Sender<Job>,
+    ws_target: Option<UpstreamTarget>,
+    timeout: Duration,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let started = Instant::now();
     let method = request.method().to_string();
@@ -312,9 +316,11 @@ async fn handle(
         upstream: None,
     };
     let mut upgraded = false;
+    let mut tunnel = None;
     let result = match &on_upgrade {
-        Some(_) => crate::serve_ws::open(&jobs, spec).await.map(|(outcome, open)| {
+        Some(_) => crate::serve_ws::open(&jobs, spec, ws_target.as_ref(), timeout).await.map(|(outcome, open, to_upstream)| {
             upgraded = open;
+            tunnel = to_upstream;
             outcome
         }),
         None => {
@@ -359,7 +365,7 @@ async fn handle(
     }
     access(status.as_u16(), body_len, if outcome.upstream.is_some() { "yes" } else { "no" });
     if let (true, Some(on_upgrade)) = (upgraded, on_upgrade) {
-        crate::serve_ws::accept(&mut response, on_upgrade, jobs);
+        crate::serve_ws::accept(&mut response, on_upgrade, jobs, tunnel);
     }
     Ok(response)
 }
