@@ -26,6 +26,7 @@
 
 pub mod abi;
 pub mod chain;
+pub mod connection;
 pub mod dispatch;
 pub mod filter;
 pub mod hosts;
@@ -35,6 +36,7 @@ pub mod props;
 pub mod spec;
 pub mod upstream;
 pub mod wasi;
+pub mod ws;
 
 pub use chain::Chain;
 pub use spec::{HostProfile, ChainSpec, FilterSpec, HeadersSpec, LogEntry, Outcome, RequestSpec, UpstreamRequest, UpstreamSpec};
