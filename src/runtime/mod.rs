@@ -118,9 +118,10 @@ pub struct Runtime {
     /// Why every request fails, when binding to the host found the configuration
     /// unusable there (Kong's node says `untrusted_lua = off`).
     disabled: Option<String>,
-    /// Downstream connections `certificate` ran for, oldest first, with whether it
-    /// succeeded; at most [`MAX_CONNECTIONS`].
-    connections: std::collections::VecDeque<(Vec<u8>, bool)>,
+    /// Downstream connections `certificate` ran for, with whether it succeeded: a ring of
+    /// at most [`MAX_CONNECTIONS`], `next_connection` the slot the next one takes.
+    connections: Vec<(Vec<u8>, bool)>,
+    next_connection: usize,
     /// The host gave no connection identity and that was logged.
     no_connection_id_logged: bool,
 }
@@ -227,7 +228,7 @@ impl Runtime {
             .flat_map(|(_, sources)| sources)
             .any(|source| REQUEST_BODY_FUNCTIONS.iter().any(|f| source.contains(f)));
         let uses_ngx_ctx = sources().any(|source| source.contains("ngx.ctx"));
-        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, uses_request_body, uses_ngx_ctx, setup, disabled: None, connections: Default::default(), no_connection_id_logged: false })
+        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, uses_request_body, uses_ngx_ctx, setup, disabled: None, connections: Vec::new(), next_connection: 0, no_connection_id_logged: false })
     }
 
     /// Binds the instance to its host on the first request (later calls do nothing):
@@ -286,10 +287,12 @@ impl Runtime {
     /// Records that `certificate` ran for connection `id` with outcome `ok`, forgetting
     /// the oldest connection past [`MAX_CONNECTIONS`].
     pub fn record_connection(&mut self, id: Vec<u8>, ok: bool) {
-        if self.connections.len() >= MAX_CONNECTIONS {
-            self.connections.pop_front();
+        if self.connections.len() < MAX_CONNECTIONS {
+            self.connections.push((id, ok));
+        } else {
+            self.connections[self.next_connection] = (id, ok);
         }
-        self.connections.push_back((id, ok));
+        self.next_connection = (self.next_connection + 1) % MAX_CONNECTIONS;
     }
 
     /// Logs, once per instance, that the host names no connection, so `certificate`
@@ -501,14 +504,19 @@ fn log_phases_the_host_cannot_run(host: &dyn Host, config: &PluginConfig, kind: 
     if crate::stream::HostBehaviour::of(kind).carries_upgraded_streams {
         return;
     }
-    let phases: Vec<&str> = config.phases.iter().filter(|(p, _)| p.is_frame_phase()).map(|(p, _)| p.name()).collect();
+    let mut phases = String::new();
+    for (phase, _) in config.phases.iter().filter(|(p, _)| p.is_frame_phase()) {
+        if !phases.is_empty() {
+            phases.push_str(", ");
+        }
+        phases.push_str(phase.name());
+    }
     if phases.is_empty() {
         return;
     }
     let message = format!(
-        "kong-functions: {} will not run on this host ({}): nginx hands an upgraded connection to its tunnel, \
+        "kong-functions: {phases} will not run on this host ({}): nginx hands an upgraded connection to its tunnel, \
          which passes no WebSocket frame to proxy-wasm filters; ws_handshake still runs",
-        phases.join(", "),
         kind.name()
     );
     host.log(LogLevel::Warn, &message);

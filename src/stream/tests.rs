@@ -594,6 +594,6 @@ mod certificate {
         stream(&runtime, &host).on_request_headers(true);
         let messages = host.messages();
         assert_eq!(messages[0], "[pre-function] CN=envoy-client nil");
-        assert!(messages[1].ends_with("get_full_client_certificate_chain: not supported by this host (envoy): no property carries the client certificate in PEM"), "{}", messages[1]);
+        assert!(messages[1].ends_with("get_full_client_certificate_chain: not supported by this host: only nginx's engine has a property with the client certificate in PEM"), "{}", messages[1]);
     }
 }

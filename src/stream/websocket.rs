@@ -92,7 +92,7 @@ impl Stream {
             && self
                 .host
                 .request_header("upgrade")
-                .is_some_and(|v| String::from_utf8_lossy(&v).to_ascii_lowercase().contains("websocket"))
+                .is_some_and(|v| v.windows(9).any(|w| w.eq_ignore_ascii_case(b"websocket")))
     }
 
     /// `rewrite` then `ws_handshake`; a handshake that goes upstream gets its WebSocket

@@ -50,19 +50,17 @@ const REWRITE_AND_LATER: u32 =
 /// `resty.kong.tls` adds). Envoy has no attribute with the PEM: the call raises there.
 fn get_full_client_certificate_chain<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     pdk.check_phase(ctx, &exec, REWRITE_AND_LATER)?;
-    let scope = pdk.scope();
-    let kind = scope.host_kind;
-    if Need::PeerCertificate.paths(kind).is_empty() {
-        drop(scope);
-        let message = format!(
-            "kong.client.tls.get_full_client_certificate_chain: not supported by this host ({}): no property carries \
-             the client certificate in PEM",
-            kind.name()
-        );
-        return raise(ctx, &exec, &message);
+    let (pem, supported) = {
+        let scope = pdk.scope();
+        let kind = scope.host_kind;
+        (Need::PeerCertificate.read(scope.host.as_ref(), kind), !Need::PeerCertificate.paths(kind).is_empty())
+    };
+    if !supported {
+        let message = "kong.client.tls.get_full_client_certificate_chain: not supported by this host: only nginx's \
+                       engine has a property with the client certificate in PEM";
+        return raise(ctx, &exec, message);
     }
-    let pem = Need::PeerCertificate.read(scope.host.as_ref(), kind).filter(|pem| !pem.is_empty());
-    drop(scope);
+    let pem = pem.filter(|pem| !pem.is_empty());
     stack.replace(ctx, pem.map_or(Value::Nil, |pem| lua_string(ctx, &pem)));
     Ok(CallbackReturn::Return)
 }

@@ -4,9 +4,9 @@
 //! `ws_client_frame`/`ws_upstream_frame`, each namespace only in its own side's phase;
 //! `set_max_payload_size` in `ws_handshake`. Argument errors are Kong's words.
 
-use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table, Value};
+use piccolo::{Callback, CallbackReturn, Context, Error, Execution, Stack, Table, Value};
 
-use crate::pdk::{lua_string, raise, set_function, Pdk, PdkFn};
+use crate::pdk::{lua_string, raise, Pdk};
 use crate::phase::kong_phase;
 use crate::runtime::{WsClose, WsFrame};
 use crate::websocket::{Kind, Side, DEFAULT_MAX_PAYLOAD};
@@ -22,80 +22,142 @@ const MAX_PAYLOAD_SIZE: usize = DEFAULT_MAX_PAYLOAD;
 /// Builds the `kong.websocket` table: `client` and `upstream`.
 pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     let t = Table::new(&ctx);
-    t.set(ctx, "client", side_table::<false>(ctx, pdk)).ok();
-    t.set(ctx, "upstream", side_table::<true>(ctx, pdk)).ok();
+    t.set(ctx, "client", side_table(ctx, pdk, Side::Client)).ok();
+    t.set(ctx, "upstream", side_table(ctx, pdk, Side::Upstream)).ok();
     t
 }
 
-fn side_table<'gc, const UPSTREAM: bool>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
+/// The functions of one namespace; one callback body serves them all (the module is
+/// size-bound: twelve functions, one instantiation).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    GetFrame,
+    SetFrameData,
+    SetStatus,
+    DropFrame,
+    Close,
+    SetMaxPayloadSize,
+}
+
+const OPS: [(&str, Op); 6] = [
+    ("get_frame", Op::GetFrame),
+    ("set_frame_data", Op::SetFrameData),
+    ("set_status", Op::SetStatus),
+    ("drop_frame", Op::DropFrame),
+    ("close", Op::Close),
+    ("set_max_payload_size", Op::SetMaxPayloadSize),
+];
+
+fn side_table<'gc>(ctx: Context<'gc>, pdk: &Pdk, side: Side) -> Table<'gc> {
     let t = Table::new(&ctx);
-    let functions: [(&'static str, PdkFn); 6] = [
-        ("get_frame", get_frame::<UPSTREAM>),
-        ("set_frame_data", set_frame_data::<UPSTREAM>),
-        ("set_status", set_status::<UPSTREAM>),
-        ("drop_frame", drop_frame::<UPSTREAM>),
-        ("close", close::<UPSTREAM>),
-        ("set_max_payload_size", set_max_payload_size::<UPSTREAM>),
-    ];
-    for (name, body) in functions {
-        set_function(ctx, t, name, pdk, body);
+    for (name, op) in OPS {
+        let pdk = pdk.clone();
+        let callback = Callback::from_fn(&ctx, move |ctx, exec, stack| call(&pdk, side, op, ctx, exec, stack));
+        t.set(ctx, name, callback).ok();
     }
     t
 }
 
-fn side(upstream: bool) -> Side {
-    if upstream {
-        Side::Upstream
-    } else {
-        Side::Client
-    }
-}
+/// What `get_frame` returns: payload, type, close status.
+type FrameView = (Vec<u8>, Kind, Option<u16>);
 
-/// Kong's `ws_proxy_method` guard: the frame phases only, and only the namespace of the
-/// side whose frame is in flight ("calling kong.websocket.upstream method from the wrong
-/// thread", Kong's words for the other one). Runs `f` on the frame.
-fn with_frame<'gc, T>(
-    pdk: &Pdk,
-    ctx: Context<'gc>,
-    exec: &Execution<'gc, '_>,
-    upstream: bool,
-    f: impl FnOnce(&mut WsFrame) -> Result<T, String>,
-) -> Result<T, Error<'gc>> {
-    pdk.check_phase(ctx, exec, WS_PROXY)?;
-    let side = side(upstream);
+fn call<'gc>(pdk: &Pdk, side: Side, op: Op, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Ret<'gc> {
+    if op == Op::SetMaxPayloadSize {
+        return set_max_payload_size(pdk, side, ctx, exec, stack);
+    }
+    // Kong's `ws_proxy_method` guard: the frame phases only, and only the namespace of
+    // the side whose frame is in flight ("... from the wrong thread", Kong's words).
+    pdk.check_phase(ctx, &exec, WS_PROXY)?;
     let result = {
         let mut scope = pdk.scope_mut();
         match scope.request.ws_frame.as_mut() {
-            Some(frame) if frame.side == side => f(frame),
-            _ => Err(format!("calling kong.websocket.{} method from the wrong thread", side.name())),
+            Some(frame) if frame.side == side => apply(op, frame, &stack),
+            _ if side == Side::Client => Err("calling kong.websocket.client method from the wrong thread"),
+            _ => Err("calling kong.websocket.upstream method from the wrong thread"),
         }
     };
-    result.or_else(|message| raise(ctx, exec, &message))
+    match result {
+        Err(message) => raise(ctx, &exec, message),
+        Ok(Some((payload, kind, status))) => {
+            let status = status.map_or(Value::Nil, |s| Value::Integer(i64::from(s)));
+            stack.replace(ctx, (lua_string(ctx, &payload), lua_string(ctx, kind.name().as_bytes()), status));
+            Ok(CallbackReturn::Return)
+        }
+        Ok(None) => {
+            stack.clear();
+            Ok(CallbackReturn::Return)
+        }
+    }
 }
 
-/// `get_frame()`: the payload, the type (`text`, `binary`, `ping`, `pong`, `close`) and,
-/// for a close frame, its status code.
-fn get_frame<'gc, const UPSTREAM: bool>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Ret<'gc> {
-    let (payload, kind, status) = with_frame(pdk, ctx, &exec, UPSTREAM, |f| {
-        Ok((f.message.payload.clone(), f.message.kind, f.message.status))
-    })?;
-    let status = status.map_or(Value::Nil, |s| Value::Integer(i64::from(s)));
-    stack.replace(ctx, (lua_string(ctx, &payload), lua_string(ctx, kind.name().as_bytes()), status));
-    Ok(CallbackReturn::Return)
+/// One frame function on the frame in flight, with Kong's argument checks:
+/// - `get_frame()`: the payload, the type (`text`, `binary`, `ping`, `pong`, `close`)
+///   and, for a close frame, its status code;
+/// - `set_frame_data(data)`: "frame payload must be a string";
+/// - `set_status(code)`: "status code must be an integer", "cannot override status code
+///   of non-close frame";
+/// - `drop_frame()`: not sent on, later chunks skipped; "cannot drop a close frame";
+/// - `close([status[, message[, peer_status[, peer_message]]]])`: close frames to both
+///   peers (the first two for this side, the last two for the other), the frame dropped,
+///   later chunks skipped; "<side> status must be nil or a number", "<side> message must
+///   be nil or a string", the same for the peer.
+fn apply(op: Op, f: &mut WsFrame, stack: &Stack<'_, '_>) -> Result<Option<FrameView>, &'static str> {
+    match op {
+        Op::GetFrame => return Ok(Some((f.message.payload.clone(), f.message.kind, f.message.status))),
+        Op::SetFrameData => match stack.get(0) {
+            Value::String(s) => f.message.payload = s.as_bytes().to_vec(),
+            _ => return Err("frame payload must be a string"),
+        },
+        Op::SetStatus => {
+            let code = status_arg(stack.get(0)).flatten().ok_or("status code must be an integer")?;
+            if f.message.kind != Kind::Close {
+                return Err("cannot override status code of non-close frame");
+            }
+            f.message.status = Some(code);
+        }
+        Op::DropFrame if f.message.kind == Kind::Close => return Err("cannot drop a close frame"),
+        Op::DropFrame => f.drop = true,
+        Op::Close => {
+            // Kong's messages name the side each pair of arguments is for.
+            let [my_status, my_message, peer_status, peer_message] = if f.side == Side::Client {
+                CLOSE_ERRORS[0]
+            } else {
+                CLOSE_ERRORS[1]
+            };
+            let message = |i: usize, error: &'static str| match stack.get(i) {
+                Value::Nil => Ok(None),
+                Value::String(s) => Ok(Some(s.as_bytes().to_vec())),
+                _ => Err(error),
+            };
+            let status = |i: usize, error: &'static str| status_arg(stack.get(i)).ok_or(error);
+            f.close = Some(WsClose {
+                status: status(0, my_status)?,
+                message: message(1, my_message)?,
+                peer_status: status(2, peer_status)?,
+                peer_message: message(3, peer_message)?,
+            });
+            f.drop = true;
+        }
+        Op::SetMaxPayloadSize => {}
+    }
+    Ok(None)
 }
 
-/// `set_frame_data(data)`: replaces the payload sent on; Kong: "frame payload must be a string".
-fn set_frame_data<'gc, const UPSTREAM: bool>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
-    let data = match stack.get(0) {
-        Value::String(s) => Some(s.as_bytes().to_vec()),
-        _ => None,
-    };
-    with_frame(pdk, ctx, &exec, UPSTREAM, |f| {
-        f.message.payload = data.ok_or("frame payload must be a string")?;
-        Ok(())
-    })?;
-    Ok(CallbackReturn::Return)
-}
+/// `close`'s argument errors, for `kong.websocket.client` then `kong.websocket.upstream`.
+const CLOSE_ERRORS: [[&str; 4]; 2] = [
+    [
+        "client status must be nil or a number",
+        "client message must be nil or a string",
+        "upstream status must be nil or a number",
+        "upstream message must be nil or a string",
+    ],
+    [
+        "upstream status must be nil or a number",
+        "upstream message must be nil or a string",
+        "client status must be nil or a number",
+        "client message must be nil or a string",
+    ],
+];
 
 /// A status code argument: an integer in 0..=65535 (the frame's 16 bits).
 fn status_arg(value: Value<'_>) -> Option<Option<u16>> {
@@ -107,66 +169,10 @@ fn status_arg(value: Value<'_>) -> Option<Option<u16>> {
     }
 }
 
-/// `set_status(code)`: the status of the close frame in flight. Kong: "status code must be
-/// an integer"; "cannot override status code of non-close frame".
-fn set_status<'gc, const UPSTREAM: bool>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
-    let code = status_arg(stack.get(0)).flatten();
-    with_frame(pdk, ctx, &exec, UPSTREAM, |f| {
-        let code = code.ok_or("status code must be an integer")?;
-        if f.message.kind != Kind::Close {
-            return Err("cannot override status code of non-close frame".into());
-        }
-        f.message.status = Some(code);
-        Ok(())
-    })?;
-    Ok(CallbackReturn::Return)
-}
-
-/// `drop_frame()`: the frame is not sent on and later chunks are skipped. Kong: "cannot
-/// drop a close frame".
-fn drop_frame<'gc, const UPSTREAM: bool>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, _stack: Stack<'gc, '_>) -> Ret<'gc> {
-    with_frame(pdk, ctx, &exec, UPSTREAM, |f| {
-        if f.message.kind == Kind::Close {
-            return Err("cannot drop a close frame".into());
-        }
-        f.drop = true;
-        Ok(())
-    })?;
-    Ok(CallbackReturn::Return)
-}
-
-/// `close([status[, message[, peer_status[, peer_message]]]])`: sends a close frame to
-/// both peers (the first two for this side, the last two for the other), drops the frame
-/// in flight and skips later chunks. Kong's checks: "<side> status must be nil or a
-/// number", "<side> message must be nil or a string", the same for the peer.
-fn close<'gc, const UPSTREAM: bool>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
-    let (me, peer) = (side(UPSTREAM).name(), side(!UPSTREAM).name());
-    let message_arg = |i: usize, who: &str| match stack.get(i) {
-        Value::Nil => Ok(None),
-        Value::String(s) => Ok(Some(s.as_bytes().to_vec())),
-        _ => Err(format!("{who} message must be nil or a string")),
-    };
-    let status = |i: usize, who: &str| status_arg(stack.get(i)).ok_or(format!("{who} status must be nil or a number"));
-    let parsed = (|| {
-        Ok::<_, String>(WsClose {
-            status: status(0, me)?,
-            message: message_arg(1, me)?,
-            peer_status: status(2, peer)?,
-            peer_message: message_arg(3, peer)?,
-        })
-    })();
-    with_frame(pdk, ctx, &exec, UPSTREAM, |f| {
-        f.close = Some(parsed?);
-        f.drop = true;
-        Ok(())
-    })?;
-    Ok(CallbackReturn::Return)
-}
-
 /// `set_max_payload_size(size)` in `ws_handshake`: the largest data message this side may
 /// send, fragments joined; `0` restores the default. Kong: "`size` must be a number",
 /// "`size` must be <= N", "`size` must be >= 0".
-fn set_max_payload_size<'gc, const UPSTREAM: bool>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
+fn set_max_payload_size<'gc>(pdk: &Pdk, side: Side, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
     pdk.check_phase(ctx, &exec, kong_phase::WS_HANDSHAKE)?;
     let size = match stack.get(0) {
         Value::Integer(n) => n as f64,
@@ -180,6 +186,6 @@ fn set_max_payload_size<'gc, const UPSTREAM: bool>(pdk: &Pdk, ctx: Context<'gc>,
         return raise(ctx, &exec, "`size` must be >= 0");
     }
     let limit = (size >= 1.0).then_some(size as usize);
-    pdk.scope_mut().request.ws_max_payload[usize::from(UPSTREAM)] = limit;
+    pdk.scope_mut().request.ws_max_payload[usize::from(side == Side::Upstream)] = limit;
     Ok(CallbackReturn::Return)
 }
