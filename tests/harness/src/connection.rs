@@ -146,6 +146,8 @@ pub struct ConnectionInfo {
 }
 
 /// One item of a request file.
+// A file holds a handful of items: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum RequestItem {
     /// A plain HTTP request on a connection of its own.

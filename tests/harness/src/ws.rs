@@ -412,7 +412,7 @@ pub struct FrameStep {
 /// Decodes hex (whitespace ignored).
 pub fn from_hex(text: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("hex {text:?}: odd number of digits"));
     }
     digits

@@ -240,9 +240,10 @@ impl Chain {
         Ok((outcome, self.ws_open.is_some()))
     }
 
-    /// Kong: whether the stream is upgraded. Called from `run_inner` with the upstream's
-    /// 101: its response headers through the filters (`end_of_stream` false). A local
-    /// response there replaces the 101 (no upgrade); otherwise the stream stays open.
+    /// Whether the stream is upgraded. Called from `run_inner` with the upstream's 101:
+    /// its response headers through the filters (`end_of_stream` false on both hosts). A
+    /// local response there replaces the 101 (no upgrade, and no body callbacks for it);
+    /// otherwise the stream stays open.
     pub(super) fn upgrade_headers(&mut self, response: &mut Response, ids: &[i32]) -> Result<bool> {
         self.load_response_headers(response);
         let kong = self.kong();
@@ -311,7 +312,9 @@ impl Chain {
         if self.kong() {
             // nginx's tunnel: the bytes go through untouched, no filter sees them.
             if end {
-                self.ws_open.as_mut().map(|o| o.ended[dir] = true);
+                if let Some(open) = self.ws_open.as_mut() {
+                    open.ended[dir] = true;
+                }
             }
             return Ok(Delivered { bytes, reset: None });
         }
@@ -332,7 +335,9 @@ impl Chain {
             }
         }
         if end {
-            self.ws_open.as_mut().map(|o| o.ended[dir] = true);
+            if let Some(open) = self.ws_open.as_mut() {
+                open.ended[dir] = true;
+            }
         }
         Ok(out)
     }
@@ -360,12 +365,16 @@ impl Chain {
             if self.filters[i].take_local_reply().is_some() {
                 let reason = format!("filter {:?} sent a local response after the 101: Envoy resets the upgraded stream", self.filters[i].name);
                 self.log(i, "error", reason.clone());
-                self.ws_open.as_mut().map(|o| o.reset = Some(reason.clone()));
+                if let Some(open) = self.ws_open.as_mut() {
+                    open.reset = Some(reason.clone());
+                }
                 return Ok(Err(reason));
             }
             if action == Action::Pause && !eos {
                 // StopIterationAndBuffer: this filter's next callback gets it all.
-                self.ws_open.as_mut().map(|o| o.held[dir][i] = Some(now));
+                if let Some(open) = self.ws_open.as_mut() {
+                    open.held[dir][i] = Some(now);
+                }
                 return Ok(Ok(Vec::new()));
             }
             if action == Action::Pause {
@@ -374,7 +383,9 @@ impl Chain {
                 data = self.take_buffer(direction);
                 if let Wake::Reply(_) = wake {
                     let reason = format!("filter {:?} sent a local response after the 101: Envoy resets the upgraded stream", self.filters[i].name);
-                    self.ws_open.as_mut().map(|o| o.reset = Some(reason.clone()));
+                    if let Some(open) = self.ws_open.as_mut() {
+                        open.reset = Some(reason.clone());
+                    }
                     return Ok(Err(reason));
                 }
                 continue;
