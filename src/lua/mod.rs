@@ -7,6 +7,8 @@ pub mod format;
 pub mod limits;
 pub mod script;
 pub mod stdlib;
+#[cfg(test)]
+mod piccolo_patch_tests;
 
 use piccolo::{Callback, CallbackReturn, Context, Execution, Lua, Value};
 
