@@ -136,9 +136,6 @@ pub enum Need {
     /// The client certificate's subject DN (nginx: `ssl_client_s_dn`; elsewhere
     /// `connection.subject_peer_certificate`, which nginx's engine logs as NYI).
     PeerSubject,
-    /// The client certificate in PEM (nginx: `ssl_client_raw_cert`; Envoy has no
-    /// attribute with it).
-    PeerCertificate,
 }
 
 impl Need {
@@ -206,8 +203,6 @@ impl Need {
             (TlsVersion, _) => &[&["connection", "tls_version"]],
             (PeerSubject, Kong | Nginx) => &[&["ngx", "ssl_client_s_dn"]],
             (PeerSubject, _) => &[&["connection", "subject_peer_certificate"]],
-            (PeerCertificate, Kong | Nginx) => &[&["ngx", "ssl_client_raw_cert"]],
-            (PeerCertificate, _) => &[],
         }
     }
 

@@ -186,7 +186,11 @@ impl Stream {
     /// A bad frame from `side`: logged, then the connection is closed both ways with the
     /// error's status (1002 malformed, 1009 too big).
     fn ws_refuse(&mut self, side: Side, error: &FrameError, out: &mut Vec<u8>) {
-        let message = format!("kong-functions: websocket {} frame refused: {error}; closing with {}", side.name(), error.status());
+        let reason = match error {
+            FrameError::Protocol(what) => format!("malformed frame: {what}"),
+            FrameError::TooBig(size, limit) => format!("message payload too large ({size} bytes, limit {limit})"),
+        };
+        let message = format!("kong-functions: websocket {} frame refused: {reason}; closing with {}", side.name(), error.status());
         self.host.log(LogLevel::Error, &message);
         let close = Message::close(error.status(), b"");
         out.extend(self.ws_close_both(side, close.clone(), close));

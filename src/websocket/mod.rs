@@ -148,15 +148,6 @@ impl FrameError {
     }
 }
 
-impl std::fmt::Display for FrameError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            FrameError::Protocol(what) => write!(f, "malformed frame: {what}"),
-            FrameError::TooBig(size, limit) => write!(f, "message payload too large ({size} bytes, limit {limit})"),
-        }
-    }
-}
-
 /// A frame header, parsed.
 struct Header {
     fin: bool,

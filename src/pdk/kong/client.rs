@@ -50,12 +50,11 @@ const REWRITE_AND_LATER: u32 =
 /// `resty.kong.tls` adds). Envoy has no attribute with the PEM: the call raises there.
 fn get_full_client_certificate_chain<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     pdk.check_phase(ctx, &exec, REWRITE_AND_LATER)?;
-    let (pem, supported) = {
+    let pem = {
         let scope = pdk.scope();
-        let kind = scope.host_kind;
-        (Need::PeerCertificate.read(scope.host.as_ref(), kind), !Need::PeerCertificate.paths(kind).is_empty())
+        scope.host_kind.is_nginx().then(|| scope.host.property(&["ngx", "ssl_client_raw_cert"])).flatten()
     };
-    if !supported {
+    if pem.is_none() && !pdk.scope().host_kind.is_nginx() {
         let message = "kong.client.tls.get_full_client_certificate_chain: not supported by this host: only nginx's \
                        engine has a property with the client certificate in PEM";
         return raise(ctx, &exec, message);

@@ -161,12 +161,13 @@ const CLOSE_ERRORS: [[&str; 4]; 2] = [
 
 /// A status code argument: an integer in 0..=65535 (the frame's 16 bits).
 fn status_arg(value: Value<'_>) -> Option<Option<u16>> {
-    match value {
-        Value::Nil => Some(None),
-        Value::Integer(n) => u16::try_from(n).ok().map(Some),
-        Value::Number(n) if n.fract() == 0.0 && (0.0..=65535.0).contains(&n) => Some(Some(n as u16)),
-        _ => None,
-    }
+    let n = match value {
+        Value::Nil => return Some(None),
+        Value::Integer(n) => n,
+        Value::Number(n) if n.fract() == 0.0 => n as i64,
+        _ => return None,
+    };
+    u16::try_from(n).ok().map(Some)
 }
 
 /// `set_max_payload_size(size)` in `ws_handshake`: the largest data message this side may
