@@ -519,6 +519,24 @@ mod certificate {
         host.properties.borrow_mut().insert("connection.id".into(), id.as_bytes().to_vec());
     }
 
+    /// Makes the downstream connection a TLS one (Envoy's `connection.tls_version`).
+    fn tls(host: &FakeHost) {
+        host.properties.borrow_mut().insert("connection.tls_version".into(), b"TLSv1.3".to_vec());
+    }
+
+    #[test]
+    fn a_plain_http_connection_runs_no_certificate_phase() {
+        // Kong runs `certificate` during the TLS handshake only (ssl_certificate_by_lua).
+        let host = host_of(HostKindName::Envoy, &[(":path", "/")]);
+        let config = serde_json::json!({ "certificate": ["kong.log.notice('certificate')"], "rewrite": ["kong.log.notice('rewrite')"] });
+        let runtime = instance(config, Some(Role::PreFunction), &host);
+        connection(&host, "3");
+        for _ in 0..2 {
+            assert_eq!(stream(&runtime, &host).on_request_headers(true), Flow::Continue);
+        }
+        assert_eq!(host.messages(), ["[pre-function] rewrite", "[pre-function] rewrite"]);
+    }
+
     #[test]
     fn certificate_chunks_run_once_for_a_three_request_connection() {
         let host = Rc::new(
@@ -551,6 +569,7 @@ mod certificate {
         let host = host_of(HostKindName::Envoy, &[(":path", "/")]);
         let runtime = instance(serde_json::json!({ "certificate": ["error('no cert for you')"] }), Some(Role::PreFunction), &host);
         connection(&host, "9");
+        tls(&host);
         for _ in 0..2 {
             assert_eq!(stream(&runtime, &host).on_request_headers(true), Flow::Pause);
         }
@@ -562,6 +581,7 @@ mod certificate {
     fn without_a_connection_id_it_runs_per_request_and_says_so_once() {
         let host = host_of(HostKindName::Envoy, &[(":path", "/")]);
         let runtime = instance(serde_json::json!({ "certificate": ["kong.log.notice('cert ', tostring(ngx.ssl.server_name()))"] }), Some(Role::PreFunction), &host);
+        tls(&host);
         stream(&runtime, &host).on_request_headers(true);
         stream(&runtime, &host).on_request_headers(true);
         let messages = host.messages();

@@ -241,8 +241,8 @@ impl Stream {
         }
     }
 
-    /// `certificate`, once per downstream connection, before the first request's
-    /// `rewrite`; `Some(flow)` when the request must stop (Kong would have failed the TLS
+    /// `certificate`, once per downstream TLS connection (none on plain HTTP, as in Kong),
+    /// before the first request's `rewrite`; `Some(flow)` when the request must stop (Kong would have failed the TLS
     /// handshake: here the request is answered 500, as is every later request on that
     /// connection).
     pub(super) fn run_certificate(&mut self) -> Option<Flow> {
@@ -257,6 +257,14 @@ impl Stream {
             }
             Some(None) => {}
             None => runtime.borrow_mut().note_no_connection_id(),
+        }
+        // Kong runs `certificate` in the TLS handshake (ssl_certificate_by_lua): a plain
+        // HTTP connection never has one. A host that names no TLS version is plain here.
+        if !Need::TlsVersion.read(self.host.as_ref(), kind).is_some_and(|v| !v.is_empty()) {
+            if let Some(id) = id {
+                runtime.borrow_mut().record_connection(id, true);
+            }
+            return None;
         }
         let ok = self.run(Phase::Certificate) == PhaseOutcome::Continue && self.request.exit.is_none();
         if let Some(id) = id {
