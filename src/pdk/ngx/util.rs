@@ -21,6 +21,7 @@ use hmac::Mac;
 use md5::Digest;
 use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table, UserData, Value};
 
+use crate::codec::date;
 use crate::pdk::{lua_string, raise, set_function, Pdk};
 use crate::lua::format;
 use crate::phase::Phase;
@@ -163,14 +164,14 @@ fn time<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Sta
 
 /// `ngx.today()`: `yyyy-mm-dd` (UTC).
 fn today<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
-    let t = Civil::from_unix((now_nanos(pdk) / 1_000_000_000) as i64);
+    let t = date::gmtime((now_nanos(pdk) / 1_000_000_000) as i64);
     ret_bytes(ctx, stack, format!("{:04}-{:02}-{:02}", t.year, t.month, t.day).as_bytes())
 }
 
 /// `ngx.localtime()` and `ngx.utctime()`: `yyyy-mm-dd hh:mm:ss` (both UTC).
 fn localtime<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
-    let t = Civil::from_unix((now_nanos(pdk) / 1_000_000_000) as i64);
-    let text = format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", t.year, t.month, t.day, t.hour, t.minute, t.second);
+    let t = date::gmtime((now_nanos(pdk) / 1_000_000_000) as i64);
+    let text = format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", t.year, t.month, t.day, t.hour, t.min, t.sec);
     ret_bytes(ctx, stack, text.as_bytes())
 }
 
@@ -193,13 +194,13 @@ fn seconds_arg<'gc>(ctx: Context<'gc>, exec: &Execution<'gc, '_>, stack: &Stack<
 /// `ngx.http_time(sec)`: `Thu, 01 Jan 1970 00:00:00 GMT`.
 fn http_time<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
     let secs = seconds_arg(ctx, &exec, &stack)?;
-    ret_bytes(ctx, stack, format_http_time(secs).as_bytes())
+    ret_bytes(ctx, stack, date::http_time(secs).as_bytes())
 }
 
 /// `ngx.cookie_time(sec)`: `Thu, 18-Nov-10 11:27:35 GMT` (4-digit years after 2037, as nginx).
 fn cookie_time<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
     let secs = seconds_arg(ctx, &exec, &stack)?;
-    ret_bytes(ctx, stack, format_cookie_time(secs).as_bytes())
+    ret_bytes(ctx, stack, date::cookie_time(secs).as_bytes())
 }
 
 /// `ngx.parse_http_time(str)`: seconds since the epoch, or `nil` when the text is not an
@@ -208,166 +209,11 @@ fn parse_http_time<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>,
     let Value::String(s) = stack.get(0) else {
         return raise(ctx, &exec, "string argument only");
     };
-    let value = match parse_http_date(s.as_bytes()) {
+    let value = match date::parse_http_time(s.as_bytes()) {
         Some(t) => Value::Integer(t),
         None => Value::Nil,
     };
     ret(ctx, stack, value)
-}
-
-const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/// A UTC calendar time.
-#[derive(Debug, PartialEq)]
-struct Civil {
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: u32,
-    minute: u32,
-    second: u32,
-    weekday: usize,
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = month as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
-impl Civil {
-    fn from_unix(t: i64) -> Civil {
-        let days = t.div_euclid(86400);
-        let secs = t.rem_euclid(86400) as u32;
-        let z = days + 719468;
-        let era = z.div_euclid(146097);
-        let doe = z - era * 146097;
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        Civil {
-            year,
-            month,
-            day,
-            hour: secs / 3600,
-            minute: secs / 60 % 60,
-            second: secs % 60,
-            weekday: (days + 4).rem_euclid(7) as usize,
-        }
-    }
-}
-
-/// nginx's `ngx_http_time`: RFC 1123 in GMT.
-fn format_http_time(secs: i64) -> String {
-    let t = Civil::from_unix(secs);
-    format!(
-        "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
-        WEEKDAYS[t.weekday], t.day, MONTHS[t.month as usize - 1], t.year, t.hour, t.minute, t.second
-    )
-}
-
-/// nginx's `ngx_http_cookie_time`: 2-digit years up to 2037, 4-digit ones after.
-fn format_cookie_time(secs: i64) -> String {
-    let t = Civil::from_unix(secs);
-    let year = if t.year > 2037 { format!("{}", t.year) } else { format!("{:02}", t.year.rem_euclid(100)) };
-    format!(
-        "{}, {:02}-{}-{} {:02}:{:02}:{:02} GMT",
-        WEEKDAYS[t.weekday], t.day, MONTHS[t.month as usize - 1], year, t.hour, t.minute, t.second
-    )
-}
-
-/// A small cursor for [`parse_http_date`].
-struct Cursor<'a>(&'a [u8]);
-
-impl Cursor<'_> {
-    fn eat(&mut self, c: u8) -> Option<()> {
-        (self.0.first() == Some(&c)).then(|| self.0 = &self.0[1..])
-    }
-    fn skip_spaces(&mut self) {
-        while self.0.first() == Some(&b' ') {
-            self.0 = &self.0[1..];
-        }
-    }
-    /// Exactly `n` digits.
-    fn digits(&mut self, n: usize) -> Option<i64> {
-        let d = self.0.get(..n)?;
-        if !d.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        self.0 = &self.0[n..];
-        Some(d.iter().fold(0, |acc, c| acc * 10 + i64::from(c - b'0')))
-    }
-    fn month(&mut self) -> Option<u32> {
-        let name = self.0.get(..3)?;
-        let m = MONTHS.iter().position(|m| m.as_bytes() == name)?;
-        self.0 = &self.0[3..];
-        Some(m as u32 + 1)
-    }
-    fn clock(&mut self) -> Option<(i64, i64, i64)> {
-        let h = self.digits(2)?;
-        self.eat(b':')?;
-        let m = self.digits(2)?;
-        self.eat(b':')?;
-        let s = self.digits(2)?;
-        Some((h, m, s))
-    }
-}
-
-/// nginx's `ngx_parse_http_time`: `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 1123),
-/// `Sunday, 06-Nov-94 08:49:37 GMT` (RFC 850; years < 70 are 20xx) and
-/// `Sun Nov  6 08:49:37 1994` (asctime). The weekday is not checked, as nginx.
-fn parse_http_date(text: &[u8]) -> Option<i64> {
-    let start = text.iter().position(|c| !c.is_ascii_alphabetic())?;
-    let mut c = Cursor(&text[start..]);
-    let (year, month, day, (h, m, s));
-    if c.eat(b',').is_some() {
-        c.eat(b' ')?;
-        day = c.digits(2)?;
-        if c.eat(b' ').is_some() {
-            month = c.month()?;
-            c.eat(b' ')?;
-            year = c.digits(4)?;
-        } else {
-            c.eat(b'-')?;
-            month = c.month()?;
-            c.eat(b'-')?;
-            let yy = c.digits(2)?;
-            year = yy + if yy < 70 { 2000 } else { 1900 };
-        }
-        c.eat(b' ')?;
-        (h, m, s) = c.clock()?;
-        c.skip_spaces();
-        if !c.0.is_empty() && !c.0.starts_with(b"GMT") {
-            return None;
-        }
-    } else {
-        c.eat(b' ')?;
-        month = c.month()?;
-        c.eat(b' ')?;
-        day = if c.eat(b' ').is_some() { c.digits(1)? } else { c.digits(2)? };
-        c.eat(b' ')?;
-        (h, m, s) = c.clock()?;
-        c.eat(b' ')?;
-        year = c.digits(4)?;
-    }
-    if h > 23 || m > 59 || s > 59 {
-        return None;
-    }
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let mdays = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if day < 1 || day > mdays[month as usize - 1] {
-        return None;
-    }
-    Some(days_from_civil(year, month, day as u32) * 86400 + h * 3600 + m * 60 + s)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -698,25 +544,6 @@ pub(crate) mod tests {
         lines.last().cloned().unwrap_or_default()
     }
 
-    #[test]
-    fn calendar_conversions_match_known_dates() {
-        assert_eq!(format_http_time(0), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(format_http_time(1290079655), "Thu, 18 Nov 2010 11:27:35 GMT");
-        assert_eq!(format_http_time(951782400), "Tue, 29 Feb 2000 00:00:00 GMT");
-        assert_eq!(format_http_time(-1), "Wed, 31 Dec 1969 23:59:59 GMT");
-        assert_eq!(format_cookie_time(1290079655), "Thu, 18-Nov-10 11:27:35 GMT");
-        assert_eq!(format_cookie_time(2208988800), "Sun, 01-Jan-2040 00:00:00 GMT");
-        for t in [0, 1290079655, 951782400, 2208988800, 4102444799] {
-            assert_eq!(parse_http_date(format_http_time(t).as_bytes()), Some(t));
-        }
-        assert_eq!(parse_http_date(b"Sunday, 06-Nov-94 08:49:37 GMT"), Some(784111777));
-        assert_eq!(parse_http_date(b"Sun Nov  6 08:49:37 1994"), Some(784111777));
-        assert_eq!(parse_http_date(b"Sun, 06 Nov 1994 08:49:37 GMT"), Some(784111777));
-        assert_eq!(parse_http_date(b"Sun, 31 Feb 1994 08:49:37 GMT"), None);
-        assert_eq!(parse_http_date(b"Sun, 06 Nov 1994 24:00:00 GMT"), None);
-        assert_eq!(parse_http_date(b"yesterday"), None);
-        assert_eq!(parse_http_date(b""), None);
-    }
 
     #[test]
     fn time_functions_read_the_host_clock() {

@@ -3,11 +3,6 @@
 
 use super::*;
 
-/// Default and bounds of `get_headers(max_headers)`, as Kong's.
-const DEFAULT_MAX_HEADERS: i64 = 100;
-const MIN_HEADERS: i64 = 1;
-const MAX_HEADERS: i64 = 1000;
-
 /// The first value of request header `name` (any case, `_` for `-`); `host` falls back
 /// to `:authority`, where HTTP/2 and Envoy keep it.
 pub fn header(pdk: &Pdk, name: &[u8]) -> Option<Vec<u8>> {
@@ -51,20 +46,7 @@ pub(super) fn get_header<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc,
 /// there were more.
 pub(super) fn get_headers<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
     pdk.check_phase(ctx, &exec, kong_phase::REQUEST)?;
-    let max = match stack.get(0) {
-        Value::Nil => DEFAULT_MAX_HEADERS,
-        v @ (Value::Integer(_) | Value::Number(_)) => {
-            let n = v.to_number().unwrap_or(0.0);
-            if n < MIN_HEADERS as f64 {
-                return raise(ctx, &exec, &format!("max_headers must be >= {MIN_HEADERS}"));
-            }
-            if n > MAX_HEADERS as f64 {
-                return raise(ctx, &exec, &format!("max_headers must be <= {MAX_HEADERS}"));
-            }
-            n as i64
-        }
-        _ => return raise(ctx, &exec, "max_headers must be a number"),
-    };
+    let max = count_arg(ctx, &exec, stack.get(0), "max_headers")?;
     let headers = header_list(pdk);
     let truncated = headers.len() as i64 > max;
     let table = header_table(ctx, &headers, max);
@@ -84,20 +66,7 @@ pub fn header_table<'gc>(ctx: Context<'gc>, headers: &[(String, Vec<u8>)], max: 
     for (name, value) in headers.iter().filter(|(n, _)| !n.starts_with(':')).take(max as usize) {
         let key = Value::String(ctx.intern(name.to_ascii_lowercase().as_bytes()));
         let value = lua_string(ctx, value);
-        match table.get(ctx, key) {
-            Value::Nil => {
-                table.set(ctx, key, value).ok();
-            }
-            Value::Table(list) => {
-                list.set(ctx, list.length() + 1, value).ok();
-            }
-            first => {
-                let list = Table::new(&ctx);
-                list.set(ctx, 1, first).ok();
-                list.set(ctx, 2, value).ok();
-                table.set(ctx, key, list).ok();
-            }
-        }
+        crate::pdk::args::add_value(ctx, table, key, value);
     }
     let meta = Table::new(&ctx);
     let index = piccolo::Callback::from_fn(&ctx, |ctx, _, mut stack| {

@@ -28,13 +28,11 @@ pub use uri::*;
 use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table, Value};
 
 use crate::pdk::args::{self, DEFAULT_MAX_ARGS};
+use crate::pdk::kong::count_arg;
 use crate::pdk::{lua_string, raise, set_function, Pdk};
 use crate::phase::kong_phase;
 use crate::properties::Need;
 
-/// Bounds of `get_query(max_args)` and `get_body(_, max_args)`, as Kong's.
-const MIN_ARGS: f64 = 1.0;
-const MAX_ARGS: f64 = 1000.0;
 
 /// Builds the `kong.request` table.
 pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
@@ -179,23 +177,6 @@ fn forwarded(pdk: &Pdk, need: Need) -> Option<String> {
     need.read_text(host.as_ref(), kind).filter(|v| !v.is_empty())
 }
 
-/// Kong's `max_args` check (`get_query`, `get_body`): `nil` or a number in 1..=1000.
-fn check_max_args<'gc>(ctx: Context<'gc>, exec: &Execution<'gc, '_>, value: Value<'gc>) -> Result<usize, Error<'gc>> {
-    match value {
-        Value::Nil => Ok(DEFAULT_MAX_ARGS),
-        v @ (Value::Integer(_) | Value::Number(_)) => {
-            let n = v.to_number().unwrap_or(0.0);
-            if n < MIN_ARGS {
-                return raise(ctx, exec, &format!("max_args must be >= {}", MIN_ARGS as i64));
-            }
-            if n > MAX_ARGS {
-                return raise(ctx, exec, &format!("max_args must be <= {}", MAX_ARGS as i64));
-            }
-            Ok(n as usize)
-        }
-        _ => raise(ctx, exec, "max_args must be a number"),
-    }
-}
 
 /// `kong.request.get_scheme()`: `"http"` or `"https"`, lowercase.
 fn get_scheme<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {

@@ -3,19 +3,6 @@
 use super::*;
 
 #[test]
-fn paths_normalize_as_kong() {
-    assert_eq!(normalize_path(b"/"), b"/");
-    assert_eq!(normalize_path(b""), b"/");
-    assert_eq!(normalize_path(b"/a//b/./c/../d"), b"/a/b/d");
-    // Kong's kong.request.get_path @usage (kong/pdk/request.lua): decoded but for the
-    // reserved characters.
-    assert_eq!(normalize_path(b"/t/Abc%20123%C3%B8%2f/parent/..//test/./"), "/t/Abc 123ø%2F/test/".as_bytes());
-    assert_eq!(normalize_path(b"/a%3fb%2a"), b"/a%3Fb%2A");
-    assert_eq!(normalize_path(b"/%7euser/%41"), b"/~user/A");
-    assert_eq!(normalize_path(b"/../.."), b"/");
-}
-
-#[test]
 fn header_names_normalize() {
     assert_eq!(normalize_header_name(b"X_Custom_Auth"), "x-custom-auth");
 }
@@ -214,10 +201,10 @@ fn raw_body_and_parsed_bodies() {
 #[test]
 fn multipart_bodies_as_lua_multipart() {
     let body = "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nfirst\r\nline\r\n--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"f.txt\"\r\nContent-Type: text/plain\r\n\r\nfile body\r\n--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nsecond\r\n--XyZ--\r\n";
-    let parts = multipart(body.as_bytes(), b"multipart/form-data; boundary=\"XyZ\"");
+    let parts = crate::codec::multipart::parse(body.as_bytes(), b"multipart/form-data; boundary=\"XyZ\"");
     let parts: Vec<(String, String)> = parts.into_iter().map(|(n, v)| (String::from_utf8(n).unwrap(), String::from_utf8(v).unwrap())).collect();
     assert_eq!(parts, [("a".into(), "first\r\nline".into()), ("f".into(), "file body".into()), ("a".into(), "second".into())]);
-    assert!(multipart(body.as_bytes(), b"multipart/form-data").is_empty());
+    assert!(crate::codec::multipart::parse(body.as_bytes(), b"multipart/form-data").is_empty());
 
     let out = with_body(&[("content-type", "multipart/form-data; boundary=XyZ")], Some(body), r#"
         local b, err, mime = kong.request.get_body()

@@ -2,6 +2,7 @@
 //! arguments, and the `:path` rewrites `ngx.req.set_uri*` make.
 
 use super::*;
+use crate::codec::path;
 
 /// The `:path` the upstream gets now (path and query), `/` when absent.
 pub fn current_path(pdk: &Pdk) -> Vec<u8> {
@@ -57,14 +58,14 @@ pub fn set_current_query(pdk: &Pdk, query: Option<&[u8]>) {
 pub(super) fn get_forwarded_path<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
     pdk.check_phase(ctx, &exec, kong_phase::REQUEST)?;
     let raw = raw_path(pdk);
-    ret(ctx, stack, text(ctx, &normalize_path(&raw)))
+    ret(ctx, stack, text(ctx, &path::normalize(&raw)))
 }
 
 /// `kong.request.get_path()`: the normalized path, without the query string.
 pub(super) fn get_path<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
     pdk.check_phase(ctx, &exec, kong_phase::REQUEST)?;
     let raw = raw_path(pdk);
-    ret(ctx, stack, text(ctx, &normalize_path(&raw)))
+    ret(ctx, stack, text(ctx, &path::normalize(&raw)))
 }
 
 /// `kong.request.get_raw_path()`: the path as the client sent it, without the query.
@@ -115,7 +116,7 @@ pub(super) fn get_query_arg<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'
 /// 1 to 1000); a second value `"truncated"` when there were more.
 pub(super) fn get_query<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
     pdk.check_phase(ctx, &exec, kong_phase::REQUEST)?;
-    let max = check_max_args(ctx, &exec, stack.get(0))?;
+    let max = count_arg(ctx, &exec, stack.get(0), "max_args")? as usize;
     let query = current_query(pdk).unwrap_or_default();
     let decoded = args::decode(&query, max);
     let table = args::to_table(ctx, &decoded.pairs);
@@ -130,59 +131,4 @@ fn raw_path(pdk: &Pdk) -> Vec<u8> {
         Some(q) => uri[..q + 1].to_vec(),
         None => uri,
     }
-}
-
-/// Kong's path normalization (`kong.tools.uri.normalize(path, true)`): percent-decodes
-/// unreserved characters, upper-cases the remaining escapes, removes `.` and `..`
-/// segments (RFC 3986 5.2.4) and merges repeated slashes.
-pub fn normalize_path(raw: &[u8]) -> Vec<u8> {
-    let decoded = decode_unreserved(raw);
-    let mut segments: Vec<&[u8]> = Vec::new();
-    let trailing_slash = decoded.ends_with(b"/")
-        || decoded.ends_with(b"/.")
-        || decoded.ends_with(b"/..");
-    for segment in decoded.split(|&b| b == b'/') {
-        match segment {
-            b"" | b"." => {}
-            b".." => {
-                segments.pop();
-            }
-            s => segments.push(s),
-        }
-    }
-    let mut out = Vec::with_capacity(decoded.len());
-    for s in &segments {
-        out.push(b'/');
-        out.extend_from_slice(s);
-    }
-    if out.is_empty() || (trailing_slash && !segments.is_empty()) {
-        out.push(b'/');
-    }
-    out
-}
-
-/// Kong's `kong.tools.uri.normalize` decoding: every `%XX` triplet is decoded except the
-/// reserved characters `!#$%&'()*+,/:;=?@[]`, which stay encoded with uppercase hex.
-fn decode_unreserved(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'%' && i + 2 < raw.len() {
-            let hex = |b: u8| (b as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(raw[i + 1]), hex(raw[i + 2])) {
-                let byte = (h * 16 + l) as u8;
-                if !b"!#$%&'()*+,/:;=?@[]".contains(&byte) {
-                    out.push(byte);
-                } else {
-                    out.push(b'%');
-                    out.extend(raw[i + 1..i + 3].iter().map(|b| b.to_ascii_uppercase()));
-                }
-                i += 3;
-                continue;
-            }
-        }
-        out.push(raw[i]);
-        i += 1;
-    }
-    out
 }

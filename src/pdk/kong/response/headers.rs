@@ -102,16 +102,20 @@ pub(super) fn warn(scope: &Scope, message: &str) {
 pub(super) fn set_header<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     pdk.check_phase(ctx, &exec, REWRITE_ACCESS_HEADER)?;
     let (name, value) = validate_header(ctx, &exec, stack.get(0), stack.get(1))?;
-    let name = response_header_name(&name);
-    let mut scope = pdk.scope_mut();
-    if is_transfer_encoding(&name) {
-        warn(&scope, "manually setting Transfer-Encoding. Ignored.");
-    } else {
-        change_response_header(&mut scope, &name, HeaderChange::Set(Some(normalize_value(value))));
-    }
-    drop(scope);
+    set_one(&mut pdk.scope_mut(), &name, value);
     stack.clear();
     Ok(CallbackReturn::Return)
+}
+
+/// Sets one header as `set_header` and `set_headers` do: `Transfer-Encoding` is ignored
+/// with Kong's warning.
+fn set_one(scope: &mut Scope, name: &str, value: HeaderValue) {
+    let name = response_header_name(name);
+    if is_transfer_encoding(&name) {
+        warn(scope, "manually setting Transfer-Encoding. Ignored.");
+    } else {
+        change_response_header(scope, &name, HeaderChange::Set(Some(normalize_value(value))));
+    }
 }
 
 /// `kong.response.add_header(name, value)`: adds a value to the header, keeping the
@@ -167,12 +171,7 @@ pub(super) fn set_headers<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc
     let headers = validate_headers(ctx, &exec, stack.get(0))?;
     let mut scope = pdk.scope_mut();
     for (name, value) in headers {
-        let name = response_header_name(&name);
-        if is_transfer_encoding(&name) {
-            warn(&scope, "manually setting Transfer-Encoding. Ignored.");
-        } else {
-            change_response_header(&mut scope, &name, HeaderChange::Set(Some(normalize_value(value))));
-        }
+        set_one(&mut scope, &name, value);
     }
     drop(scope);
     stack.clear();
@@ -192,30 +191,12 @@ pub(super) fn get_header<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc,
     Ok(CallbackReturn::Return)
 }
 
-/// Kong's `max_headers` argument: nil (100), or a number in 1..=1000.
-pub(crate) fn max_headers_arg<'gc>(ctx: Context<'gc>, exec: &Execution<'gc, '_>, value: Value<'gc>) -> Result<i64, Error<'gc>> {
-    match value {
-        Value::Nil => Ok(DEFAULT_MAX_HEADERS),
-        v @ (Value::Integer(_) | Value::Number(_)) => {
-            let n = v.to_number().unwrap_or(0.0);
-            if n < MIN_HEADERS as f64 {
-                return raise(ctx, exec, &format!("max_headers must be >= {MIN_HEADERS}"));
-            }
-            if n > MAX_HEADERS as f64 {
-                return raise(ctx, exec, &format!("max_headers must be <= {MAX_HEADERS}"));
-            }
-            Ok(n as i64)
-        }
-        _ => raise(ctx, exec, "max_headers must be a number"),
-    }
-}
-
 /// `kong.response.get_headers([max_headers])`: the client's response headers as Kong's
 /// headers table (lowercase names, arrays for repeated headers, lookups by any case and
 /// `_` for `-`).
 pub(super) fn get_headers<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     pdk.check_phase(ctx, &exec, HEADER_BODY_LOG)?;
-    let max = max_headers_arg(ctx, &exec, stack.get(0))?;
+    let max = crate::pdk::kong::count_arg(ctx, &exec, stack.get(0), "max_headers")?;
     let headers = current_response_headers(&pdk.scope());
     let table = crate::pdk::kong::request::header_table(ctx, &headers, max);
     stack.replace(ctx, table);

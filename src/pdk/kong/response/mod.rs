@@ -27,28 +27,10 @@ use crate::runtime::{HeaderOp, LocalResponse, RequestState};
 const MIN_STATUS_CODE: i64 = 100;
 const MAX_STATUS_CODE: i64 = 599;
 const MIN_ERR_STATUS_CODE: i64 = 400;
-const MIN_HEADERS: i64 = 1;
-const MAX_HEADERS: i64 = 1000;
-const DEFAULT_MAX_HEADERS: i64 = 100;
 const CONTENT_TYPE_JSON: &[u8] = b"application/json; charset=utf-8";
 const CONTENT_TYPE_GRPC: &str = "application/grpc";
 
-/// Kong's `rewrite_access_header` phase mask.
-pub(crate) const REWRITE_ACCESS_HEADER: u32 = kong_phase::REWRITE
-    | kong_phase::ACCESS
-    | kong_phase::RESPONSE
-    | kong_phase::BALANCER
-    | kong_phase::HEADER_FILTER
-    | kong_phase::ERROR
-    | kong_phase::ADMIN_API;
-
-/// Kong's `header_body_log` phase mask.
-pub(crate) const HEADER_BODY_LOG: u32 = kong_phase::RESPONSE
-    | kong_phase::HEADER_FILTER
-    | kong_phase::BODY_FILTER
-    | kong_phase::LOG
-    | kong_phase::ERROR
-    | kong_phase::ADMIN_API;
+pub(crate) use crate::phase::kong_phase::{HEADER_BODY_LOG, REWRITE_ACCESS_HEADER};
 
 /// Builds the `kong.response` table.
 pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
