@@ -5,6 +5,9 @@
 //! `kong.service.response.get_body` and `kong.service.request.set_query` all read.
 
 /// lua-nginx-module's default for `max_args` (`NGX_HTTP_LUA_MAX_ARGS`).
+use percent_encoding::{percent_decode, percent_encode, AsciiSet, CONTROLS, NON_ALPHANUMERIC};
+
+/// lua-nginx-module's default for `max_args` (`NGX_HTTP_LUA_MAX_ARGS`).
 pub const DEFAULT_MAX_ARGS: usize = 100;
 
 /// One decoded argument value: `true` (a key without `=`) or a string.
@@ -28,62 +31,36 @@ pub struct Decoded {
 /// Percent-decoding as lua-nginx-module's `ngx_http_lua_unescape_uri` for URI components:
 /// `+` is a space, `%XX` the byte, a `%` not followed by two hex digits stays as is.
 pub fn unescape(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() && hex(bytes[i + 1]).is_some() && hex(bytes[i + 2]).is_some() => {
-                out.push(hex(bytes[i + 1]).unwrap_or(0) * 16 + hex(bytes[i + 2]).unwrap_or(0));
-                i += 3;
-                continue;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    out
+    let spaced: Vec<u8> = bytes.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+    percent_decode(&spaced).collect()
 }
 
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
-}
+/// nginx's `NGX_ESCAPE_URI_COMPONENT`: what `ngx.escape_uri` and `ngx.encode_args`
+/// escape, everything but ASCII letters, digits and `-._~!'()*`.
+const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*');
 
-/// nginx's `NGX_ESCAPE_URI_COMPONENT` table, as bit sets per 32 bytes: what
-/// `ngx.escape_uri` and `ngx.encode_args` escape (everything but ASCII letters, digits
-/// and `-._~!'()*`).
-const URI_COMPONENT: [u32; 8] = [
-    0xffff_ffff, 0xfc00_987d, 0x7800_0001, 0xb800_0001, 0xffff_ffff, 0xffff_ffff, 0xffff_ffff, 0xffff_ffff,
-];
-
-/// nginx's `NGX_ESCAPE_URI` table: what nginx escapes in a rewritten path
-/// (space, `#`, `%`, `?`, control bytes and bytes >= 0x7f).
-const URI: [u32; 8] = [
-    0xffff_ffff, 0x8000_0029, 0x0000_0000, 0x8000_0000, 0xffff_ffff, 0xffff_ffff, 0xffff_ffff, 0xffff_ffff,
-];
-
-fn escape_with(table: &[u32; 8], bytes: &[u8]) -> Vec<u8> {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = Vec::with_capacity(bytes.len());
-    for &b in bytes {
-        if table[(b >> 5) as usize] & (1 << (b & 0x1f)) != 0 {
-            out.extend_from_slice(&[b'%', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
-        } else {
-            out.push(b);
-        }
-    }
-    out
-}
+/// nginx's `NGX_ESCAPE_URI`: what nginx escapes in a rewritten path, control bytes,
+/// space, `#`, `%`, `?` (and, as every `AsciiSet`, bytes >= 0x80).
+const URI: &AsciiSet = &CONTROLS.add(b' ').add(b'#').add(b'%').add(b'?');
 
 /// Escapes a query key or value as `ngx.escape_uri` (uppercase hex).
 pub fn escape_component(bytes: &[u8]) -> Vec<u8> {
-    escape_with(&URI_COMPONENT, bytes)
+    percent_encode(bytes, URI_COMPONENT).flat_map(str::bytes).collect()
 }
 
 /// Escapes a path as nginx does when it sends a rewritten URI upstream
 /// (`ngx.req.set_uri`): space, `#`, `%`, `?`, control bytes and non-ASCII bytes.
 pub fn escape_path(bytes: &[u8]) -> Vec<u8> {
-    escape_with(&URI, bytes)
+    percent_encode(bytes, URI).flat_map(str::bytes).collect()
 }
 
 /// Parses a query string or form body; `max_args` 0 means no limit.
@@ -154,6 +131,23 @@ mod tests {
         assert_eq!(d.pairs.len(), 2);
         assert!(!d.truncated);
         assert_eq!(decode(b"a&b&c&d", 0).pairs.len(), 4);
+    }
+
+    /// nginx's escape tables as `ngx_escape_uri` (src/core/ngx_string.c) writes them:
+    /// one bit a byte, 32 bytes a word.
+    const NGINX_URI_COMPONENT: [u32; 8] =
+        [0xffff_ffff, 0xfc00_987d, 0x7800_0001, 0xb800_0001, 0xffff_ffff, 0xffff_ffff, 0xffff_ffff, 0xffff_ffff];
+    const NGINX_URI: [u32; 8] =
+        [0xffff_ffff, 0x8000_0029, 0x0000_0000, 0x8000_0000, 0xffff_ffff, 0xffff_ffff, 0xffff_ffff, 0xffff_ffff];
+
+    #[test]
+    fn ascii_sets_match_nginx_tables_byte_for_byte() {
+        for b in 0..=255u8 {
+            let escaped = |table: &[u32; 8]| table[(b >> 5) as usize] & (1 << (b & 0x1f)) != 0;
+            let want = |table: &[u32; 8]| if escaped(table) { format!("%{b:02X}").into_bytes() } else { vec![b] };
+            assert_eq!(escape_component(&[b]), want(&NGINX_URI_COMPONENT), "component byte {b:#04x}");
+            assert_eq!(escape_path(&[b]), want(&NGINX_URI), "path byte {b:#04x}");
+        }
     }
 
     #[test]

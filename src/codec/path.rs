@@ -12,17 +12,7 @@ pub fn normalize(raw: &[u8]) -> Vec<u8> {
 /// nginx's `$uri`: the path percent-decoded (every valid `%XX`), `.`/`..` segments
 /// resolved and repeated slashes merged.
 pub fn nginx_uri(path: &[u8]) -> Vec<u8> {
-    let mut decoded = Vec::with_capacity(path.len());
-    let mut i = 0;
-    while i < path.len() {
-        if let Some(byte) = escape_at(path, i) {
-            decoded.push(byte);
-            i += 3;
-        } else {
-            decoded.push(path[i]);
-            i += 1;
-        }
-    }
+    let decoded: Vec<u8> = percent_encoding::percent_decode(path).collect();
     remove_dot_segments(&decoded)
 }
 

@@ -219,57 +219,7 @@ fn parse_http_time<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>,
 // ---------------------------------------------------------------------------------------
 // Base64
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 (RFC 4648), with `=` padding unless `pad` is false.
-pub fn base64_encode(src: &[u8], pad: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(src.len().div_ceil(3) * 4);
-    for chunk in src.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let symbols = chunk.len() + 1;
-        for i in 0..4 {
-            if i < symbols {
-                out.push(B64[(n >> (18 - 6 * i) & 63) as usize]);
-            } else if pad {
-                out.push(b'=');
-            }
-        }
-    }
-    out
-}
-
-/// nginx's `ngx_decode_base64`: the text up to the first `=` must be base64 symbols and not
-/// one symbol short of a byte (length % 4 == 1); padding is optional, unused trailing bits
-/// are ignored. `None` when invalid.
-pub fn base64_decode(src: &[u8]) -> Option<Vec<u8>> {
-    let end = src.iter().position(|&c| c == b'=').unwrap_or(src.len());
-    let data = &src[..end];
-    if data.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(data.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for &c in data {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
+pub use crate::codec::base64::{decode as base64_decode, encode as base64_encode};
 
 /// `ngx.encode_base64(str, no_padding?)`.
 fn encode_base64<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
