@@ -123,27 +123,17 @@ pub fn node_id(pdk: &Pdk) -> String {
     }
 }
 
-/// A random-looking version 4 UUID from the clock and an address (there is no entropy
-/// source to ask on every host; uniqueness per VM start is what matters).
+/// A random version 4 UUID, lowercase and hyphenated as Kong's `utils.uuid()`. The
+/// bytes come from WASI's `random_get` (through `getrandom`; Kong's Wasm engine, Envoy
+/// and wasmtime all provide it); should that fail, from the clock `seed`, which is
+/// still unique per VM start, what the node id needs.
 fn uuid_v4(seed: u64) -> String {
-    let local = 0u8;
-    let mut state = seed ^ (&local as *const u8 as u64).rotate_left(32) ^ 0x9e37_79b9_7f4a_7c15;
-    let mut next = || {
-        // splitmix64
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    let (a, b) = (next(), next());
     let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&a.to_be_bytes());
-    bytes[8..].copy_from_slice(&b.to_be_bytes());
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    if getrandom::fill(&mut bytes).is_err() {
+        bytes[..8].copy_from_slice(&seed.to_le_bytes());
+        bytes[8..].copy_from_slice(&seed.rotate_left(29).wrapping_mul(0x9e37_79b9_7f4a_7c15).to_le_bytes());
+    }
+    uuid::Builder::from_random_bytes(bytes).into_uuid().hyphenated().to_string()
 }
 
 /// `kong.node.get_hostname()`: the host name (`ngx.hostname` on Kong, Envoy's
@@ -176,6 +166,7 @@ mod tests {
         assert_eq!(id.len(), 36);
         assert_eq!(&id[14..15], "4");
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
-        assert_ne!(uuid_v4(1), uuid_v4(2));
+        assert_ne!(uuid_v4(1), uuid_v4(1), "random, not from the seed");
+        assert_eq!(id, id.to_ascii_lowercase());
     }
 }
