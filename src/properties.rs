@@ -124,6 +124,10 @@ pub enum Need {
     ResponseSize,
     /// Kong's `trusted_ips` setting (JSON array or comma list; Kong only).
     TrustedIps,
+    /// The nginx worker's process id (`ngx.worker.pid`; nginx's `$pid`, nginx only).
+    WorkerPid,
+    /// nginx's version, e.g. `1.27.4` (`ngx.config.nginx_version`; `$nginx_version`).
+    NginxVersion,
 }
 
 impl Need {
@@ -184,6 +188,10 @@ impl Need {
             (ResponseSize, _) => &[&["response", "total_size"]],
             (TrustedIps, Kong) => &[&["kong", "configuration", "trusted_ips"]],
             (TrustedIps, _) => &[],
+            (WorkerPid, Kong | Nginx) => &[&["ngx", "pid"]],
+            (WorkerPid, _) => &[],
+            (NginxVersion, Kong | Nginx) => &[&["ngx", "nginx_version"]],
+            (NginxVersion, _) => &[],
         }
     }
 

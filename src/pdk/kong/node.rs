@@ -23,12 +23,12 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
 }
 
 /// `kong.node.get_memory_stats([unit[, scale]])`, in Kong's shape:
-/// `{ workers_lua_vms = { { pid = 0, http_allocated_gc = n } }, lua_shared_dicts = {} }`.
+/// `{ workers_lua_vms = { { pid = <pid>, http_allocated_gc = n } }, lua_shared_dicts = {} }`.
 /// A proxy-wasm filter instance is one Lua VM: its heap (piccolo's allocation count,
-/// what the `memory_bytes` limit measures) is the one worker entry; there are no nginx
-/// shared dicts. `unit` `b` (default) gives integers; `k`, `m`, `g` give strings such as
+/// what the `memory_bytes` limit measures) is the one worker entry, its `pid` nginx's
+/// `$pid` on nginx's engine (0 elsewhere); there are no nginx shared dicts to list. `unit` `b` (default) gives integers; `k`, `m`, `g` give strings such as
 /// `"1.19 MiB"` with `scale` decimals (default 2), as Kong's `bytes_to_str`.
-fn get_memory_stats<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+fn get_memory_stats<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     let unit = match stack.get(0) {
         piccolo::Value::Nil => "b".to_string(),
         piccolo::Value::String(s) => s.to_str_lossy().into_owned(),
@@ -48,7 +48,7 @@ fn get_memory_stats<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>
         None => return crate::pdk::raise(ctx, &exec, &format!("invalid unit '{unit}' (expected 'k/K', 'm/M', or 'g/G')")),
     };
     let worker = Table::new(&ctx);
-    worker.set(ctx, "pid", 0).ok();
+    worker.set(ctx, "pid", crate::pdk::ngx::util::worker_pid_of(pdk)).ok();
     worker.set(ctx, "http_allocated_gc", value).ok();
     let workers = Table::new(&ctx);
     workers.set(ctx, 1, worker).ok();

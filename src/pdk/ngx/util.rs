@@ -13,8 +13,9 @@
 //! - `ngx.sleep(0)` is accepted (a no-op: there is nothing to yield to); any other
 //!   duration raises "ngx.sleep is not supported by proxy-wasm hosts": a filter cannot
 //!   block or be woken by a timer in the middle of a phase.
-//! - `ngx.worker.pid()` is 0, `ngx.worker.id()` 0, `ngx.worker.count()` 1 and
-//!   `ngx.worker.exiting()` false: a wasm VM has no process id and sees no other worker.
+//! - `ngx.worker.pid()` is nginx's `$pid` on nginx's engine (Kong), 0 elsewhere;
+//!   `ngx.worker.id()` is 0, `ngx.worker.count()` 1 and `ngx.worker.exiting()` false
+//!   everywhere: no host tells a filter its worker's number or how many there are.
 
 use gc_arena::{Collect, Rootable};
 use hmac::Mac;
@@ -64,26 +65,66 @@ pub fn install<'gc>(ctx: Context<'gc>, ngx: Table<'gc>, pdk: &Pdk) {
     set_function(ctx, worker, "exiting", pdk, worker_exiting);
     set_function(ctx, worker, "pids", pdk, worker_pids);
     ngx.set(ctx, "worker", worker).ok();
-    ngx.set(ctx, "config", config_table(ctx)).ok();
+    ngx.set(ctx, "config", config_table(ctx, pdk)).ok();
 }
 
-/// `ngx.config`: what lua-nginx-module reports about the build. A proxy-wasm filter is
-/// not nginx: `subsystem` is `"http"` (the only one served), `debug` false, and the
-/// versions those of the OpenResty Kong 3.9 ships (nginx 1.25.3, lua-nginx-module
-/// 0.10.26), so version checks in old snippets take their modern branch.
-fn config_table<'gc>(ctx: Context<'gc>) -> Table<'gc> {
+/// What `ngx.config` reports where the host does not say: the versions of the OpenResty
+/// that Kong [`KONG_VERSION`](crate::pdk::kong::node::KONG_VERSION) ships (3.10.0:
+/// OpenResty 1.27.1.2, so nginx 1.27.1 and lua-nginx-module 0.10.28, Kong's
+/// `.requirements` and `build/openresty/patches`), so `kong.version` and `ngx.config` agree.
+const DEFAULT_NGINX_VERSION: i64 = 1_027_001;
+const NGX_LUA_VERSION: i64 = 10_028;
+
+/// `ngx.config`: what lua-nginx-module reports about the build. `subsystem` is `"http"`
+/// (the only one served), `debug` false; `nginx_version` is the host's (nginx's
+/// `$nginx_version`, read when first asked in a request) on nginx's engine, else
+/// [`DEFAULT_NGINX_VERSION`]; `ngx_lua_version` is always [`NGX_LUA_VERSION`] (no host
+/// says it).
+fn config_table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     let config = Table::new(&ctx);
     config.set(ctx, "subsystem", "http").ok();
     config.set(ctx, "debug", false).ok();
-    config.set(ctx, "nginx_version", 1_025_003).ok();
-    config.set(ctx, "ngx_lua_version", 10_026).ok();
+    config.set(ctx, "ngx_lua_version", NGX_LUA_VERSION).ok();
+    let meta = Table::new(&ctx);
+    meta.set(ctx, piccolo::MetaMethod::Index, crate::pdk::function(ctx, pdk, config_index)).ok();
+    config.set_metatable(&ctx, Some(meta));
     config
 }
 
+/// `ngx.config.nginx_version` on demand: `1.27.4` becomes 1027004, as nginx's
+/// `nginx_version` number (`major * 1000000 + minor * 1000 + patch`).
+fn config_index<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
+    let value = match stack.get(1) {
+        Value::String(key) if key.as_bytes() == b"nginx_version" => Value::Integer(nginx_version(pdk)),
+        _ => Value::Nil,
+    };
+    ret(ctx, stack, value)
+}
+
+fn nginx_version(pdk: &Pdk) -> i64 {
+    let scope = pdk.scope();
+    let text = crate::properties::Need::NginxVersion.read_text(scope.host.as_ref(), scope.host_kind);
+    text.and_then(|t| {
+        let mut parts = t.trim().split('.').map(|p| p.parse::<i64>().ok());
+        Some(parts.next()?? * 1_000_000 + parts.next().flatten().unwrap_or(0) * 1_000 + parts.next().flatten().unwrap_or(0))
+    })
+    .unwrap_or(DEFAULT_NGINX_VERSION)
+}
+
+/// The nginx worker's pid on nginx's engine (`$pid`), else 0: a wasm VM elsewhere has no
+/// process id to read.
+pub fn worker_pid_of(pdk: &Pdk) -> i64 {
+    let scope = pdk.scope();
+    crate::properties::Need::WorkerPid
+        .read_text(scope.host.as_ref(), scope.host_kind)
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// `ngx.worker.pids()`: the one "worker" a filter instance is, as `{ngx.worker.pid()}`.
-fn worker_pids<'gc>(_pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
+fn worker_pids<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
     let pids = Table::new(&ctx);
-    pids.set(ctx, 1, 0).ok();
+    pids.set(ctx, 1, worker_pid_of(pdk)).ok();
     ret(ctx, stack, Value::Table(pids))
 }
 
@@ -438,8 +479,9 @@ fn sleep<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack
     }
 }
 
-fn worker_pid<'gc>(_pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
-    ret(ctx, stack, Value::Integer(0))
+/// `ngx.worker.pid()`: see [`worker_pid_of`].
+fn worker_pid<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
+    ret(ctx, stack, Value::Integer(worker_pid_of(pdk)))
 }
 
 fn worker_id<'gc>(_pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
@@ -624,5 +666,22 @@ pub(crate) mod tests {
     #[test]
     fn worker_reports_a_single_worker() {
         assert_eq!(run("say(ngx.worker.pid(), ngx.worker.id(), ngx.worker.count(), ngx.worker.exiting())"), ["0 0 1 false"]);
+    }
+
+    #[test]
+    fn on_nginx_the_pid_and_version_are_the_hosts() {
+        // ngx_wasm_module: every nginx variable is an `ngx.*` property ($pid, $nginx_version);
+        // shared/design/kong-engine.md measured ngx.nginx_version = 1.27.4.
+        let host = Rc::new(
+            FakeHost::default()
+                .with_property("ngx.nginx_version", "1.27.4")
+                .with_property("kong.version", "3.10.0")
+                .with_property("ngx.pid", "4242"),
+        );
+        let source = format!("{PRELUDE}say(ngx.worker.pid(), ngx.worker.pids()[1], ngx.config.nginx_version, kong.node.get_memory_stats().workers_lua_vms[1].pid)");
+        let config = serde_json::json!({ "access": [source] }).to_string();
+        let mut rt = Runtime::new(&PluginConfig::parse(config.as_bytes()).unwrap(), Role::PreFunction, host.clone()).unwrap();
+        assert_eq!(rt.run_phase(Phase::Access, &mut RequestState::default()), PhaseOutcome::Continue, "{:?}", host.messages());
+        assert_eq!(host.messages().last().unwrap(), "[pre-function] 4242 4242 1027004 4242");
     }
 }
