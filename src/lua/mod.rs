@@ -7,6 +7,8 @@ pub mod format;
 pub mod limits;
 pub mod script;
 pub mod stdlib;
+#[cfg(test)]
+mod table_growth_tests;
 
 use piccolo::{Callback, CallbackReturn, Context, Execution, Lua, Value};
 
