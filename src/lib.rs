@@ -4,8 +4,10 @@
 //! Layers: [`config`] parses Kong's plugin config; [`runtime`] owns the Lua state of one
 //! plugin instance and runs phases; [`pdk`] maps `kong.*`/`ngx.*` onto the [`host::Host`]
 //! trait; `glue` (wasm only) implements that trait with proxy-wasm host calls and turns
-//! phase outcomes into proxy-wasm `Action`s.
+//! phase outcomes into proxy-wasm `Action`s; [`codec`] holds the byte-level codecs
+//! (forms, multipart, paths, cookies, dates) that `kong.*` and `ngx.*` share.
 
+pub mod codec;
 pub mod config;
 pub mod host;
 pub mod lua;

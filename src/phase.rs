@@ -137,6 +137,27 @@ pub mod kong_phase {
         | ADMIN_API
         | CLUSTER_LISTENER;
 
+    /// Kong's `rewrite_access_header` phase mask.
+    pub const REWRITE_ACCESS_HEADER: u32 = REWRITE
+        | ACCESS
+        | RESPONSE
+        | BALANCER
+        | HEADER_FILTER
+        | ERROR
+        | ADMIN_API;
+
+    /// Kong's `header_body_log` phase mask.
+    pub const HEADER_BODY_LOG: u32 = RESPONSE
+        | HEADER_FILTER
+        | BODY_FILTER
+        | LOG
+        | ERROR
+        | ADMIN_API;
+
+    /// Kong's `AUTH_AND_LATER` (`kong.client`) and `ROUTER_PHASES` (`kong.router`), the
+    /// same set: access, header_filter, response, body_filter, log.
+    pub const AUTH_AND_LATER: u32 = ACCESS | HEADER_FILTER | RESPONSE | BODY_FILTER | LOG;
+
     /// Kong's names by bit, in bit order (the order of "only in: ..." lists).
     const NAMES: [(u32, &str); 18] = [
         (INIT_WORKER, "init_worker"),
@@ -187,15 +208,8 @@ mod tests {
 
     #[test]
     fn not_allowed_message_lists_phases_in_kong_order() {
-        let mask = kong_phase::REWRITE
-            | kong_phase::ACCESS
-            | kong_phase::RESPONSE
-            | kong_phase::BALANCER
-            | kong_phase::HEADER_FILTER
-            | kong_phase::ERROR
-            | kong_phase::ADMIN_API;
         assert_eq!(
-            kong_phase::not_allowed_message("body_filter", mask),
+            kong_phase::not_allowed_message("body_filter", kong_phase::REWRITE_ACCESS_HEADER),
             "function cannot be called in body_filter phase (only in: rewrite, access, \
              balancer, response, header_filter, error, admin_api)"
         );

@@ -136,6 +136,10 @@ pub enum Need {
     /// The client certificate's subject DN (nginx: `ssl_client_s_dn`; elsewhere
     /// `connection.subject_peer_certificate`, which nginx's engine logs as NYI).
     PeerSubject,
+    /// The nginx worker's process id (`ngx.worker.pid`; nginx's `$pid`, nginx only).
+    WorkerPid,
+    /// nginx's version, e.g. `1.27.4` (`ngx.config.nginx_version`; `$nginx_version`).
+    NginxVersion,
 }
 
 impl Need {
@@ -203,6 +207,10 @@ impl Need {
             (TlsVersion, _) => &[&["connection", "tls_version"]],
             (PeerSubject, Kong | Nginx) => &[&["ngx", "ssl_client_s_dn"]],
             (PeerSubject, _) => &[&["connection", "subject_peer_certificate"]],
+            (WorkerPid, Kong | Nginx) => &[&["ngx", "pid"]],
+            (WorkerPid, _) => &[],
+            (NginxVersion, Kong | Nginx) => &[&["ngx", "nginx_version"]],
+            (NginxVersion, _) => &[],
         }
     }
 

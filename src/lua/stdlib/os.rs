@@ -11,6 +11,7 @@ use piccolo::{Callback, CallbackReturn, Context, Error, Execution, Stack, Table,
 
 use super::args::{arg_error, check_number, number_value, opt_number};
 use crate::lua::error_at;
+pub use crate::codec::date::{civil_from_days, days_from_civil, gmtime, Tm};
 
 /// Builds the `os` table.
 pub fn table<'gc>(ctx: Context<'gc>) -> Table<'gc> {
@@ -38,61 +39,6 @@ fn difftime<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'
     let t1 = opt_number(ctx, &exec, &stack, 1, "difftime", 0.0)?;
     stack.replace(ctx, number_value(t2 - t1));
     Ok(CallbackReturn::Return)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day count since 1970-01-01: (year, month 1-12, day 1-31).
-pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// A broken-down UTC time, as C's `struct tm` (month 1-12, weekday 0 = Sunday, yday 1-366).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tm {
-    pub year: i64,
-    pub month: i64,
-    pub day: i64,
-    pub hour: i64,
-    pub min: i64,
-    pub sec: i64,
-    pub wday: i64,
-    pub yday: i64,
-}
-
-/// Breaks a Unix time into UTC fields.
-pub fn gmtime(t: i64) -> Tm {
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    Tm {
-        year,
-        month,
-        day,
-        hour: secs / 3600,
-        min: secs % 3600 / 60,
-        sec: secs % 60,
-        wday: (days + 4).rem_euclid(7),
-        yday: days - days_from_civil(year, 1, 1) + 1,
-    }
 }
 
 const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
@@ -223,14 +169,6 @@ fn time<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn civil_round_trip() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-    }
 
     #[test]
     fn strftime_in_the_c_locale() {

@@ -12,18 +12,11 @@
 use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table, Value};
 
 use crate::pdk::{lua_string, raise, set_function, Pdk};
-use crate::phase::kong_phase;
+use crate::phase::kong_phase::{self, AUTH_AND_LATER};
 use crate::properties::{HostKind, Need};
 
 /// Every request phase: Kong only refuses `init_worker` (`check_not_phase`).
 const ANY_REQUEST_PHASE: u32 = kong_phase::REQUEST | kong_phase::CERTIFICATE;
-
-/// Kong's `AUTH_AND_LATER`: access, header_filter, response, body_filter, log.
-const AUTH_AND_LATER: u32 = kong_phase::ACCESS
-    | kong_phase::HEADER_FILTER
-    | kong_phase::RESPONSE
-    | kong_phase::BODY_FILTER
-    | kong_phase::LOG;
 
 /// Builds the `kong.client` table.
 pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {

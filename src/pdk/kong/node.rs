@@ -23,12 +23,12 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
 }
 
 /// `kong.node.get_memory_stats([unit[, scale]])`, in Kong's shape:
-/// `{ workers_lua_vms = { { pid = 0, http_allocated_gc = n } }, lua_shared_dicts = {} }`.
+/// `{ workers_lua_vms = { { pid = <pid>, http_allocated_gc = n } }, lua_shared_dicts = {} }`.
 /// A proxy-wasm filter instance is one Lua VM: its heap (piccolo's allocation count,
-/// what the `memory_bytes` limit measures) is the one worker entry; there are no nginx
-/// shared dicts. `unit` `b` (default) gives integers; `k`, `m`, `g` give strings such as
+/// what the `memory_bytes` limit measures) is the one worker entry, its `pid` nginx's
+/// `$pid` on nginx's engine (0 elsewhere); there are no nginx shared dicts to list. `unit` `b` (default) gives integers; `k`, `m`, `g` give strings such as
 /// `"1.19 MiB"` with `scale` decimals (default 2), as Kong's `bytes_to_str`.
-fn get_memory_stats<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+fn get_memory_stats<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     let unit = match stack.get(0) {
         piccolo::Value::Nil => "b".to_string(),
         piccolo::Value::String(s) => s.to_str_lossy().into_owned(),
@@ -48,7 +48,7 @@ fn get_memory_stats<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>
         None => return crate::pdk::raise(ctx, &exec, &format!("invalid unit '{unit}' (expected 'k/K', 'm/M', or 'g/G')")),
     };
     let worker = Table::new(&ctx);
-    worker.set(ctx, "pid", 0).ok();
+    worker.set(ctx, "pid", crate::pdk::ngx::util::worker_pid_of(pdk)).ok();
     worker.set(ctx, "http_allocated_gc", value).ok();
     let workers = Table::new(&ctx);
     workers.set(ctx, 1, worker).ok();
@@ -123,27 +123,17 @@ pub fn node_id(pdk: &Pdk) -> String {
     }
 }
 
-/// A random-looking version 4 UUID from the clock and an address (there is no entropy
-/// source to ask on every host; uniqueness per VM start is what matters).
+/// A random version 4 UUID, lowercase and hyphenated as Kong's `utils.uuid()`. The
+/// bytes come from WASI's `random_get` (through `getrandom`; Kong's Wasm engine, Envoy
+/// and wasmtime all provide it); should that fail, from the clock `seed`, which is
+/// still unique per VM start, what the node id needs.
 fn uuid_v4(seed: u64) -> String {
-    let local = 0u8;
-    let mut state = seed ^ (&local as *const u8 as u64).rotate_left(32) ^ 0x9e37_79b9_7f4a_7c15;
-    let mut next = || {
-        // splitmix64
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    let (a, b) = (next(), next());
     let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&a.to_be_bytes());
-    bytes[8..].copy_from_slice(&b.to_be_bytes());
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    if getrandom::fill(&mut bytes).is_err() {
+        bytes[..8].copy_from_slice(&seed.to_le_bytes());
+        bytes[8..].copy_from_slice(&seed.rotate_left(29).wrapping_mul(0x9e37_79b9_7f4a_7c15).to_le_bytes());
+    }
+    uuid::Builder::from_random_bytes(bytes).into_uuid().hyphenated().to_string()
 }
 
 /// `kong.node.get_hostname()`: the host name (`ngx.hostname` on Kong, Envoy's
@@ -176,6 +166,7 @@ mod tests {
         assert_eq!(id.len(), 36);
         assert_eq!(&id[14..15], "4");
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
-        assert_ne!(uuid_v4(1), uuid_v4(2));
+        assert_ne!(uuid_v4(1), uuid_v4(1), "random, not from the seed");
+        assert_eq!(id, id.to_ascii_lowercase());
     }
 }

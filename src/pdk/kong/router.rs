@@ -12,12 +12,8 @@ use crate::pdk::{set_function, Pdk};
 use crate::phase::kong_phase;
 use crate::properties::{HostKind, Need};
 
-/// Kong's `ROUTER_PHASES`: access, header_filter, response, body_filter, log.
-const ROUTER_PHASES: u32 = kong_phase::ACCESS
-    | kong_phase::HEADER_FILTER
-    | kong_phase::RESPONSE
-    | kong_phase::BODY_FILTER
-    | kong_phase::LOG;
+/// Kong's `ROUTER_PHASES`.
+const ROUTER_PHASES: u32 = kong_phase::AUTH_AND_LATER;
 
 /// Builds the `kong.router` table.
 pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {

@@ -11,6 +11,7 @@
 
 use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table, Value};
 
+use crate::codec::form::unescape;
 use crate::pdk::kong::response::validate_headers;
 use crate::pdk::{json, lua_string, raise, set_function, validate_header, HeaderValue, Pdk, Scope};
 use crate::lua::format;
@@ -431,31 +432,6 @@ fn set_query<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut st
     Ok(CallbackReturn::Return)
 }
 
-/// Decodes an `application/x-www-form-urlencoded` component (`+` is a space).
-pub(crate) fn form_decode(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = |b: u8| (b as char).to_digit(16);
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    out
-}
-
 /// The URL Standard's `application/x-www-form-urlencoded` serializer (what Kong's
 /// `resty.ada.search` writes), with spaces as `%20` as Kong then rewrites them.
 fn form_encode(bytes: &[u8], out: &mut Vec<u8>) {
@@ -485,14 +461,14 @@ fn clear_query_arg<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, 
                 Some(eq) => (&pair[..eq], &pair[eq + 1..]),
                 None => (pair, &b""[..]),
             };
-            let key = form_decode(key);
+            let key = unescape(key);
             if key == name.as_bytes() {
                 continue;
             }
             let mut encoded = Vec::new();
             form_encode(&key, &mut encoded);
             encoded.push(b'=');
-            form_encode(&form_decode(value), &mut encoded);
+            form_encode(&unescape(value), &mut encoded);
             kept.push(encoded);
         }
         set_path_and_query(&scope, &path, &kept.join(&b'&'));

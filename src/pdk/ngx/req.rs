@@ -19,6 +19,7 @@
 
 use piccolo::{CallbackReturn, Context, Error, Execution, MetaMethod, Stack, Table, Value};
 
+use crate::codec::cookie;
 use crate::pdk::args::{self, arg_type_name};
 use crate::pdk::kong::request::{self, header, header_list, normalize_header_name};
 use crate::pdk::{function, lua_string, raise, set_function, Pdk};
@@ -510,55 +511,6 @@ fn var_table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     t
 }
 
-/// nginx's `$uri`: the current path percent-decoded, `.`/`..` segments resolved and
-/// repeated slashes merged.
-fn nginx_uri(path: &[u8]) -> Vec<u8> {
-    let mut decoded = Vec::with_capacity(path.len());
-    let mut i = 0;
-    while i < path.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if path[i] == b'%' && i + 2 < path.len() {
-            if let (Some(h), Some(l)) = (hex(path[i + 1]), hex(path[i + 2])) {
-                decoded.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        decoded.push(path[i]);
-        i += 1;
-    }
-    let trailing = decoded.ends_with(b"/") || decoded.ends_with(b"/.") || decoded.ends_with(b"/..");
-    let mut segments: Vec<&[u8]> = Vec::new();
-    for segment in decoded.split(|&b| b == b'/') {
-        match segment {
-            b"" | b"." => {}
-            b".." => {
-                segments.pop();
-            }
-            s => segments.push(s),
-        }
-    }
-    let mut out = Vec::with_capacity(decoded.len());
-    for s in &segments {
-        out.push(b'/');
-        out.extend_from_slice(s);
-    }
-    if out.is_empty() || (trailing && !segments.is_empty()) {
-        out.push(b'/');
-    }
-    out
-}
-
-/// The value of `$cookie_<name>` in a `Cookie` header.
-fn cookie(header: &[u8], name: &[u8]) -> Option<Vec<u8>> {
-    header.split(|&b| b == b';').find_map(|pair| {
-        let start = pair.iter().position(|b| !b.is_ascii_whitespace())?;
-        let pair = &pair[start..];
-        let eq = pair.iter().position(|&b| b == b'=')?;
-        pair[..eq].eq_ignore_ascii_case(name).then(|| pair[eq + 1..].to_vec())
-    })
-}
-
 /// The value of `$arg_<name>`: the raw (not decoded) value of the first `name=` pair,
 /// the name matched case-insensitively, as nginx's `ngx_http_arg`.
 fn arg(query: &[u8], name: &[u8]) -> Option<Vec<u8>> {
@@ -591,7 +543,7 @@ pub fn variable(pdk: &Pdk, name: &str) -> Option<Vec<u8>> {
         return joined_header(pdk, h);
     }
     if let Some(c) = name.strip_prefix("cookie_") {
-        return cookie(&joined_header(pdk, "cookie")?, c.as_bytes());
+        return cookie::value(&joined_header(pdk, "cookie")?, c.as_bytes());
     }
     if let Some(a) = name.strip_prefix("arg_") {
         return arg(&request::current_query(pdk)?, a.as_bytes());
@@ -599,7 +551,7 @@ pub fn variable(pdk: &Pdk, name: &str) -> Option<Vec<u8>> {
     match name {
         "uri" => {
             let path = request::current_path(pdk);
-            Some(nginx_uri(request::split_query(&path).0))
+            Some(crate::codec::path::nginx_uri(request::split_query(&path).0))
         }
         "document_uri" => variable(pdk, "uri"),
         "args" | "query_string" => request::current_query(pdk),
@@ -935,10 +887,7 @@ mod tests {
     }
 
     #[test]
-    fn uri_normalizes_as_nginx() {
-        assert_eq!(nginx_uri(b"/a/../b//c/./d%2Fe"), b"/b/c/d/e");
-        assert_eq!(nginx_uri(b""), b"/");
-        assert_eq!(cookie(b"a=1; b=2", b"B"), Some(b"2".to_vec()));
+    fn args_are_found_as_nginx() {
         assert_eq!(arg(b"a&b=1&B=2", b"b"), Some(b"1".to_vec()));
         assert_eq!(arg(b"a&b=1", b"a"), None);
     }

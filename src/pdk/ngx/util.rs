@@ -13,14 +13,16 @@
 //! - `ngx.sleep(0)` is accepted (a no-op: there is nothing to yield to); any other
 //!   duration raises "ngx.sleep is not supported by proxy-wasm hosts": a filter cannot
 //!   block or be woken by a timer in the middle of a phase.
-//! - `ngx.worker.pid()` is 0, `ngx.worker.id()` 0, `ngx.worker.count()` 1 and
-//!   `ngx.worker.exiting()` false: a wasm VM has no process id and sees no other worker.
+//! - `ngx.worker.pid()` is nginx's `$pid` on nginx's engine (Kong), 0 elsewhere;
+//!   `ngx.worker.id()` is 0, `ngx.worker.count()` 1 and `ngx.worker.exiting()` false
+//!   everywhere: no host tells a filter its worker's number or how many there are.
 
 use gc_arena::{Collect, Rootable};
 use hmac::Mac;
 use md5::Digest;
 use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table, UserData, Value};
 
+use crate::codec::date;
 use crate::pdk::{lua_string, raise, set_function, Pdk};
 use crate::lua::format;
 use crate::phase::Phase;
@@ -63,26 +65,66 @@ pub fn install<'gc>(ctx: Context<'gc>, ngx: Table<'gc>, pdk: &Pdk) {
     set_function(ctx, worker, "exiting", pdk, worker_exiting);
     set_function(ctx, worker, "pids", pdk, worker_pids);
     ngx.set(ctx, "worker", worker).ok();
-    ngx.set(ctx, "config", config_table(ctx)).ok();
+    ngx.set(ctx, "config", config_table(ctx, pdk)).ok();
 }
 
-/// `ngx.config`: what lua-nginx-module reports about the build. A proxy-wasm filter is
-/// not nginx: `subsystem` is `"http"` (the only one served), `debug` false, and the
-/// versions those of the OpenResty Kong 3.9 ships (nginx 1.25.3, lua-nginx-module
-/// 0.10.26), so version checks in old snippets take their modern branch.
-fn config_table<'gc>(ctx: Context<'gc>) -> Table<'gc> {
+/// What `ngx.config` reports where the host does not say: the versions of the OpenResty
+/// that Kong [`KONG_VERSION`](crate::pdk::kong::node::KONG_VERSION) ships (3.10.0:
+/// OpenResty 1.27.1.2, so nginx 1.27.1 and lua-nginx-module 0.10.28, Kong's
+/// `.requirements` and `build/openresty/patches`), so `kong.version` and `ngx.config` agree.
+const DEFAULT_NGINX_VERSION: i64 = 1_027_001;
+const NGX_LUA_VERSION: i64 = 10_028;
+
+/// `ngx.config`: what lua-nginx-module reports about the build. `subsystem` is `"http"`
+/// (the only one served), `debug` false; `nginx_version` is the host's (nginx's
+/// `$nginx_version`, read when first asked in a request) on nginx's engine, else
+/// [`DEFAULT_NGINX_VERSION`]; `ngx_lua_version` is always [`NGX_LUA_VERSION`] (no host
+/// says it).
+fn config_table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     let config = Table::new(&ctx);
     config.set(ctx, "subsystem", "http").ok();
     config.set(ctx, "debug", false).ok();
-    config.set(ctx, "nginx_version", 1_025_003).ok();
-    config.set(ctx, "ngx_lua_version", 10_026).ok();
+    config.set(ctx, "ngx_lua_version", NGX_LUA_VERSION).ok();
+    let meta = Table::new(&ctx);
+    meta.set(ctx, piccolo::MetaMethod::Index, crate::pdk::function(ctx, pdk, config_index)).ok();
+    config.set_metatable(&ctx, Some(meta));
     config
 }
 
+/// `ngx.config.nginx_version` on demand: `1.27.4` becomes 1027004, as nginx's
+/// `nginx_version` number (`major * 1000000 + minor * 1000 + patch`).
+fn config_index<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
+    let value = match stack.get(1) {
+        Value::String(key) if key.as_bytes() == b"nginx_version" => Value::Integer(nginx_version(pdk)),
+        _ => Value::Nil,
+    };
+    ret(ctx, stack, value)
+}
+
+fn nginx_version(pdk: &Pdk) -> i64 {
+    let scope = pdk.scope();
+    let text = crate::properties::Need::NginxVersion.read_text(scope.host.as_ref(), scope.host_kind);
+    text.and_then(|t| {
+        let mut parts = t.trim().split('.').map(|p| p.parse::<i64>().ok());
+        Some(parts.next()?? * 1_000_000 + parts.next().flatten().unwrap_or(0) * 1_000 + parts.next().flatten().unwrap_or(0))
+    })
+    .unwrap_or(DEFAULT_NGINX_VERSION)
+}
+
+/// The nginx worker's pid on nginx's engine (`$pid`), else 0: a wasm VM elsewhere has no
+/// process id to read.
+pub fn worker_pid_of(pdk: &Pdk) -> i64 {
+    let scope = pdk.scope();
+    crate::properties::Need::WorkerPid
+        .read_text(scope.host.as_ref(), scope.host_kind)
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// `ngx.worker.pids()`: the one "worker" a filter instance is, as `{ngx.worker.pid()}`.
-fn worker_pids<'gc>(_pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
+fn worker_pids<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
     let pids = Table::new(&ctx);
-    pids.set(ctx, 1, 0).ok();
+    pids.set(ctx, 1, worker_pid_of(pdk)).ok();
     ret(ctx, stack, Value::Table(pids))
 }
 
@@ -163,14 +205,14 @@ fn time<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Sta
 
 /// `ngx.today()`: `yyyy-mm-dd` (UTC).
 fn today<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
-    let t = Civil::from_unix((now_nanos(pdk) / 1_000_000_000) as i64);
+    let t = date::gmtime((now_nanos(pdk) / 1_000_000_000) as i64);
     ret_bytes(ctx, stack, format!("{:04}-{:02}-{:02}", t.year, t.month, t.day).as_bytes())
 }
 
 /// `ngx.localtime()` and `ngx.utctime()`: `yyyy-mm-dd hh:mm:ss` (both UTC).
 fn localtime<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
-    let t = Civil::from_unix((now_nanos(pdk) / 1_000_000_000) as i64);
-    let text = format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", t.year, t.month, t.day, t.hour, t.minute, t.second);
+    let t = date::gmtime((now_nanos(pdk) / 1_000_000_000) as i64);
+    let text = format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", t.year, t.month, t.day, t.hour, t.min, t.sec);
     ret_bytes(ctx, stack, text.as_bytes())
 }
 
@@ -193,13 +235,13 @@ fn seconds_arg<'gc>(ctx: Context<'gc>, exec: &Execution<'gc, '_>, stack: &Stack<
 /// `ngx.http_time(sec)`: `Thu, 01 Jan 1970 00:00:00 GMT`.
 fn http_time<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
     let secs = seconds_arg(ctx, &exec, &stack)?;
-    ret_bytes(ctx, stack, format_http_time(secs).as_bytes())
+    ret_bytes(ctx, stack, date::http_time(secs).as_bytes())
 }
 
 /// `ngx.cookie_time(sec)`: `Thu, 18-Nov-10 11:27:35 GMT` (4-digit years after 2037, as nginx).
 fn cookie_time<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
     let secs = seconds_arg(ctx, &exec, &stack)?;
-    ret_bytes(ctx, stack, format_cookie_time(secs).as_bytes())
+    ret_bytes(ctx, stack, date::cookie_time(secs).as_bytes())
 }
 
 /// `ngx.parse_http_time(str)`: seconds since the epoch, or `nil` when the text is not an
@@ -208,222 +250,17 @@ fn parse_http_time<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>,
     let Value::String(s) = stack.get(0) else {
         return raise(ctx, &exec, "string argument only");
     };
-    let value = match parse_http_date(s.as_bytes()) {
+    let value = match date::parse_http_time(s.as_bytes()) {
         Some(t) => Value::Integer(t),
         None => Value::Nil,
     };
     ret(ctx, stack, value)
 }
 
-const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/// A UTC calendar time.
-#[derive(Debug, PartialEq)]
-struct Civil {
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: u32,
-    minute: u32,
-    second: u32,
-    weekday: usize,
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = month as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
-impl Civil {
-    fn from_unix(t: i64) -> Civil {
-        let days = t.div_euclid(86400);
-        let secs = t.rem_euclid(86400) as u32;
-        let z = days + 719468;
-        let era = z.div_euclid(146097);
-        let doe = z - era * 146097;
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        Civil {
-            year,
-            month,
-            day,
-            hour: secs / 3600,
-            minute: secs / 60 % 60,
-            second: secs % 60,
-            weekday: (days + 4).rem_euclid(7) as usize,
-        }
-    }
-}
-
-/// nginx's `ngx_http_time`: RFC 1123 in GMT.
-fn format_http_time(secs: i64) -> String {
-    let t = Civil::from_unix(secs);
-    format!(
-        "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
-        WEEKDAYS[t.weekday], t.day, MONTHS[t.month as usize - 1], t.year, t.hour, t.minute, t.second
-    )
-}
-
-/// nginx's `ngx_http_cookie_time`: 2-digit years up to 2037, 4-digit ones after.
-fn format_cookie_time(secs: i64) -> String {
-    let t = Civil::from_unix(secs);
-    let year = if t.year > 2037 { format!("{}", t.year) } else { format!("{:02}", t.year.rem_euclid(100)) };
-    format!(
-        "{}, {:02}-{}-{} {:02}:{:02}:{:02} GMT",
-        WEEKDAYS[t.weekday], t.day, MONTHS[t.month as usize - 1], year, t.hour, t.minute, t.second
-    )
-}
-
-/// A small cursor for [`parse_http_date`].
-struct Cursor<'a>(&'a [u8]);
-
-impl Cursor<'_> {
-    fn eat(&mut self, c: u8) -> Option<()> {
-        (self.0.first() == Some(&c)).then(|| self.0 = &self.0[1..])
-    }
-    fn skip_spaces(&mut self) {
-        while self.0.first() == Some(&b' ') {
-            self.0 = &self.0[1..];
-        }
-    }
-    /// Exactly `n` digits.
-    fn digits(&mut self, n: usize) -> Option<i64> {
-        let d = self.0.get(..n)?;
-        if !d.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        self.0 = &self.0[n..];
-        Some(d.iter().fold(0, |acc, c| acc * 10 + i64::from(c - b'0')))
-    }
-    fn month(&mut self) -> Option<u32> {
-        let name = self.0.get(..3)?;
-        let m = MONTHS.iter().position(|m| m.as_bytes() == name)?;
-        self.0 = &self.0[3..];
-        Some(m as u32 + 1)
-    }
-    fn clock(&mut self) -> Option<(i64, i64, i64)> {
-        let h = self.digits(2)?;
-        self.eat(b':')?;
-        let m = self.digits(2)?;
-        self.eat(b':')?;
-        let s = self.digits(2)?;
-        Some((h, m, s))
-    }
-}
-
-/// nginx's `ngx_parse_http_time`: `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 1123),
-/// `Sunday, 06-Nov-94 08:49:37 GMT` (RFC 850; years < 70 are 20xx) and
-/// `Sun Nov  6 08:49:37 1994` (asctime). The weekday is not checked, as nginx.
-fn parse_http_date(text: &[u8]) -> Option<i64> {
-    let start = text.iter().position(|c| !c.is_ascii_alphabetic())?;
-    let mut c = Cursor(&text[start..]);
-    let (year, month, day, (h, m, s));
-    if c.eat(b',').is_some() {
-        c.eat(b' ')?;
-        day = c.digits(2)?;
-        if c.eat(b' ').is_some() {
-            month = c.month()?;
-            c.eat(b' ')?;
-            year = c.digits(4)?;
-        } else {
-            c.eat(b'-')?;
-            month = c.month()?;
-            c.eat(b'-')?;
-            let yy = c.digits(2)?;
-            year = yy + if yy < 70 { 2000 } else { 1900 };
-        }
-        c.eat(b' ')?;
-        (h, m, s) = c.clock()?;
-        c.skip_spaces();
-        if !c.0.is_empty() && !c.0.starts_with(b"GMT") {
-            return None;
-        }
-    } else {
-        c.eat(b' ')?;
-        month = c.month()?;
-        c.eat(b' ')?;
-        day = if c.eat(b' ').is_some() { c.digits(1)? } else { c.digits(2)? };
-        c.eat(b' ')?;
-        (h, m, s) = c.clock()?;
-        c.eat(b' ')?;
-        year = c.digits(4)?;
-    }
-    if h > 23 || m > 59 || s > 59 {
-        return None;
-    }
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let mdays = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if day < 1 || day > mdays[month as usize - 1] {
-        return None;
-    }
-    Some(days_from_civil(year, month, day as u32) * 86400 + h * 3600 + m * 60 + s)
-}
-
 // ---------------------------------------------------------------------------------------
 // Base64
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 (RFC 4648), with `=` padding unless `pad` is false.
-pub fn base64_encode(src: &[u8], pad: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(src.len().div_ceil(3) * 4);
-    for chunk in src.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let symbols = chunk.len() + 1;
-        for i in 0..4 {
-            if i < symbols {
-                out.push(B64[(n >> (18 - 6 * i) & 63) as usize]);
-            } else if pad {
-                out.push(b'=');
-            }
-        }
-    }
-    out
-}
-
-/// nginx's `ngx_decode_base64`: the text up to the first `=` must be base64 symbols and not
-/// one symbol short of a byte (length % 4 == 1); padding is optional, unused trailing bits
-/// are ignored. `None` when invalid.
-pub fn base64_decode(src: &[u8]) -> Option<Vec<u8>> {
-    let end = src.iter().position(|&c| c == b'=').unwrap_or(src.len());
-    let data = &src[..end];
-    if data.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(data.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for &c in data {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
+pub use crate::codec::base64::{decode as base64_decode, encode as base64_encode};
 
 /// `ngx.encode_base64(str, no_padding?)`.
 fn encode_base64<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
@@ -642,8 +479,9 @@ fn sleep<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack
     }
 }
 
-fn worker_pid<'gc>(_pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
-    ret(ctx, stack, Value::Integer(0))
+/// `ngx.worker.pid()`: see [`worker_pid_of`].
+fn worker_pid<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
+    ret(ctx, stack, Value::Integer(worker_pid_of(pdk)))
 }
 
 fn worker_id<'gc>(_pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
@@ -698,25 +536,6 @@ pub(crate) mod tests {
         lines.last().cloned().unwrap_or_default()
     }
 
-    #[test]
-    fn calendar_conversions_match_known_dates() {
-        assert_eq!(format_http_time(0), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(format_http_time(1290079655), "Thu, 18 Nov 2010 11:27:35 GMT");
-        assert_eq!(format_http_time(951782400), "Tue, 29 Feb 2000 00:00:00 GMT");
-        assert_eq!(format_http_time(-1), "Wed, 31 Dec 1969 23:59:59 GMT");
-        assert_eq!(format_cookie_time(1290079655), "Thu, 18-Nov-10 11:27:35 GMT");
-        assert_eq!(format_cookie_time(2208988800), "Sun, 01-Jan-2040 00:00:00 GMT");
-        for t in [0, 1290079655, 951782400, 2208988800, 4102444799] {
-            assert_eq!(parse_http_date(format_http_time(t).as_bytes()), Some(t));
-        }
-        assert_eq!(parse_http_date(b"Sunday, 06-Nov-94 08:49:37 GMT"), Some(784111777));
-        assert_eq!(parse_http_date(b"Sun Nov  6 08:49:37 1994"), Some(784111777));
-        assert_eq!(parse_http_date(b"Sun, 06 Nov 1994 08:49:37 GMT"), Some(784111777));
-        assert_eq!(parse_http_date(b"Sun, 31 Feb 1994 08:49:37 GMT"), None);
-        assert_eq!(parse_http_date(b"Sun, 06 Nov 1994 24:00:00 GMT"), None);
-        assert_eq!(parse_http_date(b"yesterday"), None);
-        assert_eq!(parse_http_date(b""), None);
-    }
 
     #[test]
     fn time_functions_read_the_host_clock() {
@@ -847,5 +666,22 @@ pub(crate) mod tests {
     #[test]
     fn worker_reports_a_single_worker() {
         assert_eq!(run("say(ngx.worker.pid(), ngx.worker.id(), ngx.worker.count(), ngx.worker.exiting())"), ["0 0 1 false"]);
+    }
+
+    #[test]
+    fn on_nginx_the_pid_and_version_are_the_hosts() {
+        // ngx_wasm_module: every nginx variable is an `ngx.*` property ($pid, $nginx_version);
+        // shared/design/kong-engine.md measured ngx.nginx_version = 1.27.4.
+        let host = Rc::new(
+            FakeHost::default()
+                .with_property("ngx.nginx_version", "1.27.4")
+                .with_property("kong.version", "3.10.0")
+                .with_property("ngx.pid", "4242"),
+        );
+        let source = format!("{PRELUDE}say(ngx.worker.pid(), ngx.worker.pids()[1], ngx.config.nginx_version, kong.node.get_memory_stats().workers_lua_vms[1].pid)");
+        let config = serde_json::json!({ "access": [source] }).to_string();
+        let mut rt = Runtime::new(&PluginConfig::parse(config.as_bytes()).unwrap(), Role::PreFunction, host.clone()).unwrap();
+        assert_eq!(rt.run_phase(Phase::Access, &mut RequestState::default()), PhaseOutcome::Continue, "{:?}", host.messages());
+        assert_eq!(host.messages().last().unwrap(), "[pre-function] 4242 4242 1027004 4242");
     }
 }

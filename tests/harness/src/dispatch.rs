@@ -1,9 +1,12 @@
 //! `proxy_http_call` transport: the built-in echo upstream, or a real HTTP/1.1 server on
-//! the loopback interface with a bounded timeout.
+//! the loopback interface through hyper's client, with a bounded timeout.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
 
 use crate::abi::HeaderMap;
 use crate::spec::UpstreamRequest;
@@ -82,89 +85,95 @@ fn echo_call(call: &HttpCall) -> CallResponse {
     CallResponse { headers, body: answer.body, trailers: Vec::new() }
 }
 
+/// Sends `call` to `127.0.0.1:port` with hyper's HTTP/1.1 client, on a current-thread
+/// runtime in a thread of its own (the caller may already be inside `serve`'s runtime,
+/// where a nested `block_on` would panic). The whole exchange is bounded by `timeout`.
 fn loopback_call(port: u16, call: &HttpCall, timeout: Duration) -> Result<CallResponse, String> {
-    let describe = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "timeout".to_string(),
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("runtime: {e}"))?;
+                runtime.block_on(async {
+                    match tokio::time::timeout(timeout, exchange(port, call)).await {
+                        Ok(result) => result,
+                        Err(_) => Err("timeout".to_string()),
+                    }
+                })
+            })
+            .join()
+            .unwrap_or_else(|_| Err("dispatch thread failed".to_string()))
+    })
+}
+
+/// One request and its whole response over a fresh connection.
+async fn exchange(port: u16, call: &HttpCall) -> Result<CallResponse, String> {
+    let stream = tokio::net::TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], port))).await.map_err(|e| match e.kind() {
         std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
         _ => format!("broken connection: {e}"),
-    };
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(describe)?;
-    stream.set_read_timeout(Some(timeout)).map_err(describe)?;
-    stream.set_write_timeout(Some(timeout)).map_err(describe)?;
+    })?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| format!("broken connection: {e}"))?;
+    tokio::spawn(connection);
     let text = |v: Option<&[u8]>, default: &str| match v {
         Some(v) if !v.is_empty() => String::from_utf8_lossy(v).into_owned(),
         _ => default.to_string(),
     };
-    let mut out = format!(
-        "{} {} HTTP/1.1\r\nhost: {}\r\n",
-        text(header(&call.headers, ":method"), "GET"),
-        text(header(&call.headers, ":path"), "/"),
-        text(header(&call.headers, ":authority"), &format!("127.0.0.1:{port}")),
-    )
-    .into_bytes();
+    let mut builder = hyper::Request::builder()
+        .method(text(header(&call.headers, ":method"), "GET").as_str())
+        .uri(text(header(&call.headers, ":path"), "/"))
+        .header(hyper::header::HOST, text(header(&call.headers, ":authority"), &format!("127.0.0.1:{port}")));
     for (name, value) in call.headers.iter().filter(|(n, _)| !n.starts_with(':') && n != "host" && n != "content-length" && n != "connection") {
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value);
-        out.extend_from_slice(b"\r\n");
+        builder = builder.header(name.as_str(), value.as_slice());
     }
-    out.extend_from_slice(format!("content-length: {}\r\nconnection: close\r\n\r\n", call.body.len()).as_bytes());
-    out.extend_from_slice(&call.body);
-    stream.write_all(&out).map_err(describe)?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).map_err(describe)?;
-    parse_response(&raw).ok_or_else(|| "invalid HTTP response".to_string())
-}
-
-/// Parses an HTTP/1.x response read to the end of the connection (content-length and
-/// chunked bodies).
-pub fn parse_response(raw: &[u8]) -> Option<CallResponse> {
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..end]).ok()?;
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
-    let mut headers: HeaderMap = vec![(":status".into(), status.to_string().into_bytes())];
-    for line in lines {
-        let (name, value) = line.split_once(':')?;
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().as_bytes().to_vec()));
-    }
-    let rest = &raw[end + 4..];
-    let chunked = header(&headers, "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case(b"chunked"));
-    let body = if chunked {
-        let mut body = Vec::new();
-        let mut pos = 0;
-        loop {
-            let line_end = pos + rest.get(pos..)?.windows(2).position(|w| w == b"\r\n")?;
-            let size = usize::from_str_radix(std::str::from_utf8(&rest[pos..line_end]).ok()?.split(';').next()?.trim(), 16).ok()?;
-            pos = line_end + 2;
-            if size == 0 {
-                break;
-            }
-            body.extend_from_slice(rest.get(pos..pos + size)?);
-            pos += size + 2;
-        }
-        body
-    } else {
-        match header(&headers, "content-length").and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok()) {
-            Some(len) => rest.get(..len.min(rest.len()))?.to_vec(),
-            None => rest.to_vec(),
-        }
-    };
-    Some(CallResponse { headers, body, trailers: Vec::new() })
+    let request = builder
+        .header(hyper::header::CONTENT_LENGTH, call.body.len())
+        .body(Full::new(Bytes::from(call.body.clone())))
+        .map_err(|e| format!("bad request: {e}"))?;
+    let response = sender.send_request(request).await.map_err(|e| format!("broken connection: {e}"))?;
+    let mut headers: HeaderMap = vec![(":status".into(), response.status().as_u16().to_string().into_bytes())];
+    headers.extend(response.headers().iter().map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec())));
+    let body = response.into_body().collect().await.map_err(|e| format!("broken connection: {e}"))?.to_bytes();
+    Ok(CallResponse { headers, body: body.to_vec(), trailers: Vec::new() })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// Serves one canned response on a loopback port; returns the port.
+    fn one_shot(response: &'static [u8]) -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            conn.write_all(response).unwrap();
+        });
+        port
+    }
+
+    fn call(port: u16) -> HttpCall {
+        let headers = vec![(":method".into(), b"GET".to_vec()), (":path".into(), b"/x".to_vec())];
+        HttpCall { token: 1, context_id: 1, upstream: format!("127.0.0.1:{port}"), headers, body: Vec::new(), timeout_ms: 2000 }
+    }
 
     #[test]
-    fn parses_chunked_and_sized_responses() {
-        let r = parse_response(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-A: b\r\n\r\nhi").unwrap();
+    fn reads_chunked_and_sized_responses() {
+        let port = one_shot(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-A: b\r\n\r\nhi");
+        let r = perform(&call(port)).unwrap();
         assert_eq!(r.body, b"hi");
         assert_eq!(header(&r.headers, ":status"), Some(&b"201"[..]));
         assert_eq!(header(&r.headers, "x-a"), Some(&b"b"[..]));
-        let c = parse_response(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").unwrap();
-        assert_eq!(c.body, b"abcde");
+        let port = one_shot(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+        assert_eq!(perform(&call(port)).unwrap().body, b"abcde");
+    }
+
+    #[test]
+    fn a_closed_port_is_refused() {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        assert_eq!(perform(&call(port)).unwrap_err(), "connection refused");
     }
 }

@@ -1,0 +1,84 @@
+//! `kong.request` headers: `get_header`, `get_headers`, and the header facts `ngx.req`
+//! and the response side share (name normalisation, Kong's headers table).
+
+use super::*;
+
+/// The first value of request header `name` (any case, `_` for `-`); `host` falls back
+/// to `:authority`, where HTTP/2 and Envoy keep it.
+pub fn header(pdk: &Pdk, name: &[u8]) -> Option<Vec<u8>> {
+    let name = normalize_header_name(name);
+    let host = pdk.scope().host.clone();
+    match host.request_header(&name) {
+        Some(v) => Some(v),
+        None if name == "host" => host.request_header(":authority"),
+        None => None,
+    }
+}
+
+/// The request headers without pseudo-headers, with `host` from `:authority` when the
+/// host keeps it there (first, as nginx lists it).
+pub fn header_list(pdk: &Pdk) -> Vec<(String, Vec<u8>)> {
+    let all = pdk.scope().host.request_headers();
+    let mut list = Vec::with_capacity(all.len());
+    if !all.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        if let Some((_, authority)) = all.iter().find(|(n, _)| n == ":authority") {
+            list.push(("host".to_string(), authority.clone()));
+        }
+    }
+    list.extend(all.into_iter().filter(|(n, _)| !n.starts_with(':')));
+    list
+}
+
+/// `kong.request.get_header(name)`: the first value of the header, or `nil`. Names are
+/// case-insensitive, and `_` stands for `-` as in Kong.
+pub(super) fn get_header<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
+    pdk.check_phase(ctx, &exec, kong_phase::REQUEST)?;
+    let Value::String(name) = stack.get(0) else {
+        return raise(ctx, &exec, "header name must be a string");
+    };
+    let value = header(pdk, name.as_bytes());
+    ret(ctx, stack, value.map(|v| text(ctx, &v)).unwrap_or(Value::Nil))
+}
+
+/// `kong.request.get_headers([max_headers])`: a table of lowercase names to a value, or
+/// to an array of values for a repeated header; lookups accept any case and `_` for `-`.
+/// At most `max_headers` (default 100, 1 to 1000); a second value `"truncated"` when
+/// there were more.
+pub(super) fn get_headers<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
+    pdk.check_phase(ctx, &exec, kong_phase::REQUEST)?;
+    let max = count_arg(ctx, &exec, stack.get(0), "max_headers")?;
+    let headers = header_list(pdk);
+    let truncated = headers.len() as i64 > max;
+    let table = header_table(ctx, &headers, max);
+    let err = if truncated { text(ctx, b"truncated") } else { Value::Nil };
+    ret(ctx, stack, (table, err))
+}
+
+/// A header name as proxy-wasm hosts key them: lowercase, `_` read as `-`.
+pub fn normalize_header_name(name: &[u8]) -> String {
+    String::from_utf8_lossy(name).to_ascii_lowercase().replace('_', "-")
+}
+
+/// Builds Kong's headers table (at most `max` header lines, pseudo-headers left out),
+/// with the `__index` that accepts any case and `_` for `-`.
+pub fn header_table<'gc>(ctx: Context<'gc>, headers: &[(String, Vec<u8>)], max: i64) -> Table<'gc> {
+    let table = Table::new(&ctx);
+    for (name, value) in headers.iter().filter(|(n, _)| !n.starts_with(':')).take(max as usize) {
+        let key = Value::String(ctx.intern(name.to_ascii_lowercase().as_bytes()));
+        let value = lua_string(ctx, value);
+        crate::pdk::args::add_value(ctx, table, key, value);
+    }
+    let meta = Table::new(&ctx);
+    let index = piccolo::Callback::from_fn(&ctx, |ctx, _, mut stack| {
+        let (table, key): (Table, Value) = stack.consume(ctx)?;
+        let value = match key {
+            Value::String(s) => table.get(ctx, ctx.intern(normalize_header_name(s.as_bytes()).as_bytes())),
+            _ => Value::Nil,
+        };
+        stack.replace(ctx, value);
+        Ok(CallbackReturn::Return)
+    });
+    meta.set(ctx, "__index", index).ok();
+    table.set_metatable(&ctx, Some(meta));
+    table
+}
