@@ -18,7 +18,7 @@ use std::io::Read;
 
 use piccolo::compiler::parser::{
     AssignmentTarget, BinaryOperator, Block, CallSuffix, ConstructorField, Expression, FieldSuffix, ForStatement,
-    FunctionDefinition, HeadExpression, PrimaryExpression, RecordKey, SimpleExpression, Statement,
+    FunctionDefinition, HeadExpression, LineAnnotated, LocalStatement, PrimaryExpression, RecordKey, SimpleExpression, Statement,
     SuffixPart, SuffixedExpression,
 };
 use piccolo::compiler::{self, StringInterner};
@@ -55,6 +55,7 @@ pub fn load<'gc>(ctx: Context<'gc>, chunk_name: &str, source: impl Read, env: Ta
         method: interner.intern(METHOD_CALL.as_bytes()),
         first: interner.intern(FIRST_VALUE.as_bytes()),
         concat: interner.intern(CONCAT.as_bytes()),
+        self_name: interner.intern(b"self"),
     };
     rewrite_block(&mut chunk.block, names);
     let compiled = compiler::compile_chunk(&chunk, interner)?;
@@ -71,6 +72,7 @@ struct Names<'gc> {
     method: S<'gc>,
     first: S<'gc>,
     concat: S<'gc>,
+    self_name: S<'gc>,
 }
 
 fn rewrite_block<'gc>(block: &mut Block<S<'gc>>, m: Names<'gc>) {
@@ -118,7 +120,15 @@ fn rewrite_statement<'gc>(statement: &mut Statement<S<'gc>>, m: Names<'gc>) {
             rewrite_block(&mut s.body, m);
             rewrite_expression(&mut s.until, m);
         }
-        Statement::Function(s) => rewrite_function(&mut s.definition, m),
+        Statement::Function(s) => {
+            // `function t:m(a)` declares `self` as a parameter: made explicit, so it is
+            // moved into the locals like the others (see `rewrite_function`).
+            if let Some(method) = s.method.take() {
+                s.fields.push(method);
+                s.definition.parameters.insert(0, m.self_name);
+            }
+            rewrite_function(&mut s.definition, m)
+        }
         Statement::LocalFunction(s) => rewrite_function(&mut s.definition, m),
         Statement::LocalStatement(s) => s.values.iter_mut().for_each(|e| rewrite_expression(e, m)),
         Statement::Label(_) | Statement::Break | Statement::Goto(_) => {}
@@ -145,8 +155,25 @@ fn rewrite_statement<'gc>(statement: &mut Statement<S<'gc>>, m: Names<'gc>) {
     }
 }
 
+/// Also works around a piccolo 0.3.3 VM bug: a Lua-to-Lua call with fewer arguments
+/// than the callee's fixed parameters leaves the missing parameters holding whatever the
+/// caller's registers above the arguments held (`Call` in `ThreadState::call_function`
+/// resizes the stack without clearing it; its tail-call twin clears), so
+/// `local function f(a, b) end f(1)` can see a stale `b`. A function without `...` gets
+/// its parameters from `...` instead, `function(a, b) ... end` becoming
+/// `function(...) local a, b = ... ... end`: the vararg path truncates the stack to the
+/// arguments given, and `local a, b = ...` fills the rest with nil. Functions that
+/// already have `...` keep their parameters (rewriting their `...` would change it).
 fn rewrite_function<'gc>(definition: &mut FunctionDefinition<S<'gc>>, m: Names<'gc>) {
     rewrite_block(&mut definition.body, m);
+    if definition.has_varargs || definition.parameters.is_empty() {
+        return;
+    }
+    let names = std::mem::take(&mut definition.parameters);
+    definition.has_varargs = true;
+    let line = definition.body.statements.first().map(|s| s.line_number).unwrap_or(definition.body.closed_on);
+    let locals = Statement::LocalStatement(LocalStatement { names, values: vec![simple(SimpleExpression::VarArgs)] });
+    definition.body.statements.insert(0, LineAnnotated { inner: locals, line_number: line });
 }
 
 fn rewrite_field<'gc>(field: &mut FieldSuffix<S<'gc>>, m: Names<'gc>) {

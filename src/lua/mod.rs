@@ -5,6 +5,7 @@
 pub mod compile;
 pub mod format;
 pub mod limits;
+pub mod modules;
 pub mod script;
 pub mod stdlib;
 

@@ -312,6 +312,20 @@ fn protect<'gc>(ctx: Context<'gc>, module: Table<'gc>, name: &str) -> Table<'gc>
     }
 }
 
+/// [`protect`] for a module `copy_table(.., depth)` made: the copied levels are protected
+/// in place; the tables below them are the module's own (shared, possibly cyclic, such
+/// as a class whose `__index` is itself), so they are only wrapped, never changed.
+fn protect_copy<'gc>(ctx: Context<'gc>, copy: Table<'gc>, name: &str, depth: usize) -> Table<'gc> {
+    let inner: Vec<(Value<'gc>, Table<'gc>)> =
+        copy.iter().filter_map(|(k, v)| if let Value::Table(t) = v { Some((k, t)) } else { None }).collect();
+    for (key, table) in inner {
+        let full = format!("{name}.{}", format::display(key));
+        let protected = if depth > 0 { protect_copy(ctx, table, &full, depth - 1) } else { read_only_proxy(ctx, table, &full) };
+        copy.set(ctx, key, protected).ok();
+    }
+    read_only_proxy(ctx, copy, name)
+}
+
 /// An empty table reading through to `module`; writes raise Kong's
 /// "Cannot modify <name>.<key>. Protected by the sandbox.".
 pub fn read_only_proxy<'gc>(ctx: Context<'gc>, module: Table<'gc>, name: &str) -> Table<'gc> {
@@ -349,7 +363,7 @@ fn require_function<'gc>(ctx: Context<'gc>, allowed: BTreeSet<String>) -> Callba
             return Err(error_at(ctx, &exec, &format!("require '{name}' not allowed within sandbox")));
         }
         let module = match base::provided_module(ctx, &name) {
-            Value::Table(t) => Value::Table(protect(ctx, copy_table(ctx, t, COPY_DEPTH), &name)),
+            Value::Table(t) => Value::Table(protect_copy(ctx, copy_table(ctx, t, COPY_DEPTH), &name, COPY_DEPTH)),
             Value::Nil => return Err(error_at(ctx, &exec, &format!("module '{name}' not found"))),
             v => v,
         };
