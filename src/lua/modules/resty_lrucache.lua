@@ -6,6 +6,10 @@
 local setmetatable, type, pairs = setmetatable, type, pairs
 local now = ngx.now
 
+-- Keys leave `nodes` as `false`, never nil: piccolo 0.3.3 panics when a table whose
+-- string (or other object) key was set to nil has to grow ("all keys must be live when
+-- table is grown"). The table is rebuilt once the removed keys outnumber the capacity.
+
 -- Built for resty.lrucache and resty.lrucache.pureffi, which differ in `new`'s second
 -- argument (pureffi's load factor, irrelevant here) and in pureffi's string-only keys.
 local function build(version, string_keys)
@@ -31,13 +35,27 @@ local function build(version, string_keys)
     end
   end
 
+  -- Marks `key` removed; rebuilds `nodes` without the removed keys when they pile up.
+  local function forget(self, key)
+    self.nodes[key] = false
+    self.removed = self.removed + 1
+    if self.removed > self.max_items + 16 then
+      local live = {}
+      for k, node in pairs(self.nodes) do
+        if node then live[k] = node end
+      end
+      self.nodes = live
+      self.removed = 0
+    end
+  end
+
   function M.new(size)
     if size < 1 then
       return nil, "size too small"
     end
     local queue = {}
     queue.next, queue.prev = queue, queue
-    return setmetatable({ queue = queue, nodes = {}, num_items = 0, max_items = size }, mt)
+    return setmetatable({ queue = queue, nodes = {}, removed = 0, num_items = 0, max_items = size }, mt)
   end
 
   function M.count(self)
@@ -51,7 +69,7 @@ local function build(version, string_keys)
   function M.get(self, key)
     check_key(key)
     local node = self.nodes[key]
-    if node == nil then
+    if not node then
       return nil
     end
     unlink(node)
@@ -68,7 +86,7 @@ local function build(version, string_keys)
     if not node then
       return false
     end
-    self.nodes[key] = nil
+    forget(self, key)
     unlink(node)
     self.num_items = self.num_items - 1
     return true
@@ -85,7 +103,8 @@ local function build(version, string_keys)
       if self.num_items >= self.max_items then
         local oldest = queue.prev
         unlink(oldest)
-        nodes[oldest.key] = nil
+        forget(self, oldest.key)
+        nodes = self.nodes
       else
         self.num_items = self.num_items + 1
       end
@@ -120,6 +139,7 @@ local function build(version, string_keys)
     local queue = self.queue
     queue.next, queue.prev = queue, queue
     self.nodes = {}
+    self.removed = 0
     self.num_items = 0
   end
 

@@ -20,12 +20,19 @@ fn run_on(host: Rc<FakeHost>, mode: Mode, source: &str) -> (PhaseOutcome, Vec<St
     (outcome, messages)
 }
 
+/// A host whose clock reads 2023-11-14T22:13:20Z (1,700,000,000 s).
+fn host() -> Rc<FakeHost> {
+    let host = FakeHost::default();
+    host.now.set(1_700_000_000_000_000_000);
+    Rc::new(host)
+}
+
 /// The log lines of `source` in strict mode (Kong's handler require list allows every
 /// module here), checked to be the same in `on` mode.
 fn logs(source: &str) -> Vec<String> {
-    let (outcome, strict) = run_on(Rc::new(FakeHost::default()), Mode::Strict, source);
+    let (outcome, strict) = run_on(host(), Mode::Strict, source);
     assert_eq!(outcome, PhaseOutcome::Continue, "{strict:?}");
-    let (_, on) = run_on(Rc::new(FakeHost::default()), Mode::On, source);
+    let (_, on) = run_on(host(), Mode::On, source);
     assert_eq!(strict, on, "strict and on differ");
     strict
 }
@@ -110,3 +117,154 @@ fn pl_tablex_follows_penlight() {
     );
 }
 
+
+#[test]
+fn socket_url_follows_luasocket() {
+    // Outputs of LuaSocket's src/url.lua (URL 1.0.3) under LuaJIT for the same calls;
+    // the relative cases are RFC 3986 section 5.4's examples.
+    let out = logs(
+        "local url = require 'socket.url'
+         local p = url.parse('http://user:pw@example.com:8080/a/b;p?q=1#frag')
+         kong.log.info(p.scheme, ' ', p.user, ' ', p.password, ' ', p.host, ' ', p.port, ' ', p.path, ' ', p.params, ' ', p.query, ' ', p.fragment, ' ', p.authority)
+         kong.log.info(url.build(p), ' ', url.escape('a b/c'), ' ', url.unescape('a%20b%2Fc'))
+         kong.log.info(url.absolute('http://a/b/c/d;p?q', '../g'), ' ', url.absolute('http://a/b/c/d;p?q', 'g?y'), ' ', url.absolute('http://a/b/c/d;p?q', '//g'))
+         local pp = url.parse_path('/a%20b/c/')
+         kong.log.info(#pp, ' ', pp[1], ' ', pp.is_absolute, ' ', pp.is_directory, ' ', url.build_path(pp), ' ', url.build_path({'a b', 'c'}, true))
+         kong.log.info(url.parse(''))",
+    );
+    assert_eq!(
+        out,
+        [
+            "http user pw example.com 8080 /a/b p q=1 frag user:pw@example.com:8080",
+            "http://user:pw@example.com:8080/a/b;p?q=1#frag a%20b%2fc a b/c",
+            "http://a/b/g http://a/b/c/g?y http://g",
+            "2 a b 1 1 /a%20b/c/ a b/c",
+            "nilinvalid url",
+        ]
+    );
+}
+
+#[test]
+fn version_ranges_sets_and_semver() {
+    // Outputs of Kong/version.lua 1.0.1 under LuaJIT for the same calls.
+    let out = logs(
+        "local v = require 'version'
+         kong.log.info(tostring(v('1.2.3')), ' ', tostring(v.set('1.0', '2.0'):matches('1.5')), ' ', tostring(v.set('1.0', '2.0'):matches('2.1')), ' ', tostring(v.range('1.0', '2.0')))
+         kong.log.info(tostring(v('1.2'):semver('1.9')), ' ', tostring(v('1.2'):semver('2.0')), ' ', select(2, v.strict.new('1.2.')))
+         kong.log.info(tostring(v.set('1', '2'):allowed('4'):disallowed('1.5')), ' ', select(2, v.range('2', '1')), ' ', select(2, v.new('abc')))
+         kong.log.info(tostring(v.range('1.0', '2.0'):matches(v('2.0.0'))), ' ', v('kong 3.10.0')[2])",
+    );
+    assert_eq!(
+        out,
+        [
+            "1.2.3 true false 1.0 to 2.0",
+            "true false Not a valid version element: '1.2.'",
+            "1 to 2, and 4, but not 1.5 FROM version must be less than or equal to the TO version Not a valid version element: 'abc'",
+            "true 10",
+        ]
+    );
+}
+
+#[test]
+fn resty_lrucache_evicts_the_least_recently_used() {
+    // lua-resty-lrucache's README and t/001-sanity.t / t/002-ttl.t behaviour: capacity,
+    // LRU eviction, get refreshing recency, expired items answering nil + stale value,
+    // flags, get_keys in most-recent-first order, flush_all.
+    for module in ["resty.lrucache", "resty.lrucache.pureffi"] {
+        let out = logs(&format!(
+            "local lrucache = require '{module}'
+             local c = lrucache.new(2)
+             c:set('dog', 32) c:set('cat', 56)
+             kong.log.info(c:get('dog'), ' ', c:count(), ' ', c:capacity())
+             c:set('bird', 76)
+             kong.log.info(tostring(c:get('cat')), ' ', c:get('dog'), ' ', c:get('bird'), ' ', table.concat(c:get_keys(), ','))
+             c:set('dog', 1, nil, 7)
+             kong.log.info(select(3, c:get('dog')), ' ', tostring(c:delete('dog')), ' ', tostring(c:delete('dog')), ' ', c:count())
+             c:set('old', 'v', -1)
+             local v, stale = c:get('old')
+             kong.log.info(tostring(v), ' ', stale)
+             c:flush_all()
+             kong.log.info(c:count(), ' ', tostring(c:get('bird')), ' ', #c:get_keys())
+             kong.log.info(lrucache.new(0))"
+        ));
+        assert_eq!(
+            out,
+            ["32 2 2", "nil 32 76 bird,dog", "7 true false 1", "nil v", "0 nil 0", "nilsize too small"],
+            "{module}"
+        );
+    }
+}
+
+#[test]
+fn tablepool_reuses_released_tables() {
+    // lua-tablepool's README: fetch gives a pooled table after release (cleared unless
+    // noclear), release of nil raises "object empty".
+    let out = logs(
+        "local pool = require 'tablepool'
+         local t = pool.fetch('tag', 0, 4)
+         t.x = 1
+         pool.release('tag', t)
+         local again = pool.fetch('tag', 0, 4)
+         kong.log.info(tostring(again == t), ' ', tostring(again.x), ' ', tostring(pool.fetch('tag', 0, 4) == t))
+         kong.log.info(select(2, pcall(pool.release, 'tag', nil)))",
+    );
+    assert_eq!(out, ["true nil false", "object empty"]);
+}
+
+#[test]
+fn resty_xmodem_is_redis_clusters_key_slot() {
+    // CRC-16/XMODEM check value: "123456789" -> 0x31C3 (12739), masked to 14 bits; Redis
+    // Cluster's specification (appendix A) gives slot 12182 for "foo".
+    let out = logs("local x = require 'resty.xmodem' kong.log.info(x.redis_crc('123456789'), ' ', x.redis_crc('foo'), ' ', x.redis_crc(''))");
+    assert_eq!(out, [format!("{} 12182 0", 0x31C3 & 0x3fff)]);
+}
+
+#[test]
+fn resty_http_headers_are_case_insensitive() {
+    // lua-resty-http's http_headers.lua: reads in any case, the first spelling is kept.
+    let out = logs(
+        "local h = require('resty.http_headers').new()
+         h['Content-Type'] = 'a' h['content-type'] = 'b'
+         local keys = {} for k in pairs(h) do keys[#keys + 1] = k end
+         kong.log.info(h['CONTENT-TYPE'], ' ', table.concat(keys, ','), ' ', tostring(h.missing))",
+    );
+    assert_eq!(out, ["b Content-Type nil"]);
+}
+
+#[test]
+fn resty_ipmatcher_matches_addresses_and_cidrs() {
+    // lua-resty-ipmatcher's README and t/sanity.t: exact, CIDR and IPv6 matches, values,
+    // parse_ipv4 answering the host-order number, invalid input.
+    let out = logs(
+        "local ipmatcher = require 'resty.ipmatcher'
+         local m = ipmatcher.new({'127.0.0.1', '192.168.0.0/16', '::1', 'fe80::/32'})
+         kong.log.info(tostring(m:match('127.0.0.1')), tostring(m:match('192.168.1.100')), tostring(m:match('192.169.0.1')), tostring(m:match('::1')), tostring(m:match('fe80::1234')), tostring(m:match('fe81::1')))
+         kong.log.info(select(2, m:match('not-an-ip')))
+         local v = ipmatcher.new_with_value({['10.0.0.0/8'] = 'ten', ['10.1.0.0/16'] = 'ten-one'})
+         kong.log.info(v:match('10.1.2.3'), ' ', v:match('10.2.2.3'), ' ', tostring(v:match_bin(string.char(10, 1, 0, 1))))
+         kong.log.info(ipmatcher.parse_ipv4('127.0.0.1'), ' ', tostring(ipmatcher.parse_ipv4('01.2.3.4')), ' ', ipmatcher.parse_ipv6('[::1]')[4], ' ', select(2, ipmatcher.new({'bad'})))
+         kong.log.info(pcall(ipmatcher.new))",
+    );
+    assert_eq!(
+        out,
+        [
+            "truetruefalsetruetruefalse",
+            "invalid ip address, not ipv4 and ipv6",
+            "ten-one ten ten-one",
+            "2130706433 false 1 invalid ip address: bad",
+            "falsemissing valid ip argument",
+        ]
+    );
+}
+
+#[test]
+fn resty_lrucache_keeps_working_over_many_evictions() {
+    // Thousands of distinct keys through a small cache: every eviction removes a key, and
+    // the cache keeps its capacity and its most recent keys.
+    let out = logs(
+        "local c = require('resty.lrucache').new(8)
+         for i = 1, 3000 do c:set('k' .. i, i) if i % 3 == 0 then c:delete('k' .. (i - 1)) end end
+         kong.log.info(c:count(), ' ', c:get('k3000'), ' ', tostring(c:get('k2999')), ' ', tostring(c:get('k1')))",
+    );
+    assert_eq!(out, ["7 3000 nil nil"]);
+}
