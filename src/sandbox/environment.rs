@@ -343,10 +343,19 @@ pub fn read_only_proxy<'gc>(ctx: Context<'gc>, module: Table<'gc>, name: &str) -
         Ok(CallbackReturn::Return)
     });
     meta.set(ctx, MetaMethod::Pairs, pairs).ok();
-    // A callable module (`kong.log.inspect(...)`) stays callable behind its proxy.
-    if let Some(call) = module.metatable().map(|m| m.get(ctx, MetaMethod::Call)).filter(|c| !c.is_nil()) {
-        meta.set(ctx, MetaMethod::Call, call).ok();
+    // A callable module (`kong.log.inspect(...)`) stays callable behind its proxy, and
+    // one with `__tostring` (kong.meta's `_VERSION_TABLE`) keeps its text.
+    for method in [MetaMethod::Call, MetaMethod::ToString] {
+        if let Some(f) = module.metatable().map(|m| m.get(ctx, method)).filter(|c| !c.is_nil()) {
+            meta.set(ctx, method, f).ok();
+        }
     }
+    // `#` sees the module's array (kong.constants.PROTOCOLS), not the empty proxy.
+    let len = Callback::from_fn_with(&ctx, module, |module, ctx, _, mut stack| {
+        stack.replace(ctx, module.length());
+        Ok(CallbackReturn::Return)
+    });
+    meta.set(ctx, MetaMethod::Len, len).ok();
     proxy.set_metatable(&ctx, Some(meta));
     proxy
 }

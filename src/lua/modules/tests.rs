@@ -268,3 +268,183 @@ fn resty_lrucache_keeps_working_over_many_evictions() {
     );
     assert_eq!(out, ["7 3000 nil nil"]);
 }
+
+#[test]
+fn kong_tools_uri_as_kongs_spec() {
+    // Kong's spec/01-unit/18-tools_uri_spec.lua.
+    let out = logs(
+        "local uri = require 'kong.tools.uri'
+         local cases = {
+           {'/a%2Fb%2Fc/'}, {'/%20%21%23%24%25%26%27%28%29%2A%2B%2C%2F%3A%3B%3D%3F%40%5B%5D'}, {'/a%2fb%2fc/'},
+           {'/f%6f%6f'}, {'/%6B%6f%6e%67'}, {'/%2E'}, {'//'}, {'/./.././../'}, {'/a/b/c/./../../g'},
+           {'mid/content=5/../6'}, {'/////', true}, {'/a//b//', true}, {'/endel%C3%B8st'},
+         }
+         for _, c in ipairs(cases) do kong.log.info(uri.normalize(c[1], c[2])) end
+         kong.log.info(uri.escape('/a b/c d'), ' ', uri.escape('/endel\\195\\184st'), ' ', uri.escape(\"/!#$%&'()*+,/:;=?@[]AZaz09-_.~\"))",
+    );
+    assert_eq!(
+        out,
+        [
+            "/a%2Fb%2Fc/",
+            "/ %21%23%24%25%26%27%28%29%2A%2B%2C%2F%3A%3B%3D%3F%40%5B%5D",
+            "/a%2Fb%2Fc/",
+            "/foo",
+            "/kong",
+            "/",
+            "//",
+            "/",
+            "/a/g",
+            "mid/6",
+            "/",
+            "/a/b/",
+            "/endeløst",
+            "/a%20b/c%20d /endel%C3%B8st /!#$%&'()*+,/:;=?@[]AZaz09-_.~",
+        ]
+    );
+}
+
+#[test]
+fn kong_tools_mime_type_as_kongs_spec() {
+    // Kong's spec/01-unit/26-mime-type_spec.lua.
+    let out = logs(
+        "local mt = require 'kong.tools.mime_type'
+         local function show(s)
+           local t, st, p = mt.parse_mime_type(s)
+           if not t then return 'nil' end
+           local keys = {} for k, v in pairs(p) do keys[#keys + 1] = k .. '=' .. v end table.sort(keys)
+           return t .. '/' .. st .. '[' .. table.concat(keys, ';') .. ']'
+         end
+         for _, s in ipairs({'application/json', 'application/json; charset=UTF-8; key=Value; q=1', 'application/json ;  charset=UTF-8 ; key=Value',
+                             'application/json; charset=\"UTF-8\"', 'Application/JSON; Charset=UTF-8; Key=Value', '*/*; charset=UTF-8; q=0.1',
+                             '*/text', '*', '*; q=.2', 'helloworld', ' ', 'application/json;'}) do
+           kong.log.info(show(s))
+         end
+         local function inc(a, b) return tostring(mt.includes({type = a[1], subtype = a[2]}, {type = b[1], subtype = b[2]})) end
+         kong.log.info(inc({'*', '*'}, {'text', 'html'}), inc({'application', 'json'}, {'application', 'problem+json'}), inc({'text', '*'}, {'text', 'plain'}), inc({'text', 'plain'}, {'text', 'html'}))
+         kong.log.info(select(2, pcall(mt.includes, nil, {})))",
+    );
+    assert_eq!(
+        out,
+        [
+            "application/json[]",
+            "application/json[charset=UTF-8;key=Value;q=1]",
+            "application/json[charset=UTF-8;key=Value]",
+            "application/json[charset=UTF-8]",
+            "application/json[charset=UTF-8;key=Value]",
+            "*/*[charset=UTF-8;q=0.1]",
+            "*/text[]",
+            "*/*[]",
+            "*/*[q=.2]",
+            "nil",
+            "nil",
+            "nil",
+            "truetruetruefalse",
+            "this must be a table",
+        ]
+    );
+}
+
+#[test]
+fn kong_tools_ip_as_kongs_spec() {
+    // Kong's spec/01-unit/05-utils_spec.lua ("hostname_type", "normalize_ip",
+    // "format_host", "is_valid_*").
+    let out = logs(
+        "local ip = require 'kong.tools.ip'
+         local function show(t, err) if not t then return 'nil:' .. tostring(err) end return t.type .. ' ' .. t.host .. ' ' .. tostring(t.port) end
+         kong.log.info(ip.hostname_type('1.2.3.4'), ' ', ip.hostname_type('::1'), ' ', ip.hostname_type('some::thing'), ' ', ip.hostname_type('konghq.com'))
+         kong.log.info(show(ip.normalize_ip('1.2.3.4:80')), ', ', show(ip.normalize_ip('[::1]:80')), ', ', show(ip.normalize_ip('localhost:80')), ', ', show(ip.normalize_ip('1.2.3.400')))
+         kong.log.info(ip.format_host(ip.normalize_ip('001.002.003.004:123')), ' ', ip.format_host('::1', 80), ' ', ip.format_host('konghq.com'), ' ', select(2, ip.format_host(ip.check_hostname('//bad .. name\\\\'))))
+         kong.log.info(tostring(ip.is_valid_ipv4('127.0.0.1')), tostring(ip.is_valid_ipv4('127.0.0.256')), tostring(ip.is_valid_ipv6('::1')), tostring(ip.is_valid_cidr('10.0.0.0/8')), tostring(ip.is_valid_cidr('10.0.0.0/33')), tostring(ip.is_valid_ip_or_cidr('fe80::/64')), tostring(ip.is_valid_ip(1)))",
+    );
+    assert_eq!(
+        out,
+        [
+            "ipv4 ipv6 ipv6 name",
+            "ipv4 1.2.3.4 80, ipv6 0000:0000:0000:0000:0000:0000:0000:0001 80, name localhost 80, nil:invalid ipv4 address: 1.2.3.400",
+            "1.2.3.4:123 [0000:0000:0000:0000:0000:0000:0000:0001]:80 konghq.com invalid hostname: //bad .. name\\",
+            "truefalsetruetruefalsetruefalse",
+        ]
+    );
+}
+
+#[test]
+fn kong_tools_string_as_kongs_source() {
+    // Kong's kong/tools/string.lua (bytes_to_str's computation: its @usage line's
+    // "5.120 GiB" for 5497558 bytes is a slip, 5497558 / 2^30 is 0.005) and spec/01-unit/05-utils_spec.lua
+    // ("splitn", "strip", "validate_utf8", "try_decode_base64").
+    let out = logs(
+        "local s = require 'kong.tools.string'
+         local function list(t, n) return '{' .. table.concat(t, '|') .. '}' .. tostring(n) end
+         kong.log.info(list(s.splitn('a,b,,c', ',')), ' ', list(s.splitn('a,b,c', ',', 2)), ' ', list(s.splitn('', ',')), ' ', list(s.splitn('ab', '')), ' ', list(s.psplitn('a1b22c', '%d+')))
+         local parts = {} for p in s.isplitn('x;y;z', ';') do parts[#parts + 1] = p end
+         kong.log.info(table.concat(parts, ' '), ' ', s.split_once('k=v=w', '='), ' ', select(2, s.split_once('k=v=w', '=')), ' ', tostring(select(2, s.split_once('kv', '='))))
+         kong.log.info('[', s.strip('  \\t hi \\r\\n'), '][', s.strip(nil), '][', s.strip(42), ']')
+         kong.log.info(tostring(s.validate_utf8('endeløst')), ' ', select(2, s.validate_utf8('ab\\255')))
+         kong.log.info(s.bytes_to_str(5497558), ' ', s.bytes_to_str(5497558, 'm'), ' ', s.bytes_to_str(5497558, 'G', 3), ' ', select(2, pcall(s.bytes_to_str, 1, 'x')))
+         kong.log.info(s.parse_ngx_size('10k'), ' ', s.parse_ngx_size('2m'), ' ', s.parse_ngx_size('7'), ' ', s.try_decode_base64('aGVsbG8='), ' ', s.try_decode_base64('not base64!'))
+         kong.log.info(s.replace_dashes('x-my-header'), ' ', s.replace_dashes_lower('X-My-Header'), ' ', s.join('+', {'a', 'b'}), ' ', #s.split('a b c'))",
+    );
+    assert_eq!(
+        out,
+        [
+            "{a|b||c}4 {a|b,c}2 {}1 {|a|b|}4 {a|b|c}3",
+            "x y z k v=w nil",
+            "[hi][][42]",
+            "true 3",
+            "5497558 5.24 MiB 0.005 GiB invalid unit 'x' (expected 'k/K', 'm/M', or 'g/G')",
+            "10240 2097152 7 hello not base64!",
+            "x_my_header x_my_header a+b 3",
+        ]
+    );
+}
+
+#[test]
+fn kong_tools_table_as_kongs_source() {
+    // Kong's kong/tools/table.lua and spec/01-unit/05-utils_spec.lua ("table_merge",
+    // "deep_merge", "is_array", "table_contains", "add_error", "table_path").
+    let out = logs(
+        "local t = require 'kong.tools.table'
+         local m = t.table_merge({a = 1, b = 2}, {b = 3, c = 4})
+         kong.log.info(m.a, m.b, m.c, ' ', t.null_aware_table_merge({a = 1}, {a = ngx.null}).a, ' ', tostring(t.table_contains({'x', 'y'}, 'y')), tostring(t.table_contains(nil, 'y')))
+         kong.log.info(tostring(t.is_array({1, 2, 3})), tostring(t.is_array({1, nil, 3})), tostring(t.is_array({a = 1})), tostring(t.is_array({['1'] = 'a', ['2'] = 'b'}, 'lapis')), tostring(t.is_array({'a', 'b'}, 'fast')))
+         local d = t.deep_merge({a = {x = 1, y = 2}, b = 1}, {a = {y = 3}, c = 4})
+         kong.log.info(d.a.x, d.a.y, d.b, d.c, ' ', t.pack(1, nil, 3).n, ' ', select('#', t.unpack(t.pack(1, nil, nil))), ' ', table.concat(t.concat({1, 2}, {3}), ','))
+         local e = t.add_error(nil, 'name', 'required') t.add_error(e, 'name', 'too short')
+         kong.log.info(e.name[1], ' / ', e.name[2], ' ', t.table_path({a = {b = {c = 'deep'}}}, {'a', 'b', 'c'}), ' ', tostring(t.table_path({a = 1}, {'x', 'y'})))
+         local orig = {n = {1}} local copy = t.cycle_aware_deep_copy(orig)
+         kong.log.info(tostring(copy.n ~= orig.n), ' ', copy.n[1], ' ', tostring(t.deep_copy(orig).n ~= orig.n), ' ', tostring(t.shallow_copy(orig).n == orig.n), ' ', tostring((pcall(function() t.EMPTY.x = 1 end))))",
+    );
+    assert_eq!(
+        out,
+        [
+            "134 1 truefalse",
+            "truefalsefalsetruetrue",
+            "1314 3 3 1,2,3",
+            "required / too short deep nil",
+            "true 1 true true false",
+        ]
+    );
+}
+
+#[test]
+fn kong_constants_meta_and_cjson() {
+    // Kong's kong/constants.lua, kong/meta.lua (the version this PDK reports) and
+    // kong/tools/cjson.lua (arrays decoded with array_mt so they encode back as arrays).
+    let out = logs(
+        "local c = require 'kong.constants'
+         kong.log.info(c.HEADERS.REQUEST_ID, ' ', c.HEADERS.UPSTREAM_LATENCY, ' ', tostring(c.BUNDLED_PLUGINS['pre-function']), ' ', c.PROTOCOLS[1], ' ', c.PROTOCOLS_WITH_SUBSYSTEM.tcp, ' ', c.ENTITY_CACHE_STORE.routes, ' ', c.ENTITY_CACHE_STORE.anything, ' ', c.LOG_LEVELS.warn, c.LOG_LEVELS[ngx.ERR], ' ', tostring(c.CORE_ENTITIES.routes), ' ', c.CLUSTERING_SYNC_STATUS.NORMAL, ' ', #c.DECLARATIVE_EMPTY_CONFIG_HASH)
+         local meta = require 'kong.meta'
+         kong.log.info(meta._NAME, ' ', meta._VERSION, ' ', meta._SERVER_TOKENS, ' ', meta._VERSION_TABLE.minor, ' ', tostring(meta._VERSION_TABLE), ' ', meta.version == kong.version)
+         local json = require 'kong.tools.cjson'
+         kong.log.info(json.encode(json.decode_with_array_mt('{\"list\":[]}')), ' ', json.encode(json.new_array()), ' ', json.encode({third = 1 / 3}), ' ', require('cjson').encode(1 / 3))",
+    );
+    assert_eq!(
+        out,
+        [
+            "X-Kong-Request-Id X-Kong-Upstream-Latency true grpc stream core_cache cache 5error true normal 32",
+            "kong 3.10.0 kong/3.10.0 10 3.10.0 true",
+            "{\"list\":[]} [] {\"third\":0.3333333333333333} 0.33333333333333",
+        ]
+    );
+}
+
