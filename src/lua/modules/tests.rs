@@ -448,3 +448,110 @@ fn kong_constants_meta_and_cjson() {
     );
 }
 
+
+/// Runs `source` as a `header_filter` chunk in strict mode on a host with the request
+/// headers `request`; the log lines and the response headers.
+fn header_filter(request: &[(&str, &str)], source: &str) -> (Vec<String>, Vec<(String, String)>) {
+    let host = Rc::new(FakeHost::with_request(request));
+    let config = PluginConfig::parse(serde_json::json!({ "header_filter": [source] }).to_string().as_bytes()).unwrap();
+    let vm = VmConfig { untrusted_lua: Mode::Strict, ..VmConfig::default() };
+    let mut rt = Runtime::with_vm_config(&config, Role::PreFunction, host.clone(), &vm).unwrap();
+    let outcome = rt.run_phase(Phase::HeaderFilter, &mut RequestState::default());
+    let messages: Vec<String> = host.messages().into_iter().map(|m| m.trim_start_matches("[pre-function] ").to_string()).collect();
+    assert_eq!(outcome, PhaseOutcome::Continue, "{messages:?}");
+    let headers = host.response.borrow().iter().map(|(k, v)| (k.clone(), String::from_utf8_lossy(v).into_owned())).collect();
+    (messages, headers)
+}
+
+#[test]
+fn resty_cookie_reads_the_request_and_appends_set_cookie() {
+    // lua-resty-cookie's README (get, get_all, set with its fields) and lib/resty/cookie.lua
+    // (bake's attribute order, duplicates not appended).
+    let (logs, headers) = header_filter(
+        &[("cookie", "SID=31d4d96e407aad42; lang=en-US")],
+        "local ck = require('resty.cookie'):new()
+         kong.log.info(ck:get('SID'), ' ', ck:get('lang'), ' ', tostring(ck:get('none')), ' ', ck:get_cookie_size())
+         local all = ck:get_all() local keys = {} for k in pairs(all) do keys[#keys + 1] = k end table.sort(keys)
+         kong.log.info(table.concat(keys, ','))
+         kong.log.info(tostring(ck:set({key = 'Name', value = 'Bob', path = '/', domain = 'example.com', secure = true, httponly = true, max_age = 50, samesite = 'Lax'})))
+         ck:set({key = 'Other', value = 'x'}) ck:set({key = 'Other', value = 'x'})
+         kong.log.info(select(2, ck:set({key = 'k'})))",
+    );
+    assert_eq!(logs, ["31d4d96e407aad42 en-US nil 32", "SID,lang", "true", "missing cookie field \"key\" or \"value\""]);
+    let set_cookie: Vec<&str> = headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie")).map(|(_, v)| v.as_str()).collect();
+    assert_eq!(set_cookie, ["Name=Bob; Max-Age=50; Domain=example.com; Path=/; Secure; HttpOnly; SameSite=Lax", "Other=x"]);
+}
+
+#[test]
+fn resty_cookie_without_a_cookie_header() {
+    let (logs, _) = header_filter(&[], "local ck = require('resty.cookie'):new() kong.log.info(ck:get('x')) kong.log.info(ck:get_cookie_size())");
+    assert_eq!(logs, ["nilno cookie found in the current request", "0"]);
+}
+
+#[test]
+fn ngx_resp_and_ngx_req_add_header_append_lines() {
+    // lua-resty-core's ngx.resp.add_header / ngx.req.add_header: a line is added, the
+    // existing ones stay.
+    let (logs, headers) = header_filter(
+        &[("x-a", "1")],
+        "ngx.header['X-Multi'] = 'one'
+         require('ngx.resp').add_header('X-Multi', 'two')
+         require('ngx.resp').add_header('X-New', {'a', 'b'})
+         kong.log.info(type(require('ngx.req').add_header), ' ', require('ngx.resp').version)",
+    );
+    assert_eq!(logs, ["function 0.1.30"]);
+    let of = |name: &str| headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+    assert_eq!(of("x-multi"), ["one", "two"]);
+    assert_eq!(of("x-new"), ["a", "b"]);
+    let host = Rc::new(FakeHost::with_request(&[("x-a", "1")]));
+    let (outcome, logs) = run_on(host.clone(), Mode::Strict, "require('ngx.req').add_header('X-A', '2') kong.log.info(table.concat(ngx.req.get_headers()['x-a'], ','))");
+    assert_eq!((outcome, logs), (PhaseOutcome::Continue, vec!["1,2".to_string()]));
+}
+
+#[test]
+fn ngx_re_split_as_lua_resty_core() {
+    // lua-resty-core's lib/ngx/re.md examples: split by a regex, captures kept, max,
+    // trailing empty pieces dropped, the empty regex splitting characters; opt's names.
+    let out = logs(
+        "local re = require 'ngx.re'
+         local function list(t) return '{' .. table.concat(t, '|') .. '}' end
+         kong.log.info(list(re.split('a,b,c,d', ',')), list(re.split('a,b,c,d', '(,)')), list(re.split('a,b,c,d', ',', nil, nil, 2)))
+         kong.log.info(list(re.split('a,b,c,,,', ',')), list(re.split('abcd', '')), list(re.split('a1b22c333', '\\\\d+')), list(re.split(',a,b', ',')))
+         kong.log.info(select(2, re.split('abc', '(')) ~= nil, ' ', select(2, pcall(re.opt, 'nope', 1)), ' ', select('#', re.opt('jit_stack_size', 128)))",
+    );
+    assert_eq!(
+        out,
+        [
+            "{a|b|c|d}{a|,|b|,|c|,|d}{a|b,c,d}",
+            "{a|b|c}{a|b|c|d}{a|b|c}{|a|b}",
+            "true unrecognized option name 0",
+        ]
+    );
+}
+
+#[test]
+fn time_modules_over_the_host_clock() {
+    // Kong's kong/tools/time.lua, kong/tools/timestamp.lua (luatz time-tables) and
+    // resty.core.time's monotonic_msec, on a host clock at 1,700,000,000 s
+    // (2023-11-14T22:13:20Z).
+    let out = logs(
+        "local time = require 'kong.tools.time'
+         local ts = require 'kong.tools.timestamp'
+         local rt = require 'resty.core.time'
+         kong.log.info(time.get_now_ms(), ' ', time.get_updated_now(), ' ', rt.monotonic_msec(), ' ', time.time_ns())
+         kong.log.info(time.nginx_conf_time_to_seconds('1h 30m'), ' ', time.nginx_conf_time_to_seconds('10s'), ' ', time.nginx_conf_time_to_seconds('2d'), ' ', time.nginx_conf_time_to_seconds('45'), ' ', select(2, pcall(time.nginx_conf_time_to_seconds, 'abc')))
+         local s = ts.get_timestamps(1700000000123)
+         kong.log.info(s.second, ' ', s.minute, ' ', s.hour, ' ', s.day, ' ', s.month, ' ', s.year)
+         local tt = ts.get_timetable(1700000000)
+         kong.log.info(tt.year, '-', tt.month, '-', tt.day, ' ', tt.hour, ':', tt.min, ':', tt.sec, ' yday ', tt.yday, ' wday ', tt.wday, ' ', ts.get_utc(), ' ', ts.timestamp_table_fields[6])",
+    );
+    assert_eq!(
+        out,
+        [
+            "1700000000000 1700000000 1700000000000 1.7e+18",
+            "5400 10 172800 45 bad argument #1 'str'",
+            "1700000000000 1699999980000 1699999200000 1699920000000 1698796800000 1672531200000",
+            "2023-11-14 22:13:20 yday 318 wday 3 1700000000000 year",
+        ]
+    );
+}
