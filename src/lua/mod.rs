@@ -8,6 +8,7 @@ pub mod limits;
 pub mod modules;
 pub mod script;
 pub mod stdlib;
+pub mod syntax;
 
 use piccolo::{Callback, CallbackReturn, Context, Execution, Lua, Value};
 
