@@ -82,3 +82,4 @@ fn a_module_not_in_the_requires_setting_is_denied() {
         assert!(err.ends_with("require 'pl.tablex' not allowed within sandbox"), "{profile:?}: {err}");
     }
 }
+

@@ -29,12 +29,18 @@ local key_formats_map = { jwk = true, pem = true }
 local key_formats = {}
 for name in pairs(key_formats_map) do key_formats[#key_formats + 1] = name end
 
+-- Levels by name and names by level. The numeric keys are written first and in order,
+-- so they land in the table's array part: piccolo 0.3.3 can panic growing a table whose
+-- hash part mixes integer and string keys (see README, "A piccolo 0.3.3 defect").
+local level_of = { debug = ngx.DEBUG, info = ngx.INFO, notice = ngx.NOTICE, warn = ngx.WARN,
+                   error = ngx.ERR, crit = ngx.CRIT, alert = ngx.ALERT, emerg = ngx.EMERG }
+local name_of = {}
+for name, level in pairs(level_of) do name_of[level] = name end
 local log_levels = {}
-for name, level in pairs({ debug = ngx.DEBUG, info = ngx.INFO, notice = ngx.NOTICE, warn = ngx.WARN,
-                           error = ngx.ERR, crit = ngx.CRIT, alert = ngx.ALERT, emerg = ngx.EMERG }) do
-  log_levels[name] = level
-  log_levels[level] = name
+for level = 0, 16 do
+  if name_of[level] then log_levels[level] = name_of[level] end
 end
+for name, level in pairs(level_of) do log_levels[name] = level end
 
 local core_entities = {
   "workspaces", "consumers", "certificates", "services", "routes", "snis", "upstreams",

@@ -5,7 +5,9 @@
 local _, native = ...
 local parse_ipv4, parse_ipv6 = native.parse_ipv4, native.parse_ipv6
 local rshift = bit.rshift
-local type, pairs, ipairs, tonumber, error = type, pairs, ipairs, tonumber, error
+local type, pairs, ipairs, tonumber, tostring, error = type, pairs, ipairs, tonumber, tostring, error
+-- Addresses and prefixes are kept under string keys: piccolo 0.3.3 can panic growing a
+-- table whose hash part holds integer keys (see README, "A piccolo 0.3.3 defect").
 local find, sub, byte, concat, sort, min, max = string.find, string.sub, string.byte, table.concat, table.sort, math.min, math.max
 
 local M = { _VERSION = 0.3, parse_ipv4 = parse_ipv4, parse_ipv6 = parse_ipv6 }
@@ -36,7 +38,7 @@ local function descending(a, b) return a > b end
 
 local function mask_list(set)
   local list = {}
-  for mask in pairs(set) do list[#list + 1] = mask end
+  for mask in pairs(set) do list[#list + 1] = tonumber(mask) end
   sort(list, descending)
   return list
 end
@@ -56,12 +58,13 @@ local function new(ips, with_value)
     if v4 then
       mask = mask or 32
       if mask == 32 then
-        self.ipv4[v4] = value
+        self.ipv4[tostring(v4)] = value
       elseif mask == 0 then
         self.ipv4_match_all_value = value
       else
-        self.ipv4_mask[mask] = self.ipv4_mask[mask] or {}
-        self.ipv4_mask[mask][rshift(v4, 32 - mask)] = value
+        local by_prefix = self.ipv4_mask[tostring(mask)] or {}
+        self.ipv4_mask[tostring(mask)] = by_prefix
+        by_prefix[tostring(rshift(v4, 32 - mask))] = value
       end
     elseif v6 then
       mask = mask or 128
@@ -70,8 +73,9 @@ local function new(ips, with_value)
       elseif mask == 0 then
         self.ipv6_match_all_value = value
       end
-      self.ipv6_mask[mask] = self.ipv6_mask[mask] or {}
-      self.ipv6_mask[mask][v6_prefix(v6, mask)] = value
+      local by_prefix = self.ipv6_mask[tostring(mask)] or {}
+      self.ipv6_mask[tostring(mask)] = by_prefix
+      by_prefix[v6_prefix(v6, mask)] = value
     else
       return nil, "invalid ip address: " .. ip
     end
@@ -91,11 +95,11 @@ function M.new_with_value(ips)
 end
 
 local function match_ipv4(self, ip)
-  local value = self.ipv4[ip]
+  local value = self.ipv4[tostring(ip)]
   if value ~= nil then return value end
   if self.ipv4_match_all_value ~= nil then return self.ipv4_match_all_value end
   for _, mask in ipairs(self.ipv4_mask_arr) do
-    value = self.ipv4_mask[mask][rshift(ip, 32 - mask)]
+    value = self.ipv4_mask[tostring(mask)][tostring(rshift(ip, 32 - mask))]
     if value ~= nil then return value end
   end
   return false
@@ -104,7 +108,7 @@ end
 local function match_ipv6(self, words)
   if self.ipv6_match_all_value ~= nil then return self.ipv6_match_all_value end
   for _, mask in ipairs(self.ipv6_mask_arr) do
-    local value = self.ipv6_mask[mask][v6_prefix(words, mask)]
+    local value = self.ipv6_mask[tostring(mask)][v6_prefix(words, mask)]
     if value ~= nil then return value end
   end
   return false

@@ -555,3 +555,4 @@ fn time_modules_over_the_host_clock() {
         ]
     );
 }
+
