@@ -5,10 +5,12 @@
 pub mod compile;
 pub mod format;
 pub mod limits;
+pub mod modules;
 pub mod script;
 pub mod stdlib;
 #[cfg(test)]
 mod piccolo_patch_tests;
+pub mod syntax;
 
 use piccolo::{Callback, CallbackReturn, Context, Execution, Lua, Value};
 

@@ -35,6 +35,9 @@ pub struct CompileError {
     pub phase: Phase,
     /// 1-based index in that array, as Kong's config shows it.
     pub index: usize,
+    /// LuaJIT's name for the chunk, as Kong's schema loads it without one:
+    /// `[string "<first line>"]` ([`crate::lua::syntax::source_name`]).
+    pub source_name: String,
     /// 1-based line of the error inside the chunk.
     pub line: u64,
     /// The parser's or compiler's reason.
@@ -42,9 +45,10 @@ pub struct CompileError {
 }
 
 impl fmt::Display for CompileError {
-    /// `<phase>[<index>]:<line>: <reason>`, e.g. `access[2]:3: unexpected symbol`.
+    /// `<source name>:<line>: <reason>` as LuaJIT words it, e.g.
+    /// `[string "print("]:1: unexpected symbol near '<eof>'` (what Kong's schema reports).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}[{}]:{}: {}", self.phase.name(), self.index, self.line, self.reason)
+        write!(f, "{}:{}: {}", self.source_name, self.line, self.reason)
     }
 }
 
@@ -554,17 +558,17 @@ fn compile_chunk(lua: &mut Lua, settings: &SandboxSettings, phase: Phase, index:
         let env = sandbox::chunk_environment(ctx, settings);
         lua::compile::load(ctx, &name, source.as_bytes(), env)
             .map(|closure| ctx.stash(piccolo::Function::from(closure)))
-            .map_err(|e| compile_error(phase, index, e))
+            .map_err(|e| compile_error(phase, index, source, e))
     })?;
     Ok(Chunk { name, function, first_run_done: false })
 }
 
-fn compile_error(phase: Phase, index: usize, error: piccolo::PrototypeError) -> CompileError {
+fn compile_error(phase: Phase, index: usize, source: &str, error: piccolo::PrototypeError) -> CompileError {
     let (line, reason) = match error {
-        piccolo::PrototypeError::Parser(e) => (e.line_number.0 + 1, e.kind.to_string()),
+        piccolo::PrototypeError::Parser(e) => (e.line_number.0 + 1, lua::syntax::reason(&e)),
         piccolo::PrototypeError::Compiler(e) => (e.line_number.0 + 1, e.kind.to_string()),
     };
-    CompileError { phase, index, line, reason }
+    CompileError { phase, index, source_name: lua::syntax::source_name(source), line, reason }
 }
 
 #[cfg(test)]

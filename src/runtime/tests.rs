@@ -101,13 +101,15 @@ fn pdk_errors_carry_kong_messages_and_the_callers_line() {
 
 #[test]
 fn syntax_errors_name_phase_index_and_line() {
+    // The text is LuaJIT's for the same source (`luajit -e 'print(loadstring(s))'`), as
+    // Kong's schema reports it; phase and index stay on the error.
     let config = PluginConfig::parse(br#"{"access":["return 1", "local x = \n\n = 2"]}"#).unwrap();
     let host = Rc::new(FakeHost::default());
     let Some(ConfigureError::Compile(err)) = Runtime::new(&config, Role::PreFunction, host).err() else {
         panic!("a compile error expected");
     };
     assert_eq!((err.phase, err.index, err.line), (Phase::Access, 2, 3));
-    assert!(err.to_string().starts_with("access[2]:3: "), "{err}");
+    assert_eq!(err.to_string(), "[string \"local x = ...\"]:3: unexpected symbol near '='");
 }
 
 #[test]

@@ -312,6 +312,20 @@ fn protect<'gc>(ctx: Context<'gc>, module: Table<'gc>, name: &str) -> Table<'gc>
     }
 }
 
+/// [`protect`] for a module `copy_table(.., depth)` made: the copied levels are protected
+/// in place; the tables below them are the module's own (shared, possibly cyclic, such
+/// as a class whose `__index` is itself), so they are only wrapped, never changed.
+fn protect_copy<'gc>(ctx: Context<'gc>, copy: Table<'gc>, name: &str, depth: usize) -> Table<'gc> {
+    let inner: Vec<(Value<'gc>, Table<'gc>)> =
+        copy.iter().filter_map(|(k, v)| if let Value::Table(t) = v { Some((k, t)) } else { None }).collect();
+    for (key, table) in inner {
+        let full = format!("{name}.{}", format::display(key));
+        let protected = if depth > 0 { protect_copy(ctx, table, &full, depth - 1) } else { read_only_proxy(ctx, table, &full) };
+        copy.set(ctx, key, protected).ok();
+    }
+    read_only_proxy(ctx, copy, name)
+}
+
 /// An empty table reading through to `module`; writes raise Kong's
 /// "Cannot modify <name>.<key>. Protected by the sandbox.".
 pub fn read_only_proxy<'gc>(ctx: Context<'gc>, module: Table<'gc>, name: &str) -> Table<'gc> {
@@ -329,10 +343,19 @@ pub fn read_only_proxy<'gc>(ctx: Context<'gc>, module: Table<'gc>, name: &str) -
         Ok(CallbackReturn::Return)
     });
     meta.set(ctx, MetaMethod::Pairs, pairs).ok();
-    // A callable module (`kong.log.inspect(...)`) stays callable behind its proxy.
-    if let Some(call) = module.metatable().map(|m| m.get(ctx, MetaMethod::Call)).filter(|c| !c.is_nil()) {
-        meta.set(ctx, MetaMethod::Call, call).ok();
+    // A callable module (`kong.log.inspect(...)`) stays callable behind its proxy, and
+    // one with `__tostring` (kong.meta's `_VERSION_TABLE`) keeps its text.
+    for method in [MetaMethod::Call, MetaMethod::ToString] {
+        if let Some(f) = module.metatable().map(|m| m.get(ctx, method)).filter(|c| !c.is_nil()) {
+            meta.set(ctx, method, f).ok();
+        }
     }
+    // `#` sees the module's array (kong.constants.PROTOCOLS), not the empty proxy.
+    let len = Callback::from_fn_with(&ctx, module, |module, ctx, _, mut stack| {
+        stack.replace(ctx, module.length());
+        Ok(CallbackReturn::Return)
+    });
+    meta.set(ctx, MetaMethod::Len, len).ok();
     proxy.set_metatable(&ctx, Some(meta));
     proxy
 }
@@ -349,7 +372,7 @@ fn require_function<'gc>(ctx: Context<'gc>, allowed: BTreeSet<String>) -> Callba
             return Err(error_at(ctx, &exec, &format!("require '{name}' not allowed within sandbox")));
         }
         let module = match base::provided_module(ctx, &name) {
-            Value::Table(t) => Value::Table(protect(ctx, copy_table(ctx, t, COPY_DEPTH), &name)),
+            Value::Table(t) => Value::Table(protect_copy(ctx, copy_table(ctx, t, COPY_DEPTH), &name, COPY_DEPTH)),
             Value::Nil => return Err(error_at(ctx, &exec, &format!("module '{name}' not found"))),
             v => v,
         };

@@ -552,12 +552,14 @@ fn collectgarbage<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: S
 /// standard libraries by name, LuaJIT's `table.new` / `table.clear` style sub-modules,
 /// OpenResty's `cjson` / `cjson.safe` ([`crate::pdk::cjson`]), and the pure modules of
 /// Kong's require allowlists in [`super::resty`] (`ngx.base64`, `resty.string`,
-/// `resty.sha256` ...). Nil when the filter provides no such module (there are no files).
+/// `resty.sha256` ...) and, in Lua, [`crate::lua::modules`] (`kong.tools.*`, `pl.*`,
+/// `resty.lrucache` ...). Nil when the filter provides no such module (there are no files).
 pub fn provided_module<'gc>(ctx: Context<'gc>, name: &str) -> Value<'gc> {
     match name {
         "string" | "table" | "math" | "os" | "bit" | "coroutine" | "jit" => ctx.globals().get(ctx, ctx.intern(name.as_bytes())),
         "cjson" | "cjson.safe" => crate::pdk::cjson::module(ctx, name),
         _ if super::resty::MODULES.contains(&name) => super::resty::module(ctx, name),
+        _ if crate::lua::modules::provides(name) => crate::lua::modules::module(ctx, name).unwrap_or(Value::Nil),
         _ => match name.split_once('.') {
             Some(("table", f)) => match ctx.get_global("table") {
                 Value::Table(t) => t.get(ctx, ctx.intern(f.as_bytes())),

@@ -178,7 +178,7 @@ fn ratio(a: f64, b: f64) -> String {
 /// Where a request's time goes: the median cost of single operations inside a chunk,
 /// measured as the difference to a chunk that does nothing.
 fn operation_costs(harness: &Harness, module: &Path, count: usize) {
-    let operations: [(&str, &str, &str); 8] = [
+    let operations: [(&str, &str, &str); 9] = [
         ("empty access chunk (the baseline below)", "access", "local _ = 1"),
         ("kong.request.get_header", "access", "for i = 1, 10 do local v = kong.request.get_header('x-user') end"),
         ("string.lower (a library call)", "access", "local s = 'Abc' for i = 1, 10 do local v = string.lower(s) end"),
@@ -187,6 +187,7 @@ fn operation_costs(harness: &Harness, module: &Path, count: usize) {
         ("a .. '/' .. b (concat built-in)", "access", "local s = 'Abc' for i = 1, 10 do local v = s .. '/' .. s end"),
         ("kong.service.request.set_header", "access", "for i = 1, 10 do kong.service.request.set_header('x-a', 'v') end"),
         ("10 VM loop iterations (n = n + i)", "access", "local n = 0 for i = 1, 100 do n = n + i end"),
+        ("Lua function call f(i, i) (parameters from ...)", "access", "local function f(a, b) return a end for i = 1, 10 do local v = f(i, i) end"),
     ];
     println!("\n## Cost per operation (µs, median; each operation 10 times in one chunk)\n");
     println!("| Operation | µs per operation |\n|---|---|");
@@ -217,6 +218,52 @@ fn startup(harness: &Harness, spec: &ChainSpec, runs: usize) -> f64 {
     samples[runs / 2].as_secs_f64() * 1e3
 }
 
+/// Median cost (ms) of a fresh chain's first request running `source` in access, minus
+/// that of an empty chunk: what loading modules on first `require` adds.
+fn first_request_extra(harness: &Harness, module: &Path, source: &str, runs: usize) -> f64 {
+    let time = |chunk: &str| {
+        let mut spec = spec(vec![filter("pre-function", module, json!({ "access": [chunk] }))]);
+        // `on`: require serves every module (the default sandbox would refuse them).
+        spec.vm_config = json!({ "untrusted_lua": "on" });
+        let mut samples: Vec<Duration> = (0..runs)
+            .map(|_| {
+                let mut chain = harness.chain(&spec).expect("configures");
+                let start = Instant::now();
+                chain.run(&RequestSpec::get("/")).expect("no trap");
+                start.elapsed()
+            })
+            .collect();
+        samples.sort();
+        samples[runs / 2].as_secs_f64() * 1e3
+    };
+    time(source) - time("local _ = 1")
+}
+
+/// The start-up and module-loading numbers alone (`cargo run -p kong-functions-bench --
+/// startup`), for a quick check without the scenarios.
+fn startup_report() {
+    let harness = Harness::new();
+    let module = our_module();
+    let seed = spec(vec![filter("pre-function", &module, json!({ "access": [scenario_chunk("s1_access.lua")] }))]);
+    println!("| Configuration | ms |\n|---|---|");
+    println!("| seed walkthrough (1 chunk) | {:.2} |", startup(&harness, &seed, 20));
+    modules_report(&harness, &module);
+    operation_costs(&harness, &module, 20_000);
+}
+
+fn modules_report(harness: &Harness, module: &Path) {
+    println!("\n## First require of a Lua module (ms over an empty chunk, median of 20 fresh chains)\n");
+    println!("| Chunk | ms |\n|---|---|");
+    for source in [
+        "require 'pl.stringx'",
+        "require 'kong.tools.ip'",
+        "require 'resty.lrucache'",
+        "require 'kong.constants'",
+    ] {
+        println!("| `{source}` | {:.2} |", first_request_extra(harness, module, source, 20));
+    }
+}
+
 /// A configuration of 50 access chunks totalling 2,000 lines.
 fn big_config() -> Value {
     let chunks: Vec<String> = (0..50)
@@ -236,6 +283,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         None | Some("report") => report(),
+        Some("startup") => startup_report(),
         #[cfg(feature = "profile")]
         Some("profile") => profile::main(&args[1..]),
         #[cfg(not(feature = "profile"))]
@@ -321,6 +369,7 @@ fn report() {
     operation_costs(&harness, &module, count);
 
     startup_table(&harness, &module);
+    modules_report(&harness, &module);
 
     println!("\n## Linear memory (S1 chain)\n");
     let seed = spec(vec![filter("pre-function", &module, json!({ "access": [scenario_chunk("s1_access.lua")] }))]);

@@ -1,0 +1,123 @@
+//! The modules of Kong's `require` allowlists that are plain Lua in Kong (Kong's own
+//! `kong.tools.*`, Penlight's `pl.stringx`/`pl.tablex`, LuaSocket's `socket.url`,
+//! `resty.lrucache`, `resty.cookie`, `resty.ipmatcher`, `version` ...), written here as
+//! Lua source of this project (`src/lua/modules/*.lua`, each naming the original whose
+//! behaviour it follows) and served by `require` ([`crate::lua::stdlib::base::provided_module`]).
+//!
+//! A module is compiled and run on its first `require` in a Lua state, never at state
+//! creation, and kept for the state's life (per plugin instance, as a module on Kong's
+//! worker): later `require`s give the same table. Module code runs with the state's
+//! built-ins (the full standard library, `ngx`, `kong`, unrestricted `require`) whatever
+//! the chunk's sandbox mode; a chunk only ever gets the module's table, which the
+//! sandbox hands out as a read-only copy.
+//!
+//! Each chunk is called with two arguments: the module name and a table of native
+//! helpers ([`natives`]) for what Lua cannot do here (inet_pton-style address parsing).
+
+use gc_arena::{Collect, Rootable};
+use piccolo::{Callback, CallbackReturn, Context, Executor, Fuel, Function, MetaMethod, Table, Value};
+
+mod native;
+
+#[cfg(test)]
+mod tests;
+
+/// `require` name -> Lua source.
+const SOURCES: &[(&str, &str)] = &[
+    ("kong.constants", include_str!("kong_constants.lua")),
+    ("kong.meta", include_str!("kong_meta.lua")),
+    ("kong.tools.cjson", include_str!("kong_tools_cjson.lua")),
+    ("kong.tools.ip", include_str!("kong_tools_ip.lua")),
+    ("kong.tools.mime_type", include_str!("kong_tools_mime_type.lua")),
+    ("kong.tools.string", include_str!("kong_tools_string.lua")),
+    ("kong.tools.table", include_str!("kong_tools_table.lua")),
+    ("kong.tools.time", include_str!("kong_tools_time.lua")),
+    ("kong.tools.timestamp", include_str!("kong_tools_timestamp.lua")),
+    ("kong.tools.uri", include_str!("kong_tools_uri.lua")),
+    ("ngx.re", include_str!("ngx_re.lua")),
+    ("ngx.req", include_str!("ngx_req.lua")),
+    ("ngx.resp", include_str!("ngx_resp.lua")),
+    ("pl.stringx", include_str!("pl_stringx.lua")),
+    ("pl.tablex", include_str!("pl_tablex.lua")),
+    ("resty.cookie", include_str!("resty_cookie.lua")),
+    ("resty.core.time", include_str!("resty_core_time.lua")),
+    ("resty.http_headers", include_str!("resty_http_headers.lua")),
+    ("resty.ipmatcher", include_str!("resty_ipmatcher.lua")),
+    ("resty.lrucache", include_str!("resty_lrucache.lua")),
+    ("resty.lrucache.pureffi", include_str!("resty_lrucache.lua")),
+    ("resty.xmodem", include_str!("resty_xmodem.lua")),
+    ("socket.url", include_str!("socket_url.lua")),
+    ("tablepool", include_str!("tablepool.lua")),
+    ("version", include_str!("version.lua")),
+];
+
+/// Fuel for running one module's top level: far above what any of them needs (a few
+/// thousand instructions), so only a bug could reach it.
+const LOAD_FUEL: i32 = 10_000_000;
+
+/// Whether `name` is one of the Lua modules here.
+pub fn provides(name: &str) -> bool {
+    SOURCES.iter().any(|(n, _)| *n == name)
+}
+
+/// The names of the Lua modules here.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    SOURCES.iter().map(|(n, _)| *n)
+}
+
+/// The modules loaded so far in this state, by name.
+#[derive(Collect, Clone, Copy)]
+#[collect(no_drop)]
+struct Loaded<'gc>(Table<'gc>);
+
+impl<'gc> piccolo::Singleton<'gc> for Loaded<'gc> {
+    fn create(ctx: Context<'gc>) -> Self {
+        Loaded(Table::new(&ctx))
+    }
+}
+
+/// The module `require(name)` gives: loaded on first use, then the same value. Errors:
+/// the module's compile or run error (a bug in this crate: the unit tests load every
+/// module), or "not a Lua module" for other names.
+pub fn module<'gc>(ctx: Context<'gc>, name: &str) -> Result<Value<'gc>, String> {
+    let Some((_, source)) = SOURCES.iter().find(|(n, _)| *n == name) else {
+        return Err(format!("{name}: not a Lua module"));
+    };
+    let loaded = ctx.singleton::<Rootable![Loaded<'_>]>().0;
+    let key = ctx.intern(name.as_bytes());
+    let cached = loaded.get(ctx, key);
+    if !cached.is_nil() {
+        return Ok(cached);
+    }
+    let value = run(ctx, name, source)?;
+    loaded.set(ctx, key, value).map_err(|e| e.to_string())?;
+    Ok(value)
+}
+
+/// Compiles and runs one module's source to completion in an executor of its own (the
+/// caller may itself be a callback inside a running executor).
+fn run<'gc>(ctx: Context<'gc>, name: &str, source: &str) -> Result<Value<'gc>, String> {
+    let env = Table::new(&ctx);
+    let meta = Table::new(&ctx);
+    meta.set(ctx, MetaMethod::Index, ctx.globals()).map_err(|e| e.to_string())?;
+    env.set_metatable(&ctx, Some(meta));
+    let chunk_name = format!("{}.lua", name.replace('.', "/"));
+    let closure = crate::lua::compile::load(ctx, &chunk_name, source.as_bytes(), env).map_err(|e| format!("{name}: {e}"))?;
+    let args = (ctx.intern(name.as_bytes()), native::natives(ctx));
+    let executor = Executor::start(ctx, Function::Closure(closure), args);
+    let mut fuel = Fuel::with(LOAD_FUEL);
+    if !executor.step(ctx, &mut fuel) {
+        return Err(format!("{name}: module did not finish loading"));
+    }
+    match executor.take_result::<Value<'gc>>(ctx) {
+        Ok(Ok(value)) if !value.is_nil() => Ok(value),
+        Ok(Ok(_)) => Err(format!("{name}: module returned nil")),
+        Ok(Err(e)) => Err(format!("{name}: {}", crate::lua::format::display(crate::lua::stdlib::base::error_value(ctx, e)))),
+        Err(e) => Err(format!("{name}: {e}")),
+    }
+}
+
+/// A Lua function calling `f` (for the native helpers).
+fn function<'gc>(ctx: Context<'gc>, f: for<'g> fn(Context<'g>, piccolo::Execution<'g, '_>, piccolo::Stack<'g, '_>) -> Result<CallbackReturn<'g>, piccolo::Error<'g>>) -> Value<'gc> {
+    Value::Function(Callback::from_fn(&ctx, f).into())
+}
