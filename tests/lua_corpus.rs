@@ -86,6 +86,9 @@ fn corpus_matches_luajit() {
         }
         if known.contains_key(&relative) {
             known_seen += 1;
+            if let Some(failure) = check_recorded(path, &relative, &expected, &got) {
+                failures.push(failure);
+            }
             continue;
         }
         if got == expected {
@@ -96,6 +99,25 @@ fn corpus_matches_luajit() {
     }
     println!("lua corpus: {} programs, {} passed, {} known differences, {} failed", files.len(), passed, known_seen, failures.len());
     assert!(failures.is_empty(), "{} programs differ from luajit:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// A known difference stays the difference it was: our output must equal the one
+/// recorded beside the program (`<name>.ours`, written when `LUA_CORPUS_RECORD=1` after
+/// checking it by hand), and must still differ from luajit's (else the entry in
+/// KNOWN_DIFFERENCES.md is stale). `None` when both hold.
+fn check_recorded(path: &Path, relative: &str, luajit: &str, ours: &str) -> Option<String> {
+    if ours == luajit {
+        return Some(format!("--- {relative}: listed in KNOWN_DIFFERENCES.md but now matches luajit: remove the entry"));
+    }
+    let recorded_path = path.with_extension("ours");
+    if std::env::var_os("LUA_CORPUS_RECORD").is_some() {
+        std::fs::write(&recorded_path, ours).expect("recorded output written");
+    }
+    match std::fs::read_to_string(&recorded_path) {
+        Ok(recorded) if recorded == ours => None,
+        Ok(recorded) => Some(format!("--- {relative}: our output changed from {}:\n{}", recorded_path.display(), diff(&recorded, ours))),
+        Err(_) => Some(format!("--- {relative}: no recorded output {} (check ours, then LUA_CORPUS_RECORD=1)", recorded_path.display())),
+    }
 }
 
 /// The first differing lines, expected (luajit) against ours.
