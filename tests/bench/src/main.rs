@@ -96,7 +96,7 @@ struct Scenario {
 fn scenarios(module: &Path) -> Vec<Scenario> {
     let s2 = json!({ "access": [scenario_chunk("s2_access.lua")], "header_filter": [scenario_chunk("s2_header_filter.lua")] });
     let with_body = RequestSpec {
-        upstream: Some(UpstreamSpec { status: Some(200), body: Some(json_body()), headers: HeadersSpec::None }),
+        upstream: Some(UpstreamSpec { status: Some(200), body: Some(json_body().into()), headers: HeadersSpec::None }),
         ..RequestSpec::get("/users")
     };
     vec![

@@ -26,6 +26,7 @@
 
 pub mod abi;
 pub mod chain;
+pub mod codec;
 pub mod dispatch;
 pub mod filter;
 pub mod hosts;
@@ -37,7 +38,7 @@ pub mod upstream;
 pub mod wasi;
 
 pub use chain::Chain;
-pub use spec::{HostProfile, ChainSpec, FilterSpec, HeadersSpec, LogEntry, Outcome, RequestSpec, UpstreamRequest, UpstreamSpec};
+pub use spec::{escape_bytes, Bytes, HostProfile, ChainSpec, FilterSpec, HeadersSpec, LogEntry, Outcome, RequestSpec, UpstreamRequest, UpstreamSpec};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
