@@ -36,10 +36,12 @@ for t in $targets; do
   stats="$run/default/fuzzer_stats"
   field() { awk -F' *: *' -v k="$1" '$1 == k { print $2 }' "$stats"; }
   crashes=$(field saved_crashes); hangs=$(field saved_hangs)
-  for kind in crashes hangs; do
-    if ls "$run/default/$kind"/id:* >/dev/null 2>&1; then
-      mkdir -p "crashes/$t" && cp "$run/default/$kind"/id:* "crashes/$t/"
-    fi
+  for kind in crash hang; do
+    for f in "$run/default/${kind}s"/id:*; do
+      [ -f "$f" ] || continue
+      # Named by content: git-friendly, and the same input found twice is kept once.
+      mkdir -p "crashes/$t" && cp "$f" "crashes/$t/${kind}-$(sha1sum "$f" | cut -c1-12)"
+    done
   done
   # The minimized queue becomes the corpus the next run (and the replay test) starts from.
   rm -rf "$run/cmin"
