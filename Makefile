@@ -135,5 +135,13 @@ FUZZ_TARGETS ?=
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) $(if $(FUZZ_TARGETS),FUZZ_TARGETS="$(FUZZ_TARGETS)") bash tests/fuzz/run.sh
 
+# 1,000,000 requests of the walkthrough and of a body-rewriting chain through one
+# instance each, and 10,000 reconfigurations of one root context, memory sampled every
+# 10,000 requests (tests/bench/src/soak.rs): target/soak/soak.csv and summary.md. Takes
+# several minutes, so not part of make test. SOAK_ARGS, e.g. "--requests 100000".
+SOAK_ARGS ?=
+soak: build
+	cargo run --quiet -p kong-functions-bench -- soak $(SOAK_ARGS)
+
 clean:
 	cargo clean

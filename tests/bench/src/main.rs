@@ -12,7 +12,8 @@
 //!
 //! Other modes: `bench profile SCENARIO` (feature `profile`, `make profile`: the guest
 //! profiler, [`profile`]) and `bench e2e` (`make bench-e2e`: the scenarios over HTTP under
-//! `wrk`, against nginx with lua-nginx-module, [`e2e`]).
+//! `wrk`, against nginx with lua-nginx-module, [`e2e`]), and `bench soak` (`make soak`:
+//! memory over 1,000,000 requests and 10,000 reconfigurations of one instance, [`soak`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 mod e2e;
+mod soak;
 #[cfg(feature = "profile")]
 mod profile;
 
@@ -244,8 +246,9 @@ fn main() {
             std::process::exit(2)
         }
         Some("e2e") => e2e::main(&args[1..]),
+        Some("soak") => soak::main(&args[1..]),
         Some(other) => {
-            eprintln!("bench: unknown mode {other:?}; usage: bench [report] | bench profile s0..s5 | bench e2e");
+            eprintln!("bench: unknown mode {other:?}; usage: bench [report] | bench profile s0..s5 | bench e2e | bench soak");
             std::process::exit(2)
         }
     }
