@@ -2,7 +2,7 @@
 //!
 //! Build the module first (`make build`); `KONG_FUNCTIONS_WASM` overrides its path.
 //! Body reading needs the glue to buffer the body and is tested natively
-//! (`src/pdk/request.rs`, `src/pdk/ngx_req.rs`).
+//! (`src/pdk/kong/request.rs`, `src/pdk/ngx/req.rs`).
 
 mod common;
 

@@ -29,7 +29,7 @@ use gc_arena::{Collect, Rootable};
 use piccolo::{Callback, CallbackReturn, Context, Error, Execution, Stack, Table, Value};
 
 use super::json::{self, DecodeConfig, EncodeConfig, EncodeError};
-use super::ngx_util;
+use super::ngx;
 use crate::lua::stdlib::args::{arg_error, check_integer, type_of};
 use crate::lua::{error_at, format, limits};
 
@@ -134,7 +134,7 @@ fn instance<'gc>(ctx: Context<'gc>, safe: bool) -> Table<'gc> {
     });
 
     let markers = json::markers(ctx);
-    t.set(ctx, "null", ngx_util::null(ctx)).ok();
+    t.set(ctx, "null", ngx::util::null(ctx)).ok();
     t.set(ctx, "empty_array_mt", markers.empty_array_mt).ok();
     t.set(ctx, "array_mt", markers.array_mt).ok();
     t.set(ctx, "empty_array", markers.empty_array).ok();

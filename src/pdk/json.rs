@@ -13,7 +13,7 @@
 use gc_arena::{Collect, Rootable};
 use piccolo::{Context, Table, UserData, Value};
 
-use super::ngx_util;
+use super::ngx;
 use crate::lua::stdlib::args::number_value;
 
 /// How deep this filter ever nests, whatever `encode_max_depth` / `decode_max_depth`
@@ -180,7 +180,7 @@ impl<'gc> Encoder<'gc, '_> {
             Value::Integer(_) | Value::Number(_) => self.number(value)?,
             Value::String(s) => self.string(s.as_bytes())?,
             Value::Table(t) => self.table(t, depth + 1)?,
-            v if ngx_util::is_null(v) => self.out.extend_from_slice(b"null"),
+            v if ngx::util::is_null(v) => self.out.extend_from_slice(b"null"),
             v if is_empty_array(v) => self.out.extend_from_slice(b"[]"),
             other => {
                 if self.config.skip_unsupported {
@@ -627,7 +627,7 @@ impl<'gc> Parser<'gc, '_> {
             Kind::Number(n) => number_value(n),
             Kind::Integer(i) => number_value(i as f64),
             Kind::Boolean(b) => Value::Boolean(b),
-            Kind::Null => ngx_util::null(self.ctx),
+            Kind::Null => ngx::util::null(self.ctx),
             Kind::ObjBegin => self.object()?,
             Kind::ArrBegin => self.array()?,
             _ => return Err(expected("value", &token)),

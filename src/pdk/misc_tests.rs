@@ -456,6 +456,6 @@ fn version_from_kong_or_the_pdk_we_follow() {
     let host = Rc::new(envoy());
     assert_eq!(
         lines(&host, Phase::Access, "kong.log.info(kong.version, ' ', kong.version_num >= 3010000)"),
-        [format!("[pre-function] {} true", crate::pdk::node::KONG_VERSION)]
+        [format!("[pre-function] {} true", crate::pdk::kong::node::KONG_VERSION)]
     );
 }

@@ -4,31 +4,14 @@
 //! and arguments first and fails with Kong's message, positioned at the calling Lua line.
 
 pub mod args;
-pub mod configuration;
-mod cache;
-mod client;
 pub mod cjson;
-pub mod ctx;
-mod inspect;
-mod ip;
 pub(crate) mod json;
-mod log;
+pub mod kong;
 mod lua_json;
-mod node;
-mod router;
-mod table;
+pub mod ngx;
 
-pub use log::emit as log_line;
-mod ngx;
-mod nginx;
-pub mod ngx_re;
-pub mod ngx_req;
-pub mod ngx_resp;
-pub mod ngx_util;
-pub mod request;
-mod response;
-mod service;
-mod service_response;
+pub use kong::log::emit as log_line;
+use kong::{cache, client, configuration, ctx, ip, log, nginx, node, request, response, router, service, table};
 
 use std::cell::{Ref, RefCell, RefMut};
 use std::rc::Rc;

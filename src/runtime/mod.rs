@@ -301,7 +301,7 @@ impl Runtime {
         self.uses_request_body
     }
 
-    /// Whether a chunk names `ngx.ctx` (see [`crate::pdk::ctx::ngx_ctx`]): only then does
+    /// Whether a chunk names `ngx.ctx` (see [`crate::pdk::kong::ctx::ngx_ctx`]): only then does
     /// the stream note when the request went upstream and when the response came.
     pub fn uses_ngx_ctx(&self) -> bool {
         self.uses_ngx_ctx

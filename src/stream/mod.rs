@@ -288,7 +288,7 @@ impl Stream {
         }
         // Output printed with ngx.say/ngx.print and no ngx.exit: nginx sends it as the
         // response (content output), and nothing goes upstream.
-        if let Some(response) = crate::pdk::ngx_resp::take_output_response(&mut self.request) {
+        if let Some(response) = crate::pdk::ngx::resp::take_output_response(&mut self.request) {
             self.request.exit = Some(response);
             return self.respond_with_exit(true);
         }

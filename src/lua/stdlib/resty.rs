@@ -24,7 +24,7 @@ use sha1::{Digest, Sha1};
 use sha2::{Sha224, Sha256, Sha384, Sha512};
 
 use crate::lua::error_at;
-use crate::pdk::ngx_util::{base64_decode, base64_encode};
+use crate::pdk::ngx::util::{base64_decode, base64_encode};
 
 /// lua-resty-string's version (OpenResty 1.21.4 / 1.25.3 bundle 0.15 / 0.16).
 const RESTY_STRING_VERSION: &str = "0.16";

@@ -20,8 +20,8 @@
 
 use piccolo::{BoxSequence, CallbackReturn, Context, Error, Execution, Sequence, SequencePoll, Stack, Table, Value};
 
-use super::lua_json::{from_lua, to_lua};
-use super::{lua_string, raise, set_function, Pdk};
+use crate::pdk::lua_json::{from_lua, to_lua};
+use crate::pdk::{lua_string, raise, set_function, Pdk};
 use crate::host::SharedDataError;
 use crate::lua::stdlib::base::error_value;
 

@@ -16,8 +16,8 @@
 
 use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table, Value};
 
-use super::args::{self, DEFAULT_MAX_ARGS};
-use super::{lua_string, raise, set_function, Pdk};
+use crate::pdk::args::{self, DEFAULT_MAX_ARGS};
+use crate::pdk::{lua_string, raise, set_function, Pdk};
 use crate::phase::kong_phase;
 use crate::properties::Need;
 
@@ -530,7 +530,7 @@ fn get_body<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: 
         return match body(pdk) {
             Ok(Some(b)) => match serde_json::from_slice::<serde_json::Value>(&b) {
                 Ok(json @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => {
-                    ret(ctx, stack, (super::lua_json::to_lua(ctx, &json), Value::Nil, mime))
+                    ret(ctx, stack, (crate::pdk::lua_json::to_lua(ctx, &json), Value::Nil, mime))
                 }
                 _ => ret(ctx, stack, (Value::Nil, text(ctx, b"invalid json body"), mime)),
             },

@@ -7,7 +7,7 @@
 
 use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table, Value};
 
-use super::{json, lua_string, raise, set_function, validate_header, HeaderValue, Pdk, Scope};
+use crate::pdk::{json, lua_string, raise, set_function, validate_header, HeaderValue, Pdk, Scope};
 use crate::host::LogLevel;
 use crate::phase::{kong_phase, Phase};
 use crate::properties::{HostKind, Need};
@@ -246,7 +246,7 @@ fn is_transfer_encoding(name: &str) -> bool {
 }
 
 fn warn(scope: &Scope, message: &str) {
-    super::log_line(scope, LogLevel::Warn, format!("{}{message}", scope.log_prefix()));
+    crate::pdk::log_line(scope, LogLevel::Warn, format!("{}{message}", scope.log_prefix()));
 }
 
 /// `kong.response.set_header(name, value)`: replaces the header on the client's response
@@ -338,7 +338,7 @@ fn get_header<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut s
     let Value::String(name) = stack.get(0) else {
         return raise(ctx, &exec, "header name must be a string");
     };
-    let name = super::request::normalize_header_name(name.as_bytes());
+    let name = crate::pdk::kong::request::normalize_header_name(name.as_bytes());
     let headers = current_response_headers(&pdk.scope());
     let value = headers.into_iter().find(|(n, _)| n.to_ascii_lowercase() == name).map(|(_, v)| v);
     stack.replace(ctx, value.map(|v| lua_string(ctx, &v)).unwrap_or(Value::Nil));
@@ -370,7 +370,7 @@ fn get_headers<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut 
     pdk.check_phase(ctx, &exec, HEADER_BODY_LOG)?;
     let max = max_headers_arg(ctx, &exec, stack.get(0))?;
     let headers = current_response_headers(&pdk.scope());
-    let table = super::request::header_table(ctx, &headers, max);
+    let table = crate::pdk::kong::request::header_table(ctx, &headers, max);
     stack.replace(ctx, table);
     Ok(CallbackReturn::Return)
 }

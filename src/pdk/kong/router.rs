@@ -7,8 +7,8 @@
 
 use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table, Value};
 
-use super::lua_json::to_lua;
-use super::{set_function, Pdk};
+use crate::pdk::lua_json::to_lua;
+use crate::pdk::{set_function, Pdk};
 use crate::phase::kong_phase;
 use crate::properties::{HostKind, Need};
 

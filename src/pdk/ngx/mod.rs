@@ -1,9 +1,16 @@
 //! The `ngx.*` subset: `ngx.log`, nginx's log-level constants and `ngx.arg` in
-//! `body_filter` (lua-nginx-module).
+//! `body_filter` (lua-nginx-module), with the `ngx.req`, `ngx.resp`, `ngx.re` and
+//! utility tables in the modules below.
+
+pub mod re;
+pub mod req;
+pub mod resp;
+pub mod util;
 
 use piccolo::{CallbackReturn, Context, Error, Execution, MetaMethod, Stack, Table, Value};
 
-use super::{function, log::write_line, lua_string, raise, set_function, Pdk};
+use crate::pdk::kong::log::write_line;
+use crate::pdk::{function, lua_string, raise, set_function, Pdk};
 use crate::host::LogLevel;
 use crate::phase::Phase;
 
@@ -28,10 +35,10 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     }
     set_function(ctx, t, "log", pdk, log);
     t.set(ctx, "arg", arg_table(ctx, pdk)).ok();
-    super::ngx_resp::install(ctx, pdk, t);
-    super::ngx_req::install(ctx, t, pdk);
-    super::ngx_util::install(ctx, t, pdk);
-    super::ngx_re::install(ctx, t, pdk);
+    crate::pdk::ngx::resp::install(ctx, pdk, t);
+    crate::pdk::ngx::req::install(ctx, t, pdk);
+    crate::pdk::ngx::util::install(ctx, t, pdk);
+    crate::pdk::ngx::re::install(ctx, t, pdk);
     t
 }
 

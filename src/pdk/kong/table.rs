@@ -3,7 +3,7 @@
 
 use piccolo::{Callback, CallbackReturn, Context, Error, Execution, Stack, Table, Value};
 
-use super::raise;
+use crate::pdk::raise;
 
 /// Builds the `kong.table` table. `new` and `clear` are the state's own `table.new` and
 /// `table.clear` (LuaJIT's), so `kong.table.new(narr, nrec)` ignores its size hints and

@@ -10,8 +10,8 @@
 
 use piccolo::{CallbackReturn, Context, Error, Execution, MetaMethod, Stack, Table, Value};
 
-use super::response::{change_response_header, change_status, current_response_headers, current_status, ngx_exit_response, response_header_name, HeaderChange};
-use super::{function, lua_string, raise, set_function, HeaderValue, Pdk, Scope};
+use crate::pdk::kong::response::{change_response_header, change_status, current_response_headers, current_status, ngx_exit_response, response_header_name, HeaderChange};
+use crate::pdk::{function, lua_string, raise, set_function, HeaderValue, Pdk, Scope};
 use crate::host::LogLevel;
 use crate::phase::Phase;
 use crate::runtime::{LocalResponse, RequestState};
@@ -354,7 +354,7 @@ fn ngx_index<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, mut s
     let value = match key {
         Value::String(s) => match s.as_bytes() {
             b"status" => Value::Integer(current_status(&pdk.scope())),
-            b"ctx" => Value::Table(super::ctx::ngx_ctx(pdk, ctx)),
+            b"ctx" => Value::Table(crate::pdk::kong::ctx::ngx_ctx(pdk, ctx)),
             b"headers_sent" => Value::Boolean(headers_sent(&pdk.scope())),
             b"is_subrequest" => Value::Boolean(false),
             _ => Value::Nil,
@@ -385,7 +385,7 @@ fn ngx_newindex<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut
             let mut scope = pdk.scope_mut();
             if headers_sent(&scope) {
                 let line = format!("{}attempt to set ngx.status after sending out response headers", scope.log_prefix());
-                super::log_line(&scope, LogLevel::Error, line);
+                crate::pdk::log_line(&scope, LogLevel::Error, line);
             } else if !(100..=599).contains(&status) {
                 drop(scope);
                 return raise(ctx, &exec, &format!("invalid ngx.status: {status} (must be between 100 and 599)"));
@@ -495,7 +495,7 @@ fn header_set<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut s
             "{}attempt to set ngx.header.HEADER after sending out response headers",
             scope.log_prefix()
         );
-        super::log_line(&scope, LogLevel::Error, line);
+        crate::pdk::log_line(&scope, LogLevel::Error, line);
     } else {
         change_response_header(&mut scope, &name_text, change);
     }
@@ -519,7 +519,7 @@ fn resp_get_headers<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>,
     let headers = current_response_headers(&pdk.scope());
     let count = headers.iter().filter(|(n, _)| !n.starts_with(':')).count() as i64;
     let limit = if max <= 0 { i64::from(u32::MAX) } else { max };
-    let table = super::request::header_table(ctx, &headers, limit);
+    let table = crate::pdk::kong::request::header_table(ctx, &headers, limit);
     if count > limit {
         stack.replace(ctx, (table, lua_string(ctx, b"truncated")));
     } else {

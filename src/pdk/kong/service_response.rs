@@ -6,7 +6,7 @@
 
 use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table, Value};
 
-use super::{lua_string, raise, set_function, Pdk, Scope};
+use crate::pdk::{lua_string, raise, set_function, Pdk, Scope};
 use crate::phase::kong_phase;
 use crate::properties::Need;
 
@@ -67,9 +67,9 @@ fn get_status<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut s
 /// hosts keep one header map).
 fn get_headers<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     pdk.check_phase(ctx, &exec, HEADER_BODY_LOG)?;
-    let max = super::response::max_headers_arg(ctx, &exec, stack.get(0))?;
+    let max = crate::pdk::kong::response::max_headers_arg(ctx, &exec, stack.get(0))?;
     let headers = upstream_headers(&pdk.scope());
-    let table = super::request::header_table(ctx, &headers, max);
+    let table = crate::pdk::kong::request::header_table(ctx, &headers, max);
     stack.replace(ctx, table);
     Ok(CallbackReturn::Return)
 }
@@ -80,7 +80,7 @@ fn get_header<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut s
     let Value::String(name) = stack.get(0) else {
         return raise(ctx, &exec, "name must be a string");
     };
-    let name = super::request::normalize_header_name(name.as_bytes());
+    let name = crate::pdk::kong::request::normalize_header_name(name.as_bytes());
     let value = upstream_headers(&pdk.scope()).into_iter().find(|(n, _)| n.to_ascii_lowercase() == name).map(|(_, v)| v);
     stack.replace(ctx, value.map(|v| lua_string(ctx, &v)).unwrap_or(Value::Nil));
     Ok(CallbackReturn::Return)
@@ -193,12 +193,12 @@ fn decode_args<'gc>(ctx: Context<'gc>, body: &[u8], max: i64) -> Table<'gc> {
             Some(eq) => (&pair[..eq], Some(&pair[eq + 1..])),
             None => (pair, None),
         };
-        let key = super::service::form_decode(key);
+        let key = crate::pdk::kong::service::form_decode(key);
         if key.is_empty() {
             continue;
         }
         let value = match value {
-            Some(v) => lua_string(ctx, &super::service::form_decode(v)),
+            Some(v) => lua_string(ctx, &crate::pdk::kong::service::form_decode(v)),
             None => Value::Boolean(true),
         };
         add_arg(ctx, table, lua_string(ctx, &key), value);

@@ -11,7 +11,7 @@
 
 use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table, Value};
 
-use super::{lua_string, raise, set_function, Pdk};
+use crate::pdk::{lua_string, raise, set_function, Pdk};
 use crate::phase::kong_phase;
 use crate::properties::{HostKind, Need};
 

@@ -38,7 +38,7 @@ use piccolo::{
 };
 use regex::bytes::{CaptureLocations, Regex, RegexBuilder};
 
-use super::{lua_string, raise, set_function, Pdk};
+use crate::pdk::{lua_string, raise, set_function, Pdk};
 use crate::lua::format;
 
 /// How many compiled regexes a VM keeps (lua-nginx-module's `lua_regex_cache_max_entries`
@@ -571,7 +571,7 @@ fn re_gsub<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: 
 
 #[cfg(test)]
 mod tests {
-    use crate::pdk::ngx_util::tests::{run, run_err};
+    use crate::pdk::ngx::util::tests::{run, run_err};
 
     #[test]
     fn match_returns_numbered_and_named_captures() {

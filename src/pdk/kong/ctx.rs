@@ -4,7 +4,7 @@
 
 use piccolo::{Callback, CallbackReturn, Context, MetaMethod, Table, Value};
 
-use super::{lua_string, Pdk};
+use crate::pdk::{lua_string, Pdk};
 use crate::lua::format;
 use crate::properties::{ctx_shared_path, HostKind};
 
@@ -44,7 +44,7 @@ pub fn ngx_ctx<'gc>(pdk: &Pdk, ctx: Context<'gc>) -> Table<'gc> {
             table.set(ctx, key, value).ok();
         }
     };
-    let start = super::request::start_time_ms(pdk);
+    let start = crate::pdk::kong::request::start_time_ms(pdk);
     let (phase, access_ended, response_started) = {
         let scope = pdk.scope();
         let r = &scope.request;
@@ -54,14 +54,14 @@ pub fn ngx_ctx<'gc>(pdk: &Pdk, ctx: Context<'gc>) -> Table<'gc> {
         set("KONG_PROCESSING_START", Value::Integer(start as i64));
     }
     if phase != crate::phase::Phase::Rewrite && table.get(ctx, "balancer_data").is_nil() {
-        let service = super::router::service(pdk);
-        let route = super::router::route(pdk);
+        let service = crate::pdk::kong::router::service(pdk);
+        let route = crate::pdk::kong::router::route(pdk);
         set("balancer_data", Value::Table(balancer_data(pdk, ctx, service.as_ref())));
         if let Some(service) = &service {
-            set("service", super::lua_json::to_lua(ctx, service));
+            set("service", crate::pdk::lua_json::to_lua(ctx, service));
         }
         if let Some(route) = &route {
-            set("route", super::lua_json::to_lua(ctx, route));
+            set("route", crate::pdk::lua_json::to_lua(ctx, route));
         }
     }
     if let (Some(ended), Some(answered)) = (access_ended, response_started) {
@@ -213,7 +213,7 @@ fn write_mirror<'gc>(pdk: &Pdk, ctx: Context<'gc>, key: &str, value: Value<'gc>)
     }
 }
 
-fn set(scope: &super::Scope, path: &[String], value: Option<&[u8]>) {
+fn set(scope: &crate::pdk::Scope, path: &[String], value: Option<&[u8]>) {
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
     scope.host.set_property(&path, value);
 }
@@ -236,7 +236,7 @@ fn encode<'gc>(ctx: Context<'gc>, value: Value<'gc>) -> Vec<u8> {
         Value::String(s) => [b"s".as_slice(), s.as_bytes()].concat(),
         Value::Integer(_) | Value::Number(_) => format!("n{}", format::number(value)).into_bytes(),
         Value::Boolean(b) => format!("b{b}").into_bytes(),
-        Value::Table(_) => match super::lua_json::from_lua(ctx, value) {
+        Value::Table(_) => match crate::pdk::lua_json::from_lua(ctx, value) {
             Ok(json) => format!("j{json}").into_bytes(),
             Err(_) => b"z".to_vec(),
         },
@@ -275,7 +275,7 @@ fn decode<'gc>(ctx: Context<'gc>, bytes: &[u8]) -> Value<'gc> {
         }
         Some((b'b', rest)) => Value::Boolean(rest == b"true"),
         Some((b'j', rest)) => match serde_json::from_slice(rest) {
-            Ok(json) => super::lua_json::to_lua(ctx, &json),
+            Ok(json) => crate::pdk::lua_json::to_lua(ctx, &json),
             Err(_) => Value::Nil,
         },
         _ => lua_string(ctx, bytes),

@@ -21,13 +21,13 @@ use hmac::Mac;
 use md5::Digest;
 use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table, UserData, Value};
 
-use super::{lua_string, raise, set_function, Pdk};
+use crate::pdk::{lua_string, raise, set_function, Pdk};
 use crate::lua::format;
 use crate::phase::Phase;
 
 /// Sets the utilities into the `ngx` table.
 pub fn install<'gc>(ctx: Context<'gc>, ngx: Table<'gc>, pdk: &Pdk) {
-    let fns: [(&'static str, super::PdkFn); 23] = [
+    let fns: [(&'static str, crate::pdk::PdkFn); 23] = [
         ("now", now),
         ("time", time),
         ("today", today),

@@ -3,7 +3,7 @@
 
 use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table};
 
-use super::{lua_string, set_function, Pdk};
+use crate::pdk::{lua_string, set_function, Pdk};
 use crate::properties::Need;
 
 /// The Kong PDK this filter follows (Kong's `kong/meta.lua` of the source we mirror):
@@ -38,14 +38,14 @@ fn get_memory_stats<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>
         piccolo::Value::Nil => 2,
         v => match v.to_number() {
             Some(n) if n >= 0.0 => n as usize,
-            _ => return super::raise(ctx, &exec, "scale must be equal or greater than 0"),
+            _ => return crate::pdk::raise(ctx, &exec, "scale must be equal or greater than 0"),
         },
     };
     let bytes = ctx.metrics().total_allocation();
     let value = match bytes_to_str(bytes, &unit, scale) {
         Some(text) if unit.eq_ignore_ascii_case("b") => piccolo::Value::Integer(text.parse().unwrap_or(0)),
         Some(text) => lua_string(ctx, text.as_bytes()),
-        None => return super::raise(ctx, &exec, &format!("invalid unit '{unit}' (expected 'k/K', 'm/M', or 'g/G')")),
+        None => return crate::pdk::raise(ctx, &exec, &format!("invalid unit '{unit}' (expected 'k/K', 'm/M', or 'g/G')")),
     };
     let worker = Table::new(&ctx);
     worker.set(ctx, "pid", 0).ok();

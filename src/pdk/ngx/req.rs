@@ -19,9 +19,9 @@
 
 use piccolo::{CallbackReturn, Context, Error, Execution, MetaMethod, Stack, Table, Value};
 
-use super::args::{self, arg_type_name};
-use super::request::{self, header, header_list, normalize_header_name};
-use super::{function, lua_string, raise, set_function, Pdk};
+use crate::pdk::args::{self, arg_type_name};
+use crate::pdk::kong::request::{self, header, header_list, normalize_header_name};
+use crate::pdk::{function, lua_string, raise, set_function, Pdk};
 use crate::properties::Need;
 
 /// Functions whose use means a chunk reads or replaces the request body: the glue
@@ -709,7 +709,7 @@ mod tests {
 
     use super::*;
     use crate::host::Host;
-    use crate::pdk::request::tests::{lines, run_in};
+    use crate::pdk::kong::request::tests::{lines, run_in};
     use crate::pdk::testing::FakeHost;
     use crate::phase::Phase;
     use crate::runtime::{PhaseOutcome, RequestState};

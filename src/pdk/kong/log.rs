@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use piccolo::{Callback, CallbackReturn, Context, Error, Execution, MetaMethod, Stack, Table, Value};
 
-use super::{raise, set_function, Pdk};
+use crate::pdk::{raise, set_function, Pdk};
 use crate::phase::kong_phase;
 use crate::properties::{HostKind, Need};
 use crate::runtime::SerializeValue;
@@ -35,7 +35,7 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     // `kong.log(...)` is `kong.log.notice(...)` (Kong's kong/pdk/log.lua `__call`); the
     // table itself is argument 0.
     let meta = Table::new(&ctx);
-    let call = super::function(ctx, pdk, |p, _c, _e, mut s| {
+    let call = crate::pdk::function(ctx, pdk, |p, _c, _e, mut s| {
         write_line(p, LogLevel::Info, &s, 1, "");
         s.clear();
         Ok(CallbackReturn::Return)
@@ -54,7 +54,7 @@ fn deprecation_table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     set_function(ctx, t, "write", pdk, |p, c, e, s| deprecation_write(p, c, e, s, 0));
     let meta = Table::new(&ctx);
     // Called as `kong.log.deprecation(...)`: the table itself is argument 0.
-    meta.set(ctx, piccolo::MetaMethod::Call, super::function(ctx, pdk, |p, c, e, s| deprecation_write(p, c, e, s, 1))).ok();
+    meta.set(ctx, piccolo::MetaMethod::Call, crate::pdk::function(ctx, pdk, |p, c, e, s| deprecation_write(p, c, e, s, 1))).ok();
     t.set_metatable(&ctx, Some(meta));
     t
 }
@@ -122,7 +122,7 @@ pub fn write_line(pdk: &Pdk, level: LogLevel, stack: &Stack<'_, '_>, from: usize
 /// Hands a log line to the host, cut to the `log_line_bytes` limit: a longer line keeps
 /// its first bytes (on a character boundary) and ends with `...[truncated N bytes]`,
 /// so a runaway log call cannot flood the host's log.
-pub fn emit(scope: &super::Scope, level: LogLevel, mut line: String) {
+pub fn emit(scope: &crate::pdk::Scope, level: LogLevel, mut line: String) {
     let limit = crate::lua::limits::current().log_line_bytes;
     if line.len() > limit {
         let mut cut = limit;
@@ -137,7 +137,7 @@ pub fn emit(scope: &super::Scope, level: LogLevel, mut line: String) {
 }
 
 /// `kong.log.inspect`: a callable table, as Kong's. `kong.log.inspect(...)` logs its
-/// arguments formatted by [`super::inspect::inspect`] and separated by spaces, at
+/// arguments formatted by [`crate::pdk::kong::inspect::inspect`] and separated by spaces, at
 /// notice level (Kong's), as `[pre-function] access[1]:3: <dump>` (Kong writes the dump
 /// in a box of `|` lines; here it is one log message, which may span lines).
 /// `kong.log.inspect.off()` turns it into a no-op for this plugin instance, `on()` back.
@@ -162,7 +162,7 @@ fn inspect_table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     let call = Callback::from_fn(&ctx, move |_ctx, exec, mut stack| {
         if enabled.get() {
             // stack[0] is the inspect table itself (`__call`).
-            let parts: Vec<String> = (1..stack.len()).map(|i| super::inspect::inspect(stack.get(i))).collect();
+            let parts: Vec<String> = (1..stack.len()).map(|i| crate::pdk::kong::inspect::inspect(stack.get(i))).collect();
             let scope = pdk.scope();
             let line = format!("{}{}{}", scope.log_prefix(), crate::lua::caller_position(&exec), parts.join(" "));
             emit(&scope, LogLevel::Info, line);
@@ -212,7 +212,7 @@ fn set_serialize_value<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '
     };
     let value = match stack.get(1) {
         v @ (Value::Nil | Value::Boolean(_) | Value::Integer(_) | Value::Number(_) | Value::String(_) | Value::Table(_)) => {
-            super::lua_json::from_lua(ctx, v).ok()
+            crate::pdk::lua_json::from_lua(ctx, v).ok()
         }
         _ => None,
     };
@@ -249,15 +249,15 @@ fn serialize<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut st
     if let Err(message) = apply_serialize_values(&mut root, &edits) {
         return raise(ctx, &exec, &message);
     }
-    stack.replace(ctx, super::lua_json::to_lua(ctx, &root));
+    stack.replace(ctx, crate::pdk::lua_json::to_lua(ctx, &root));
     Ok(CallbackReturn::Return)
 }
 
 /// The log summary before `set_serialize_value` edits (see [`serialize`]).
 pub fn summary(pdk: &Pdk) -> serde_json::Value {
     use serde_json::{json, Map, Value as J};
-    let route = super::router::route(pdk);
-    let service = super::router::service(pdk);
+    let route = crate::pdk::kong::router::route(pdk);
+    let service = crate::pdk::kong::router::service(pdk);
     let scope = pdk.scope();
     let host = scope.host.as_ref();
     let kind = scope.host_kind;

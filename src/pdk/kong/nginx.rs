@@ -3,7 +3,7 @@
 
 use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table};
 
-use super::{lua_string, set_function, Pdk};
+use crate::pdk::{lua_string, set_function, Pdk};
 
 /// Builds the `kong.nginx` table.
 pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {

@@ -9,7 +9,7 @@
 
 use piccolo::{CallbackReturn, Context, Error, Execution, MetaMethod, Stack, Table, Value};
 
-use super::{function, lua_string, raise, Pdk};
+use crate::pdk::{function, lua_string, raise, Pdk};
 
 /// Kong's `CONF_SENSITIVE` (kong/conf_loader/constants.lua).
 const SENSITIVE: [&str; 11] = [
@@ -74,7 +74,7 @@ fn property_value<'gc>(ctx: Context<'gc>, bytes: &[u8]) -> Value<'gc> {
     }
     if text.starts_with('[') || text.starts_with('{') {
         if let Ok(json) = serde_json::from_slice::<serde_json::Value>(bytes) {
-            return super::lua_json::to_lua(ctx, &json);
+            return crate::pdk::lua_json::to_lua(ctx, &json);
         }
     }
     lua_string(ctx, bytes)

@@ -11,8 +11,8 @@
 
 use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table, Value};
 
-use super::response::validate_headers;
-use super::{json, lua_string, raise, set_function, validate_header, HeaderValue, Pdk, Scope};
+use crate::pdk::kong::response::validate_headers;
+use crate::pdk::{json, lua_string, raise, set_function, validate_header, HeaderValue, Pdk, Scope};
 use crate::lua::format;
 use crate::phase::kong_phase;
 use crate::properties::HostKind;
@@ -44,7 +44,7 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     set_function(ctx, request, "enable_buffering", pdk, enable_buffering);
     let service = Table::new(&ctx);
     service.set(ctx, "request", request).ok();
-    service.set(ctx, "response", super::service_response::table(ctx, pdk)).ok();
+    service.set(ctx, "response", crate::pdk::kong::service_response::table(ctx, pdk)).ok();
     set_function(ctx, service, "set_target", pdk, set_target);
     set_function(ctx, service, "set_upstream", pdk, set_upstream);
     set_function(ctx, service, "set_retries", pdk, set_retries);

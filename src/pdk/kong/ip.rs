@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table, Value};
 
-use super::{set_function, Pdk};
+use crate::pdk::{set_function, Pdk};
 use crate::properties::Need;
 
 /// Builds the `kong.ip` table.
