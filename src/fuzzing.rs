@@ -125,8 +125,8 @@ pub fn query_args(data: &[u8]) {
 /// `multipart/form-data` bodies: `content-type value NUL body`.
 pub fn multipart(data: &[u8]) {
     let (content_type, body) = split_once(data, 0);
-    let _ = crate::pdk::request::multipart(body, content_type);
-    let _ = crate::pdk::request::multipart(data, b"multipart/form-data; boundary=X");
+    let _ = crate::pdk::kong::request::multipart(body, content_type);
+    let _ = crate::pdk::kong::request::multipart(data, b"multipart/form-data; boundary=X");
 }
 
 /// A chunk that reads and writes back every request part a client controls: headers
