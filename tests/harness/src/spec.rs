@@ -413,3 +413,28 @@ impl Outcome {
         self.logs.iter().map(|l| l.message.as_str()).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_files_write_any_bytes_with_hex() {
+        let text = r#"{"path": {"hex": "2f636166e9"}, "headers": [["x-bin", {"hex": "ff 00 fe"}], ["x-text", "caf\u00e9"]],
+                       "body": {"hex": "00ff"}}"#;
+        let request: RequestSpec = serde_json::from_str(text).expect("a request file");
+        assert_eq!(request.path.0, b"/caf\xe9");
+        // A JSON string is its UTF-8 bytes: \u00e9 is two bytes, not 0xe9.
+        assert_eq!(request.headers.byte_pairs(), vec![(b"x-bin".to_vec(), b"\xff\x00\xfe".to_vec()), (b"x-text".to_vec(), "café".as_bytes().to_vec())]);
+        assert_eq!(request.body.map(|b| b.0), Some(b"\x00\xff".to_vec()));
+        let map: RequestSpec = serde_json::from_str(r#"{"path": "/", "headers": {"x-bin": {"hex": "80"}}}"#).expect("map form");
+        assert_eq!(map.headers.byte_pairs(), vec![(b"x-bin".to_vec(), b"\x80".to_vec())]);
+        let odd = serde_json::from_str::<RequestSpec>(r#"{"path": {"hex": "abc"}}"#).unwrap_err().to_string();
+        assert!(odd.contains("odd number of digits"), "{odd}");
+    }
+
+    #[test]
+    fn transcripts_escape_what_is_not_utf8() {
+        assert_eq!(escape_bytes(b"caf\xc3\xa9 \xe9\xff\\ \x01\n"), "café \\xe9\\xff\\\\ \\x01\n");
+    }
+}
