@@ -220,6 +220,20 @@ mod replay {
         files
     }
 
+    /// The `request` target reaches every PDK call of its chunk on a well-formed request
+    /// (an error on its first line would leave the fuzzer nothing to explore).
+    #[test]
+    fn the_request_target_runs_its_whole_chunk() {
+        super::request(b"/p?a=1\0content-type:application/json\ncookie:session=abc\nx-exit:done\0{\"k\":[1]}");
+        super::REQUEST.with(|slot| {
+            let slot = slot.borrow();
+            let (_, host) = slot.as_ref().expect("the request runtime");
+            assert!(host.messages().is_empty(), "{:?}", host.messages());
+            let sent = host.sent.borrow();
+            assert_eq!(sent.len(), 0, "exits are the runtime's to send");
+        });
+    }
+
     #[test]
     fn every_corpus_and_crash_input_runs_without_a_panic() {
         let mut total = 0;

@@ -19,6 +19,7 @@ for _ in pairs(args) do n = n + 1 end
 local body, err = kong.request.get_body()
 kong.response.set_header("x-seen", n)
 kong.response.set_header("x-body", body and "parsed" or tostring(err))
+kong.log.notice("read ", n, " headers and arguments; body: ", body and "parsed" or tostring(err))
 "#;
 
 fn post(path: &str, content_type: &str, body: String) -> RequestSpec {
@@ -67,6 +68,7 @@ fn many_and_large_headers_and_arguments() {
             // Kong's get_headers/get_query stop at max_headers/max_args (1000 here).
             let counted: usize = out.header("x-seen").and_then(|v| v.parse().ok()).unwrap_or(0);
             assert!(counted >= seen.parse().unwrap_or(0) && counted <= 2000, "{name}: counted {counted}");
+            assert!(out.messages().iter().any(|m| m.contains(&format!("read {counted} headers and arguments"))), "{name}: {:?}", out.logs);
             still_serves(&mut chain, &name);
         }
     }
@@ -94,7 +96,11 @@ fn bodies_nested_and_split_past_reason() {
             // nil and an error for what it cannot decode); a host that keeps large bodies
             // in a file (Kong's engine) gets 413 with the filter's reason; never a crash.
             match out.status {
-                200 => assert!(out.header("x-body").is_some(), "{name}"),
+                200 => {
+                    let body = out.header("x-body").unwrap_or_default().to_string();
+                    assert!(!body.is_empty(), "{name}");
+                    assert!(out.messages().iter().any(|m| m.ends_with(&format!("body: {body}"))), "{name}: {:?}", out.logs);
+                }
                 413 => assert!(out.messages().iter().any(|m| m.contains("cannot hand over the request body")), "{name}: {:?}", out.logs),
                 other => panic!("{name}: {other} {:?}", out.logs),
             }
