@@ -62,7 +62,7 @@ pub fn admit(profile: HostProfile, request: &RequestSpec) -> Admission {
                 ("content-type".into(), b"text/plain".to_vec()),
                 ("connection".into(), b"close".to_vec()),
             ];
-            let line = format!("http1.codec_error: invalid header name {:?}", escape_bytes(&invalid[0].0));
+            let line = format!("http1.codec_error: invalid header name \"{}\"", escape_bytes(&invalid[0].0));
             Outcome::new(400, headers, body, None, vec![host_log("debug", line)]).into()
         }
         HostProfile::Kong => {
