@@ -86,8 +86,9 @@ impl PluginConfig {
     /// Parses the plugin configuration bytes the host hands to `proxy_on_configure`.
     ///
     /// Errors: not JSON, not an object, an unknown key, a phase that is not an array of
-    /// strings, both `functions` and `access`, every phase empty, or Lua code in a phase
-    /// this filter cannot run yet (`certificate`, the websocket phases).
+    /// strings, both `functions` and `access`, or every phase empty. All ten phases are
+    /// accepted; where a host cannot carry one, the first request logs it (see
+    /// [`crate::stream`]).
     pub fn parse(bytes: &[u8]) -> Result<PluginConfig, ConfigError> {
         let value: Value = match serde_json::from_slice(bytes) {
             Ok(value) => value,
@@ -132,13 +133,6 @@ impl PluginConfig {
             return err(format!(
                 "at least one of these fields must be non-empty: {}",
                 fields.join(", ")
-            ));
-        }
-        if let Some((phase, _)) = by_phase.iter().find(|(p, _)| !p.is_supported()) {
-            return err(format!(
-                "config.{}: this phase is not supported by the proxy-wasm filter yet \
-                 (supported: rewrite, access, header_filter, body_filter, log)",
-                phase.name()
             ));
         }
         by_phase.sort_by_key(|(p, _)| Phase::ALL.iter().position(|q| q == p));
@@ -227,11 +221,15 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_phases_are_rejected_not_ignored() {
-        let e = parse(r#"{"ws_close":["x"],"access":["y"]}"#).unwrap_err();
-        assert!(e.0.starts_with("config.ws_close: this phase is not supported"), "{e}");
-        // An empty unsupported phase is harmless.
-        assert!(parse(r#"{"certificate":[],"access":["y"]}"#).is_ok());
+    fn all_ten_phases_are_accepted() {
+        // Kong's schema for both plugins: one array per phase, ten phases.
+        for phase in Phase::ALL {
+            let config = parse(&format!(r#"{{"{}":["x = 1"]}}"#, phase.name())).unwrap();
+            assert_eq!(config.sources(phase), ["x = 1"], "{}", phase.name());
+        }
+        let all = parse(r#"{"certificate":["a"],"ws_handshake":["b"],"ws_client_frame":["c"],
+            "ws_upstream_frame":["d"],"ws_close":["e"],"access":["f"]}"#).unwrap();
+        assert_eq!(all.phases.len(), 6);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod runtime;
 pub mod sandbox;
 pub mod stream;
 pub mod vm_config;
+pub mod websocket;
 
 #[cfg(target_arch = "wasm32")]
 mod glue;

@@ -6,7 +6,8 @@
 /// order of names in "only in: ..." errors match Kong's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Phase {
-    /// TLS handshake (`certificate`); not run on proxy-wasm hosts yet.
+    /// Once per downstream connection, before its first request's `rewrite`
+    /// (`certificate`; Kong runs it during the TLS handshake).
     Certificate,
     /// Before routing decisions are final (`rewrite`): run on the request headers.
     Rewrite,
@@ -18,13 +19,13 @@ pub enum Phase {
     BodyFilter,
     /// When the stream is done (`log`).
     Log,
-    /// WebSocket handshake (`ws_handshake`); not run on proxy-wasm hosts yet.
+    /// On a WebSocket handshake request, in place of `access` (`ws_handshake`).
     WsHandshake,
-    /// WebSocket client frame (`ws_client_frame`); not run yet.
+    /// Once per client frame (a data message or a control frame) after the upgrade.
     WsClientFrame,
-    /// WebSocket upstream frame (`ws_upstream_frame`); not run yet.
+    /// Once per upstream frame (a data message or a control frame) after the upgrade.
     WsUpstreamFrame,
-    /// WebSocket close (`ws_close`); not run yet.
+    /// Once, when either side closes the WebSocket connection (`ws_close`).
     WsClose,
 }
 
@@ -73,9 +74,11 @@ impl Phase {
         Phase::ALL.into_iter().find(|p| p.name() == name)
     }
 
-    /// Whether this filter runs the phase on a proxy-wasm host today.
-    pub fn is_supported(self) -> bool {
-        Phase::HTTP.contains(&self)
+    /// Whether this is one of the three phases that run on WebSocket frames
+    /// (`ws_client_frame`, `ws_upstream_frame`, `ws_close`), which need a host that passes
+    /// upgraded streams through HTTP filters.
+    pub fn is_frame_phase(self) -> bool {
+        matches!(self, Phase::WsClientFrame | Phase::WsUpstreamFrame | Phase::WsClose)
     }
 
     /// Kong's phase bit (`kong/pdk/private/phases.lua`), used by PDK phase checks.
@@ -87,10 +90,14 @@ impl Phase {
             Phase::HeaderFilter => kong_phase::HEADER_FILTER,
             Phase::BodyFilter => kong_phase::BODY_FILTER,
             Phase::Log => kong_phase::LOG,
-            // Kong runs the websocket phases as access-like PDK phases.
-            Phase::WsHandshake | Phase::WsClientFrame | Phase::WsUpstreamFrame | Phase::WsClose => {
-                kong_phase::ACCESS
-            }
+            // The handshake is access-like (a chunk may refuse it with kong.response.exit);
+            // the frame phases and ws_close come after the request went upstream, so
+            // they pass the checks of the log phase. Each has its own bit too, for
+            // kong.websocket.*.
+            Phase::WsHandshake => kong_phase::ACCESS | kong_phase::WS_HANDSHAKE,
+            Phase::WsClientFrame => kong_phase::LOG | kong_phase::WS_CLIENT_FRAME,
+            Phase::WsUpstreamFrame => kong_phase::LOG | kong_phase::WS_UPSTREAM_FRAME,
+            Phase::WsClose => kong_phase::LOG | kong_phase::WS_CLOSE,
         }
     }
 }
@@ -109,6 +116,12 @@ pub mod kong_phase {
     pub const BODY_FILTER: u32 = 0x0000_0400;
     pub const LOG: u32 = 0x0000_2000;
     pub const PREREAD: u32 = 0x0000_4000;
+    /// Kong Enterprise's WebSocket phases. Their bits are not in Kong's public
+    /// `phases.lua`; these values only order them in "only in: ..." lists.
+    pub const WS_HANDSHAKE: u32 = 0x0010_0000;
+    pub const WS_CLIENT_FRAME: u32 = 0x0020_0000;
+    pub const WS_UPSTREAM_FRAME: u32 = 0x0040_0000;
+    pub const WS_CLOSE: u32 = 0x0080_0000;
     pub const ERROR: u32 = 0x0100_0000;
     pub const ADMIN_API: u32 = 0x1000_0000;
 
@@ -125,7 +138,7 @@ pub mod kong_phase {
         | CLUSTER_LISTENER;
 
     /// Kong's names by bit, in bit order (the order of "only in: ..." lists).
-    const NAMES: [(u32, &str); 14] = [
+    const NAMES: [(u32, &str); 18] = [
         (INIT_WORKER, "init_worker"),
         (CERTIFICATE, "certificate"),
         (CLIENT_HELLO, "client_hello"),
@@ -138,6 +151,10 @@ pub mod kong_phase {
         (BODY_FILTER, "body_filter"),
         (LOG, "log"),
         (PREREAD, "preread"),
+        (WS_HANDSHAKE, "ws_handshake"),
+        (WS_CLIENT_FRAME, "ws_client_frame"),
+        (WS_UPSTREAM_FRAME, "ws_upstream_frame"),
+        (WS_CLOSE, "ws_close"),
         (ERROR, "error"),
         (ADMIN_API, "admin_api"),
     ];

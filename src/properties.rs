@@ -124,6 +124,18 @@ pub enum Need {
     ResponseSize,
     /// Kong's `trusted_ips` setting (JSON array or comma list; Kong only).
     TrustedIps,
+    /// The downstream connection's identity (`connection.id`: Envoy's connection id;
+    /// ngx_wasm_module's `get_connection_id`, nginx's connection number): keys the
+    /// `certificate` phase, once per connection.
+    ConnectionId,
+    /// The TLS SNI the client sent (`ngx.ssl.server_name`; nginx: `ssl_server_name`,
+    /// elsewhere `connection.requested_server_name`).
+    TlsServerName,
+    /// The TLS version, e.g. `TLSv1.3` (nginx: `ssl_protocol`; `connection.tls_version`).
+    TlsVersion,
+    /// The client certificate's subject DN (nginx: `ssl_client_s_dn`; elsewhere
+    /// `connection.subject_peer_certificate`, which nginx's engine logs as NYI).
+    PeerSubject,
 }
 
 impl Need {
@@ -184,6 +196,13 @@ impl Need {
             (ResponseSize, _) => &[&["response", "total_size"]],
             (TrustedIps, Kong) => &[&["kong", "configuration", "trusted_ips"]],
             (TrustedIps, _) => &[],
+            (ConnectionId, _) => &[&["connection", "id"]],
+            (TlsServerName, Kong | Nginx) => &[&["ngx", "ssl_server_name"]],
+            (TlsServerName, _) => &[&["connection", "requested_server_name"]],
+            (TlsVersion, Kong | Nginx) => &[&["ngx", "ssl_protocol"]],
+            (TlsVersion, _) => &[&["connection", "tls_version"]],
+            (PeerSubject, Kong | Nginx) => &[&["ngx", "ssl_client_s_dn"]],
+            (PeerSubject, _) => &[&["connection", "subject_peer_certificate"]],
         }
     }
 

@@ -75,4 +75,50 @@ proptest! {
             let _ = crate::lua::compile::load(ctx, "access[1]", source.as_slice(), env);
         });
     }
+
+    #[test]
+    fn websocket_bytes_decode_or_fail_cleanly_in_any_split(bytes in shaped(&[0x00, 0x01, 0x02, 0x08, 0x09, 0x81, 0x82, 0x88, 0x7E, 0x7F, 0x80, 0xFE, 0xFF], 300), cut in 0usize..300, client in any::<bool>(), limit in 0usize..400) {
+        use crate::websocket::{Decoder, Side};
+        let side = if client { Side::Client } else { Side::Upstream };
+        let mut decoder = Decoder::new(side, limit);
+        let cut = cut.min(bytes.len());
+        let (mut messages, first_error) = decoder.push(&bytes[..cut]);
+        let (more, second_error) = decoder.push(&bytes[cut..]);
+        messages.extend(more);
+        // Within bounds: no message over the limit, nothing held past one frame's worth.
+        prop_assert!(messages.iter().all(|m| m.payload.len() <= limit.max(125)));
+        prop_assert!(decoder.buffered() <= bytes.len());
+        prop_assert!(first_error.is_none() || second_error.is_none());
+    }
+
+    #[test]
+    fn websocket_messages_round_trip_in_any_split(payloads in prop::collection::vec((0u8..5, prop::collection::vec(any::<u8>(), 0..300)), 1..6), cuts in prop::collection::vec(0usize..2000, 0..6), key in any::<[u8; 4]>()) {
+        use crate::websocket::{encode, Decoder, Kind, Message, Side};
+        let messages: Vec<Message> = payloads.into_iter().map(|(k, mut payload)| {
+            let kind = [Kind::Text, Kind::Binary, Kind::Ping, Kind::Pong, Kind::Close][k as usize];
+            if kind != Kind::Text && kind != Kind::Binary {
+                payload.truncate(123);
+            }
+            let mut m = Message::new(kind, payload);
+            if kind == Kind::Close {
+                m.status = Some(1000);
+            }
+            m.mask = Some(key);
+            m
+        }).collect();
+        let bytes: Vec<u8> = messages.iter().flat_map(|m| encode(m, Some(key))).collect();
+        let mut decoder = Decoder::new(Side::Client, 1 << 20);
+        let mut got = Vec::new();
+        let mut start = 0;
+        let mut points: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
+        points.sort_unstable();
+        points.push(bytes.len());
+        for end in points {
+            let (m, error) = decoder.push(&bytes[start..end.max(start)]);
+            prop_assert!(error.is_none());
+            got.extend(m);
+            start = end.max(start);
+        }
+        prop_assert_eq!(got, messages);
+    }
 }

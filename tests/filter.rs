@@ -93,7 +93,6 @@ fn schema_errors_reject_the_configuration() {
         (json!({ "acces": ["x = 1"] }), "config.acces: unknown field"),
         (json!({ "access": [] }), "at least one of these fields must be non-empty"),
         (json!({ "access": [42] }), "config.access[1]: expected a string"),
-        (json!({ "certificate": ["x = 1"] }), "config.certificate: this phase is not supported"),
     ] {
         let error = chain_of(vec![filter("pre-function", config)]).err().expect("rejected");
         assert!(error.contains(expected), "{expected:?} not in {error}");

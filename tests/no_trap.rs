@@ -77,3 +77,36 @@ fn every_pdk_function_in_every_phase_leaves_the_instance_serving() {
         }
     }
 }
+
+/// Tables that grow after keys were removed, or whose array part grows while the hash
+/// part is full: piccolo 0.3.3 panicked on both (vendor/piccolo/PATCHES.md), which in the
+/// module is a trap. Lua allows both (reference manual §2.1: nil removes a field).
+#[test]
+fn growing_tables_after_removing_keys_leaves_the_instance_serving() {
+    let chunk = r#"
+local t = {} t.a = 1 t.b = 2 t.c = 3 t.d = 4 t.a = nil
+for i = 1, 20 do t["k" .. i] = i end
+local total = 0
+for n = 1, 200 do
+  local u = {}
+  for i = n, 1, -1 do u[i] = i u["s" .. i] = i end
+  u.extra = true
+  for _ in pairs(u) do total = total + 1 end
+end
+kong.response.set_header("x-total", total)
+kong.response.set_header("x-k20", t.k20)
+"#;
+    for role in ROLES {
+        for profile in PROFILES {
+            let mut chain = common::chain(role, profile, json!({ "access": [chunk] }));
+            for round in 0..3 {
+                let out = send(&mut chain, &RequestSpec::get("/grow"));
+                let name = format!("{role} under {profile:?}, request {round}");
+                assert_eq!(out.status, 200, "{name}: {:?}", out.messages());
+                // 2n + 1 keys per table, n = 1..200: 40,400 in all.
+                assert_eq!(out.header("x-total"), Some("40400"), "{name}");
+                assert_eq!(out.header("x-k20"), Some("20"), "{name}");
+            }
+        }
+    }
+}

@@ -7,6 +7,8 @@ pub mod format;
 pub mod limits;
 pub mod script;
 pub mod stdlib;
+#[cfg(test)]
+mod piccolo_patch_tests;
 
 use piccolo::{Callback, CallbackReturn, Context, Execution, Lua, Value};
 
@@ -36,10 +38,18 @@ pub fn caller_position(exec: &Execution<'_, '_>) -> String {
 
 /// The message of an error piccolo's VM raised, in Lua's words where piccolo's differ:
 /// "type error, expected function, found nil" is Lua's "attempt to call a nil value",
-/// "... expected table, found X" is "attempt to index a X value". (piccolo knows no
-/// variable names or lines here, so those stay out.)
-pub fn runtime_error_text(error: &impl std::fmt::Display) -> String {
-    let text = error.to_string();
+/// "... expected table, found X" is "attempt to index a X value". An error an instruction
+/// raised carries `chunkname:line: ` (our patched piccolo's `PositionedError`, see
+/// vendor/piccolo/PATCHES.md), as Lua's runtime errors do; the variable's name (Lua's
+/// "field 'x'", "global 'y'") is not known.
+pub fn runtime_error_text(error: &piccolo::RuntimeError) -> String {
+    match error.downcast::<piccolo::thread::PositionedError>() {
+        Some(positioned) => format!("{}{}", positioned.position, lua_words(positioned.error.to_string())),
+        None => lua_words(error.to_string()),
+    }
+}
+
+fn lua_words(text: String) -> String {
     let Some(rest) = text.strip_prefix("type error, expected ") else { return text };
     let Some((expected, found)) = rest.split_once(", found ") else { return text };
     let found = if found == "integer" { "number" } else { found };

@@ -11,7 +11,7 @@ mod lua_json;
 pub mod ngx;
 
 pub use kong::log::emit as log_line;
-use kong::{cache, client, configuration, ctx, ip, log, nginx, node, request, response, router, service, table};
+use kong::{cache, client, configuration, ctx, ip, log, nginx, node, request, response, router, service, table, websocket};
 
 use std::cell::{Ref, RefCell, RefMut};
 use std::rc::Rc;
@@ -139,6 +139,7 @@ pub fn install<'gc>(ctx: Context<'gc>, pdk: &Pdk) {
     kong.set(ctx, "node", node::table(ctx, pdk)).ok();
     kong.set(ctx, "router", router::table(ctx, pdk)).ok();
     kong.set(ctx, "ip", ip::table(ctx, pdk)).ok();
+    kong.set(ctx, "websocket", websocket::table(ctx, pdk)).ok();
     let (version, version_num) = node::version(pdk);
     kong.set(ctx, "version", lua_string(ctx, version.as_bytes())).ok();
     kong.set(ctx, "version_num", version_num).ok();

@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use piccolo::{Executor, Fuel, Lua, StashedExecutor, StashedFunction, Value};
 
-pub use request::{BodyChunk, HeaderOp, LocalResponse, RequestState, SerializeValue};
+pub use request::{BodyChunk, HeaderOp, LocalResponse, RequestState, SerializeValue, WsClose, WsFrame};
 
 use crate::config::{PluginConfig, Role};
 use crate::host::{Host, LogLevel};
@@ -118,7 +118,17 @@ pub struct Runtime {
     /// Why every request fails, when binding to the host found the configuration
     /// unusable there (Kong's node says `untrusted_lua = off`).
     disabled: Option<String>,
+    /// Downstream connections `certificate` ran for, with whether it succeeded: a ring of
+    /// at most [`MAX_CONNECTIONS`], `next_connection` the slot the next one takes.
+    connections: Vec<(Vec<u8>, bool)>,
+    next_connection: usize,
+    /// The host gave no connection identity and that was logged.
+    no_connection_id_logged: bool,
 }
+
+/// Connections remembered for the `certificate` phase. A connection forgotten (4096 newer
+/// ones came since) would run `certificate` again on its next request.
+pub const MAX_CONNECTIONS: usize = 4096;
 
 /// The configuration a runtime was built from.
 #[derive(Clone)]
@@ -218,7 +228,7 @@ impl Runtime {
             .flat_map(|(_, sources)| sources)
             .any(|source| REQUEST_BODY_FUNCTIONS.iter().any(|f| source.contains(f)));
         let uses_ngx_ctx = sources().any(|source| source.contains("ngx.ctx"));
-        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, uses_request_body, uses_ngx_ctx, setup, disabled: None })
+        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, uses_request_body, uses_ngx_ctx, setup, disabled: None, connections: Vec::new(), next_connection: 0, no_connection_id_logged: false })
     }
 
     /// Binds the instance to its host on the first request (later calls do nothing):
@@ -245,6 +255,7 @@ impl Runtime {
         if kind == HostKind::Kong {
             setup.vm = node_sandbox_settings(host.as_ref(), setup.vm.clone());
         }
+        log_phases_the_host_cannot_run(host.as_ref(), &setup.config, kind);
         // Chunk environments copy `kong.version` and the sandbox's lists when built.
         let rebuild = setup.vm != self.setup.vm || kind == HostKind::Kong;
         if !rebuild {
@@ -264,6 +275,32 @@ impl Runtime {
                 self.disabled = Some(message);
                 self.setup = setup;
             }
+        }
+    }
+
+    /// Whether `certificate` already ran for connection `id`: `Some(ok)` with its outcome,
+    /// `None` for a connection not seen (or forgotten).
+    pub fn connection_seen(&self, id: &[u8]) -> Option<bool> {
+        self.connections.iter().find(|(seen, _)| seen == id).map(|(_, ok)| *ok)
+    }
+
+    /// Records that `certificate` ran for connection `id` with outcome `ok`, forgetting
+    /// the oldest connection past [`MAX_CONNECTIONS`].
+    pub fn record_connection(&mut self, id: Vec<u8>, ok: bool) {
+        if self.connections.len() < MAX_CONNECTIONS {
+            self.connections.push((id, ok));
+        } else {
+            self.connections[self.next_connection] = (id, ok);
+        }
+        self.next_connection = (self.next_connection + 1) % MAX_CONNECTIONS;
+    }
+
+    /// Logs, once per instance, that the host names no connection, so `certificate`
+    /// runs on every request.
+    pub fn note_no_connection_id(&mut self) {
+        if !std::mem::replace(&mut self.no_connection_id_logged, true) {
+            let message = "kong-functions: the host gives no connection.id: the certificate phase runs on every request";
+            self.setup.host.log(LogLevel::Warn, message);
         }
     }
 
@@ -339,6 +376,8 @@ impl Runtime {
                     outcome = PhaseOutcome::Exited;
                     break;
                 }
+                // Kong's drop_frame/close: the handlers after this one are skipped.
+                Ok(()) if self.pdk.scope().request.ws_frame.as_ref().is_some_and(|f| f.drop) => break,
                 Ok(()) => {}
                 Err(message) => {
                     let name = &self.phases[index].1[i].name;
@@ -440,7 +479,7 @@ fn finish<'gc>(ctx: piccolo::Context<'gc>, executor: Executor<'gc>, want_functio
         Ok(Ok(Value::Function(f))) if want_function => Ok(Some(ctx.stash(f))),
         Ok(Ok(_)) => Ok(None),
         Ok(Err(e)) => Err(error_text(e)),
-        Err(e) => Err(lua::runtime_error_text(&e)),
+        Err(e) => Err(e.to_string()),
     };
     executor.stop(&ctx);
     result
@@ -457,6 +496,30 @@ fn error_text(error: piccolo::Error<'_>) -> String {
         },
         piccolo::Error::Runtime(e) => lua::runtime_error_text(&e),
     }
+}
+
+/// Logs one line when the configuration has WebSocket frame phases and the host cannot
+/// carry upgraded streams to filters (see `HostBehaviour::carries_upgraded_streams`).
+fn log_phases_the_host_cannot_run(host: &dyn Host, config: &PluginConfig, kind: HostKind) {
+    if crate::stream::HostBehaviour::of(kind).carries_upgraded_streams {
+        return;
+    }
+    let mut phases = String::new();
+    for (phase, _) in config.phases.iter().filter(|(p, _)| p.is_frame_phase()) {
+        if !phases.is_empty() {
+            phases.push_str(", ");
+        }
+        phases.push_str(phase.name());
+    }
+    if phases.is_empty() {
+        return;
+    }
+    let message = format!(
+        "kong-functions: {phases} will not run on this host ({}): nginx hands an upgraded connection to its tunnel, \
+         which passes no WebSocket frame to proxy-wasm filters; ws_handshake still runs",
+        kind.name()
+    );
+    host.log(LogLevel::Warn, &message);
 }
 
 /// The sandbox settings with Kong's node configuration applied: in Kong, the properties

@@ -87,6 +87,35 @@ impl BodyChunk {
     }
 }
 
+/// The WebSocket frame a `ws_client_frame`/`ws_upstream_frame` chunk works on, as Kong's
+/// `kong.websocket.<side>` functions see and change it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WsFrame {
+    /// Which peer sent it.
+    pub side: crate::websocket::Side,
+    /// The frame (a whole data message, or a control frame), as the chunks left it.
+    pub message: crate::websocket::Message,
+    /// `drop_frame` or `close` ran: the frame is not sent on, later chunks are skipped.
+    pub drop: bool,
+    /// `close(status, message, peer_status, peer_message)` ran: the close frames to send
+    /// to the sender (`status`, `message`) and to its peer.
+    pub close: Option<WsClose>,
+}
+
+/// The close frames a `kong.websocket.<side>.close` call asked for; `None` fields take
+/// the defaults (1000, no reason).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WsClose {
+    /// Status of the close frame to the frame's sender.
+    pub status: Option<u16>,
+    /// Reason of the close frame to the frame's sender.
+    pub message: Option<Vec<u8>>,
+    /// Status of the close frame to the other peer.
+    pub peer_status: Option<u16>,
+    /// Reason of the close frame to the other peer.
+    pub peer_message: Option<Vec<u8>>,
+}
+
 /// One `kong.log.set_serialize_value(key, value, {mode = ...})` call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SerializeValue {
@@ -150,6 +179,11 @@ pub struct RequestState {
     /// Values set with `kong.log.set_serialize_value`, in call order (applied in that
     /// order by `kong.log.serialize`).
     pub serialize_values: Vec<SerializeValue>,
+    /// The frame in `ws_client_frame`/`ws_upstream_frame`; `None` in the other phases.
+    pub ws_frame: Option<WsFrame>,
+    /// Maximum message payloads set in `ws_handshake` (`set_max_payload_size`) for
+    /// client and upstream frames; `None` keeps the default.
+    pub ws_max_payload: [Option<usize>; 2],
     /// What this request changed that the host cannot be asked back (dropped headers,
     /// the new path), swapped into the [`HostView`](crate::stream::HostView) per phase.
     pub view: crate::stream::RequestView,

@@ -217,3 +217,18 @@ fn configurations_past_the_size_limits_are_rejected_with_the_numbers() {
     let error = Runtime::with_vm_config(&config, Role::PreFunction, host, &vm).err().expect("rejected");
     assert_eq!(error.to_string(), "too many bytes of Lua source (33, limit 20)");
 }
+
+#[test]
+fn the_connection_record_is_bounded_and_forgets_the_oldest() {
+    let host = Rc::new(FakeHost::default());
+    let mut rt = runtime(&config_of("certificate", &["x = 1"]), &host);
+    for i in 0..MAX_CONNECTIONS + 1 {
+        rt.record_connection(i.to_le_bytes().to_vec(), i % 2 == 0);
+    }
+    // The first was overwritten by the newest; the rest keep their outcome.
+    assert_eq!(rt.connection_seen(&0usize.to_le_bytes()), None);
+    assert_eq!(rt.connection_seen(&1usize.to_le_bytes()), Some(false));
+    assert_eq!(rt.connection_seen(&2usize.to_le_bytes()), Some(true));
+    assert_eq!(rt.connection_seen(&MAX_CONNECTIONS.to_le_bytes()), Some(true));
+    assert_eq!(rt.connections.len(), MAX_CONNECTIONS);
+}

@@ -264,3 +264,4 @@ fn adversarial_corpus_expectations_hold_natively() {
     }
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
+

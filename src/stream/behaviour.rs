@@ -80,6 +80,16 @@ pub struct HostBehaviour {
     /// Whether the host appends `\n` to a non-empty local response body
     /// (`ngx_http_wasm_local_response.c`).
     pub local_body_newline: bool,
+    /// Whether the bytes of an upgraded (101) stream reach the filter as body data, so
+    /// the WebSocket frame phases can run. Envoy passes upgraded streams through its HTTP
+    /// filters as request and response data. nginx's engine cannot: ngx_wasm_module runs
+    /// filters from nginx's header and body output filters
+    /// (`src/http/ngx_http_wasm_filter_module.c`) and its request-body reader, and
+    /// after a 101 nginx's proxy module hands the connection to its tunnel
+    /// (`ngx_http_upstream_upgrade` / `ngx_http_upstream_process_upgraded` in nginx's
+    /// `src/http/ngx_http_upstream.c`), which copies bytes between the two sockets
+    /// without either.
+    pub carries_upgraded_streams: bool,
 }
 
 impl HostBehaviour {
@@ -102,6 +112,7 @@ const ABI: HostBehaviour = HostBehaviour {
     body_replace: BodyReplace::WholeBuffer,
     shared_data_needs_zone: false,
     local_body_newline: false,
+    carries_upgraded_streams: true,
 };
 
 /// nginx with ngx_wasm_module (Kong's engine outside Kong Gateway).
@@ -113,4 +124,5 @@ const NGINX: HostBehaviour = HostBehaviour {
     body_replace: BodyReplace::NewLength,
     shared_data_needs_zone: true,
     local_body_newline: true,
+    carries_upgraded_streams: false,
 };

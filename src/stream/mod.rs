@@ -17,6 +17,7 @@
 
 mod behaviour;
 mod view;
+mod websocket;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -69,6 +70,8 @@ pub struct Stream {
     response_mode: ResponseMode,
     /// A host callback began since the last phase run.
     callback_started: bool,
+    /// The WebSocket state of a handshake that went upstream (see [`websocket`]).
+    ws: Option<websocket::WsStream>,
 }
 
 impl Stream {
@@ -86,6 +89,7 @@ impl Stream {
             request_phases_pending: false,
             response_mode: ResponseMode::Streaming,
             callback_started: true,
+            ws: None,
         }
     }
 
@@ -107,8 +111,16 @@ impl Stream {
             self.host.log(LogLevel::Error, &reason);
             return self.respond_with_error();
         }
+        if self.has_phase(Phase::Certificate) {
+            if let Some(flow) = self.run_certificate() {
+                return flow;
+            }
+        }
+        if self.is_ws_handshake() {
+            return self.run_handshake();
+        }
         if !uses_body {
-            return self.run_request_phases(0);
+            return self.run_request_phases(0, Phase::Access);
         }
         let body_follows = match self.behaviour.request_body {
             RequestBodyDelivery::Streamed => !end_of_stream,
@@ -117,7 +129,7 @@ impl Stream {
         };
         if !body_follows {
             self.request.request_body = Some(Vec::new());
-            return self.run_request_phases(0);
+            return self.run_request_phases(0, Phase::Access);
         }
         self.request_phases_pending = true;
         match self.behaviour.request_body {
@@ -133,6 +145,9 @@ impl Stream {
     /// copy; one the host cannot hand over fails closed with 413 too.
     pub fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Flow {
         self.callback_started = true;
+        if self.ws_carries(crate::websocket::Side::Client) {
+            return self.ws_bytes(crate::websocket::Side::Client, body_size, end_of_stream);
+        }
         if !self.request_phases_pending {
             return Flow::Continue;
         }
@@ -162,7 +177,7 @@ impl Stream {
             }
         };
         self.request.request_body = Some(body);
-        self.run_request_phases(body_size)
+        self.run_request_phases(body_size, Phase::Access)
     }
 
     /// `proxy_on_response_headers`: `header_filter` (and, without a body to come, one
@@ -171,6 +186,9 @@ impl Stream {
         self.callback_started = true;
         if self.responded_locally {
             return Flow::Continue;
+        }
+        if self.ws.is_some() {
+            self.ws_response_headers();
         }
         if self.uses_ngx_ctx() {
             self.request.response_started_ms = Some(self.host.now_nanos() / 1_000_000);
@@ -207,6 +225,9 @@ impl Stream {
         if self.responded_locally {
             return Flow::Continue;
         }
+        if self.ws_carries(crate::websocket::Side::Upstream) {
+            return self.ws_bytes(crate::websocket::Side::Upstream, body_size, end_of_stream);
+        }
         match self.response_mode {
             ResponseMode::Buffered | ResponseMode::BodyOnlyBuffered if !end_of_stream => Flow::Pause,
             ResponseMode::Buffered => {
@@ -225,6 +246,7 @@ impl Stream {
     pub fn on_log(&mut self) {
         self.callback_started = true;
         if self.runtime.is_some() {
+            self.ws_finish();
             self.run(Phase::Log);
         }
     }
@@ -253,7 +275,7 @@ impl Stream {
     /// holds them for a buffered response).
     fn writable_in(&self, phase: Phase) -> Writable {
         match phase {
-            Phase::Rewrite | Phase::Access => Writable { request: true, response: true },
+            Phase::Rewrite | Phase::Access | Phase::WsHandshake => Writable { request: true, response: true },
             Phase::HeaderFilter => Writable { request: false, response: true },
             _ => Writable { request: false, response: self.response_mode == ResponseMode::Buffered },
         }
@@ -275,11 +297,12 @@ impl Stream {
             .is_some_and(|n| n > 0)
     }
 
-    /// Runs `rewrite` then `access`; `buffered_size` is the size of the request body the
-    /// host holds (0 when the phases run on the headers). A body the chunks replaced is
-    /// sent upstream framed as the host requires.
-    fn run_request_phases(&mut self, buffered_size: usize) -> Flow {
-        for phase in [Phase::Rewrite, Phase::Access] {
+    /// Runs `rewrite` then `second` (`access`, or `ws_handshake` on a WebSocket
+    /// handshake); `buffered_size` is the size of the request body the host holds (0 when
+    /// the phases run on the headers). A body the chunks replaced is sent upstream framed
+    /// as the host requires.
+    fn run_request_phases(&mut self, buffered_size: usize, second: Phase) -> Flow {
+        for phase in [Phase::Rewrite, second] {
             match self.run(phase) {
                 PhaseOutcome::Continue => {}
                 PhaseOutcome::Exited => return self.respond_with_exit(true),

@@ -293,3 +293,327 @@ fn ngx_ctx_has_kongs_runloop_fields() {
         ["[pre-function] example.test 8080 5 60000 nil", "[pre-function] true number number 100"]
     );
 }
+
+// ---------------------------------------------------------------------------------
+// WebSocket streams and the certificate phase. Expected behaviour: Kong Enterprise's
+// WebSocket PDK (`kong/enterprise_edition/pdk/websocket.lua` and its documentation at
+// developer.konghq.com/gateway/pdk/reference/kong.websocket.client), RFC 6455 for the
+// frames, Kong's plugin documents for when the phases run.
+
+mod ws {
+    use super::*;
+    use crate::websocket::{encode, Decoder, Kind, Message, Side};
+
+    const KEY: [u8; 4] = [1, 2, 3, 4];
+
+    fn handshake_host(kind: HostKindName) -> Rc<FakeHost> {
+        host_of(kind, &[(":method", "GET"), (":path", "/chat"), ("upgrade", "websocket"), ("connection", "Upgrade")])
+    }
+
+    fn client_frame(kind: Kind, text: &str) -> Vec<u8> {
+        encode(&Message::new(kind, text.as_bytes().to_vec()), Some(KEY))
+    }
+
+    fn upstream_frame(kind: Kind, text: &str) -> Vec<u8> {
+        encode(&Message::new(kind, text.as_bytes().to_vec()), None)
+    }
+
+    /// Hands `bytes` to the filter as client data; returns what goes upstream, decoded.
+    fn from_client(s: &mut Stream, host: &FakeHost, bytes: &[u8]) -> Vec<(Kind, String, Option<u16>)> {
+        *host.request_body.borrow_mut() = Some(bytes.to_vec());
+        assert_eq!(s.on_request_body(bytes.len(), false), Flow::Continue);
+        let sent = host.request_body.borrow().clone().unwrap_or_default();
+        decoded(Side::Client, &sent)
+    }
+
+    /// Hands `bytes` to the filter as upstream data; returns what goes to the client.
+    fn from_upstream(s: &mut Stream, host: &FakeHost, bytes: &[u8]) -> Vec<(Kind, String, Option<u16>)> {
+        *host.response_body.borrow_mut() = Some(bytes.to_vec());
+        assert_eq!(s.on_response_body(bytes.len(), false), Flow::Continue);
+        let sent = host.response_body.borrow().clone().unwrap_or_default();
+        decoded(Side::Upstream, &sent)
+    }
+
+    /// Decodes what the filter sent on: toward the upstream it must be masked (decoded as
+    /// client frames), toward the client unmasked.
+    fn decoded(side: Side, bytes: &[u8]) -> Vec<(Kind, String, Option<u16>)> {
+        let (messages, error) = Decoder::new(side, 1 << 20).push(bytes);
+        assert_eq!(error, None, "the filter sent malformed frames: {bytes:?}");
+        messages.into_iter().map(|m| (m.kind, String::from_utf8_lossy(&m.payload).into_owned(), m.status)).collect()
+    }
+
+    fn upgraded(config: serde_json::Value) -> (Rc<FakeHost>, Stream) {
+        let host = handshake_host(HostKindName::Envoy);
+        let runtime = instance(config, Some(Role::PreFunction), &host);
+        let mut s = stream(&runtime, &host);
+        assert_eq!(s.on_request_headers(false), Flow::Continue);
+        *host.response.borrow_mut() = vec![(":status".into(), b"101".to_vec()), ("upgrade".into(), b"websocket".to_vec())];
+        assert_eq!(s.on_response_headers(false), Flow::Continue);
+        (host, s)
+    }
+
+    #[test]
+    fn a_handshake_refused_with_403_never_goes_upstream() {
+        for kind in [HostKindName::Envoy, HostKindName::Kong] {
+            let host = handshake_host(kind);
+            let config = serde_json::json!({
+                "access": ["kong.log.err('access ran')"],
+                "ws_handshake": ["if not kong.request.get_header('x-token') then return kong.response.exit(403, 'no token') end"],
+                "ws_client_frame": ["kong.log.info('frame')"],
+            });
+            let runtime = instance(config, Some(Role::PreFunction), &host);
+            assert_eq!(stream(&runtime, &host).on_request_headers(false), Flow::Pause);
+            let sent = host.sent.borrow();
+            assert_eq!(sent.len(), 1);
+            assert_eq!((sent[0].0, &sent[0].2[..]), (403, &b"no token"[..]));
+            // ws_handshake ran where access would: access itself did not.
+            assert!(!host.messages().iter().any(|m| m.contains("access ran")), "{:?}", host.messages());
+        }
+    }
+
+    #[test]
+    fn on_kongs_engine_the_frame_phases_are_named_once_and_the_handshake_still_runs() {
+        let host = handshake_host(HostKindName::Kong);
+        host.properties.borrow_mut().insert("ngx.upstream_uri".into(), b"/chat".to_vec());
+        let config = serde_json::json!({
+            "ws_handshake": ["kong.log.info('handshake')"],
+            "ws_client_frame": ["kong.log.info('frame')"],
+            "ws_close": ["kong.log.info('closed')"],
+        });
+        let runtime = instance(config, Some(Role::PreFunction), &host);
+        assert_eq!(stream(&runtime, &host).on_request_headers(false), Flow::Continue);
+        assert_eq!(stream(&runtime, &host).on_request_headers(false), Flow::Continue);
+        let messages = host.messages();
+        let notes: Vec<&String> = messages.iter().filter(|m| m.contains("will not run on this host")).collect();
+        assert_eq!(notes.len(), 1, "{messages:?}");
+        assert!(notes[0].contains("ws_client_frame, ws_close") && notes[0].contains("(kong)"), "{}", notes[0]);
+        assert_eq!(messages.iter().filter(|m| m.ends_with("handshake")).count(), 2, "{messages:?}");
+    }
+
+    #[test]
+    fn a_chat_exchange_rewritten_dropped_and_closed() {
+        let config = serde_json::json!({
+            "ws_client_frame": ["local data, typ = kong.websocket.client.get_frame()\n\
+                                 if typ == 'text' then kong.websocket.client.set_frame_data(data:upper()) end"],
+            "ws_upstream_frame": ["local data = kong.websocket.upstream.get_frame()\n\
+                                   if data:find('secret') then kong.websocket.upstream.drop_frame() end"],
+            "ws_close": ["kong.log.notice('closed')"],
+            "log": ["kong.log.notice('log')"],
+        });
+        let (host, mut s) = upgraded(config);
+        // The client says hello; the upstream gets it upper-cased, masked, length recomputed.
+        assert_eq!(from_client(&mut s, &host, &client_frame(Kind::Text, "hello")), [(Kind::Text, "HELLO".into(), None)]);
+        // The upstream answers twice; the frame with the secret never reaches the client.
+        let mut answers = upstream_frame(Kind::Text, "welcome");
+        answers.extend(upstream_frame(Kind::Text, "the secret is 42"));
+        answers.extend(upstream_frame(Kind::Ping, ""));
+        assert_eq!(
+            from_upstream(&mut s, &host, &answers),
+            [(Kind::Text, "welcome".into(), None), (Kind::Ping, String::new(), None)]
+        );
+        // A frame split across two callbacks: nothing goes on until it is whole.
+        let frame = client_frame(Kind::Text, "a longer line of chat");
+        assert_eq!(from_client(&mut s, &host, &frame[..7]), []);
+        assert_eq!(from_client(&mut s, &host, &frame[7..]), [(Kind::Text, "A LONGER LINE OF CHAT".into(), None)]);
+        assert!(!host.messages().iter().any(|m| m.contains("closed")));
+        // The client closes: the close goes on with its status, and ws_close runs once.
+        let close = encode(&Message::close(1000, b"bye"), Some(KEY));
+        assert_eq!(from_client(&mut s, &host, &close), [(Kind::Close, "bye".into(), Some(1000))]);
+        from_upstream(&mut s, &host, &encode(&Message::close(1000, b""), None));
+        s.on_log();
+        assert_eq!(host.messages(), ["[pre-function] closed", "[pre-function] log"]);
+    }
+
+    #[test]
+    fn a_malformed_frame_closes_with_1002_after_the_good_ones() {
+        let (host, mut s) = upgraded(serde_json::json!({ "ws_client_frame": ["kong.log.info('frame ', (kong.websocket.client.get_frame()))"] }));
+        let mut bytes = client_frame(Kind::Text, "one");
+        bytes.extend(upstream_frame(Kind::Text, "unmasked from a client"));
+        let sent = from_client(&mut s, &host, &bytes);
+        assert_eq!(sent, [(Kind::Text, "one".into(), None), (Kind::Close, String::new(), Some(1002))]);
+        assert!(host.messages().iter().any(|m| m.contains("websocket client frame refused: malformed frame: client frame not masked")));
+        // The client gets its close frame on the next upstream callback; nothing else passes.
+        assert_eq!(from_upstream(&mut s, &host, &upstream_frame(Kind::Text, "late")), [(Kind::Close, String::new(), Some(1002))]);
+        assert_eq!(from_client(&mut s, &host, &client_frame(Kind::Text, "more")), []);
+    }
+
+    #[test]
+    fn a_message_over_the_handshakes_limit_closes_with_1009() {
+        let (host, mut s) = upgraded(serde_json::json!({
+            "ws_handshake": ["kong.websocket.upstream.set_max_payload_size(8)"],
+            "ws_upstream_frame": ["kong.log.info('frame')"],
+        }));
+        assert_eq!(from_upstream(&mut s, &host, &upstream_frame(Kind::Text, "12345678")).len(), 1);
+        let sent = from_upstream(&mut s, &host, &upstream_frame(Kind::Binary, "123456789"));
+        assert_eq!(sent, [(Kind::Close, String::new(), Some(1009))]);
+        assert!(host.messages().iter().any(|m| m.contains("message payload too large (9 bytes, limit 8)")), "{:?}", host.messages());
+    }
+
+    #[test]
+    fn close_from_a_chunk_sends_both_close_frames() {
+        let (host, mut s) = upgraded(serde_json::json!({
+            "ws_client_frame": ["kong.websocket.client.close(4000, 'not allowed', 1001, 'client went away')", "kong.log.err('skipped')"],
+        }));
+        assert_eq!(from_client(&mut s, &host, &client_frame(Kind::Text, "x")), [(Kind::Close, "client went away".into(), Some(1001))]);
+        assert_eq!(from_upstream(&mut s, &host, &[]), [(Kind::Close, "not allowed".into(), Some(4000))]);
+        assert!(!host.messages().iter().any(|m| m.contains("skipped")));
+    }
+
+    #[test]
+    fn the_websocket_functions_check_phase_side_and_arguments_as_kong() {
+        let checks = "local function e(f, ...) local ok, err = pcall(f, ...) kong.log.info(tostring(err)) end\n\
+                      e(kong.websocket.upstream.get_frame)\n\
+                      e(kong.websocket.client.set_frame_data, 1)\n\
+                      e(kong.websocket.client.set_status, 1000)\n\
+                      e(kong.websocket.client.close, 'x')\n\
+                      e(kong.websocket.client.close, nil, nil, nil, 2)\n\
+                      e(kong.websocket.client.set_max_payload_size, 1)";
+        let (host, mut s) = upgraded(serde_json::json!({ "ws_client_frame": [checks] }));
+        from_client(&mut s, &host, &client_frame(Kind::Text, "x"));
+        let lines: Vec<String> = host.messages().iter().map(|m| m.trim_start_matches("[pre-function] ").to_owned()).collect();
+        assert_eq!(
+            lines,
+            [
+                "calling kong.websocket.upstream method from the wrong thread",
+                "frame payload must be a string",
+                "cannot override status code of non-close frame",
+                "client status must be nil or a number",
+                "upstream message must be nil or a string",
+                "function cannot be called in ws_client_frame phase (only in: ws_handshake)",
+            ]
+        );
+    }
+
+    #[test]
+    fn set_max_payload_size_argument_errors() {
+        let host = handshake_host(HostKindName::Envoy);
+        let chunk = "for _, v in ipairs({'a', -1, 1e12}) do local ok, err = pcall(kong.websocket.client.set_max_payload_size, v) \
+                     kong.log.info(err) end\nlocal ok, err = pcall(kong.websocket.client.get_frame) kong.log.info(err)";
+        let runtime = instance(serde_json::json!({ "ws_handshake": [chunk] }), Some(Role::PreFunction), &host);
+        stream(&runtime, &host).on_request_headers(false);
+        let lines: Vec<String> = host.messages().iter().map(|m| m.trim_start_matches("[pre-function] ").to_owned()).collect();
+        assert_eq!(
+            lines,
+            [
+                "`size` must be a number",
+                "`size` must be >= 0",
+                "`size` must be <= 1048576",
+                "function cannot be called in ws_handshake phase (only in: ws_client_frame, ws_upstream_frame)",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_upgrade_without_websocket_phases_is_plain_http() {
+        let host = handshake_host(HostKindName::Envoy);
+        let runtime = instance(serde_json::json!({ "access": ["kong.log.info('access')"] }), Some(Role::PreFunction), &host);
+        assert_eq!(stream(&runtime, &host).on_request_headers(false), Flow::Continue);
+        assert_eq!(host.messages(), ["[pre-function] access"]);
+    }
+}
+
+mod certificate {
+    use super::*;
+
+    fn connection(host: &FakeHost, id: &str) {
+        host.properties.borrow_mut().insert("connection.id".into(), id.as_bytes().to_vec());
+    }
+
+    /// Makes the downstream connection a TLS one (Envoy's `connection.tls_version`).
+    fn tls(host: &FakeHost) {
+        host.properties.borrow_mut().insert("connection.tls_version".into(), b"TLSv1.3".to_vec());
+    }
+
+    #[test]
+    fn a_plain_http_connection_runs_no_certificate_phase() {
+        // Kong runs `certificate` during the TLS handshake only (ssl_certificate_by_lua).
+        let host = host_of(HostKindName::Envoy, &[(":path", "/")]);
+        let config = serde_json::json!({ "certificate": ["kong.log.notice('certificate')"], "rewrite": ["kong.log.notice('rewrite')"] });
+        let runtime = instance(config, Some(Role::PreFunction), &host);
+        connection(&host, "3");
+        for _ in 0..2 {
+            assert_eq!(stream(&runtime, &host).on_request_headers(true), Flow::Continue);
+        }
+        assert_eq!(host.messages(), ["[pre-function] rewrite", "[pre-function] rewrite"]);
+    }
+
+    #[test]
+    fn certificate_chunks_run_once_for_a_three_request_connection() {
+        let host = Rc::new(
+            FakeHost::with_request(&[(":path", "/")])
+                .with_property("plugin_vm_id", "vm")
+                .with_property("connection.requested_server_name", "api.example.test")
+                .with_property("connection.tls_version", "TLSv1.3"),
+        );
+        let config = serde_json::json!({
+            "certificate": ["kong.log.notice('certificate ', ngx.ssl.server_name(), ' ', ngx.ssl.get_tls1_version_str())"],
+            "rewrite": ["kong.log.notice('rewrite')"],
+        });
+        let runtime = instance(config, Some(Role::PreFunction), &host);
+        connection(&host, "7");
+        for _ in 0..3 {
+            assert_eq!(stream(&runtime, &host).on_request_headers(true), Flow::Continue);
+        }
+        assert_eq!(
+            host.messages(),
+            ["[pre-function] certificate api.example.test TLSv1.3", "[pre-function] rewrite", "[pre-function] rewrite", "[pre-function] rewrite"]
+        );
+        // A new connection runs it again.
+        connection(&host, "8");
+        stream(&runtime, &host).on_request_headers(true);
+        assert_eq!(host.messages().iter().filter(|m| m.contains("certificate")).count(), 2);
+    }
+
+    #[test]
+    fn a_failed_certificate_phase_refuses_every_request_of_its_connection() {
+        let host = host_of(HostKindName::Envoy, &[(":path", "/")]);
+        let runtime = instance(serde_json::json!({ "certificate": ["error('no cert for you')"] }), Some(Role::PreFunction), &host);
+        connection(&host, "9");
+        tls(&host);
+        for _ in 0..2 {
+            assert_eq!(stream(&runtime, &host).on_request_headers(true), Flow::Pause);
+        }
+        assert_eq!(host.sent.borrow().iter().map(|r| r.0).collect::<Vec<_>>(), [500, 500]);
+        assert_eq!(host.messages().iter().filter(|m| m.contains("no cert for you")).count(), 1, "{:?}", host.messages());
+    }
+
+    #[test]
+    fn without_a_connection_id_it_runs_per_request_and_says_so_once() {
+        let host = host_of(HostKindName::Envoy, &[(":path", "/")]);
+        let runtime = instance(serde_json::json!({ "certificate": ["kong.log.notice('cert ', tostring(ngx.ssl.server_name()))"] }), Some(Role::PreFunction), &host);
+        tls(&host);
+        stream(&runtime, &host).on_request_headers(true);
+        stream(&runtime, &host).on_request_headers(true);
+        let messages = host.messages();
+        assert_eq!(messages.iter().filter(|m| m.contains("no connection.id")).count(), 1);
+        assert_eq!(messages.iter().filter(|m| m.ends_with("cert nil")).count(), 2, "{messages:?}");
+    }
+
+    #[test]
+    fn tls_reads_per_host() {
+        // Kong's engine: nginx's variables; kong.client.tls gives the PEM there.
+        let host = host_of(HostKindName::Kong, &[(":path", "/")]);
+        for (k, v) in [("ngx.ssl_server_name", "k.example"), ("ngx.ssl_protocol", "TLSv1.2"), ("ngx.ssl_client_s_dn", "CN=client"), ("ngx.ssl_client_raw_cert", "-----BEGIN CERTIFICATE-----")] {
+            host.properties.borrow_mut().insert(k.into(), v.as_bytes().to_vec());
+        }
+        host.properties.borrow_mut().insert("ngx.upstream_uri".into(), b"/".to_vec());
+        let chunk = "kong.log.notice(ngx.ssl.server_name(), ' ', ngx.ssl.get_tls1_version(), ' ', ngx.var.ssl_client_s_dn, ' ', \
+                     kong.client.tls.get_full_client_certificate_chain())";
+        let runtime = instance(serde_json::json!({ "access": [chunk] }), Some(Role::PreFunction), &host);
+        stream(&runtime, &host).on_request_headers(true);
+        assert_eq!(host.messages(), ["[pre-function] k.example 771 CN=client -----BEGIN CERTIFICATE-----"]);
+        // Envoy: its connection attributes; no PEM, so kong.client.tls raises.
+        let host = Rc::new(
+            FakeHost::with_request(&[(":path", "/")])
+                .with_property("plugin_vm_id", "vm")
+                .with_property("connection.subject_peer_certificate", "CN=envoy-client"),
+        );
+        let chunk = "kong.log.notice(ngx.var.ssl_client_s_dn, ' ', tostring(ngx.ssl.server_name()))\n\
+                     local ok, err = pcall(kong.client.tls.get_full_client_certificate_chain) kong.log.notice(err)";
+        let runtime = instance(serde_json::json!({ "access": [chunk] }), Some(Role::PreFunction), &host);
+        stream(&runtime, &host).on_request_headers(true);
+        let messages = host.messages();
+        assert_eq!(messages[0], "[pre-function] CN=envoy-client nil");
+        assert!(messages[1].ends_with("get_full_client_certificate_chain: not supported by this host: only nginx's engine has a property with the client certificate in PEM"), "{}", messages[1]);
+    }
+}

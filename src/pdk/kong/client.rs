@@ -33,7 +33,35 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     set_function(ctx, t, "get_port", pdk, get_port);
     set_function(ctx, t, "get_forwarded_port", pdk, get_forwarded_port);
     set_function(ctx, t, "get_protocol", pdk, get_protocol);
+    let tls = Table::new(&ctx);
+    set_function(ctx, tls, "get_full_client_certificate_chain", pdk, get_full_client_certificate_chain);
+    t.set(ctx, "tls", tls).ok();
     t
+}
+
+/// Kong's `REWRITE_AND_LATER` (`kong/pdk/client/tls.lua`): rewrite, access, response,
+/// balancer, log (and so the websocket phases, which pass the access and log checks).
+const REWRITE_AND_LATER: u32 =
+    kong_phase::REWRITE | kong_phase::ACCESS | kong_phase::RESPONSE | kong_phase::BALANCER | kong_phase::LOG;
+
+/// `kong.client.tls.get_full_client_certificate_chain()`: the client certificate in PEM,
+/// or `nil` when the client presented none. On nginx's engine it is `ssl_client_raw_cert`
+/// (the client's own certificate; nginx has no variable with the intermediates Kong's
+/// `resty.kong.tls` adds). Envoy has no attribute with the PEM: the call raises there.
+fn get_full_client_certificate_chain<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pdk.check_phase(ctx, &exec, REWRITE_AND_LATER)?;
+    let pem = {
+        let scope = pdk.scope();
+        scope.host_kind.is_nginx().then(|| scope.host.property(&["ngx", "ssl_client_raw_cert"])).flatten()
+    };
+    if pem.is_none() && !pdk.scope().host_kind.is_nginx() {
+        let message = "kong.client.tls.get_full_client_certificate_chain: not supported by this host: only nginx's \
+                       engine has a property with the client certificate in PEM";
+        return raise(ctx, &exec, message);
+    }
+    let pem = pem.filter(|pem| !pem.is_empty());
+    stack.replace(ctx, pem.map_or(Value::Nil, |pem| lua_string(ctx, &pem)));
+    Ok(CallbackReturn::Return)
 }
 
 /// Reads `need` as text, or raises "kong.client.<function>: the host does not provide the

@@ -17,3 +17,4 @@ pub(crate) mod router;
 pub(crate) mod service;
 pub(crate) mod service_response;
 pub(crate) mod table;
+pub(crate) mod websocket;

@@ -626,6 +626,10 @@ pub fn variable(pdk: &Pdk, name: &str) -> Option<Vec<u8>> {
         "content_type" => header(pdk, b"content-type"),
         "content_length" => header(pdk, b"content-length"),
         "request_body" => request::body(pdk).ok().flatten().filter(|b| !b.is_empty()),
+        // The TLS variables, from Envoy's connection attributes where nginx's are absent.
+        "ssl_server_name" => need_text(pdk, Need::TlsServerName),
+        "ssl_protocol" => need_text(pdk, Need::TlsVersion),
+        "ssl_client_s_dn" => need_text(pdk, Need::PeerSubject),
         "request" => {
             let protocol = need_text(pdk, Need::Protocol).unwrap_or_else(|| b"HTTP/1.1".to_vec());
             let mut line = request::method(pdk);

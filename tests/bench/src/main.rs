@@ -247,11 +247,36 @@ fn main() {
         }
         Some("e2e") => e2e::main(&args[1..]),
         Some("soak") => soak::main(&args[1..]),
+        Some("startup") => startup_table(&Harness::new(), &our_module()),
         Some(other) => {
-            eprintln!("bench: unknown mode {other:?}; usage: bench [report] | bench profile s0..s5 | bench e2e | bench soak");
+            eprintln!("bench: unknown mode {other:?}; usage: bench [report] | bench startup | bench profile s0..s5 | bench e2e | bench soak");
             std::process::exit(2)
         }
     }
+}
+
+/// The "VM start + configure" table: the seed, the 50-chunk configuration, and the
+/// seed's start split into its parts.
+fn startup_table(harness: &Harness, module: &Path) {
+    println!("\n## VM start + configure (ms, median of 20; module already compiled)\n");
+    let seed = spec(vec![filter("pre-function", module, json!({ "access": [scenario_chunk("s1_access.lua")] }))]);
+    let big = spec(vec![filter("pre-function", module, big_config())]);
+    println!("| Configuration | ms |\n|---|---|");
+    println!("| seed walkthrough (1 chunk) | {:.2} |", startup(harness, &seed, 20));
+    // Where the seed's time goes: the same start with a one-statement chunk (instance, VM start, Lua
+    // state, PDK tables, one environment), and the seed under `untrusted_lua = on` (no sandbox copies).
+    let empty = spec(vec![filter("pre-function", module, json!({ "access": ["local _ = 1"] }))]);
+    let mut seed_on = seed.clone();
+    seed_on.vm_config = json!({ "untrusted_lua": "on" });
+    println!("| one-statement chunk (instance + Lua state + PDK + one environment) | {:.2} |", startup(harness, &empty, 20));
+    println!("| seed walkthrough, untrusted_lua = on | {:.2} |", startup(harness, &seed_on, 20));
+    let noop = release_wasm("bench_noop_filter.wasm");
+    if noop.is_file() {
+        let noop = spec(vec![filter("no-op", &noop, json!({}))]);
+        println!("| the no-op filter module (instance + VM start + configure) | {:.2} |", startup(harness, &noop, 20));
+    }
+    println!("| 50 chunks, 2,000 lines | {:.2} |", startup(harness, &big, 20));
+
 }
 
 /// The report `make bench` prints.
@@ -298,14 +323,10 @@ fn report() {
 
     operation_costs(&harness, &module, count);
 
-    println!("\n## VM start + configure (ms, median of 20; module already compiled)\n");
-    let seed = spec(vec![filter("pre-function", &module, json!({ "access": [scenario_chunk("s1_access.lua")] }))]);
-    let big = spec(vec![filter("pre-function", &module, big_config())]);
-    println!("| Configuration | ms |\n|---|---|");
-    println!("| seed walkthrough (1 chunk) | {:.2} |", startup(&harness, &seed, 20));
-    println!("| 50 chunks, 2,000 lines | {:.2} |", startup(&harness, &big, 20));
+    startup_table(&harness, &module);
 
     println!("\n## Linear memory (S1 chain)\n");
+    let seed = spec(vec![filter("pre-function", &module, json!({ "access": [scenario_chunk("s1_access.lua")] }))]);
     let mut chain = harness.chain(&seed).expect("seed");
     let after_configure = chain.filters_mut()[0].memory_bytes();
     let requests = [RequestSpec::get("/test"), RequestSpec::get("/test").header("x-custom-auth", "demo")];

@@ -77,6 +77,8 @@ pub struct StreamData {
     pub request_body_in_file: bool,
     /// Kong: the client sent a body (nginx then sends a `content-length` upstream).
     pub request_had_body: bool,
+    /// The downstream connection the stream runs on (`connection.*`, `ngx.ssl_*`).
+    pub connection: crate::connection::ConnectionInfo,
 }
 
 /// A response a filter produced with `proxy_send_local_response`.
@@ -907,6 +909,12 @@ fn kong_get_property(state: &HostState, key: &str) -> Result<Option<std::result:
         "upstream.local_address",
         "upstream.transport_failure_reason",
         "connection.subject_peer_certificate",
+        // ngx_proxy_wasm_properties.c: the SAN and digest attributes are `nyi` too.
+        "connection.dns_san_local_certificate",
+        "connection.dns_san_peer_certificate",
+        "connection.uri_san_local_certificate",
+        "connection.uri_san_peer_certificate",
+        "connection.sha256_peer_certificate_digest",
     ];
     let in_request = state.context_id != ROOT_CONTEXT_ID;
     if !in_request && key.contains('.') {

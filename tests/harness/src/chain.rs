@@ -29,6 +29,9 @@
 
 use wasmtime::Result;
 
+mod upgrade;
+pub use upgrade::{Delivered, HandshakeFn, ItemOutcome};
+
 use crate::abi::{HostCrash, LocalReply, Shared};
 use crate::dispatch;
 use crate::filter::{Action, Filter, StartFailure};
@@ -58,6 +61,14 @@ pub struct Chain {
     client_body_buffer_size: usize,
     /// What the upstream received in the request being run, once it did.
     last_upstream: Option<UpstreamRequest>,
+    /// The downstream connection of the stream being run ([`Chain::connect`]).
+    connection: crate::connection::ConnectionInfo,
+    next_connection_id: u64,
+    on_connection: bool,
+    /// Set while a WebSocket handshake runs ([`Chain::ws_open`]): answers it upstream.
+    ws_handshake: Option<upgrade::HandshakeFn>,
+    /// The upgraded stream, between its 101 and [`Chain::ws_finish`].
+    ws_open: Option<upgrade::OpenUpgrade>,
 }
 
 /// Whether `error` is (or wraps) a [`HostCrash`]: the host would have crashed
@@ -170,6 +181,11 @@ impl Chain {
             vm_config: spec.vm_config.clone(),
             client_body_buffer_size: spec.client_body_buffer_size.unwrap_or(DEFAULT_CLIENT_BODY_BUFFER_SIZE),
             last_upstream: None,
+            connection: Default::default(),
+            next_connection_id: 1,
+            on_connection: false,
+            ws_handshake: None,
+            ws_open: None,
         })
     }
 
@@ -265,6 +281,7 @@ impl Chain {
     pub fn run(&mut self, request: &RequestSpec) -> Result<Outcome> {
         self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()).clear();
         self.last_upstream = None;
+        self.next_stream_connection();
         // The host's HTTP/1.1 server checks header names before any filter runs.
         let admitted;
         let request = match crate::codec::admit(self.shared.profile, request) {
@@ -330,8 +347,9 @@ impl Chain {
             RequestEnd::Upstream => {
                 let upstream_request = self.upstream_request();
                 self.last_upstream = Some(upstream_request.clone());
-                let answer = match (&mut self.upstream_fn, &request.upstream) {
-                    (Some(forward), None) => forward(&upstream_request),
+                let answer = match (&mut self.ws_handshake, &mut self.upstream_fn, &request.upstream) {
+                    (Some(handshake), _, _) => handshake(&upstream_request),
+                    (None, Some(forward), None) => forward(&upstream_request),
                     _ => upstream::respond(&upstream_request, request.upstream.as_ref()),
                 };
                 self.lock_stream().upstream_answered = true;
@@ -343,7 +361,15 @@ impl Chain {
                 (response, self.filters.len() - 1, Some(upstream_request))
             }
         };
-        self.response_path(&mut response, first_responder, &ids)?;
+        if self.upgrading() && upstream.is_some() && response.status == 101 {
+            if self.upgrade_headers(&mut response, &ids)? {
+                // Upgraded: the stream goes on (ws_deliver, ws_finish).
+                let logs = std::mem::take(&mut *self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
+                return Ok(Outcome::new(response.status, response.headers, Vec::new(), upstream, logs));
+            }
+        } else {
+            self.response_path(&mut response, first_responder, &ids)?;
+        }
         // Calls dispatched without holding the stream still get their answers.
         for i in 0..self.filters.len() {
             while let Some(call) = self.filters[i].next_pending_call() {
@@ -430,8 +456,10 @@ impl Chain {
     }
 
     fn load_request(&mut self, request: &RequestSpec) {
+        let connection = self.connection.clone();
         let mut stream = self.lock_stream();
         *stream = Default::default();
+        stream.connection = connection;
         stream.request_time_ns =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
         // Header names that reach here are valid tokens (see `codec::invalid_header_name`),
@@ -502,7 +530,8 @@ impl Chain {
     fn request_path(&mut self, request: &RequestSpec, ids: &[i32]) -> Result<Option<(usize, LocalReply)>> {
         let body = request.body.clone().unwrap_or_default().0;
         let has_body = !body.is_empty();
-        let end_of_stream = !has_body && !self.kong();
+        // Envoy's HTTP/1 codec never ends an upgrade request at its headers.
+        let end_of_stream = !has_body && !self.kong() && !self.upgrading();
         let mut chunks = self.request_chunks(body);
         // Filters before this index have already been handed the body.
         let mut body_seen_by = 0;

@@ -20,6 +20,12 @@
 //! and foreign functions answer `Unimplemented`; shared queues too on `envoy`, and trap
 //! on `kong` (no `shm_queue` zone).
 //!
+//! WebSocket streams ([`ws`], [`Chain::run_websocket`], [`Chain::ws_open`]): the
+//! handshake, RFC 6455 frames both ways as each host delivers them (Envoy: body
+//! callbacks; Kong: nginx's tunnel, past the filters), what each side received decoded.
+//! Connections ([`connection`], [`Chain::connect`], [`Chain::run_connection`]): several
+//! streams on one downstream connection with its TLS facts as host properties.
+//!
 //! Host profiles (`ChainSpec.profile`, [`HostProfile`]): `envoy` and `kong`; the
 //! differences are listed in [`chain`] and [`props`], and in `docs/hosts.md` with their
 //! sources.
@@ -27,6 +33,7 @@
 pub mod abi;
 pub mod chain;
 pub mod codec;
+pub mod connection;
 pub mod dispatch;
 pub mod filter;
 pub mod hosts;
@@ -36,6 +43,7 @@ pub mod props;
 pub mod spec;
 pub mod upstream;
 pub mod wasi;
+pub mod ws;
 
 pub use chain::Chain;
 pub use spec::{escape_bytes, Bytes, HostProfile, ChainSpec, FilterSpec, HeadersSpec, LogEntry, Outcome, RequestSpec, UpstreamRequest, UpstreamSpec};

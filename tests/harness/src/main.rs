@@ -13,9 +13,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 use wasm_harness::hosts::{self, LoadOptions};
-use wasm_harness::{ChainSpec, Harness, RequestSpec};
+use wasm_harness::connection::RequestItem;
+use wasm_harness::{ChainSpec, Harness};
 
 mod serve;
+mod serve_ws;
 mod transcript;
 
 #[derive(Parser)]
@@ -133,7 +135,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn read_requests(path: &Path) -> Result<(Vec<RequestSpec>, bool), String> {
+fn read_requests(path: &Path) -> Result<(Vec<RequestItem>, bool), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
     let value: Value = serde_json::from_str(&text).map_err(|e| format!("{}: invalid JSON: {e}", path.display()))?;
     let is_array = value.is_array();
@@ -144,10 +146,7 @@ fn read_requests(path: &Path) -> Result<(Vec<RequestSpec>, bool), String> {
     let requests = items
         .into_iter()
         .enumerate()
-        .map(|(i, item)| {
-            serde_json::from_value::<RequestSpec>(item)
-                .map_err(|e| format!("{}: request {}: {e}", path.display(), i + 1))
-        })
+        .map(|(i, item)| RequestItem::from_value(item).map_err(|e| format!("{}: request {}: {e}", path.display(), i + 1)))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((requests, is_array))
 }
@@ -171,7 +170,7 @@ fn run(spec: ChainSpec, requests_path: &Path, text: bool) -> ExitCode {
     };
     let mut outcomes = Vec::with_capacity(requests.len());
     for request in &requests {
-        match chain.run(request) {
+        match chain.run_item(request) {
             Ok(outcome) => outcomes.push(outcome),
             Err(e) if wasm_harness::chain::is_host_crash(&e) => {
                 eprintln!("wasm-harness: {e:#}");
@@ -185,7 +184,7 @@ fn run(spec: ChainSpec, requests_path: &Path, text: bool) -> ExitCode {
     }
     if text {
         for (request, outcome) in requests.iter().zip(&outcomes) {
-            print!("{}", transcript::render(request, outcome));
+            print!("{}", transcript::render_item(request, outcome));
         }
         return ExitCode::SUCCESS;
     }

@@ -113,6 +113,9 @@ pub fn computed(profile: HostProfile, key: &str, filter: &str, stream: &StreamDa
     let number = |n: i64| if kong { n.to_string().into_bytes() } else { int(n) };
     let status = stream.response_code.map(i64::from);
 
+    if let Some(value) = crate::connection::property(profile, key, &stream.connection) {
+        return value;
+    }
     if let Some(name) = key.strip_prefix("request.headers.") {
         return header(req, &name.to_ascii_lowercase()).map(<[u8]>::to_vec);
     }

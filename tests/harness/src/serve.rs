@@ -37,14 +37,25 @@ pub struct ServeOptions {
     pub upstream_timeout: Duration,
 }
 
-type Job = (RequestSpec, oneshot::Sender<Result<Outcome, String>>);
+/// Work for the chain thread.
+pub(crate) enum Job {
+    /// One HTTP request.
+    Http(RequestSpec, oneshot::Sender<Result<Outcome, String>>),
+    /// A WebSocket handshake (`ws_open`), answered by the given function (a real
+    /// upstream) or the built-in echo upstream: the outcome and whether it upgraded.
+    WsOpen(RequestSpec, Option<crate::serve_ws::SendHandshake>, oneshot::Sender<Result<(Outcome, bool), String>>),
+    /// Bytes from one side of the upgraded stream (`ws_deliver`), `true` at its end.
+    WsData(wasm_harness::ws::Side, Vec<u8>, bool, oneshot::Sender<Result<wasm_harness::chain::Delivered, String>>),
+    /// The end of the upgraded stream (`ws_finish`): its log lines.
+    WsFinish(oneshot::Sender<Result<Vec<LogEntry>, String>>),
+}
 
 /// Where `--upstream` points: `host:port` and a path prefix.
 #[derive(Clone, Debug)]
-struct UpstreamTarget {
-    host: String,
-    port: u16,
-    prefix: String,
+pub(crate) struct UpstreamTarget {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) prefix: String,
 }
 
 fn parse_upstream(url: &str) -> Result<UpstreamTarget, String> {
@@ -85,7 +96,7 @@ pub fn serve(spec: ChainSpec, options: ServeOptions) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    runtime.block_on(accept_loop(options.listen, jobs, target))
+    runtime.block_on(accept_loop(options.listen, jobs, target, options.upstream_timeout))
 }
 
 /// Builds the chain on its own thread; returns the job channel and the start-up log lines.
@@ -127,7 +138,20 @@ fn start_chain_thread(
             };
             let _ = ready_tx.send(Ok(std::mem::take(&mut chain.startup_logs)));
             let mut chain = Some(chain);
-            while let Ok((request, reply)) = jobs_rx.recv() {
+            // Set while an upgraded stream holds the chain's single stream state.
+            let mut upgraded = false;
+            while let Ok(job) = jobs_rx.recv() {
+                let (request, reply) = match job {
+                    Job::Http(request, reply) if !upgraded => (request, reply),
+                    Job::Http(_, reply) => {
+                        let _ = reply.send(Err(crate::serve_ws::BUSY.into()));
+                        continue;
+                    }
+                    other => {
+                        crate::serve_ws::run_job(chain.as_mut(), other, &mut upgraded);
+                        continue;
+                    }
+                };
                 let result = match chain.as_mut() {
                     Some(c) => c.run(&request).map_err(|e| format!("filter trapped: {e:#}")),
                     None => Err("the filters could not be restarted after a trap".to_string()),
@@ -156,7 +180,7 @@ fn start_chain_thread(
     Ok((jobs_tx, startup))
 }
 
-async fn accept_loop(listen: SocketAddr, jobs: std::sync::mpsc::Sender<Job>, target: Option<UpstreamTarget>) -> ExitCode {
+async fn accept_loop(listen: SocketAddr, jobs: std::sync::mpsc::Sender<Job>, target: Option<UpstreamTarget>, timeout: Duration) -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -178,7 +202,8 @@ async fn accept_loop(listen: SocketAddr, jobs: std::sync::mpsc::Sender<Job>, tar
             return ExitCode::from(1);
         }
     };
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -189,12 +214,25 @@ async fn accept_loop(listen: SocketAddr, jobs: std::sync::mpsc::Sender<Job>, tar
                         continue;
                     }
                 };
+                while connections.try_join_next().is_some() {}
                 let jobs = jobs.clone();
-                let service = service_fn(move |request| handle(request, peer, jobs.clone()));
-                let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-                let connection = graceful.watch(connection);
-                tokio::spawn(async move {
-                    if let Err(e) = connection.await {
+                let ws_target = target.clone();
+                let service = service_fn(move |request| handle(request, peer, jobs.clone(), ws_target.clone(), timeout));
+                // `with_upgrades`: WebSocket handshakes (serve_ws). hyper-util's graceful
+                // watcher does not take upgradeable connections, so shutdown is signalled
+                // to each connection task here.
+                let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades();
+                let mut stop = stop_rx.clone();
+                connections.spawn(async move {
+                    let mut connection = std::pin::pin!(connection);
+                    let result = tokio::select! {
+                        result = connection.as_mut() => result,
+                        _ = stop.changed() => {
+                            connection.as_mut().graceful_shutdown();
+                            connection.await
+                        }
+                    };
+                    if let Err(e) = result {
                         eprintln!("wasm-harness: {peer}: {e}");
                     }
                 });
@@ -206,7 +244,10 @@ async fn accept_loop(listen: SocketAddr, jobs: std::sync::mpsc::Sender<Job>, tar
     drop(listener);
     eprintln!("wasm-harness: shutting down");
     tokio::select! {
-        _ = graceful.shutdown() => {}
+        _ = async {
+            let _ = stop_tx.send(true);
+            while connections.join_next().await.is_some() {}
+        } => {}
         _ = tokio::time::sleep(SHUTDOWN_GRACE) => eprintln!("wasm-harness: connections still open after {SHUTDOWN_GRACE:?}; closing them"),
     }
     ExitCode::SUCCESS
@@ -232,9 +273,11 @@ fn hop_by_hop(name: &str) -> bool {
 }
 
 async fn handle(
-    request: Request<Incoming>,
+    mut request: Request<Incoming>,
     peer: SocketAddr,
     jobs: std::sync::mpsc::Sender<Job>,
+    ws_target: Option<UpstreamTarget>,
+    timeout: Duration,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let started = Instant::now();
     let method = request.method().to_string();
@@ -249,6 +292,9 @@ async fn handle(
             headers.push(("host".into(), authority.to_string().into()));
         }
     }
+    // RFC 6455 4.1: a WebSocket handshake; the upgraded connection is taken after our 101.
+    let text_headers: Vec<(String, String)> = headers.iter().map(|(n, v)| (n.lossy(), v.lossy())).collect();
+    let on_upgrade = wasm_harness::ws::is_handshake(&text_headers).then(|| hyper::upgrade::on(&mut request));
     let access = |status: u16, bytes: usize, upstream: &str| {
         eprintln!(
             "{peer} \"{method} {path} {version}\" {status} {bytes} upstream={upstream} {:.1}ms",
@@ -270,13 +316,28 @@ async fn handle(
         body: if body.is_empty() { None } else { Some(body.to_vec().into()) },
         upstream: None,
     };
-    let (reply_tx, reply_rx) = oneshot::channel();
-    let result = match jobs.send((spec, reply_tx)) {
-        Ok(()) => reply_rx.await.unwrap_or_else(|_| Err("the chain thread stopped".into())),
-        Err(_) => Err("the chain thread stopped".into()),
+    let mut upgraded = false;
+    let mut tunnel = None;
+    let result = match &on_upgrade {
+        Some(_) => crate::serve_ws::open(&jobs, spec, ws_target.as_ref(), timeout).await.map(|(outcome, open, to_upstream)| {
+            upgraded = open;
+            tunnel = to_upstream;
+            outcome
+        }),
+        None => {
+            let (reply_tx, reply_rx) = oneshot::channel();
+            match jobs.send(Job::Http(spec, reply_tx)) {
+                Ok(()) => reply_rx.await.unwrap_or_else(|_| Err("the chain thread stopped".into())),
+                Err(_) => Err("the chain thread stopped".into()),
+            }
+        }
     };
     let outcome = match result {
         Ok(outcome) => outcome,
+        Err(e) if e == crate::serve_ws::BUSY => {
+            access(503, e.len(), "no");
+            return Ok(text_response(StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")));
+        }
         Err(e) => {
             eprintln!("wasm-harness: {e}");
             let body = format!("{e}\n");
@@ -304,6 +365,9 @@ async fn handle(
         }
     }
     access(status.as_u16(), body_len, if outcome.upstream.is_some() { "yes" } else { "no" });
+    if let (true, Some(on_upgrade)) = (upgraded, on_upgrade) {
+        crate::serve_ws::accept(&mut response, on_upgrade, jobs, tunnel);
+    }
     Ok(response)
 }
 

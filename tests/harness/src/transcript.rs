@@ -2,11 +2,15 @@
 
 use std::fmt::Write;
 
+use wasm_harness::chain::ItemOutcome;
+use wasm_harness::connection::RequestItem;
+use wasm_harness::ws::ReceivedFrame;
 use wasm_harness::{escape_bytes, Outcome, RequestSpec};
 
 /// The reason phrase of common statuses.
 fn reason(status: u16) -> &'static str {
     match status {
+        101 => "Switching Protocols",
         200 => "OK",
         201 => "Created",
         204 => "No Content",
@@ -57,4 +61,47 @@ pub fn render(request: &RequestSpec, outcome: &Outcome) -> String {
     }
     out.push('\n');
     out
+}
+
+fn frame_line(out: &mut String, arrow: &str, frame: &ReceivedFrame) {
+    let code = frame.close_code.map(|c| format!(" code={c}")).unwrap_or_default();
+    let masked = if frame.masked { " masked" } else { "" };
+    let _ = writeln!(out, "{arrow} {} fin={}{masked}{code} {:?}", frame.opcode, frame.fin, frame.payload);
+}
+
+/// Renders one request-file item: a request as [`render`]; a WebSocket stream as its
+/// handshake, then `upstream got` / `client got` lines per frame; a connection as its
+/// streams under a `connection N` line.
+pub fn render_item(item: &RequestItem, outcome: &ItemOutcome) -> String {
+    match (item, outcome) {
+        (RequestItem::Request(request), ItemOutcome::Request(outcome)) => render(request, outcome),
+        (RequestItem::WebSocket(spec), ItemOutcome::WebSocket(ws)) => {
+            let mut out = render(&spec.handshake(), &ws.handshake);
+            out.pop();
+            for frame in &ws.upstream_received {
+                frame_line(&mut out, "upstream got", frame);
+            }
+            for frame in &ws.client_received {
+                frame_line(&mut out, "client got", frame);
+            }
+            for error in &ws.errors {
+                let _ = writeln!(out, "protocol error: {error}");
+            }
+            if let Some(reset) = &ws.reset {
+                let _ = writeln!(out, "reset: {reset}");
+            }
+            out.push('\n');
+            out
+        }
+        (RequestItem::Connection(spec), ItemOutcome::Connection { connection, outcomes }) => {
+            let mut out = format!("connection {connection}\n");
+            for (value, outcome) in spec.requests.iter().zip(outcomes) {
+                if let Ok(item) = RequestItem::from_value(value.clone()) {
+                    out.push_str(&render_item(&item, outcome));
+                }
+            }
+            out
+        }
+        _ => String::new(),
+    }
 }

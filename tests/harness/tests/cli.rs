@@ -106,3 +106,35 @@ fn rejected_configuration_exits_1_with_the_filters_message() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("error parsing pre-function: access[1]:1:"), "{stderr}");
 }
+
+#[test]
+fn request_files_take_connection_and_websocket_items() {
+    // examples/websocket: a TLS connection carrying a request and a WebSocket chat.
+    let chain = repo().join("examples/websocket/chain.json");
+    let requests = repo().join("examples/websocket/requests.json");
+    let module = filter_module();
+    let out = harness(&["run", chain.to_str().unwrap(), requests.to_str().unwrap(), "--module", module.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let results: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let connection = &results[0];
+    assert_eq!(connection["connection"], 1);
+    let outcomes = connection["outcomes"].as_array().expect("the connection's outcomes");
+    assert_eq!(outcomes[0]["status"], 200);
+    let ws = &outcomes[1];
+    assert_eq!(ws["handshake"]["status"], 101);
+    // RFC 6455 1.3: the accept value of the sample key.
+    let accept = ws["handshake"]["headers"].as_array().unwrap().iter().find(|h| h[0] == "sec-websocket-accept").map(|h| h[1].clone());
+    assert_eq!(accept, Some(Value::from("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")));
+    assert_eq!(ws["established"], true);
+    let got = |side: &str| -> Vec<(String, bool)> {
+        ws[side].as_array().unwrap().iter().map(|f| (f["opcode"].as_str().unwrap().to_string(), f["masked"].as_bool().unwrap())).collect()
+    };
+    // RFC 6455 5.1: toward the upstream masked, toward the client not.
+    assert!(got("upstream_received").iter().all(|(_, masked)| *masked));
+    assert!(got("client_received").iter().all(|(_, masked)| !*masked));
+    assert_eq!(got("upstream_received").last().map(|(o, _)| o.as_str()), Some("close"));
+    let text = harness(&["run", chain.to_str().unwrap(), requests.to_str().unwrap(), "--module", module.to_str().unwrap(), "--format", "text"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.starts_with("connection 1\n"), "{text}");
+    assert!(text.contains("upstream got close fin=true masked code=1000 \"bye\""), "{text}");
+}
