@@ -4,6 +4,8 @@
 #   make bench  the benchmark suite (tests/bench; BENCHMARKS.md records a run), then bench-e2e
 #   make bench-e2e  the scenarios over HTTP under wrk: ours, no-op, Rust, nginx, OpenResty
 #   make profile SCENARIO=s2  wasmtime's guest profiler on one scenario (target/profile/)
+#   make fuzz   the AFL++ fuzz targets (tests/fuzz), FUZZ_SECONDS each, one at a time
+#   make soak   1,000,000 requests and 10,000 reconfigurations through one instance, memory sampled
 
 WASM_TARGET := wasm32-wasip1
 # cargo's module, and the one we ship and test: the same after `wasm-opt -O3`.
@@ -11,7 +13,7 @@ WASM        := target/$(WASM_TARGET)/release/kong_functions.wasm
 WASM_OPT    := target/kong_functions.wasm
 HARNESS     := cargo run --quiet -p wasm-harness --
 
-.PHONY: build wasm harness serve test test-native test-wasm test-configs luajit binaryen demo bench bench-inproc bench-e2e bench-filters openresty profile clean toolchain
+.PHONY: build wasm harness serve test fuzz soak test-native test-wasm test-configs luajit binaryen demo bench bench-inproc bench-e2e bench-filters openresty profile clean toolchain
 
 build: wasm harness
 
@@ -124,5 +126,22 @@ profile: wasm
 	@if [ "$(MODULE)" = named ] && [ ! $(PROFILE_WASM) -nt $(WASM) ]; then \
 	  mkdir -p target/profile && echo "wasm-opt -O3 -g $(WASM) -o $(PROFILE_WASM)" && wasm-opt -O3 -g $(WASM) -o $(PROFILE_WASM); fi
 	cargo run --quiet -p kong-functions-bench --features profile -- profile $(SCENARIO) --module $(PROFILE_MODULE) $(PROFILE_ARGS)
+# Coverage-guided fuzzing (tests/fuzz, cargo-afl with AFL++; installs cargo-afl when
+# missing): each target for FUZZ_SECONDS, one fuzzer process at a time under nice; the
+# minimized corpus and any crash input stay under tests/fuzz/, the counts go to
+# target/fuzz/report.tsv. FUZZ_TARGETS picks targets (default: all).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(if $(FUZZ_TARGETS),FUZZ_TARGETS="$(FUZZ_TARGETS)") bash tests/fuzz/run.sh
+
+# 1,000,000 requests of the walkthrough and of a body-rewriting chain through one
+# instance each, and 10,000 reconfigurations of one root context, memory sampled every
+# 10,000 requests (tests/bench/src/soak.rs): target/soak/soak.csv and summary.md. Takes
+# several minutes, so not part of make test. SOAK_ARGS, e.g. "--requests 100000".
+SOAK_ARGS ?=
+soak: build
+	cargo run --quiet -p kong-functions-bench -- soak $(SOAK_ARGS)
+
 clean:
 	cargo clean

@@ -30,3 +30,9 @@ proxy_wasm::main! {{
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod proptests;
+
+/// Entry points for the fuzz targets in `tests/fuzz` (feature `fuzzing`, never shipped);
+/// the unit tests replay the fuzzers' corpus and crash inputs through them.
+#[cfg(any(feature = "fuzzing", all(test, not(target_arch = "wasm32"))))]
+#[doc(hidden)]
+pub mod fuzzing;

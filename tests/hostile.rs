@@ -19,12 +19,13 @@ for _ in pairs(args) do n = n + 1 end
 local body, err = kong.request.get_body()
 kong.response.set_header("x-seen", n)
 kong.response.set_header("x-body", body and "parsed" or tostring(err))
+kong.log.notice("read ", n, " headers and arguments; body: ", body and "parsed" or tostring(err))
 "#;
 
 fn post(path: &str, content_type: &str, body: String) -> RequestSpec {
     let mut request = RequestSpec::get(path).header("content-type", content_type).header("content-length", &body.len().to_string());
     request.method = Some("POST".into());
-    request.body = Some(body);
+    request.body = Some(body.into());
     request
 }
 
@@ -67,6 +68,7 @@ fn many_and_large_headers_and_arguments() {
             // Kong's get_headers/get_query stop at max_headers/max_args (1000 here).
             let counted: usize = out.header("x-seen").and_then(|v| v.parse().ok()).unwrap_or(0);
             assert!(counted >= seen.parse().unwrap_or(0) && counted <= 2000, "{name}: counted {counted}");
+            assert!(out.messages().iter().any(|m| m.contains(&format!("read {counted} headers and arguments"))), "{name}: {:?}", out.logs);
             still_serves(&mut chain, &name);
         }
     }
@@ -94,7 +96,11 @@ fn bodies_nested_and_split_past_reason() {
             // nil and an error for what it cannot decode); a host that keeps large bodies
             // in a file (Kong's engine) gets 413 with the filter's reason; never a crash.
             match out.status {
-                200 => assert!(out.header("x-body").is_some(), "{name}"),
+                200 => {
+                    let body = out.header("x-body").unwrap_or_default().to_string();
+                    assert!(!body.is_empty(), "{name}");
+                    assert!(out.messages().iter().any(|m| m.ends_with(&format!("body: {body}"))), "{name}: {:?}", out.logs);
+                }
                 413 => assert!(out.messages().iter().any(|m| m.contains("cannot hand over the request body")), "{name}: {:?}", out.logs),
                 other => panic!("{name}: {other} {:?}", out.logs),
             }
@@ -140,5 +146,156 @@ fn a_chunk_setting_100000_headers_and_an_exit_body_at_the_limit() {
         let out = send(&mut chain, &RequestSpec::get("/"));
         assert_eq!(out.status, 500, "{profile:?}");
         assert!(out.messages().iter().any(|m| m.contains("body too large")), "{profile:?}: {:?}", out.logs);
+    }
+}
+
+/// A chunk that reads the parts a client can fill with any bytes and says what it saw,
+/// in a log line and a response header: `x-bin`'s value, the path, the `a` argument.
+const SEE_BYTES: &str = r#"
+local value = kong.request.get_header("x-bin")
+local path = kong.request.get_path()
+local a = kong.request.get_query()["a"]
+kong.log.notice("saw x-bin=", value and #value or "none", " path=", #path, " a=", type(a) == "string" and #a or tostring(a))
+kong.response.set_header("x-saw", (value and #value or 0) .. "/" .. #path)
+"#;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn non_utf8_bytes_in_header_names_values_path_and_query() {
+    let value: &[u8] = b"\xff\xfe\x80 caf\xe9";
+    let path: &[u8] = b"/caf\xe9/\xff\xfe";
+    let query: &[u8] = b"/q?a=\xff\xfe&b=%ff%fe";
+    for profile in PROFILES {
+        let mut chain = chain("pre-function", profile, json!({ "access": [SEE_BYTES] }));
+
+        // A header name that is not a token never reaches a filter: Envoy's HTTP/1 codec
+        // answers 400, Kong's nginx (ignore_invalid_headers) drops the header and logs it.
+        let name = format!("invalid header name under {profile:?}");
+        let out = send(&mut chain, &RequestSpec::get("/").header_bytes(b"x-\xff\xfe", b"v"));
+        match behaviour_of_codec(profile) {
+            Codec::Rejects => {
+                assert_eq!(out.status, 400, "{name}: {:?}", out.logs);
+                assert!(out.upstream.is_none(), "{name}");
+                assert!(out.messages().iter().any(|m| m.contains("http1.codec_error")), "{name}: {:?}", out.logs);
+            }
+            Codec::Drops => {
+                assert_eq!(out.status, 200, "{name}: {:?}", out.logs);
+                let upstream = out.upstream.as_ref().expect("proxied");
+                assert!(upstream.raw_headers.iter().all(|(n, _)| n.starts_with(':') || n.is_ascii()), "{name}");
+                assert!(out.messages().iter().any(|m| m.contains(r#"client sent invalid header line: "x-\xff\xfe: v""#)), "{name}: {:?}", out.logs);
+            }
+        }
+        still_serves(&mut chain, &name);
+
+        // A value, a path and a query of non-UTF-8 bytes: the chunk reads them (its log
+        // line counts their bytes), and the upstream gets them byte for byte.
+        for (what, request, saw, log) in [
+            ("a non-UTF-8 header value", RequestSpec::get("/").header_bytes(b"x-bin", value), "8/1", "saw x-bin=8 path=1 a=nil"),
+            ("a non-UTF-8 path", RequestSpec::get(path), "0/8", "saw x-bin=none path=8 a=nil"),
+            ("a non-UTF-8 query", RequestSpec::get(query), "0/2", "saw x-bin=none path=2 a=2"),
+        ] {
+            let name = format!("{what} under {profile:?}");
+            let out = send(&mut chain, &request);
+            no_trap(&out, &name);
+            assert_eq!((out.status, out.header("x-saw")), (200, Some(saw)), "{name}: {:?}", out.logs);
+            assert!(out.messages().iter().any(|m| m.ends_with(log)), "{name}: {:?}", out.logs);
+            let upstream = out.upstream.as_ref().expect("proxied");
+            assert_eq!(hex(&upstream.path_bytes), hex(&request.path), "{name}: path");
+            if what.contains("header") {
+                assert_eq!(upstream.header_bytes("x-bin").map(hex), Some(hex(value)), "{name}");
+            }
+            still_serves(&mut chain, &name);
+        }
+    }
+}
+
+/// What the host's HTTP/1.1 server does with an invalid header name (wasm_harness::codec).
+enum Codec {
+    Rejects,
+    Drops,
+}
+
+fn behaviour_of_codec(profile: wasm_harness::HostProfile) -> Codec {
+    match profile {
+        // Envoy's http-parser: HPE_INVALID_HEADER_TOKEN, a 400 from the codec.
+        wasm_harness::HostProfile::Envoy => Codec::Rejects,
+        // nginx: ignore_invalid_headers on (the default, kept by Kong's template).
+        wasm_harness::HostProfile::Kong => Codec::Drops,
+    }
+}
+
+/// Every byte value once: what a binary body must carry unchanged.
+fn all_bytes() -> Vec<u8> {
+    (0..=255u8).collect()
+}
+
+/// Binary header bytes as HTTP allows them in a value (obs-text and visible ASCII;
+/// control bytes are not field content, RFC 9110 section 5.5).
+const BINARY_VALUE: &[u8] = b"\x80\x81\xfe\xff caf\xe9 \xc3\x28";
+
+#[test]
+fn binary_header_values_and_bodies_survive_byte_for_byte() {
+    let scripted = |request: RequestSpec| RequestSpec {
+        upstream: Some(wasm_harness::UpstreamSpec {
+            status: Some(200),
+            headers: wasm_harness::HeadersSpec::Pairs(vec![("x-up-bin".into(), BINARY_VALUE.into())]),
+            body: Some(all_bytes().into()),
+        }),
+        ..request
+    };
+    let binary_post = |path: &str| {
+        let mut request = RequestSpec::get(path).header_bytes(b"x-bin", BINARY_VALUE).header("content-length", "256");
+        request.method = Some("POST".into());
+        request.body = Some(all_bytes().into());
+        scripted(request)
+    };
+    // Lua builds the same bytes: \128\129\254\255 caf\233 \195( and string.char(0..255).
+    let lua_value = r#""\128\129\254\255 caf\233 \195(""#;
+    let lua_body = "(function() local t = {} for i = 0, 255 do t[#t + 1] = string.char(i) end return table.concat(t) end)()";
+    let passthrough = json!({ "access": ["kong.log.info('passing through')"], "header_filter": ["kong.log.info('headers')"] });
+    let rewrite = json!({
+        "access": [format!("kong.service.request.set_raw_body(kong.request.get_raw_body()) kong.service.request.set_header('x-set', {lua_value})")],
+        "header_filter": [format!("kong.response.set_header('x-set', {lua_value}) kong.response.set_header('x-copied', kong.request.get_header('x-bin') or '-')")],
+    });
+    let exit = json!({ "access": [format!("if kong.request.get_path() == '/exit' then return kong.response.exit(200, {lua_body}, {{ ['x-exit'] = {lua_value} }}) end")] });
+    for profile in PROFILES {
+        let kong_linefeed = |mut body: Vec<u8>| {
+            // ngx_wasm_module appends a linefeed to a non-empty local response body.
+            if profile == wasm_harness::HostProfile::Kong {
+                body.push(b'\n');
+            }
+            body
+        };
+        for (what, config, filter_sets_headers) in [("passthrough", passthrough.clone(), false), ("set_raw_body and set_header", rewrite.clone(), true)] {
+            let name = format!("{what} under {profile:?}");
+            let mut chain = chain("pre-function", profile, config);
+            let out = send(&mut chain, &binary_post("/bin"));
+            no_trap(&out, &name);
+            assert_eq!(out.status, 200, "{name}: {:?}", out.logs);
+            let upstream = out.upstream.as_ref().expect("proxied");
+            assert_eq!(hex(&upstream.body_bytes), hex(&all_bytes()), "{name}: request body upstream");
+            assert_eq!(upstream.header_bytes("x-bin").map(hex), Some(hex(BINARY_VALUE)), "{name}: request header upstream");
+            assert_eq!(hex(&out.body_bytes), hex(&all_bytes()), "{name}: response body");
+            assert_eq!(out.header_bytes("x-up-bin").map(hex), Some(hex(BINARY_VALUE)), "{name}: response header");
+            if filter_sets_headers {
+                assert_eq!(upstream.header_bytes("x-set").map(hex), Some(hex(BINARY_VALUE)), "{name}: service set_header");
+                assert_eq!(out.header_bytes("x-set").map(hex), Some(hex(BINARY_VALUE)), "{name}: response set_header");
+                assert_eq!(out.header_bytes("x-copied").map(hex), Some(hex(BINARY_VALUE)), "{name}: get_header copied");
+            }
+            still_serves(&mut chain, &name);
+        }
+
+        let name = format!("kong.response.exit with binary under {profile:?}");
+        let mut chain = chain("pre-function", profile, exit.clone());
+        let out = send(&mut chain, &RequestSpec::get("/exit"));
+        no_trap(&out, &name);
+        assert_eq!(out.status, 200, "{name}: {:?}", out.logs);
+        assert!(out.upstream.is_none(), "{name}");
+        assert_eq!(hex(&out.body_bytes), hex(&kong_linefeed(all_bytes())), "{name}: body");
+        assert_eq!(out.header_bytes("x-exit").map(hex), Some(hex(BINARY_VALUE)), "{name}: header");
+        still_serves(&mut chain, &name);
     }
 }

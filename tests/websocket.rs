@@ -142,7 +142,7 @@ fn certificate_runs_once_per_connection_before_its_first_request() {
         });
         let mut chain = chain("pre-function", profile, config);
         chain.connect(None, Some(tls()));
-        let outs: Vec<_> = ["/1", "/2", "/3"].iter().map(|p| send(&mut chain, &RequestSpec::get(p))).collect();
+        let outs: Vec<_> = ["/1", "/2", "/3"].iter().map(|p| send(&mut chain, &RequestSpec::get(*p))).collect();
         chain.disconnect();
         assert_eq!(
             outs[0].messages(),

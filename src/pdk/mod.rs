@@ -234,7 +234,8 @@ pub fn validate_header<'gc>(
     Ok((name_text, value))
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
 pub mod testing;
 
 #[cfg(test)]

@@ -312,8 +312,13 @@ impl<'a, 'b> State<'a, 'b> {
     }
 
     fn match_capture(&mut self, s: usize, digit: u8) -> Result<Option<usize>, PatternError> {
+        // `%0` is no back-reference (lstrlib's check_capture: `l -= '1'; if (l < 0 ...`);
+        // checked before the subtraction, which would underflow.
+        if digit < b'1' {
+            return error("invalid capture index");
+        }
         let l = (digit - b'1') as usize;
-        if digit == b'0' || l >= self.level {
+        if l >= self.level {
             return error("invalid capture index");
         }
         let (start, len) = match self.capture[l] {
@@ -480,6 +485,10 @@ mod tests {
         assert_eq!(find_str("x", "(()"), Err("unfinished capture".into()));
         assert_eq!(find_str("x", "x)"), Err("invalid pattern capture".into()));
         assert_eq!(find_str("x", "%1"), Err("invalid capture index".into()));
+        // Found by `make fuzz` (lua_pattern): `%0` underflowed the capture index.
+        // luajit -e 'print(pcall(string.find, "x", "%0"))' -> false  invalid capture index
+        assert_eq!(find_str("x", "%0"), Err("invalid capture index".into()));
+        assert_eq!(find_str("0", "(0)%0"), Err("invalid capture index".into()));
         assert_eq!(find_str("x", "%f"), Err("missing '[' after '%f' in pattern".into()));
         assert_eq!(find_str("x", "%b"), Err("unbalanced pattern".into()));
     }

@@ -173,7 +173,7 @@ fn wait_for_port(port: u16, what: &str, child: &mut Child) -> Result<(), String>
 fn probe(port: u16, request: &RequestSpec) -> Result<(u16, Vec<String>), String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
-    let mut text = format!("{} {} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n", request.method.as_deref().unwrap_or("GET"), request.path);
+    let mut text = format!("{} {} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n", request.method.as_deref().unwrap_or("GET"), request.path.lossy());
     for (name, value) in request.headers.pairs() {
         let _ = write!(text, "{name}: {value}\r\n");
     }
@@ -223,7 +223,7 @@ fn wrk_script(requests: &[RequestSpec]) -> String {
             script,
             "  requests[#requests + 1] = wrk.format({}, {}, {{ {} }})",
             lua_string(request.method.as_deref().unwrap_or("GET")),
-            lua_string(&request.path),
+            lua_string(&request.path.lossy()),
             headers.join(", ")
         );
     }

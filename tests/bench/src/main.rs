@@ -12,7 +12,8 @@
 //!
 //! Other modes: `bench profile SCENARIO` (feature `profile`, `make profile`: the guest
 //! profiler, [`profile`]) and `bench e2e` (`make bench-e2e`: the scenarios over HTTP under
-//! `wrk`, against nginx with lua-nginx-module, [`e2e`]).
+//! `wrk`, against nginx with lua-nginx-module, [`e2e`]), and `bench soak` (`make soak`:
+//! memory over 1,000,000 requests and 10,000 reconfigurations of one instance, [`soak`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 mod e2e;
+mod soak;
 #[cfg(feature = "profile")]
 mod profile;
 
@@ -96,7 +98,7 @@ struct Scenario {
 fn scenarios(module: &Path) -> Vec<Scenario> {
     let s2 = json!({ "access": [scenario_chunk("s2_access.lua")], "header_filter": [scenario_chunk("s2_header_filter.lua")] });
     let with_body = RequestSpec {
-        upstream: Some(UpstreamSpec { status: Some(200), body: Some(json_body()), headers: HeadersSpec::None }),
+        upstream: Some(UpstreamSpec { status: Some(200), body: Some(json_body().into()), headers: HeadersSpec::None }),
         ..RequestSpec::get("/users")
     };
     vec![
@@ -292,9 +294,10 @@ fn main() {
             std::process::exit(2)
         }
         Some("e2e") => e2e::main(&args[1..]),
+        Some("soak") => soak::main(&args[1..]),
         Some("startup") => startup_table(&Harness::new(), &our_module()),
         Some(other) => {
-            eprintln!("bench: unknown mode {other:?}; usage: bench [report] | bench startup | bench profile s0..s5 | bench e2e");
+            eprintln!("bench: unknown mode {other:?}; usage: bench [report] | bench startup | bench profile s0..s5 | bench e2e | bench soak");
             std::process::exit(2)
         }
     }

@@ -268,6 +268,9 @@ impl Chain {
 
     /// Runs one request through the chain and the upstream.
     ///
+    /// Header names the host's HTTP/1.1 server would not accept never reach a filter
+    /// ([`crate::codec`]): Envoy answers 400 itself, Kong's nginx drops the header.
+    ///
     /// Errors: a trap in any filter (the chain should not be used after that).
     ///
     /// Kong profile: a trap answers the client nginx's 500 page, logs the trap as
@@ -279,6 +282,17 @@ impl Chain {
         self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()).clear();
         self.last_upstream = None;
         self.next_stream_connection();
+        // The host's HTTP/1.1 server checks header names before any filter runs.
+        let admitted;
+        let request = match crate::codec::admit(self.shared.profile, request) {
+            crate::codec::Admission::AsIs => request,
+            crate::codec::Admission::Rejected(outcome) => return Ok(outcome),
+            crate::codec::Admission::Dropped(spec, lines) => {
+                self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()).extend(lines);
+                admitted = spec;
+                &admitted
+            }
+        };
         if !self.kong() {
             return self.run_inner(request);
         }
@@ -298,13 +312,8 @@ impl Chain {
         }
         self.log(culprit, "error", format!("[wasm] {}", error.root_cause()));
         let logs = std::mem::take(&mut *self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
-        Outcome {
-            status: 500,
-            headers: vec![("content-type".into(), "text/html".into()), ("content-length".into(), NGINX_500_PAGE.len().to_string())],
-            body: NGINX_500_PAGE.into(),
-            upstream: self.last_upstream.take(),
-            logs,
-        }
+        let headers = vec![("content-type".into(), b"text/html".to_vec()), ("content-length".into(), NGINX_500_PAGE.len().to_string().into_bytes())];
+        Outcome::new(500, headers, NGINX_500_PAGE.into(), self.last_upstream.take(), logs)
     }
 
     fn run_inner(&mut self, request: &RequestSpec) -> Result<Outcome> {
@@ -326,7 +335,7 @@ impl Chain {
                     filter.finish_stream(*id)?;
                 }
                 let logs = std::mem::take(&mut *self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
-                return Ok(Outcome { status: 408, headers: Vec::new(), body: message, upstream: None, logs });
+                return Ok(Outcome::new(408, Vec::new(), message.into_bytes(), None, logs));
             }
             RequestEnd::Reply(index, mut reply) => {
                 if self.kong() && !reply.body.is_empty() {
@@ -346,7 +355,7 @@ impl Chain {
                 self.lock_stream().upstream_answered = true;
                 let response = Response {
                     status: answer.status,
-                    headers: answer.headers.into_iter().map(|(n, v)| (n, v.into_bytes())).collect(),
+                    headers: answer.headers,
                     body: answer.body,
                 };
                 (response, self.filters.len() - 1, Some(upstream_request))
@@ -356,8 +365,7 @@ impl Chain {
             if self.upgrade_headers(&mut response, &ids)? {
                 // Upgraded: the stream goes on (ws_deliver, ws_finish).
                 let logs = std::mem::take(&mut *self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
-                let headers = response.headers.iter().map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned())).collect();
-                return Ok(Outcome { status: response.status, headers, body: String::new(), upstream, logs });
+                return Ok(Outcome::new(response.status, response.headers, Vec::new(), upstream, logs));
             }
         } else {
             self.response_path(&mut response, first_responder, &ids)?;
@@ -373,13 +381,7 @@ impl Chain {
             filter.finish_stream(*id)?;
         }
         let logs = std::mem::take(&mut *self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
-        Ok(Outcome {
-            status: response.status,
-            headers: response.headers.iter().map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned())).collect(),
-            body: String::from_utf8_lossy(&response.body).into_owned(),
-            upstream,
-            logs,
-        })
+        Ok(Outcome::new(response.status, response.headers, response.body, upstream, logs))
     }
 
     fn lock_stream(&self) -> std::sync::MutexGuard<'_, crate::abi::StreamData> {
@@ -460,24 +462,28 @@ impl Chain {
         stream.connection = connection;
         stream.request_time_ns =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
-        let headers = request.headers.pairs();
-        let authority = headers.iter().find(|(n, _)| n == "host").map(|(_, v)| v.clone()).unwrap_or_else(|| "localhost".into());
+        // Header names that reach here are valid tokens (see `codec::invalid_header_name`),
+        // hence UTF-8; values, the path and the body are carried byte for byte.
+        let headers: Vec<(String, Vec<u8>)> =
+            request.headers.byte_pairs().into_iter().map(|(n, v)| (String::from_utf8_lossy(&n).into_owned(), v)).collect();
+        let authority = headers.iter().find(|(n, _)| n == "host").map(|(_, v)| v.clone()).unwrap_or_else(|| b"localhost".to_vec());
         let method = request.method.clone().unwrap_or_else(|| "GET".into());
+        let path = request.path.0.clone();
         stream.request_headers = vec![
             (":method".into(), method.into_bytes()),
-            (":path".into(), request.path.clone().into_bytes()),
-            (":authority".into(), authority.into_bytes()),
+            (":path".into(), path.clone()),
+            (":authority".into(), authority),
             (":scheme".into(), b"http".to_vec()),
         ];
-        stream.request_headers.extend(headers.into_iter().filter(|(n, _)| n != "host").map(|(n, v)| (n, v.into_bytes())));
-        stream.request_body = request.body.clone().unwrap_or_default().into_bytes();
-        stream.request_uri = request.path.clone().into_bytes();
-        match request.path.split_once('?') {
-            Some((path, query)) => {
-                stream.ngx_uri = path.as_bytes().to_vec();
-                stream.ngx_args = query.as_bytes().to_vec();
+        stream.request_headers.extend(headers.into_iter().filter(|(n, _)| n != "host"));
+        stream.request_body = request.body.clone().unwrap_or_default().0;
+        stream.request_uri = path.clone();
+        match path.iter().position(|&b| b == b'?') {
+            Some(q) => {
+                stream.ngx_uri = path[..q].to_vec();
+                stream.ngx_args = path[q + 1..].to_vec();
             }
-            None => stream.ngx_uri = request.path.clone().into_bytes(),
+            None => stream.ngx_uri = path,
         }
     }
 
@@ -522,7 +528,7 @@ impl Chain {
     /// Request headers then body through filters first to last. Returns the index of
     /// the filter that answered locally, and its reply, when one did.
     fn request_path(&mut self, request: &RequestSpec, ids: &[i32]) -> Result<Option<(usize, LocalReply)>> {
-        let body = request.body.clone().unwrap_or_default().into_bytes();
+        let body = request.body.clone().unwrap_or_default().0;
         let has_body = !body.is_empty();
         // Envoy's HTTP/1 codec never ends an upgrade request at its headers.
         let end_of_stream = !has_body && !self.kong() && !self.upgrading();
@@ -697,20 +703,13 @@ impl Chain {
             return self.kong_upstream_request();
         }
         let stream = self.lock_stream();
-        let get = |name: &str| {
-            stream.request_headers.iter().find(|(n, _)| n == name).map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-        };
-        UpstreamRequest {
-            method: get(":method").unwrap_or_default(),
-            path: get(":path").unwrap_or_default(),
-            headers: stream
-                .request_headers
-                .iter()
-                .filter(|(n, _)| !n.starts_with(':'))
-                .map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned()))
-                .collect(),
-            body: String::from_utf8_lossy(&stream.request_body).into_owned(),
-        }
+        let get = |name: &str| stream.request_headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
+        UpstreamRequest::new(
+            String::from_utf8_lossy(&get(":method")).into_owned(),
+            get(":path"),
+            stream.request_headers.iter().filter(|(n, _)| !n.starts_with(':')).cloned().collect(),
+            stream.request_body.clone(),
+        )
     }
 
     /// What nginx's proxy module sends upstream on Kong (kong-engine.md "Request
@@ -722,32 +721,30 @@ impl Chain {
     /// filter set that header itself.
     fn kong_upstream_request(&self) -> UpstreamRequest {
         let stream = self.lock_stream();
-        let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
         let path = match &stream.upstream_uri {
-            Some(uri) => text(uri),
+            Some(uri) => uri.clone(),
             None if stream.uri_changed => {
-                let mut path = text(&stream.ngx_uri);
+                let mut path = stream.ngx_uri.clone();
                 if !stream.ngx_args.is_empty() {
-                    path.push('?');
-                    path.push_str(&text(&stream.ngx_args));
+                    path.push(b'?');
+                    path.extend_from_slice(&stream.ngx_args);
                 }
                 path
             }
-            None => text(&stream.request_uri),
+            None => stream.request_uri.clone(),
         };
-        let method = stream.request_headers.iter().find(|(n, _)| n == ":method").map(|(_, v)| text(v)).unwrap_or_default();
+        let method = stream.request_headers.iter().find(|(n, _)| n == ":method").map(|(_, v)| String::from_utf8_lossy(v).into_owned()).unwrap_or_default();
         let entries = stream.request_headers.iter().chain(stream.removed_request_headers.iter());
         let had_length = entries.clone().any(|(n, _)| n == "content-length");
-        let mut headers: Vec<(String, String)> =
-            entries.filter(|(n, _)| !n.starts_with(':') && n != "content-length").map(|(n, v)| (n.clone(), text(v))).collect();
+        let mut headers: Vec<(String, Vec<u8>)> = entries.filter(|(n, _)| !n.starts_with(':') && n != "content-length").cloned().collect();
         match &stream.content_length_set {
-            Some(value) => headers.push(("content-length".into(), text(value))),
+            Some(value) => headers.push(("content-length".into(), value.clone())),
             None if had_length || stream.request_had_body => {
-                headers.push(("content-length".into(), stream.request_body.len().to_string()))
+                headers.push(("content-length".into(), stream.request_body.len().to_string().into_bytes()))
             }
             None => {}
         }
-        UpstreamRequest { method, path, headers, body: text(&stream.request_body) }
+        UpstreamRequest::new(method, path, headers, stream.request_body.clone())
     }
 
     fn load_response_headers(&self, response: &Response) {

@@ -67,21 +67,15 @@ pub fn perform(call: &HttpCall) -> Result<CallResponse, String> {
 }
 
 fn echo_call(call: &HttpCall) -> CallResponse {
-    let text = |v: Option<&[u8]>| String::from_utf8_lossy(v.unwrap_or_default()).into_owned();
-    let request = UpstreamRequest {
-        method: text(header(&call.headers, ":method")),
-        path: text(header(&call.headers, ":path")),
-        headers: call
-            .headers
-            .iter()
-            .filter(|(n, _)| !n.starts_with(':'))
-            .map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned()))
-            .collect(),
-        body: String::from_utf8_lossy(&call.body).into_owned(),
-    };
+    let request = UpstreamRequest::new(
+        String::from_utf8_lossy(header(&call.headers, ":method").unwrap_or_default()).into_owned(),
+        header(&call.headers, ":path").unwrap_or_default().to_vec(),
+        call.headers.iter().filter(|(n, _)| !n.starts_with(':')).cloned().collect(),
+        call.body.clone(),
+    );
     let answer = upstream::respond(&request, None);
     let mut headers: HeaderMap = vec![(":status".into(), answer.status.to_string().into_bytes())];
-    headers.extend(answer.headers.into_iter().map(|(n, v)| (n, v.into_bytes())));
+    headers.extend(answer.headers);
     CallResponse { headers, body: answer.body, trailers: Vec::new() }
 }
 

@@ -268,6 +268,20 @@ impl Filter {
         result
     }
 
+    /// Runs `proxy_on_configure` on the root context again with `config` (a host pushing a
+    /// new plugin configuration to a running instance); returns what the filter answered.
+    ///
+    /// Errors: a trap.
+    pub fn reconfigure(&mut self, config: &serde_json::Value) -> Result<bool> {
+        self.store.data_mut().plugin_config = config_bytes(config);
+        self.store.data_mut().callback = Callback::Configure;
+        let len = self.store.data().plugin_config.len() as i32;
+        let result = self.func::<(i32, i32), i32>("proxy_on_configure").and_then(|f| Ok(f.call(&mut self.store, (ROOT_CONTEXT_ID, len))?));
+        self.store.data_mut().callback = Callback::Root;
+        self.trapped |= result.is_err();
+        Ok(result? != 0)
+    }
+
     /// Bytes of linear memory the instance uses now.
     pub fn memory_size(&mut self) -> usize {
         match self.instance.get_memory(&mut self.store, "memory") {

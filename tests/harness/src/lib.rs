@@ -32,6 +32,7 @@
 
 pub mod abi;
 pub mod chain;
+pub mod codec;
 pub mod connection;
 pub mod dispatch;
 pub mod filter;
@@ -45,7 +46,7 @@ pub mod wasi;
 pub mod ws;
 
 pub use chain::Chain;
-pub use spec::{HostProfile, ChainSpec, FilterSpec, HeadersSpec, LogEntry, Outcome, RequestSpec, UpstreamRequest, UpstreamSpec};
+pub use spec::{escape_bytes, Bytes, HostProfile, ChainSpec, FilterSpec, HeadersSpec, LogEntry, Outcome, RequestSpec, UpstreamRequest, UpstreamSpec};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -283,17 +283,18 @@ async fn handle(
     let method = request.method().to_string();
     let path = request.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
     let version = format!("{:?}", request.version());
-    let mut headers: Vec<(String, String)> = Vec::new();
+    let mut headers: Vec<(wasm_harness::Bytes, wasm_harness::Bytes)> = Vec::new();
     for (name, value) in request.headers() {
-        headers.push((name.as_str().to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()));
+        headers.push((name.as_str().into(), value.as_bytes().into()));
     }
-    if !headers.iter().any(|(n, _)| n == "host") {
+    if !headers.iter().any(|(n, _)| n.0 == b"host") {
         if let Some(authority) = request.uri().authority() {
-            headers.push(("host".into(), authority.to_string()));
+            headers.push(("host".into(), authority.to_string().into()));
         }
     }
     // RFC 6455 4.1: a WebSocket handshake; the upgraded connection is taken after our 101.
-    let on_upgrade = wasm_harness::ws::is_handshake(&headers).then(|| hyper::upgrade::on(&mut request));
+    let text_headers: Vec<(String, String)> = headers.iter().map(|(n, v)| (n.lossy(), v.lossy())).collect();
+    let on_upgrade = wasm_harness::ws::is_handshake(&text_headers).then(|| hyper::upgrade::on(&mut request));
     let access = |status: u16, bytes: usize, upstream: &str| {
         eprintln!(
             "{peer} \"{method} {path} {version}\" {status} {bytes} upstream={upstream} {:.1}ms",
@@ -310,9 +311,9 @@ async fn handle(
     };
     let spec = RequestSpec {
         method: Some(method.clone()),
-        path: path.clone(),
+        path: path.clone().into(),
         headers: HeadersSpec::Pairs(headers),
-        body: if body.is_empty() { None } else { Some(String::from_utf8_lossy(&body).into_owned()) },
+        body: if body.is_empty() { None } else { Some(body.to_vec().into()) },
         upstream: None,
     };
     let mut upgraded = false;
@@ -349,14 +350,14 @@ async fn handle(
         eprintln!("{}", log_line(line));
     }
     let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body_len = outcome.body.len();
-    let mut response = Response::new(Full::new(Bytes::from(outcome.body)));
+    let body_len = outcome.body_bytes.len();
+    let mut response = Response::new(Full::new(Bytes::from(outcome.body_bytes)));
     *response.status_mut() = status;
-    for (name, value) in &outcome.headers {
+    for (name, value) in &outcome.raw_headers {
         if hop_by_hop(name) {
             continue;
         }
-        match (hyper::header::HeaderName::from_bytes(name.as_bytes()), hyper::header::HeaderValue::from_str(value)) {
+        match (hyper::header::HeaderName::from_bytes(name.as_bytes()), hyper::header::HeaderValue::from_bytes(value)) {
             (Ok(n), Ok(v)) => {
                 response.headers_mut().append(n, v);
             }
@@ -375,7 +376,7 @@ fn upstream_error(status: u16, message: String) -> UpstreamResponse {
     let body = format!("{message}\n").into_bytes();
     UpstreamResponse {
         status,
-        headers: vec![("content-type".into(), "text/plain".into()), ("content-length".into(), body.len().to_string())],
+        headers: vec![("content-type".into(), "text/plain".into()), ("content-length".into(), body.len().to_string().into_bytes())],
         body,
     }
 }
@@ -399,27 +400,27 @@ async fn exchange(target: &UpstreamTarget, request: &UpstreamRequest) -> Result<
     let authority = if target.host.contains(':') { format!("[{}]:{}", target.host, target.port) } else { format!("{}:{}", target.host, target.port) };
     let path = format!("{}{}", target.prefix, if request.path.is_empty() { "/" } else { &request.path });
     let mut builder = Request::builder().method(request.method.as_str()).uri(path).header(hyper::header::HOST, authority);
-    for (name, value) in &request.headers {
+    for (name, value) in &request.raw_headers {
         if name == "host" || hop_by_hop(name) {
             continue;
         }
-        builder = builder.header(name.as_str(), value.as_str());
+        builder = builder.header(name.as_str(), value.as_slice());
     }
-    let body = request.body.clone().into_bytes();
+    let body = request.body_bytes.clone();
     if !body.is_empty() {
         builder = builder.header(hyper::header::CONTENT_LENGTH, body.len());
     }
     let outgoing = builder.body(Full::new(Bytes::from(body))).map_err(|e| format!("request: {e}"))?;
     let response = sender.send_request(outgoing).await.map_err(|e| format!("{e}"))?;
     let status = response.status().as_u16();
-    let mut headers: Vec<(String, String)> = response
+    let mut headers: Vec<(String, Vec<u8>)> = response
         .headers()
         .iter()
         .filter(|(n, _)| !hop_by_hop(n.as_str()))
-        .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
         .collect();
     let body = Limited::new(response.into_body(), MAX_BODY).collect().await.map_err(|e| format!("response body: {e}"))?.to_bytes();
-    headers.push(("content-length".into(), body.len().to_string()));
+    headers.push(("content-length".into(), body.len().to_string().into_bytes()));
     Ok(UpstreamResponse { status, headers, body: body.to_vec() })
 }
 

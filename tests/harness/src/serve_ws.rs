@@ -41,7 +41,7 @@ const MAX_HEAD: usize = 64 * 1024;
 fn refusal(status: u16, message: String) -> UpstreamResponse {
     eprintln!("wasm-harness: {message}");
     let body = format!("{message}\n").into_bytes();
-    UpstreamResponse { status, headers: vec![("content-type".into(), "text/plain".into()), ("content-length".into(), body.len().to_string())], body }
+    UpstreamResponse { status, headers: vec![("content-type".into(), "text/plain".into()), ("content-length".into(), body.len().to_string().into_bytes())], body }
 }
 
 /// Sends the handshake `request` to `target` as HTTP/1.1 and reads the answer's head.
@@ -74,7 +74,7 @@ async fn upstream_handshake(target: &UpstreamTarget, request: &UpstreamRequest) 
     let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).ok_or("no status line")?;
     let headers = lines
         .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().as_bytes().to_vec()))
         .filter(|(n, _)| n != "content-length" && n != "transfer-encoding")
         .collect();
     Ok((UpstreamResponse { status, headers, body: Vec::new() }, Tunnel { stream, early: got[end..].to_vec() }))

@@ -110,12 +110,114 @@ pub fn config_bytes(value: &Value) -> Vec<u8> {
     }
 }
 
-/// Headers as `[[name, value], ...]` or `{name: value}`.
+/// Bytes written in a chain or request file: a JSON string stands for its UTF-8 bytes;
+/// `{"hex": "ff00"}` for any bytes at all (JSON strings cannot hold non-UTF-8 bytes, and
+/// `\u00ff` is the two UTF-8 bytes of U+00FF).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Bytes(pub Vec<u8>);
+
+impl Bytes {
+    /// The bytes as text, invalid UTF-8 replaced by U+FFFD.
+    pub fn lossy(&self) -> String {
+        String::from_utf8_lossy(&self.0).into_owned()
+    }
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<&str> for Bytes {
+    fn from(s: &str) -> Bytes {
+        Bytes(s.as_bytes().to_vec())
+    }
+}
+
+impl From<String> for Bytes {
+    fn from(s: String) -> Bytes {
+        Bytes(s.into_bytes())
+    }
+}
+
+impl From<&String> for Bytes {
+    fn from(s: &String) -> Bytes {
+        Bytes(s.as_bytes().to_vec())
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(bytes: Vec<u8>) -> Bytes {
+        Bytes(bytes)
+    }
+}
+
+impl From<&[u8]> for Bytes {
+    fn from(bytes: &[u8]) -> Bytes {
+        Bytes(bytes.to_vec())
+    }
+}
+
+/// Decodes `{"hex": ...}`: two hex digits per byte, whitespace ignored.
+fn from_hex(text: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if digits.len() % 2 != 0 {
+        return Err(format!("hex bytes {text:?}: odd number of digits"));
+    }
+    let nibble = |d: u8| (d as char).to_digit(16).map(|n| n as u8).ok_or_else(|| format!("hex bytes {text:?}: {:?} is not a hex digit", d as char));
+    digits.chunks(2).map(|pair| Ok(nibble(pair[0])? << 4 | nibble(pair[1])?)).collect()
+}
+
+impl Bytes {
+    /// A JSON value in either form (see [`Bytes`]); other values are JSON-encoded.
+    fn from_value(value: &Value) -> Result<Bytes, String> {
+        match value {
+            Value::String(s) => Ok(s.as_str().into()),
+            Value::Object(o) if o.len() == 1 && o.get("hex").is_some_and(Value::is_string) => {
+                from_hex(o["hex"].as_str().unwrap_or_default()).map(Bytes)
+            }
+            other => Ok(other.to_string().into()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Bytes, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        match &value {
+            Value::String(_) | Value::Object(_) => Bytes::from_value(&value).map_err(serde::de::Error::custom),
+            _ => Err(serde::de::Error::custom("expected a string or {\"hex\": \"...\"}")),
+        }
+    }
+}
+
+/// `bytes` for a transcript or a message: valid UTF-8 as is, every other byte as `\xNN`
+/// (and a literal backslash as `\\`), so binary bytes stay visible and unambiguous.
+pub fn escape_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                c if c.is_ascii_control() && c != '\n' && c != '\t' => out.push_str(&format!("\\x{:02x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// Headers as `[[name, value], ...]` or `{name: value}`; names and values are [`Bytes`].
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(untagged)]
 pub enum HeadersSpec {
     /// Ordered pairs; names may repeat.
-    Pairs(Vec<(String, String)>),
+    Pairs(Vec<(Bytes, Bytes)>),
     /// An object; one value per name.
     Map(serde_json::Map<String, Value>),
     #[default]
@@ -125,22 +227,24 @@ pub enum HeadersSpec {
 }
 
 impl HeadersSpec {
-    /// The headers as ordered pairs with lowercase names.
-    pub fn pairs(&self) -> Vec<(String, String)> {
+    /// The headers as ordered pairs with ASCII-lowercased names, byte for byte.
+    pub fn byte_pairs(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
         match self {
-            HeadersSpec::Pairs(p) => p.iter().map(|(n, v)| (n.to_ascii_lowercase(), v.clone())).collect(),
+            HeadersSpec::Pairs(p) => p.iter().map(|(n, v)| (n.to_ascii_lowercase(), v.0.clone())).collect(),
             HeadersSpec::Map(m) => m
                 .iter()
-                .map(|(n, v)| {
-                    let v = match v {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    (n.to_ascii_lowercase(), v)
-                })
+                .map(|(n, v)| (n.to_ascii_lowercase().into_bytes(), Bytes::from_value(v).unwrap_or_else(|e| e.into()).0))
                 .collect(),
             HeadersSpec::None => Vec::new(),
         }
+    }
+
+    /// [`HeadersSpec::byte_pairs`] as text (invalid UTF-8 replaced by U+FFFD).
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        self.byte_pairs()
+            .into_iter()
+            .map(|(n, v)| (String::from_utf8_lossy(&n).into_owned(), String::from_utf8_lossy(&v).into_owned()))
+            .collect()
     }
 }
 
@@ -154,9 +258,9 @@ pub struct UpstreamSpec {
     /// Response headers.
     #[serde(default)]
     pub headers: HeadersSpec,
-    /// Response body.
+    /// Response body ([`Bytes`]).
     #[serde(default)]
-    pub body: Option<String>,
+    pub body: Option<Bytes>,
 }
 
 /// One request: `{"method", "path", "headers", "body", "upstream"}`; only `path` is required.
@@ -166,14 +270,14 @@ pub struct RequestSpec {
     /// Method; `GET` when absent.
     #[serde(default)]
     pub method: Option<String>,
-    /// Path with optional query string.
-    pub path: String,
+    /// Path with optional query string ([`Bytes`]).
+    pub path: Bytes,
     /// Request headers.
     #[serde(default)]
     pub headers: HeadersSpec,
-    /// Request body.
+    /// Request body ([`Bytes`]).
     #[serde(default)]
-    pub body: Option<String>,
+    pub body: Option<Bytes>,
     /// The upstream's response; the echo upstream answers when absent.
     #[serde(default)]
     pub upstream: Option<UpstreamSpec>,
@@ -181,14 +285,19 @@ pub struct RequestSpec {
 
 impl RequestSpec {
     /// A GET of `path` with no headers.
-    pub fn get(path: &str) -> RequestSpec {
+    pub fn get(path: impl Into<Bytes>) -> RequestSpec {
         RequestSpec { method: None, path: path.into(), headers: HeadersSpec::None, body: None, upstream: None }
     }
 
     /// This request with one more header.
-    pub fn header(mut self, name: &str, value: &str) -> RequestSpec {
-        let mut pairs = self.headers.pairs();
-        pairs.push((name.to_ascii_lowercase(), value.into()));
+    pub fn header(self, name: &str, value: &str) -> RequestSpec {
+        self.header_bytes(name.as_bytes(), value.as_bytes())
+    }
+
+    /// This request with one more header, name and value as any bytes.
+    pub fn header_bytes(mut self, name: &[u8], value: &[u8]) -> RequestSpec {
+        let mut pairs: Vec<(Bytes, Bytes)> = self.headers.byte_pairs().into_iter().map(|(n, v)| (n.into(), v.into())).collect();
+        pairs.push((name.to_ascii_lowercase().into(), value.into()));
         self.headers = HeadersSpec::Pairs(pairs);
         self
     }
@@ -216,12 +325,41 @@ pub struct UpstreamRequest {
     pub headers: Vec<(String, String)>,
     /// Body.
     pub body: String,
+    /// The path with query string, byte for byte (`path` is it as text).
+    #[serde(skip)]
+    pub path_bytes: Vec<u8>,
+    /// The headers, values byte for byte (`headers` has them as text).
+    #[serde(skip)]
+    pub raw_headers: Vec<(String, Vec<u8>)>,
+    /// The body, byte for byte (`body` is it as text).
+    #[serde(skip)]
+    pub body_bytes: Vec<u8>,
 }
 
 impl UpstreamRequest {
+    /// What the upstream received: `path`, `headers` (pseudo-headers left out) and `body`
+    /// byte for byte, and as text (invalid UTF-8 replaced by U+FFFD).
+    pub fn new(method: String, path: Vec<u8>, headers: Vec<(String, Vec<u8>)>, body: Vec<u8>) -> UpstreamRequest {
+        let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
+        UpstreamRequest {
+            method,
+            path: text(&path),
+            headers: headers.iter().map(|(n, v)| (n.clone(), text(v))).collect(),
+            body: text(&body),
+            path_bytes: path,
+            raw_headers: headers,
+            body_bytes: body,
+        }
+    }
+
     /// The first value of header `name` (lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of header `name` (lowercase), byte for byte.
+    pub fn header_bytes(&self, name: &str) -> Option<&[u8]> {
+        self.raw_headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
     }
 }
 
@@ -238,9 +376,33 @@ pub struct Outcome {
     pub upstream: Option<UpstreamRequest>,
     /// Every filter's log lines, in the order they were written.
     pub logs: Vec<LogEntry>,
+    /// The response headers, values byte for byte (`headers` has them as text).
+    #[serde(skip)]
+    pub raw_headers: Vec<(String, Vec<u8>)>,
+    /// The response body, byte for byte (`body` is it as text).
+    #[serde(skip)]
+    pub body_bytes: Vec<u8>,
 }
 
 impl Outcome {
+    /// An outcome from the bytes the client got; `headers` and `body` as text.
+    pub fn new(status: u16, headers: Vec<(String, Vec<u8>)>, body: Vec<u8>, upstream: Option<UpstreamRequest>, logs: Vec<LogEntry>) -> Outcome {
+        Outcome {
+            status,
+            headers: headers.iter().map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned())).collect(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            upstream,
+            logs,
+            raw_headers: headers,
+            body_bytes: body,
+        }
+    }
+
+    /// The first value of response header `name` (lowercase), byte for byte.
+    pub fn header_bytes(&self, name: &str) -> Option<&[u8]> {
+        self.raw_headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
+    }
+
     /// The first value of response header `name` (lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
@@ -249,5 +411,30 @@ impl Outcome {
     /// The messages of every log line, in order.
     pub fn messages(&self) -> Vec<&str> {
         self.logs.iter().map(|l| l.message.as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_files_write_any_bytes_with_hex() {
+        let text = r#"{"path": {"hex": "2f636166e9"}, "headers": [["x-bin", {"hex": "ff 00 fe"}], ["x-text", "caf\u00e9"]],
+                       "body": {"hex": "00ff"}}"#;
+        let request: RequestSpec = serde_json::from_str(text).expect("a request file");
+        assert_eq!(request.path.0, b"/caf\xe9");
+        // A JSON string is its UTF-8 bytes: \u00e9 is two bytes, not 0xe9.
+        assert_eq!(request.headers.byte_pairs(), vec![(b"x-bin".to_vec(), b"\xff\x00\xfe".to_vec()), (b"x-text".to_vec(), "café".as_bytes().to_vec())]);
+        assert_eq!(request.body.map(|b| b.0), Some(b"\x00\xff".to_vec()));
+        let map: RequestSpec = serde_json::from_str(r#"{"path": "/", "headers": {"x-bin": {"hex": "80"}}}"#).expect("map form");
+        assert_eq!(map.headers.byte_pairs(), vec![(b"x-bin".to_vec(), b"\x80".to_vec())]);
+        let odd = serde_json::from_str::<RequestSpec>(r#"{"path": {"hex": "abc"}}"#).unwrap_err().to_string();
+        assert!(odd.contains("odd number of digits"), "{odd}");
+    }
+
+    #[test]
+    fn transcripts_escape_what_is_not_utf8() {
+        assert_eq!(escape_bytes(b"caf\xc3\xa9 \xe9\xff\\ \x01\n"), "café \\xe9\\xff\\\\ \\x01\n");
     }
 }

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use wasm_harness::chain::ItemOutcome;
 use wasm_harness::connection::RequestItem;
 use wasm_harness::ws::ReceivedFrame;
-use wasm_harness::{Outcome, RequestSpec};
+use wasm_harness::{escape_bytes, Outcome, RequestSpec};
 
 /// The reason phrase of common statuses.
 fn reason(status: u16) -> &'static str {
@@ -36,24 +36,24 @@ fn reason(status: u16) -> &'static str {
 pub fn render(request: &RequestSpec, outcome: &Outcome) -> String {
     let mut out = String::new();
     let method = request.method.as_deref().unwrap_or("GET");
-    let _ = writeln!(out, "> {method} {}", request.path);
-    for (name, value) in request.headers.pairs() {
-        let _ = writeln!(out, "> {name}: {value}");
+    let _ = writeln!(out, "> {method} {}", escape_bytes(&request.path));
+    for (name, value) in request.headers.byte_pairs() {
+        let _ = writeln!(out, "> {}: {}", escape_bytes(&name), escape_bytes(&value));
     }
     let _ = writeln!(out, "< HTTP/1.1 {} {}", outcome.status, reason(outcome.status));
-    for (name, value) in &outcome.headers {
-        let _ = writeln!(out, "< {name}: {value}");
+    for (name, value) in &outcome.raw_headers {
+        let _ = writeln!(out, "< {name}: {}", escape_bytes(value));
     }
-    if !outcome.body.is_empty() {
-        let _ = writeln!(out, "<\n{}", outcome.body);
+    if !outcome.body_bytes.is_empty() {
+        let _ = writeln!(out, "<\n{}", escape_bytes(&outcome.body_bytes));
     }
     match &outcome.upstream {
         None => {
             let _ = writeln!(out, "upstream: not called");
         }
         Some(up) => {
-            let headers: Vec<String> = up.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect();
-            let _ = writeln!(out, "upstream: {} {} [{}]", up.method, up.path, headers.join(", "));
+            let headers: Vec<String> = up.raw_headers.iter().map(|(n, v)| format!("{n}: {}", escape_bytes(v))).collect();
+            let _ = writeln!(out, "upstream: {} {} [{}]", up.method, escape_bytes(&up.path_bytes), headers.join(", "));
         }
     }
     for log in &outcome.logs {

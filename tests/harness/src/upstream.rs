@@ -8,8 +8,8 @@ use crate::spec::{UpstreamRequest, UpstreamSpec};
 pub struct UpstreamResponse {
     /// HTTP status.
     pub status: u16,
-    /// Headers, in order.
-    pub headers: Vec<(String, String)>,
+    /// Headers, in order; values byte for byte.
+    pub headers: Vec<(String, Vec<u8>)>,
     /// Body bytes.
     pub body: Vec<u8>,
 }
@@ -19,10 +19,11 @@ pub struct UpstreamResponse {
 /// values joined with `, `).
 pub fn respond(request: &UpstreamRequest, scripted: Option<&UpstreamSpec>) -> UpstreamResponse {
     if let Some(spec) = scripted {
-        let body = spec.body.clone().unwrap_or_default().into_bytes();
-        let mut headers = spec.headers.pairs();
+        let body = spec.body.clone().unwrap_or_default().0;
+        let mut headers: Vec<(String, Vec<u8>)> =
+            spec.headers.byte_pairs().into_iter().map(|(n, v)| (String::from_utf8_lossy(&n).into_owned(), v)).collect();
         if !headers.iter().any(|(n, _)| n == "content-length") {
-            headers.push(("content-length".into(), body.len().to_string()));
+            headers.push(("content-length".into(), body.len().to_string().into_bytes()));
         }
         return UpstreamResponse { status: spec.status.unwrap_or(200), headers, body };
     }
@@ -45,8 +46,8 @@ pub fn respond(request: &UpstreamRequest, scripted: Option<&UpstreamSpec>) -> Up
     UpstreamResponse {
         status: 200,
         headers: vec![
-            ("content-type".into(), "application/json".into()),
-            ("content-length".into(), body.len().to_string()),
+            ("content-type".into(), b"application/json".to_vec()),
+            ("content-length".into(), body.len().to_string().into_bytes()),
         ],
         body,
     }

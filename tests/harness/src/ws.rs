@@ -499,7 +499,8 @@ impl WebSocketSpec {
                 pairs.push((name.to_string(), value.to_string()));
             }
         }
-        crate::RequestSpec { method: Some("GET".into()), path: self.path.clone(), headers: HeadersSpec::Pairs(pairs), body: None, upstream: None }
+        let pairs = pairs.into_iter().map(|(n, v)| (n.into(), v.into())).collect();
+        crate::RequestSpec { method: Some("GET".into()), path: self.path.clone().into(), headers: HeadersSpec::Pairs(pairs), body: None, upstream: None }
     }
 }
 
@@ -522,6 +523,7 @@ pub fn upstream_handshake(request: &crate::UpstreamRequest) -> crate::upstream::
         let body = format!("websocket handshake refused: {why}\n").into_bytes();
         let mut headers = vec![("content-type".to_string(), "text/plain".to_string()), ("content-length".to_string(), body.len().to_string())];
         headers.extend(extra);
+        let headers = headers.into_iter().map(|(n, v)| (n, v.into_bytes())).collect();
         crate::upstream::UpstreamResponse { status, headers, body }
     };
     if request.method != "GET" || !is_handshake(&request.headers) {
@@ -536,9 +538,9 @@ pub fn upstream_handshake(request: &crate::UpstreamRequest) -> crate::upstream::
     crate::upstream::UpstreamResponse {
         status: 101,
         headers: vec![
-            ("upgrade".into(), "websocket".into()),
-            ("connection".into(), "Upgrade".into()),
-            ("sec-websocket-accept".into(), accept_key(&key)),
+            ("upgrade".into(), b"websocket".to_vec()),
+            ("connection".into(), b"Upgrade".to_vec()),
+            ("sec-websocket-accept".into(), accept_key(&key).into_bytes()),
         ],
         body: Vec::new(),
     }
@@ -723,15 +725,11 @@ mod tests {
     fn handshake_answers() {
         let spec: WebSocketSpec = serde_json::from_value(serde_json::json!({"path": "/chat"})).unwrap();
         let request = spec.handshake();
-        let upstream = crate::UpstreamRequest {
-            method: "GET".into(),
-            path: "/chat".into(),
-            headers: request.headers.pairs(),
-            body: String::new(),
-        };
+        let headers = request.headers.pairs().into_iter().map(|(n, v)| (n, v.into_bytes())).collect();
+        let upstream = crate::UpstreamRequest::new("GET".into(), b"/chat".to_vec(), headers, Vec::new());
         let answer = upstream_handshake(&upstream);
         assert_eq!(answer.status, 101);
-        assert!(answer.headers.contains(&("sec-websocket-accept".into(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".into())));
+        assert!(answer.headers.contains(&("sec-websocket-accept".into(), b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_vec())));
         let mut old = upstream.clone();
         old.headers.retain(|(n, _)| n != "sec-websocket-version");
         old.headers.push(("sec-websocket-version".into(), "8".into()));

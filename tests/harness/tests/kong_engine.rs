@@ -109,7 +109,7 @@ fn request_headers_eos_false_and_no_body_callback_without_a_body() {
     let trace = lines(&outcome);
     assert!(trace.contains(&"a: [info] request_headers headers=4 eos=false".to_string()), "{trace:#?}");
     assert!(!trace.iter().any(|l| l.contains("request_body")), "no body, no callback: {trace:#?}");
-    let empty = run(&mut chain, RequestSpec { body: Some(String::new()), ..RequestSpec::get("/").header("content-length", "0") });
+    let empty = run(&mut chain, RequestSpec { body: Some("".into()), ..RequestSpec::get("/").header("content-length", "0") });
     assert!(!lines(&empty).iter().any(|l| l.contains("request_body")));
 }
 
