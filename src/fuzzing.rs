@@ -122,11 +122,11 @@ pub fn query_args(data: &[u8]) {
     let _ = args::escape_path(data);
 }
 
-/// `multipart/form-data` bodies: `content-type value NUL body`.
+/// `multipart/form-data` bodies (`crate::codec::multipart`, lua-multipart's rules): `content-type value NUL body`.
 pub fn multipart(data: &[u8]) {
     let (content_type, body) = split_once(data, 0);
-    let _ = crate::pdk::kong::request::multipart(body, content_type);
-    let _ = crate::pdk::kong::request::multipart(data, b"multipart/form-data; boundary=X");
+    let _ = crate::codec::multipart::parse(body, content_type);
+    let _ = crate::codec::multipart::parse(data, b"multipart/form-data; boundary=X");
 }
 
 /// A chunk that reads and writes back every request part a client controls: headers
@@ -194,6 +194,40 @@ pub fn request(data: &[u8]) {
     });
 }
 
+/// The WebSocket frame decoder (`ws_client_frame` / `ws_upstream_frame` input): `data`'s
+/// first byte picks the side (bit 0), the maximum payload (bits 1-3: 16 B to 2 KiB) and
+/// the size of the pieces the rest arrives in (bits 4-7: 1 to 16 bytes, as body
+/// callbacks split a stream anywhere). Every decoded message is encoded again (masked
+/// toward the upstream, as the filter sends it on) and must decode back to itself.
+pub fn websocket_frames(data: &[u8]) {
+    use crate::websocket::{encode, Decoder, Side};
+    let Some((&control, stream)) = data.split_first() else { return };
+    let side = if control & 1 == 0 { Side::Client } else { Side::Upstream };
+    let max_payload = 16usize << ((control >> 1) & 7);
+    let piece = usize::from(control >> 4) + 1;
+    let mut decoder = Decoder::new(side, max_payload);
+    let mut messages = Vec::new();
+    for chunk in stream.chunks(piece) {
+        let (decoded, error) = decoder.push(chunk);
+        messages.extend(decoded);
+        if error.is_some() {
+            assert!(decoder.failed(), "an error leaves the decoder failed");
+            break;
+        }
+    }
+    for message in messages {
+        let mask = if side == Side::Client { Some(message.mask.unwrap_or([1, 2, 3, 4])) } else { None };
+        let bytes = encode(&message, mask);
+        let mut again = Decoder::new(side, max_payload.max(message.payload.len() + 2));
+        let (decoded, error) = again.push(&bytes);
+        assert!(error.is_none(), "a re-encoded message decodes: {error:?}");
+        assert_eq!(decoded.len(), 1, "one message back");
+        assert_eq!(decoded[0].kind, message.kind);
+        assert_eq!(decoded[0].payload, message.payload);
+        assert_eq!(decoded[0].status, message.status);
+    }
+}
+
 /// Every fuzz target by the name of its binary in `tests/fuzz/src/bin`.
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("configuration", configuration),
@@ -204,6 +238,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("query_args", query_args),
     ("multipart", multipart),
     ("request", request),
+    ("websocket_frames", websocket_frames),
 ];
 
 /// The fuzzers' findings replayed on every `cargo test`: each minimized corpus input and
@@ -249,3 +284,4 @@ mod replay {
         assert!(total >= super::TARGETS.len());
     }
 }
+

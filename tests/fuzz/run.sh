@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 root=$(cd ../.. && pwd)
 out="$root/target/fuzz"
 seconds=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-configuration lua_source lua_pattern string_format json_decode query_args multipart request}
+targets=${FUZZ_TARGETS:-configuration lua_source lua_pattern string_format json_decode query_args multipart request websocket_frames}
 nice_level=${FUZZ_NICE:-10}
 
 command -v cargo-afl >/dev/null || cargo install --locked cargo-afl
