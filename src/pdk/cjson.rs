@@ -25,7 +25,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use gc_arena::{Collect, Rootable};
+use gc_arena::Rootable;
 use piccolo::{Callback, CallbackReturn, Context, Error, Execution, Stack, Table, Value};
 
 use super::json::{self, DecodeConfig, EncodeConfig, EncodeError};
@@ -46,17 +46,9 @@ struct Settings {
 
 type Shared = Rc<Cell<Settings>>;
 
-/// The module tables `require` hands out, built on first use (a Lua table keyed by
-/// module name, so no singleton is created while another is being created).
-#[derive(Collect, Clone, Copy)]
-#[collect(no_drop)]
-struct Loaded<'gc>(Table<'gc>);
-
-impl<'gc> piccolo::Singleton<'gc> for Loaded<'gc> {
-    fn create(ctx: Context<'gc>) -> Self {
-        Loaded(Table::new(&ctx))
-    }
-}
+// The module tables `require` hands out are built on first use and kept in the state's
+// one table of loaded modules.
+use crate::lua::modules::Loaded;
 
 /// `require(name)` for `cjson` / `cjson.safe`: this state's instance; nil otherwise.
 pub fn module<'gc>(ctx: Context<'gc>, name: &str) -> Value<'gc> {

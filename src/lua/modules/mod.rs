@@ -65,10 +65,12 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     SOURCES.iter().map(|(n, _)| *n)
 }
 
-/// The modules loaded so far in this state, by name.
+/// The required modules built so far in this state, a Lua table by module name: the Lua
+/// modules here and `cjson` / `cjson.safe` (`crate::pdk::cjson`) share it; their names
+/// differ. A Lua table, so no singleton is created while another is being created.
 #[derive(Collect, Clone, Copy)]
 #[collect(no_drop)]
-struct Loaded<'gc>(Table<'gc>);
+pub(crate) struct Loaded<'gc>(pub(crate) Table<'gc>);
 
 impl<'gc> piccolo::Singleton<'gc> for Loaded<'gc> {
     fn create(ctx: Context<'gc>) -> Self {
