@@ -236,19 +236,23 @@ fn read_until(stream: &mut TcpStream, deadline: Instant, done: impl Fn(&[u8]) ->
     got
 }
 
-#[test]
-fn serve_upgrades_a_websocket_through_the_filter_on_loopback() {
-    let dir = std::env::temp_dir().join(format!("kf-ws-serve-{}", std::process::id()));
+/// `serve` for the chat chain (with `extra` arguments), and a client that completed the
+/// handshake for `path` through it: RFC 6455 1.3's accept value for the sample key. The
+/// server lives as long as the returned guard; reads give up at the returned deadline.
+fn open_through_serve(tag: &str, extra: &[&str], path: &str) -> (Server, TcpStream, Instant) {
+    let dir = std::env::temp_dir().join(format!("kf-ws-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let chain_file = dir.join("chain.json");
     let chain = json!({"filters": [{"name": "pre-function", "module": module_path(), "config": chat_config()}]});
     std::fs::write(&chain_file, chain.to_string()).unwrap();
-    let (_server, address) = start_server(&chain_file, &[]);
+    let (server, address) = start_server(&chain_file, extra);
+    // `serve` has read its chain once it listens.
+    let _ = std::fs::remove_dir_all(&dir);
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut stream = TcpStream::connect(&address).expect("connect");
     stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
     let handshake = format!(
-        "GET /chat HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: {}\r\nSec-WebSocket-Version: 13\r\n\r\n",
         wasm_harness::ws::SAMPLE_KEY
     );
@@ -256,8 +260,13 @@ fn serve_upgrades_a_websocket_through_the_filter_on_loopback() {
     let head = read_until(&mut stream, deadline, |b| b.windows(4).any(|w| w == b"\r\n\r\n"));
     let head = String::from_utf8_lossy(&head).to_string();
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    // RFC 6455 1.3's accept value for the sample key.
     assert!(head.to_ascii_lowercase().contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="), "{head}");
+    (server, stream, deadline)
+}
+
+#[test]
+fn serve_upgrades_a_websocket_through_the_filter_on_loopback() {
+    let (_server, mut stream, deadline) = open_through_serve("serve", &[], "/chat");
     let frame = wasm_harness::ws::Frame { mask: Some(wasm_harness::ws::CLIENT_MASK), ..wasm_harness::ws::Frame::new(wasm_harness::ws::opcode::TEXT, "hello") };
     stream.write_all(&frame.encode()).unwrap();
     let mut client = wasm_harness::ws::Receiver::new(wasm_harness::ws::Side::Client);
@@ -271,7 +280,6 @@ fn serve_upgrades_a_websocket_through_the_filter_on_loopback() {
     let mut client = wasm_harness::ws::Receiver::new(wasm_harness::ws::Side::Client);
     client.push(&closed);
     assert_eq!(client.frames.first().map(|f| (f.opcode.as_str(), f.close_code)), Some(("close", Some(1000))));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A WebSocket server on loopback for one connection: answers the handshake as RFC 6455
@@ -323,26 +331,8 @@ fn loopback_ws_upstream() -> (u16, std::thread::JoinHandle<Vec<ReceivedFrame>>) 
 #[test]
 fn serve_relays_a_websocket_to_a_loopback_upstream_through_the_filter() {
     let (port, upstream) = loopback_ws_upstream();
-    let dir = std::env::temp_dir().join(format!("kf-ws-relay-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let chain_file = dir.join("chain.json");
-    let chain = json!({"filters": [{"name": "pre-function", "module": module_path(), "config": chat_config()}]});
-    std::fs::write(&chain_file, chain.to_string()).unwrap();
     let upstream_url = format!("http://127.0.0.1:{port}");
-    let (_server, address) = start_server(&chain_file, &["--upstream", &upstream_url]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut stream = TcpStream::connect(&address).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-    let handshake = format!(
-        "GET /room HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: {}\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        wasm_harness::ws::SAMPLE_KEY
-    );
-    stream.write_all(handshake.as_bytes()).unwrap();
-    let head = read_until(&mut stream, deadline, |b| b.windows(4).any(|w| w == b"\r\n\r\n"));
-    let head = String::from_utf8_lossy(&head).to_string();
-    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    assert!(head.to_ascii_lowercase().contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="), "{head}");
+    let (_server, mut stream, deadline) = open_through_serve("relay", &["--upstream", &upstream_url], "/room");
     let masked = |frame: wasm_harness::ws::Frame| wasm_harness::ws::Frame { mask: Some(wasm_harness::ws::CLIENT_MASK), ..frame }.encode();
     stream.write_all(&masked(wasm_harness::ws::Frame::new(wasm_harness::ws::opcode::TEXT, "hi"))).unwrap();
     let got = read_until(&mut stream, deadline, |b| matches!(wasm_harness::ws::parse(b), wasm_harness::ws::Parsed::Frame(..)));
@@ -358,5 +348,4 @@ fn serve_relays_a_websocket_to_a_loopback_upstream_through_the_filter() {
     let received = upstream.join().expect("upstream thread");
     assert_eq!(frames(&received)[0], pair("text", "HI"));
     assert!(received.iter().all(|f| f.masked), "frames toward the upstream are masked (RFC 6455 5.1)");
-    let _ = std::fs::remove_dir_all(&dir);
 }
