@@ -121,3 +121,122 @@ fn pcall_sees_the_position_too() {
     // pcall's message is the same string Lua would log (§6.1 error, luaG_runerror).
     assert_logs("local ok, err = pcall(function()\n local t\n return t.x\nend)\nkong.log.info(err)", "access[1]:3: attempt to index a nil value");
 }
+
+// Patch 5: the VM runs plain callbacks (library and PDK functions) itself and only goes
+// back to the executor for one that asks for more. Every way a callback can end, seen
+// from Lua (reference manual §2.11, §5.1, §5.2, §5.5), with the results where Lua puts them.
+
+#[test]
+fn library_calls_in_a_loop_return_their_values_in_place() {
+    // Fixed and variable result counts, results used as arguments, a call in a for-in.
+    assert_logs(
+        "local n, s = 0, {} \
+         for i = 1, 300 do n = n + #string.rep('a', i % 7) + select('#', string.byte('abc', 1, -1)) end \
+         for k, v in pairs({ x = 1, y = 2 }) do s[#s + 1] = k .. v end table.sort(s) \
+         kong.log.info(n, ' ', table.concat(s, ','), ' ', math.max(string.byte('az', 1, 2)))",
+        // sum over i=1..300 of (i % 7) is 42 full cycles of 21 plus 1..6 = 882 + 21 = 903,
+        // plus 3 bytes per iteration: 900.
+        "1803 x1,y2 122",
+    );
+}
+
+#[test]
+fn callbacks_that_call_back_into_lua() {
+    // table.sort with a Lua comparator, gsub with a function, pcall and xpcall: each is a
+    // callback that calls Lua before it returns.
+    assert_logs(
+        "local t = { 3, 1, 2 } table.sort(t, function(a, b) return a > b end) \
+         local g = ('abc'):gsub('%w', function(c) return c:upper() end) \
+         local ok, v = pcall(function(x) return x * 2 end, 21) \
+         local ok2, e = xpcall(function() error('boom', 0) end, function(m) return 'handled ' .. m end) \
+         kong.log.info(table.concat(t, ''), ' ', g, ' ', tostring(ok), v, ' ', tostring(ok2), ' ', e)",
+        "321 ABC true42 false handled boom",
+    );
+}
+
+#[test]
+fn errors_raised_by_library_calls_reach_pcall_and_the_log() {
+    // luajit2: `pcall(string.rep)` gives "bad argument #1 to '?' (string expected, got no
+    // value)" (no name from a C caller); called from Lua the function is named.
+    assert_logs(
+        "local ok, e = pcall(string.rep) kong.log.info(tostring(ok), ' ', (e:gsub(' %(.*', '')))",
+        "false bad argument #1 to '?'",
+    );
+    assert_logs(
+        "local ok, e = pcall(function() string.rep() end) kong.log.info((e:gsub(' %(.*', '')))",
+        "access[1]:1: bad argument #1 to 'rep'",
+    );
+    let (outcome, messages) = run("local x = 1\nstring.rep()");
+    assert_eq!(outcome, PhaseOutcome::Failed, "{messages:?}");
+    assert!(messages.iter().any(|m| m.contains("bad argument #1 to 'rep'")), "{messages:?}");
+}
+
+#[test]
+fn coroutines_yield_and_resume_through_library_calls() {
+    assert_logs(
+        "local co = coroutine.wrap(function(a) \
+           local b = coroutine.yield(a + 1) \
+           local c = coroutine.yield(string.upper(b)) \
+           return c .. '!' end) \
+         local r1 = co(1) local r2 = co('x') local r3 = co('done') \
+         kong.log.info(r1, ' ', r2, ' ', r3)",
+        "2 X done!",
+    );
+}
+
+#[test]
+fn a_loop_of_library_calls_still_hits_the_instruction_limit() {
+    // The fuel a call costs is still counted when the VM runs it itself.
+    let (outcome, messages) = run("while true do local n = string.len('x') end");
+    assert_eq!(outcome, PhaseOutcome::Failed);
+    assert_eq!(messages, ["[pre-function] access[1]: instruction limit exceeded"]);
+}
+
+// Patch 6: `__index` tables are followed by the VM itself (luaV_gettable's loop, reference
+// manual §2.8 "index" event), with the same results as before. `setmetatable` is only
+// given to chunks under `untrusted_lua = on` (Kong's sandbox leaves it out).
+
+fn run_on(source: &str) -> (PhaseOutcome, Vec<String>) {
+    let config = PluginConfig::parse(serde_json::json!({ "access": [source] }).to_string().as_bytes()).unwrap();
+    let host = Rc::new(FakeHost::default());
+    let vm = crate::vm_config::VmConfig { untrusted_lua: crate::sandbox::Mode::On, ..Default::default() };
+    let mut rt = Runtime::with_vm_config(&config, Role::PreFunction, host.clone(), &vm).unwrap();
+    let outcome = rt.run_phase(Phase::Access, &mut RequestState::default());
+    (outcome, host.messages())
+}
+
+fn assert_logs_on(source: &str, expected: &str) {
+    let (outcome, messages) = run_on(source);
+    assert!(matches!(outcome, PhaseOutcome::Continue), "{outcome:?} {messages:?}");
+    assert_eq!(messages, [format!("[pre-function] {expected}")]);
+}
+
+#[test]
+fn index_chains_of_tables_find_the_value_or_nil() {
+    assert_logs_on(
+        "local a = { x = 1 } local b = setmetatable({}, { __index = a }) \
+         local c = setmetatable({ own = 2 }, { __index = b }) \
+         kong.log.info(c.x, ' ', tostring(c.y), ' ', c.own, ' ', tostring(rawget(c, 'x')))",
+        "1 nil 2 nil",
+    );
+}
+
+#[test]
+fn an_index_function_at_the_end_of_a_chain_gets_the_table_that_holds_it() {
+    // §2.8: the handler is called with the table whose metatable has it, and the key.
+    assert_logs_on(
+        "local f f = setmetatable({}, { __index = function(t, k) return k .. tostring(t == f) end }) \
+         local mid = setmetatable({}, { __index = f }) \
+         local top = setmetatable({}, { __index = mid }) \
+         kong.log.info(top.q)",
+        "qtrue",
+    );
+}
+
+#[test]
+fn an_index_loop_fails_the_request_instead_of_hanging() {
+    // Lua raises "loop in gettable"; here the loop runs into the instruction limit. Either
+    // way the request fails and the VM serves the next one.
+    let (outcome, _) = run_on("local t = {} setmetatable(t, { __index = t }) local v = t.missing");
+    assert_eq!(outcome, PhaseOutcome::Failed);
+}

@@ -14,24 +14,42 @@ pub fn type_of(stack: &Stack<'_, '_>, i: usize) -> &'static str {
     }
 }
 
+/// The method call `__kf_method` just made on a string, so argument errors count as
+/// LuaJIT does for `s:name(...)`: the method's name and the calling Lua code's chunk and
+/// line. The buffers are reused: recording a call allocates nothing once they have grown.
+#[derive(Default)]
+struct MethodCall {
+    noted: bool,
+    name: Vec<u8>,
+    chunk: Vec<u8>,
+    line: u64,
+}
+
 thread_local! {
-    /// The method call `__kf_method` just made on a string: `(name, chunk, line)` of the
-    /// calling Lua code, so argument errors count as LuaJIT does for `s:name(...)`.
-    static METHOD_CALL: std::cell::RefCell<Option<(String, String, u64)>> = const { std::cell::RefCell::new(None) };
+    static METHOD_CALL: std::cell::RefCell<MethodCall> = std::cell::RefCell::new(MethodCall::default());
 }
 
 /// Records that `name` is being called as a method from the current Lua line.
-pub fn note_method_call(exec: &Execution<'_, '_>, name: &str) {
-    let frame = exec.upper_lua_frame().map(|f| (f.chunk_name.to_str_lossy().into_owned(), f.current_line.0));
-    METHOD_CALL.with(|m| *m.borrow_mut() = frame.map(|(chunk, line)| (name.to_string(), chunk, line)));
+pub fn note_method_call(exec: &Execution<'_, '_>, name: piccolo::String<'_>) {
+    let frame = exec.upper_lua_frame();
+    METHOD_CALL.with(|m| {
+        let mut m = m.borrow_mut();
+        m.noted = frame.is_some();
+        if let Some(frame) = frame {
+            m.name.clear();
+            m.name.extend_from_slice(name.as_bytes());
+            m.chunk.clear();
+            m.chunk.extend_from_slice(frame.chunk_name.as_bytes());
+            m.line = frame.current_line.0;
+        }
+    });
 }
 
 fn called_as_method(exec: &Execution<'_, '_>, fname: &str) -> bool {
     let Some(frame) = exec.upper_lua_frame() else { return false };
     METHOD_CALL.with(|m| {
-        m.borrow().as_ref().is_some_and(|(name, chunk, line)| {
-            name == fname && *line == frame.current_line.0 && frame.chunk_name.as_bytes() == chunk.as_bytes()
-        })
+        let m = m.borrow();
+        m.noted && m.name == fname.as_bytes() && m.line == frame.current_line.0 && m.chunk == frame.chunk_name.as_bytes()
     })
 }
 

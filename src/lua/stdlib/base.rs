@@ -409,8 +409,15 @@ fn method_call<'gc>(string: &Table<'gc>, ctx: Context<'gc>, exec: Execution<'gc,
     stack.drain(1..2);
     let method = match receiver {
         Value::String(_) => {
-            super::args::note_method_call(&exec, &name.to_str_lossy());
-            string.get(ctx, name)
+            super::args::note_method_call(&exec, name);
+            let method = string.get(ctx, name);
+            // The string library's functions are callbacks: run the method here, on the
+            // receiver and arguments already in place, instead of handing the executor a
+            // call to make (a round trip through its loop for every `s:lower()`).
+            if let Value::Function(Function::Callback(callback)) = method {
+                return callback.call(ctx, exec, stack);
+            }
+            method
         }
         Value::Table(_) | Value::UserData(_) => match meta_ops::index(ctx, receiver, Value::String(name)) {
             Ok(MetaResult::Value(v)) => v,

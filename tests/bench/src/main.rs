@@ -10,7 +10,8 @@
 //! picks the module (default: the optimized `target/kong_functions.wasm`),
 //! `BENCH_REQUESTS` the measured requests per scenario (default 20,000).
 //!
-//! Other modes: `bench profile SCENARIO` (feature `profile`, `make profile`: the guest
+//! Other modes: `bench compare A.wasm B.wasm` (two builds of our module in alternating
+//! rounds, [`compare`]), `bench profile SCENARIO` (feature `profile`, `make profile`: the guest
 //! profiler, [`profile`]) and `bench e2e` (`make bench-e2e`: the scenarios over HTTP under
 //! `wrk`, against nginx with lua-nginx-module, [`e2e`]), and `bench soak` (`make soak`:
 //! memory over 1,000,000 requests and 10,000 reconfigurations of one instance, [`soak`]).
@@ -293,14 +294,62 @@ fn main() {
             eprintln!("bench profile: built without the `profile` feature; run `make profile SCENARIO=s2`");
             std::process::exit(2)
         }
+        Some("compare") => compare(&args[1..]),
         Some("e2e") => e2e::main(&args[1..]),
         Some("soak") => soak::main(&args[1..]),
-        Some("startup") => startup_table(&Harness::new(), &our_module()),
         Some(other) => {
-            eprintln!("bench: unknown mode {other:?}; usage: bench [report] | bench startup | bench profile s0..s5 | bench e2e | bench soak");
+            eprintln!("bench: unknown mode {other:?}; usage: bench [report] | bench startup | bench compare A.wasm B.wasm | bench profile s0..s5 | bench e2e | bench soak");
             std::process::exit(2)
         }
     }
+}
+
+/// `bench compare A.wasm B.wasm [ROUNDS]`: every scenario and the start-up through two
+/// builds of our module, measured in alternating rounds (A, B, A, B ...; `ROUNDS`, default
+/// 10, of `BENCH_REQUESTS / ROUNDS` requests each, after a warm-up), so that a busy machine
+/// slows both alike. Prints per-request medians in µs (the median of the rounds' medians),
+/// B's change against A, and the start + configure of the seed in ms.
+fn compare(args: &[String]) {
+    let [a, b] = [args.first(), args.get(1)].map(|p| {
+        PathBuf::from(p.unwrap_or_else(|| {
+            eprintln!("usage: bench compare A.wasm B.wasm [ROUNDS]");
+            std::process::exit(2)
+        }))
+    });
+    let rounds: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(10);
+    let count: usize = std::env::var("BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let per_round = (count / rounds).max(1);
+    let harness = Harness::new();
+    println!("A: {}\nB: {}\n{rounds} alternating rounds of {per_round} requests\n", a.display(), b.display());
+    println!("| Scenario | A median µs | B median µs | B vs A |\n|---|---|---|---|");
+    let (scenarios_a, scenarios_b) = (scenarios(&a), scenarios(&b));
+    for (sa, sb) in scenarios_a.iter().zip(&scenarios_b) {
+        let mut chains = [harness.chain(&sa.ours).expect("A configures"), harness.chain(&sb.ours).expect("B configures")];
+        let mut medians = [Vec::new(), Vec::new()];
+        for round in 0..rounds {
+            for (side, chain) in chains.iter_mut().enumerate() {
+                let warmup = if round == 0 { per_round / 5 } else { 0 };
+                medians[side].push(measure(chain, &sa.requests, warmup, per_round).median);
+            }
+        }
+        let [ma, mb] = medians.map(|mut m| {
+            m.sort_by(f64::total_cmp);
+            m[m.len() / 2]
+        });
+        println!("| {} | {ma:.1} | {mb:.1} | {:+.1}% |", sa.id, (mb / ma - 1.0) * 100.0);
+    }
+    let seeds = [&a, &b].map(|m| spec(vec![filter("pre-function", m, json!({ "access": [scenario_chunk("s1_access.lua")] }))]));
+    let mut starts = [Vec::new(), Vec::new()];
+    for _ in 0..rounds {
+        for side in 0..2 {
+            starts[side].push(startup(&harness, &seeds[side], 5));
+        }
+    }
+    let [sa, sb] = starts.map(|mut m| {
+        m.sort_by(f64::total_cmp);
+        m[m.len() / 2]
+    });
+    println!("| start + configure, seed (ms) | {sa:.2} | {sb:.2} | {:+.1}% |", (sb / sa - 1.0) * 100.0);
 }
 
 /// The "VM start + configure" table: the seed, the 50-chunk configuration, and the

@@ -63,7 +63,39 @@ impl<'gc, const N: usize> From<MetaCall<'gc, N>> for MetaResult<'gc, N> {
     }
 }
 
+/// kong-functions patch: follows a chain of `__index` *tables* itself, as Lua's
+/// `luaV_gettable` does (up to its `MAXTAGLOOP`, 100). 0.3.3 answered every `__index` table
+/// with a freshly allocated callback that the executor then had to call, so reading a field
+/// through a proxy table (`setmetatable({}, { __index = t })`, every sandboxed module) cost
+/// an allocation and a trip through the executor. An `__index` function, userdata, or a
+/// chain longer than that is handed to 0.3.3's code below (a loop of `__index` tables
+/// then goes on one link per callback, each costing fuel, until the fuel runs out).
 pub fn index<'gc>(
+    ctx: Context<'gc>,
+    table: Value<'gc>,
+    key: Value<'gc>,
+) -> Result<MetaResult<'gc, 2>, TypeError> {
+    const MAX_TABLE_CHAIN: usize = 100;
+    let mut current = table;
+    for _ in 0..MAX_TABLE_CHAIN {
+        let Value::Table(t) = current else { break };
+        let v = t.get(ctx, key);
+        if !v.is_nil() {
+            return Ok(MetaResult::Value(v));
+        }
+        let Some(mt) = t.metatable() else {
+            return Ok(MetaResult::Value(Value::Nil));
+        };
+        match mt.get(ctx, MetaMethod::Index) {
+            Value::Nil => return Ok(MetaResult::Value(Value::Nil)),
+            next @ Value::Table(_) => current = next,
+            _ => break,
+        }
+    }
+    index_step(ctx, current, key)
+}
+
+fn index_step<'gc>(
     ctx: Context<'gc>,
     table: Value<'gc>,
     key: Value<'gc>,
@@ -117,7 +149,10 @@ pub fn index<'gc>(
                 let table = stack.get(0);
                 let key = stack.get(1);
                 stack.clear();
-                match index(ctx, table, key)? {
+                // kong-functions patch: one link per callback past the first 100, as in
+                // 0.3.3, so that an `__index` loop still spends fuel at 0.3.3's rate and
+                // meets the instruction limit as soon as it did.
+                match index_step(ctx, table, key)? {
                     MetaResult::Value(v) => {
                         stack.push_back(v);
                         Ok(CallbackReturn::Return.into())

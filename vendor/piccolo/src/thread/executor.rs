@@ -13,7 +13,7 @@ use crate::{
 
 use super::{
     thread::{Frame, LuaFrame, ThreadState},
-    vm::run_vm,
+    vm::{run_vm, InlineCalls},
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,9 +82,9 @@ impl<'gc> Hash for Executor<'gc> {
 }
 
 impl<'gc> Executor<'gc> {
-    const FUEL_PER_CALLBACK: i32 = 8;
+    pub(super) const FUEL_PER_CALLBACK: i32 = 8;
     const FUEL_PER_SEQ_STEP: i32 = 4;
-    const FUEL_PER_STEP: i32 = 4;
+    pub(super) const FUEL_PER_STEP: i32 = 4;
 
     /// Creates a new `Executor` with a stopped main thread.
     pub fn new(ctx: Context<'gc>) -> Self {
@@ -147,7 +147,7 @@ impl<'gc> Executor<'gc> {
     pub fn step(self, ctx: Context<'gc>, fuel: &mut Fuel) -> bool {
         let mut state = self.0.borrow_mut(&ctx);
 
-        loop {
+        'steps: loop {
             let mut top_thread = state.thread_stack.last().copied().unwrap();
             let mut res_thread = None;
             match top_thread.mode() {
@@ -398,18 +398,84 @@ impl<'gc> Executor<'gc> {
 
                         const VM_GRANULARITY: u32 = 64;
 
-                        let lua_frame = LuaFrame {
-                            state: top_state,
-                            thread: top_thread,
-                            fuel,
-                        };
-                        match run_vm(ctx, lua_frame, VM_GRANULARITY) {
-                            Err(err) => {
-                                let err = with_position(&top_state, err);
-                                top_state.frames.push(Frame::Error(err.into()));
+                        // kong-functions patch: stay with this thread while it only moves
+                        // between Lua frames and callbacks that return plainly. 0.3.3 went
+                        // back to the top of this loop after every call and return (thread
+                        // stack, thread mode twice, frame popped and pushed again), which was
+                        // most of the cost of calling a library function from Lua. Fuel is
+                        // consumed and checked exactly as that loop did.
+                        loop {
+                            let lua_frame = LuaFrame {
+                                state: top_state,
+                                thread: top_thread,
+                                fuel,
+                            };
+                            let mut calls = InlineCalls {
+                                executor: self,
+                                threads: &state.thread_stack,
+                                pending: None,
+                            };
+                            match run_vm(ctx, lua_frame, VM_GRANULARITY, &mut calls) {
+                                Err(err) => {
+                                    let err = with_position(&top_state, err);
+                                    top_state.frames.push(Frame::Error(err.into()));
+                                    break;
+                                }
+                                Ok(instructions_run) => {
+                                    fuel.consume(instructions_run.try_into().unwrap());
+                                }
                             }
-                            Ok(instructions_run) => {
-                                fuel.consume(instructions_run.try_into().unwrap());
+                            if let Some((bottom, ret)) = calls.pending {
+                                callback_ret(ctx, &mut state.thread_stack, top_state, bottom, ret);
+                                break;
+                            }
+                            let is_lua = match top_state.frames.last() {
+                                Some(Frame::Lua { .. }) => true,
+                                Some(Frame::Callback { .. }) => false,
+                                _ => break,
+                            };
+                            if !Self::next_step(fuel) {
+                                break 'steps false;
+                            }
+                            if is_lua {
+                                continue;
+                            }
+                            let Some(Frame::Callback { bottom, callback }) = top_state.frames.pop()
+                            else {
+                                unreachable!()
+                            };
+                            fuel.consume(Self::FUEL_PER_CALLBACK);
+                            let exec = execution(
+                                self,
+                                fuel,
+                                &state.thread_stack,
+                                &top_state.frames,
+                                &top_state.stack,
+                            );
+                            match callback.call(ctx, exec, Stack::new(&mut top_state.stack, bottom))
+                            {
+                                Ok(CallbackReturn::Return) => top_state.return_to(bottom),
+                                Ok(ret) => {
+                                    callback_ret(
+                                        ctx,
+                                        &mut state.thread_stack,
+                                        top_state,
+                                        bottom,
+                                        ret,
+                                    );
+                                    break;
+                                }
+                                Err(err) => {
+                                    top_state.stack.truncate(bottom);
+                                    top_state.frames.push(Frame::Error(err));
+                                    break;
+                                }
+                            }
+                            if !matches!(top_state.frames.last(), Some(Frame::Lua { .. })) {
+                                break;
+                            }
+                            if !Self::next_step(fuel) {
+                                break 'steps false;
                             }
                         }
                     }
@@ -449,6 +515,13 @@ impl<'gc> Executor<'gc> {
                 break false;
             }
         }
+    }
+
+    /// kong-functions patch: the end of one step of the loop in `step` (its fuel per step),
+    /// and whether the fuel left allows another.
+    fn next_step(fuel: &mut Fuel) -> bool {
+        fuel.consume(Self::FUEL_PER_STEP);
+        fuel.should_continue()
     }
 
     pub fn take_result<T: FromMultiValue<'gc>>(
@@ -539,6 +612,21 @@ pub struct Execution<'gc, 'a> {
 }
 
 impl<'gc, 'a> Execution<'gc, 'a> {
+    /// kong-functions patch: for `run_vm`, which now calls plain callbacks itself.
+    pub(super) fn new(
+        executor: Executor<'gc>,
+        fuel: &'a mut Fuel,
+        upper_lua: Option<(Gc<'gc, FunctionPrototype<'gc>>, usize)>,
+        threads: &'a [Thread<'gc>],
+    ) -> Self {
+        Execution {
+            executor,
+            fuel,
+            upper_lua,
+            threads,
+        }
+    }
+
     /// The fuel parameter passed to `Executor::step`.
     pub fn fuel(&mut self) -> &mut Fuel {
         self.fuel

@@ -673,7 +673,7 @@ impl<'gc, 'a> LuaFrame<'gc, 'a> {
     // Call the function at the given register with the given arguments. On return, results will be
     // placed starting at the function register.
     pub(super) fn call_function(
-        self,
+        &mut self,
         ctx: Context<'gc>,
         func: RegisterIndex,
         args: VarCount,
@@ -750,7 +750,7 @@ impl<'gc, 'a> LuaFrame<'gc, 'a> {
     // invalidating the function or its arguments. Returns are placed *after* the function and its
     // aruments, and all registers past this are invalidated as normal.
     pub(super) fn call_function_keep(
-        self,
+        &mut self,
         ctx: Context<'gc>,
         func: RegisterIndex,
         arg_count: u8,

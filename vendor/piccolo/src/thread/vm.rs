@@ -12,7 +12,72 @@ use crate::{
     Closure, Constant, Context, Function, RuntimeError, String, Table, Value,
 };
 
-use super::{thread::LuaFrame, VMError};
+use super::{
+    executor::Execution,
+    thread::{Frame, LuaFrame},
+    Executor, VMError,
+};
+use crate::{CallbackReturn, FunctionPrototype, Stack, Thread};
+use gc_arena::Gc;
+
+/// kong-functions patch: what `run_vm` needs to run a plain callback itself, where 0.3.3
+/// returned to `Executor::step` for every call into Rust and came back for its return.
+pub(super) struct InlineCalls<'gc, 'a> {
+    pub(super) executor: Executor<'gc>,
+    pub(super) threads: &'a [Thread<'gc>],
+    /// Set when a callback run here returned something other than `Return` (a sequence, a
+    /// call, a yield or a resume): the stack bottom it returned at and what it returned,
+    /// for `Executor::step` to finish as it finishes any callback.
+    pub(super) pending: Option<(usize, CallbackReturn<'gc>)>,
+}
+
+/// kong-functions patch: after a `Call` opcode pushed a callback frame, runs the callback
+/// at once. Returns true when it returned plainly, its results are in place and the fuel
+/// allows going on in the same Lua frame; false when `run_vm` must return (a Lua frame was
+/// pushed, the callback errored or asked for more, or the fuel is spent).
+fn call_inline<'gc>(
+    ctx: Context<'gc>,
+    lua_frame: &mut LuaFrame<'gc, '_>,
+    prototype: Gc<'gc, FunctionPrototype<'gc>>,
+    calls: &mut InlineCalls<'gc, '_>,
+) -> bool {
+    if !matches!(lua_frame.state.frames.last(), Some(Frame::Callback { .. })) {
+        return false;
+    }
+    let Some(Frame::Callback { bottom, callback }) = lua_frame.state.frames.pop() else {
+        unreachable!()
+    };
+    let Some(Frame::Lua { pc, .. }) = lua_frame.state.frames.last() else {
+        panic!("callback called from a frame that is not lua");
+    };
+    // The fuel the step loop would have spent: a step to leave the VM, the callback, a step
+    // to come back.
+    lua_frame
+        .fuel
+        .consume(Executor::FUEL_PER_CALLBACK + 2 * Executor::FUEL_PER_STEP);
+    // Subtract 1 instruction for the Call opcode, as `Executor::step` does.
+    let exec = Execution::new(
+        calls.executor,
+        lua_frame.fuel,
+        Some((prototype, *pc - 1)),
+        calls.threads,
+    );
+    match callback.call(ctx, exec, Stack::new(&mut lua_frame.state.stack, bottom)) {
+        Ok(CallbackReturn::Return) => {
+            lua_frame.state.return_to(bottom);
+            lua_frame.fuel.should_continue()
+        }
+        Ok(ret) => {
+            calls.pending = Some((bottom, ret));
+            false
+        }
+        Err(err) => {
+            lua_frame.state.stack.truncate(bottom);
+            lua_frame.state.frames.push(Frame::Error(err));
+            false
+        }
+    }
+}
 
 #[derive(Debug, Copy, Clone, Error)]
 pub enum BinaryOperatorError {
@@ -58,6 +123,7 @@ pub(super) fn run_vm<'gc>(
     ctx: Context<'gc>,
     mut lua_frame: LuaFrame<'gc, '_>,
     max_instructions: u32,
+    calls: &mut InlineCalls<'gc, '_>,
 ) -> Result<u32, RuntimeError> {
     if max_instructions == 0 {
         return Ok(0);
@@ -202,7 +268,10 @@ pub(super) fn run_vm<'gc>(
                 returns,
             } => {
                 lua_frame.call_function(ctx, func, args, returns)?;
-                break;
+                if !call_inline(ctx, &mut lua_frame, current_prototype, calls) {
+                    break;
+                }
+                registers = lua_frame.registers();
             }
 
             Operation::TailCall { func, args } => {
@@ -326,7 +395,10 @@ pub(super) fn run_vm<'gc>(
 
             Operation::GenericForCall { base, var_count } => {
                 lua_frame.call_function_keep(ctx, base, 2, VarCount::constant(var_count))?;
-                break;
+                if !call_inline(ctx, &mut lua_frame, current_prototype, calls) {
+                    break;
+                }
+                registers = lua_frame.registers();
             }
 
             Operation::GenericForLoop { base, jump } => {
