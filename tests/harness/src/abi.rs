@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use wasmtime::error::Context as _;
 use wasmtime::{bail, format_err as anyhow, Result};
-use wasmtime::{Caller, Extern, Linker, Memory};
+use wasmtime::{Caller, Extern, Linker, Memory, TypedFunc};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 use crate::dispatch::{CallResponse, HttpCall};
@@ -164,6 +164,12 @@ pub struct HostState {
     pub last_token: u32,
     /// The response `proxy_on_http_call_response` is reading (map types 6/7, buffer 4).
     pub call_response: Option<CallResponse>,
+    /// The module's `memory` export, looked up on the first host call that needs it: a
+    /// host resolves its exports once (Envoy's and ngx_wasm_module's wasm VMs keep them
+    /// per instance), not by name on every call.
+    pub memory: Option<Memory>,
+    /// The module's `proxy_on_memory_allocate`, looked up once as `memory` is.
+    pub allocate: Option<TypedFunc<i32, i32>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -263,10 +269,29 @@ pub fn kong_set_body(buffer: &mut Vec<u8>, start: usize, size: usize, data: &[u8
 }
 
 fn memory(caller: &mut Caller<'_, HostState>) -> Result<Memory> {
+    if let Some(memory) = caller.data().memory {
+        return Ok(memory);
+    }
     match caller.get_export("memory") {
-        Some(Extern::Memory(m)) => Ok(m),
+        Some(Extern::Memory(m)) => {
+            caller.data_mut().memory = Some(m);
+            Ok(m)
+        }
         _ => bail!("module exports no memory"),
     }
+}
+
+fn allocate(caller: &mut Caller<'_, HostState>) -> Result<TypedFunc<i32, i32>> {
+    if let Some(allocate) = &caller.data().allocate {
+        return Ok(allocate.clone());
+    }
+    let allocate = caller
+        .get_export("proxy_on_memory_allocate")
+        .and_then(Extern::into_func)
+        .context("module exports no proxy_on_memory_allocate")?
+        .typed::<i32, i32>(&*caller)?;
+    caller.data_mut().allocate = Some(allocate.clone());
+    Ok(allocate)
 }
 
 fn read(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32) -> Result<Vec<u8>> {
@@ -296,11 +321,7 @@ fn write_u64(caller: &mut Caller<'_, HostState>, ptr: i32, value: u64) -> Result
 /// Copies `data` into guest memory from `proxy_on_memory_allocate` and stores its
 /// address and size at `ret_ptr`/`ret_size`.
 fn return_bytes(caller: &mut Caller<'_, HostState>, data: &[u8], ret_ptr: i32, ret_size: i32) -> Result<i32> {
-    let alloc = caller
-        .get_export("proxy_on_memory_allocate")
-        .and_then(Extern::into_func)
-        .context("module exports no proxy_on_memory_allocate")?
-        .typed::<i32, i32>(&*caller)?;
+    let alloc = allocate(caller)?;
     let addr = alloc.call(&mut *caller, data.len() as i32)?;
     if addr == 0 && !data.is_empty() {
         bail!("proxy_on_memory_allocate({}) returned null", data.len());

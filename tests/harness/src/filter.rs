@@ -103,6 +103,8 @@ impl Filter {
             pending_calls: Default::default(),
             last_token: 0,
             call_response: None,
+            memory: None,
+            allocate: None,
         };
         let mut store = Store::new(engine, state);
         // Only read on an engine with epoch interruption (the profiler's, see
