@@ -180,11 +180,47 @@ fn namespace_copy<'gc>(ctx: Context<'gc>, name: &str) -> Value<'gc> {
 /// Sets `environment/lua.lua`'s names in `env`, every module behind a read-only proxy,
 /// and the compile rewrites' helpers.
 fn lua_names<'gc>(ctx: Context<'gc>, env: Table<'gc>) {
-    names(allowlist::LUA).for_each(|n| include(ctx, env, n));
+    include_lua_names(ctx, env);
     // String methods go through LuaJIT's string metatable in Kong, whatever the chunk's
     // `string` global is: here they resolve against lua.lua's string functions.
     set_helpers(ctx, env, env.get(ctx, "string"));
     protect_modules(ctx, env);
+}
+
+/// What [`include`] of every `environment/lua.lua` name does, in one pass per module:
+/// each allowed member is copied out of the built-in module by walking the module's own
+/// keys (no name is looked up, or interned, one by one). A module with no allowed member
+/// present is left out, as [`include`] leaves out a name the built-ins lack.
+fn include_lua_names<'gc>(ctx: Context<'gc>, env: Table<'gc>) {
+    let mut modules: Vec<(&str, Vec<&str>)> = Vec::new();
+    for name in names(allowlist::LUA) {
+        let Some((module, member)) = name.split_once('.') else {
+            include(ctx, env, name);
+            continue;
+        };
+        match modules.iter_mut().find(|(m, _)| *m == module) {
+            Some((_, members)) => members.push(member),
+            None => modules.push((module, vec![member])),
+        }
+    }
+    for (module, members) in modules {
+        let key = ctx.intern(module.as_bytes());
+        let Value::Table(builtin) = ctx.globals().get(ctx, key) else { continue };
+        let copy = Table::new(&ctx);
+        for (k, v) in builtin.iter() {
+            let allowed = matches!(k, Value::String(s) if members.iter().any(|m| m.as_bytes() == s.as_bytes()));
+            if allowed && !v.is_nil() {
+                let v = match v {
+                    Value::Table(t) => Value::Table(copy_table(ctx, t, COPY_DEPTH)),
+                    v => v,
+                };
+                copy.set(ctx, k, v).ok();
+            }
+        }
+        if !matches!(copy.next(Value::Nil), NextValue::Last) {
+            env.set(ctx, key, copy).ok();
+        }
+    }
 }
 
 /// [`lua_names`] built once per Lua state, the first time a chunk needs them, and handed
@@ -530,4 +566,40 @@ fn require_function<'gc>(ctx: Context<'gc>, allowed: BTreeSet<String>) -> Callba
         stack.replace(ctx, module);
         Ok(CallbackReturn::Return)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `include_lua_names` gives exactly what `include` of each environment/lua.lua name
+    /// (Kong's `include(env, id)` in environment/init.lua) gives: the same names, the same
+    /// values.
+    #[test]
+    fn one_pass_includes_match_include_by_name() {
+        let mut lua = crate::lua::new_state();
+        lua.enter(|ctx| {
+            let (by_name, one_pass) = (Table::new(&ctx), Table::new(&ctx));
+            names(allowlist::LUA).for_each(|n| include(ctx, by_name, n));
+            include_lua_names(ctx, one_pass);
+            let flat = |t: Table<'_>| {
+                let mut out: Vec<String> = Vec::new();
+                for (k, v) in t.iter() {
+                    match v {
+                        Value::Table(module) => {
+                            for (mk, mv) in module.iter() {
+                                out.push(format!("{}.{} {:?}", format::display(k), format::display(mk), mv));
+                            }
+                        }
+                        v => out.push(format!("{} {v:?}", format::display(k))),
+                    }
+                }
+                out.sort();
+                out
+            };
+            let expected = flat(by_name);
+            assert!(expected.len() > 90, "lua.lua names found: {}", expected.len());
+            assert_eq!(flat(one_pass), expected);
+        });
+    }
 }

@@ -287,6 +287,7 @@ fn main() {
         None | Some("report") => report(),
         Some("startup") => startup_table(&Harness::new(), &our_module()),
         Some("costs") => costs_report(),
+        Some("startup-ab") => startup_ab(&args[1..]),
         Some("scenarios") => scenarios_report(&args[1..]),
         #[cfg(feature = "profile")]
         Some("profile") => profile::main(&args[1..]),
@@ -331,6 +332,61 @@ fn startup_table(harness: &Harness, module: &Path) {
     }
     row("examples/custom-auth/chain.json (5 chunks, 4 phases)", &custom_auth_example(module));
     row("50 chunks, 2,000 lines", &big);
+    // Fresh linear memory is paid for page by page on first touch: how much the seed's
+    // start leaves behind says what its page faults cost.
+    let mut chain = harness.chain(&seed).expect("seed configures");
+    println!("\nLinear memory after the seed's start + configure: {} bytes", chain.filters_mut()[0].memory_bytes());
+}
+
+/// `bench startup-ab A.wasm B.wasm`: the start-up of the seed, of a one-statement chunk,
+/// and of the seed under `untrusted_lua = on`, for two builds of the
+/// module, runs alternating between them (so load on a shared machine hits both alike);
+/// min, 10th percentile and median of `STARTUP_RUNS` (default 200) runs each.
+fn startup_ab(modules: &[String]) {
+    let runs: usize = std::env::var("STARTUP_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(200).max(1);
+    let [a, b] = modules else {
+        eprintln!("usage: bench startup-ab A.wasm B.wasm");
+        std::process::exit(2)
+    };
+    let harness = Harness::new();
+    let configs = |module: &Path| {
+        let seed = spec(vec![filter("pre-function", module, json!({ "access": [scenario_chunk("s1_access.lua")] }))]);
+        let mut seed_on = seed.clone();
+        seed_on.vm_config = json!({ "untrusted_lua": "on" });
+        vec![
+            ("seed walkthrough (1 chunk)", seed),
+            ("one-statement chunk", spec(vec![filter("pre-function", module, json!({ "access": ["local _ = 1"] }))])),
+            ("seed walkthrough, untrusted_lua = on", seed_on),
+            ("examples/custom-auth/chain.json (5 chunks)", custom_auth_example(module)),
+        ]
+    };
+    let (configs_a, configs_b) = (configs(Path::new(a)), configs(Path::new(b)));
+    println!("| Configuration | A min | A p10 | A median | B min | B p10 | B median |\n|---|---|---|---|---|---|---|");
+    for ((name, spec_a), (_, spec_b)) in configs_a.iter().zip(&configs_b) {
+        let (mut ta, mut tb) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+        let mut faults = [0u64; 2];
+        for _ in 0..runs {
+            for (i, (spec, times)) in [(spec_a, &mut ta), (spec_b, &mut tb)].into_iter().enumerate() {
+                let before = minor_faults();
+                let start = Instant::now();
+                harness.chain(spec).expect("configures");
+                times.push(start.elapsed().as_secs_f64() * 1e3);
+                faults[i] += minor_faults() - before;
+            }
+        }
+        eprintln!("{name}: minor page faults per start: A {} B {}", faults[0] / runs as u64, faults[1] / runs as u64);
+        ta.sort_by(f64::total_cmp);
+        tb.sort_by(f64::total_cmp);
+        let q = |t: &[f64], f: f64| t[((t.len() - 1) as f64 * f) as usize];
+        println!("| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |", q(&ta, 0.0), q(&ta, 0.1), q(&ta, 0.5), q(&tb, 0.0), q(&tb, 0.1), q(&tb, 0.5));
+    }
+}
+
+/// The process's minor page faults so far (`/proc/self/stat` field 10; 0 elsewhere).
+fn minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    after_name.split_whitespace().nth(7).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
 /// The custom-auth walkthrough's chain (`examples/custom-auth/chain.json`) on `module`.
