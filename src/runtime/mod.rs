@@ -232,7 +232,13 @@ impl Runtime {
         lua.gc_metrics().set_pacing(Pacing::default());
         let (phases, executor) = lua.enter(|ctx| {
             lua::load_libraries(ctx);
-            pdk::install(ctx, &pdk);
+            // Only the default sandbox's chunks reach `ngx` through copies made on first use
+            // (see `crate::sandbox`); the other modes copy or walk it at configure.
+            if sandbox::ngx_made_on_first_use(&settings) {
+                pdk::install_with_lazy_ngx(ctx, &pdk);
+            } else {
+                pdk::install(ctx, &pdk);
+            }
             let mut phases = Vec::new();
             for (phase, sources) in &config.phases {
                 let mut chunks = Vec::with_capacity(sources.len());

@@ -168,7 +168,7 @@ fn namespace_copy<'gc>(ctx: Context<'gc>, name: &str) -> Value<'gc> {
     match name {
         "kong" => backward_compatible_kong(ctx),
         "ngx" => {
-            let Value::Table(builtin) = ctx.get_global("ngx") else { return Value::Nil };
+            let Value::Table(builtin) = crate::pdk::ngx_global(ctx) else { return Value::Nil };
             let own = copy_table(ctx, builtin, COPY_DEPTH);
             own.set_metatable(&ctx, builtin.metatable());
             Value::Table(own)

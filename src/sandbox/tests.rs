@@ -327,3 +327,23 @@ fn each_chunks_kong_and_ngx_are_made_on_first_use_and_stay_its_own() {
         assert_eq!(messages, ["1number"], "{mode:?}");
     }
 }
+
+#[test]
+fn ngx_built_on_first_use_serves_modules_and_chunks() {
+    // In the default sandbox the state's `ngx` is built on first use. A module allowed by
+    // untrusted_lua_sandbox_requires that reads the `ngx` global (lua-resty-core's
+    // ngx.re.split over ngx.re.find) finds it although no chunk touched ngx yet, and a
+    // chunk's own ngx (a copy) is still the chunk's.
+    for mode in [Mode::Lax, Mode::Sandbox] {
+        let vm = VmConfig { untrusted_lua_sandbox_requires: vec!["ngx.re".into()], ..vm(mode) };
+        let (outcome, messages) = run_with(
+            &vm,
+            &[
+                "local parts = require('ngx.re').split('a,b,c', ',') kong.log.info(table.concat(parts, '|'))",
+                "ngx.custom = 1 kong.log.info(type(ngx.re.find), ngx.HTTP_OK)",
+                "kong.log.info(type(ngx.custom))",
+            ],
+        );
+        assert_eq!((outcome, messages), (PhaseOutcome::Continue, vec!["a|b|c".into(), "function200".into(), "nil".into()]), "{mode:?}");
+    }
+}
