@@ -515,7 +515,7 @@ pub fn read_only_proxy<'gc>(ctx: Context<'gc>, module: Table<'gc>, name: &str) -
     // `pairs` walks `module` with an iterator of its own instead of handing out `next`
     // and `module`: the table behind the proxy never reaches Lua code, where a chunk
     // could write into it (the proxies are shared between chunks, see
-    // [`shared_lua_names`]).
+    // [`shared`]).
     let next = Callback::from_fn_with(&ctx, module, |module, ctx, _, mut stack| {
         match module.next(stack.get(1)) {
             NextValue::Found { key, value } => stack.replace(ctx, (key, value)),
