@@ -18,11 +18,15 @@ use piccolo::{Callback, CallbackReturn, Context, Execution, Lua, Value};
 /// `error` prefixing string messages with `chunkname:line:` as Lua 5.1 does.
 pub fn new_state() -> Lua {
     let mut lua = Lua::core();
-    lua.enter(|ctx| {
-        stdlib::load(ctx);
-        ctx.set_global("error", error_function(ctx)).ok();
-    });
+    lua.enter(load_libraries);
     lua
+}
+
+/// What [`new_state`] adds to `Lua::core()`'s globals: the standard library and Lua's
+/// `error`.
+pub fn load_libraries(ctx: Context<'_>) {
+    stdlib::load(ctx);
+    ctx.set_global("error", error_function(ctx)).ok();
 }
 
 /// `chunkname:line: ` of the Lua code calling the running callback, as Lua's `error(msg, 1)`

@@ -16,6 +16,7 @@ use kong::{cache, client, configuration, ctx, ip, log, nginx, node, request, res
 use std::cell::{Ref, RefCell, RefMut};
 use std::rc::Rc;
 
+use gc_arena::{Collect, Rootable};
 use piccolo::{Callback, CallbackReturn, Context, Error, Execution, Stack, Table, Value};
 
 use crate::config::Role;
@@ -125,6 +126,57 @@ impl Pdk {
 
 /// Installs the `kong` and `ngx` globals and `print` into the state's built-ins.
 pub fn install<'gc>(ctx: Context<'gc>, pdk: &Pdk) {
+    install_kong(ctx, pdk);
+    ctx.set_global("ngx", ngx::table(ctx, pdk)).ok();
+}
+
+/// [`install`] with the `ngx` global built on first use: by Lua code reading the global
+/// (a Lua module's `ngx.re`, say), through the globals' `__index`, or by Rust code through
+/// [`ngx_global`]. For states whose chunks only reach `ngx` through their own copies (the
+/// default sandbox, `crate::sandbox`): a chunk that never uses `ngx` never pays for its
+/// table (about a tenth of the seed walkthrough's start-up in the wasm build).
+pub fn install_with_lazy_ngx<'gc>(ctx: Context<'gc>, pdk: &Pdk) {
+    install_kong(ctx, pdk);
+    *ctx.singleton::<Rootable![LazyNgx]>().0.borrow_mut() = Some(pdk.clone());
+    let meta = Table::new(&ctx);
+    let index = Callback::from_fn(&ctx, |ctx, _, mut stack| {
+        let value = match stack.get(1) {
+            Value::String(key) if key.as_bytes() == b"ngx" => ngx_global(ctx),
+            _ => Value::Nil,
+        };
+        stack.replace(ctx, value);
+        Ok(CallbackReturn::Return)
+    });
+    meta.set(ctx, piccolo::MetaMethod::Index, index).ok();
+    ctx.globals().set_metatable(&ctx, Some(meta));
+}
+
+/// The built-in `ngx` table, built now if [`install_with_lazy_ngx`] left it for later;
+/// `nil` in a state with no PDK.
+pub fn ngx_global<'gc>(ctx: Context<'gc>) -> Value<'gc> {
+    let key = ctx.intern(b"ngx");
+    let value = ctx.globals().get(ctx, key);
+    if !value.is_nil() {
+        return value;
+    }
+    let Some(pdk) = ctx.singleton::<Rootable![LazyNgx]>().0.borrow_mut().take() else { return Value::Nil };
+    let table = ngx::table(ctx, &pdk);
+    ctx.globals().set(ctx, key, table).ok();
+    Value::Table(table)
+}
+
+/// The PDK handle [`ngx_global`] builds `ngx` with, until it has.
+#[derive(Collect)]
+#[collect(require_static)]
+struct LazyNgx(RefCell<Option<Pdk>>);
+
+impl<'gc> piccolo::Singleton<'gc> for LazyNgx {
+    fn create(_: Context<'gc>) -> Self {
+        LazyNgx(RefCell::new(None))
+    }
+}
+
+fn install_kong<'gc>(ctx: Context<'gc>, pdk: &Pdk) {
     let kong = Table::new(&ctx);
     kong.set(ctx, "request", request::table(ctx, pdk)).ok();
     kong.set(ctx, "response", response::table(ctx, pdk)).ok();
@@ -144,7 +196,6 @@ pub fn install<'gc>(ctx: Context<'gc>, pdk: &Pdk) {
     kong.set(ctx, "version", lua_string(ctx, version.as_bytes())).ok();
     kong.set(ctx, "version_num", version_num).ok();
     ctx.set_global("kong", kong).ok();
-    ctx.set_global("ngx", ngx::table(ctx, pdk)).ok();
     ctx.set_global("print", function(ctx, pdk, log::print)).ok();
 }
 

@@ -4,10 +4,14 @@
 //! table per chunk, then replace every module table with a read-only proxy: an empty
 //! table whose metatable reads through to the copy (`__index`, `__pairs`) and refuses
 //! writes with Kong's message (`__newindex`). The built-ins themselves are never handed
-//! out, so nothing a chunk does reaches another chunk.
+//! out, so nothing a chunk does reaches another chunk. In `sandbox` / `lax` the read-only
+//! lua.lua proxies are built once per Lua state and shared (nothing can change them), and
+//! each chunk's writable `kong` / `ngx` copies are made on its first use of them.
 
 use std::collections::BTreeSet;
 
+use gc_arena::{Collect, Rootable};
+use piccolo::table::NextValue;
 use piccolo::{Callback, CallbackReturn, Context, Error, MetaMethod, Table, Value};
 
 use super::allowlist::{self, names};
@@ -114,40 +118,210 @@ fn handler_environment<'gc>(ctx: Context<'gc>) -> Table<'gc> {
 ///   table holding just `rep`, as in Kong).
 ///
 /// Kong builds the environment once per worker; here it is built per chunk, so nothing a
-/// chunk writes into `kong`, `ngx` or `_G` reaches another chunk.
+/// chunk writes into `kong`, `ngx` or `_G` reaches another chunk. With
+/// `untrusted_lua_sandbox_environment` empty (the default) the chunk's table starts from
+/// [`shared`]'s lua.lua names and its environment makes `kong` / `ngx` on first use
+/// ([`lazy_namespaces`]); otherwise all of it is built here, per chunk.
 fn backward_compatible<'gc>(ctx: Context<'gc>, settings: &SandboxSettings) -> Table<'gc> {
     let env = Table::new(&ctx);
-    names(allowlist::LUA).for_each(|n| include(ctx, env, n));
-    // String methods go through LuaJIT's string metatable in Kong, whatever the chunk's
-    // `string` global is: here they resolve against lua.lua's string functions.
-    set_helpers(ctx, env, env.get(ctx, "string"));
-    protect_modules(ctx, env);
-
     let environment = Table::new(&ctx);
     let allowed: BTreeSet<String> = settings.requires.iter().cloned().collect();
     environment.set(ctx, "require", require_function(ctx, allowed)).ok();
-    environment.set(ctx, "kong", backward_compatible_kong(ctx)).ok();
-    include(ctx, environment, "ngx");
-    if let (Value::Table(own), Value::Table(builtin)) = (environment.get(ctx, "ngx"), ctx.get_global("ngx")) {
-        own.set_metatable(&ctx, builtin.metatable());
-    }
-    for name in &settings.environment {
-        link(ctx, name, ctx.globals(), environment);
-    }
-    environment.set(ctx, "_G", environment).ok();
-
-    let mut keys: Vec<Value<'gc>> = env.iter().map(|(k, _)| k).collect();
-    keys.extend(["require", "_G"].map(|k| Value::String(ctx.intern(k.as_bytes()))));
-    for key in keys {
-        let value = environment.get(ctx, key);
-        if !value.is_nil() && !matches!(value, Value::Boolean(false)) {
+    if settings.environment.is_empty() {
+        environment.set(ctx, "_G", environment).ok();
+        let shared = shared(ctx);
+        for (key, value) in shared.lua_names.iter() {
             env.set(ctx, key, value).ok();
+        }
+        // Of the environment's names, lua.lua has none: only `require` and `_G` override.
+        env.set(ctx, "require", environment.get(ctx, "require")).ok();
+        env.set(ctx, "_G", environment).ok();
+        environment.set_metatable(&ctx, Some(shared.lazy_namespaces));
+    } else {
+        lua_names(ctx, env);
+        for name in ["kong", "ngx"] {
+            environment.set(ctx, name, namespace_copy(ctx, name)).ok();
+        }
+        for name in &settings.environment {
+            link(ctx, name, ctx.globals(), environment);
+        }
+        environment.set(ctx, "_G", environment).ok();
+        let mut keys: Vec<Value<'gc>> = env.iter().map(|(k, _)| k).collect();
+        keys.extend(["require", "_G"].map(|k| Value::String(ctx.intern(k.as_bytes()))));
+        for key in keys {
+            let value = environment.get(ctx, key);
+            if !value.is_nil() && !matches!(value, Value::Boolean(false)) {
+                env.set(ctx, key, value).ok();
+            }
         }
     }
     let meta = Table::new(&ctx);
     meta.set(ctx, MetaMethod::Index, environment).ok();
     env.set_metatable(&ctx, Some(meta));
     env
+}
+
+/// The chunk's own copy of Kong's environment namespace `name`: the backward-compatible
+/// `kong` ([`backward_compatible_kong`]) or the whole `ngx` (with the built-in `ngx`'s
+/// metatable, which serves `ngx.status`, `ngx.ctx`, ...); `nil` for other names.
+fn namespace_copy<'gc>(ctx: Context<'gc>, name: &str) -> Value<'gc> {
+    match name {
+        "kong" => backward_compatible_kong(ctx),
+        "ngx" => {
+            let Value::Table(builtin) = crate::pdk::ngx_global(ctx) else { return Value::Nil };
+            let own = copy_table(ctx, builtin, COPY_DEPTH);
+            own.set_metatable(&ctx, builtin.metatable());
+            Value::Table(own)
+        }
+        _ => Value::Nil,
+    }
+}
+
+/// Sets `environment/lua.lua`'s names in `env`, every module behind a read-only proxy,
+/// and the compile rewrites' helpers.
+fn lua_names<'gc>(ctx: Context<'gc>, env: Table<'gc>) {
+    include_lua_names(ctx, env);
+    // String methods go through LuaJIT's string metatable in Kong, whatever the chunk's
+    // `string` global is: here they resolve against lua.lua's string functions.
+    set_helpers(ctx, env, env.get(ctx, "string"));
+    protect_modules(ctx, env);
+}
+
+/// What [`include`] of every `environment/lua.lua` name does, in one pass per module:
+/// each allowed member is copied out of the built-in module by walking the module's own
+/// keys (no name is looked up, or interned, one by one). A module with no allowed member
+/// present is left out, as [`include`] leaves out a name the built-ins lack.
+fn include_lua_names<'gc>(ctx: Context<'gc>, env: Table<'gc>) {
+    let mut modules: Vec<(&str, Vec<&str>)> = Vec::new();
+    for name in names(allowlist::LUA) {
+        let Some((module, member)) = name.split_once('.') else {
+            include(ctx, env, name);
+            continue;
+        };
+        match modules.iter_mut().find(|(m, _)| *m == module) {
+            Some((_, members)) => members.push(member),
+            None => modules.push((module, vec![member])),
+        }
+    }
+    for (module, members) in modules {
+        let key = ctx.intern(module.as_bytes());
+        let Value::Table(builtin) = ctx.globals().get(ctx, key) else { continue };
+        let copy = Table::new(&ctx);
+        for (k, v) in builtin.iter() {
+            let allowed = matches!(k, Value::String(s) if members.iter().any(|m| m.as_bytes() == s.as_bytes()));
+            if allowed && !v.is_nil() {
+                let v = match v {
+                    Value::Table(t) => Value::Table(copy_table(ctx, t, COPY_DEPTH)),
+                    v => v,
+                };
+                copy.set(ctx, k, v).ok();
+            }
+        }
+        if !matches!(copy.next(Value::Nil), NextValue::Last) {
+            env.set(ctx, key, copy).ok();
+        }
+    }
+}
+
+/// [`lua_names`] built once per Lua state, the first time a chunk needs them, and handed
+/// to every `sandbox` / `lax` chunk of the state: as Kong builds `ENVIRONMENT.lua` once
+/// per worker (`environment/init.lua`) and `create_lua_env` gives each chunk a shallow
+/// clone of it, so the module tables are shared in Kong too. Nothing a chunk does reaches
+/// behind the shared proxies: lua.lua has no `getmetatable`, `rawset`, `setmetatable` or
+/// `debug`, writes through a proxy raise Kong's error, and `pairs` on one iterates
+/// without handing out the table behind it ([`read_only_proxy`]). Only used while
+/// `untrusted_lua_sandbox_environment` is empty: a name linked from it (`getmetatable`,
+/// say) could reach behind a proxy, so then each chunk gets its own.
+fn shared<'gc>(ctx: Context<'gc>) -> Shared<'gc> {
+    let shared = *ctx.singleton::<Rootable![Shared<'_>]>();
+    if matches!(shared.lua_names.next(Value::Nil), NextValue::Last) {
+        lua_names(ctx, shared.lua_names);
+    }
+    shared
+}
+
+/// What the `sandbox` / `lax` chunks of one Lua state share (see [`shared`]).
+#[derive(Collect, Clone, Copy)]
+#[collect(no_drop)]
+struct Shared<'gc> {
+    /// [`lua_names`], filled on first use.
+    lua_names: Table<'gc>,
+    /// The metatable of each chunk's Kong environment table ([`lazy_namespaces`]).
+    lazy_namespaces: Table<'gc>,
+}
+
+impl<'gc> piccolo::Singleton<'gc> for Shared<'gc> {
+    fn create(ctx: Context<'gc>) -> Self {
+        Shared { lua_names: Table::new(&ctx), lazy_namespaces: lazy_namespaces(ctx) }
+    }
+}
+
+/// The metatable that gives a chunk's Kong environment table (its `_G`) its `kong` and
+/// `ngx` on first access: `__index` builds the chunk's own copy ([`namespace_copy`]) and
+/// stores it in the table, so the copy is made once per chunk, only for a namespace the
+/// chunk uses, and later reads find it without the metatable; `__pairs` makes both
+/// first, so `pairs(_G)` lists them as Kong's environment table does; `__newindex` makes
+/// both and drops the metatable. (A plain
+/// `next(_G)` before either is used does not see them: the one difference, and only for
+/// a chunk walking `_G` by hand.) Copying at configure cost every chunk both copies,
+/// whether it used them or not.
+fn lazy_namespaces<'gc>(ctx: Context<'gc>) -> Table<'gc> {
+    let meta = Table::new(&ctx);
+    let index = Callback::from_fn(&ctx, |ctx, _, mut stack| {
+        let (environment, key) = (stack.get(0), stack.get(1));
+        let value = match (environment, key) {
+            (Value::Table(environment), Value::String(name)) => materialize(ctx, environment, name.as_bytes()),
+            _ => Value::Nil,
+        };
+        stack.replace(ctx, value);
+        Ok(CallbackReturn::Return)
+    });
+    meta.set(ctx, MetaMethod::Index, index).ok();
+    let pairs = Callback::from_fn(&ctx, |ctx, _, mut stack| {
+        let environment = stack.get(0);
+        if let Value::Table(t) = environment {
+            for name in [&b"kong"[..], b"ngx"] {
+                if t.get(ctx, ctx.intern(name)).is_nil() {
+                    materialize(ctx, t, name);
+                }
+            }
+        }
+        stack.replace(ctx, (ctx.get_global("next"), environment, Value::Nil));
+        Ok(CallbackReturn::Return)
+    });
+    meta.set(ctx, MetaMethod::Pairs, pairs).ok();
+    // A write of a name the table lacks (`_G.kong = nil` before `kong` was used, or
+    // `_G.x = 1`) first makes both namespaces and drops the metatable: from then on the
+    // table is the plain one Kong's is, so a removed `kong` stays removed.
+    let newindex = Callback::from_fn(&ctx, |ctx, _, mut stack| {
+        if let Value::Table(environment) = stack.get(0) {
+            for name in [&b"kong"[..], b"ngx"] {
+                if environment.get(ctx, ctx.intern(name)).is_nil() {
+                    materialize(ctx, environment, name);
+                }
+            }
+            environment.set_metatable(&ctx, None);
+            environment.set(ctx, stack.get(1), stack.get(2))?;
+        }
+        stack.clear();
+        Ok(CallbackReturn::Return)
+    });
+    meta.set(ctx, MetaMethod::NewIndex, newindex).ok();
+    meta
+}
+
+/// Stores the chunk's copy of namespace `name` in `environment` and returns it; `nil`
+/// (nothing stored) for any other name.
+fn materialize<'gc>(ctx: Context<'gc>, environment: Table<'gc>, name: &[u8]) -> Value<'gc> {
+    let value = match name {
+        b"kong" => namespace_copy(ctx, "kong"),
+        b"ngx" => namespace_copy(ctx, "ngx"),
+        _ => return Value::Nil,
+    };
+    if !value.is_nil() {
+        environment.set(ctx, ctx.intern(name), value).ok();
+    }
+    value
 }
 
 /// Kong's `get_backward_compatible_sandboxed_kong()` (`kong/tools/sandbox/init.lua`): the
@@ -338,8 +512,21 @@ pub fn read_only_proxy<'gc>(ctx: Context<'gc>, module: Table<'gc>, name: &str) -
         Err::<CallbackReturn, Error>(Value::String(ctx.intern(text.as_bytes())).into())
     });
     meta.set(ctx, MetaMethod::NewIndex, refuse).ok();
-    let pairs = Callback::from_fn_with(&ctx, module, |module, ctx, _, mut stack| {
-        stack.replace(ctx, (ctx.get_global("next"), *module, Value::Nil));
+    // `pairs` walks `module` with an iterator of its own instead of handing out `next`
+    // and `module`: the table behind the proxy never reaches Lua code, where a chunk
+    // could write into it (the proxies are shared between chunks, see
+    // [`shared`]).
+    let next = Callback::from_fn_with(&ctx, module, |module, ctx, _, mut stack| {
+        match module.next(stack.get(1)) {
+            NextValue::Found { key, value } => stack.replace(ctx, (key, value)),
+            NextValue::Last => stack.replace(ctx, Value::Nil),
+            NextValue::NotFound => return Err(Value::String(ctx.intern(b"invalid key to 'next'")).into()),
+        }
+        Ok(CallbackReturn::Return)
+    });
+    let pairs = Callback::from_fn_with(&ctx, next, |next, ctx, _, mut stack| {
+        let proxy = stack.get(0);
+        stack.replace(ctx, (*next, proxy, Value::Nil));
         Ok(CallbackReturn::Return)
     });
     meta.set(ctx, MetaMethod::Pairs, pairs).ok();
@@ -379,4 +566,40 @@ fn require_function<'gc>(ctx: Context<'gc>, allowed: BTreeSet<String>) -> Callba
         stack.replace(ctx, module);
         Ok(CallbackReturn::Return)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `include_lua_names` gives exactly what `include` of each environment/lua.lua name
+    /// (Kong's `include(env, id)` in environment/init.lua) gives: the same names, the same
+    /// values.
+    #[test]
+    fn one_pass_includes_match_include_by_name() {
+        let mut lua = crate::lua::new_state();
+        lua.enter(|ctx| {
+            let (by_name, one_pass) = (Table::new(&ctx), Table::new(&ctx));
+            names(allowlist::LUA).for_each(|n| include(ctx, by_name, n));
+            include_lua_names(ctx, one_pass);
+            let flat = |t: Table<'_>| {
+                let mut out: Vec<String> = Vec::new();
+                for (k, v) in t.iter() {
+                    match v {
+                        Value::Table(module) => {
+                            for (mk, mv) in module.iter() {
+                                out.push(format!("{}.{} {:?}", format::display(k), format::display(mk), mv));
+                            }
+                        }
+                        v => out.push(format!("{} {v:?}", format::display(k))),
+                    }
+                }
+                out.sort();
+                out
+            };
+            let expected = flat(by_name);
+            assert!(expected.len() > 90, "lua.lua names found: {}", expected.len());
+            assert_eq!(flat(one_pass), expected);
+        });
+    }
 }

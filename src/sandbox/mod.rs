@@ -31,6 +31,13 @@ use serde::Deserialize;
 
 pub use environment::chunk_environment;
 
+/// Whether chunks under `settings` reach the built-in `ngx` only on first use, through
+/// their own copies (`sandbox` / `lax` with no `untrusted_lua_sandbox_environment`),
+/// so the state can build `ngx` lazily (`crate::pdk::install_with_lazy_ngx`).
+pub fn ngx_made_on_first_use(settings: &SandboxSettings) -> bool {
+    matches!(settings.mode, Mode::Sandbox | Mode::Lax) && settings.environment.is_empty()
+}
+
 /// Kong's `untrusted_lua` setting.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]

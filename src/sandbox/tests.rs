@@ -265,3 +265,85 @@ fn adversarial_corpus_expectations_hold_natively() {
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
+
+#[test]
+fn shared_module_proxies_cannot_be_changed_or_reached_behind() {
+    // The lua.lua modules are one set of read-only proxies per Lua state, shared by its
+    // sandbox / lax chunks (as Kong's ENVIRONMENT.lua is built once per worker). Nothing
+    // a chunk tries reaches the next chunk: writes raise Kong's message, and what `pairs`
+    // hands back is the module itself (Kong's `pairs(string)` gives `next, string`), not
+    // the table behind the proxy.
+    for mode in [Mode::Lax, Mode::Sandbox] {
+        let (outcome, messages) = run_with(
+            &vm(mode),
+            &[
+                "local _, behind = pairs(string) \
+                 kong.log.info(behind == string, pcall(function() behind.x = 1 end)) \
+                 kong.log.info(pcall(function() string.len = nil end)) \
+                 kong.log.info(pcall(function() math.floor = print end))",
+                "local n, rep = 0, nil for k, v in pairs(string) do n = n + 1 if k == 'rep' then rep = v end end \
+                 kong.log.info(type(string.x), type(string.len), math.floor(1.5), n > 10, rep == string.rep)",
+            ],
+        );
+        assert_eq!(outcome, PhaseOutcome::Continue, "{mode:?} {messages:?}");
+        assert_eq!(
+            messages,
+            [
+                "truefalseCannot modify _G.string.x. Protected by the sandbox.",
+                "falseCannot modify _G.string.len. Protected by the sandbox.",
+                "falseCannot modify _G.math.floor. Protected by the sandbox.",
+                "nilfunction1truetrue",
+            ],
+            "{mode:?}"
+        );
+    }
+}
+
+#[test]
+fn each_chunks_kong_and_ngx_are_made_on_first_use_and_stay_its_own() {
+    // Kong's environment table (init.lua's `environment`) holds require, kong, ngx and _G
+    // from the start: `pairs(_G)` lists them before the chunk used kong or ngx.
+    for mode in [Mode::Lax, Mode::Sandbox] {
+        let (_, messages) = run(mode, "local names = {} for k in pairs(_G) do names[#names + 1] = k end table.sort(names) kong.log.info(table.concat(names, ','))");
+        assert_eq!(messages, ["_G,kong,ngx,require"], "{mode:?}");
+        // Removing kong through _G before using it removes it, as from Kong's plain table.
+        let (_, messages) = run(mode, "_G.kong = nil ngx.log(ngx.ERR, type(kong), type(_G.kong), type(ngx.say))");
+        assert_eq!(messages, ["nilnilfunction"], "{mode:?}");
+        // A new _G name, then kong: both there.
+        let (_, messages) = run(mode, "_G.answer = 42 kong.log.info(answer, type(kong.request.get_header))");
+        assert_eq!(messages, ["42function"], "{mode:?}");
+        // Writes into one chunk's kong / ngx (deep ones too) reach neither the next chunk
+        // nor the PDK itself.
+        let (outcome, messages) = run_with(
+            &vm(mode),
+            &[
+                "kong.request.x = 1 kong.response.get_status = nil ngx.req.y = 2 ngx.HTTP_OK = 0",
+                "kong.log.info(type(kong.request.x), type(kong.response.get_status), type(ngx.req.y), ngx.HTTP_OK)",
+            ],
+        );
+        assert_eq!((outcome, messages), (PhaseOutcome::Continue, vec!["nilfunctionnil200".to_string()]), "{mode:?}");
+        // ngx keeps the built-in ngx's metatable (ngx.ctx, ngx.status) when made lazily.
+        let (_, messages) = run(mode, "ngx.ctx.a = 1 kong.log.info(ngx.ctx.a, type(ngx.status))");
+        assert_eq!(messages, ["1number"], "{mode:?}");
+    }
+}
+
+#[test]
+fn ngx_built_on_first_use_serves_modules_and_chunks() {
+    // In the default sandbox the state's `ngx` is built on first use. A module allowed by
+    // untrusted_lua_sandbox_requires that reads the `ngx` global (lua-resty-core's
+    // ngx.re.split over ngx.re.find) finds it although no chunk touched ngx yet, and a
+    // chunk's own ngx (a copy) is still the chunk's.
+    for mode in [Mode::Lax, Mode::Sandbox] {
+        let vm = VmConfig { untrusted_lua_sandbox_requires: vec!["ngx.re".into()], ..vm(mode) };
+        let (outcome, messages) = run_with(
+            &vm,
+            &[
+                "local parts = require('ngx.re').split('a,b,c', ',') kong.log.info(table.concat(parts, '|'))",
+                "ngx.custom = 1 kong.log.info(type(ngx.re.find), ngx.HTTP_OK)",
+                "kong.log.info(type(ngx.custom))",
+            ],
+        );
+        assert_eq!((outcome, messages), (PhaseOutcome::Continue, vec!["a|b|c".into(), "function200".into(), "nil".into()]), "{mode:?}");
+    }
+}

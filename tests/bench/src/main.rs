@@ -15,6 +15,9 @@
 //! profiler, [`profile`]) and `bench e2e` (`make bench-e2e`: the scenarios over HTTP under
 //! `wrk`, against nginx with lua-nginx-module, [`e2e`]), and `bench soak` (`make soak`:
 //! memory over 1,000,000 requests and 10,000 reconfigurations of one instance, [`soak`]).
+//! Parts of the report alone: `bench startup` (VM start + configure; `STARTUP_RUNS` runs
+//! each, default 20), `bench costs` (first `require` of modules, cost per operation),
+//! `bench scenarios S1 S2` (the per-request table for the scenarios named, all if none).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -208,17 +211,17 @@ fn operation_costs(harness: &Harness, module: &Path, count: usize) {
     }
 }
 
-/// Median time of `runs` VM start + configure of `spec` (module already compiled).
-fn startup(harness: &Harness, spec: &ChainSpec, runs: usize) -> f64 {
-    let mut samples: Vec<Duration> = (0..runs)
+/// The sorted times (ms) of `runs` VM start + configure of `spec` (module already compiled).
+fn startup_samples(harness: &Harness, spec: &ChainSpec, runs: usize) -> Vec<f64> {
+    let mut samples: Vec<f64> = (0..runs)
         .map(|_| {
             let start = Instant::now();
             harness.chain(spec).expect("configures");
-            start.elapsed()
+            start.elapsed().as_secs_f64() * 1e3
         })
         .collect();
-    samples.sort();
-    samples[runs / 2].as_secs_f64() * 1e3
+    samples.sort_by(f64::total_cmp);
+    samples
 }
 
 /// Median cost (ms) of a fresh chain's first request running `source` in access, minus
@@ -242,14 +245,11 @@ fn first_request_extra(harness: &Harness, module: &Path, source: &str, runs: usi
     time(source) - time("local _ = 1")
 }
 
-/// The start-up and module-loading numbers alone (`cargo run -p kong-functions-bench --
-/// startup`), for a quick check without the scenarios.
-fn startup_report() {
+/// The module-loading and per-operation numbers alone (`cargo run -p kong-functions-bench
+/// -- costs`), for a quick check without the scenarios.
+fn costs_report() {
     let harness = Harness::new();
     let module = our_module();
-    let seed = spec(vec![filter("pre-function", &module, json!({ "access": [scenario_chunk("s1_access.lua")] }))]);
-    println!("| Configuration | ms |\n|---|---|");
-    println!("| seed walkthrough (1 chunk) | {:.2} |", startup(&harness, &seed, 20));
     modules_report(&harness, &module);
     operation_costs(&harness, &module, 20_000);
 }
@@ -286,7 +286,10 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         None | Some("report") => report(),
-        Some("startup") => startup_report(),
+        Some("startup") => startup_table(&Harness::new(), &our_module()),
+        Some("costs") => costs_report(),
+        Some("startup-ab") => startup_ab(&args[1..]),
+        Some("scenarios") => scenarios_report(&args[1..]),
         #[cfg(feature = "profile")]
         Some("profile") => profile::main(&args[1..]),
         #[cfg(not(feature = "profile"))]
@@ -298,17 +301,17 @@ fn main() {
         Some("e2e") => e2e::main(&args[1..]),
         Some("soak") => soak::main(&args[1..]),
         Some(other) => {
-            eprintln!("bench: unknown mode {other:?}; usage: bench [report] | bench startup | bench compare A.wasm B.wasm | bench profile s0..s5 | bench e2e | bench soak");
+            eprintln!("bench: unknown mode {other:?}; usage: bench [report] | bench startup | bench startup-ab A.wasm B.wasm | bench compare A.wasm B.wasm | bench costs | bench scenarios [S0..S5 ...] | bench profile s0..s5 | bench e2e | bench soak");
             std::process::exit(2)
         }
     }
 }
 
-/// `bench compare A.wasm B.wasm [ROUNDS]`: every scenario and the start-up through two
-/// builds of our module, measured in alternating rounds (A, B, A, B ...; `ROUNDS`, default
+/// `bench compare A.wasm B.wasm [ROUNDS]`: every scenario through two builds of our
+/// module, measured in alternating rounds (A, B, A, B ...; `ROUNDS`, default
 /// 10, of `BENCH_REQUESTS / ROUNDS` requests each, after a warm-up), so that a busy machine
 /// slows both alike. Prints per-request medians in µs (the median of the rounds' medians),
-/// B's change against A, and the start + configure of the seed in ms.
+/// and B's change against A (`bench startup-ab` does the same for start-up).
 fn compare(args: &[String]) {
     let [a, b] = [args.first(), args.get(1)].map(|p| {
         PathBuf::from(p.unwrap_or_else(|| {
@@ -338,48 +341,109 @@ fn compare(args: &[String]) {
         });
         println!("| {} | {ma:.1} | {mb:.1} | {:+.1}% |", sa.id, (mb / ma - 1.0) * 100.0);
     }
-    let seeds = [&a, &b].map(|m| spec(vec![filter("pre-function", m, json!({ "access": [scenario_chunk("s1_access.lua")] }))]));
-    let mut starts = [Vec::new(), Vec::new()];
-    for _ in 0..rounds {
-        for side in 0..2 {
-            starts[side].push(startup(&harness, &seeds[side], 5));
-        }
-    }
-    let [sa, sb] = starts.map(|mut m| {
-        m.sort_by(f64::total_cmp);
-        m[m.len() / 2]
-    });
-    println!("| start + configure, seed (ms) | {sa:.2} | {sb:.2} | {:+.1}% |", (sb / sa - 1.0) * 100.0);
 }
 
 /// The "VM start + configure" table: the seed, the 50-chunk configuration, and the
 /// seed's start split into its parts.
 fn startup_table(harness: &Harness, module: &Path) {
-    println!("\n## VM start + configure (ms, median of 20; module already compiled)\n");
+    let runs: usize = std::env::var("STARTUP_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(20).max(1);
+    println!("\n## VM start + configure (ms over {runs} runs; module already compiled)\n");
     let seed = spec(vec![filter("pre-function", module, json!({ "access": [scenario_chunk("s1_access.lua")] }))]);
     let big = spec(vec![filter("pre-function", module, big_config())]);
-    println!("| Configuration | ms |\n|---|---|");
-    println!("| seed walkthrough (1 chunk) | {:.2} |", startup(harness, &seed, 20));
+    let row = |name: &str, spec: &ChainSpec| {
+        let samples = startup_samples(harness, spec, runs);
+        println!("| {name} | {:.2} | {:.2} |", samples[runs / 2], samples[0]);
+    };
+    println!("| Configuration | median | min |\n|---|---|---|");
+    row("seed walkthrough (1 chunk)", &seed);
     // Where the seed's time goes: the same start with a one-statement chunk (instance, VM start, Lua
     // state, PDK tables, one environment), and the seed under `untrusted_lua = on` (no sandbox copies).
     let empty = spec(vec![filter("pre-function", module, json!({ "access": ["local _ = 1"] }))]);
     let mut seed_on = seed.clone();
     seed_on.vm_config = json!({ "untrusted_lua": "on" });
-    println!("| one-statement chunk (instance + Lua state + PDK + one environment) | {:.2} |", startup(harness, &empty, 20));
-    println!("| seed walkthrough, untrusted_lua = on | {:.2} |", startup(harness, &seed_on, 20));
+    row("one-statement chunk (instance + Lua state + PDK + one environment)", &empty);
+    row("seed walkthrough, untrusted_lua = on", &seed_on);
     let noop = release_wasm("bench_noop_filter.wasm");
     if noop.is_file() {
         let noop = spec(vec![filter("no-op", &noop, json!({}))]);
-        println!("| the no-op filter module (instance + VM start + configure) | {:.2} |", startup(harness, &noop, 20));
+        row("the no-op filter module (instance + VM start + configure)", &noop);
     }
-    println!("| 50 chunks, 2,000 lines | {:.2} |", startup(harness, &big, 20));
+    row("examples/custom-auth/chain.json (5 chunks, 4 phases)", &custom_auth_example(module));
+    row("50 chunks, 2,000 lines", &big);
+    // Fresh linear memory is paid for page by page on first touch: how much the seed's
+    // start leaves behind says what its page faults cost.
+    let mut chain = harness.chain(&seed).expect("seed configures");
+    println!("\nLinear memory after the seed's start + configure: {} bytes", chain.filters_mut()[0].memory_bytes());
+}
 
+/// `bench startup-ab A.wasm B.wasm`: the start-up of the seed, of a one-statement chunk,
+/// and of the seed under `untrusted_lua = on`, for two builds of the
+/// module, runs alternating between them (so load on a shared machine hits both alike);
+/// min, 10th percentile and median of `STARTUP_RUNS` (default 200) runs each.
+fn startup_ab(modules: &[String]) {
+    let runs: usize = std::env::var("STARTUP_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(200).max(1);
+    let [a, b] = modules else {
+        eprintln!("usage: bench startup-ab A.wasm B.wasm");
+        std::process::exit(2)
+    };
+    let harness = Harness::new();
+    let configs = |module: &Path| {
+        let seed = spec(vec![filter("pre-function", module, json!({ "access": [scenario_chunk("s1_access.lua")] }))]);
+        let mut seed_on = seed.clone();
+        seed_on.vm_config = json!({ "untrusted_lua": "on" });
+        vec![
+            ("seed walkthrough (1 chunk)", seed),
+            ("one-statement chunk", spec(vec![filter("pre-function", module, json!({ "access": ["local _ = 1"] }))])),
+            ("seed walkthrough, untrusted_lua = on", seed_on),
+            ("examples/custom-auth/chain.json (5 chunks)", custom_auth_example(module)),
+        ]
+    };
+    let (configs_a, configs_b) = (configs(Path::new(a)), configs(Path::new(b)));
+    println!("| Configuration | A min | A p10 | A median | B min | B p10 | B median |\n|---|---|---|---|---|---|---|");
+    for ((name, spec_a), (_, spec_b)) in configs_a.iter().zip(&configs_b) {
+        let (mut ta, mut tb) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+        let mut faults = [0u64; 2];
+        for _ in 0..runs {
+            for (i, (spec, times)) in [(spec_a, &mut ta), (spec_b, &mut tb)].into_iter().enumerate() {
+                let before = minor_faults();
+                let start = Instant::now();
+                harness.chain(spec).expect("configures");
+                times.push(start.elapsed().as_secs_f64() * 1e3);
+                faults[i] += minor_faults() - before;
+            }
+        }
+        eprintln!("{name}: minor page faults per start: A {} B {}", faults[0] / runs as u64, faults[1] / runs as u64);
+        ta.sort_by(f64::total_cmp);
+        tb.sort_by(f64::total_cmp);
+        let q = |t: &[f64], f: f64| t[((t.len() - 1) as f64 * f) as usize];
+        println!("| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |", q(&ta, 0.0), q(&ta, 0.1), q(&ta, 0.5), q(&tb, 0.0), q(&tb, 0.1), q(&tb, 0.5));
+    }
+}
+
+/// The process's minor page faults so far (`/proc/self/stat` field 10; 0 elsewhere).
+fn minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    after_name.split_whitespace().nth(7).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+/// The custom-auth walkthrough's chain (`examples/custom-auth/chain.json`) on `module`.
+fn custom_auth_example(module: &Path) -> ChainSpec {
+    let text = std::fs::read_to_string(root().join("examples/custom-auth/chain.json")).expect("examples/custom-auth/chain.json");
+    let chain: Value = serde_json::from_str(&text).expect("chain.json is JSON");
+    spec(vec![filter("pre-function", module, chain["filters"][0]["config"].clone())])
+}
+
+/// The per-request table alone for the scenarios named in `only` (all when empty):
+/// `bench scenarios S1 S2`.
+fn scenarios_report(only: &[String]) {
+    let count: usize = std::env::var("BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    per_request_table(&Harness::new(), &our_module(), count, only);
 }
 
 /// The report `make bench` prints.
 fn report() {
     let count: usize = std::env::var("BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
-    let warmup = count / 10;
     let module = our_module();
     let noop = release_wasm("bench_noop_filter.wasm");
     let native = release_wasm("bench_native_filter.wasm");
@@ -387,36 +451,7 @@ fn report() {
         assert!(path.is_file(), "{} is missing: run `make bench`", path.display());
     }
     let harness = Harness::new();
-
-    println!("## Per request (µs; {count} requests per scenario after {warmup} warm-up, one thread)\n");
-    println!("Module: `{}`\n", module.strip_prefix(root()).unwrap_or(&module).display());
-    println!("| Scenario | ours median | ours p99 | B0 median | overhead over B0 | B1 overhead | ours/B1 (overhead) | B2 LuaJIT median | ours/B2 |");
-    println!("|---|---|---|---|---|---|---|---|---|");
-    for scenario in scenarios(&module) {
-        let mut ours = harness.chain(&scenario.ours).expect("scenario configures");
-        let ours_stats = measure(&mut ours, &scenario.requests, warmup, count);
-        let mut floor = harness.chain(&spec(vec![filter("noop", &noop, Value::Null)])).expect("noop");
-        let b0 = measure(&mut floor, &scenario.requests, warmup, count);
-        let overhead = (ours_stats.median - b0.median).max(0.0);
-        let b1 = scenario.native.map(|config| {
-            let mut chain = harness.chain(&spec(vec![filter("native", &native, json!(config))])).expect("native");
-            (measure(&mut chain, &scenario.requests, warmup, count).median - b0.median).max(0.001)
-        });
-        let b2 = luajit(scenario.id);
-        println!(
-            "| {} {} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
-            scenario.id,
-            scenario.title,
-            ours_stats.median,
-            ours_stats.p99,
-            b0.median,
-            overhead,
-            b1.map(|b| format!("{b:.1}")).unwrap_or_else(|| "-".into()),
-            b1.map(|b| ratio(overhead, b)).unwrap_or_else(|| "-".into()),
-            b2.as_ref().map(|b| format!("{:.2}", b.median)).unwrap_or_else(|| "luajit missing".into()),
-            b2.as_ref().map(|b| ratio(overhead, b.median)).unwrap_or_else(|| "-".into()),
-        );
-    }
+    per_request_table(&harness, &module, count, &[]);
 
     operation_costs(&harness, &module, count);
 
@@ -443,4 +478,42 @@ fn report() {
     println!("| Build | bytes |\n|---|---|");
     println!("| cargo (opt-level s, LTO) | {raw} |");
     println!("| after wasm-opt -O3 | {optimized} |");
+}
+
+/// The per-request table: each scenario (those in `only`, or all) measured over `count`
+/// requests after `count / 10` warm-up, next to the baselines.
+fn per_request_table(harness: &Harness, module: &Path, count: usize, only: &[String]) {
+    let warmup = count / 10;
+    let noop = release_wasm("bench_noop_filter.wasm");
+    let native = release_wasm("bench_native_filter.wasm");
+    println!("## Per request (µs; {count} requests per scenario after {warmup} warm-up, one thread)\n");
+    println!("Module: `{}`\n", module.strip_prefix(root()).unwrap_or(module).display());
+    println!("| Scenario | ours median | ours p99 | B0 median | overhead over B0 | B1 overhead | ours/B1 (overhead) | B2 LuaJIT median | ours/B2 |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let wanted = |id: &str| only.is_empty() || only.iter().any(|o| o.eq_ignore_ascii_case(id));
+    for scenario in scenarios(module).into_iter().filter(|s| wanted(s.id)) {
+        let mut ours = harness.chain(&scenario.ours).expect("scenario configures");
+        let ours_stats = measure(&mut ours, &scenario.requests, warmup, count);
+        let mut floor = harness.chain(&spec(vec![filter("noop", &noop, Value::Null)])).expect("noop");
+        let b0 = measure(&mut floor, &scenario.requests, warmup, count);
+        let overhead = (ours_stats.median - b0.median).max(0.0);
+        let b1 = scenario.native.map(|config| {
+            let mut chain = harness.chain(&spec(vec![filter("native", &native, json!(config))])).expect("native");
+            (measure(&mut chain, &scenario.requests, warmup, count).median - b0.median).max(0.001)
+        });
+        let b2 = luajit(scenario.id);
+        println!(
+            "| {} {} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
+            scenario.id,
+            scenario.title,
+            ours_stats.median,
+            ours_stats.p99,
+            b0.median,
+            overhead,
+            b1.map(|b| format!("{b:.1}")).unwrap_or_else(|| "-".into()),
+            b1.map(|b| ratio(overhead, b)).unwrap_or_else(|| "-".into()),
+            b2.as_ref().map(|b| format!("{:.2}", b.median)).unwrap_or_else(|| "luajit missing".into()),
+            b2.as_ref().map(|b| ratio(overhead, b.median)).unwrap_or_else(|| "-".into()),
+        );
+    }
 }
