@@ -393,5 +393,5 @@ fn report() {
     let optimized = std::fs::metadata(root().join("target/kong_functions.wasm")).map(|m| m.len()).unwrap_or(0);
     println!("| Build | bytes |\n|---|---|");
     println!("| cargo (opt-level s, LTO) | {raw} |");
-    println!("| after wasm-opt -O3 | {optimized} |");
+    println!("| after wasm-opt -Oz | {optimized} |");
 }
