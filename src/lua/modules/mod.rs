@@ -12,8 +12,8 @@
 //! sandbox hands out as a read-only copy.
 //!
 //! The sources are embedded stripped of comments and blanks, every line kept (so error
-//! messages name the lines of the files as written), and compressed (build.rs); the
-//! first `require` of any of them in the VM inflates them all, about 76 KB, once.
+//! messages name the lines of the files as written), and compressed one by one
+//! (build.rs); a module's first `require` in the VM inflates its file, once.
 //!
 //! Each chunk is called with two arguments: the module name and a table of native
 //! helpers ([`natives`]) for what Lua cannot do here (inet_pton-style address parsing).
@@ -57,29 +57,31 @@ const SOURCES: &[(&str, &str)] = &[
     ("version", "version"),
 ];
 
-/// The stripped sources (build.rs): `FILES` and `TEXT_LEN`.
+/// The packed sources (build.rs): `FILES`.
 mod packed {
     include!(concat!(env!("OUT_DIR"), "/lua_modules.rs"));
 }
 
-/// The sources of every module, one DEFLATE stream (build.rs).
+/// The stripped sources, one DEFLATE stream per file (build.rs).
 static DEFLATED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/lua_modules.deflate"));
 
-/// The inflated text of all the sources, made on first use and kept for the VM's life
-/// (as the uncompressed text used to be kept in the module's data).
-static TEXT: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+/// Each file's inflated text (by its index in `FILES`), made on its first `require` in
+/// the VM and kept for the VM's life, as the text used to be kept in the module's data.
+static TEXTS: [std::sync::OnceLock<Result<String, String>>; packed::FILES.len()] =
+    [const { std::sync::OnceLock::new() }; packed::FILES.len()];
 
 /// The Lua source of the module file `stem`. Errors (a bug in this crate's build: the
-/// unit tests load every module): the packed text does not inflate.
+/// unit tests load every module): the file is not packed or does not inflate.
 fn source(stem: &str) -> Result<&'static str, String> {
-    let text = TEXT.get_or_init(|| {
-        let bytes = miniz_oxide::inflate::decompress_to_vec_with_limit(DEFLATED, packed::TEXT_LEN)
-            .map_err(|e| format!("the embedded Lua modules do not inflate: {e}"))?;
-        String::from_utf8(bytes).map_err(|_| "the embedded Lua modules are not UTF-8".to_string())
+    let index = packed::FILES.iter().position(|(s, ..)| *s == stem).ok_or_else(|| format!("{stem}.lua is not packed"))?;
+    let (_, start, end, len) = packed::FILES[index];
+    let text = TEXTS[index].get_or_init(|| {
+        let bytes = DEFLATED.get(start..end).ok_or_else(|| format!("{stem}.lua is out of the packed data"))?;
+        let bytes = miniz_oxide::inflate::decompress_to_vec_with_limit(bytes, len)
+            .map_err(|e| format!("{stem}.lua does not inflate: {e}"))?;
+        String::from_utf8(bytes).map_err(|_| format!("{stem}.lua is not UTF-8"))
     });
-    let text = text.as_deref().map_err(Clone::clone)?;
-    let (_, start, end) = packed::FILES.iter().find(|(s, _, _)| *s == stem).ok_or_else(|| format!("{stem}.lua is not packed"))?;
-    text.get(*start..*end).ok_or_else(|| format!("{stem}.lua is out of the packed text"))
+    text.as_deref().map_err(Clone::clone)
 }
 
 /// Fuel for running one module's top level: far above what any of them needs (a few
