@@ -11,6 +11,10 @@
 //! the chunk's sandbox mode; a chunk only ever gets the module's table, which the
 //! sandbox hands out as a read-only copy.
 //!
+//! The sources are embedded stripped of comments and blanks, every line kept (so error
+//! messages name the lines of the files as written), and compressed one by one
+//! (build.rs); a module's first `require` in the VM inflates its file, once.
+//!
 //! Each chunk is called with two arguments: the module name and a table of native
 //! helpers ([`natives`]) for what Lua cannot do here (inet_pton-style address parsing).
 
@@ -18,38 +22,67 @@ use gc_arena::{Collect, Rootable};
 use piccolo::{Callback, CallbackReturn, Context, Executor, Fuel, Function, MetaMethod, Table, Value};
 
 mod native;
+#[cfg(test)]
+mod strip;
 
 #[cfg(test)]
 mod tests;
 
-/// `require` name -> Lua source.
+/// `require` name -> file stem of its source (`src/lua/modules/<stem>.lua`).
 const SOURCES: &[(&str, &str)] = &[
-    ("kong.constants", include_str!("kong_constants.lua")),
-    ("kong.meta", include_str!("kong_meta.lua")),
-    ("kong.tools.cjson", include_str!("kong_tools_cjson.lua")),
-    ("kong.tools.ip", include_str!("kong_tools_ip.lua")),
-    ("kong.tools.mime_type", include_str!("kong_tools_mime_type.lua")),
-    ("kong.tools.string", include_str!("kong_tools_string.lua")),
-    ("kong.tools.table", include_str!("kong_tools_table.lua")),
-    ("kong.tools.time", include_str!("kong_tools_time.lua")),
-    ("kong.tools.timestamp", include_str!("kong_tools_timestamp.lua")),
-    ("kong.tools.uri", include_str!("kong_tools_uri.lua")),
-    ("ngx.re", include_str!("ngx_re.lua")),
-    ("ngx.req", include_str!("ngx_req.lua")),
-    ("ngx.resp", include_str!("ngx_resp.lua")),
-    ("pl.stringx", include_str!("pl_stringx.lua")),
-    ("pl.tablex", include_str!("pl_tablex.lua")),
-    ("resty.cookie", include_str!("resty_cookie.lua")),
-    ("resty.core.time", include_str!("resty_core_time.lua")),
-    ("resty.http_headers", include_str!("resty_http_headers.lua")),
-    ("resty.ipmatcher", include_str!("resty_ipmatcher.lua")),
-    ("resty.lrucache", include_str!("resty_lrucache.lua")),
-    ("resty.lrucache.pureffi", include_str!("resty_lrucache.lua")),
-    ("resty.xmodem", include_str!("resty_xmodem.lua")),
-    ("socket.url", include_str!("socket_url.lua")),
-    ("tablepool", include_str!("tablepool.lua")),
-    ("version", include_str!("version.lua")),
+    ("kong.constants", "kong_constants"),
+    ("kong.meta", "kong_meta"),
+    ("kong.tools.cjson", "kong_tools_cjson"),
+    ("kong.tools.ip", "kong_tools_ip"),
+    ("kong.tools.mime_type", "kong_tools_mime_type"),
+    ("kong.tools.string", "kong_tools_string"),
+    ("kong.tools.table", "kong_tools_table"),
+    ("kong.tools.time", "kong_tools_time"),
+    ("kong.tools.timestamp", "kong_tools_timestamp"),
+    ("kong.tools.uri", "kong_tools_uri"),
+    ("ngx.re", "ngx_re"),
+    ("ngx.req", "ngx_req"),
+    ("ngx.resp", "ngx_resp"),
+    ("pl.stringx", "pl_stringx"),
+    ("pl.tablex", "pl_tablex"),
+    ("resty.cookie", "resty_cookie"),
+    ("resty.core.time", "resty_core_time"),
+    ("resty.http_headers", "resty_http_headers"),
+    ("resty.ipmatcher", "resty_ipmatcher"),
+    ("resty.lrucache", "resty_lrucache"),
+    ("resty.lrucache.pureffi", "resty_lrucache"),
+    ("resty.xmodem", "resty_xmodem"),
+    ("socket.url", "socket_url"),
+    ("tablepool", "tablepool"),
+    ("version", "version"),
 ];
+
+/// The packed sources (build.rs): `FILES`.
+mod packed {
+    include!(concat!(env!("OUT_DIR"), "/lua_modules.rs"));
+}
+
+/// The stripped sources, one DEFLATE stream per file (build.rs).
+static DEFLATED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/lua_modules.deflate"));
+
+/// Each file's inflated text (by its index in `FILES`), made on its first `require` in
+/// the VM and kept for the VM's life, as the text used to be kept in the module's data.
+static TEXTS: [std::sync::OnceLock<Result<String, String>>; packed::FILES.len()] =
+    [const { std::sync::OnceLock::new() }; packed::FILES.len()];
+
+/// The Lua source of the module file `stem`. Errors (a bug in this crate's build: the
+/// unit tests load every module): the file is not packed or does not inflate.
+fn source(stem: &str) -> Result<&'static str, String> {
+    let index = packed::FILES.iter().position(|(s, ..)| *s == stem).ok_or_else(|| format!("{stem}.lua is not packed"))?;
+    let (_, start, end, len) = packed::FILES[index];
+    let text = TEXTS[index].get_or_init(|| {
+        let bytes = DEFLATED.get(start..end).ok_or_else(|| format!("{stem}.lua is out of the packed data"))?;
+        let bytes = miniz_oxide::inflate::decompress_to_vec_with_limit(bytes, len)
+            .map_err(|e| format!("{stem}.lua does not inflate: {e}"))?;
+        String::from_utf8(bytes).map_err(|_| format!("{stem}.lua is not UTF-8"))
+    });
+    text.as_deref().map_err(Clone::clone)
+}
 
 /// Fuel for running one module's top level: far above what any of them needs (a few
 /// thousand instructions), so only a bug could reach it.
@@ -82,7 +115,7 @@ impl<'gc> piccolo::Singleton<'gc> for Loaded<'gc> {
 /// the module's compile or run error (a bug in this crate: the unit tests load every
 /// module), or "not a Lua module" for other names.
 pub fn module<'gc>(ctx: Context<'gc>, name: &str) -> Result<Value<'gc>, String> {
-    let Some((_, source)) = SOURCES.iter().find(|(n, _)| *n == name) else {
+    let Some((_, stem)) = SOURCES.iter().find(|(n, _)| *n == name) else {
         return Err(format!("{name}: not a Lua module"));
     };
     let loaded = ctx.singleton::<Rootable![Loaded<'_>]>().0;
@@ -91,7 +124,7 @@ pub fn module<'gc>(ctx: Context<'gc>, name: &str) -> Result<Value<'gc>, String> 
     if !cached.is_nil() {
         return Ok(cached);
     }
-    let value = run(ctx, name, source)?;
+    let value = run(ctx, name, source(stem)?)?;
     loaded.set(ctx, key, value).map_err(|e| e.to_string())?;
     Ok(value)
 }

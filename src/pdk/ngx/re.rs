@@ -14,9 +14,9 @@
 //!   other bad regex;
 //! - `d` (DFA, longest match) is not supported: same compile failure;
 //! - duplicate group names (`D`, `J`) do not compile;
-//! - without `u` the regex works on bytes with ASCII classes, as PCRE; with `u`, `\d \w
-//!   \s \b` are Unicode-aware (PCRE keeps them ASCII unless UCP is on) and case folding is
-//!   Unicode's;
+//! - without `u` the regex works on bytes with ASCII classes, as PCRE; with `u` it works
+//!   on UTF-8 characters and `\d \w \s \b` stay ASCII, as PCRE's UTF mode without UCP
+//!   (lua-nginx-module sets only PCRE_UTF8 / PCRE2_UTF); case folding is Unicode's;
 //! - `$` without `m` matches only at the very end (PCRE also before a final newline);
 //!   in `x` mode whitespace inside `[...]` is ignored too;
 //! - after an empty match, `gmatch`/`gsub` resume one character further (PCRE first
@@ -120,6 +120,7 @@ pub fn compile(pattern: &[u8], options: &[u8]) -> Result<Rc<Compiled>, CompileEr
             .collect(),
         Err(_) => return Err(failed("regex is not valid UTF-8")),
     };
+    let text = if utf8 { ascii_perl_classes(&text) } else { text };
     if !utf8 {
         flags.push_str("-u");
     }
@@ -147,6 +148,60 @@ pub fn compile(pattern: &[u8], options: &[u8]) -> Result<Rc<Compiled>, CompileEr
         c.insert(key, compiled.clone());
     });
     Ok(compiled)
+}
+
+/// `pattern` (a `u` regex) with the Perl classes as PCRE's UTF mode without UCP reads
+/// them: `\d \w \s` and their negations match ASCII characters only (pcre2pattern: code
+/// points above 127 never match `\d`, `\s` or `\w`), and `\b \B` test ASCII word
+/// characters. The classes become the regex crate's ASCII classes (`[[:digit:]]`, valid
+/// inside a class too, as a nested one), the boundaries `(?-u:\b)` outside classes.
+fn ascii_perl_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars().peekable();
+    // Nesting depth of `[...]`; `class_start` while a `]` would still be a literal.
+    let (mut depth, mut class_start) = (0usize, false);
+    while let Some(c) = chars.next() {
+        let at_start = std::mem::take(&mut class_start);
+        match c {
+            '\\' => match chars.next() {
+                Some(e @ ('d' | 'D' | 'w' | 'W' | 's' | 'S')) => {
+                    let name = match e.to_ascii_lowercase() { 'd' => "digit", 'w' => "word", _ => "space" };
+                    let not = if e.is_ascii_uppercase() { "^" } else { "" };
+                    out.push_str(&format!("[[:{not}{name}:]]"));
+                }
+                Some(e @ ('b' | 'B')) if depth == 0 => out.push_str(&format!("(?-u:\\{e})")),
+                Some(e) => {
+                    out.push('\\');
+                    out.push(e);
+                }
+                None => out.push('\\'),
+            },
+            '[' if depth > 0 && chars.peek() == Some(&':') => {
+                // A POSIX item, `[:alpha:]`, copied through its `:]`.
+                out.push('[');
+                while let Some(p) = chars.next() {
+                    out.push(p);
+                    if p == ']' {
+                        break;
+                    }
+                }
+            }
+            '[' => {
+                out.push('[');
+                depth += 1;
+                if chars.peek() == Some(&'^') {
+                    out.push(chars.next().unwrap_or('^'));
+                }
+                class_start = true;
+            }
+            ']' if depth > 0 && !at_start => {
+                out.push(']');
+                depth -= 1;
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 impl Compiled {
@@ -614,6 +669,23 @@ mod tests {
                 "nil 6",
                 "true x 1",
             ]
+        );
+    }
+
+    #[test]
+    fn utf8_mode_keeps_perl_classes_and_word_boundaries_ascii_as_pcre() {
+        // lua-nginx-module's `u` sets PCRE_UTF8 (PCRE2_UTF) without UCP; pcre2pattern:
+        // "characters whose code points are greater than 127 never match \d, \s, or \w,
+        // and always match \D, \S, and \W", and \b is defined by \w. Caseless matching
+        // of non-ASCII letters stays Unicode's (PCRE built with Unicode support).
+        assert_eq!(
+            run(r#"say(ngx.re.match('héllo', '\\w+', 'u')[0], ngx.re.match('héllo', '\\W', 'u')[0])
+                   say(ngx.re.find('x\217\163', '\\d', 'u'), ngx.re.match('ab12', '\\d+', 'u')[0])
+                   say(ngx.re.match('a\194\160b', 'a\\sb', 'u'), ngx.re.match('a b', 'a\\sb', 'u')[0])
+                   say(ngx.re.match('é1', '[^\\d]', 'u')[0], ngx.re.match('aé', '[\\w]+', 'u')[0], ngx.re.match('é', '[[:alpha:]\\S]', 'u')[0])
+                   say(ngx.re.gsub('éa é', '\\b', '|', 'u'))
+                   say(ngx.re.match('É', 'é', 'iu')[0], ngx.re.match('\\d', '\\\\d', 'u')[0])"#),
+            ["h é", "nil 12", "nil a b", "é a é", "é|a| é 2", "É \\d"]
         );
     }
 

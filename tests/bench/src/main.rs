@@ -477,7 +477,7 @@ fn report() {
     let optimized = std::fs::metadata(root().join("target/kong_functions.wasm")).map(|m| m.len()).unwrap_or(0);
     println!("| Build | bytes |\n|---|---|");
     println!("| cargo (opt-level s, LTO) | {raw} |");
-    println!("| after wasm-opt -O3 | {optimized} |");
+    println!("| after wasm-opt -Oz | {optimized} |");
 }
 
 /// The per-request table: each scenario (those in `only`, or all) measured over `count`

@@ -126,7 +126,7 @@ fn module_note(module: &Path) -> String {
     } else {
         note.push_str(
             "name section: NONE, frames are `<wasm function N>` (wasm-opt without -g drops it); \
-             `make profile` profiles target/profile/kong_functions.wasm (wasm-opt -O3 -g: the shipped code plus names) \
+             `make profile` profiles target/profile/kong_functions.wasm (wasm-opt -Oz -g: the shipped code plus names) \
              or MODULE=target/wasm32-wasip1/release/kong_functions.wasm (cargo's build, before wasm-opt)",
         );
     }
