@@ -27,6 +27,8 @@ pub struct FakeHost {
     pub response_body: RefCell<Option<Vec<u8>>>,
     /// Local responses sent, in order.
     pub sent: RefCell<Vec<SentResponse>>,
+    /// Host calls made for request headers: (one header by name, the whole map).
+    pub request_header_calls: std::cell::Cell<(u32, u32)>,
 }
 
 impl FakeHost {
@@ -52,13 +54,15 @@ impl FakeHost {
     }
 }
 
+// Header names compare without case, as in every proxy-wasm host (Envoy keeps them
+// lowercase, nginx compares them case-insensitively).
 fn get(map: &RefCell<Vec<(String, Vec<u8>)>>, name: &str) -> Option<Vec<u8>> {
-    map.borrow().iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    map.borrow().iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
 }
 
 fn set(map: &RefCell<Vec<(String, Vec<u8>)>>, name: &str, value: Option<&[u8]>) {
     let mut map = map.borrow_mut();
-    map.retain(|(n, _)| n != name);
+    map.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
     if let Some(v) = value {
         map.push((name.to_string(), v.to_vec()));
     }
@@ -66,9 +70,13 @@ fn set(map: &RefCell<Vec<(String, Vec<u8>)>>, name: &str, value: Option<&[u8]>) 
 
 impl Host for FakeHost {
     fn request_header(&self, name: &str) -> Option<Vec<u8>> {
+        let (one, all) = self.request_header_calls.get();
+        self.request_header_calls.set((one + 1, all));
         get(&self.request, name)
     }
     fn request_headers(&self) -> Vec<(String, Vec<u8>)> {
+        let (one, all) = self.request_header_calls.get();
+        self.request_header_calls.set((one, all + 1));
         self.request.borrow().clone()
     }
     fn set_request_header(&self, name: &str, value: Option<&[u8]>) {

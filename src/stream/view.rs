@@ -34,6 +34,8 @@ pub struct RequestView {
     /// The host's request headers as read in the running callback (`None`: not read yet,
     /// or a new callback began: see [`RequestView::new_callback`]).
     headers: Option<Vec<(String, Vec<u8>)>>,
+    /// Headers read one by one from the host in the running callback, before the map.
+    single_reads: u8,
 }
 
 impl RequestView {
@@ -41,6 +43,7 @@ impl RequestView {
     /// changed it since.
     pub fn new_callback(&mut self) {
         self.headers = None;
+        self.single_reads = 0;
     }
 }
 
@@ -54,6 +57,10 @@ pub struct Writable {
     /// body callback: "can only set response headers before on_response_body").
     pub response: bool,
 }
+
+/// Header reads per callback served by single-header host calls before the whole map is
+/// read (see `HostView::read_one_by_one`).
+const SINGLE_HEADER_READS: u8 = 1;
 
 /// The host with its behaviour applied; see the module docs.
 pub struct HostView {
@@ -140,6 +147,22 @@ impl HostView {
         f(headers)
     }
 
+    /// Whether the next header read should ask the host for that one header
+    /// (`proxy_get_header_map_value`) rather than read the whole map
+    /// (`proxy_get_header_map_pairs`) and serve it from there. A chunk that reads one
+    /// header (the custom-auth walkthrough) pays one small host call; from the second read
+    /// in a callback on, the map is read once and serves the rest. Both answer the same:
+    /// the host's first value for the name, with our own writes of this callback applied
+    /// (the host has them; the map is kept in step by `cache_write`).
+    fn read_one_by_one(&self) -> bool {
+        let mut view = self.request.borrow_mut();
+        if view.headers.is_some() || view.single_reads >= SINGLE_HEADER_READS {
+            return false;
+        }
+        view.single_reads += 1;
+        true
+    }
+
     /// Keeps the cached map in step with a write the host accepted.
     fn cache_write(&self, name: &str, value: Option<&[u8]>, append: bool) {
         let mut view = self.request.borrow_mut();
@@ -219,6 +242,9 @@ impl Host for HostView {
         }
         if self.is_dropped(name) {
             return None;
+        }
+        if self.read_one_by_one() {
+            return self.inner.request_header(name);
         }
         let cached = self.with_headers(|headers| {
             headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
@@ -414,6 +440,25 @@ mod tests {
         assert_eq!(values, [b"2".to_vec(), b"3".to_vec()]);
         assert_eq!(view.request_header("x-case"), None);
         assert_eq!(host.request_header("x-case"), None);
+    }
+
+    #[test]
+    fn one_header_read_asks_for_that_header_and_a_second_reads_the_map_once() {
+        let (host, view) = view_of(HostKind::Envoy, &[(":path", "/"), ("x-a", "1"), ("x-b", "2"), ("x-c", "3")]);
+        assert_eq!(view.request_header("x-a").as_deref(), Some(&b"1"[..]));
+        assert_eq!(host.request_header_calls.get(), (1, 0));
+        assert_eq!(view.request_header("x-b").as_deref(), Some(&b"2"[..]));
+        assert_eq!(view.request_header("x-c").as_deref(), Some(&b"3"[..]));
+        assert_eq!(view.request_header("x-missing"), None);
+        assert_eq!(host.request_header_calls.get(), (1, 1));
+        // A write before any read: the single read sees it (the host has it).
+        let mut request = RequestView::default();
+        view.swap_request(&mut request);
+        request.new_callback();
+        view.swap_request(&mut request);
+        view.set_request_header("x-a", Some(b"new"));
+        assert_eq!(view.request_header("x-a").as_deref(), Some(&b"new"[..]));
+        assert_eq!(host.request_header_calls.get(), (2, 1));
     }
 
     #[test]
