@@ -41,6 +41,20 @@ proptest! {
     }
 
     #[test]
+    fn lua_pattern_scanning_skips_only_positions_that_cannot_match(subject in shaped(b"ab\"s:%", 48), pat in shaped(b"ab\"s:%a+-*?[]^()", 12), init in 0usize..50) {
+        // Skipping to a pattern's first literal or class must find what trying every
+        // offset finds (lstrlib's loop): the same match, captures, or error.
+        let init = init.min(subject.len());
+        let mut reference_budget = pattern::Budget::new(100_000);
+        let reference = pattern::find_every_offset(&subject, &pat, init, &mut reference_budget);
+        let spent = matches!(&reference, Err(e) if e.message == "pattern too complex");
+        if !spent {
+            let mut budget = pattern::Budget::new(100_000);
+            prop_assert_eq!(pattern::find(&subject, &pat, init, &mut budget), reference);
+        }
+    }
+
+    #[test]
     fn format_strings_parse_or_fail_cleanly(format in shaped(b"%-+ #0123456789.dsqxXfgeac", 40), n in any::<f64>()) {
         if let Ok(pieces) = sprintf::parse(&format) {
             let mut out = Vec::new();

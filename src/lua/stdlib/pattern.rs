@@ -18,6 +18,10 @@ pub enum Capture {
     Slice { start: usize, end: usize },
     /// A position capture's value.
     Position(usize),
+    /// A capture the match never closed (`"x("`). Lua raises "unfinished capture" only
+    /// when the value is used: `find`, `match`, `gmatch` and a `gsub` function use all
+    /// captures, a `gsub` table the first, a `gsub` string the ones it names.
+    Unfinished,
 }
 
 /// A successful match: the whole match is `subject[start..end]`; `captures` in order
@@ -27,6 +31,17 @@ pub struct Match {
     pub start: usize,
     pub end: usize,
     pub captures: Vec<Capture>,
+}
+
+impl Match {
+    /// The match when all its captures are closed, else Lua's "unfinished capture"
+    /// (lstrlib's `push_captures`, which `find`, `match` and `gmatch` call).
+    pub fn finished(self) -> Result<Match, PatternError> {
+        if self.captures.contains(&Capture::Unfinished) {
+            return error("unfinished capture");
+        }
+        Ok(self)
+    }
 }
 
 /// Why a pattern could not be matched; `message` is Lua's text, e.g.
@@ -333,22 +348,19 @@ impl<'a, 'b> State<'a, 'b> {
         }
     }
 
-    fn captures(&self, start: usize, end: usize) -> Result<Vec<Capture>, PatternError> {
-        let mut out = Vec::with_capacity(self.level);
-        for l in 0..self.level {
-            let (init, len) = self.capture[l];
-            out.push(match len {
+    fn captures(&self) -> Vec<Capture> {
+        self.capture[..self.level]
+            .iter()
+            .map(|&(init, len)| match len {
                 CapLen::Position => Capture::Position(init + 1),
                 CapLen::Len(len) => Capture::Slice { start: init, end: init + len },
-                CapLen::Unclosed => return error("unfinished capture"),
-            });
-        }
-        let _ = (start, end);
-        Ok(out)
+                CapLen::Unclosed => Capture::Unfinished,
+            })
+            .collect()
     }
 }
 
-/// C-locale `ctype` classes: `%a %c %d %g %l %p %s %u %w %x`, upper case for the complement.
+/// C-locale `ctype` classes: `%a %c %d %g %l %p %s %u %w %x`, Lua 5.1's `%z`; upper case for the complement.
 fn match_class(c: u8, class: u8) -> bool {
     let result = match class.to_ascii_lowercase() {
         b'a' => c.is_ascii_alphabetic(),
@@ -361,6 +373,8 @@ fn match_class(c: u8, class: u8) -> bool {
         b'u' => c.is_ascii_uppercase(),
         b'w' => c.is_ascii_alphanumeric(),
         b'x' => c.is_ascii_hexdigit(),
+        // Lua 5.1's `%z` (LuaJIT keeps it): the zero byte.
+        b'z' => c == 0,
         _ => return class == c,
     };
     if class.is_ascii_uppercase() {
@@ -397,30 +411,145 @@ fn match_bracket_class(c: u8, set: &[u8]) -> bool {
     negate
 }
 
-/// Tries to match `pattern` at exactly byte offset `at` of `subject` (no anchor
-/// handling, no scanning): the building block of `gmatch` and `gsub`.
-pub fn match_at(subject: &[u8], pattern: &[u8], at: usize, budget: &mut Budget) -> Result<Option<Match>, PatternError> {
-    if at > subject.len() {
-        return Ok(None);
+/// Where a match can start, found once per pattern: the first item that every match
+/// must consume at its starting position (after leading captures, which consume
+/// nothing). Positions where that item fails cannot start a match, so scanning skips
+/// them without running the matcher; that changes no result and no error, because the
+/// matcher fails on such a position before it reads any later part of the pattern.
+#[derive(Clone, Copy)]
+enum First {
+    /// No shortcut: every position is tried.
+    Any,
+    /// A literal byte, found with `memchr`.
+    Byte(u8),
+    /// A single-character class `%x` or `[set]` at `pat[start..end]`.
+    Class { start: usize, end: usize },
+}
+
+/// Leading `(` and `()` skipped when looking for the first item; few enough that the
+/// matcher cannot hit "too many captures" or its recursion bound before that item.
+const MAX_LEADING_CAPTURES: usize = 8;
+
+fn first_item(state: &State<'_, '_>) -> First {
+    let pat = state.pat;
+    let mut p = 0;
+    while pat.get(p) == Some(&b'(') && p < MAX_LEADING_CAPTURES * 2 {
+        p += if pat.get(p + 1) == Some(&b')') { 2 } else { 1 };
     }
-    let mut state = State::new(subject, pattern, budget);
-    match state.do_match(at, 0)? {
-        Some(end) => Ok(Some(Match { start: at, end, captures: state.captures(at, end)? })),
-        None => Ok(None),
+    let Some(&c) = pat.get(p) else { return First::Any };
+    let end = match c {
+        L_ESC if pat.get(p + 1).is_some_and(|&n| n == b'b' || n == b'f' || n.is_ascii_digit()) => return First::Any,
+        L_ESC | b'[' => match state.class_end(p) {
+            Ok(end) => end,
+            // The matcher reports the malformed class itself, at the first position.
+            Err(_) => return First::Any,
+        },
+        b'^' | b'$' | b'*' | b'+' | b'?' | b'.' | b'(' | b')' | b'-' => return First::Any,
+        _ => p + 1,
+    };
+    // `?`, `*` and `-` make the item optional; `+` still needs one.
+    if matches!(pat.get(end), Some(b'?' | b'*' | b'-')) {
+        return First::Any;
+    }
+    if end == p + 1 {
+        First::Byte(c)
+    } else {
+        First::Class { start: p, end }
     }
 }
 
+/// One pattern matched repeatedly against one subject (`gsub`, `gmatch`, `find`): the
+/// matcher's state is set up once, and [`Matcher::candidate`] skips positions where no
+/// match can start.
+pub struct Matcher<'a, 'b> {
+    state: State<'a, 'b>,
+    first: First,
+}
+
+impl<'a, 'b> Matcher<'a, 'b> {
+    /// A matcher of `pattern` (no `^` handling: a leading `^` is a literal here, as in
+    /// Lua 5.1's `gmatch`) over `subject`, charging `budget`.
+    pub fn new(subject: &'a [u8], pattern: &'a [u8], budget: &'b mut Budget) -> Self {
+        let state = State::new(subject, pattern, budget);
+        let first = first_item(&state);
+        Matcher { state, first }
+    }
+
+    /// Tries to match at exactly byte offset `at` (no scanning). The captures may include
+    /// [`Capture::Unfinished`]; see [`Match::finished`].
+    pub fn match_at(&mut self, at: usize) -> Result<Option<Match>, PatternError> {
+        if at > self.state.src.len() {
+            return Ok(None);
+        }
+        self.state.level = 0;
+        self.state.depth = 0;
+        Ok(self.state.do_match(at, 0)?.map(|end| Match { start: at, end, captures: self.state.captures() }))
+    }
+
+    /// The first offset at or after `from` where a match may start, or the subject's
+    /// length + 1 when there is none. `match_at` fails at every offset skipped.
+    pub fn candidate(&self, from: usize) -> usize {
+        let src = self.state.src;
+        let none = src.len() + 1;
+        if from >= src.len() {
+            // At the end only a pattern that may match empty can succeed.
+            return if matches!(self.first, First::Any) { from } else { none.max(from) };
+        }
+        match self.first {
+            First::Any => from,
+            First::Byte(c) => memchr::memchr(c, &src[from..]).map_or(none, |i| from + i),
+            First::Class { start, end } => {
+                (from..src.len()).find(|&s| self.state.single_match(s, start, end)).unwrap_or(none)
+            }
+        }
+    }
+}
+
+/// Tries to match `pattern` at exactly byte offset `at` of `subject` (no anchor
+/// handling, no scanning), all captures closed.
+pub fn match_at(subject: &[u8], pattern: &[u8], at: usize, budget: &mut Budget) -> Result<Option<Match>, PatternError> {
+    Matcher::new(subject, pattern, budget).match_at(at)?.map(Match::finished).transpose()
+}
+
 /// `string.find`/`string.match`: scans from byte offset `init` (0-based, at most the
-/// subject's length), honouring a leading `^` anchor. Returns the first match.
+/// subject's length), honouring a leading `^` anchor. Returns the first match, all
+/// captures closed.
 pub fn find(subject: &[u8], pattern: &[u8], init: usize, budget: &mut Budget) -> Result<Option<Match>, PatternError> {
     let (anchor, pattern) = match pattern.strip_prefix(b"^") {
         Some(rest) => (true, rest),
         None => (false, pattern),
     };
+    let mut matcher = Matcher::new(subject, pattern, budget);
+    if anchor {
+        return matcher.match_at(init)?.map(Match::finished).transpose();
+    }
     let mut s = init;
     loop {
-        if let Some(m) = match_at(subject, pattern, s, budget)? {
-            return Ok(Some(m));
+        s = matcher.candidate(s);
+        if s > subject.len() {
+            return Ok(None);
+        }
+        if let Some(m) = matcher.match_at(s)? {
+            return m.finished().map(Some);
+        }
+        s += 1;
+    }
+}
+
+/// `find` without [`Matcher::candidate`]: the matcher at every offset, as lstrlib's
+/// `str_find_aux` loops. The reference the property test and the fuzz target hold
+/// `find` to.
+#[cfg(any(test, feature = "fuzzing"))]
+pub fn find_every_offset(subject: &[u8], pattern: &[u8], init: usize, budget: &mut Budget) -> Result<Option<Match>, PatternError> {
+    let (anchor, pattern) = match pattern.strip_prefix(b"^") {
+        Some(rest) => (true, rest),
+        None => (false, pattern),
+    };
+    let mut matcher = Matcher::new(subject, pattern, budget);
+    let mut s = init;
+    loop {
+        if let Some(m) = matcher.match_at(s)? {
+            return m.finished().map(Some);
         }
         s += 1;
         if anchor || s > subject.len() {
@@ -444,6 +573,7 @@ mod tests {
                         .map(|c| match c {
                             Capture::Slice { start, end } => s[*start..*end].to_string(),
                             Capture::Position(p) => p.to_string(),
+                            Capture::Unfinished => "unfinished".to_string(),
                         })
                         .collect();
                     (m.start + 1, m.end, caps)

@@ -8,7 +8,8 @@
 //!
 //! Prints a Markdown report (BENCHMARKS.md records one). Environment: `KONG_FUNCTIONS_WASM`
 //! picks the module (default: the optimized `target/kong_functions.wasm`),
-//! `BENCH_REQUESTS` the measured requests per scenario (default 20,000).
+//! `BENCH_REQUESTS` the measured requests per scenario (default 20,000), `BENCH_SCENARIOS`
+//! a comma-separated list of scenario ids to run (e.g. `S3`; default: all).
 //!
 //! Other modes: `bench profile SCENARIO` (feature `profile`, `make profile`: the guest
 //! profiler, [`profile`]) and `bench e2e` (`make bench-e2e`: the scenarios over HTTP under
@@ -343,7 +344,9 @@ fn report() {
     println!("Module: `{}`\n", module.strip_prefix(root()).unwrap_or(&module).display());
     println!("| Scenario | ours median | ours p99 | B0 median | overhead over B0 | B1 overhead | ours/B1 (overhead) | B2 LuaJIT median | ours/B2 |");
     println!("|---|---|---|---|---|---|---|---|---|");
-    for scenario in scenarios(&module) {
+    let only = std::env::var("BENCH_SCENARIOS").ok();
+    let picked = |id: &str| only.as_deref().is_none_or(|list| list.split(',').any(|s| s.trim().eq_ignore_ascii_case(id)));
+    for scenario in scenarios(&module).into_iter().filter(|s| picked(s.id)) {
         let mut ours = harness.chain(&scenario.ours).expect("scenario configures");
         let ours_stats = measure(&mut ours, &scenario.requests, warmup, count);
         let mut floor = harness.chain(&spec(vec![filter("noop", &noop, Value::Null)])).expect("noop");
