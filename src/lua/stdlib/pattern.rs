@@ -411,17 +411,17 @@ fn match_bracket_class(c: u8, set: &[u8]) -> bool {
     negate
 }
 
-/// Where a match can start, found once per pattern: the first item that every match
-/// must consume at its starting position (after leading captures, which consume
-/// nothing). Positions where that item fails cannot start a match, so scanning skips
-/// them without running the matcher; that changes no result and no error, because the
-/// matcher fails on such a position before it reads any later part of the pattern.
-#[derive(Clone, Copy)]
+/// Where a match can start, found once per pattern from the items every match must
+/// consume at its starting position (after leading captures, which consume nothing).
+/// Positions where those fail cannot start a match, so scanning skips them without
+/// running the matcher; that changes no result and no error, because the matcher fails
+/// on such a position before it reads any later part of the pattern.
 enum First {
     /// No shortcut: every position is tried.
     Any,
-    /// A literal byte, found with `memchr`.
-    Byte(u8),
+    /// Literal bytes (plain characters and `%` escapes of non-alphanumerics, none made
+    /// optional by `?`, `*` or `-`): the first found with `memchr`, the rest compared.
+    Literal(Vec<u8>),
     /// A single-character class `%x` or `[set]` at `pat[start..end]`.
     Class { start: usize, end: usize },
 }
@@ -430,32 +430,61 @@ enum First {
 /// matcher cannot hit "too many captures" or its recursion bound before that item.
 const MAX_LEADING_CAPTURES: usize = 8;
 
+/// The literal bytes every match starts with, from `pat[p..]`: items the matcher's
+/// default case takes one byte at a time, without recursion or errors.
+fn literal_prefix(pat: &[u8], mut p: usize) -> Vec<u8> {
+    let mut prefix = Vec::new();
+    loop {
+        let (c, end) = match pat.get(p) {
+            // `%` before a non-alphanumeric is that character (lstrlib's `match_class`
+            // default); `%b`, `%f`, `%1` and the letter classes stop the prefix.
+            Some(&L_ESC) => match pat.get(p + 1) {
+                Some(&n) if !n.is_ascii_alphanumeric() => (n, p + 2),
+                _ => break,
+            },
+            Some(&c) if !b"^$*+?.([%-)".contains(&c) => (c, p + 1),
+            _ => break,
+        };
+        match pat.get(end) {
+            Some(b'?' | b'*' | b'-') => break,
+            // One is required; how many more is the matcher's business.
+            Some(b'+') => {
+                prefix.push(c);
+                break;
+            }
+            _ => {
+                prefix.push(c);
+                p = end;
+            }
+        }
+    }
+    prefix
+}
+
 fn first_item(state: &State<'_, '_>) -> First {
     let pat = state.pat;
     let mut p = 0;
     while pat.get(p) == Some(&b'(') && p < MAX_LEADING_CAPTURES * 2 {
         p += if pat.get(p + 1) == Some(&b')') { 2 } else { 1 };
     }
-    let Some(&c) = pat.get(p) else { return First::Any };
-    let end = match c {
-        L_ESC if pat.get(p + 1).is_some_and(|&n| n == b'b' || n == b'f' || n.is_ascii_digit()) => return First::Any,
-        L_ESC | b'[' => match state.class_end(p) {
+    let prefix = literal_prefix(pat, p);
+    if !prefix.is_empty() {
+        return First::Literal(prefix);
+    }
+    let end = match pat.get(p) {
+        Some(&L_ESC) if pat.get(p + 1).is_some_and(|&n| n.is_ascii_alphabetic() && n != b'b' && n != b'f') => p + 2,
+        Some(b'[') => match state.class_end(p) {
             Ok(end) => end,
             // The matcher reports the malformed class itself, at the first position.
             Err(_) => return First::Any,
         },
-        b'^' | b'$' | b'*' | b'+' | b'?' | b'.' | b'(' | b')' | b'-' => return First::Any,
-        _ => p + 1,
+        _ => return First::Any,
     };
     // `?`, `*` and `-` make the item optional; `+` still needs one.
     if matches!(pat.get(end), Some(b'?' | b'*' | b'-')) {
         return First::Any;
     }
-    if end == p + 1 {
-        First::Byte(c)
-    } else {
-        First::Class { start: p, end }
-    }
+    First::Class { start: p, end }
 }
 
 /// One pattern matched repeatedly against one subject (`gsub`, `gmatch`, `find`): the
@@ -495,10 +524,24 @@ impl<'a, 'b> Matcher<'a, 'b> {
             // At the end only a pattern that may match empty can succeed.
             return if matches!(self.first, First::Any) { from } else { none.max(from) };
         }
-        match self.first {
+        match &self.first {
             First::Any => from,
-            First::Byte(c) => memchr::memchr(c, &src[from..]).map_or(none, |i| from + i),
-            First::Class { start, end } => {
+            First::Literal(prefix) => {
+                let mut s = from;
+                while let Some(i) = memchr::memchr(prefix[0], &src[s..]) {
+                    s += i;
+                    let rest = &src[s..];
+                    if rest.len() < prefix.len() {
+                        return none;
+                    }
+                    if rest.starts_with(prefix) {
+                        return s;
+                    }
+                    s += 1;
+                }
+                none
+            }
+            &First::Class { start, end } => {
                 (from..src.len()).find(|&s| self.state.single_match(s, start, end)).unwrap_or(none)
             }
         }
@@ -621,6 +664,24 @@ mod tests {
         assert_eq!(find_str("0", "(0)%0"), Err("invalid capture index".into()));
         assert_eq!(find_str("x", "%f"), Err("missing '[' after '%f' in pattern".into()));
         assert_eq!(find_str("x", "%b"), Err("unbalanced pattern".into()));
+    }
+
+    #[test]
+    fn scanning_skips_to_where_the_first_items_can_match() {
+        let subject = br#"{"id":1,"status":"active"}"#;
+        let mut budget = Budget::new(1_000);
+        let candidates = |pattern: &[u8], budget: &mut Budget| {
+            let matcher = Matcher::new(subject, pattern, budget);
+            (0..=subject.len()).map(|s| matcher.candidate(s)).collect::<std::collections::BTreeSet<_>>()
+        };
+        // The literal prefix `"status":"` occurs once, at offset 8; nothing after it.
+        assert_eq!(candidates(br#""status":"%a+""#, &mut budget), [8, subject.len() + 1].into());
+        // `%d` after a leading capture: the one digit, at 6.
+        assert_eq!(candidates(b"(%d)", &mut budget), [6, subject.len() + 1].into());
+        // An optional first item (`"?`) leaves every offset to the matcher.
+        assert_eq!(candidates(br#""?s"#, &mut budget).len(), subject.len() + 1);
+        // Candidates cost no matcher steps.
+        assert_eq!(budget.remaining, 1_000);
     }
 
     #[test]
