@@ -421,7 +421,7 @@ enum First {
     Any,
     /// Literal bytes (plain characters and `%` escapes of non-alphanumerics, none made
     /// optional by `?`, `*` or `-`): the first found with `memchr`, the rest compared.
-    Literal(Vec<u8>),
+    Literal(Prefix),
     /// A single-character class `%x` or `[set]` at `pat[start..end]`.
     Class { start: usize, end: usize },
 }
@@ -430,10 +430,20 @@ enum First {
 /// matcher cannot hit "too many captures" or its recursion bound before that item.
 const MAX_LEADING_CAPTURES: usize = 8;
 
-/// The literal bytes every match starts with, from `pat[p..]`: items the matcher's
+/// The literal bytes every match starts with.
+struct Prefix {
+    bytes: Vec<u8>,
+    /// When the pattern starts with the prefix (no leading capture): how many of its
+    /// bytes are whole pattern items (not the first of a `c+`), and the pattern offset
+    /// after them, so the matcher can start there once the bytes compared equal.
+    skip: Option<(usize, usize)>,
+}
+
+/// The literal bytes every match starts with, from `pat[start..]`: items the matcher's
 /// default case takes one byte at a time, without recursion or errors.
-fn literal_prefix(pat: &[u8], mut p: usize) -> Vec<u8> {
+fn literal_prefix(pat: &[u8], start: usize) -> Prefix {
     let mut prefix = Vec::new();
+    let mut p = start;
     loop {
         let (c, end) = match pat.get(p) {
             // `%` before a non-alphanumeric is that character (lstrlib's `match_class`
@@ -449,8 +459,9 @@ fn literal_prefix(pat: &[u8], mut p: usize) -> Vec<u8> {
             Some(b'?' | b'*' | b'-') => break,
             // One is required; how many more is the matcher's business.
             Some(b'+') => {
+                let whole = (prefix.len(), p);
                 prefix.push(c);
-                break;
+                return Prefix { bytes: prefix, skip: (start == 0).then_some(whole) };
             }
             _ => {
                 prefix.push(c);
@@ -458,7 +469,7 @@ fn literal_prefix(pat: &[u8], mut p: usize) -> Vec<u8> {
             }
         }
     }
-    prefix
+    Prefix { skip: (start == 0).then_some((prefix.len(), p)), bytes: prefix }
 }
 
 fn first_item(state: &State<'_, '_>) -> First {
@@ -468,7 +479,7 @@ fn first_item(state: &State<'_, '_>) -> First {
         p += if pat.get(p + 1) == Some(&b')') { 2 } else { 1 };
     }
     let prefix = literal_prefix(pat, p);
-    if !prefix.is_empty() {
+    if !prefix.bytes.is_empty() {
         return First::Literal(prefix);
     }
     let end = match pat.get(p) {
@@ -512,7 +523,18 @@ impl<'a, 'b> Matcher<'a, 'b> {
         }
         self.state.level = 0;
         self.state.depth = 0;
-        Ok(self.state.do_match(at, 0)?.map(|end| Match { start: at, end, captures: self.state.captures() }))
+        let (mut s, mut p) = (at, 0);
+        if let First::Literal(prefix) = &self.first {
+            // The matcher would fail within the prefix; when the pattern starts with it,
+            // it can start after it.
+            if !self.state.src[at..].starts_with(&prefix.bytes) {
+                return Ok(None);
+            }
+            if let Some((bytes, offset)) = prefix.skip {
+                (s, p) = (at + bytes, offset);
+            }
+        }
+        Ok(self.state.do_match(s, p)?.map(|end| Match { start: at, end, captures: self.state.captures() }))
     }
 
     /// The first offset at or after `from` where a match may start, or the subject's
@@ -526,7 +548,7 @@ impl<'a, 'b> Matcher<'a, 'b> {
         }
         match &self.first {
             First::Any => from,
-            First::Literal(prefix) => {
+            First::Literal(Prefix { bytes: prefix, .. }) => {
                 let mut s = from;
                 while let Some(i) = memchr::memchr(prefix[0], &src[s..]) {
                     s += i;
@@ -579,20 +601,22 @@ pub fn find(subject: &[u8], pattern: &[u8], init: usize, budget: &mut Budget) ->
     }
 }
 
-/// `find` without [`Matcher::candidate`]: the matcher at every offset, as lstrlib's
-/// `str_find_aux` loops. The reference the property test and the fuzz target hold
-/// `find` to.
+/// `find` without [`Matcher`]'s shortcuts (no skipped offsets, no skipped prefix): the
+/// matcher from the pattern's start at every offset, as lstrlib's `str_find_aux` loops.
+/// The reference the property test and the fuzz target hold `find` to.
 #[cfg(any(test, feature = "fuzzing"))]
 pub fn find_every_offset(subject: &[u8], pattern: &[u8], init: usize, budget: &mut Budget) -> Result<Option<Match>, PatternError> {
     let (anchor, pattern) = match pattern.strip_prefix(b"^") {
         Some(rest) => (true, rest),
         None => (false, pattern),
     };
-    let mut matcher = Matcher::new(subject, pattern, budget);
+    let mut state = State::new(subject, pattern, budget);
     let mut s = init;
     loop {
-        if let Some(m) = matcher.match_at(s)? {
-            return m.finished().map(Some);
+        state.level = 0;
+        state.depth = 0;
+        if let Some(end) = state.do_match(s, 0)? {
+            return Match { start: s, end, captures: state.captures() }.finished().map(Some);
         }
         s += 1;
         if anchor || s > subject.len() {
