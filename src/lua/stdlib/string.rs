@@ -10,7 +10,7 @@ use piccolo::{
     Value, Variadic,
 };
 
-use super::args::{arg_error, check_bytes, check_integer, check_number, opt_integer};
+use super::args::{arg_error, check_bytes, check_integer, check_number, check_string, opt_integer};
 use super::base::tostring_plain;
 use super::pattern::{self, Budget, Capture, Match, PatternError};
 use super::sprintf::{self, ArgKind, Piece};
@@ -331,8 +331,8 @@ fn add_value<'gc>(ctx: Context<'gc>, exec: &Execution<'gc, '_>, subject: &[u8], 
 #[derive(Collect)]
 #[collect(no_drop)]
 struct GSub<'gc> {
-    #[collect(require_static)]
-    subject: Vec<u8>,
+    /// The Lua string itself: no copy of the subject.
+    subject: piccolo::String<'gc>,
     #[collect(require_static)]
     pattern: Vec<u8>,
     anchor: bool,
@@ -359,8 +359,8 @@ impl<'gc> GSub<'gc> {
     /// candidate positions (see [`pattern::Matcher::candidate`]) are copied in one slice.
     fn run(&mut self, ctx: Context<'gc>, exec: &Execution<'gc, '_>) -> Result<Step<'gc>, Error<'gc>> {
         let mut budget = Budget::new(PATTERN_STEPS);
-        let mut matcher = pattern::Matcher::new(&self.subject, &self.pattern, &mut budget);
-        let subject = &self.subject[..];
+        let subject = self.subject.as_bytes();
+        let mut matcher = pattern::Matcher::new(subject, &self.pattern, &mut budget);
         let repl_string = match self.repl {
             Value::String(s) => Some(s.as_bytes().to_vec()),
             v @ (Value::Integer(_) | Value::Number(_)) => Some(crate::lua::format::number(v).into_bytes()),
@@ -418,8 +418,9 @@ impl<'gc> GSub<'gc> {
     }
 
     fn finish(&mut self, ctx: Context<'gc>, mut stack: Stack<'gc, '_>) {
-        if self.src < self.subject.len() {
-            self.out.extend_from_slice(&self.subject[self.src..]);
+        let subject = self.subject.as_bytes();
+        if self.src < subject.len() {
+            self.out.extend_from_slice(&subject[self.src..]);
         }
         stack.replace(ctx, (new_string(ctx, &self.out), self.count));
     }
@@ -429,8 +430,9 @@ impl<'gc> Sequence<'gc> for GSub<'gc> {
     fn poll(&mut self, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<SequencePoll<'gc>, Error<'gc>> {
         if let Some(m) = self.pending.take() {
             let value = stack.get(0);
-            add_value(ctx, &exec, &self.subject, &mut self.out, &m, value)?;
-            self.src = advance(&self.subject, &mut self.out, self.src, &m);
+            let subject = self.subject.as_bytes();
+            add_value(ctx, &exec, subject, &mut self.out, &m, value)?;
+            self.src = advance(subject, &mut self.out, self.src, &m);
             if self.anchor {
                 self.finish(ctx, stack);
                 return Ok(SequencePoll::Return);
@@ -450,7 +452,7 @@ impl<'gc> Sequence<'gc> for GSub<'gc> {
 }
 
 fn gsub<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    let subject = check_bytes(ctx, &exec, &stack, 0, "gsub")?;
+    let subject = check_string(ctx, &exec, &stack, 0, "gsub")?;
     let pattern = check_bytes(ctx, &exec, &stack, 1, "gsub")?;
     let repl = stack.get(2);
     if !matches!(repl, Value::String(_) | Value::Integer(_) | Value::Number(_) | Value::Table(_) | Value::Function(_)) {
@@ -461,7 +463,7 @@ fn gsub<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, 
         Some(rest) => (true, rest.to_vec()),
         None => (false, pattern),
     };
-    let out = Vec::with_capacity(subject.len());
+    let out = Vec::with_capacity(subject.as_bytes().len());
     let mut state = GSub { subject, pattern, anchor, src: 0, max, count: 0, out, repl, pending: None };
     match state.run(ctx, &exec)? {
         Step::Done => {
