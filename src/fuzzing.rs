@@ -58,7 +58,13 @@ fn split_once(data: &[u8], sep: u8) -> (&[u8], &[u8]) {
 pub fn lua_pattern(data: &[u8]) {
     let (pat, subject) = split_once(data, 0);
     let mut budget = pattern::Budget::new(100_000);
-    let _ = pattern::find(subject, pat, 0, &mut budget);
+    let found = pattern::find(subject, pat, 0, &mut budget);
+    // The scan's skipping must agree with trying every offset (a mismatch is a crash).
+    let mut budget = pattern::Budget::new(100_000);
+    let reference = pattern::find_every_offset(subject, pat, 0, &mut budget);
+    if !matches!(&reference, Err(e) if e.message == "pattern too complex") {
+        assert_eq!(found, reference, "find and find_every_offset disagree");
+    }
     for at in 0..=subject.len().min(16) {
         let mut budget = pattern::Budget::new(10_000);
         let _ = pattern::match_at(subject, pat, at, &mut budget);

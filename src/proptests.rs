@@ -18,6 +18,22 @@ fn shaped(alphabet: &'static [u8], max: usize) -> impl Strategy<Value = Vec<u8>>
     prop::collection::vec(prop_oneof![prop::sample::select(alphabet), any::<u8>()], 0..max)
 }
 
+/// Bytes from a small alphabet only, so that short patterns match often.
+fn few(alphabet: &'static [u8], max: usize) -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(prop::sample::select(alphabet), 0..max)
+}
+
+/// A Lua pattern that often starts with literal bytes: up to 4 literals, then up to 5
+/// items and specials (optionally anchored).
+fn lua_pattern_shape() -> impl Strategy<Value = Vec<u8>> {
+    (any::<bool>(), few(b"ab%.", 4), few(b"ab%.+-*?[]()", 5)).prop_map(|(anchor, head, tail)| {
+        let mut pattern = if anchor { b"^".to_vec() } else { Vec::new() };
+        pattern.extend(head);
+        pattern.extend(tail);
+        pattern
+    })
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -120,5 +136,25 @@ proptest! {
             start = end.max(start);
         }
         prop_assert_eq!(got, messages);
+    }
+}
+
+proptest! {
+    // Cheap cases, and the interesting ones (a literal prefix that first mismatches one
+    // byte before it matches) are rare: many more cases than the parsers get.
+    #![proptest_config(ProptestConfig { cases: 8192, ..config() })]
+
+    #[test]
+    fn lua_pattern_scanning_skips_only_positions_that_cannot_match(subject in few(b"ab%.", 40), pat in lua_pattern_shape(), init in prop_oneof![Just(0usize), 0usize..42]) {
+        // Skipping to a pattern's first literal or class must find what trying every
+        // offset finds (lstrlib's loop): the same match, captures, or error.
+        let init = init.min(subject.len());
+        let mut reference_budget = pattern::Budget::new(100_000);
+        let reference = pattern::find_every_offset(&subject, &pat, init, &mut reference_budget);
+        let spent = matches!(&reference, Err(e) if e.message == "pattern too complex");
+        if !spent {
+            let mut budget = pattern::Budget::new(100_000);
+            prop_assert_eq!(pattern::find(&subject, &pat, init, &mut budget), reference);
+        }
     }
 }

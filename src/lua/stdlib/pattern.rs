@@ -18,6 +18,10 @@ pub enum Capture {
     Slice { start: usize, end: usize },
     /// A position capture's value.
     Position(usize),
+    /// A capture the match never closed (`"x("`). Lua raises "unfinished capture" only
+    /// when the value is used: `find`, `match`, `gmatch` and a `gsub` function use all
+    /// captures, a `gsub` table the first, a `gsub` string the ones it names.
+    Unfinished,
 }
 
 /// A successful match: the whole match is `subject[start..end]`; `captures` in order
@@ -27,6 +31,17 @@ pub struct Match {
     pub start: usize,
     pub end: usize,
     pub captures: Vec<Capture>,
+}
+
+impl Match {
+    /// The match when all its captures are closed, else Lua's "unfinished capture"
+    /// (lstrlib's `push_captures`, which `find`, `match` and `gmatch` call).
+    pub fn finished(self) -> Result<Match, PatternError> {
+        if self.captures.contains(&Capture::Unfinished) {
+            return error("unfinished capture");
+        }
+        Ok(self)
+    }
 }
 
 /// Why a pattern could not be matched; `message` is Lua's text, e.g.
@@ -333,22 +348,19 @@ impl<'a, 'b> State<'a, 'b> {
         }
     }
 
-    fn captures(&self, start: usize, end: usize) -> Result<Vec<Capture>, PatternError> {
-        let mut out = Vec::with_capacity(self.level);
-        for l in 0..self.level {
-            let (init, len) = self.capture[l];
-            out.push(match len {
+    fn captures(&self) -> Vec<Capture> {
+        self.capture[..self.level]
+            .iter()
+            .map(|&(init, len)| match len {
                 CapLen::Position => Capture::Position(init + 1),
                 CapLen::Len(len) => Capture::Slice { start: init, end: init + len },
-                CapLen::Unclosed => return error("unfinished capture"),
-            });
-        }
-        let _ = (start, end);
-        Ok(out)
+                CapLen::Unclosed => Capture::Unfinished,
+            })
+            .collect()
     }
 }
 
-/// C-locale `ctype` classes: `%a %c %d %g %l %p %s %u %w %x`, upper case for the complement.
+/// C-locale `ctype` classes: `%a %c %d %g %l %p %s %u %w %x`, Lua 5.1's `%z`; upper case for the complement.
 fn match_class(c: u8, class: u8) -> bool {
     let result = match class.to_ascii_lowercase() {
         b'a' => c.is_ascii_alphabetic(),
@@ -361,6 +373,8 @@ fn match_class(c: u8, class: u8) -> bool {
         b'u' => c.is_ascii_uppercase(),
         b'w' => c.is_ascii_alphanumeric(),
         b'x' => c.is_ascii_hexdigit(),
+        // Lua 5.1's `%z` (LuaJIT keeps it): the zero byte.
+        b'z' => c == 0,
         _ => return class == c,
     };
     if class.is_ascii_uppercase() {
@@ -397,30 +411,214 @@ fn match_bracket_class(c: u8, set: &[u8]) -> bool {
     negate
 }
 
-/// Tries to match `pattern` at exactly byte offset `at` of `subject` (no anchor
-/// handling, no scanning): the building block of `gmatch` and `gsub`.
-pub fn match_at(subject: &[u8], pattern: &[u8], at: usize, budget: &mut Budget) -> Result<Option<Match>, PatternError> {
-    if at > subject.len() {
-        return Ok(None);
+/// Where a match can start, found once per pattern from the items every match must
+/// consume at its starting position (after leading captures, which consume nothing).
+/// Positions where those fail cannot start a match, so scanning skips them without
+/// running the matcher; that changes no result and no error, because the matcher fails
+/// on such a position before it reads any later part of the pattern.
+enum First {
+    /// No shortcut: every position is tried.
+    Any,
+    /// Literal bytes (plain characters and `%` escapes of non-alphanumerics, none made
+    /// optional by `?`, `*` or `-`): the first found with `memchr`, the rest compared.
+    Literal(Prefix),
+    /// A single-character class `%x` or `[set]` at `pat[start..end]`.
+    Class { start: usize, end: usize },
+}
+
+/// Leading `(` and `()` skipped when looking for the first item; few enough that the
+/// matcher cannot hit "too many captures" or its recursion bound before that item.
+const MAX_LEADING_CAPTURES: usize = 8;
+
+/// The literal bytes every match starts with.
+struct Prefix {
+    bytes: Vec<u8>,
+    /// When the pattern starts with the prefix (no leading capture): how many of its
+    /// bytes are whole pattern items (not the first of a `c+`), and the pattern offset
+    /// after them, so the matcher can start there once the bytes compared equal.
+    skip: Option<(usize, usize)>,
+}
+
+/// The literal bytes every match starts with, from `pat[start..]`: items the matcher's
+/// default case takes one byte at a time, without recursion or errors.
+fn literal_prefix(pat: &[u8], start: usize) -> Prefix {
+    let mut prefix = Vec::new();
+    let mut p = start;
+    loop {
+        let (c, end) = match pat.get(p) {
+            // `%` before a non-alphanumeric is that character (lstrlib's `match_class`
+            // default); `%b`, `%f`, `%1` and the letter classes stop the prefix.
+            Some(&L_ESC) => match pat.get(p + 1) {
+                Some(&n) if !n.is_ascii_alphanumeric() => (n, p + 2),
+                _ => break,
+            },
+            Some(&c) if !b"^$*+?.([%-)".contains(&c) => (c, p + 1),
+            _ => break,
+        };
+        match pat.get(end) {
+            Some(b'?' | b'*' | b'-') => break,
+            // One is required; how many more is the matcher's business.
+            Some(b'+') => {
+                let whole = (prefix.len(), p);
+                prefix.push(c);
+                return Prefix { bytes: prefix, skip: (start == 0).then_some(whole) };
+            }
+            _ => {
+                prefix.push(c);
+                p = end;
+            }
+        }
     }
-    let mut state = State::new(subject, pattern, budget);
-    match state.do_match(at, 0)? {
-        Some(end) => Ok(Some(Match { start: at, end, captures: state.captures(at, end)? })),
-        None => Ok(None),
+    Prefix { skip: (start == 0).then_some((prefix.len(), p)), bytes: prefix }
+}
+
+fn first_item(state: &State<'_, '_>) -> First {
+    let pat = state.pat;
+    let mut p = 0;
+    while pat.get(p) == Some(&b'(') && p < MAX_LEADING_CAPTURES * 2 {
+        p += if pat.get(p + 1) == Some(&b')') { 2 } else { 1 };
+    }
+    let prefix = literal_prefix(pat, p);
+    if !prefix.bytes.is_empty() {
+        return First::Literal(prefix);
+    }
+    let end = match pat.get(p) {
+        Some(&L_ESC) if pat.get(p + 1).is_some_and(|&n| n.is_ascii_alphabetic() && n != b'b' && n != b'f') => p + 2,
+        Some(b'[') => match state.class_end(p) {
+            Ok(end) => end,
+            // The matcher reports the malformed class itself, at the first position.
+            Err(_) => return First::Any,
+        },
+        _ => return First::Any,
+    };
+    // `?`, `*` and `-` make the item optional; `+` still needs one.
+    if matches!(pat.get(end), Some(b'?' | b'*' | b'-')) {
+        return First::Any;
+    }
+    First::Class { start: p, end }
+}
+
+/// One pattern matched repeatedly against one subject (`gsub`, `gmatch`, `find`): the
+/// matcher's state is set up once, and [`Matcher::candidate`] skips positions where no
+/// match can start.
+pub struct Matcher<'a, 'b> {
+    state: State<'a, 'b>,
+    first: First,
+}
+
+impl<'a, 'b> Matcher<'a, 'b> {
+    /// A matcher of `pattern` (no `^` handling: a leading `^` is a literal here, as in
+    /// Lua 5.1's `gmatch`) over `subject`, charging `budget`.
+    pub fn new(subject: &'a [u8], pattern: &'a [u8], budget: &'b mut Budget) -> Self {
+        let state = State::new(subject, pattern, budget);
+        let first = first_item(&state);
+        Matcher { state, first }
+    }
+
+    /// Tries to match at exactly byte offset `at` (no scanning). The captures may include
+    /// [`Capture::Unfinished`]; see [`Match::finished`].
+    pub fn match_at(&mut self, at: usize) -> Result<Option<Match>, PatternError> {
+        if at > self.state.src.len() {
+            return Ok(None);
+        }
+        self.state.level = 0;
+        self.state.depth = 0;
+        let (mut s, mut p) = (at, 0);
+        if let First::Literal(prefix) = &self.first {
+            // The matcher would fail within the prefix; when the pattern starts with it,
+            // it can start after it.
+            if !self.state.src[at..].starts_with(&prefix.bytes) {
+                return Ok(None);
+            }
+            if let Some((bytes, offset)) = prefix.skip {
+                (s, p) = (at + bytes, offset);
+            }
+        }
+        Ok(self.state.do_match(s, p)?.map(|end| Match { start: at, end, captures: self.state.captures() }))
+    }
+
+    /// The first offset at or after `from` where a match may start, or the subject's
+    /// length + 1 when there is none. `match_at` fails at every offset skipped.
+    pub fn candidate(&self, from: usize) -> usize {
+        let src = self.state.src;
+        let none = src.len() + 1;
+        if from >= src.len() {
+            // At the end only a pattern that may match empty can succeed.
+            return if matches!(self.first, First::Any) { from } else { none.max(from) };
+        }
+        match &self.first {
+            First::Any => from,
+            First::Literal(Prefix { bytes: prefix, .. }) => {
+                let mut s = from;
+                while let Some(i) = memchr::memchr(prefix[0], &src[s..]) {
+                    s += i;
+                    let rest = &src[s..];
+                    if rest.len() < prefix.len() {
+                        return none;
+                    }
+                    // Byte by byte: most candidates differ at the second byte, and a
+                    // `memcmp` call costs more than that in wasm.
+                    if prefix.iter().zip(rest).all(|(a, b)| a == b) {
+                        return s;
+                    }
+                    s += 1;
+                }
+                none
+            }
+            &First::Class { start, end } => {
+                (from..src.len()).find(|&s| self.state.single_match(s, start, end)).unwrap_or(none)
+            }
+        }
     }
 }
 
+/// Tries to match `pattern` at exactly byte offset `at` of `subject` (no anchor
+/// handling, no scanning), all captures closed.
+pub fn match_at(subject: &[u8], pattern: &[u8], at: usize, budget: &mut Budget) -> Result<Option<Match>, PatternError> {
+    Matcher::new(subject, pattern, budget).match_at(at)?.map(Match::finished).transpose()
+}
+
 /// `string.find`/`string.match`: scans from byte offset `init` (0-based, at most the
-/// subject's length), honouring a leading `^` anchor. Returns the first match.
+/// subject's length), honouring a leading `^` anchor. Returns the first match, all
+/// captures closed.
 pub fn find(subject: &[u8], pattern: &[u8], init: usize, budget: &mut Budget) -> Result<Option<Match>, PatternError> {
     let (anchor, pattern) = match pattern.strip_prefix(b"^") {
         Some(rest) => (true, rest),
         None => (false, pattern),
     };
+    let mut matcher = Matcher::new(subject, pattern, budget);
+    if anchor {
+        return matcher.match_at(init)?.map(Match::finished).transpose();
+    }
     let mut s = init;
     loop {
-        if let Some(m) = match_at(subject, pattern, s, budget)? {
-            return Ok(Some(m));
+        s = matcher.candidate(s);
+        if s > subject.len() {
+            return Ok(None);
+        }
+        if let Some(m) = matcher.match_at(s)? {
+            return m.finished().map(Some);
+        }
+        s += 1;
+    }
+}
+
+/// `find` without [`Matcher`]'s shortcuts (no skipped offsets, no skipped prefix): the
+/// matcher from the pattern's start at every offset, as lstrlib's `str_find_aux` loops.
+/// The reference the property test and the fuzz target hold `find` to.
+#[cfg(any(test, feature = "fuzzing"))]
+pub fn find_every_offset(subject: &[u8], pattern: &[u8], init: usize, budget: &mut Budget) -> Result<Option<Match>, PatternError> {
+    let (anchor, pattern) = match pattern.strip_prefix(b"^") {
+        Some(rest) => (true, rest),
+        None => (false, pattern),
+    };
+    let mut state = State::new(subject, pattern, budget);
+    let mut s = init;
+    loop {
+        state.level = 0;
+        state.depth = 0;
+        if let Some(end) = state.do_match(s, 0)? {
+            return Match { start: s, end, captures: state.captures() }.finished().map(Some);
         }
         s += 1;
         if anchor || s > subject.len() {
@@ -444,6 +642,7 @@ mod tests {
                         .map(|c| match c {
                             Capture::Slice { start, end } => s[*start..*end].to_string(),
                             Capture::Position(p) => p.to_string(),
+                            Capture::Unfinished => "unfinished".to_string(),
                         })
                         .collect();
                     (m.start + 1, m.end, caps)
@@ -491,6 +690,24 @@ mod tests {
         assert_eq!(find_str("0", "(0)%0"), Err("invalid capture index".into()));
         assert_eq!(find_str("x", "%f"), Err("missing '[' after '%f' in pattern".into()));
         assert_eq!(find_str("x", "%b"), Err("unbalanced pattern".into()));
+    }
+
+    #[test]
+    fn scanning_skips_to_where_the_first_items_can_match() {
+        let subject = br#"{"id":1,"status":"active"}"#;
+        let mut budget = Budget::new(1_000);
+        let candidates = |pattern: &[u8], budget: &mut Budget| {
+            let matcher = Matcher::new(subject, pattern, budget);
+            (0..=subject.len()).map(|s| matcher.candidate(s)).collect::<std::collections::BTreeSet<_>>()
+        };
+        // The literal prefix `"status":"` occurs once, at offset 8; nothing after it.
+        assert_eq!(candidates(br#""status":"%a+""#, &mut budget), [8, subject.len() + 1].into());
+        // `%d` after a leading capture: the one digit, at 6.
+        assert_eq!(candidates(b"(%d)", &mut budget), [6, subject.len() + 1].into());
+        // An optional first item (`"?`) leaves every offset to the matcher.
+        assert_eq!(candidates(br#""?s"#, &mut budget).len(), subject.len() + 1);
+        // Candidates cost no matcher steps.
+        assert_eq!(budget.remaining, 1_000);
     }
 
     #[test]

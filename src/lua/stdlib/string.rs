@@ -10,7 +10,7 @@ use piccolo::{
     Value, Variadic,
 };
 
-use super::args::{arg_error, check_bytes, check_integer, check_number, opt_integer};
+use super::args::{arg_error, check_bytes, check_integer, check_number, check_string, opt_integer};
 use super::base::tostring_plain;
 use super::pattern::{self, Budget, Capture, Match, PatternError};
 use super::sprintf::{self, ArgKind, Piece};
@@ -151,19 +151,30 @@ fn pattern_error<'gc>(ctx: Context<'gc>, exec: &Execution<'gc, '_>, e: PatternEr
     error_at(ctx, exec, &e.message)
 }
 
-fn capture_value<'gc>(ctx: Context<'gc>, subject: &[u8], capture: Capture) -> Value<'gc> {
+fn capture_value<'gc>(ctx: Context<'gc>, exec: &Execution<'gc, '_>, subject: &[u8], capture: Capture) -> Result<Value<'gc>, Error<'gc>> {
     match capture {
-        Capture::Slice { start, end } => new_string(ctx, subject.get(start..end).unwrap_or(&[])),
-        Capture::Position(p) => Value::Integer(p as i64),
+        Capture::Slice { start, end } => Ok(new_string(ctx, subject.get(start..end).unwrap_or(&[]))),
+        Capture::Position(p) => Ok(Value::Integer(p as i64)),
+        Capture::Unfinished => Err(error_at(ctx, exec, "unfinished capture")),
     }
 }
 
-/// The captures of `m`, or the whole match when the pattern has none.
-fn captures<'gc>(ctx: Context<'gc>, subject: &[u8], m: &Match) -> Vec<Value<'gc>> {
+/// The captures of `m`, or the whole match when the pattern has none (lstrlib's
+/// `push_captures`).
+fn captures<'gc>(ctx: Context<'gc>, exec: &Execution<'gc, '_>, subject: &[u8], m: &Match) -> Result<Vec<Value<'gc>>, Error<'gc>> {
     if m.captures.is_empty() {
-        vec![new_string(ctx, &subject[m.start..m.end])]
+        Ok(vec![new_string(ctx, &subject[m.start..m.end])])
     } else {
-        m.captures.iter().map(|c| capture_value(ctx, subject, *c)).collect()
+        m.captures.iter().map(|c| capture_value(ctx, exec, subject, *c)).collect()
+    }
+}
+
+/// The first capture of `m`, or the whole match when the pattern has none (lstrlib's
+/// `push_onecapture(ms, 0, ...)`, a `gsub` table's key).
+fn first_capture<'gc>(ctx: Context<'gc>, exec: &Execution<'gc, '_>, subject: &[u8], m: &Match) -> Result<Value<'gc>, Error<'gc>> {
+    match m.captures.first() {
+        None => Ok(new_string(ctx, &subject[m.start..m.end])),
+        Some(c) => capture_value(ctx, exec, subject, *c),
     }
 }
 
@@ -204,10 +215,12 @@ fn find_aux<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'
         None => vec![Value::Nil],
         Some(m) if is_find => {
             let mut values = vec![Value::Integer(m.start as i64 + 1), Value::Integer(m.end as i64)];
-            values.extend(m.captures.iter().map(|c| capture_value(ctx, &s, *c)));
+            for c in &m.captures {
+                values.push(capture_value(ctx, &exec, &s, *c)?);
+            }
             values
         }
-        Some(m) => captures(ctx, &s, &m),
+        Some(m) => captures(ctx, &exec, &s, &m)?,
     };
     stack.replace(ctx, Variadic(result));
     Ok(CallbackReturn::Return)
@@ -227,13 +240,19 @@ fn gmatch<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc
     let position = Rc::new(Cell::new(0usize));
     let iterator = Callback::from_fn(&ctx, move |ctx, exec, mut stack| {
         let mut budget = Budget::new(PATTERN_STEPS);
+        let mut matcher = pattern::Matcher::new(&s, &p, &mut budget);
         let mut src = position.get();
-        while src <= s.len() {
-            let found = pattern::match_at(&s, &p, src, &mut budget).map_err(|e| pattern_error(ctx, &exec, e))?;
+        loop {
+            src = matcher.candidate(src);
+            if src > s.len() {
+                break;
+            }
+            let found = matcher.match_at(src).map_err(|e| pattern_error(ctx, &exec, e))?;
             if let Some(m) = found {
                 // An empty match moves on by one so the iteration ends.
                 position.set(if m.end == src { src + 1 } else { m.end });
-                stack.replace(ctx, Variadic(captures(ctx, &s, &m)));
+                let values = captures(ctx, &exec, &s, &m)?;
+                stack.replace(ctx, Variadic(values));
                 return Ok(CallbackReturn::Return);
             }
             src += 1;
@@ -274,8 +293,35 @@ fn expand_replacement(repl: &[u8], subject: &[u8], m: &Match, out: &mut Vec<u8>)
         match m.captures.get(index - 1) {
             Some(Capture::Slice { start, end }) => out.extend_from_slice(&subject[*start..*end]),
             Some(Capture::Position(p)) => out.extend_from_slice(p.to_string().as_bytes()),
+            Some(Capture::Unfinished) => return Err(PatternError { message: "unfinished capture".into() }),
             None => return Err(PatternError { message: "invalid capture index".into() }),
         }
+    }
+    Ok(())
+}
+
+/// Moves past match `m` found at `src`, copying one byte after an empty one (Lua 5.1's
+/// `str_gsub`); returns the next position (the subject's length + 1 after an empty
+/// match at its end).
+fn advance(subject: &[u8], out: &mut Vec<u8>, src: usize, m: &Match) -> usize {
+    if m.end > src {
+        m.end
+    } else if src < subject.len() {
+        out.push(subject[src]);
+        src + 1
+    } else {
+        subject.len() + 1
+    }
+}
+
+/// A table or function replacement result, as Lua 5.1's `add_value`: false/nil keep the
+/// match, strings and numbers replace it, anything else is an error.
+fn add_value<'gc>(ctx: Context<'gc>, exec: &Execution<'gc, '_>, subject: &[u8], out: &mut Vec<u8>, m: &Match, value: Value<'gc>) -> Result<(), Error<'gc>> {
+    match value {
+        Value::Nil | Value::Boolean(false) => out.extend_from_slice(&subject[m.start..m.end]),
+        Value::String(s) => out.extend_from_slice(s.as_bytes()),
+        v @ (Value::Integer(_) | Value::Number(_)) => out.extend_from_slice(crate::lua::format::number(v).as_bytes()),
+        other => return Err(error_at(ctx, exec, &format!("invalid replacement value (a {})", other.type_name()))),
     }
     Ok(())
 }
@@ -285,8 +331,8 @@ fn expand_replacement(repl: &[u8], subject: &[u8], m: &Match, out: &mut Vec<u8>)
 #[derive(Collect)]
 #[collect(no_drop)]
 struct GSub<'gc> {
-    #[collect(require_static)]
-    subject: Vec<u8>,
+    /// The Lua string itself: no copy of the subject.
+    subject: piccolo::String<'gc>,
     #[collect(require_static)]
     pattern: Vec<u8>,
     anchor: bool,
@@ -307,38 +353,56 @@ enum Step<'gc> {
 }
 
 impl<'gc> GSub<'gc> {
-    /// Runs matches until done or until a replacement function must be called.
+    /// Runs matches until done or until a replacement function must be called. As Lua
+    /// 5.1's `str_gsub`: at each position a match is replaced and skipped, an empty
+    /// match or a failed position copies one byte; the unmatched bytes between
+    /// candidate positions (see [`pattern::Matcher::candidate`]) are copied in one slice.
     fn run(&mut self, ctx: Context<'gc>, exec: &Execution<'gc, '_>) -> Result<Step<'gc>, Error<'gc>> {
         let mut budget = Budget::new(PATTERN_STEPS);
+        let subject = self.subject.as_bytes();
+        let mut matcher = pattern::Matcher::new(subject, &self.pattern, &mut budget);
+        let repl_string = match self.repl {
+            Value::String(s) => Some(s.as_bytes().to_vec()),
+            v @ (Value::Integer(_) | Value::Number(_)) => Some(crate::lua::format::number(v).into_bytes()),
+            _ => None,
+        };
+        let literal = repl_string.as_ref().filter(|r| !r.contains(&b'%'));
         while self.count < self.max {
-            let found = pattern::match_at(&self.subject, &self.pattern, self.src, &mut budget).map_err(|e| pattern_error(ctx, exec, e))?;
+            if !self.anchor {
+                let at = matcher.candidate(self.src);
+                if at > subject.len() {
+                    break;
+                }
+                self.out.extend_from_slice(&subject[self.src..at]);
+                self.src = at;
+            }
+            let found = matcher.match_at(self.src).map_err(|e| pattern_error(ctx, exec, e))?;
             if let Some(m) = found {
                 self.count += 1;
                 match self.repl {
                     Value::Function(f) => {
-                        let args = captures(ctx, &self.subject, &m);
+                        let args = captures(ctx, exec, subject, &m)?;
                         self.pending = Some(m);
                         return Ok(Step::CallReplacement(f, args));
                     }
                     Value::Table(t) => {
-                        let key = captures(ctx, &self.subject, &m)[0];
+                        let key = first_capture(ctx, exec, subject, &m)?;
                         let value = t.get_value(key);
-                        self.add_value(ctx, exec, &m, value)?;
+                        add_value(ctx, exec, subject, &mut self.out, &m, value)?;
                     }
-                    _ => {
-                        let repl = match self.repl {
-                            Value::String(s) => s.as_bytes().to_vec(),
-                            v => crate::lua::format::number(v).into_bytes(),
-                        };
-                        expand_replacement(&repl, &self.subject, &m, &mut self.out).map_err(|e| pattern_error(ctx, exec, e))?;
-                        self.advance(&m);
-                    }
+                    // A string or a number (gsub checked the type).
+                    _ => match literal {
+                        Some(text) => self.out.extend_from_slice(text),
+                        None => {
+                            let repl = repl_string.as_deref().unwrap_or_default();
+                            expand_replacement(repl, subject, &m, &mut self.out).map_err(|e| pattern_error(ctx, exec, e))?
+                        }
+                    },
                 }
-                if self.pending.is_none() && self.anchor {
-                    break;
-                }
-            } else if self.src < self.subject.len() {
-                self.out.push(self.subject[self.src]);
+                self.src = advance(subject, &mut self.out, self.src, &m);
+                crate::lua::limits::check_string_size(ctx, exec, self.out.len())?;
+            } else if self.src < subject.len() {
+                self.out.push(subject[self.src]);
                 self.src += 1;
             } else {
                 break;
@@ -346,39 +410,17 @@ impl<'gc> GSub<'gc> {
             if self.anchor {
                 break;
             }
-            crate::lua::limits::check_string_size(ctx, exec, self.out.len())?;
         }
+        // What `finish` will copy: only a replacement can grow the result past the
+        // subject, and each one was checked; this covers the tail after the last.
+        crate::lua::limits::check_string_size(ctx, exec, self.out.len() + subject.len().saturating_sub(self.src))?;
         Ok(Step::Done)
     }
 
-    /// Moves past a match, copying one byte after an empty one.
-    fn advance(&mut self, m: &Match) {
-        if m.end > self.src {
-            self.src = m.end;
-        } else if self.src < self.subject.len() {
-            self.out.push(self.subject[self.src]);
-            self.src += 1;
-        } else {
-            self.src = self.subject.len() + 1;
-        }
-    }
-
-    /// A table or function replacement result: false/nil keep the match, strings and
-    /// numbers replace it, anything else is an error.
-    fn add_value(&mut self, ctx: Context<'gc>, exec: &Execution<'gc, '_>, m: &Match, value: Value<'gc>) -> Result<(), Error<'gc>> {
-        match value {
-            Value::Nil | Value::Boolean(false) => self.out.extend_from_slice(&self.subject[m.start..m.end]),
-            Value::String(s) => self.out.extend_from_slice(s.as_bytes()),
-            v @ (Value::Integer(_) | Value::Number(_)) => self.out.extend_from_slice(crate::lua::format::number(v).as_bytes()),
-            other => return Err(error_at(ctx, exec, &format!("invalid replacement value (a {})", other.type_name()))),
-        }
-        self.advance(m);
-        Ok(())
-    }
-
     fn finish(&mut self, ctx: Context<'gc>, mut stack: Stack<'gc, '_>) {
-        if self.src < self.subject.len() {
-            self.out.extend_from_slice(&self.subject[self.src..]);
+        let subject = self.subject.as_bytes();
+        if self.src < subject.len() {
+            self.out.extend_from_slice(&subject[self.src..]);
         }
         stack.replace(ctx, (new_string(ctx, &self.out), self.count));
     }
@@ -388,7 +430,9 @@ impl<'gc> Sequence<'gc> for GSub<'gc> {
     fn poll(&mut self, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<SequencePoll<'gc>, Error<'gc>> {
         if let Some(m) = self.pending.take() {
             let value = stack.get(0);
-            self.add_value(ctx, &exec, &m, value)?;
+            let subject = self.subject.as_bytes();
+            add_value(ctx, &exec, subject, &mut self.out, &m, value)?;
+            self.src = advance(subject, &mut self.out, self.src, &m);
             if self.anchor {
                 self.finish(ctx, stack);
                 return Ok(SequencePoll::Return);
@@ -408,7 +452,7 @@ impl<'gc> Sequence<'gc> for GSub<'gc> {
 }
 
 fn gsub<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    let subject = check_bytes(ctx, &exec, &stack, 0, "gsub")?;
+    let subject = check_string(ctx, &exec, &stack, 0, "gsub")?;
     let pattern = check_bytes(ctx, &exec, &stack, 1, "gsub")?;
     let repl = stack.get(2);
     if !matches!(repl, Value::String(_) | Value::Integer(_) | Value::Number(_) | Value::Table(_) | Value::Function(_)) {
@@ -419,7 +463,8 @@ fn gsub<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, 
         Some(rest) => (true, rest.to_vec()),
         None => (false, pattern),
     };
-    let mut state = GSub { subject, pattern, anchor, src: 0, max, count: 0, out: Vec::new(), repl, pending: None };
+    let out = Vec::with_capacity(subject.as_bytes().len());
+    let mut state = GSub { subject, pattern, anchor, src: 0, max, count: 0, out, repl, pending: None };
     match state.run(ctx, &exec)? {
         Step::Done => {
             state.finish(ctx, stack);

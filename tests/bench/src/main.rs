@@ -8,7 +8,8 @@
 //!
 //! Prints a Markdown report (BENCHMARKS.md records one). Environment: `KONG_FUNCTIONS_WASM`
 //! picks the module (default: the optimized `target/kong_functions.wasm`),
-//! `BENCH_REQUESTS` the measured requests per scenario (default 20,000).
+//! `BENCH_REQUESTS` the measured requests per scenario (default 20,000), `BENCH_SCENARIOS`
+//! a comma-separated list of scenario ids to run (e.g. `S3`; default: all).
 //!
 //! Other modes: `bench compare A.wasm B.wasm` (two builds of our module in alternating
 //! rounds, [`compare`]), `bench profile SCENARIO` (feature `profile`, `make profile`: the guest
@@ -451,7 +452,10 @@ fn report() {
         assert!(path.is_file(), "{} is missing: run `make bench`", path.display());
     }
     let harness = Harness::new();
-    per_request_table(&harness, &module, count, &[]);
+    let only: Vec<String> = std::env::var("BENCH_SCENARIOS")
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
+    per_request_table(&harness, &module, count, &only);
 
     operation_costs(&harness, &module, count);
 
