@@ -17,12 +17,25 @@ use piccolo::{Callback, CallbackReturn, Context, Execution, Lua, Value};
 /// A new piccolo state with the Lua 5.1 / LuaJIT standard library ([`stdlib`]), and
 /// `error` prefixing string messages with `chunkname:line:` as Lua 5.1 does.
 pub fn new_state() -> Lua {
-    let mut lua = Lua::core();
+    let mut lua = core_state();
     lua.enter(load_libraries);
     lua
 }
 
-/// What [`new_state`] adds to `Lua::core()`'s globals: the standard library and Lua's
+/// piccolo's `Lua::core()` without its `string` and `table` libraries, which
+/// [`load_libraries`] replaces with ours (Lua 5.1's): not loading them keeps their code out
+/// of the module. `base`, `coroutine` and `math` are piccolo's, completed by ours.
+pub fn core_state() -> Lua {
+    let mut lua = Lua::empty();
+    lua.enter(|ctx| {
+        piccolo::stdlib::load_base(ctx);
+        piccolo::stdlib::load_coroutine(ctx);
+        piccolo::stdlib::load_math(ctx);
+    });
+    lua
+}
+
+/// What [`new_state`] adds to [`core_state`]'s globals: the standard library and Lua's
 /// `error`.
 pub fn load_libraries(ctx: Context<'_>) {
     stdlib::load(ctx);

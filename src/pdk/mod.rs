@@ -200,12 +200,16 @@ fn install_kong<'gc>(ctx: Context<'gc>, pdk: &Pdk) {
 }
 
 /// A Lua function that runs `body` with this PDK handle.
+// Not inlined: start-up makes a few hundred of these, and inlined copies were ~40 KB of
+// the module (`Runtime::build`) for no speed a request could see.
+#[inline(never)]
 pub fn function<'gc>(ctx: Context<'gc>, pdk: &Pdk, body: PdkFn) -> Callback<'gc> {
     let pdk = pdk.clone();
     Callback::from_fn(&ctx, move |ctx, exec, stack| body(&pdk, ctx, exec, stack))
 }
 
 /// Sets `table[name]` to a PDK function.
+#[inline(never)]
 pub fn set_function<'gc>(ctx: Context<'gc>, table: Table<'gc>, name: &'static str, pdk: &Pdk, body: PdkFn) {
     table.set(ctx, name, function(ctx, pdk, body)).ok();
 }

@@ -224,7 +224,7 @@ impl Runtime {
         // first cycle starts after 4 KiB; at start-up everything allocated is live, so a
         // cycle would only mark the tables being built. The first cycle now starts once
         // `STARTUP_SLEEP_BYTES` are allocated; later cycles use gc-arena's default pacing.
-        let mut lua = Lua::core();
+        let mut lua = lua::core_state();
         lua.gc_metrics().set_pacing(Pacing::default().with_min_sleep(STARTUP_SLEEP_BYTES));
         // The sleep in force was set when the arena was made: a cycle over the few core
         // globals starts a sleep with the new pacing.
