@@ -168,6 +168,33 @@ fn measure(chain: &mut Chain, requests: &[RequestSpec], warmup: usize, count: us
     Stats::of(samples)
 }
 
+/// Rounds the per-request table runs each scenario's setups in, one after another.
+const ROUNDS: usize = 10;
+
+/// Runs every chain on `requests` in [`ROUNDS`] alternating rounds of `count / ROUNDS`
+/// timed requests (after `warmup` each), so that the machine's slow spells fall on all the
+/// setups alike; the statistics of each chain are over all its timed requests.
+fn measure_in_rounds(chains: &mut [Chain], requests: &[RequestSpec], warmup: usize, count: usize) -> Vec<Stats> {
+    let per_round = (count / ROUNDS).max(1);
+    let mut samples: Vec<Vec<Duration>> = chains.iter().map(|_| Vec::with_capacity(count)).collect();
+    for chain in chains.iter_mut() {
+        for i in 0..warmup {
+            chain.run(&requests[i % requests.len()]).expect("no trap");
+        }
+    }
+    for round in 0..ROUNDS {
+        for (chain, samples) in chains.iter_mut().zip(samples.iter_mut()) {
+            for i in 0..per_round {
+                let request = &requests[(round * per_round + i) % requests.len()];
+                let start = Instant::now();
+                chain.run(request).expect("no trap");
+                samples.push(start.elapsed());
+            }
+        }
+    }
+    samples.into_iter().map(Stats::of).collect()
+}
+
 fn luajit(id: &str) -> Option<Stats> {
     let script = root().join("tests/bench/luajit/bench.lua");
     let batch = if id == "S3" { "100" } else { "1000" };
@@ -490,21 +517,23 @@ fn per_request_table(harness: &Harness, module: &Path, count: usize, only: &[Str
     let warmup = count / 10;
     let noop = release_wasm("bench_noop_filter.wasm");
     let native = release_wasm("bench_native_filter.wasm");
-    println!("## Per request (µs; {count} requests per scenario after {warmup} warm-up, one thread)\n");
+    println!("## Per request (µs; {count} requests per scenario and setup after {warmup} warm-up, one thread; ours, B0 and B1 alternating in {ROUNDS} rounds)\n");
     println!("Module: `{}`\n", module.strip_prefix(root()).unwrap_or(module).display());
     println!("| Scenario | ours median | ours p99 | B0 median | overhead over B0 | B1 overhead | ours/B1 (overhead) | B2 LuaJIT median | ours/B2 |");
     println!("|---|---|---|---|---|---|---|---|---|");
     let wanted = |id: &str| only.is_empty() || only.iter().any(|o| o.eq_ignore_ascii_case(id));
     for scenario in scenarios(module).into_iter().filter(|s| wanted(s.id)) {
-        let mut ours = harness.chain(&scenario.ours).expect("scenario configures");
-        let ours_stats = measure(&mut ours, &scenario.requests, warmup, count);
-        let mut floor = harness.chain(&spec(vec![filter("noop", &noop, Value::Null)])).expect("noop");
-        let b0 = measure(&mut floor, &scenario.requests, warmup, count);
+        let mut chains = vec![
+            harness.chain(&scenario.ours).expect("scenario configures"),
+            harness.chain(&spec(vec![filter("noop", &noop, Value::Null)])).expect("noop"),
+        ];
+        if let Some(config) = scenario.native {
+            chains.push(harness.chain(&spec(vec![filter("native", &native, json!(config))])).expect("native"));
+        }
+        let stats = measure_in_rounds(&mut chains, &scenario.requests, warmup, count);
+        let (ours_stats, b0) = (&stats[0], &stats[1]);
         let overhead = (ours_stats.median - b0.median).max(0.0);
-        let b1 = scenario.native.map(|config| {
-            let mut chain = harness.chain(&spec(vec![filter("native", &native, json!(config))])).expect("native");
-            (measure(&mut chain, &scenario.requests, warmup, count).median - b0.median).max(0.001)
-        });
+        let b1 = stats.get(2).map(|native| (native.median - b0.median).max(0.001));
         let b2 = luajit(scenario.id);
         println!(
             "| {} {} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
