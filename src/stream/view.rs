@@ -60,7 +60,7 @@ pub struct Writable {
 
 /// Header reads per callback served by single-header host calls before the whole map is
 /// read (see `HostView::read_one_by_one`).
-const SINGLE_HEADER_READS: u8 = 1;
+const SINGLE_HEADER_READS: u8 = 2;
 
 /// The host with its behaviour applied; see the module docs.
 pub struct HostView {
@@ -149,9 +149,10 @@ impl HostView {
 
     /// Whether the next header read should ask the host for that one header
     /// (`proxy_get_header_map_value`) rather than read the whole map
-    /// (`proxy_get_header_map_pairs`) and serve it from there. A chunk that reads one
-    /// header (the custom-auth walkthrough) pays one small host call; from the second read
-    /// in a callback on, the map is read once and serves the rest. Both answer the same:
+    /// (`proxy_get_header_map_pairs`) and serve it from there. A chunk that reads a header
+    /// or two (the custom-auth walkthrough: its header, then `kong.response.exit`'s gRPC
+    /// check of `content-type`) pays one small host call each; from the third read in a
+    /// callback on, the map is read once and serves the rest. Both answer the same:
     /// the host's first value for the name, with our own writes of this callback applied
     /// (the host has them; the map is kept in step by `cache_write`).
     fn read_one_by_one(&self) -> bool {
@@ -443,14 +444,15 @@ mod tests {
     }
 
     #[test]
-    fn one_header_read_asks_for_that_header_and_a_second_reads_the_map_once() {
+    fn two_header_reads_ask_for_those_headers_and_a_third_reads_the_map_once() {
         let (host, view) = view_of(HostKind::Envoy, &[(":path", "/"), ("x-a", "1"), ("x-b", "2"), ("x-c", "3")]);
         assert_eq!(view.request_header("x-a").as_deref(), Some(&b"1"[..]));
-        assert_eq!(host.request_header_calls.get(), (1, 0));
         assert_eq!(view.request_header("x-b").as_deref(), Some(&b"2"[..]));
+        assert_eq!(host.request_header_calls.get(), (2, 0));
         assert_eq!(view.request_header("x-c").as_deref(), Some(&b"3"[..]));
         assert_eq!(view.request_header("x-missing"), None);
-        assert_eq!(host.request_header_calls.get(), (1, 1));
+        assert_eq!(view.request_header("x-a").as_deref(), Some(&b"1"[..]));
+        assert_eq!(host.request_header_calls.get(), (2, 1));
         // A write before any read: the single read sees it (the host has it).
         let mut request = RequestView::default();
         view.swap_request(&mut request);
@@ -458,7 +460,7 @@ mod tests {
         view.swap_request(&mut request);
         view.set_request_header("x-a", Some(b"new"));
         assert_eq!(view.request_header("x-a").as_deref(), Some(&b"new"[..]));
-        assert_eq!(host.request_header_calls.get(), (2, 1));
+        assert_eq!(host.request_header_calls.get(), (3, 1));
     }
 
     #[test]
