@@ -424,6 +424,8 @@ mod tests {
         let (host, view) = view_of(HostKind::Envoy, &[(":path", "/"), ("x-a", "1"), ("X-Case", "c")]);
         assert_eq!(view.request_header("x-a").as_deref(), Some(&b"1"[..]));
         assert_eq!(view.request_header("x-case").as_deref(), Some(&b"c"[..]));
+        // The third read of the callback reads the map.
+        assert_eq!(view.request_header("X-A").as_deref(), Some(&b"1"[..]));
         // Changed behind the view's back (another filter, a later callback) ...
         host.set_request_header("x-a", Some(b"other"));
         assert_eq!(view.request_header("x-a").as_deref(), Some(&b"1"[..]));
