@@ -10,20 +10,31 @@ use crate::config::{PluginConfig, Role};
 use crate::pdk::testing::FakeHost;
 use crate::phase::Phase;
 use crate::runtime::{PhaseOutcome, RequestState, Runtime};
+use crate::vm_config::VmConfig;
 
-/// Runs `source` in access; returns the outcome and the log lines.
-fn run(source: &str) -> (PhaseOutcome, Vec<String>) {
+/// Runs `source` in access under the VM configuration `vm`; returns the outcome and the
+/// log lines.
+fn run_with(vm: &VmConfig, source: &str) -> (PhaseOutcome, Vec<String>) {
     let config = PluginConfig::parse(serde_json::json!({ "access": [source] }).to_string().as_bytes()).unwrap();
     let host = Rc::new(FakeHost::default());
-    let mut rt = Runtime::new(&config, Role::PreFunction, host.clone()).unwrap();
+    let mut rt = Runtime::with_vm_config(&config, Role::PreFunction, host.clone(), vm).unwrap();
     let outcome = rt.run_phase(Phase::Access, &mut RequestState::default());
     (outcome, host.messages())
 }
 
-fn assert_logs(source: &str, expected: &str) {
-    let (outcome, messages) = run(source);
+fn assert_logs_with(vm: &VmConfig, source: &str, expected: &str) {
+    let (outcome, messages) = run_with(vm, source);
     assert!(matches!(outcome, PhaseOutcome::Continue), "{outcome:?} {messages:?}");
     assert_eq!(messages, [format!("[pre-function] {expected}")]);
+}
+
+/// Runs `source` in access in the default sandbox.
+fn run(source: &str) -> (PhaseOutcome, Vec<String>) {
+    run_with(&VmConfig::default(), source)
+}
+
+fn assert_logs(source: &str, expected: &str) {
+    assert_logs_with(&VmConfig::default(), source, expected)
 }
 
 #[test]
@@ -196,19 +207,16 @@ fn a_loop_of_library_calls_still_hits_the_instruction_limit() {
 // manual §2.8 "index" event), with the same results as before. `setmetatable` is only
 // given to chunks under `untrusted_lua = on` (Kong's sandbox leaves it out).
 
+fn untrusted_lua_on() -> VmConfig {
+    VmConfig { untrusted_lua: crate::sandbox::Mode::On, ..Default::default() }
+}
+
 fn run_on(source: &str) -> (PhaseOutcome, Vec<String>) {
-    let config = PluginConfig::parse(serde_json::json!({ "access": [source] }).to_string().as_bytes()).unwrap();
-    let host = Rc::new(FakeHost::default());
-    let vm = crate::vm_config::VmConfig { untrusted_lua: crate::sandbox::Mode::On, ..Default::default() };
-    let mut rt = Runtime::with_vm_config(&config, Role::PreFunction, host.clone(), &vm).unwrap();
-    let outcome = rt.run_phase(Phase::Access, &mut RequestState::default());
-    (outcome, host.messages())
+    run_with(&untrusted_lua_on(), source)
 }
 
 fn assert_logs_on(source: &str, expected: &str) {
-    let (outcome, messages) = run_on(source);
-    assert!(matches!(outcome, PhaseOutcome::Continue), "{outcome:?} {messages:?}");
-    assert_eq!(messages, [format!("[pre-function] {expected}")]);
+    assert_logs_with(&untrusted_lua_on(), source, expected)
 }
 
 #[test]
