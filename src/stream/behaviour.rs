@@ -80,6 +80,12 @@ pub struct HostBehaviour {
     /// Whether the host appends `\n` to a non-empty local response body
     /// (`ngx_http_wasm_local_response.c`).
     pub local_body_newline: bool,
+    /// Whether a single-header read (`proxy_get_header_map_value`) answers as the pairs
+    /// read does. On ngx_wasm_module a removed request header is only marked, and the
+    /// single-header read still returns it while the pairs read omits it (kong-engine.md,
+    /// header removal; `src/http/ngx_http_wasm_headers.c`), so there request headers are
+    /// read from the pairs only.
+    pub single_header_reads: bool,
     /// Whether the bytes of an upgraded (101) stream reach the filter as body data, so
     /// the WebSocket frame phases can run. Envoy passes upgraded streams through its HTTP
     /// filters as request and response data. nginx's engine cannot: ngx_wasm_module runs
@@ -112,6 +118,7 @@ const ABI: HostBehaviour = HostBehaviour {
     body_replace: BodyReplace::WholeBuffer,
     shared_data_needs_zone: false,
     local_body_newline: false,
+    single_header_reads: true,
     carries_upgraded_streams: true,
 };
 
@@ -124,5 +131,6 @@ const NGINX: HostBehaviour = HostBehaviour {
     body_replace: BodyReplace::NewLength,
     shared_data_needs_zone: true,
     local_body_newline: true,
+    single_header_reads: false,
     carries_upgraded_streams: false,
 };

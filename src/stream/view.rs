@@ -152,10 +152,14 @@ impl HostView {
     /// (`proxy_get_header_map_pairs`) and serve it from there. A chunk that reads a header
     /// or two (the custom-auth walkthrough: its header, then `kong.response.exit`'s gRPC
     /// check of `content-type`) pays one small host call each; from the third read in a
-    /// callback on, the map is read once and serves the rest. Both answer the same:
+    /// callback on, the map is read once and serves the rest. Only on hosts where both
+    /// reads answer the same (`HostBehaviour::single_header_reads`; not nginx's engine):
     /// the host's first value for the name, with our own writes of this callback applied
     /// (the host has them; the map is kept in step by `cache_write`).
     fn read_one_by_one(&self) -> bool {
+        if !self.behaviour.get().single_header_reads {
+            return false;
+        }
         let mut view = self.request.borrow_mut();
         if view.headers.is_some() || view.single_reads >= SINGLE_HEADER_READS {
             return false;
@@ -463,6 +467,15 @@ mod tests {
         view.set_request_header("x-a", Some(b"new"));
         assert_eq!(view.request_header("x-a").as_deref(), Some(&b"new"[..]));
         assert_eq!(host.request_header_calls.get(), (3, 1));
+    }
+
+    #[test]
+    fn on_nginx_request_headers_are_read_from_the_pairs_only() {
+        // kong-engine.md: ngx_wasm_module's single-header read still returns a removed
+        // header, the pairs read omits it.
+        let (host, view) = view_of(HostKind::Kong, &[("x-a", "1")]);
+        assert_eq!(view.request_header("x-a").as_deref(), Some(&b"1"[..]));
+        assert_eq!(host.request_header_calls.get(), (0, 1));
     }
 
     #[test]
