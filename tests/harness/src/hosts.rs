@@ -158,6 +158,16 @@ fn envoy(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
     let base = path.parent().unwrap_or(Path::new("."));
     let mut specs = Vec::new();
     let mut vm_config = Value::Null;
+    // Envoy 1.35+'s per-plugin `allow_on_headers_stop_iteration` (default false); the
+    // harness models it for the chain: on when every Wasm filter sets it.
+    let flags: Vec<bool> = filters
+        .iter()
+        .map(|f| f.pointer("/typed_config/config/allow_on_headers_stop_iteration").and_then(Value::as_bool).unwrap_or(false))
+        .collect();
+    let allow_on_headers_stop_iteration = flags.iter().all(|f| *f);
+    if flags.iter().any(|f| *f) && !allow_on_headers_stop_iteration {
+        notes.push("only some Wasm filters set allow_on_headers_stop_iteration; the harness models it off for all".into());
+    }
     for (i, f) in filters.iter().enumerate() {
         let config = f.pointer("/typed_config/config").cloned().unwrap_or(Value::Null);
         let what = format!("wasm filter {}", i + 1);
@@ -193,7 +203,8 @@ fn envoy(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
         };
         specs.push(FilterSpec { name, module, config: plugin_config });
     }
-    let spec = ChainSpec { filters: specs, vm_config, properties: BTreeMap::new(), profile: HostProfile::Envoy, ..ChainSpec::default() };
+    let envoy = crate::spec::EnvoyMode { allow_on_headers_stop_iteration, ..Default::default() };
+    let spec = ChainSpec { filters: specs, vm_config, properties: BTreeMap::new(), profile: HostProfile::Envoy, envoy, ..ChainSpec::default() };
     Ok(Loaded { spec, kind: SourceKind::Envoy, notes })
 }
 
