@@ -6,6 +6,8 @@
 //! (kong-wasm/kong.yml, kong-plugins.yml); see `wasm_harness::hosts`. Exit codes:
 //! 0 the requests ran (whatever their status); 2 bad input (the message names the file);
 //! 1 a filter trapped or rejected its configuration.
+//! `wasm-harness oci MODULE --out DIR` writes a module as an OCI image layout (and
+//! `--tar FILE`), the form Istio and Envoy Gateway pull; see `wasm_harness::oci`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -60,6 +62,26 @@ enum Command {
         upstream_timeout: u64,
         #[command(flatten)]
         source: SourceArgs,
+    },
+    /// Write MODULE as an OCI image layout directory (oci-layout, index.json,
+    /// blobs/sha256/...) that Istio's WasmPlugin and Envoy Gateway's EnvoyExtensionPolicy
+    /// pull: one tar+gzip layer holding plugin.wasm. Prints the manifest digest.
+    Oci {
+        /// The Wasm module (e.g. target/kong_functions.wasm).
+        module: PathBuf,
+        /// The layout directory to write (replaced if it already is an OCI layout).
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write the layout as one tar file (skopeo's `oci-archive:`).
+        #[arg(long)]
+        tar: Option<PathBuf>,
+        /// The tag in index.json (org.opencontainers.image.ref.name).
+        #[arg(long, default_value = "latest")]
+        tag: String,
+        /// A manifest annotation KEY=VALUE (repeatable), e.g.
+        /// org.opencontainers.image.version=0.1.0.
+        #[arg(long = "annotation", value_name = "KEY=VALUE")]
+        annotations: Vec<String>,
     },
     /// Run a WASI (preview1) command module, e.g. a test binary built for wasm32-wasip1;
     /// used as cargo's runner for that target. Exits with the module's exit code.
@@ -125,6 +147,7 @@ fn main() -> ExitCode {
             ),
             Err(code) => code,
         },
+        Command::Oci { module, out, tar, tag, annotations } => oci(&module, &out, tar.as_deref(), tag, &annotations),
         Command::WasiRun { module, args } => match wasm_harness::wasi::run_command(&module, &args) {
             Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
             Err(e) => {
@@ -133,6 +156,53 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+fn oci(module: &Path, out: &Path, tar: Option<&Path>, tag: String, annotations: &[String]) -> ExitCode {
+    let mut pairs = Vec::new();
+    for a in annotations {
+        match a.split_once('=') {
+            Some((k, v)) if !k.is_empty() => pairs.push((k.to_string(), v.to_string())),
+            _ => {
+                eprintln!("wasm-harness: --annotation {a:?}: expected KEY=VALUE");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let bytes = match std::fs::read(module) {
+        Ok(b) if b.starts_with(b"\0asm") => b,
+        Ok(_) => {
+            eprintln!("wasm-harness: {}: not a Wasm module (no \\0asm magic)", module.display());
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("wasm-harness: {}: cannot read: {e}", module.display());
+            return ExitCode::from(2);
+        }
+    };
+    let options = wasm_harness::oci::OciOptions { tag, annotations: pairs };
+    let layout = match wasm_harness::oci::write_layout(&bytes, out, &options) {
+        Ok(layout) => layout,
+        Err(e) => {
+            eprintln!("wasm-harness: {}: {e}", out.display());
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(tar) = tar {
+        if let Err(e) = wasm_harness::oci::write_layout_tar(out, tar) {
+            eprintln!("wasm-harness: {}: {e}", tar.display());
+            return ExitCode::from(1);
+        }
+        eprintln!("wasm-harness: wrote {}", tar.display());
+    }
+    eprintln!(
+        "wasm-harness: wrote OCI image layout {} (layer {} bytes, tag {})",
+        layout.dir.display(),
+        layout.layer_size,
+        options.tag
+    );
+    println!("{}", layout.manifest_digest);
+    ExitCode::SUCCESS
 }
 
 fn read_requests(path: &Path) -> Result<(Vec<RequestItem>, bool), String> {
