@@ -241,6 +241,16 @@ fn the_layout_meets_the_image_spec_and_holds_the_module_as_plugin_wasm() {
         assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
         assert_eq!(String::from_utf8_lossy(&listed.stdout), "plugin.wasm\n");
     }
+    // skopeo (containers/image; when installed) reads the layout and the archive as an
+    // image and names the same manifest digest.
+    for source in [format!("oci:{}:0.1.0", layout.display()), format!("oci-archive:{}", tar.display())] {
+        if let Ok(inspected) = Command::new("skopeo").args(["inspect", &source]).output() {
+            assert!(inspected.status.success(), "{source}: {}", String::from_utf8_lossy(&inspected.stderr));
+            let info: Value = serde_json::from_slice(&inspected.stdout).unwrap();
+            assert_eq!(info["Digest"], digest.as_str(), "{source}");
+            assert_eq!(info["Layers"][0], format!("sha256:{layer_digest}"), "{source}");
+        }
+    }
 }
 
 #[test]
