@@ -16,7 +16,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 use wasm_harness::hosts::{self, LoadOptions};
 use wasm_harness::connection::RequestItem;
-use wasm_harness::{ChainSpec, Harness};
+use wasm_harness::{ChainSpec, Harness, HostProfile};
 
 mod serve;
 mod serve_ws;
@@ -108,15 +108,33 @@ struct SourceArgs {
     /// Default: kong.conf beside a Kong declarative config.
     #[arg(long)]
     kong_conf: Option<PathBuf>,
+    /// The host to imitate, whatever the source implies: `envoy` or `kong` (Kong's Wasm
+    /// engine, docs/hosts.md). E.g. a file for Kong's Lua plugins runs on `envoy` unless
+    /// this says `kong`.
+    #[arg(long, value_parser = ["envoy", "kong"])]
+    profile: Option<String>,
 }
 
 /// Loads any chain source; prints the loader's notes on stderr.
 fn load_chain(path: &Path, source: SourceArgs) -> Result<ChainSpec, ExitCode> {
     let options = LoadOptions { module: source.module, filters_path: source.filters_path, kong_conf: source.kong_conf };
-    let loaded = hosts::load(path, &options).map_err(|e| {
+    let mut loaded = hosts::load(path, &options).map_err(|e| {
         eprintln!("wasm-harness: {e:#}");
         ExitCode::from(2)
     })?;
+    match source.profile.as_deref() {
+        Some("kong") if loaded.spec.profile != HostProfile::Kong => {
+            loaded.spec.profile = HostProfile::Kong;
+            // Kong's default client_body_buffer_size when the source did not set one.
+            loaded.spec.client_body_buffer_size.get_or_insert(hosts::KONG_CLIENT_BODY_BUFFER_SIZE);
+            loaded.notes.push("profile kong (--profile)".into());
+        }
+        Some("envoy") if loaded.spec.profile != HostProfile::Envoy => {
+            loaded.spec.profile = HostProfile::Envoy;
+            loaded.notes.push("profile envoy (--profile)".into());
+        }
+        _ => {}
+    }
     let mut printed: Vec<&String> = Vec::new();
     for note in &loaded.notes {
         if !printed.contains(&note) {

@@ -223,6 +223,27 @@ plugins:
     assert_eq!(results[1]["status"], 200);
     assert_eq!(header(&results[1], "x-post-function").as_deref(), Some("ran"));
 
+    // --profile kong: the same file on the model of Kong's Wasm engine, where a cleared
+    // request header still reaches the upstream, with an empty value (docs/hosts.md,
+    // "Removing a request header only marks it"; docs/deploy.md, "What the upstream sees
+    // of a cleared header").
+    let out = harness(&[
+        "run",
+        example.to_str().unwrap(),
+        requests.to_str().unwrap(),
+        "--module",
+        module.to_str().unwrap(),
+        "--profile",
+        "kong",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let results: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(results[0]["status"], 401);
+    assert_eq!(results[1]["status"], 200);
+    let upstream_headers = results[1]["upstream"]["headers"].to_string().to_ascii_lowercase();
+    assert!(upstream_headers.contains("x-custom-auth"), "{upstream_headers}");
+    assert!(!upstream_headers.contains("demo"), "the old value never reaches the upstream: {upstream_headers}");
+
     // No pre-/post-function and no Wasm filter at all: bad input, named.
     let none = write_temp("deck-none.yml", "_format_version: \"3.0\"\nplugins:\n  - name: rate-limiting\n    config: {minute: 5}\n");
     let out = harness(&["run", none.to_str().unwrap(), requests.to_str().unwrap(), "--module", module.to_str().unwrap()]);
