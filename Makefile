@@ -41,7 +41,8 @@ harness:
 test: test-native test-wasm test-configs
 
 # The shipped host configs (envoy/envoy.yaml against Envoy's v3 API types, the Kong filter
-# JSON Schemas against kong-wasm/examples): Python venv in target/config-venv.
+# JSON Schemas against kong-wasm/examples, deploy/ against the Istio and Envoy Gateway
+# CRDs' schemas): Python venv in target/config-venv.
 test-configs:
 	bash tests/configs/run.sh
 
