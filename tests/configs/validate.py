@@ -24,6 +24,10 @@
   pass and examples/invalid-*.json fail; the configs in kong.yml (filter chains) and
   kong-plugins.yml (plugins) pass, and are the same as Envoy's; kong.conf turns Wasm on.
 - envoy/docker-compose.yml mounts what envoy.yaml expects.
+- deploy/istio/ (WasmPlugin) and deploy/envoy-gateway/ (EnvoyExtensionPolicy) against
+  the resources' CRD schemas and CEL rules, rewritten as our own checks in
+  k8s_manifests.py, plus roles, order, fail closed and the same plugin configs as
+  envoy.yaml; bad copies must be rejected (ISTIO_MUTATIONS, EG_MUTATIONS).
 
 Prints one summary line and exits 0 when everything holds; otherwise prints every
 failed check and exits 1. `-v` prints each check and why each bad copy was rejected.
@@ -51,9 +55,14 @@ except ImportError as e:  # pragma: no cover
              "or pip install -r tests/configs/requirements.txt")
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import k8s_manifests  # noqa: E402  (beside this file)
 ENVOY_YAML = ROOT / "envoy" / "envoy.yaml"
 COMPOSE_YML = ROOT / "envoy" / "docker-compose.yml"
 KONG_DIR = ROOT / "kong-wasm"
+ISTIO_YAML = ROOT / "deploy" / "istio" / "kong-functions.yaml"
+EG_YAML = ROOT / "deploy" / "envoy-gateway" / "kong-functions.yaml"
+CARGO_TOML = ROOT / "Cargo.toml"
 
 WASM_FILTER = "envoy.filters.http.wasm"
 ROUTER_FILTER = "envoy.filters.http.router"
@@ -136,6 +145,21 @@ def load_yaml(path):
             return yaml.load(f, Loader=StrictLoader)
     except yaml.YAMLError as e:
         raise CheckFailed(f"{rel(path)}: invalid YAML: " + " ".join(str(e).split())) from None
+
+
+def load_yaml_documents(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [d for d in yaml.load_all(f, Loader=StrictLoader) if d is not None]
+    except yaml.YAMLError as e:
+        raise CheckFailed(f"{rel(path)}: invalid YAML: " + " ".join(str(e).split())) from None
+
+
+def crate_version():
+    for line in CARGO_TOML.read_text(encoding="utf-8").splitlines():
+        if line.startswith("version = "):
+            return line.split('"')[1]
+    raise CheckFailed("Cargo.toml: no version line")
 
 
 def load_json(path):
@@ -671,6 +695,29 @@ def main():
                 raise CheckFailed(f"upstream must listen on the cluster's port {port}")
         checks.run(f"{rel(COMPOSE_YML)}: mounts what envoy.yaml loads, upstream port", compose)
 
+        # Istio and Envoy Gateway manifests.
+        for path, check, mutations, what in (
+                (ISTIO_YAML, k8s_manifests.check_istio, k8s_manifests.ISTIO_MUTATIONS,
+                 "WasmPlugin schema and CEL rules, pre-function AUTHN first, post-function last"),
+                (EG_YAML, k8s_manifests.check_envoy_gateway, k8s_manifests.EG_MUTATIONS,
+                 "EnvoyExtensionPolicy schema and CEL rules, wasm pre-function then post-function")):
+            def manifest(docs, check=check):
+                try:
+                    check(docs, validators["pre_function"], envoy_configs, crate_version())
+                except k8s_manifests.ManifestError as e:
+                    raise CheckFailed(str(e)) from None
+                return True
+            docs = checks.run(f"{rel(path)} loads (YAML, no duplicate keys)", load_yaml_documents, path)
+            if docs is None:
+                continue
+            checks.run(f"{rel(path)} has no TODO left",
+                       lambda p=path: k8s_manifests.no_placeholder_left(p.read_text(encoding="utf-8"), rel(p)))
+            if checks.run(f"{rel(path)}: {what}", manifest, docs) is None:
+                continue  # bad copies prove nothing when the good file fails
+            for bad, mutate in mutations:
+                checks.run(f"{rel(path)} check rejects a copy with {bad}",
+                           must_reject, manifest, docs, mutate, verbose, bad)
+
     return finish(checks, imported, failed_imports)
 
 
@@ -681,8 +728,9 @@ def finish(checks, imported, failed_imports):
         return 1
     print(f"validate.py: all {checks.passed} config checks passed (envoy.yaml against Envoy's v3 API "
           f"with {imported} envoy_data_plane modules, {len(failed_imports)} failed to import; "
-          f"{len(ENVOY_MUTATIONS) + len(WASM_MUTATIONS) + len(SCHEMA_NEGATIVES)} bad inputs rejected; "
-          "kong-wasm schemas, examples, kong.yml, kong-plugins.yml, kong.conf, docker-compose.yml)")
+          f"{len(ENVOY_MUTATIONS) + len(WASM_MUTATIONS) + len(SCHEMA_NEGATIVES) + len(k8s_manifests.ISTIO_MUTATIONS) + len(k8s_manifests.EG_MUTATIONS)} "
+          "bad inputs rejected; kong-wasm schemas, examples, kong.yml, kong-plugins.yml, kong.conf, "
+          "docker-compose.yml, deploy/istio, deploy/envoy-gateway)")
     return 0
 
 

@@ -37,6 +37,7 @@ pub mod connection;
 pub mod dispatch;
 pub mod filter;
 pub mod hosts;
+pub mod oci;
 #[cfg(feature = "profiling")]
 pub mod profiling;
 pub mod props;
