@@ -17,7 +17,7 @@ WASM        := target/$(WASM_TARGET)/release/kong_functions.wasm
 WASM_OPT    := target/kong_functions.wasm
 HARNESS     := cargo run --quiet -p wasm-harness --
 
-.PHONY: build wasm harness serve oci test fuzz soak test-native test-wasm test-configs luajit binaryen demo bench bench-inproc bench-e2e bench-filters openresty profile clean toolchain
+.PHONY: build wasm harness serve oci test fuzz soak test-native test-wasm test-configs luajit binaryen demo bench bench-inproc bench-e2e bench-filters puc-lua openresty profile clean toolchain
 
 build: wasm harness
 
@@ -96,8 +96,18 @@ bench: bench-inproc bench-e2e
 bench-inproc: build luajit bench-filters
 	cargo run --quiet -p kong-functions-bench | tee target/bench.md
 
-bench-filters:
+bench-filters: puc-lua
 	cargo build --release --target $(WASM_TARGET) -p bench-noop-filter -p bench-native-filter
+
+# Baseline B3: PUC-Rio Lua 5.1 (the lua-src crate's C sources) compiled with Debian's clang
+# for wasm32-wasip1 in a proxy-wasm filter (tests/bench/filters/puc-lua, a workspace of its
+# own so that `cargo test --workspace` never needs clang); installs clang, lld, wasi-libc
+# and the wasm32 compiler-rt when missing. Output beside the other baselines.
+puc-lua: toolchain
+	@{ command -v clang && command -v llvm-ar && test -f /usr/include/wasm32-wasi/stdio.h; } >/dev/null || \
+	 { apt-get update -qq && apt-get install -y -qq clang lld wasi-libc libclang-rt-14-dev-wasm32 >/dev/null; } || \
+	 { echo "B3 needs: apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32"; exit 1; }
+	cargo build --release --target $(WASM_TARGET) --manifest-path tests/bench/filters/puc-lua/Cargo.toml --target-dir target
 
 # End to end on 127.0.0.1 under wrk (tests/bench/src/e2e.rs): `wasm-harness serve` with
 # our module, the no-op and the Rust filter, beside nginx alone and nginx with

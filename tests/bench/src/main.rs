@@ -4,7 +4,10 @@
 //!
 //! - B0: a no-op proxy-wasm filter (the host's own cost) with the same requests;
 //! - B1: S1 and S2 hand-written in Rust (`tests/bench/filters/native`);
-//! - B2: the same Lua chunks under LuaJIT with a minimal PDK shim (`luajit/bench.lua`).
+//! - B2: the same Lua chunks under LuaJIT with a minimal PDK shim (`luajit/bench.lua`);
+//! - B3: the same chunks and configurations under PUC-Rio Lua 5.1 compiled to Wasm in a
+//!   small proxy-wasm filter with a thin `kong.*` shim (`tests/bench/filters/puc-lua`,
+//!   built by `make bench-filters`; the columns say "B3 missing" without it).
 //!
 //! Prints a Markdown report (BENCHMARKS.md records one). Environment: `KONG_FUNCTIONS_WASM`
 //! picks the module (default: the optimized `target/kong_functions.wasm`),
@@ -519,24 +522,32 @@ fn per_request_table(harness: &Harness, module: &Path, count: usize, only: &[Str
     let native = release_wasm("bench_native_filter.wasm");
     println!("## Per request (µs; {count} requests per scenario and setup after {warmup} warm-up, one thread; ours, B0 and B1 alternating in {ROUNDS} rounds)\n");
     println!("Module: `{}`\n", module.strip_prefix(root()).unwrap_or(module).display());
-    println!("| Scenario | ours median | ours p99 | B0 median | overhead over B0 | B1 overhead | ours/B1 (overhead) | B2 LuaJIT median | ours/B2 |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    let puc_lua = release_wasm("bench_puc_lua_filter.wasm");
+    // B3 runs each scenario's own configuration (same chunks, same filters) on its module.
+    let b3_scenarios = if puc_lua.is_file() { scenarios(&puc_lua) } else { Vec::new() };
+    println!("| Scenario | ours median | ours p99 | B0 median | overhead over B0 | B1 overhead | ours/B1 (overhead) | B2 LuaJIT median | ours/B2 | B3 overhead | ours/B3 |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let wanted = |id: &str| only.is_empty() || only.iter().any(|o| o.eq_ignore_ascii_case(id));
     for scenario in scenarios(module).into_iter().filter(|s| wanted(s.id)) {
         let mut chains = vec![
             harness.chain(&scenario.ours).expect("scenario configures"),
             harness.chain(&spec(vec![filter("noop", &noop, Value::Null)])).expect("noop"),
         ];
+        let b3_spec = b3_scenarios.iter().find(|s| s.id == scenario.id).map(|s| &s.ours);
+        if let Some(b3_spec) = b3_spec {
+            chains.push(harness.chain(b3_spec).expect("B3 configures"));
+        }
         if let Some(config) = scenario.native {
             chains.push(harness.chain(&spec(vec![filter("native", &native, json!(config))])).expect("native"));
         }
         let stats = measure_in_rounds(&mut chains, &scenario.requests, warmup, count);
         let (ours_stats, b0) = (&stats[0], &stats[1]);
         let overhead = (ours_stats.median - b0.median).max(0.0);
-        let b1 = stats.get(2).map(|native| (native.median - b0.median).max(0.001));
+        let b3 = b3_spec.map(|_| (stats[2].median - b0.median).max(0.001));
+        let b1 = stats.get(if b3.is_some() { 3 } else { 2 }).map(|native| (native.median - b0.median).max(0.001));
         let b2 = luajit(scenario.id);
         println!(
-            "| {} {} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
+            "| {} {} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {} |",
             scenario.id,
             scenario.title,
             ours_stats.median,
@@ -547,6 +558,8 @@ fn per_request_table(harness: &Harness, module: &Path, count: usize, only: &[Str
             b1.map(|b| ratio(overhead, b)).unwrap_or_else(|| "-".into()),
             b2.as_ref().map(|b| format!("{:.2}", b.median)).unwrap_or_else(|| "luajit missing".into()),
             b2.as_ref().map(|b| ratio(overhead, b.median)).unwrap_or_else(|| "-".into()),
+            b3.map(|b| format!("{b:.1}")).unwrap_or_else(|| "B3 missing".into()),
+            b3.map(|b| ratio(overhead, b)).unwrap_or_else(|| "-".into()),
         );
     }
 }
