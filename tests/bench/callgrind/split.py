@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""The measured split of BENCHMARKS.md: instructions per request by kind of work, ours
+(the Rust driver) beside B3 (PUC-Rio Lua 5.1, the C driver), from callgrind runs at two
+request counts (split.sh makes them). Each function's self instructions at the larger
+count minus those at the smaller, divided by the extra requests, is its steady-state cost
+per request; functions are put in a kind by name (RULES, first match wins). Prints the
+Markdown table and, with --detail, each kind's heaviest functions.
+
+usage: split.py DIR LOW HIGH [--detail] SCENARIO...   (files DIR/{ours,b3}-SCENARIO-N.out)
+"""
+import re
+import subprocess
+import sys
+
+# (kind, pattern on the function name). Rust names are as valgrind demangles them;
+# C names are Lua 5.1's (ltable.c, lstring.c, lvm.c, ldo.c, lgc.c, lstrlib.c, lapi.c).
+RULES = [
+    ("host calls (fake host, request setup)", r"FakeHost|pdk::testing|callgrind_driver|^main$|get_request_header|set_request_header|set_response_header|^respond$|strcasecmp|^find$|^set$|eq_ignore_ascii_case|runtime::request|\bHost\b|stream::view"),
+    ("GC and allocation", r"gc_arena|luaC_|propagatemark|reallymarkobject|sweeplist|traverse|markroot|atomic|luaM_|l_alloc|malloc|free|realloc|_int_|__rust_alloc|__rust_dealloc|__rdl_|alloc::alloc|dlmalloc|cfree|luaE_freethread|luaF_free|luaH_free|luaS_resize|sweep|Gc<|Collect|trace"),
+    ("string creation (interning, copies)", r"luaS_|intern|Interned|piccolo::string|String::from|from_slice|luaL_addlstring|luaL_pushresult|luaL_buffinit|luaL_addvalue|addsize|emptybuffer|adjuststack|memcpy|memmove|memcmp|memset|lua_pushlstring|lua_pushstring|to_vec|concat|luaV_concat"),
+    ("table lookups", r"luaH_|luaV_gettable|luaV_settable|newkey|mainposition|hashbrown|piccolo::table|RawTable|Table::|get_value|meta_ops|index|luaT_gettm|luaT_gettmbyobj|findindex|luaH_next|lua_rawget|lua_getfield|lua_setfield|hash"),
+    ("library work (patterns, lower, format)", r"str_|match|max_expand|singlematch|classend|lmemfind|add_value|add_s|pattern|stdlib::string|stdlib::base|lower|tolower|toupper|sprintf|format|memchr|regex"),
+    ("calls and callbacks (frames, arguments, results)", r"luaD_|callrethooks|adjust_varargs|lua_call|lua_pcall|luaL_check|luaL_opt|lua_to|lua_type|lua_is|lua_gettop|lua_settop|index2adr|luaL_arg|lua_push|callback|Callback|Executor|executor|args::|Stack|stack|Variadic|FromMultiValue|IntoMultiValue|Function|frame|closure"),
+    ("VM dispatch (interpreter loop, operators)", r"luaV_|luaO_|luaF_|luaK_|vm::|run_vm|thread::|Thread|opcode|piccolo::"),
+]
+
+
+def self_costs(path):
+    out = subprocess.run(["callgrind_annotate", "--threshold=100", "--inclusive=no", path], capture_output=True, text=True, check=True).stdout
+    costs = {}
+    for line in out.splitlines():
+        m = re.match(r"^\s*([\d,]+)\s+\([\s\d.]+%\)\s+(.*?)\s*(\[[^\]]*\])?\s*$", line)
+        if not m or "PROGRAM TOTALS" in line:
+            continue
+        name = m.group(2)
+        name = name.split(":", 1)[1] if ":" in name and not name.startswith("<") and not name.startswith("::") and "::" not in name.split(":", 1)[0] else name
+        if name.startswith("???:"):
+            name = name[4:]
+        costs[name] = costs.get(name, 0) + int(m.group(1).replace(",", ""))
+    return costs
+
+
+def kind(name):
+    for k, pattern in RULES:
+        if re.search(pattern, name):
+            return k
+    return "other"
+
+
+def per_request(directory, side, scenario, low, high):
+    a = self_costs(f"{directory}/{side}-{scenario}-{low}.out")
+    b = self_costs(f"{directory}/{side}-{scenario}-{high}.out")
+    per = {}
+    for name in set(a) | set(b):
+        d = (b.get(name, 0) - a.get(name, 0)) / (high - low)
+        if abs(d) >= 0.5:
+            per[name] = d
+    return per
+
+
+def main():
+    args = [a for a in sys.argv[1:] if a != "--detail"]
+    detail = "--detail" in sys.argv
+    directory, low, high, scenarios = args[0], int(args[1]), int(args[2]), args[3:]
+    kinds = [k for k, _ in RULES] + ["other"]
+    columns = []
+    details = []
+    for s in scenarios:
+        for side in ("ours", "b3"):
+            per = per_request(directory, side, s, low, high)
+            by_kind = {k: 0.0 for k in kinds}
+            for name, d in per.items():
+                by_kind[kind(name)] += d
+                details.append((s, side, kind(name), name, d))
+            columns.append((f"{s.upper()} {'ours' if side == 'ours' else 'B3'}", by_kind, sum(per.values())))
+    print("| Kind of work | " + " | ".join(c[0] for c in columns) + " |")
+    print("|---|" + "---|" * len(columns))
+    for k in kinds:
+        cells = []
+        for _, by_kind, total in columns:
+            cells.append(f"{by_kind[k]:,.0f} ({100 * by_kind[k] / total:.0f}%)" if total else "-")
+        print(f"| {k} | " + " | ".join(cells) + " |")
+    print("| **total per request** | " + " | ".join(f"**{c[2]:,.0f}**" for c in columns) + " |")
+    if detail:
+        print()
+        for s, side, k, name, d in sorted(details, key=lambda x: (x[0], x[1], x[2], -x[4])):
+            if d >= 200:
+                print(f"{s}\t{side}\t{k}\t{d:,.0f}\t{name}")
+
+
+main()
