@@ -15,13 +15,13 @@ import sys
 # (kind, pattern on the function name). Rust names are as valgrind demangles them;
 # C names are Lua 5.1's (ltable.c, lstring.c, lvm.c, ldo.c, lgc.c, lstrlib.c, lapi.c).
 RULES = [
-    ("host calls (fake host, request setup)", r"FakeHost|pdk::testing|callgrind_driver|^main$|get_request_header|set_request_header|set_response_header|^respond$|strcasecmp|^find$|^set$|eq_ignore_ascii_case|runtime::request|\bHost\b|stream::view"),
-    ("GC and allocation", r"gc_arena|luaC_|propagatemark|reallymarkobject|sweeplist|traverse|markroot|atomic|luaM_|l_alloc|malloc|free|realloc|_int_|__rust_alloc|__rust_dealloc|__rdl_|alloc::alloc|dlmalloc|cfree|luaE_freethread|luaF_free|luaH_free|luaS_resize|sweep|Gc<|Collect|trace"),
-    ("string creation (interning, copies)", r"luaS_|intern|Interned|piccolo::string|String::from|from_slice|luaL_addlstring|luaL_pushresult|luaL_buffinit|luaL_addvalue|addsize|emptybuffer|adjuststack|memcpy|memmove|memcmp|memset|lua_pushlstring|lua_pushstring|to_vec|concat|luaV_concat"),
-    ("table lookups", r"luaH_|luaV_gettable|luaV_settable|newkey|mainposition|hashbrown|piccolo::table|RawTable|Table::|get_value|meta_ops|index|luaT_gettm|luaT_gettmbyobj|findindex|luaH_next|lua_rawget|lua_getfield|lua_setfield|hash"),
-    ("library work (patterns, lower, format)", r"str_|match|max_expand|singlematch|classend|lmemfind|add_value|add_s|pattern|stdlib::string|stdlib::base|lower|tolower|toupper|sprintf|format|memchr|regex"),
-    ("calls and callbacks (frames, arguments, results)", r"luaD_|callrethooks|adjust_varargs|lua_call|lua_pcall|luaL_check|luaL_opt|lua_to|lua_type|lua_is|lua_gettop|lua_settop|index2adr|luaL_arg|lua_push|callback|Callback|Executor|executor|args::|Stack|stack|Variadic|FromMultiValue|IntoMultiValue|Function|frame|closure"),
-    ("VM dispatch (interpreter loop, operators)", r"luaV_|luaO_|luaF_|luaK_|vm::|run_vm|thread::|Thread|opcode|piccolo::"),
+    ("host calls (fake host, request setup)", r"FakeHost|pdk::testing|callgrind_driver|^main$|^get_request_header$|^set_request_header$|^set_response_header$|^respond$|strcasecmp|eq_ignore_ascii_case|drop_in_place<kong_functions::runtime::request|stream::view"),
+    ("GC and allocation", r"gc_arena|luaC_|propagatemark|reallymarkobject|sweeplist|traverse|markroot|^atomic$|luaM_|l_alloc|malloc|free|realloc|_int_|__rust_alloc|__rust_dealloc|__rdl_|alloc::alloc|raw_vec|RawVec|Clone>::clone|drop_in_place<\(alloc|drop_in_place<alloc|BTreeMap|extend_trusted|from_iter|deallocate|luaF_close|luaE_"),
+    ("string creation (interning, hashing, copies)", r"luaS_|intern|Interned|str_hash|String::from_slice|String::as_bytes|luaL_addlstring|luaL_pushresult|luaL_buffinit|luaL_addvalue|emptybuffer|adjuststack|memcpy|memmove|memcmp|memset|lua_pushlstring|lua_pushstring|luaV_concat|Utf8Chunks|strlen"),
+    ("table lookups (incl. string keys compared by bytes)", r"luaH_|luaV_gettable|luaV_settable|newkey|mainposition|^resize$|rehash|hashbrown|piccolo::table|String as core::cmp::PartialEq|meta_ops::index|meta_ops::new_index|luaT_gettm"),
+    ("library work (patterns, lower)", r"^str_|^match|max_expand|min_expand|singlematch|classend|lmemfind|add_value|add_s|pattern::|stdlib::string|tolower|toupper|ctype|memchr"),
+    ("callbacks (calls into Rust/C: frames, arguments, results, PDK/shim bodies)", r"call_inline|meta_ops::call|luaD_precall|luaD_poscall|luaD_call|callrethooks|lua_call|lua_pcall|luaL_check|luaL_opt|luaL_arg|lua_to|lua_type|lua_is|lua_gettop|lua_settop|index2adr|lua_push|luaB_|callback|Callback|Executor|executor|Execution|args::|piccolo::stack|Stack|Variadic|MultiValue|FnOnce::call_once|kong_functions::pdk|kong_functions::lua::limits|kong_functions::runtime::Runtime::call"),
+    ("VM dispatch (interpreter loop, Lua frames, operators)", r"luaV_|luaO_|luaF_|luaK_|luaD_|vm::|run_vm|thread::|Thread|opcode|piccolo::"),
 ]
 
 
