@@ -110,7 +110,7 @@ puc-lua: toolchain
 	cargo build --release --target $(WASM_TARGET) --manifest-path tests/bench/filters/puc-lua/Cargo.toml --target-dir target
 
 # End to end on 127.0.0.1 under wrk (tests/bench/src/e2e.rs): `wasm-harness serve` with
-# our module, the no-op and the Rust filter, beside nginx alone and nginx with
+# our module, the no-op and the Rust filter and B3 (PUC-Rio Lua in Wasm), beside nginx alone and nginx with
 # lua-nginx-module running the same chunks (tests/bench/openresty/); the report goes to
 # stdout and target/bench-e2e.md. E2E_ARGS, e.g. "--duration 10 --scenarios s1,s2".
 E2E_ARGS ?=

@@ -6,7 +6,10 @@
 //!   scenario chunks through a `kong.*` shim over `ngx.*` (`tests/bench/openresty/`);
 //! - `serve no-op`, `serve Rust`, `serve ours`: `wasm-harness serve` (our harness on
 //!   hyper, NOT nginx and not Kong's engine) with the no-op filter, the hand-written Rust
-//!   filter (S1, S2) and `kong_functions.wasm` with the scenario's chain.
+//!   filter (S1, S2) and `kong_functions.wasm` with the scenario's chain;
+//! - `serve B3`: `wasm-harness serve` with baseline B3, PUC-Rio Lua 5.1 in Wasm
+//!   (`tests/bench/filters/puc-lua`), on the scenario's own chain (skipped when its module
+//!   was not built).
 //!
 //! Every server forwards to one upstream: a second server block of the same nginx
 //! (`return 200`, or the 16 KiB JSON for S3's `/users`). Everything the run starts is
@@ -454,6 +457,8 @@ fn run(options: Options) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let dir = dir.canonicalize().map_err(|e| e.to_string())?;
     let wrk_log = std::fs::File::create(dir.join("wrk.log")).map_err(|e| e.to_string())?;
+    let puc_lua = release_wasm("bench_puc_lua_filter.wasm");
+    let b3_scenarios = if puc_lua.is_file() { scenarios(&puc_lua) } else { Vec::new() };
     let mut all = scenarios(&module);
     if !options.scenarios.is_empty() {
         all.retain(|s| options.scenarios.contains(&s.id.to_string()));
@@ -468,8 +473,8 @@ fn run(options: Options) -> Result<(), String> {
     );
     let mut ctx = Ctx { options, wrk_log };
     let mut procs = Procs::default();
-    // 0 upstream, 1 nginx plain, 2..8 OpenResty S0..S5, 8 serve no-op, 9 serve Rust, 10 serve ours.
-    let ports = free_ports(11);
+    // 0 upstream, 1 nginx plain, 2..8 OpenResty S0..S5, 8 serve no-op, 9 serve Rust, 10 serve ours, 11 serve B3.
+    let ports = free_ports(12);
     start_nginx(&mut procs, &ctx.options, &dir, &ports)?;
     let upstream = ports[0];
     let noop_chain = chain_file(&dir, "noop", vec![filter_json("noop", &noop, Value::Null)]);
@@ -489,7 +494,7 @@ fn run(options: Options) -> Result<(), String> {
     let _ = writeln!(
         ratios,
         "\n## Ratios (requests/s; \"+µs\": 1e6/req/s difference, the time added per request at this concurrency)\n\n\
-         | Scenario | ours / no-op | ours +µs over no-op | ours / Rust | Rust +µs over no-op | ours / OpenResty | OpenResty / nginx | OpenResty +µs over nginx |\n|---|---|---|---|---|---|---|---|"
+         | Scenario | ours / no-op | ours +µs over no-op | ours / Rust | Rust +µs over no-op | B3 +µs over no-op | ours / B3 | ours / OpenResty | OpenResty / nginx | OpenResty +µs over nginx |\n|---|---|---|---|---|---|---|---|---|---|"
     );
     print!("{report}");
     for scenario in &all {
@@ -523,10 +528,23 @@ fn run(options: Options) -> Result<(), String> {
         let result = measure(&mut ctx, "serve ours", ports[10]);
         procs.stop_named("serve-ours");
         result?;
+        if let Some(b3) = b3_scenarios.iter().find(|s| s.id == scenario.id) {
+            let chain = chain_file(&dir, &format!("b3-{id}"), our_filters(b3));
+            start_serve(&mut procs, &dir, "serve-b3", &chain, ports[11], upstream)?;
+            let result = measure(&mut ctx, "serve B3", ports[11]);
+            procs.stop_named("serve-b3");
+            result?;
+        }
 
         let find = |setup: &str| rows.iter().find(|r| r.setup == setup).map(|r| r.run.rps).filter(|r| *r > 0.0);
-        let (plain, lua, noop_rps, rust, ours) =
-            (find("nginx (no Lua)"), find("OpenResty (Lua shim)"), find("serve no-op"), find("serve Rust"), find("serve ours"));
+        let (plain, lua, noop_rps, rust, ours, b3) = (
+            find("nginx (no Lua)"),
+            find("OpenResty (Lua shim)"),
+            find("serve no-op"),
+            find("serve Rust"),
+            find("serve ours"),
+            find("serve B3"),
+        );
         let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
             (Some(a), Some(b)) => format!("{:.2}", a / b),
             _ => "-".into(),
@@ -537,13 +555,15 @@ fn run(options: Options) -> Result<(), String> {
         };
         let _ = writeln!(
             ratios,
-            "| {} {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             scenario.id,
             scenario.title,
             ratio(ours, noop_rps),
             added(ours, noop_rps),
             ratio(ours, rust),
             added(rust, noop_rps),
+            added(b3, noop_rps),
+            ratio(ours, b3),
             ratio(ours, lua),
             ratio(lua, plain),
             added(lua, plain)
