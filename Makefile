@@ -118,7 +118,8 @@ bench-e2e: build bench-filters openresty
 	cargo build --quiet -p kong-functions-bench
 	cargo run --quiet -p kong-functions-bench -- e2e $(E2E_ARGS)
 
-# wrk, nginx, its NDK module and lua-cjson from Debian. lua-nginx-module itself is NOT
+# wrk, nginx, its NDK module, lua-cjson and libpcre3 (which the unpacked lua-nginx-module
+# links) from Debian. lua-nginx-module itself is NOT
 # installed: Debian's libnginx-mod-http-lua pulls libluajit2-5.1-2 (OpenResty's LuaJIT),
 # which conflicts with the `luajit` package the tests use and removes it. Its package,
 # OpenResty's LuaJIT and lua-resty-core are unpacked under target/openresty/root instead
@@ -126,9 +127,9 @@ bench-e2e: build bench-filters openresty
 OPENRESTY := target/openresty/root
 openresty:
 	@{ command -v wrk && command -v nginx && test -f /usr/lib/nginx/modules/ndk_http_module.so && \
-	   test -f /usr/lib/x86_64-linux-gnu/lua/5.1/cjson.so; } >/dev/null || \
-	 { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk nginx libnginx-mod-http-ndk lua-cjson >/dev/null; } || \
-	 { echo "bench-e2e needs: apt-get install wrk nginx libnginx-mod-http-ndk lua-cjson"; exit 1; }
+	   test -f /usr/lib/x86_64-linux-gnu/lua/5.1/cjson.so && test -f /usr/lib/x86_64-linux-gnu/libpcre.so.3; } >/dev/null || \
+	 { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk nginx libnginx-mod-http-ndk lua-cjson libpcre3 >/dev/null; } || \
+	 { echo "bench-e2e needs: apt-get install wrk nginx libnginx-mod-http-ndk lua-cjson libpcre3"; exit 1; }
 	@test -f $(OPENRESTY)/usr/lib/nginx/modules/ngx_http_lua_module.so || { \
 	  rm -rf target/openresty && mkdir -p target/openresty/debs && cd target/openresty/debs && \
 	  { apt-get download libnginx-mod-http-lua libluajit2-5.1-2 lua-resty-core lua-resty-lrucache 2>/dev/null || \
