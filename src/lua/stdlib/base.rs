@@ -396,7 +396,7 @@ impl<'gc> Sequence<'gc> for CallMethod<'gc> {
 
 fn callable<'gc>(ctx: Context<'gc>, exec: &Execution<'gc, '_>, method: Value<'gc>, name: piccolo::String<'gc>) -> Result<Function<'gc>, Error<'gc>> {
     meta_ops::call(ctx, method).map_err(|_| {
-        error_at(ctx, exec, &format!("attempt to call method '{}' (a {} value)", name.to_str_lossy(), method.type_name()))
+        crate::lua::operator_error_at(ctx, exec, &format!("attempt to call method '{}' (a {} value)", name.to_str_lossy(), method.type_name()))
     })
 }
 
@@ -432,10 +432,8 @@ fn method_call<'gc>(string: &Table<'gc>, ctx: Context<'gc>, exec: Execution<'gc,
             Err(_) => Value::Nil,
         },
         other => {
-            return Err(error_at(ctx, &exec, &format!(
-                "attempt to index a {} value",
-                other.type_name()
-            )))
+            let message = crate::lua::operand_error(&exec, crate::lua::compile::METHOD_CALL, 0, "index", other);
+            return Err(crate::lua::operator_error_at(ctx, &exec, &message));
         }
     };
     let function = callable(ctx, &exec, method, name)?;
@@ -584,21 +582,38 @@ pub fn method_call_function<'gc>(ctx: Context<'gc>, string: Table<'gc>) -> Callb
 
 /// `a .. b .. c`, as the compile rewrite calls it (`__kf_concat(a, b, c)`): strings and
 /// numbers (LuaJIT's number format) joined, the result bounded by the string limit.
-/// Errors as Lua's: "attempt to concatenate a <type> value".
+/// Errors as LuaJIT's: "attempt to concatenate local 'x' (a nil value)", naming the
+/// operand LuaJIT's `lj_meta_cat` reports (see `concat_culprit`).
 fn concat<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let joinable = |v: Value<'gc>| matches!(v, Value::String(_) | Value::Integer(_) | Value::Number(_));
+    let values: Vec<Value<'gc>> = (0..stack.len()).map(|i| stack.get(i)).collect();
+    if let Some(i) = concat_culprit(&values, joinable) {
+        let message = crate::lua::operand_error(&exec, crate::lua::compile::CONCAT, i, "concatenate", values[i]);
+        return Err(crate::lua::operator_error_at(ctx, &exec, &message));
+    }
     let mut out = Vec::new();
-    for i in 0..stack.len() {
-        match stack.get(i) {
+    for value in values {
+        match value {
             Value::String(s) => out.extend_from_slice(s.as_bytes()),
-            value @ (Value::Integer(_) | Value::Number(_)) => out.extend_from_slice(format::number(value).as_bytes()),
-            other => {
-                return Err(error_at(ctx, &exec, &format!("attempt to concatenate a {} value", other.type_name())));
-            }
+            value => out.extend_from_slice(format::number(value).as_bytes()),
         }
         crate::lua::limits::check_string_size(ctx, &exec, out.len())?;
     }
     stack.replace(ctx, Value::String(piccolo::String::from_slice(&ctx, &out)));
     Ok(CallbackReturn::Return)
+}
+
+/// The operand of `a .. b .. c` LuaJIT's `lj_meta_cat` (lj_meta.c) reports when some are
+/// neither strings nor numbers: it works from the right, on the top two operands first
+/// (the left one of them if it is bad, else the right one), then joining runs of strings
+/// leftwards until it meets a bad operand. So: the second-to-last operand if it is bad,
+/// else the rightmost bad one. `None` when all can be joined.
+fn concat_culprit<T: Copy>(values: &[T], joinable: impl Fn(T) -> bool) -> Option<usize> {
+    let n = values.len();
+    if n >= 2 && !joinable(values[n - 2]) {
+        return Some(n - 2);
+    }
+    (0..n).rev().find(|&i| !joinable(values[i]))
 }
 
 /// Lua 5.1's `assert(v [, message])`: returns its arguments when `v` is true; otherwise

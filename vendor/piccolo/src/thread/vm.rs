@@ -35,11 +35,16 @@ pub(super) struct InlineCalls<'gc, 'a> {
 /// at once. Returns true when it returned plainly, its results are in place and the fuel
 /// allows going on in the same Lua frame; false when `run_vm` must return (a Lua frame was
 /// pushed, the callback errored or asked for more, or the fuel is spent).
+///
+/// kong-functions patch 8: `tail` when the call is a `TailCall`: the callback then sees the
+/// frame below as its caller (`Execution::upper_lua_frame`), as Lua, where the calling frame
+/// is gone.
 fn call_inline<'gc>(
     ctx: Context<'gc>,
     lua_frame: &mut LuaFrame<'gc, '_>,
     prototype: Gc<'gc, FunctionPrototype<'gc>>,
     calls: &mut InlineCalls<'gc, '_>,
+    tail: bool,
 ) -> bool {
     if !matches!(lua_frame.state.frames.last(), Some(Frame::Callback { .. })) {
         return false;
@@ -56,10 +61,21 @@ fn call_inline<'gc>(
         .fuel
         .consume(Executor::FUEL_PER_CALLBACK + 2 * Executor::FUEL_PER_STEP);
     // Subtract 1 instruction for the Call opcode, as `Executor::step` does.
+    let calling = Some((prototype, *pc - 1));
+    let upper = if tail {
+        let frames = &lua_frame.state.frames;
+        frames
+            .len()
+            .checked_sub(2)
+            .and_then(|i| super::executor::lua_frame_call(&frames[i], &lua_frame.state.stack))
+    } else {
+        calling
+    };
     let exec = Execution::new(
         calls.executor,
         lua_frame.fuel,
-        Some((prototype, *pc - 1)),
+        upper,
+        calling,
         calls.threads,
     );
     match callback.call(ctx, exec, Stack::new(&mut lua_frame.state.stack, bottom)) {
@@ -268,15 +284,31 @@ pub(super) fn run_vm<'gc>(
                 returns,
             } => {
                 lua_frame.call_function(ctx, func, args, returns)?;
-                if !call_inline(ctx, &mut lua_frame, current_prototype, calls) {
+                if !call_inline(ctx, &mut lua_frame, current_prototype, calls, false) {
                     break;
                 }
                 registers = lua_frame.registers();
             }
 
             Operation::TailCall { func, args } => {
-                lua_frame.tail_call_function(ctx, func, args)?;
-                break;
+                // kong-functions patch 8: a tail call of a callback is a plain call followed
+                // by the `Return` of all its results the compiler places after every
+                // `TailCall`. The calling frame stays while the callback runs, so an error
+                // it raises has this frame's position, and the operand names of the
+                // built-ins that stand for operators (`return a .. b`) are found; a Lua
+                // function is still tail called.
+                if let Value::Function(Function::Callback(_)) =
+                    registers.stack_frame[func.0 as usize]
+                {
+                    lua_frame.call_function(ctx, func, args, VarCount::variable())?;
+                    if !call_inline(ctx, &mut lua_frame, current_prototype, calls, true) {
+                        break;
+                    }
+                    registers = lua_frame.registers();
+                } else {
+                    lua_frame.tail_call_function(ctx, func, args)?;
+                    break;
+                }
             }
 
             Operation::Return { start, count } => {
@@ -395,7 +427,7 @@ pub(super) fn run_vm<'gc>(
 
             Operation::GenericForCall { base, var_count } => {
                 lua_frame.call_function_keep(ctx, base, 2, VarCount::constant(var_count))?;
-                if !call_inline(ctx, &mut lua_frame, current_prototype, calls) {
+                if !call_inline(ctx, &mut lua_frame, current_prototype, calls, false) {
                     break;
                 }
                 registers = lua_frame.registers();
