@@ -298,7 +298,8 @@ fn rawlen<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc
 }
 
 /// `loadstring(s [, chunkname])` / `load(s [, chunkname])` for string sources: the
-/// compiled function, or `nil` and the error message. Binary chunks are refused.
+/// compiled function, or `nil` and the error message (a syntax error in LuaJIT's words,
+/// `crate::lua::syntax::reason`). Binary chunks are refused.
 fn loadstring<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     let source = match stack.get(0) {
         Value::String(s) => s.as_bytes().to_vec(),
@@ -316,7 +317,8 @@ fn loadstring<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack
         Ok(closure) => stack.replace(ctx, closure),
         Err(e) => {
             let (line, reason) = match e {
-                piccolo::PrototypeError::Parser(e) => (e.line_number.to_string(), e.kind.to_string()),
+                // LuaJIT's words, as Kong's schema reports a chunk that does not compile.
+                piccolo::PrototypeError::Parser(e) => (e.line_number.to_string(), crate::lua::syntax::reason(&e)),
                 piccolo::PrototypeError::Compiler(e) => (e.line_number.to_string(), e.kind.to_string()),
             };
             stack.replace(ctx, (Value::Nil, format!("{name}:{line}: {reason}")));
