@@ -276,3 +276,53 @@ fn an_index_loop_fails_the_request_instead_of_hanging() {
     let (outcome, _) = run_on("local t = {} setmetatable(t, { __index = t }) local v = t.missing");
     assert_eq!(outcome, PhaseOutcome::Failed);
 }
+
+// Patch 9: comparison metamethods. Lua 5.1 (`luaV_lessthan`, `luaV_lessequal`,
+// `luaV_equalval`) and LuaJIT (`lj_meta_comp`, `lj_meta_equal`): `__lt`/`__le`/`__eq` are
+// called only for two operands of the same type that share the metamethod; `a <= b` falls
+// back to `not (b < a)`; results are converted to booleans. Tables are covered by the
+// differential programs tests/lua/metamethods/*.lua; userdata (which plain Lua cannot
+// make) here.
+#[test]
+fn userdata_compare_through_shared_metamethods() {
+    use piccolo::{Callback, CallbackReturn, Executor, Table, UserData, Value};
+    let mut lua = crate::lua::new_state();
+    let executor = lua.enter(|ctx| {
+        let meta = Table::new(&ctx);
+        // Each userdata holds a number; the metamethods compare those numbers.
+        let number = |v: Value<'_>| match v {
+            Value::UserData(u) => u.downcast_static::<i64>().copied().unwrap_or(0),
+            _ => 0,
+        };
+        let lt = Callback::from_fn(&ctx, move |ctx, _, mut stack| {
+            let r = number(stack.get(0)) < number(stack.get(1));
+            stack.replace(ctx, r);
+            Ok(CallbackReturn::Return)
+        });
+        let eq = Callback::from_fn(&ctx, move |ctx, _, mut stack| {
+            let r = number(stack.get(0)) == number(stack.get(1));
+            stack.replace(ctx, r);
+            Ok(CallbackReturn::Return)
+        });
+        meta.set(ctx, "__lt", lt).unwrap();
+        meta.set(ctx, "__eq", eq).unwrap();
+        let make = |n: i64| {
+            let u = UserData::new_static(&ctx, n);
+            u.set_metatable(&ctx, Some(meta));
+            u
+        };
+        let other = UserData::new_static(&ctx, 1i64);
+        let globals = ctx.globals();
+        globals.set(ctx, "a", make(1)).unwrap();
+        globals.set(ctx, "b", make(2)).unwrap();
+        globals.set(ctx, "a2", make(1)).unwrap();
+        globals.set(ctx, "bare", other).unwrap();
+        let source = "return tostring(a < b) .. ' ' .. tostring(b < a) .. ' ' .. tostring(a <= b) .. ' ' .. \
+            tostring(b >= a) .. ' ' .. tostring(a == a2) .. ' ' .. tostring(a ~= b) .. ' ' .. \
+            tostring(a == bare) .. ' ' .. select(2, pcall(function() return a < bare end))";
+        let closure = crate::lua::compile::load(ctx, "t", source.as_bytes(), globals).unwrap();
+        ctx.stash(Executor::start(ctx, closure.into(), ()))
+    });
+    let out = lua.execute::<String>(&executor).unwrap();
+    assert_eq!(out, "true false true true true true false t:1: attempt to compare two userdata values");
+}

@@ -95,6 +95,41 @@ fn call_inline<'gc>(
     }
 }
 
+/// kong-functions patch 9: `left < right` (or `<=` when `less_equal`) for operands that are
+/// not two numbers or two strings: calls the shared `__lt`/`__le` metamethod
+/// (`meta_ops::less_than`/`less_equal`), whose result decides the skip as the opcode's own
+/// would; an error when there is none. Out of the VM loop: comparisons of numbers and
+/// strings never come here.
+#[cold]
+#[inline(never)]
+fn compare_meta<'gc>(
+    ctx: Context<'gc>,
+    lua_frame: LuaFrame<'gc, '_>,
+    left: Value<'gc>,
+    right: Value<'gc>,
+    skip_if: bool,
+    less_equal: bool,
+) -> Result<(), RuntimeError> {
+    let order = if less_equal {
+        meta_ops::less_equal(ctx, left, right)?
+    } else {
+        meta_ops::less_than(ctx, left, right)?
+    };
+    match order {
+        Some(order) => {
+            lua_frame.call_meta_function(
+                ctx,
+                order.call.function,
+                &order.call.args,
+                MetaReturn::SkipIf(skip_if ^ order.negate),
+            )?;
+            Ok(())
+        }
+        None if less_equal => Err(BinaryOperatorError::LessEqual.into()),
+        None => Err(BinaryOperatorError::LessThan.into()),
+    }
+}
+
 #[derive(Debug, Copy, Clone, Error)]
 pub enum BinaryOperatorError {
     #[error("cannot add values")]
@@ -534,10 +569,18 @@ pub(super) fn run_vm<'gc>(
             } => {
                 let left = get_rc(&registers.stack_frame, &current_prototype.constants, left);
                 let right = get_rc(&registers.stack_frame, &current_prototype.constants, right);
-                if (raw_ops::less_than(left, right).ok_or(BinaryOperatorError::LessThan)?)
-                    == skip_if
-                {
-                    *registers.pc += 1;
+                match raw_ops::less_than(left, right) {
+                    Some(less) => {
+                        if less == skip_if {
+                            *registers.pc += 1;
+                        }
+                    }
+                    // kong-functions patch 9: `__lt`, only when numbers and strings do not
+                    // decide.
+                    None => {
+                        compare_meta(ctx, lua_frame, left, right, skip_if, false)?;
+                        break;
+                    }
                 }
             }
 
@@ -548,10 +591,17 @@ pub(super) fn run_vm<'gc>(
             } => {
                 let left = get_rc(&registers.stack_frame, &current_prototype.constants, left);
                 let right = get_rc(&registers.stack_frame, &current_prototype.constants, right);
-                if (raw_ops::less_equal(left, right).ok_or(BinaryOperatorError::LessEqual)?)
-                    == skip_if
-                {
-                    *registers.pc += 1;
+                match raw_ops::less_equal(left, right) {
+                    Some(less_equal) => {
+                        if less_equal == skip_if {
+                            *registers.pc += 1;
+                        }
+                    }
+                    // kong-functions patch 9: `__le`, else `not __lt(right, left)`.
+                    None => {
+                        compare_meta(ctx, lua_frame, left, right, skip_if, true)?;
+                        break;
+                    }
                 }
             }
 
