@@ -587,22 +587,28 @@ pub fn method_call_function<'gc>(ctx: Context<'gc>, string: Table<'gc>) -> Callb
 /// Errors as LuaJIT's: "attempt to concatenate local 'x' (a nil value)", naming the
 /// operand LuaJIT's `lj_meta_cat` reports (see `concat_culprit`).
 fn concat<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    let joinable = |v: Value<'gc>| matches!(v, Value::String(_) | Value::Integer(_) | Value::Number(_));
-    let values: Vec<Value<'gc>> = (0..stack.len()).map(|i| stack.get(i)).collect();
-    if let Some(i) = concat_culprit(&values, joinable) {
-        let message = crate::lua::operand_error(&exec, crate::lua::compile::CONCAT, i, "concatenate", values[i]);
-        return Err(crate::lua::operator_error_at(ctx, &exec, &message));
-    }
     let mut out = Vec::new();
-    for value in values {
-        match value {
+    for i in 0..stack.len() {
+        match stack.get(i) {
             Value::String(s) => out.extend_from_slice(s.as_bytes()),
-            value => out.extend_from_slice(format::number(value).as_bytes()),
+            value @ (Value::Integer(_) | Value::Number(_)) => out.extend_from_slice(format::number(value).as_bytes()),
+            _ => return Err(concat_error(ctx, &exec, &stack)),
         }
         crate::lua::limits::check_string_size(ctx, &exec, out.len())?;
     }
     stack.replace(ctx, Value::String(piccolo::String::from_slice(&ctx, &out)));
     Ok(CallbackReturn::Return)
+}
+
+/// The error for a concatenation of `stack` where some operand is neither a string nor a
+/// number, naming the operand LuaJIT names (`concat_culprit`).
+fn concat_error<'gc>(ctx: Context<'gc>, exec: &Execution<'gc, '_>, stack: &Stack<'gc, '_>) -> Error<'gc> {
+    let values: Vec<Value<'gc>> = (0..stack.len()).map(|i| stack.get(i)).collect();
+    let joinable = |v: Value<'gc>| matches!(v, Value::String(_) | Value::Integer(_) | Value::Number(_));
+    let i = concat_culprit(&values, joinable).unwrap_or(0);
+    let value = values.get(i).copied().unwrap_or(Value::Nil);
+    let message = crate::lua::operand_error(exec, crate::lua::compile::CONCAT, i, "concatenate", value);
+    crate::lua::operator_error_at(ctx, exec, &message)
 }
 
 /// The operand of `a .. b .. c` LuaJIT's `lj_meta_cat` (lj_meta.c) reports when some are

@@ -63,11 +63,7 @@ fn call_inline<'gc>(
     // Subtract 1 instruction for the Call opcode, as `Executor::step` does.
     let calling = Some((prototype, *pc - 1));
     let upper = if tail {
-        let frames = &lua_frame.state.frames;
-        frames
-            .len()
-            .checked_sub(2)
-            .and_then(|i| super::executor::lua_frame_call(&frames[i], &lua_frame.state.stack))
+        frame_below(lua_frame)
     } else {
         calling
     };
@@ -128,6 +124,36 @@ fn compare_meta<'gc>(
         None if less_equal => Err(BinaryOperatorError::LessEqual.into()),
         None => Err(BinaryOperatorError::LessThan.into()),
     }
+}
+
+/// kong-functions patch 8: a `TailCall` of a callback run as a `Call` with all results
+/// (the `Return` after it returns them); `call_inline`'s answer. Out of the VM loop, so the
+/// loop's code stays as it was.
+#[inline(never)]
+fn tail_call_callback<'gc>(
+    ctx: Context<'gc>,
+    lua_frame: &mut LuaFrame<'gc, '_>,
+    func: RegisterIndex,
+    args: VarCount,
+    prototype: Gc<'gc, FunctionPrototype<'gc>>,
+    calls: &mut InlineCalls<'gc, '_>,
+) -> Result<bool, RuntimeError> {
+    lua_frame.call_function(ctx, func, args, VarCount::variable())?;
+    Ok(call_inline(ctx, lua_frame, prototype, calls, true))
+}
+
+/// kong-functions patch 8: the Lua frame below the top one (the caller a tail-called
+/// callback sees, as in Lua where the tail-calling frame is gone).
+#[cold]
+#[inline(never)]
+fn frame_below<'gc>(
+    lua_frame: &LuaFrame<'gc, '_>,
+) -> Option<(Gc<'gc, FunctionPrototype<'gc>>, usize)> {
+    let frames = &lua_frame.state.frames;
+    frames
+        .len()
+        .checked_sub(2)
+        .and_then(|i| super::executor::lua_frame_call(&frames[i], &lua_frame.state.stack))
 }
 
 #[derive(Debug, Copy, Clone, Error)]
@@ -335,8 +361,14 @@ pub(super) fn run_vm<'gc>(
                 if let Value::Function(Function::Callback(_)) =
                     registers.stack_frame[func.0 as usize]
                 {
-                    lua_frame.call_function(ctx, func, args, VarCount::variable())?;
-                    if !call_inline(ctx, &mut lua_frame, current_prototype, calls, true) {
+                    if !tail_call_callback(
+                        ctx,
+                        &mut lua_frame,
+                        func,
+                        args,
+                        current_prototype,
+                        calls,
+                    )? {
                         break;
                     }
                     registers = lua_frame.registers();
