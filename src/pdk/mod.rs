@@ -44,6 +44,9 @@ pub struct Scope {
     /// Which proxy-wasm host this is: [`HostKind::Generic`] until the first request
     /// detects it (see [`crate::properties`]).
     pub host_kind: HostKind,
+    /// The `ngx.shared` dictionaries (name, capacity in bytes): Kong's and the VM
+    /// configuration's (see [`crate::vm_config::VmConfig::dictionaries`]).
+    pub shared_dicts: Rc<Vec<(String, usize)>>,
 }
 
 impl Scope {
@@ -51,7 +54,8 @@ impl Scope {
     /// engine refuses property reads outside a request).
     pub fn new(view: Rc<HostView>, role: Role) -> Scope {
         let host: Rc<dyn Host> = view.clone();
-        Scope { host, view, role, phase: Phase::Access, request: RequestState::default(), host_kind: HostKind::Generic }
+        let shared_dicts = Rc::new(ngx::shared::dictionaries(&Default::default()));
+        Scope { host, view, role, phase: Phase::Access, request: RequestState::default(), host_kind: HostKind::Generic, shared_dicts }
     }
 
     /// A scope on a plain host, seen as a generic ABI host (no zone).
@@ -301,3 +305,6 @@ mod misc_tests;
 
 #[cfg(test)]
 mod extras_tests;
+
+#[cfg(test)]
+mod shared_dict_tests;
