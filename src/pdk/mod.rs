@@ -308,3 +308,6 @@ mod extras_tests;
 
 #[cfg(test)]
 mod shared_dict_tests;
+
+#[cfg(test)]
+mod consumer_tests;
