@@ -11,7 +11,7 @@ mod lua_json;
 pub mod ngx;
 
 pub use kong::log::emit as log_line;
-use kong::{cache, client, configuration, ctx, ip, log, nginx, node, request, response, router, service, table, websocket};
+use kong::{cache, client, configuration, ctx, ip, log, nginx, node, request, response, router, service, table, tracing, websocket};
 
 use std::cell::{Ref, RefCell, RefMut};
 use std::rc::Rc;
@@ -192,6 +192,7 @@ fn install_kong<'gc>(ctx: Context<'gc>, pdk: &Pdk) {
     kong.set(ctx, "ctx", ctx::table(ctx, pdk)).ok();
     kong.set(ctx, "cache", cache::table(ctx, pdk)).ok();
     kong.set(ctx, "table", table::table(ctx)).ok();
+    kong.set(ctx, "tracing", tracing::table(ctx)).ok();
     kong.set(ctx, "node", node::table(ctx, pdk)).ok();
     kong.set(ctx, "router", router::table(ctx, pdk)).ok();
     kong.set(ctx, "ip", ip::table(ctx, pdk)).ok();
@@ -311,3 +312,6 @@ mod shared_dict_tests;
 
 #[cfg(test)]
 mod consumer_tests;
+
+#[cfg(test)]
+mod log_new_tests;
