@@ -16,7 +16,8 @@
 //! **Where they live, per host.** Through the host view's shared data (see
 //! `stream::HostView`): on Envoy the `vm_id`'s shared data, one store per process for every
 //! worker thread (proxy-wasm-cpp-host keeps shared data in one process-wide map keyed by
-//! `vm_id`), so a dictionary is node-wide, shared by the plugins of that `vm_id`. On Kong's
+//! `vm_id`, `src/shared_data.cc`), so a dictionary is node-wide, shared by the plugins of
+//! that `vm_id`, and emptied when the last VM of the `vm_id` goes (`deleteByVmId`). On Kong's
 //! engine the keys go to the VM configuration's `shared_data_zone` (`<zone>/...`, an
 //! `shm_kv` zone: node-wide across workers, as `lua_shared_dict`); without a zone the
 //! engine would trap, so there they live in module memory, one store per nginx worker.
@@ -136,6 +137,13 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
         shared.set(ctx, lua_string(ctx, name.as_bytes()), dict).ok();
     }
     shared
+}
+
+/// Bytes the dictionary `name`'s entries count (its capacity less `free_space`), as
+/// its key index records them.
+pub fn used_bytes(host: &dyn Host, name: &str) -> usize {
+    let (bytes, _) = host.shared_data(&index_key(name));
+    bytes.map(|b| Index::decode(&b).used()).unwrap_or(0)
 }
 
 /// A stored entry.
