@@ -133,3 +133,15 @@ fn get_statistics_answers_where_nginx_variables_are_properties() {
     assert_eq!(outcome, PhaseOutcome::Continue, "{out:?}");
     assert_eq!(out.last().unwrap(), "[pre-function] 3 0 1 2 nil");
 }
+
+#[test]
+fn the_plugins_own_logger_takes_a_format_too() {
+    // kong.log is a new_log instance in Kong, so it has set_format; nil restores the default.
+    let out = run("kong.log.set_format('%namespace says %message')\n\
+        kong.log.err('hi')\n\
+        kong.log('called')\n\
+        kong.log.set_format()\n\
+        kong.log.warn('back')\n\
+        kong.log.info(select(2, pcall(kong.log.set_format, {})))");
+    assert_eq!(out, ["pre-function says hi", "pre-function says called", "[pre-function] back", "[pre-function] format must be a string"]);
+}

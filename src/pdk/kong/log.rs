@@ -24,14 +24,42 @@ use crate::lua::stdlib::base::ToStrings;
 /// Builds the `kong.log` table: `debug info notice warn err crit alert emerg`.
 pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     let t = Table::new(&ctx);
-    set_function(ctx, t, "debug", pdk, |p, c, e, s| log_at(p, c, e, s, LogLevel::Debug));
-    set_function(ctx, t, "info", pdk, |p, c, e, s| log_at(p, c, e, s, LogLevel::Info));
-    set_function(ctx, t, "notice", pdk, |p, c, e, s| log_at(p, c, e, s, LogLevel::Info));
-    set_function(ctx, t, "warn", pdk, |p, c, e, s| log_at(p, c, e, s, LogLevel::Warn));
-    set_function(ctx, t, "err", pdk, |p, c, e, s| log_at(p, c, e, s, LogLevel::Error));
-    set_function(ctx, t, "crit", pdk, |p, c, e, s| log_at(p, c, e, s, LogLevel::Critical));
-    set_function(ctx, t, "alert", pdk, |p, c, e, s| log_at(p, c, e, s, LogLevel::Critical));
-    set_function(ctx, t, "emerg", pdk, |p, c, e, s| log_at(p, c, e, s, LogLevel::Critical));
+    // `None`: the plugin's own format, `[<role>] <message>`; `set_format` replaces it.
+    let custom: Rc<std::cell::RefCell<Option<LogFormat>>> = Rc::new(std::cell::RefCell::new(None));
+    let level_function = |level: LogLevel, from: usize| {
+        let (pdk, custom) = (pdk.clone(), custom.clone());
+        Callback::from_fn(&ctx, move |_ctx, exec, mut stack| {
+            match &*custom.borrow() {
+                None => write_line(&pdk, level, &stack, from, ""),
+                Some(format) => {
+                    let message: String = (from..stack.len()).map(|i| format::display(stack.get(i))).collect();
+                    let scope = pdk.scope();
+                    emit(&scope, level, format.render(&exec, &message));
+                }
+            }
+            stack.clear();
+            Ok(CallbackReturn::Return)
+        })
+    };
+    for (name, level) in LEVELS {
+        t.set(ctx, name, level_function(level, 0)).ok();
+    }
+    // Kong's `set_format` on the plugin's logger (`kong.log` is a `new_log` instance).
+    let set_format = {
+        let (pdk, custom) = (pdk.clone(), custom.clone());
+        Callback::from_fn(&ctx, move |ctx, exec, mut stack| {
+            let format = match stack.get(0) {
+                Value::Nil | Value::Boolean(false) => None,
+                Value::String(s) => Some(s.to_str_lossy().into_owned()),
+                _ => return Err(crate::lua::error_at(ctx, &exec, "format must be a string")),
+            };
+            let role = pdk.scope().role.name().to_owned();
+            *custom.borrow_mut() = format.map(|f| LogFormat::parse(&role, Some(&f)));
+            stack.clear();
+            Ok(CallbackReturn::Return)
+        })
+    };
+    t.set(ctx, "set_format", set_format).ok();
     t.set(ctx, "inspect", inspect_table(ctx, pdk, None)).ok();
     set_function(ctx, t, "new", pdk, new_log);
     set_function(ctx, t, "set_serialize_value", pdk, set_serialize_value);
@@ -40,12 +68,7 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     // `kong.log(...)` is `kong.log.notice(...)` (Kong's kong/pdk/log.lua `__call`); the
     // table itself is argument 0.
     let meta = Table::new(&ctx);
-    let call = crate::pdk::function(ctx, pdk, |p, _c, _e, mut s| {
-        write_line(p, LogLevel::Info, &s, 1, "");
-        s.clear();
-        Ok(CallbackReturn::Return)
-    });
-    meta.set(ctx, piccolo::MetaMethod::Call, call).ok();
+    meta.set(ctx, piccolo::MetaMethod::Call, level_function(LogLevel::Info, 1)).ok();
     t.set_metatable(&ctx, Some(meta));
     t
 }
@@ -89,12 +112,6 @@ fn deprecation_write<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_
     let line = format!("{}{}", scope.log_prefix(), message);
     emit(&scope, LogLevel::Warn, line);
     drop(scope);
-    stack.clear();
-    Ok(CallbackReturn::Return)
-}
-
-fn log_at<'gc>(pdk: &Pdk, _ctx: Context<'gc>, _exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>, level: LogLevel) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    write_line(pdk, level, &stack, 0, "");
     stack.clear();
     Ok(CallbackReturn::Return)
 }
