@@ -73,6 +73,17 @@ pub struct Limits {
     /// Bytes of Lua source one plugin configuration may hold, all chunks together; past
     /// it the configuration is rejected.
     pub source_bytes: usize,
+    /// Wall-clock milliseconds one phase of one request may run, time spent in host calls
+    /// included (the instruction limit does not see it); past it the request fails with
+    /// Kong's 500 and "time limit exceeded". Checked where the instruction limit is
+    /// (every fuel slice, about 16,000 instructions).
+    pub phase_time_ms: u64,
+    /// Distinct header names (request and response headers together) one request may
+    /// set or add; past it the request fails with Kong's 500 and "header name limit
+    /// exceeded". Kong's engine scans the header list on every write, so a chunk adding
+    /// 100,000 headers held its worker for about 30 s (`shared/design/kong-engine.md`);
+    /// with the list bounded, each write stays cheap and `phase_time_ms` bounds the rest.
+    pub header_names: u32,
 }
 
 impl Default for Limits {
@@ -90,6 +101,15 @@ impl Default for Limits {
             cache_bytes: 16 * 1024 * 1024,
             chunks: 1_000,
             source_bytes: 4 * 1024 * 1024,
+            // The 20,000,000-instruction limit ends pure Lua within about 0.5 s in the
+            // harness (wasmtime); 2 s leaves a normal chunk four times that, and ends a
+            // chunk stuck in slow host calls long before Envoy's 15 s route timeout.
+            phase_time_ms: 2_000,
+            // Envoy accepts at most 100 headers on a request by default
+            // (`max_headers_count`) and nginx's proxy buffers a few hundred: 1,000 new
+            // names is far past any real request, and 1,000 writes to a list that long
+            // take Kong's engine a few milliseconds.
+            header_names: 1_000,
         }
     }
 }
@@ -113,6 +133,13 @@ pub struct VmConfig {
     /// `ngx.shared` dictionaries besides Kong's (name to nginx size: `"512k"`, `"1m"`),
     /// as nginx's `lua_shared_dict NAME SIZE;` (see `pdk::ngx::shared`).
     pub shared_dicts: std::collections::BTreeMap<String, String>,
+    /// Set when the Envoy plugins running this module set `allow_on_headers_stop_iteration:
+    /// true` (Envoy 1.35+): Envoy then delivers the request body to a filter holding the
+    /// request headers, so `rewrite`/`access` can read the body and still change the
+    /// headers. Without it, Envoy turns that hold into `StopAllIterationAndWatermark` and
+    /// delivers no body (proxy-wasm-cpp-host `convertVmCallResultToFilterHeadersStatus`):
+    /// the filter then lets the headers go and runs those phases on the body.
+    pub envoy_allow_on_headers_stop_iteration: bool,
 }
 
 impl VmConfig {
@@ -139,7 +166,7 @@ impl VmConfig {
             l.chunks,
             l.source_bytes,
         ];
-        if l.instructions <= 0 || sizes.contains(&0) {
+        if l.instructions <= 0 || sizes.contains(&0) || l.phase_time_ms == 0 || l.header_names == 0 {
             return Err("invalid VM configuration: limits must be positive".into());
         }
         config.dictionaries()?;

@@ -337,7 +337,7 @@ fn run(snippet: &Snippet, profile: HostProfile) -> Vec<String> {
 /// Runs `snippet` once, its chunks given to `role` when set.
 fn run_as(snippet: &Snippet, profile: HostProfile, role: Option<&str>) -> Vec<String> {
     let mode = snippet.meta.get("mode").map(String::as_str).unwrap_or("sandbox");
-    let spec = ChainSpec {
+    let spec = common::shipped(ChainSpec {
         filters: snippet
             .configs
             .iter()
@@ -355,7 +355,7 @@ fn run_as(snippet: &Snippet, profile: HostProfile, role: Option<&str>) -> Vec<St
         properties: snippet.properties.clone(),
         profile,
         ..ChainSpec::default()
-    };
+    });
     let mut chain = match common::harness().chain(&spec) {
         Ok(chain) => chain,
         Err(e) => {
