@@ -38,7 +38,7 @@
 //! `safe_set`/`safe_add` fail with `"no memory"` instead. A write the host itself refuses
 //! (its zone is full) is `"no memory"` too. Lists (`lpush` ...) are not provided.
 
-use piccolo::{CallbackReturn, Context, Error, Execution, MetaMethod, Stack, Table, Value};
+use piccolo::{Callback, CallbackReturn, Context, Error, Execution, MetaMethod, Stack, Table, Value};
 
 use crate::host::{Host, SharedDataError};
 use crate::lua::format;
@@ -99,44 +99,91 @@ pub fn dictionaries(configured: &std::collections::BTreeMap<String, usize>) -> V
 }
 
 /// Builds `ngx.shared`: one table per dictionary (`{[1] = name}`, as lua-nginx-module's
-/// `{[1] = zone}`) sharing one metatable whose `__index` holds the methods.
+/// `{[1] = zone}`) sharing one metatable whose `__index` holds the methods. The tables are
+/// made on first use (`__index`; `__pairs` makes them all), so a chunk that never reads
+/// `ngx.shared` pays nothing at start-up, nor for the copies `untrusted_lua = on` makes.
 pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     let shared = Table::new(&ctx);
-    let dicts = pdk.scope().shared_dicts.clone();
-    if dicts.is_empty() {
-        return shared;
-    }
-    let methods = Table::new(&ctx);
-    let list: [(&'static str, crate::pdk::PdkFn); 16] = [
-        ("get", get),
-        ("get_stale", get_stale),
-        ("set", set),
-        ("safe_set", safe_set),
-        ("add", add),
-        ("safe_add", safe_add),
-        ("replace", replace),
-        ("delete", delete),
-        ("incr", incr),
-        ("ttl", ttl),
-        ("expire", expire),
-        ("flush_all", flush_all),
-        ("flush_expired", flush_expired),
-        ("get_keys", get_keys),
-        ("capacity", capacity),
-        ("free_space", free_space),
-    ];
-    for (name, body) in list {
-        set_function(ctx, methods, name, pdk, body);
-    }
     let meta = Table::new(&ctx);
-    meta.set(ctx, MetaMethod::Index, methods).ok();
-    for (name, _) in dicts.iter() {
-        let dict = Table::new(&ctx);
-        dict.set(ctx, 1, lua_string(ctx, name.as_bytes())).ok();
-        dict.set_metatable(&ctx, Some(meta));
-        shared.set(ctx, lua_string(ctx, name.as_bytes()), dict).ok();
-    }
+    let index_pdk = pdk.clone();
+    let index = Callback::from_fn_with(&ctx, meta, move |meta, ctx, _exec, mut stack| {
+        let value = match (stack.get(0), stack.get(1)) {
+            (Value::Table(this), key @ Value::String(name)) => match dict_object(ctx, &index_pdk, *meta, &name.to_str_lossy()) {
+                Some(dict) => {
+                    this.set(ctx, key, dict).ok();
+                    Value::Table(dict)
+                }
+                None => Value::Nil,
+            },
+            _ => Value::Nil,
+        };
+        stack.replace(ctx, value);
+        Ok(CallbackReturn::Return)
+    });
+    let pairs_pdk = pdk.clone();
+    let pairs = Callback::from_fn_with(&ctx, meta, move |meta, ctx, _exec, mut stack| {
+        let this = stack.get(0);
+        if let Value::Table(this) = this {
+            let dicts = pairs_pdk.scope().shared_dicts.clone();
+            for (name, _) in dicts.iter() {
+                let key = lua_string(ctx, name.as_bytes());
+                if this.get(ctx, key).is_nil() {
+                    if let Some(dict) = dict_object(ctx, &pairs_pdk, *meta, name) {
+                        this.set(ctx, key, dict).ok();
+                    }
+                }
+            }
+        }
+        stack.replace(ctx, (ctx.get_global("next"), this, Value::Nil));
+        Ok(CallbackReturn::Return)
+    });
+    meta.set(ctx, MetaMethod::Index, index).ok();
+    meta.set(ctx, MetaMethod::Pairs, pairs).ok();
+    shared.set_metatable(&ctx, Some(meta));
     shared
+}
+
+/// The table of dictionary `name`, or `None` when the VM has no such dictionary. The
+/// dictionaries' shared metatable (the methods) is made once and kept in `meta`.
+fn dict_object<'gc>(ctx: Context<'gc>, pdk: &Pdk, meta: Table<'gc>, name: &str) -> Option<Table<'gc>> {
+    if !pdk.scope().shared_dicts.iter().any(|(n, _)| n == name) {
+        return None;
+    }
+    let dict_meta = match meta.get(ctx, "dict_metatable") {
+        Value::Table(t) => t,
+        _ => {
+            let methods = Table::new(&ctx);
+            let list: [(&'static str, crate::pdk::PdkFn); 16] = [
+                ("get", get),
+                ("get_stale", get_stale),
+                ("set", set),
+                ("safe_set", safe_set),
+                ("add", add),
+                ("safe_add", safe_add),
+                ("replace", replace),
+                ("delete", delete),
+                ("incr", incr),
+                ("ttl", ttl),
+                ("expire", expire),
+                ("flush_all", flush_all),
+                ("flush_expired", flush_expired),
+                ("get_keys", get_keys),
+                ("capacity", capacity),
+                ("free_space", free_space),
+            ];
+            for (method, body) in list {
+                set_function(ctx, methods, method, pdk, body);
+            }
+            let dict_meta = Table::new(&ctx);
+            dict_meta.set(ctx, MetaMethod::Index, methods).ok();
+            meta.set(ctx, "dict_metatable", dict_meta).ok();
+            dict_meta
+        }
+    };
+    let dict = Table::new(&ctx);
+    dict.set(ctx, 1, lua_string(ctx, name.as_bytes())).ok();
+    dict.set_metatable(&ctx, Some(dict_meta));
+    Some(dict)
 }
 
 /// Bytes the dictionary `name`'s entries count (its capacity less `free_space`), as
