@@ -394,15 +394,17 @@ impl Dict<'_> {
             return Err("no memory");
         }
         let now = self.now;
-        self.update_index(|index| {
+        // The evicted keys are blanked once the index write succeeded, not in an attempt
+        // a CAS race may undo.
+        let (forcible, evicted) = self.update_index(|index| {
             let mut evicted = Vec::new();
             let mut forcible = false;
-            let old = index.keys.iter().position(|(k, _)| k == key).map(|i| index.keys.remove(i));
+            let old = index.keys.iter().position(|(k, _)| k == key).map(|i| (i, index.keys.remove(i)));
             let mut used = index.used();
             if used + size > self.capacity {
                 if safe {
-                    if let Some(old) = old.clone() {
-                        index.keys.push(old);
+                    if let Some((at, old)) = old {
+                        index.keys.insert(at, old);
                     }
                     return Err("no memory");
                 }
@@ -426,11 +428,12 @@ impl Dict<'_> {
                 }
             }
             index.keys.push((key.to_vec(), size));
-            for k in &evicted {
-                self.blank(k);
-            }
-            Ok(forcible)
-        })
+            Ok((forcible, evicted))
+        })?;
+        for k in &evicted {
+            self.blank(k);
+        }
+        Ok(forcible)
     }
 
     /// Drops `key` from the index.
