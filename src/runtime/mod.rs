@@ -221,6 +221,8 @@ impl Runtime {
         view.bind(kind);
         let mut scope = Scope::new(view, setup.role.unwrap_or(Role::PreFunction));
         scope.host_kind = kind;
+        // `parse` checked the dictionaries; a VmConfig built in code falls back to Kong's.
+        scope.shared_dicts = Rc::new(vm.dictionaries().unwrap_or_else(|_| crate::pdk::ngx::shared::dictionaries(&Default::default())));
         let pdk = Pdk::new(scope);
         lua::limits::install(limits);
         // One arena entry for the whole build, and no collection cycle started during it:
