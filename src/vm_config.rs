@@ -11,7 +11,10 @@
 //!             "header_value_bytes": 65536, "exit_body_bytes": 8388608, "log_line_bytes": 4096,
 //!             "request_body_bytes": 8388608, "response_body_bytes": 8388608,
 //!             "cache_entries": 10000, "cache_bytes": 16777216,
-//!             "chunks": 1000, "source_bytes": 4194304},
+//!             "chunks": 1000, "source_bytes": 4194304,
+//!             "calls_per_request": 10, "call_timeout_ms": 10000, "call_wait_ms": 30000,
+//!             "call_response_bytes": 8388608},
+//!  "upstreams": {"auth.internal:8080": "auth_cluster"},
 //!  "shared_data_zone": "kong_functions"}
 //! ```
 //!
@@ -69,6 +72,22 @@ pub struct Limits {
     /// Bytes of Lua source one plugin configuration may hold, all chunks together; past
     /// it the configuration is rejected.
     pub source_bytes: usize,
+    /// Outbound calls (`resty.http`) one request may make, all phases together; past it
+    /// a call returns `nil, "too many outbound calls in this request (limit N)"`.
+    pub calls_per_request: usize,
+    /// The timeout of an outbound call when the chunk sets none, in ms. lua-resty-http's
+    /// 60 s (lua-nginx-module's `lua_socket_*_timeout` defaults) would hold a gateway's
+    /// request and its worker memory for a minute; 10 s is the upper end of what a
+    /// client behind a gateway waits for a token check (Kong's own plugins use 10 s for
+    /// their calls out, e.g. `http-log`'s and `openid-connect`'s default `timeout` 10000).
+    pub call_timeout_ms: u64,
+    /// The total time one request may wait on its outbound calls, in ms; a call made
+    /// past it returns `nil, "timeout"` at once, and each call's timeout is cut to what
+    /// is left.
+    pub call_wait_ms: u64,
+    /// The largest response body an outbound call may return; a larger one gives
+    /// `nil, "response body too large (N bytes, limit M)"`, never a truncated body.
+    pub call_response_bytes: usize,
 }
 
 impl Default for Limits {
@@ -86,6 +105,10 @@ impl Default for Limits {
             cache_bytes: 16 * 1024 * 1024,
             chunks: 1_000,
             source_bytes: 4 * 1024 * 1024,
+            calls_per_request: 10,
+            call_timeout_ms: 10_000,
+            call_wait_ms: 30_000,
+            call_response_bytes: 8 * 1024 * 1024,
         }
     }
 }
@@ -106,6 +129,10 @@ pub struct VmConfig {
     pub limits: Limits,
     /// The shared-data zone to use on hosts that need one (see the module docs).
     pub shared_data_zone: Option<String>,
+    /// Where outbound calls (`resty.http`) go: a URL authority (`host:port`, or `host`)
+    /// -> the `proxy_http_call` upstream. Envoy needs a cluster name there; without an
+    /// entry the authority itself is given (Kong's engine resolves it).
+    pub upstreams: std::collections::BTreeMap<String, String>,
 }
 
 impl VmConfig {
@@ -131,7 +158,12 @@ impl VmConfig {
             l.cache_bytes,
             l.chunks,
             l.source_bytes,
+            l.calls_per_request,
+            l.call_response_bytes,
         ];
+        if l.call_timeout_ms == 0 || l.call_wait_ms == 0 {
+            return Err("invalid VM configuration: limits must be positive".into());
+        }
         if l.instructions <= 0 || sizes.contains(&0) {
             return Err("invalid VM configuration: limits must be positive".into());
         }

@@ -30,7 +30,14 @@ fn action(flow: Flow) -> Action {
     }
 }
 
-impl Context for FunctionsHttp {}
+impl Context for FunctionsHttp {
+    /// The answer to a call a suspended chunk made (`resty.http`): the SDK's dispatcher
+    /// routes the token to the context that dispatched it, the effective context set to
+    /// it; the stream resumes the chunk, and the request once its phases are done.
+    fn on_http_call_response(&mut self, token: u32, _num_headers: usize, body_size: usize, _num_trailers: usize) {
+        self.stream.on_http_call_response(token, body_size);
+    }
+}
 
 impl HttpContext for FunctionsHttp {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {

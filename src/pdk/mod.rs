@@ -4,6 +4,7 @@
 //! and arguments first and fails with Kong's message, positioned at the calling Lua line.
 
 pub mod args;
+pub mod callout;
 pub mod cjson;
 pub(crate) mod json;
 pub mod kong;
@@ -197,6 +198,7 @@ fn install_kong<'gc>(ctx: Context<'gc>, pdk: &Pdk) {
     kong.set(ctx, "version_num", version_num).ok();
     ctx.set_global("kong", kong).ok();
     ctx.set_global("print", function(ctx, pdk, log::print)).ok();
+    callout::register(ctx, pdk);
 }
 
 /// A Lua function that runs `body` with this PDK handle.

@@ -96,6 +96,11 @@ pub struct HostBehaviour {
     /// `src/http/ngx_http_upstream.c`), which copies bytes between the two sockets
     /// without either.
     pub carries_upgraded_streams: bool,
+    /// Whether an outbound call's connect failure or timeout arrives as the host's own
+    /// response (Envoy's async client answers 503 `upstream connect error ...` / 504
+    /// `upstream request timeout`, envoy-host.md "Outbound calls") rather than as no
+    /// response with ngx_wasm_module's `:dispatch_status` (docs/PROXY_WASM.md).
+    pub call_failures_as_replies: bool,
 }
 
 impl HostBehaviour {
@@ -120,6 +125,7 @@ const ABI: HostBehaviour = HostBehaviour {
     local_body_newline: false,
     single_header_reads: true,
     carries_upgraded_streams: true,
+    call_failures_as_replies: true,
 };
 
 /// nginx with ngx_wasm_module (Kong's engine outside Kong Gateway).
@@ -133,4 +139,5 @@ const NGINX: HostBehaviour = HostBehaviour {
     local_body_newline: true,
     single_header_reads: false,
     carries_upgraded_streams: false,
+    call_failures_as_replies: false,
 };

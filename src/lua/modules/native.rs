@@ -1,5 +1,6 @@
 //! The native helpers Lua modules here receive (their chunk's second argument): address
-//! parsing as `inet_pton(3)` does it, which resty.ipmatcher reaches through FFI.
+//! parsing as `inet_pton(3)` does it, which resty.ipmatcher reaches through FFI, and
+//! resty.http's outbound calls ([`crate::pdk::callout::natives`]).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -14,6 +15,7 @@ pub fn natives(ctx: Context<'_>) -> Table<'_> {
     let t = Table::new(&ctx);
     t.set(ctx, "parse_ipv4", function(ctx, parse_ipv4)).ok();
     t.set(ctx, "parse_ipv6", function(ctx, parse_ipv6)).ok();
+    crate::pdk::callout::natives(ctx, t);
     t
 }
 

@@ -1,0 +1,242 @@
+//! Running a phase that may suspend: a chunk's Lua thread yields inside a native that
+//! waits on the host (an outbound call, `crate::pdk::callout`), the phase hands back a
+//! [`SuspendedPhase`], and [`Runtime::resume_phase`] continues it, with the answer as the
+//! native's results, where it stopped: the rest of that chunk, then the phase's
+//! remaining chunks.
+//!
+//! piccolo is stackless, so a yield from the outermost Lua frame of the executor leaves
+//! the whole call stack (Lua frames, `pcall`s, sequences) in the executor's main thread.
+//! A suspended phase keeps that executor; the runtime takes a fresh one, so other
+//! requests of the instance run while this one waits.
+
+use piccolo::{Executor, ExecutorMode, StashedExecutor, StashedFunction, Value, Variadic};
+
+use super::{finish, step_slice, PhaseOutcome, RequestState, Runtime};
+use crate::lua;
+use crate::pdk::callout::{self, Answer, Wait};
+use crate::phase::Phase;
+
+/// What running (or resuming) a phase came to.
+#[derive(Debug)]
+pub enum PhaseRun {
+    /// The phase ran to its end (or stopped at an exit or an error).
+    Done(PhaseOutcome),
+    /// A chunk waits on the host; resume it with [`Runtime::resume_phase`].
+    Suspended(SuspendedPhase),
+}
+
+/// Where a chunk invocation stands under Kong's first-run rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// The chunk's first run: a function it returns becomes its handler.
+    First,
+    /// A later run (or the handler's first call).
+    Later,
+}
+
+/// A phase stopped inside a chunk that waits on the host.
+pub struct SuspendedPhase {
+    /// The phase.
+    pub phase: Phase,
+    /// What the chunk waits on.
+    pub wait: Wait,
+    phase_index: usize,
+    chunk_index: usize,
+    stage: Stage,
+    executor: StashedExecutor,
+    /// Instructions the chunk invocation used before it stopped (the `instructions`
+    /// limit holds for the whole invocation).
+    spent: i64,
+}
+
+impl std::fmt::Debug for SuspendedPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SuspendedPhase").field("phase", &self.phase).field("wait", &self.wait).field("chunk", &self.chunk_index).finish()
+    }
+}
+
+/// What one chunk invocation came to.
+enum ChunkRun {
+    Done(Result<(), String>),
+    Yielded(Stage),
+}
+
+/// What driving the executor came to.
+enum Drive {
+    Finished(Result<Option<StashedFunction>, String>),
+    Yielded,
+}
+
+impl Runtime {
+    /// [`Runtime::run_phase`] for phases whose chunks may wait on the host (`rewrite`,
+    /// `access`): a chunk that makes an outbound call suspends the phase; the request
+    /// state is handed back in `request` either way.
+    pub fn run_phase_suspendable(&mut self, phase: Phase, request: &mut RequestState) -> PhaseRun {
+        self.bind_host();
+        if self.disabled.is_some() {
+            return PhaseRun::Done(PhaseOutcome::Failed);
+        }
+        let Some(index) = self.phases.iter().position(|(p, _)| *p == phase) else {
+            return PhaseRun::Done(PhaseOutcome::Continue);
+        };
+        self.pdk.enter(phase, std::mem::take(request));
+        self.continue_phase(phase, index, 0, None, request)
+    }
+
+    /// Continues `suspended` with `answer` as the results of the native it waits in,
+    /// for the request whose state is `request`; the phase may suspend again.
+    pub fn resume_phase(&mut self, suspended: SuspendedPhase, answer: Answer, request: &mut RequestState) -> PhaseRun {
+        let SuspendedPhase { phase, phase_index, chunk_index, stage, executor, spent, .. } = suspended;
+        self.pdk.enter(phase, std::mem::take(request));
+        self.executor = executor;
+        self.last_instructions = spent;
+        let resumed = self.lua.enter(|ctx| {
+            let exec = ctx.fetch(&self.executor);
+            exec.resume(ctx, Variadic(answer.into_values(ctx))).is_ok()
+        });
+        if !resumed {
+            // Not a suspended executor: nothing can continue the chunk.
+            let name = self.phases[phase_index].1[chunk_index].name.clone();
+            self.log_chunk_error(&name, "the suspended chunk could not be resumed");
+            self.fresh_executor();
+            *request = self.pdk.leave();
+            return PhaseRun::Done(PhaseOutcome::Failed);
+        }
+        self.continue_phase(phase, phase_index, chunk_index, Some(stage), request)
+    }
+
+    /// Drops a suspended phase that will not be resumed (its Lua thread is collected).
+    pub fn abandon(&mut self, suspended: SuspendedPhase) {
+        drop(suspended);
+    }
+
+    fn fresh_executor(&mut self) {
+        self.executor = self.lua.enter(|ctx| ctx.stash(Executor::new(ctx)));
+    }
+
+    /// Runs the chunks of phase `index` from `chunk` on (resuming it first when `resume`
+    /// gives its stage), with the PDK entered for the request.
+    fn continue_phase(&mut self, phase: Phase, index: usize, chunk: usize, mut resume: Option<Stage>, request: &mut RequestState) -> PhaseRun {
+        let mut outcome = PhaseOutcome::Continue;
+        for i in chunk..self.phases[index].1.len() {
+            let run = match resume.take() {
+                Some(stage) => self.drive_chunk(index, i, stage, None),
+                None => self.start_chunk(index, i),
+            };
+            match run {
+                ChunkRun::Yielded(stage) => {
+                    let wait = self.pdk.scope_mut().request.wait.take();
+                    *request = self.pdk.leave();
+                    let Some(wait) = wait else {
+                        // `drive` reports a yield only with a wait recorded.
+                        self.fresh_executor();
+                        return PhaseRun::Done(PhaseOutcome::Failed);
+                    };
+                    let executor = std::mem::replace(&mut self.executor, self.lua.enter(|ctx| ctx.stash(Executor::new(ctx))));
+                    let spent = self.last_instructions;
+                    return PhaseRun::Suspended(SuspendedPhase { phase, wait, phase_index: index, chunk_index: i, stage, executor, spent });
+                }
+                ChunkRun::Done(Ok(())) if self.pdk.scope().request.exit.is_some() => {
+                    outcome = PhaseOutcome::Exited;
+                    break;
+                }
+                // Kong's drop_frame/close: the handlers after this one are skipped.
+                ChunkRun::Done(Ok(())) if self.pdk.scope().request.ws_frame.as_ref().is_some_and(|f| f.drop) => break,
+                ChunkRun::Done(Ok(())) => {}
+                ChunkRun::Done(Err(message)) => {
+                    let name = self.phases[index].1[i].name.clone();
+                    self.log_chunk_error(&name, &message);
+                    outcome = PhaseOutcome::Failed;
+                    break;
+                }
+            }
+        }
+        *request = self.pdk.leave();
+        PhaseRun::Done(outcome)
+    }
+
+    /// Starts one chunk under Kong's first-run rule.
+    fn start_chunk(&mut self, phase_index: usize, chunk_index: usize) -> ChunkRun {
+        let chunk = &mut self.phases[phase_index].1[chunk_index];
+        let function = chunk.function.clone();
+        let stage = if chunk.first_run_done { Stage::Later } else { Stage::First };
+        chunk.first_run_done = true;
+        self.drive_chunk(phase_index, chunk_index, stage, Some(function))
+    }
+
+    /// Runs (`start` given) or continues a chunk invocation; on a first run that returns
+    /// a function, that function replaces the chunk and is called right away.
+    fn drive_chunk(&mut self, phase_index: usize, chunk_index: usize, mut stage: Stage, mut start: Option<StashedFunction>) -> ChunkRun {
+        loop {
+            match self.drive(start.take().as_ref(), stage == Stage::First) {
+                Drive::Yielded => return ChunkRun::Yielded(stage),
+                Drive::Finished(Err(e)) => return ChunkRun::Done(Err(e)),
+                Drive::Finished(Ok(Some(handler))) if stage == Stage::First && self.pdk.scope().request.exit.is_none() => {
+                    self.phases[phase_index].1[chunk_index].function = handler.clone();
+                    stage = Stage::Later;
+                    start = Some(handler);
+                }
+                Drive::Finished(Ok(_)) => return ChunkRun::Done(Ok(())),
+            }
+        }
+    }
+
+    /// Starts `start` with no arguments on the instance's executor (or, with `None`,
+    /// continues the executor where it was resumed), within the instruction and memory
+    /// budgets, until it finishes or yields waiting on the host.
+    fn drive(&mut self, start: Option<&StashedFunction>, want_function: bool) -> Drive {
+        lua::limits::install(self.limits);
+        let executor = &self.executor;
+        let pdk = &self.pdk;
+        let mut spent: i64 = if start.is_some() { 0 } else { self.last_instructions };
+        // Most chunks finish within one fuel slice: start, run and collect the result in
+        // one `Lua::enter` (each enter has a fixed cost; garbage is collected after it).
+        let (mut done, used, mut result) = self.lua.enter(|ctx| {
+            let exec = ctx.fetch(executor);
+            callout::set_chunk_executor(gc_arena::Gc::as_ptr(exec.into_inner()) as usize);
+            if let Some(function) = start {
+                exec.restart(ctx, ctx.fetch(function), ());
+            }
+            let (done, used) = step_slice(ctx, exec);
+            (done, used, done.then(|| settle(ctx, exec, want_function, pdk)))
+        });
+        spent += used;
+        self.last_instructions = spent;
+        while !done {
+            if spent > self.limits.instructions {
+                self.lua.enter(|ctx| ctx.fetch(executor).stop(&ctx));
+                return Drive::Finished(Err("instruction limit exceeded".into()));
+            }
+            if self.lua.total_memory() > self.limits.memory_bytes {
+                // Garbage may be all that is over the budget: collect before judging.
+                self.lua.gc_collect();
+                if self.lua.total_memory() > self.limits.memory_bytes {
+                    self.lua.enter(|ctx| ctx.fetch(executor).stop(&ctx));
+                    self.lua.gc_collect();
+                    return Drive::Finished(Err("memory limit exceeded".into()));
+                }
+            }
+            let (finished, used, settled) = self.lua.enter(|ctx| {
+                let exec = ctx.fetch(executor);
+                let (done, used) = step_slice(ctx, exec);
+                (done, used, done.then(|| settle(ctx, exec, want_function, pdk)))
+            });
+            spent += used;
+            self.last_instructions = spent;
+            done = finished;
+            result = settled;
+        }
+        result.unwrap_or_else(|| Drive::Finished(Err("the chunk did not finish".into())))
+    }
+}
+
+/// A stopped executor: yielded waiting on the host (a wait recorded, the main thread
+/// left suspended), or finished (its result taken, as [`finish`] does).
+fn settle<'gc>(ctx: piccolo::Context<'gc>, exec: Executor<'gc>, want_function: bool, pdk: &crate::pdk::Pdk) -> Drive {
+    if pdk.scope().request.wait.is_some() && exec.mode() == ExecutorMode::Result {
+        // Taking the yielded values leaves the main thread suspended.
+        let _ = exec.take_result::<Variadic<Vec<Value<'gc>>>>(ctx);
+        return Drive::Yielded;
+    }
+    Drive::Finished(finish(ctx, exec, want_function))
+}
