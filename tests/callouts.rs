@@ -351,3 +351,36 @@ fn connect_request_read_body_and_body_reader() {
         assert_eq!(outcome.header("x-parsed"), Some("https example.com 443 /a/b?c=d"));
     }
 }
+
+#[test]
+fn ngx_sleep_holds_the_request_then_goes_on() {
+    // lua-nginx-module: ngx.sleep(seconds) yields the request's coroutine for at least
+    // that long (a timer wakes it); here a tick of the plugin instance does.
+    let port = service();
+    for profile in PROFILES {
+        let code = format!(
+            r#"local t0 = ngx.now()
+            ngx.sleep(0.05)
+            local slept = ngx.now() - t0
+            local res = assert(require("resty.http").new():request_uri("http://127.0.0.1:{port}/status/203"))
+            kong.service.request.set_header("x-slept", slept >= 0.05 and "yes" or ("no: " .. slept))
+            kong.service.request.set_header("x-after", res.status)"#
+        );
+        let mut chain = chain(profile, json!({ "rewrite": ["ngx.sleep(0.02)"], "access": [code] }), Value::Null, &[]);
+        let outcome = send(&mut chain, &RequestSpec::get("/"));
+        assert_eq!(outcome.status, 200, "{profile:?}: {:?}", outcome.messages());
+        let upstream = outcome.upstream.expect("proxied after the sleep");
+        assert_eq!(upstream.header("x-slept"), Some("yes"), "{profile:?}");
+        assert_eq!(upstream.header("x-after"), Some("203"), "{profile:?}: a call made after a tick woke the chunk");
+    }
+}
+
+#[test]
+fn ngx_sleep_outside_rewrite_and_access_is_disabled() {
+    for profile in PROFILES {
+        let config = json!({ "header_filter": ["local ok, err = pcall(ngx.sleep, 1); kong.response.set_header('x-err', err)"] });
+        let mut chain = chain(profile, config, Value::Null, &[]);
+        let outcome = send(&mut chain, &RequestSpec::get("/"));
+        assert_eq!(outcome.header("x-err"), Some("API disabled in the context of header_filter_by_lua*"), "{profile:?}");
+    }
+}

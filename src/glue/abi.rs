@@ -82,6 +82,8 @@ extern "C" {
     ) -> u32;
     fn proxy_set_buffer_bytes(buffer_type: u32, start: usize, size: usize, buffer_data: *const u8, buffer_size: usize) -> u32;
     fn proxy_continue_stream(stream_type: u32) -> u32;
+    fn proxy_set_effective_context(context_id: u32) -> u32;
+    fn proxy_set_tick_period_milliseconds(period: u32) -> u32;
     #[allow(clippy::too_many_arguments)]
     fn proxy_send_local_response(
         status_code: u32,
@@ -264,6 +266,18 @@ pub fn set_buffer(buffer: Buffer, replace: usize, data: &[u8]) -> bool {
 pub fn continue_request() -> bool {
     // SAFETY: no pointers.
     unsafe { proxy_continue_stream(0) == STATUS_OK }
+}
+
+/// `proxy_set_effective_context`: later host calls refer to context `id`.
+pub fn set_effective_context(id: u32) -> bool {
+    // SAFETY: no pointers.
+    unsafe { proxy_set_effective_context(id) == STATUS_OK }
+}
+
+/// `proxy_set_tick_period_milliseconds` (from a root context only).
+pub fn set_tick_period(ms: u32) -> bool {
+    // SAFETY: no pointers.
+    unsafe { proxy_set_tick_period_milliseconds(ms) == STATUS_OK }
 }
 
 /// `proxy_http_call` through the SDK (`proxy_wasm::hostcalls::dispatch_http_call`),

@@ -32,6 +32,22 @@ pub enum Wait {
         /// When the call was dispatched (ns since the epoch, the host's clock).
         started_ns: u64,
     },
+    /// The end of an `ngx.sleep`: a tick at or after `until_ns` wakes the chunk.
+    Sleep {
+        /// When the sleep ends (ns since the epoch, the host's clock).
+        until_ns: u64,
+        /// When it began.
+        started_ns: u64,
+    },
+}
+
+impl Wait {
+    /// When the wait began (ns since the epoch).
+    pub fn started_ns(&self) -> u64 {
+        match self {
+            Wait::HttpCall { started_ns, .. } | Wait::Sleep { started_ns, .. } => *started_ns,
+        }
+    }
 }
 
 /// The answer a suspended chunk resumes with.
@@ -41,6 +57,8 @@ pub enum Answer {
     Response(u16, Vec<(String, Vec<u8>)>, Vec<u8>),
     /// A failure, as lua-resty-http words it (`timeout`, `connection refused` ...).
     Failure(String),
+    /// The end of a sleep: no values.
+    Woken,
 }
 
 impl Answer {
@@ -59,6 +77,7 @@ impl Answer {
                 vec![Value::Integer(i64::from(status)), Value::Table(list), lua_string(ctx, &body)]
             }
             Answer::Failure(err) => vec![Value::Nil, lua_string(ctx, err.as_bytes())],
+            Answer::Woken => Vec::new(),
         }
     }
 }
@@ -183,6 +202,44 @@ fn check_context<'gc>(ctx: Context<'gc>, _: Execution<'gc, '_>, mut stack: Stack
     Err(Value::String(piccolo::String::from_slice(&ctx, format!("API disabled in the context of {}", context_name(phase)).as_bytes())).into())
 }
 
+/// Whether the running Lua code can suspend the request: it runs on the main thread of
+/// the executor the chunk was started on (not in a coroutine, nor in Lua called by a
+/// native through an executor of its own).
+fn suspendable(exec: &Execution<'_, '_>) -> bool {
+    let executor = gc_arena::Gc::as_ptr(exec.executor().into_inner()) as usize;
+    exec.current_thread().is_main && CHUNK_EXECUTOR.with(Cell::get) == executor
+}
+
+/// `ngx.sleep(seconds)` for a positive duration: in `rewrite`/`access`, suspends the
+/// chunk (and the request) until a tick at or after the end (ngx_http_lua_sleep.c
+/// allows rewrite, access, content and timer contexts); elsewhere lua-nginx-module's
+/// `API disabled in the context of ...`. The time counts toward the request's
+/// `call_wait_ms`; a sleep past what is left raises an error.
+pub fn sleep<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>, seconds: f64) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    stack.clear();
+    if seconds == 0.0 {
+        return Ok(CallbackReturn::Return);
+    }
+    let phase = pdk.scope().phase;
+    if !calls_allowed(phase) {
+        return crate::pdk::raise(ctx, &exec, &format!("API disabled in the context of {}", context_name(phase)));
+    }
+    if !suspendable(&exec) {
+        return crate::pdk::raise(ctx, &exec, "ngx.sleep cannot wait in a coroutine or a callback here");
+    }
+    let limits = crate::lua::limits::current();
+    let ms = (seconds * 1000.0).ceil() as u64;
+    let mut scope = pdk.scope_mut();
+    let left = limits.call_wait_ms.saturating_sub(scope.request.call_wait_ms);
+    if ms > left {
+        drop(scope);
+        return crate::pdk::raise(ctx, &exec, &format!("ngx.sleep: {ms} ms is more than the request may still wait ({left} ms, limit call_wait_ms)"));
+    }
+    let now = scope.host.now_nanos();
+    scope.request.wait = Some(Wait::Sleep { until_ns: now + ms * 1_000_000, started_ns: now });
+    Ok(CallbackReturn::Yield { to_thread: None, then: None })
+}
+
 /// `http_call{method, scheme, host, port, path, headers = {{name, value}...}, body,
 /// timeout}` (timeout in ms, `nil` for the limit's default): dispatches the call and
 /// yields; resumed with `status, headers, body` or `nil, err`. Returns `nil, err` at
@@ -203,8 +260,7 @@ fn http_call<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<
     if !calls_allowed(phase) {
         return Err(lua_string(ctx, format!("API disabled in the context of {}", context_name(phase)).as_bytes()).into());
     }
-    let executor = gc_arena::Gc::as_ptr(exec.executor().into_inner()) as usize;
-    if !exec.current_thread().is_main || CHUNK_EXECUTOR.with(Cell::get) != executor {
+    if !suspendable(&exec) {
         return fail(stack, "outbound calls cannot be made from a coroutine or a callback here".into());
     }
     let text = |key: &'static str| match params.get(ctx, key) {

@@ -120,6 +120,8 @@ pub struct Runtime {
     /// Some chunk names `ngx.ctx`: the stream then keeps the times Kong's runloop fields
     /// of `ngx.ctx` are made of.
     uses_ngx_ctx: bool,
+    /// Some chunk names `sleep` (`ngx.sleep`): the instance then needs ticks.
+    uses_ticks: bool,
     /// What the instance was configured with, to bind it to the host on the first request.
     setup: Setup,
     /// Why every request fails, when binding to the host found the configuration
@@ -259,7 +261,8 @@ impl Runtime {
             .flat_map(|(_, sources)| sources)
             .any(|source| REQUEST_BODY_FUNCTIONS.iter().any(|f| source.contains(f)));
         let uses_ngx_ctx = sources().any(|source| source.contains("ngx.ctx"));
-        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, uses_request_body, uses_ngx_ctx, setup, disabled: None, connections: Vec::new(), next_connection: 0, no_connection_id_logged: false })
+        let uses_ticks = sources().any(|source| source.contains("sleep"));
+        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, uses_request_body, uses_ngx_ctx, uses_ticks, setup, disabled: None, connections: Vec::new(), next_connection: 0, no_connection_id_logged: false })
     }
 
     /// Binds the instance to its host on the first request (later calls do nothing):
@@ -375,6 +378,12 @@ impl Runtime {
         self.uses_ngx_ctx
     }
 
+    /// Whether a chunk names `sleep` (`ngx.sleep`): the root context then asks for ticks
+    /// (`proxy_set_tick_period_milliseconds`), which wake sleeping chunks.
+    pub fn uses_ticks(&self) -> bool {
+        self.uses_ticks
+    }
+
     /// The host this instance runs in ([`HostKind::Generic`] until the first request).
     pub fn host_kind(&self) -> HostKind {
         self.pdk.scope().host_kind
@@ -397,6 +406,9 @@ impl Runtime {
             // Only rewrite/access chunks can suspend (`crate::pdk::callout`), and the
             // stream runs those with `run_phase_suspendable`.
             PhaseRun::Suspended(suspended) => {
+                let name = self.phases.iter().find(|(p, _)| *p == phase).map(|(p, _)| p.name()).unwrap_or_default();
+                let message = format!("[{}] {name}: a chunk waited on the host where the request cannot be held", self.role().name());
+                self.setup.host.log(LogLevel::Error, &message);
                 self.abandon(suspended);
                 PhaseOutcome::Failed
             }

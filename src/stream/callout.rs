@@ -55,12 +55,11 @@ impl Stream {
     /// An answer no chunk waits on (the request already ended) is ignored.
     pub fn on_http_call_response(&mut self, token: u32, body_size: usize) {
         self.callback_started = true;
-        let waiting = matches!(&self.suspended, Some(s) if matches!(&s.phase.wait, Wait::HttpCall { token: t, .. } if *t == token));
-        if !waiting {
+        if !self.waits_on_call(token) {
             return;
         }
         let Some(Suspended { phase, second, buffered_size }) = self.suspended.take() else { return };
-        let Wait::HttpCall { host, started_ns, .. } = &phase.wait;
+        let Wait::HttpCall { host, started_ns, .. } = &phase.wait else { return };
         let waited_ms = self.host.now_nanos().saturating_sub(*started_ns) / 1_000_000;
         self.request.call_wait_ms += waited_ms;
         let limit = crate::lua::limits::current().call_response_bytes;
@@ -73,6 +72,33 @@ impl Stream {
         let flow = self.resume_request_phases(phase, answer, second, buffered_size);
         if flow == Flow::Continue && !self.host.resume_request() {
             self.host.log(LogLevel::Error, "kong-functions: the host refused to resume the request after an outbound call");
+        }
+    }
+
+    /// Whether a chunk of this stream waits on the answer to call `token`.
+    pub fn waits_on_call(&self, token: u32) -> bool {
+        matches!(&self.suspended, Some(s) if matches!(&s.phase.wait, Wait::HttpCall { token: t, .. } if *t == token))
+    }
+
+    /// Whether a chunk of this stream sleeps (`ngx.sleep`): a tick must wake it.
+    pub fn waits_on_tick(&self) -> bool {
+        matches!(&self.suspended, Some(s) if matches!(s.phase.wait, Wait::Sleep { .. }))
+    }
+
+    /// A tick of the plugin instance: wakes a sleeping chunk whose sleep is over, then
+    /// runs the rest of the request phases as after a call's answer.
+    pub fn on_tick(&mut self) {
+        let now = self.host.now_nanos();
+        let due = matches!(&self.suspended, Some(s) if matches!(s.phase.wait, Wait::Sleep { until_ns, .. } if now >= until_ns));
+        if !due {
+            return;
+        }
+        let Some(Suspended { phase, second, buffered_size }) = self.suspended.take() else { return };
+        self.callback_started = true;
+        self.request.call_wait_ms += now.saturating_sub(phase.wait.started_ns()) / 1_000_000;
+        let flow = self.resume_request_phases(phase, Answer::Woken, second, buffered_size);
+        if flow == Flow::Continue && !self.host.resume_request() {
+            self.host.log(LogLevel::Error, "kong-functions: the host refused to resume the request after ngx.sleep");
         }
     }
 

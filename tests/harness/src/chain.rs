@@ -510,6 +510,9 @@ impl Chain {
                 self.deliver(i, &call)?;
             } else if self.filters[i].tick_period_ms() > 0 && ticks < MAX_TICKS_WHILE_PAUSED {
                 ticks += 1;
+                // Ticks come a period apart on the wall clock (Envoy and nginx timers),
+                // which is what a filter waiting for a time (`ngx.sleep`) reads.
+                std::thread::sleep(std::time::Duration::from_millis(u64::from(self.filters[i].tick_period_ms())));
                 self.filters[i].on_tick()?;
             } else {
                 return Ok(Wake::Stuck);
