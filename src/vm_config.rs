@@ -13,7 +13,7 @@
 //!             "cache_entries": 10000, "cache_bytes": 16777216,
 //!             "chunks": 1000, "source_bytes": 4194304,
 //!             "calls_per_request": 10, "call_timeout_ms": 10000, "call_wait_ms": 30000,
-//!             "call_response_bytes": 8388608},
+//!             "call_response_bytes": 8388608, "pending_timers": 256},
 //!  "upstreams": {"auth.internal:8080": "auth_cluster"},
 //!  "shared_data_zone": "kong_functions"}
 //! ```
@@ -88,6 +88,11 @@ pub struct Limits {
     /// The largest response body an outbound call may return; a larger one gives
     /// `nil, "response body too large (N bytes, limit M)"`, never a truncated body.
     pub call_response_bytes: usize,
+    /// `ngx.timer.at`/`every` timers one plugin instance may have pending; past it they
+    /// return `nil, "too many pending timers"` (lua-nginx-module's answer past
+    /// `lua_max_pending_timers`, whose default 1024 is per nginx worker; this is per
+    /// instance).
+    pub pending_timers: usize,
 }
 
 impl Default for Limits {
@@ -109,6 +114,7 @@ impl Default for Limits {
             call_timeout_ms: 10_000,
             call_wait_ms: 30_000,
             call_response_bytes: 8 * 1024 * 1024,
+            pending_timers: 256,
         }
     }
 }
@@ -160,6 +166,7 @@ impl VmConfig {
             l.source_bytes,
             l.calls_per_request,
             l.call_response_bytes,
+            l.pending_timers,
         ];
         if l.call_timeout_ms == 0 || l.call_wait_ms == 0 {
             return Err("invalid VM configuration: limits must be positive".into());

@@ -361,9 +361,10 @@ fn ngx_sleep_holds_the_request_then_goes_on() {
         let code = format!(
             r#"local t0 = ngx.now()
             ngx.sleep(0.05)
+            -- ngx.now() has millisecond resolution, as nginx's cached time.
             local slept = ngx.now() - t0
             local res = assert(require("resty.http").new():request_uri("http://127.0.0.1:{port}/status/203"))
-            kong.service.request.set_header("x-slept", slept >= 0.05 and "yes" or ("no: " .. slept))
+            kong.service.request.set_header("x-slept", slept >= 0.049 and "yes" or ("no: " .. slept))
             kong.service.request.set_header("x-after", res.status)"#
         );
         let mut chain = chain(profile, json!({ "rewrite": ["ngx.sleep(0.02)"], "access": [code] }), Value::Null, &[]);
@@ -382,5 +383,59 @@ fn ngx_sleep_outside_rewrite_and_access_is_disabled() {
         let mut chain = chain(profile, config, Value::Null, &[]);
         let outcome = send(&mut chain, &RequestSpec::get("/"));
         assert_eq!(outcome.header("x-err"), Some("API disabled in the context of header_filter_by_lua*"), "{profile:?}");
+    }
+}
+
+#[test]
+fn a_timer_from_log_calls_out_after_the_response() {
+    // The usual "after the response" idiom: ngx.timer.at(0, ...) in log, the callback
+    // posting with resty.http (lua-nginx-module: timers run later in their own context,
+    // where cosockets are allowed; the callback gets premature = false, then the extra
+    // arguments).
+    let port = service();
+    for profile in PROFILES {
+        let log = format!(
+            r#"local ok, err = ngx.timer.at(0, function(premature, url, tag)
+                local res, err = require("resty.http").new():request_uri(url, {{ method = "POST", body = tag }})
+                kong.log.notice("timer ", tostring(premature), " ", ngx.get_phase(), " ", res and res.status or err, " ",
+                  ngx.timer.running_count())
+              end, "http://127.0.0.1:{port}/status/202", "log-line")
+            kong.log.notice("queued ", tostring(ok), " ", tostring(err), " pending ", ngx.timer.pending_count())"#
+        );
+        let mut chain = chain(profile, json!({ "log": [log] }), Value::Null, &[]);
+        let outcome = send(&mut chain, &RequestSpec::get("/"));
+        assert_eq!(outcome.status, 200, "{profile:?}");
+        assert!(outcome.messages().iter().any(|m| m.ends_with("queued 1 nil pending 1")), "{profile:?}: {:?}", outcome.messages());
+        assert!(!outcome.messages().iter().any(|m| m.contains("timer ")), "the callback runs after the response");
+        chain.take_logs();
+        assert!(chain.tick().unwrap() > 0, "the instance ticks");
+        let logs: Vec<String> = chain.take_logs().into_iter().map(|l| l.message).collect();
+        assert!(logs.iter().any(|m| m.ends_with("timer false timer 202 1")), "{profile:?}: {logs:?}");
+    }
+}
+
+#[test]
+fn timer_every_repeats_and_bad_arguments_are_lua_nginx_module_errors() {
+    for profile in PROFILES {
+        let log = r#"
+            kong.ctx.shared.x = 1
+            local ok = ngx.timer.every(0.001, function() kong.log.notice("tick") end)
+            local _, e1 = pcall(ngx.timer.at, -1, function() end)
+            local _, e2 = pcall(ngx.timer.every, 0, function() end)
+            local _, e3 = pcall(ngx.timer.at, 0, "nope")
+            kong.log.notice(ok, "|", e1, "|", e2, "|", e3)"#;
+        let mut chain = chain(profile, json!({ "log": [log] }), Value::Null, &[]);
+        let outcome = send(&mut chain, &RequestSpec::get("/"));
+        let line = outcome.messages().iter().find(|m| m.contains('|')).map(|m| m.to_string()).unwrap_or_default();
+        // Called through pcall there is no calling Lua line to name (lua-nginx-module's
+        // luaL_error names none either).
+        assert!(line.ends_with("1|invalid delay|delay cannot be zero|bad argument #2 to 'at' (function expected, got string)"), "{profile:?}: {line}");
+        chain.take_logs();
+        for _ in 0..3 {
+            std::thread::sleep(Duration::from_millis(5));
+            chain.tick().unwrap();
+        }
+        let ticks = chain.take_logs().into_iter().filter(|l| l.message.ends_with("tick")).count();
+        assert_eq!(ticks, 3, "{profile:?}");
     }
 }

@@ -11,6 +11,9 @@ use super::abi::{self, Buffer};
 use super::host_impl::ProxyWasmHost;
 use super::http::{FunctionsHttp, Streams};
 use crate::config::{PluginConfig, Role};
+use crate::host::Host;
+use crate::pdk::callout::{answer_from, Answer, Wait};
+use crate::runtime::SuspendedPhase;
 use crate::runtime::{ConfigureError, Runtime};
 use crate::vm_config::VmConfig;
 
@@ -20,13 +23,23 @@ thread_local! {
     static VM_CONFIG: RefCell<VmConfig> = RefCell::new(VmConfig::default());
 }
 
-/// The plugin instance: its Lua runtime once configured, and its live streams.
+/// The plugin instance: its Lua runtime once configured, its live streams, and the
+/// `ngx.timer` callbacks waiting on outbound calls.
 #[derive(Default)]
 pub struct FunctionsRoot {
+    id: u32,
     runtime: Option<Rc<RefCell<Runtime>>>,
     streams: Streams,
     /// The tick period was set (`proxy_set_tick_period_milliseconds`).
     ticking: bool,
+    timer_waits: Vec<SuspendedPhase>,
+}
+
+impl FunctionsRoot {
+    /// The root context `id`.
+    pub fn new(id: u32) -> FunctionsRoot {
+        FunctionsRoot { id, ..FunctionsRoot::default() }
+    }
 }
 
 /// The tick period of an instance whose chunks sleep (`ngx.sleep`): a sleep lasts up
@@ -47,7 +60,23 @@ impl Context for FunctionsRoot {
             if abi::set_effective_context(id) {
                 stream.borrow_mut().on_http_call_response(token, body_size);
             }
+            return;
         }
+        // A timer callback's call.
+        let Some(at) = self.timer_waits.iter().position(|s| matches!(&s.wait, Wait::HttpCall { token: t, .. } if *t == token)) else { return };
+        let Some(runtime) = self.runtime.clone() else { return };
+        let suspended = self.timer_waits.swap_remove(at);
+        let Wait::HttpCall { host, .. } = &suspended.wait else { return };
+        let limit = crate::lua::limits::current().call_response_bytes;
+        let answer = if body_size > limit {
+            Answer::Failure(format!("response body too large ({body_size} bytes, limit {limit})"))
+        } else {
+            let (headers, body) = ProxyWasmHost.http_call_response(body_size);
+            let replies = runtime.borrow().view().behaviour().call_failures_as_replies;
+            answer_from(headers, body, host, replies)
+        };
+        let again = runtime.borrow_mut().resume_timer(suspended, answer);
+        self.timer_waits.extend(again);
     }
 }
 
@@ -122,6 +151,12 @@ impl RootContext for FunctionsRoot {
             if abi::set_effective_context(id) {
                 stream.borrow_mut().on_tick();
             }
+        }
+        // Timers run on the root context: calls they make answer here.
+        if let Some(runtime) = self.runtime.clone() {
+            abi::set_effective_context(self.id);
+            let waiting = runtime.borrow_mut().run_due_timers();
+            self.timer_waits.extend(waiting);
         }
     }
 

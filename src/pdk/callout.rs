@@ -196,7 +196,7 @@ fn check_context<'gc>(ctx: Context<'gc>, _: Execution<'gc, '_>, mut stack: Stack
     stack.clear();
     let Some(pdk) = pdk_of(ctx) else { return Ok(CallbackReturn::Return) };
     let phase = pdk.scope().phase;
-    if calls_allowed(phase) {
+    if calls_allowed(phase) || pdk.scope().timers.in_timer {
         return Ok(CallbackReturn::Return);
     }
     Err(Value::String(piccolo::String::from_slice(&ctx, format!("API disabled in the context of {}", context_name(phase)).as_bytes())).into())
@@ -221,7 +221,7 @@ pub fn sleep<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut st
         return Ok(CallbackReturn::Return);
     }
     let phase = pdk.scope().phase;
-    if !calls_allowed(phase) {
+    if !calls_allowed(phase) && !pdk.scope().timers.in_timer {
         return crate::pdk::raise(ctx, &exec, &format!("API disabled in the context of {}", context_name(phase)));
     }
     if !suspendable(&exec) {
@@ -257,7 +257,7 @@ fn http_call<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<
     };
     let Some(pdk) = pdk_of(ctx) else { return fail(stack, "no request".into()) };
     let phase = pdk.scope().phase;
-    if !calls_allowed(phase) {
+    if !calls_allowed(phase) && !pdk.scope().timers.in_timer {
         return Err(lua_string(ctx, format!("API disabled in the context of {}", context_name(phase)).as_bytes()).into());
     }
     if !suspendable(&exec) {

@@ -45,6 +45,8 @@ pub struct Scope {
     /// Which proxy-wasm host this is: [`HostKind::Generic`] until the first request
     /// detects it (see [`crate::properties`]).
     pub host_kind: HostKind,
+    /// The instance's `ngx.timer` queue.
+    pub timers: ngx::timer::Timers,
 }
 
 impl Scope {
@@ -52,7 +54,7 @@ impl Scope {
     /// engine refuses property reads outside a request).
     pub fn new(view: Rc<HostView>, role: Role) -> Scope {
         let host: Rc<dyn Host> = view.clone();
-        Scope { host, view, role, phase: Phase::Access, request: RequestState::default(), host_kind: HostKind::Generic }
+        Scope { host, view, role, phase: Phase::Access, request: RequestState::default(), host_kind: HostKind::Generic, timers: Default::default() }
     }
 
     /// A scope on a plain host, seen as a generic ABI host (no zone).

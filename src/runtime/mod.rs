@@ -120,7 +120,8 @@ pub struct Runtime {
     /// Some chunk names `ngx.ctx`: the stream then keeps the times Kong's runloop fields
     /// of `ngx.ctx` are made of.
     uses_ngx_ctx: bool,
-    /// Some chunk names `sleep` (`ngx.sleep`): the instance then needs ticks.
+    /// Some chunk names `sleep` or `timer` (`ngx.sleep`, `ngx.timer.*`): the instance
+    /// then needs ticks.
     uses_ticks: bool,
     /// What the instance was configured with, to bind it to the host on the first request.
     setup: Setup,
@@ -261,7 +262,7 @@ impl Runtime {
             .flat_map(|(_, sources)| sources)
             .any(|source| REQUEST_BODY_FUNCTIONS.iter().any(|f| source.contains(f)));
         let uses_ngx_ctx = sources().any(|source| source.contains("ngx.ctx"));
-        let uses_ticks = sources().any(|source| source.contains("sleep"));
+        let uses_ticks = sources().any(|source| source.contains("sleep") || source.contains("timer"));
         Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, uses_request_body, uses_ngx_ctx, uses_ticks, setup, disabled: None, connections: Vec::new(), next_connection: 0, no_connection_id_logged: false })
     }
 
@@ -378,8 +379,9 @@ impl Runtime {
         self.uses_ngx_ctx
     }
 
-    /// Whether a chunk names `sleep` (`ngx.sleep`): the root context then asks for ticks
-    /// (`proxy_set_tick_period_milliseconds`), which wake sleeping chunks.
+    /// Whether a chunk names `sleep` or `timer`: the root context then asks for ticks
+    /// (`proxy_set_tick_period_milliseconds`), which wake sleeping chunks and run due
+    /// `ngx.timer` callbacks.
     pub fn uses_ticks(&self) -> bool {
         self.uses_ticks
     }

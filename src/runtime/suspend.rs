@@ -9,7 +9,7 @@
 //! A suspended phase keeps that executor; the runtime takes a fresh one, so other
 //! requests of the instance run while this one waits.
 
-use piccolo::{Executor, ExecutorMode, StashedExecutor, StashedFunction, Value, Variadic};
+use piccolo::{Executor, ExecutorMode, StashedExecutor, StashedFunction, StashedTable, Value, Variadic};
 
 use super::{finish, step_slice, PhaseOutcome, RequestState, Runtime};
 use crate::lua;
@@ -34,15 +34,22 @@ enum Stage {
     Later,
 }
 
-/// A phase stopped inside a chunk that waits on the host.
+/// What a suspended Lua thread runs for.
+#[derive(Debug, Clone, Copy)]
+enum Owner {
+    /// A chunk of a phase.
+    Chunk { phase_index: usize, chunk_index: usize, stage: Stage },
+    /// An `ngx.timer` callback (run from the root context).
+    Timer,
+}
+
+/// A phase stopped inside a chunk (or a timer callback) that waits on the host.
 pub struct SuspendedPhase {
     /// The phase.
     pub phase: Phase,
     /// What the chunk waits on.
     pub wait: Wait,
-    phase_index: usize,
-    chunk_index: usize,
-    stage: Stage,
+    owner: Owner,
     executor: StashedExecutor,
     /// Instructions the chunk invocation used before it stopped (the `instructions`
     /// limit holds for the whole invocation).
@@ -51,7 +58,7 @@ pub struct SuspendedPhase {
 
 impl std::fmt::Debug for SuspendedPhase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SuspendedPhase").field("phase", &self.phase).field("wait", &self.wait).field("chunk", &self.chunk_index).finish()
+        f.debug_struct("SuspendedPhase").field("phase", &self.phase).field("wait", &self.wait).field("owner", &self.owner).finish()
     }
 }
 
@@ -86,7 +93,11 @@ impl Runtime {
     /// Continues `suspended` with `answer` as the results of the native it waits in,
     /// for the request whose state is `request`; the phase may suspend again.
     pub fn resume_phase(&mut self, suspended: SuspendedPhase, answer: Answer, request: &mut RequestState) -> PhaseRun {
-        let SuspendedPhase { phase, phase_index, chunk_index, stage, executor, spent, .. } = suspended;
+        let SuspendedPhase { phase, owner, executor, spent, .. } = suspended;
+        let Owner::Chunk { phase_index, chunk_index, stage } = owner else {
+            // A timer's wait: not a request's.
+            return PhaseRun::Done(PhaseOutcome::Failed);
+        };
         self.pdk.enter(phase, std::mem::take(request));
         self.executor = executor;
         self.last_instructions = spent;
@@ -134,7 +145,8 @@ impl Runtime {
                     };
                     let executor = std::mem::replace(&mut self.executor, self.lua.enter(|ctx| ctx.stash(Executor::new(ctx))));
                     let spent = self.last_instructions;
-                    return PhaseRun::Suspended(SuspendedPhase { phase, wait, phase_index: index, chunk_index: i, stage, executor, spent });
+                    let owner = Owner::Chunk { phase_index: index, chunk_index: i, stage };
+                    return PhaseRun::Suspended(SuspendedPhase { phase, wait, owner, executor, spent });
                 }
                 ChunkRun::Done(Ok(())) if self.pdk.scope().request.exit.is_some() => {
                     outcome = PhaseOutcome::Exited;
@@ -168,7 +180,7 @@ impl Runtime {
     /// a function, that function replaces the chunk and is called right away.
     fn drive_chunk(&mut self, phase_index: usize, chunk_index: usize, mut stage: Stage, mut start: Option<StashedFunction>) -> ChunkRun {
         loop {
-            match self.drive(start.take().as_ref(), stage == Stage::First) {
+            match self.drive(start.take().as_ref(), None, stage == Stage::First) {
                 Drive::Yielded => return ChunkRun::Yielded(stage),
                 Drive::Finished(Err(e)) => return ChunkRun::Done(Err(e)),
                 Drive::Finished(Ok(Some(handler))) if stage == Stage::First && self.pdk.scope().request.exit.is_none() => {
@@ -184,7 +196,7 @@ impl Runtime {
     /// Starts `start` with no arguments on the instance's executor (or, with `None`,
     /// continues the executor where it was resumed), within the instruction and memory
     /// budgets, until it finishes or yields waiting on the host.
-    fn drive(&mut self, start: Option<&StashedFunction>, want_function: bool) -> Drive {
+    fn drive(&mut self, start: Option<&StashedFunction>, args: Option<&StashedTable>, want_function: bool) -> Drive {
         lua::limits::install(self.limits);
         let executor = &self.executor;
         let pdk = &self.pdk;
@@ -195,7 +207,13 @@ impl Runtime {
             let exec = ctx.fetch(executor);
             callout::set_chunk_executor(gc_arena::Gc::as_ptr(exec.into_inner()) as usize);
             if let Some(function) = start {
-                exec.restart(ctx, ctx.fetch(function), ());
+                let mut values = Vec::new();
+                if let Some(args) = args {
+                    let args = ctx.fetch(args);
+                    let n = args.get(ctx, "n").to_integer().unwrap_or(0);
+                    values.extend((1..=n).map(|i| args.get(ctx, i)));
+                }
+                exec.restart(ctx, ctx.fetch(function), Variadic(values));
             }
             let (done, used) = step_slice(ctx, exec);
             (done, used, done.then(|| settle(ctx, exec, want_function, pdk)))
@@ -227,6 +245,85 @@ impl Runtime {
             result = settled;
         }
         result.unwrap_or_else(|| Drive::Finished(Err("the chunk did not finish".into())))
+    }
+}
+
+impl Runtime {
+    /// Runs the `ngx.timer` callbacks due now (from the root context's tick), each as a
+    /// chunk invocation with no request; `every` timers are queued again. Returns the
+    /// callbacks that wait on the host (outbound calls), to resume with
+    /// [`Runtime::resume_timer`]. An error in a callback is logged, as nginx logs a
+    /// timer's error.
+    pub fn run_due_timers(&mut self) -> Vec<SuspendedPhase> {
+        let now = self.setup.host.now_nanos();
+        let due: Vec<crate::pdk::ngx::timer::Timer> = {
+            let mut scope = self.pdk.scope_mut();
+            let pending = std::mem::take(&mut scope.timers.pending);
+            let (due, later): (Vec<_>, Vec<_>) = pending.into_iter().partition(|t| t.due_ns <= now);
+            scope.timers.pending = later;
+            due
+        };
+        let mut waiting = Vec::new();
+        for timer in due {
+            if let Some(every) = timer.every_ns {
+                let again = crate::pdk::ngx::timer::Timer { due_ns: now + every, every_ns: timer.every_ns, function: timer.function.clone(), args: timer.args.clone() };
+                self.pdk.scope_mut().timers.pending.push(again);
+            }
+            self.enter_timer(true);
+            let drive = self.drive(Some(&timer.function), Some(&timer.args), false);
+            if let Some(suspended) = self.settle_timer(drive) {
+                waiting.push(suspended);
+            }
+        }
+        waiting
+    }
+
+    /// Continues a timer callback that waited on the host with `answer`; `Some` when it
+    /// waits again.
+    pub fn resume_timer(&mut self, suspended: SuspendedPhase, answer: Answer) -> Option<SuspendedPhase> {
+        self.enter_timer(false);
+        self.executor = suspended.executor;
+        self.last_instructions = suspended.spent;
+        let resumed = self.lua.enter(|ctx| ctx.fetch(&self.executor).resume(ctx, Variadic(answer.into_values(ctx))).is_ok());
+        let drive = if resumed { self.drive(None, None, false) } else { Drive::Finished(Err("the suspended timer could not be resumed".into())) };
+        self.settle_timer(drive)
+    }
+
+    /// Enters a timer callback's run (`starting`: a new run, counted as running until
+    /// it ends).
+    fn enter_timer(&mut self, starting: bool) {
+        self.pdk.enter(Phase::Log, RequestState::default());
+        let mut scope = self.pdk.scope_mut();
+        scope.timers.in_timer = true;
+        if starting {
+            scope.timers.running += 1;
+        }
+    }
+
+    /// Ends a timer callback's run: suspended (its executor kept, the runtime given a
+    /// fresh one), or done (an error logged).
+    fn settle_timer(&mut self, drive: Drive) -> Option<SuspendedPhase> {
+        let wait = self.pdk.scope_mut().request.wait.take();
+        let result = match (drive, wait) {
+            (Drive::Yielded, Some(wait)) => {
+                let executor = std::mem::replace(&mut self.executor, self.lua.enter(|ctx| ctx.stash(Executor::new(ctx))));
+                Some(SuspendedPhase { phase: Phase::Log, wait, owner: Owner::Timer, executor, spent: self.last_instructions })
+            }
+            (Drive::Finished(Err(message)), _) => {
+                let role = self.pdk.scope().role.name();
+                self.setup.host.log(crate::host::LogLevel::Error, &format!("[{role}] timer: {message}"));
+                None
+            }
+            _ => None,
+        };
+        let mut scope = self.pdk.scope_mut();
+        scope.timers.in_timer = false;
+        if result.is_none() {
+            scope.timers.running = scope.timers.running.saturating_sub(1);
+        }
+        drop(scope);
+        self.pdk.leave();
+        result
     }
 }
 

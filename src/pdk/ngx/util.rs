@@ -453,6 +453,9 @@ fn crc32<'gc>(_pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: S
 
 /// `ngx.get_phase()`: lua-nginx-module's name of the running phase.
 fn get_phase<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
+    if pdk.scope().timers.in_timer {
+        return ret_bytes(ctx, stack, b"timer");
+    }
     let name = match pdk.scope().phase {
         Phase::Certificate => "ssl_cert",
         Phase::Rewrite => "rewrite",
