@@ -93,6 +93,17 @@ pub struct Limits {
     /// `lua_max_pending_timers`, whose default 1024 is per nginx worker; this is per
     /// instance).
     pub pending_timers: usize,
+    /// Wall-clock milliseconds one phase of one request may run, time spent in host calls
+    /// included (the instruction limit does not see it); past it the request fails with
+    /// Kong's 500 and "time limit exceeded". Checked where the instruction limit is
+    /// (every fuel slice, about 16,000 instructions).
+    pub phase_time_ms: u64,
+    /// Distinct header names (request and response headers together) one request may
+    /// set or add; past it the request fails with Kong's 500 and "header name limit
+    /// exceeded". Kong's engine scans the header list on every write, so a chunk adding
+    /// 100,000 headers held its worker for about 30 s (`shared/design/kong-engine.md`);
+    /// with the list bounded, each write stays cheap and `phase_time_ms` bounds the rest.
+    pub header_names: u32,
 }
 
 impl Default for Limits {
@@ -115,6 +126,15 @@ impl Default for Limits {
             call_wait_ms: 30_000,
             call_response_bytes: 8 * 1024 * 1024,
             pending_timers: 256,
+            // The 20,000,000-instruction limit ends pure Lua within about 0.5 s in the
+            // harness (wasmtime); 2 s leaves a normal chunk four times that, and ends a
+            // chunk stuck in slow host calls long before Envoy's 15 s route timeout.
+            phase_time_ms: 2_000,
+            // Envoy accepts at most 100 headers on a request by default
+            // (`max_headers_count`) and nginx's proxy buffers a few hundred: 1,000 new
+            // names is far past any real request, and 1,000 writes to a list that long
+            // take Kong's engine a few milliseconds.
+            header_names: 1_000,
         }
     }
 }
@@ -139,6 +159,13 @@ pub struct VmConfig {
     /// -> the `proxy_http_call` upstream. Envoy needs a cluster name there; without an
     /// entry the authority itself is given (Kong's engine resolves it).
     pub upstreams: std::collections::BTreeMap<String, String>,
+    /// Set when the Envoy plugins running this module set `allow_on_headers_stop_iteration:
+    /// true` (Envoy 1.35+): Envoy then delivers the request body to a filter holding the
+    /// request headers, so `rewrite`/`access` can read the body and still change the
+    /// headers. Without it, Envoy turns that hold into `StopAllIterationAndWatermark` and
+    /// delivers no body (proxy-wasm-cpp-host `convertVmCallResultToFilterHeadersStatus`):
+    /// the filter then lets the headers go and runs those phases on the body.
+    pub envoy_allow_on_headers_stop_iteration: bool,
 }
 
 impl VmConfig {
@@ -171,7 +198,7 @@ impl VmConfig {
         if l.call_timeout_ms == 0 || l.call_wait_ms == 0 {
             return Err("invalid VM configuration: limits must be positive".into());
         }
-        if l.instructions <= 0 || sizes.contains(&0) {
+        if l.instructions <= 0 || sizes.contains(&0) || l.phase_time_ms == 0 || l.header_names == 0 {
             return Err("invalid VM configuration: limits must be positive".into());
         }
         Ok(config)

@@ -345,7 +345,7 @@ fn run(snippet: &Snippet, profile: HostProfile) -> Vec<String> {
 /// Runs `snippet` once, its chunks given to `role` when set.
 fn run_as(snippet: &Snippet, profile: HostProfile, role: Option<&str>) -> Vec<String> {
     let mode = snippet.meta.get("mode").map(String::as_str).unwrap_or("sandbox");
-    let spec = ChainSpec {
+    let spec = common::shipped(ChainSpec {
         filters: snippet
             .configs
             .iter()
@@ -363,7 +363,7 @@ fn run_as(snippet: &Snippet, profile: HostProfile, role: Option<&str>) -> Vec<St
         profile,
         call_targets: snippet.services.iter().map(|(name, routes)| (name.clone(), format!("127.0.0.1:{}", service(routes.clone())))).collect(),
         ..ChainSpec::default()
-    };
+    });
     let mut chain = match common::harness().chain(&spec) {
         Ok(chain) => chain,
         Err(e) => {

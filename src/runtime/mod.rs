@@ -115,6 +115,9 @@ pub struct Runtime {
     limits: Limits,
     /// Fuel the last chunk invocation used.
     last_instructions: i64,
+    /// When the running phase's clock started (see `Runtime::check_phase_budget`), in
+    /// nanoseconds of the host's clock.
+    phase_clock: Option<u64>,
     /// Some `rewrite`/`access` chunk reads or replaces the request body.
     uses_request_body: bool,
     /// Some chunk names `ngx.ctx`: the stream then keeps the times Kong's runloop fields
@@ -219,6 +222,7 @@ impl Runtime {
         }
         let zone = config.shared_data_zone.clone().or_else(|| vm.shared_data_zone.clone());
         let view = Rc::new(HostView::new(setup.host.clone(), zone));
+        view.set_envoy_hold(vm.envoy_allow_on_headers_stop_iteration);
         view.bind(kind);
         let mut scope = Scope::new(view, setup.role.unwrap_or(Role::PreFunction));
         scope.host_kind = kind;
@@ -263,7 +267,7 @@ impl Runtime {
             .any(|source| REQUEST_BODY_FUNCTIONS.iter().any(|f| source.contains(f)));
         let uses_ngx_ctx = sources().any(|source| source.contains("ngx.ctx"));
         let uses_ticks = sources().any(|source| source.contains("sleep") || source.contains("timer"));
-        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, uses_request_body, uses_ngx_ctx, uses_ticks, setup, disabled: None, connections: Vec::new(), next_connection: 0, no_connection_id_logged: false })
+        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, phase_clock: None, uses_request_body, uses_ngx_ctx, uses_ticks, setup, disabled: None, connections: Vec::new(), next_connection: 0, no_connection_id_logged: false })
     }
 
     /// Binds the instance to its host on the first request (later calls do nothing):
@@ -428,6 +432,28 @@ impl Runtime {
         pdk::log_line(&scope, LogLevel::Error, text);
     }
 
+}
+
+/// The budgets the instruction limit cannot see, checked between fuel slices: the
+/// phase's wall-clock time (`Limits::phase_time_ms`; time in host calls counts) and the
+/// request's header names (`Limits::header_names`). The clock is read only once a chunk
+/// outlives its first slice, so a phase is timed from then: short chunks make no host
+/// call for it.
+fn check_phase_budget(pdk: &Pdk, limits: &crate::vm_config::Limits, clock: &mut Option<u64>) -> Result<(), String> {
+    check_header_names(pdk, limits)?;
+    let now = pdk.scope().view.now_nanos();
+    let started = *clock.get_or_insert(now);
+    if now.saturating_sub(started) / 1_000_000 > limits.phase_time_ms {
+        return Err(format!("time limit exceeded ({} ms per phase)", limits.phase_time_ms));
+    }
+    Ok(())
+}
+
+fn check_header_names(pdk: &Pdk, limits: &crate::vm_config::Limits) -> Result<(), String> {
+    if pdk.scope().view.header_names_exceeded() {
+        return Err(format!("header name limit exceeded ({} per request)", limits.header_names));
+    }
+    Ok(())
 }
 
 /// Runs the executor for one fuel slice: whether it finished, and the fuel it used.

@@ -11,7 +11,7 @@
 
 use piccolo::{Executor, ExecutorMode, StashedExecutor, StashedFunction, StashedTable, Value, Variadic};
 
-use super::{finish, step_slice, PhaseOutcome, RequestState, Runtime};
+use super::{check_header_names, check_phase_budget, finish, step_slice, PhaseOutcome, RequestState, Runtime};
 use crate::lua;
 use crate::pdk::callout::{self, Answer, Wait};
 use crate::phase::Phase;
@@ -87,6 +87,7 @@ impl Runtime {
             return PhaseRun::Done(PhaseOutcome::Continue);
         };
         self.pdk.enter(phase, std::mem::take(request));
+        self.phase_clock = None;
         self.continue_phase(phase, index, 0, None, request)
     }
 
@@ -99,6 +100,8 @@ impl Runtime {
             return PhaseRun::Done(PhaseOutcome::Failed);
         };
         self.pdk.enter(phase, std::mem::take(request));
+        // The time spent waiting on the host is not the phase's own (`phase_time_ms`).
+        self.phase_clock = None;
         self.executor = executor;
         self.last_instructions = spent;
         let resumed = self.lua.enter(|ctx| {
@@ -225,6 +228,10 @@ impl Runtime {
                 self.lua.enter(|ctx| ctx.fetch(executor).stop(&ctx));
                 return Drive::Finished(Err("instruction limit exceeded".into()));
             }
+            if let Err(message) = check_phase_budget(pdk, &self.limits, &mut self.phase_clock) {
+                self.lua.enter(|ctx| ctx.fetch(executor).stop(&ctx));
+                return Drive::Finished(Err(message));
+            }
             if self.lua.total_memory() > self.limits.memory_bytes {
                 // Garbage may be all that is over the budget: collect before judging.
                 self.lua.gc_collect();
@@ -244,7 +251,14 @@ impl Runtime {
             done = finished;
             result = settled;
         }
-        result.unwrap_or_else(|| Drive::Finished(Err("the chunk did not finish".into())))
+        match result {
+            Some(Drive::Finished(Ok(value))) => match check_header_names(pdk, &self.limits) {
+                Ok(()) => Drive::Finished(Ok(value)),
+                Err(message) => Drive::Finished(Err(message)),
+            },
+            Some(drive) => drive,
+            None => Drive::Finished(Err("the chunk did not finish".into())),
+        }
     }
 }
 
@@ -293,6 +307,7 @@ impl Runtime {
     /// it ends).
     fn enter_timer(&mut self, starting: bool) {
         self.pdk.enter(Phase::Log, RequestState::default());
+        self.phase_clock = None;
         let mut scope = self.pdk.scope_mut();
         scope.timers.in_timer = true;
         if starting {

@@ -70,9 +70,7 @@ impl Stream {
             answer_from(headers, body, host, self.behaviour.call_failures_as_replies)
         };
         let flow = self.resume_request_phases(phase, answer, second, buffered_size);
-        if flow == Flow::Continue && !self.host.resume_request() {
-            self.host.log(LogLevel::Error, "kong-functions: the host refused to resume the request after an outbound call");
-        }
+        self.go_on(flow, "an outbound call");
     }
 
     /// Whether a chunk of this stream waits on the answer to call `token`.
@@ -97,8 +95,19 @@ impl Stream {
         self.callback_started = true;
         self.request.call_wait_ms += now.saturating_sub(phase.wait.started_ns()) / 1_000_000;
         let flow = self.resume_request_phases(phase, Answer::Woken, second, buffered_size);
-        if flow == Flow::Continue && !self.host.resume_request() {
-            self.host.log(LogLevel::Error, "kong-functions: the host refused to resume the request after ngx.sleep");
+        self.go_on(flow, "ngx.sleep");
+    }
+
+    /// After the request phases finished on a resume: the request goes on
+    /// (`proxy_continue_stream`), its headers kept first where the host drops them once
+    /// they continue, as after a callback that returned `Continue`.
+    fn go_on(&mut self, flow: Flow, after: &str) {
+        if flow != Flow::Continue || self.responded_locally {
+            return;
+        }
+        self.keep_request_headers();
+        if !self.host.resume_request() {
+            self.host.log(LogLevel::Error, &format!("kong-functions: the host refused to resume the request after {after}"));
         }
     }
 

@@ -145,10 +145,31 @@ fn kong_without_an_announced_body_runs_at_the_headers() {
 }
 
 #[test]
-fn envoy_holds_the_headers_until_the_whole_body() {
+fn envoy_without_the_flag_lets_the_headers_go_and_runs_access_on_the_body() {
+    // Before 1.35, or without allow_on_headers_stop_iteration, a hold stops the body too
+    // (StopAllIterationAndWatermark): never Pause from the request headers.
     let host = host_of(HostKindName::Envoy, &[(":method", "POST"), (":path", "/"), ("content-length", "5")]);
     *host.request_body.borrow_mut() = Some(b"hello".to_vec());
-    let runtime = instance(serde_json::json!({"access": [READ_BODY]}), Some(Role::PreFunction), &host);
+    let config = "kong.log.info('body=', kong.request.get_raw_body(), ' path=', kong.request.get_path()) \
+                  kong.service.request.set_header('x-late', '1')";
+    let runtime = instance(serde_json::json!({"access": [config]}), Some(Role::PreFunction), &host);
+    let mut s = stream(&runtime, &host);
+    assert_eq!(s.on_request_headers(false), Flow::Continue);
+    assert!(host.messages().iter().any(|m| m.contains("allow_on_headers_stop_iteration")), "one line names the fix");
+    assert_eq!(s.on_request_body(3, false), Flow::Pause, "StopIterationAndBuffer");
+    assert_eq!(s.on_request_body(5, true), Flow::Continue);
+    assert!(host.messages().contains(&"[pre-function] body=hello path=/".to_string()), "{:?}", host.messages());
+    assert_eq!(request_header(&host, "x-late"), None, "the headers already went upstream");
+}
+
+#[test]
+fn envoy_holds_the_headers_until_the_whole_body_where_its_plugins_allow_it() {
+    // Envoy 1.35+ with allow_on_headers_stop_iteration: the held filter gets the body.
+    let host = host_of(HostKindName::Envoy, &[(":method", "POST"), (":path", "/"), ("content-length", "5")]);
+    *host.request_body.borrow_mut() = Some(b"hello".to_vec());
+    let config = PluginConfig::parse(serde_json::json!({"access": [READ_BODY]}).to_string().as_bytes()).unwrap();
+    let vm = VmConfig { envoy_allow_on_headers_stop_iteration: true, ..VmConfig::default() };
+    let runtime = Rc::new(RefCell::new(Runtime::configure(&config, Some(Role::PreFunction), host.clone(), &vm).unwrap()));
     let mut s = stream(&runtime, &host);
     assert_eq!(s.on_request_headers(false), Flow::Pause);
     assert_eq!(s.on_request_body(3, false), Flow::Pause);
