@@ -126,10 +126,11 @@ impl Default for Limits {
             call_wait_ms: 30_000,
             call_response_bytes: 8 * 1024 * 1024,
             pending_timers: 256,
-            // The 20,000,000-instruction limit ends pure Lua within about 0.5 s in the
-            // harness (wasmtime); 2 s leaves a normal chunk four times that, and ends a
-            // chunk stuck in slow host calls long before Envoy's 15 s route timeout.
-            phase_time_ms: 2_000,
+            // The 20,000,000-instruction limit ends a loop of pure Lua or of library
+            // calls within about 1 s in the harness (wasmtime) on a loaded 2-core machine;
+            // 5 s lets that limit answer first for any Lua, so this one only ends time spent
+            // in host calls, and well before Envoy's 15 s route timeout.
+            phase_time_ms: 5_000,
             // Envoy accepts at most 100 headers on a request by default
             // (`max_headers_count`) and nginx's proxy buffers a few hundred: 1,000 new
             // names is far past any real request, and 1,000 writes to a list that long

@@ -94,6 +94,8 @@ mod filter {
             encoded.extend_from_slice(segment.as_bytes());
             encoded.push(0);
         }
+        // As the SDK's serialize_property_path: segments joined by NUL, none after the last.
+        encoded.pop();
         let mut data = std::ptr::null_mut();
         let mut size = 0;
         let status = unsafe { proxy_get_property(encoded.as_ptr(), encoded.len(), &mut data, &mut size) };
@@ -213,6 +215,8 @@ mod filter {
             encoded.extend_from_slice(segment.as_bytes());
             encoded.push(0);
         }
+        // As the SDK's serialize_property_path: segments joined by NUL, none after the last.
+        encoded.pop();
         unsafe { proxy_set_property(encoded.as_ptr(), encoded.len(), value.as_ptr(), value.len()) }
     }
 
