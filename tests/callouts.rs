@@ -461,3 +461,16 @@ fn a_chunk_reading_the_request_body_calls_out_with_it() {
         assert_eq!(outcome.upstream.expect("proxied").body, "ping-body", "{profile:?}");
     }
 }
+
+#[test]
+fn https_on_kongs_engine_is_a_tls_handshake_the_harness_cannot_make() {
+    // ngx_wasm_module makes a TLS connection for `:scheme: https`
+    // (ngx_http_proxy_wasm_dispatch.c); the harness's services are plain, so the
+    // handshake fails (`:dispatch_status: tls handshake failure`), which lua-nginx-module's
+    // sslhandshake reports as "handshake failed". On Envoy TLS is the cluster's business.
+    let port = service();
+    let code = format!(r#"local _, err = require("resty.http").new():request_uri("https://127.0.0.1:{port}/status/200") kong.response.set_header("x-err", err)"#);
+    let mut chain = chain(HostProfile::Kong, access(&code), Value::Null, &[]);
+    let outcome = send(&mut chain, &RequestSpec::get("/"));
+    assert_eq!(outcome.header("x-err"), Some("handshake failed"), "{:?}", outcome.messages());
+}
