@@ -342,3 +342,43 @@ fn http_call<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<
         Err(DispatchError::Unsupported) => fail(stack, "outbound calls are not available on this host".into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
+        list.iter().map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())).collect()
+    }
+
+    #[test]
+    fn kongs_dispatch_status_reads_as_lua_resty_http_errors() {
+        // ngx_wasm_module's socket status strings (ngx_wasm_socket_tcp.c) -> cosocket errors.
+        let failure = |status: &str| answer_from(pairs(&[(":dispatch_status", status)]), Vec::new(), "auth.internal", false);
+        assert_eq!(failure("timeout"), Answer::Failure("timeout".into()));
+        assert_eq!(failure("broken connection"), Answer::Failure("connection refused".into()));
+        assert_eq!(failure("tls handshake failure"), Answer::Failure("handshake failed".into()));
+        assert_eq!(failure("resolver failure"), Answer::Failure("no resolver defined to resolve \"auth.internal\"".into()));
+        assert_eq!(failure("reader failure"), Answer::Failure("reader failure".into()));
+    }
+
+    #[test]
+    fn envoys_local_replies_read_as_errors_only_where_the_host_sends_them() {
+        let refused = b"upstream connect error or disconnect/reset before headers. reset reason: remote connection failure".to_vec();
+        let reply = |status: &str, body: &[u8], replies: bool| answer_from(pairs(&[(":status", status)]), body.to_vec(), "h", replies);
+        assert_eq!(reply("503", &refused, true), Answer::Failure("connection refused".into()));
+        assert_eq!(reply("503", b"upstream connect error or disconnect/reset before headers. reset reason: connection termination", true), Answer::Failure("closed".into()));
+        assert_eq!(reply("504", b"upstream request timeout", true), Answer::Failure("timeout".into()));
+        // The same bytes from a real upstream behind Kong's engine are a response.
+        assert_eq!(reply("503", &refused, false), Answer::Response(503, Vec::new(), refused.clone()));
+        // An upstream's own 503 stays a response on Envoy too.
+        assert_eq!(reply("503", b"maintenance", true), Answer::Response(503, Vec::new(), b"maintenance".to_vec()));
+        // No :status at all: reset, or over the host's buffer.
+        assert_eq!(answer_from(Vec::new(), Vec::new(), "h", true), Answer::Failure("closed".into()));
+        // Pseudo-headers are not response headers.
+        assert_eq!(
+            answer_from(pairs(&[(":status", "200"), ("x-a", "1")]), b"ok".to_vec(), "h", true),
+            Answer::Response(200, pairs(&[("x-a", "1")]), b"ok".to_vec())
+        );
+    }
+}
