@@ -369,6 +369,12 @@ fn ngx_sleep_holds_the_request_then_goes_on() {
         );
         let mut chain = chain(profile, json!({ "rewrite": ["ngx.sleep(0.02)"], "access": [code] }), Value::Null, &[]);
         let outcome = send(&mut chain, &RequestSpec::get("/"));
+        if !common::behaviour(profile).resumes_streams_from_ticks {
+            // Kong's engine: a tick cannot act on a stream, so the sleep cannot end.
+            assert_eq!(outcome.status, 500, "{profile:?}");
+            assert!(outcome.messages().iter().any(|m| m.contains("ngx.sleep cannot wait on this host")), "{:?}", outcome.messages());
+            continue;
+        }
         assert_eq!(outcome.status, 200, "{profile:?}: {:?}", outcome.messages());
         let upstream = outcome.upstream.expect("proxied after the sleep");
         assert_eq!(upstream.header("x-slept"), Some("yes"), "{profile:?}");

@@ -210,8 +210,10 @@ fn suspendable(exec: &Execution<'_, '_>) -> bool {
     exec.current_thread().is_main && CHUNK_EXECUTOR.with(Cell::get) == executor
 }
 
-/// `ngx.sleep(seconds)` for a positive duration: in `rewrite`/`access`, suspends the
-/// chunk (and the request) until a tick at or after the end (ngx_http_lua_sleep.c
+/// `ngx.sleep(seconds)` for a positive duration: in `rewrite`/`access`, on hosts that can
+/// resume a stream from a tick (`HostBehaviour::resumes_streams_from_ticks`; elsewhere
+/// an error saying so), suspends the chunk (and the request) until a tick at or after
+/// the end (ngx_http_lua_sleep.c
 /// allows rewrite, access, content and timer contexts); elsewhere lua-nginx-module's
 /// `API disabled in the context of ...`. The time counts toward the request's
 /// `call_wait_ms`; a sleep past what is left raises an error.
@@ -226,6 +228,14 @@ pub fn sleep<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut st
     }
     if !suspendable(&exec) {
         return crate::pdk::raise(ctx, &exec, "ngx.sleep cannot wait in a coroutine or a callback here");
+    }
+    if !pdk.scope().view.behaviour().resumes_streams_from_ticks {
+        return crate::pdk::raise(
+            ctx,
+            &exec,
+            "ngx.sleep cannot wait on this host: nginx's Wasm engine cannot resume a request from a tick \
+             (its proxy_set_effective_context is a no-op)",
+        );
     }
     let limits = crate::lua::limits::current();
     let ms = (seconds * 1000.0).ceil() as u64;

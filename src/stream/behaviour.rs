@@ -109,6 +109,14 @@ pub struct HostBehaviour {
     /// `upstream request timeout`, envoy-host.md "Outbound calls") rather than as no
     /// response with ngx_wasm_module's `:dispatch_status` (docs/PROXY_WASM.md).
     pub call_failures_as_replies: bool,
+    /// Whether the root context can act on a paused stream from `proxy_on_tick`
+    /// (`proxy_set_effective_context`, then `proxy_continue_stream`), which is how an
+    /// `ngx.sleep` ends. Envoy switches the effective context (proxy-wasm-cpp-host
+    /// `exports.cc` `set_effective_context`); ngx_wasm_module's
+    /// `proxy_set_effective_context` is a no-op (`ngx_proxy_wasm_host.c`
+    /// `ngx_proxy_wasm_hfuncs_set_effective_context`), so there a tick only ever acts on
+    /// the root context, and `ngx.sleep` cannot wait.
+    pub resumes_streams_from_ticks: bool,
     /// Whether request headers stay readable after their callback continued. Envoy's
     /// `Context` drops its handle on them (`Context::decodeHeaders` and
     /// `continueStream` null `request_headers_`; readable again only in `proxy_on_log`),
@@ -153,6 +161,7 @@ const ABI: HostBehaviour = HostBehaviour {
     single_header_reads: true,
     carries_upgraded_streams: true,
     call_failures_as_replies: true,
+    resumes_streams_from_ticks: true,
     request_headers_after_continue: true,
     response_headers_after_continue: true,
 };
@@ -184,6 +193,7 @@ const NGINX: HostBehaviour = HostBehaviour {
     single_header_reads: false,
     carries_upgraded_streams: false,
     call_failures_as_replies: false,
+    resumes_streams_from_ticks: false,
     // nginx keeps `r->headers_in`/`headers_out` for the whole request.
     request_headers_after_continue: true,
     response_headers_after_continue: true,

@@ -825,7 +825,11 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         },
     )?;
     linker.func_wrap("env", "proxy_set_effective_context", |mut c: Caller<'_, HostState>, id: i32| -> Result<i32> {
-        c.data_mut().context_id = id;
+        // Kong's engine answers Ok and changes nothing (ngx_proxy_wasm_host.c
+        // `ngx_proxy_wasm_hfuncs_set_effective_context`).
+        if c.data().shared.profile != HostProfile::Kong {
+            c.data_mut().context_id = id;
+        }
         Ok(status::OK)
     })?;
     linker.func_wrap("env", "proxy_done", |_c: Caller<'_, HostState>| -> Result<i32> { Ok(status::OK) })?;
