@@ -166,6 +166,34 @@ fn version_ranges_sets_and_semver() {
 }
 
 #[test]
+fn version_objects_compare_with_operators() {
+    // Kong/version.lua's @usage: `v == version("3.1")` for v = version("3.1.0') ("missing
+    // elements default to zero"), `v > version("3.0")`; `<=`/`>=` go through `__lt` as
+    // Lua 5.1's `luaV_lessequal` does without `__le` (piccolo patch 9). Comparing with a
+    // non-table calls no metamethod: LuaJIT's "attempt to compare table with number".
+    let out = logs(
+        "local version = require 'version'
+         local v = version('3.1.0')
+         kong.log.info(tostring(v == version('3.1')), ' ', tostring(v > version('3.0')), ' ', tostring(v ~= version('3.1.1')))
+         kong.log.info(tostring(version('1.2') < version('1.10')), ' ', tostring(version('2.8.1') >= version('3.0.0')), ' ', tostring(version('3.4') <= version('3.4.0')))
+         local list = { version('3.1'), version('1.0.2'), version('2.8'), version('1.10') }
+         table.sort(list)
+         kong.log.info(tostring(list[1]), ' ', tostring(list[2]), ' ', tostring(list[3]), ' ', tostring(list[4]))
+         local ok, err = pcall(function() return v < 1 end)
+         kong.log.info(tostring(ok), ' ', err)",
+    );
+    assert_eq!(
+        out,
+        [
+            "true true true",
+            "true false true",
+            "1.0.2 1.10 2.8 3.1",
+            "false access[1]:8: attempt to compare table with number",
+        ]
+    );
+}
+
+#[test]
 fn resty_lrucache_evicts_the_least_recently_used() {
     // lua-resty-lrucache's README and t/001-sanity.t / t/002-ttl.t behaviour: capacity,
     // LRU eviction, get refreshing recency, expired items answering nil + stale value,
