@@ -4,6 +4,7 @@
 //! and arguments first and fails with Kong's message, positioned at the calling Lua line.
 
 pub mod args;
+pub mod callout;
 pub mod cjson;
 pub(crate) mod json;
 pub mod kong;
@@ -47,6 +48,8 @@ pub struct Scope {
     /// The `ngx.shared` dictionaries (name, capacity in bytes): Kong's and the VM
     /// configuration's (see [`crate::vm_config::VmConfig::dictionaries`]).
     pub shared_dicts: Rc<Vec<(String, usize)>>,
+    /// The instance's `ngx.timer` queue.
+    pub timers: ngx::timer::Timers,
 }
 
 impl Scope {
@@ -55,7 +58,7 @@ impl Scope {
     pub fn new(view: Rc<HostView>, role: Role) -> Scope {
         let host: Rc<dyn Host> = view.clone();
         let shared_dicts = Rc::new(ngx::shared::dictionaries(&Default::default()));
-        Scope { host, view, role, phase: Phase::Access, request: RequestState::default(), host_kind: HostKind::Generic, shared_dicts }
+        Scope { host, view, role, phase: Phase::Access, request: RequestState::default(), host_kind: HostKind::Generic, shared_dicts, timers: Default::default() }
     }
 
     /// A scope on a plain host, seen as a generic ABI host (no zone).
@@ -202,6 +205,7 @@ fn install_kong<'gc>(ctx: Context<'gc>, pdk: &Pdk) {
     kong.set(ctx, "version_num", version_num).ok();
     ctx.set_global("kong", kong).ok();
     ctx.set_global("print", function(ctx, pdk, log::print)).ok();
+    callout::register(ctx, pdk);
 }
 
 /// A Lua function that runs `body` with this PDK handle.

@@ -49,6 +49,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("pl.stringx", "pl_stringx"),
     ("pl.tablex", "pl_tablex"),
     ("resty.cookie", "resty_cookie"),
+    ("resty.http", "resty_http"),
     ("resty.core.time", "resty_core_time"),
     ("resty.http_headers", "resty_http_headers"),
     ("resty.ipmatcher", "resty_ipmatcher"),

@@ -1,7 +1,8 @@
 //! The native helpers Lua modules here receive (their chunk's second argument): address
 //! parsing as `inet_pton(3)` does it, which resty.ipmatcher reaches through FFI; random
 //! bytes (WASI `random_get`) for resty.random, resty.jit-uuid and kong.tools.rand; gzip
-//! for kong.tools.gzip (miniz_oxide, where Kong has zlib through lua-ffi-zlib).
+//! for kong.tools.gzip (miniz_oxide, where Kong has zlib through lua-ffi-zlib); and
+//! resty.http's outbound calls ([`crate::pdk::callout::natives`]).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -19,6 +20,7 @@ pub fn natives(ctx: Context<'_>) -> Table<'_> {
     t.set(ctx, "random_bytes", function(ctx, random_bytes)).ok();
     t.set(ctx, "deflate_gzip", function(ctx, deflate_gzip)).ok();
     t.set(ctx, "inflate_gzip", function(ctx, inflate_gzip)).ok();
+    crate::pdk::callout::natives(ctx, t);
     t
 }
 

@@ -642,6 +642,7 @@ const WRITTEN: &[(&str, &str)] = &[
     ("pl_tablex", include_str!("pl_tablex.lua")),
     ("resty_cookie", include_str!("resty_cookie.lua")),
     ("resty_core_time", include_str!("resty_core_time.lua")),
+    ("resty_http", include_str!("resty_http.lua")),
     ("resty_http_headers", include_str!("resty_http_headers.lua")),
     ("resty_ipmatcher", include_str!("resty_ipmatcher.lua")),
     ("resty_jit_uuid", include_str!("resty_jit_uuid.lua")),

@@ -7,6 +7,7 @@ pub mod req;
 pub mod resp;
 pub mod shared;
 pub mod ssl;
+pub mod timer;
 pub mod util;
 
 use piccolo::{CallbackReturn, Context, Error, Execution, MetaMethod, Stack, Table, Value};
@@ -43,6 +44,7 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     crate::pdk::ngx::util::install(ctx, t, pdk);
     crate::pdk::ngx::re::install(ctx, t, pdk);
     crate::pdk::ngx::ssl::install(ctx, t, pdk);
+    crate::pdk::ngx::timer::install(ctx, t, pdk);
     t
 }
 
