@@ -93,7 +93,7 @@ pub struct ChainSpec {
 pub struct EnvoyMode {
     /// Envoy's minor version as `"1.MINOR"`; the flag below exists from `"1.35"` on.
     /// Default `"1.35"`.
-    #[serde(with = "envoy_version")]
+    #[serde(rename = "version", with = "envoy_version")]
     pub minor: u32,
     /// The plugins' `allow_on_headers_stop_iteration` (default false, as Envoy's).
     pub allow_on_headers_stop_iteration: bool,
