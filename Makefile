@@ -5,6 +5,7 @@
 #   make bench-e2e  the scenarios over HTTP under wrk: ours, no-op, Rust, nginx, OpenResty
 #   make profile SCENARIO=s2  wasmtime's guest profiler on one scenario (target/profile/)
 #   make fuzz   the AFL++ fuzz targets (tests/fuzz), FUZZ_SECONDS each, one at a time
+#   make oci    the shipped module as an OCI image (target/oci/): Istio, Envoy Gateway
 #   make soak   1,000,000 requests and 10,000 reconfigurations through one instance, memory sampled
 
 WASM_TARGET := wasm32-wasip1
@@ -16,7 +17,7 @@ WASM        := target/$(WASM_TARGET)/release/kong_functions.wasm
 WASM_OPT    := target/kong_functions.wasm
 HARNESS     := cargo run --quiet -p wasm-harness --
 
-.PHONY: build wasm harness serve test fuzz soak test-native test-wasm test-configs luajit binaryen demo bench bench-inproc bench-e2e bench-filters openresty profile clean toolchain
+.PHONY: build wasm harness serve oci test fuzz soak test-native test-wasm test-configs luajit binaryen demo bench bench-inproc bench-e2e bench-filters openresty profile clean toolchain
 
 build: wasm harness
 
@@ -40,7 +41,8 @@ harness:
 test: test-native test-wasm test-configs
 
 # The shipped host configs (envoy/envoy.yaml against Envoy's v3 API types, the Kong filter
-# JSON Schemas against kong-wasm/examples): Python venv in target/config-venv.
+# JSON Schemas against kong-wasm/examples, deploy/ against the Istio and Envoy Gateway
+# CRDs' schemas): Python venv in target/config-venv.
 test-configs:
 	bash tests/configs/run.sh
 
@@ -66,6 +68,16 @@ luajit:
 #   curl -i localhost:8000/ ; curl -i -H 'x-custom-auth: demo' localhost:8000/
 serve: build
 	$(HARNESS) serve envoy/envoy.yaml --listen 127.0.0.1:8000
+
+# The shipped module as an OCI image layout directory and its tarball, the image form
+# Istio's WasmPlugin and Envoy Gateway's EnvoyExtensionPolicy pull (one tar+gzip layer
+# holding plugin.wasm; docs/deploy.md says why this form). No registry push: e.g.
+#   skopeo copy oci:target/oci/kong-functions:$(OCI_TAG) docker://REGISTRY/kong-functions:$(OCI_TAG)
+OCI_TAG := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+oci: build
+	$(HARNESS) oci $(WASM_OPT) --out target/oci/kong-functions --tar target/oci/kong-functions.tar \
+		--tag $(OCI_TAG) --annotation org.opencontainers.image.title=kong-functions \
+		--annotation org.opencontainers.image.version=$(OCI_TAG)
 
 demo: build
 	@echo

@@ -241,6 +241,13 @@ impl Need {
 pub fn ctx_shared_path(kind: HostKind, key: &str) -> Vec<String> {
     match kind {
         HostKind::Kong => vec!["kong".into(), "ctx".into(), "shared".into(), key.into()],
+        // ngx_wasm_module outside Kong: its host-property namespace `wasmx.*` holds
+        // values per request, shared by every filter of the chain
+        // (ngx_proxy_wasm_properties.c `ngx_proxy_wasm_properties_set_host`); `kong.*`
+        // exists only inside Kong Gateway (kong-engine.md, "Measured again 2026-12-07").
+        HostKind::Nginx => vec!["wasmx".into(), format!("kong_functions.ctx.shared.{key}")],
+        // Envoy: filter state `wasm.<path>`, read back only under a single-segment path
+        // (context.cc `Context::setProperty`, `findValue`).
         _ => vec![format!("kong_functions.ctx.shared.{key}")],
     }
 }

@@ -12,8 +12,12 @@
 //!             "request_body_bytes": 8388608, "response_body_bytes": 8388608,
 //!             "cache_entries": 10000, "cache_bytes": 16777216,
 //!             "chunks": 1000, "source_bytes": 4194304},
-//!  "shared_data_zone": "kong_functions"}
+//!  "shared_data_zone": "kong_functions",
+//!  "shared_dicts": {"my_counters": "512k"}}
 //! ```
+//!
+//! `shared_dicts` declares `ngx.shared` dictionaries besides Kong's own (see
+//! `pdk::ngx::shared`), sized as nginx's `lua_shared_dict`.
 //!
 //! `shared_data_zone` opts into the host's shared data on Kong's engine, which traps on a
 //! key whose zone is not declared (`shm_kv NAME SIZE;` in nginx's `wasm{}`, Kong's
@@ -69,6 +73,17 @@ pub struct Limits {
     /// Bytes of Lua source one plugin configuration may hold, all chunks together; past
     /// it the configuration is rejected.
     pub source_bytes: usize,
+    /// Wall-clock milliseconds one phase of one request may run, time spent in host calls
+    /// included (the instruction limit does not see it); past it the request fails with
+    /// Kong's 500 and "time limit exceeded". Checked where the instruction limit is
+    /// (every fuel slice, about 16,000 instructions).
+    pub phase_time_ms: u64,
+    /// Distinct header names (request and response headers together) one request may
+    /// set or add; past it the request fails with Kong's 500 and "header name limit
+    /// exceeded". Kong's engine scans the header list on every write, so a chunk adding
+    /// 100,000 headers held its worker for about 30 s (`shared/design/kong-engine.md`);
+    /// with the list bounded, each write stays cheap and `phase_time_ms` bounds the rest.
+    pub header_names: u32,
 }
 
 impl Default for Limits {
@@ -86,6 +101,16 @@ impl Default for Limits {
             cache_bytes: 16 * 1024 * 1024,
             chunks: 1_000,
             source_bytes: 4 * 1024 * 1024,
+            // The 20,000,000-instruction limit ends a loop of pure Lua or of library
+            // calls within about 1 s in the harness (wasmtime) on a loaded 2-core machine;
+            // 5 s lets that limit answer first for any Lua, so this one only ends time spent
+            // in host calls, and well before Envoy's 15 s route timeout.
+            phase_time_ms: 5_000,
+            // Envoy accepts at most 100 headers on a request by default
+            // (`max_headers_count`) and nginx's proxy buffers a few hundred: 1,000 new
+            // names is far past any real request, and 1,000 writes to a list that long
+            // take Kong's engine a few milliseconds.
+            header_names: 1_000,
         }
     }
 }
@@ -106,6 +131,16 @@ pub struct VmConfig {
     pub limits: Limits,
     /// The shared-data zone to use on hosts that need one (see the module docs).
     pub shared_data_zone: Option<String>,
+    /// `ngx.shared` dictionaries besides Kong's (name to nginx size: `"512k"`, `"1m"`),
+    /// as nginx's `lua_shared_dict NAME SIZE;` (see `pdk::ngx::shared`).
+    pub shared_dicts: std::collections::BTreeMap<String, String>,
+    /// Set when the Envoy plugins running this module set `allow_on_headers_stop_iteration:
+    /// true` (Envoy 1.35+): Envoy then delivers the request body to a filter holding the
+    /// request headers, so `rewrite`/`access` can read the body and still change the
+    /// headers. Without it, Envoy turns that hold into `StopAllIterationAndWatermark` and
+    /// delivers no body (proxy-wasm-cpp-host `convertVmCallResultToFilterHeadersStatus`):
+    /// the filter then lets the headers go and runs those phases on the body.
+    pub envoy_allow_on_headers_stop_iteration: bool,
 }
 
 impl VmConfig {
@@ -132,10 +167,28 @@ impl VmConfig {
             l.chunks,
             l.source_bytes,
         ];
-        if l.instructions <= 0 || sizes.contains(&0) {
+        if l.instructions <= 0 || sizes.contains(&0) || l.phase_time_ms == 0 || l.header_names == 0 {
             return Err("invalid VM configuration: limits must be positive".into());
         }
+        config.dictionaries()?;
         Ok(config)
+    }
+
+    /// The `ngx.shared` dictionaries: Kong's and the configured ones, with their sizes in
+    /// bytes. Errors: a size nginx would not read, or a name that is empty or holds `/`
+    /// or `:` (they separate shared-data keys).
+    pub fn dictionaries(&self) -> Result<Vec<(String, usize)>, String> {
+        let mut sizes = std::collections::BTreeMap::new();
+        for (name, size) in &self.shared_dicts {
+            if name.is_empty() || name.contains(['/', ':', '#']) {
+                return Err(format!("invalid VM configuration: shared_dicts: bad dictionary name {name:?}"));
+            }
+            match crate::pdk::ngx::shared::parse_size(size) {
+                Some(bytes) if bytes > 0 => sizes.insert(name.clone(), bytes),
+                _ => return Err(format!("invalid VM configuration: shared_dicts.{name}: invalid size {size:?}")),
+            };
+        }
+        Ok(crate::pdk::ngx::shared::dictionaries(&sizes))
     }
 
     /// The sandbox settings this configuration selects.
@@ -171,5 +224,17 @@ mod tests {
         assert!(VmConfig::parse(br#"{"limits": {"instructions": 0}}"#).is_err());
         assert!(VmConfig::parse(br#"{"limits": {"log_line_bytes": 0}}"#).is_err());
         assert!(VmConfig::parse(b"nope").is_err());
+        assert!(VmConfig::parse(br#"{"shared_dicts": {"a": "1x"}}"#).unwrap_err().contains("invalid size"));
+        assert!(VmConfig::parse(br#"{"shared_dicts": {"a/b": "1m"}}"#).unwrap_err().contains("bad dictionary name"));
+    }
+
+    #[test]
+    fn shared_dicts_add_to_kongs() {
+        let c = VmConfig::parse(br#"{"shared_dicts": {"my_counters": "512k", "kong": "1m"}}"#).unwrap();
+        let dicts = c.dictionaries().unwrap();
+        assert!(dicts.contains(&("my_counters".into(), 512 * 1024)));
+        assert!(dicts.contains(&("kong".into(), 1 << 20)));
+        assert!(dicts.contains(&("kong_rate_limiting_counters".into(), 12 << 20)));
+        assert_eq!(dicts.iter().filter(|(n, _)| n == "kong").count(), 1);
     }
 }

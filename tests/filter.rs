@@ -17,7 +17,7 @@ fn filter(name: &str, config: Value) -> FilterSpec {
 
 /// The chain, or the harness's full error text (`{:#}`) when a filter rejected it.
 fn chain_of(filters: Vec<FilterSpec>) -> Result<Chain, String> {
-    harness().chain(&ChainSpec { filters, vm_config: Value::Null, ..ChainSpec::default() }).map_err(|e| format!("{e:#}"))
+    harness().chain(&common::shipped(ChainSpec { filters, vm_config: Value::Null, ..ChainSpec::default() })).map_err(|e| format!("{e:#}"))
 }
 
 fn chain(config: Value) -> Chain {
@@ -234,7 +234,7 @@ fn standard_library_works_in_a_real_snippet() {
     "#;
     // os.date is outside the default `sandbox` environment (the documents keep only
     // os.clock/difftime/time), so this runs in `on` mode.
-    let spec = ChainSpec { filters: vec![filter("pre-function", json!({ "access": [snippet] }))], vm_config: json!({ "untrusted_lua": "on" }), ..ChainSpec::default() };
+    let spec = common::shipped(ChainSpec { filters: vec![filter("pre-function", json!({ "access": [snippet] }))], vm_config: json!({ "untrusted_lua": "on" }), ..ChainSpec::default() });
     let mut chain = harness().chain(&spec).unwrap();
     let outcome = chain.send(RequestSpec::get("/").header("x-query", "b=two%20words&a=1"));
     assert_eq!(outcome.status, 200);
@@ -248,11 +248,11 @@ fn standard_library_works_in_a_real_snippet() {
 #[test]
 fn vm_configuration_limits_apply_and_the_filter_keeps_serving() {
     let bomb = "if kong.request.get_header('x-bomb') then\n  local t, s = {}, 'x'\n  for _ = 1, 10 do s = s .. s end\n  while true do t[#t + 1] = s .. #t end\nend";
-    let spec = ChainSpec {
+    let spec = common::shipped(ChainSpec {
         filters: vec![filter("pre-function", json!({ "access": [bomb, "while kong.request.get_header('x-spin') do end"] }))],
         vm_config: json!({ "limits": { "memory_bytes": 4194304, "instructions": 5000000 } }),
         ..ChainSpec::default()
-    };
+    });
     let mut chain = harness().chain(&spec).unwrap();
     let bombed = chain.send(RequestSpec::get("/").header("x-bomb", "1"));
     assert_eq!(bombed.status, 500);
@@ -262,7 +262,7 @@ fn vm_configuration_limits_apply_and_the_filter_keeps_serving() {
     assert!(spun.messages().contains(&"[pre-function] access[2]: instruction limit exceeded"), "{:?}", spun.logs);
     assert_eq!(chain.send(RequestSpec::get("/")).status, 200);
 
-    let bad = ChainSpec { filters: vec![filter("pre-function", json!({ "access": ["x = 1"] }))], vm_config: json!({ "limitz": {} }), ..ChainSpec::default() };
+    let bad = common::shipped(ChainSpec { filters: vec![filter("pre-function", json!({ "access": ["x = 1"] }))], vm_config: json!({ "limitz": {} }), ..ChainSpec::default() });
     let error = harness().chain(&bad).err().map(|e| format!("{e:#}")).expect("rejected");
     assert!(error.contains("invalid VM configuration") && error.contains("proxy_on_vm_start returned false"), "{error}");
 }
@@ -275,13 +275,13 @@ fn kong_node_settings_take_precedence_over_the_vm_configuration() {
     // named in untrusted_lua_sandbox_requires; `on` and `strict` (the handler's require
     // list names cjson) load it.
     let snippet = "return kong.response.exit(200, tostring((pcall(require, 'cjson'))))";
-    let spec = |properties: &[(&str, &str)], vm_config: Value| ChainSpec {
+    let spec = |properties: &[(&str, &str)], vm_config: Value| common::shipped(ChainSpec {
         filters: vec![filter("pre-function", json!({ "access": [snippet] }))],
         vm_config,
         properties: properties.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         profile: HostProfile::Kong,
         ..ChainSpec::default()
-    };
+    });
     // Kong's engine appends "\n" to a local response body: compare without it.
     let body = |chain: &mut Chain| chain.send(RequestSpec::get("/")).body.trim_end().to_owned();
     let mut on = harness().chain(&spec(&[], json!({ "untrusted_lua": "on" }))).unwrap();

@@ -127,7 +127,9 @@ fn bodies_at_and_over_the_limit() {
 
 #[test]
 fn a_chunk_setting_100000_headers_and_an_exit_body_at_the_limit() {
-    let vm = json!({ "untrusted_lua": "on", "limits": { "exit_body_bytes": 65536 } });
+    // 100,000 writes to 50 names are under `header_names`; the wall-clock budget is raised
+    // so a slow machine cannot end them (tests/envoy_modes.rs checks that budget).
+    let vm = json!({ "untrusted_lua": "on", "limits": { "exit_body_bytes": 65536, "phase_time_ms": 600000 } });
     let headers = "for i = 1, 100000 do kong.service.request.set_header('x-s' .. (i % 50), i) end";
     let exit_at = "return kong.response.exit(200, string.rep('b', 65536))";
     let exit_over = "return kong.response.exit(200, string.rep('b', 65537))";

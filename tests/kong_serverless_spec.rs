@@ -23,13 +23,13 @@ fn chains_with(chunks: &[&str], properties: std::collections::BTreeMap<String, S
     let mut out = Vec::new();
     for role in ROLES {
         for profile in PROFILES {
-            let spec = ChainSpec {
+            let spec = common::shipped(ChainSpec {
                 filters: vec![FilterSpec { name: role.into(), module: module_path(), config: json!({ "access": chunks }) }],
                 vm_config: Value::Null,
                 properties: properties.clone(),
                 profile,
                 ..ChainSpec::default()
-            };
+            });
             let chain = harness().chain(&spec).unwrap_or_else(|e| panic!("{role} under {profile:?}: {e:#}"));
             out.push((format!("{role} under {profile:?}"), chain));
         }

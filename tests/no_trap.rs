@@ -64,7 +64,7 @@ fn every_pdk_function_in_every_phase_leaves_the_instance_serving() {
                     .unwrap_or_else(|| panic!("{name}: no walk in {phase}: {:?}", walked.messages()))
                     .to_owned();
                 let count: usize = line.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0);
-                // The module has over 140 kong.*/ngx.* functions (README, PDK coverage).
+                // The module has over 140 kong.*/ngx.* functions (docs/pdk.md, PDK coverage).
                 assert!(count >= 140, "{name}: only {count} functions called in {phase}");
             }
             // Nothing the host had to complain about (Kong's engine logs a refused call as

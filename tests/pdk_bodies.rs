@@ -16,7 +16,7 @@ fn chains(config: Value) -> Vec<(HostProfile, Chain)> {
         .into_iter()
         .map(|profile| {
             let filters = vec![FilterSpec { name: "pre-function".into(), module: module_path(), config: config.clone() }];
-            let spec = ChainSpec { filters, profile, ..ChainSpec::default() };
+            let spec = common::shipped(ChainSpec { filters, profile, ..ChainSpec::default() });
             (profile, harness().chain(&spec).unwrap_or_else(|e| panic!("{e:#}")))
         })
         .collect()

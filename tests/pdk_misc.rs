@@ -16,12 +16,12 @@ fn filter(name: &str, config: Value) -> FilterSpec {
 
 /// A pre-function chain with these host properties.
 fn chain_with(config: Value, properties: &[(&str, &str)]) -> Chain {
-    let spec = ChainSpec {
+    let spec = common::shipped(ChainSpec {
         filters: vec![filter("pre-function", config)],
         vm_config: Value::Null,
         properties: properties.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         ..ChainSpec::default()
-    };
+    });
     harness().chain(&spec).map_err(|e| format!("{e:#}")).unwrap()
 }
 

@@ -11,7 +11,7 @@ use wasm_harness::{Chain, ChainSpec, FilterSpec, Outcome, RequestSpec};
 
 fn chain(config: Value) -> Chain {
     let filters = vec![FilterSpec { name: "pre-function".into(), module: module_path(), config }];
-    harness().chain(&ChainSpec { filters, vm_config: Value::Null, ..ChainSpec::default() }).unwrap()
+    harness().chain(&common::shipped(ChainSpec { filters, vm_config: Value::Null, ..ChainSpec::default() })).unwrap()
 }
 
 fn send(chain: &mut Chain, request: RequestSpec) -> Outcome {

@@ -14,7 +14,7 @@ use wasm_harness::{Chain, ChainSpec, FilterSpec, Outcome, RequestSpec};
 fn chain(config: Value) -> Chain {
     let filter = FilterSpec { name: "pre-function".into(), module: module_path(), config };
     harness()
-        .chain(&ChainSpec { filters: vec![filter], vm_config: Value::Null, ..ChainSpec::default() })
+        .chain(&common::shipped(ChainSpec { filters: vec![filter], vm_config: Value::Null, ..ChainSpec::default() }))
         .unwrap_or_else(|e| panic!("{e:#}"))
 }
 

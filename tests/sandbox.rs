@@ -59,7 +59,7 @@ fn parse_case(path: &Path) -> Case {
 }
 
 fn spec(mode: &str, source: &str) -> ChainSpec {
-    ChainSpec {
+    common::shipped(ChainSpec {
         filters: vec![FilterSpec {
             name: "pre-function".into(),
             module: module_path(),
@@ -68,7 +68,7 @@ fn spec(mode: &str, source: &str) -> ChainSpec {
         // Tighter than the defaults so the limit cases finish quickly.
         vm_config: json!({ "untrusted_lua": mode, "limits": { "instructions": 5000000, "memory_bytes": 33554432 } }),
         ..ChainSpec::default()
-    }
+    })
 }
 
 /// Runs one case in one mode; returns a description of what went wrong, if anything.

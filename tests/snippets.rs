@@ -17,6 +17,8 @@
 //!   profiles the snippet must fail, and its mismatch report must contain `text`: a known
 //!   difference that starts passing, or fails differently, fails the test.
 //!   `# sandbox_requires:` the node's `untrusted_lua_sandbox_requires` (comma-separated).
+//!   `# shared_dicts:` the VM configuration's `shared_dicts` (a JSON object, as the
+//!   `lua_shared_dict` lines the source's nginx configuration declares).
 //! - `--- PHASE` (`rewrite`, `access`, `header_filter`, `body_filter`, `log`,
 //!   `certificate`, `functions`), or `--- ROLE PHASE` for a chain with both plugins
 //!   (pre-function first): one Lua chunk, verbatim; repeated sections append chunks in
@@ -335,7 +337,7 @@ fn run(snippet: &Snippet, profile: HostProfile) -> Vec<String> {
 /// Runs `snippet` once, its chunks given to `role` when set.
 fn run_as(snippet: &Snippet, profile: HostProfile, role: Option<&str>) -> Vec<String> {
     let mode = snippet.meta.get("mode").map(String::as_str).unwrap_or("sandbox");
-    let spec = ChainSpec {
+    let spec = common::shipped(ChainSpec {
         filters: snippet
             .configs
             .iter()
@@ -348,11 +350,12 @@ fn run_as(snippet: &Snippet, profile: HostProfile, role: Option<&str>) -> Vec<St
         vm_config: json!({
             "untrusted_lua": mode,
             "untrusted_lua_sandbox_requires": snippet.meta.get("sandbox_requires").map(|r| r.split(',').map(str::trim).collect::<Vec<_>>()).unwrap_or_default(),
+            "shared_dicts": snippet.meta.get("shared_dicts").map(|d| serde_json::from_str::<Value>(d).unwrap_or_else(|e| panic!("{}: shared_dicts: {e}", snippet.name))).unwrap_or_else(|| json!({})),
         }),
         properties: snippet.properties.clone(),
         profile,
         ..ChainSpec::default()
-    };
+    });
     let mut chain = match common::harness().chain(&spec) {
         Ok(chain) => chain,
         Err(e) => {

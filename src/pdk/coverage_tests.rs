@@ -1,4 +1,4 @@
-//! The README's PDK coverage table against the code: every name of Kong's sandbox
+//! The PDK coverage table of `docs/pdk.md` against the code: every name of Kong's sandbox
 //! allowlist (`environment/handler.lua`, see `crate::sandbox::allowlist::HANDLER`) has a
 //! row, and every row marked `done` names something the Lua environment really has.
 
@@ -13,16 +13,16 @@ use crate::sandbox::allowlist::{names, HANDLER};
 use crate::sandbox::Mode;
 use crate::vm_config::VmConfig;
 
-const README: &str = include_str!("../../README.md");
+const PDK_DOC: &str = include_str!("../../docs/pdk.md");
 const START: &str = "<!-- coverage:start -->";
 const END: &str = "<!-- coverage:end -->";
 
-/// Name → status (`done` or the reason it is not here) from the README table.
-fn readme_rows() -> BTreeMap<String, String> {
-    let start = README.find(START).expect("README has the coverage table markers");
-    let end = README.find(END).expect("README has the coverage table end marker");
+/// Name → status (`done` or the reason it is not here) from the `docs/pdk.md` table.
+fn doc_rows() -> BTreeMap<String, String> {
+    let start = PDK_DOC.find(START).expect("docs/pdk.md has the coverage table markers");
+    let end = PDK_DOC.find(END).expect("docs/pdk.md has the coverage table end marker");
     let mut rows = BTreeMap::new();
-    for line in README[start..end].lines().filter(|l| l.starts_with("| `")) {
+    for line in PDK_DOC[start..end].lines().filter(|l| l.starts_with("| `")) {
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
         let status = cells.get(2).copied().unwrap_or_default().to_string();
         for name in cells[1].split(',').map(|n| n.trim().trim_matches('`')) {
@@ -54,9 +54,9 @@ fn missing(candidates: &[&str]) -> Vec<String> {
 
 #[test]
 fn every_allowlisted_name_has_a_row() {
-    let rows = readme_rows();
+    let rows = doc_rows();
     let absent: Vec<&str> = names(HANDLER).filter(|n| !rows.contains_key(*n)).collect();
-    assert!(absent.is_empty(), "README coverage table lacks: {absent:?}");
+    assert!(absent.is_empty(), "docs/pdk.md coverage table lacks: {absent:?}");
 }
 
 /// Rows whose status starts with `done`, `partial:` or `raises` name functions that
@@ -84,11 +84,11 @@ const CONSTANT_HERE: &[&str] = &[
 
 #[test]
 fn constants_are_marked_partial_with_a_reason() {
-    let rows = readme_rows();
+    let rows = doc_rows();
     for name in CONSTANT_HERE {
         let status = rows.get(*name).map(String::as_str).unwrap_or("no row");
         let reason = status.strip_prefix("partial:").map(str::trim).unwrap_or("");
-        assert!(!reason.is_empty(), "{name} returns a constant where Kong computes it, but README says {status:?}");
+        assert!(!reason.is_empty(), "{name} returns a constant where Kong computes it, but docs/pdk.md says {status:?}");
     }
     let unexplained: Vec<&String> = rows.iter().filter(|(_, s)| s.trim_end() == "partial:" || s.trim_end() == "partial").map(|(n, _)| n).collect();
     assert!(unexplained.is_empty(), "partial without a reason: {unexplained:?}");
@@ -96,11 +96,11 @@ fn constants_are_marked_partial_with_a_reason() {
 
 #[test]
 fn rows_marked_done_exist_and_the_others_do_not_claim_to() {
-    let rows = readme_rows();
+    let rows = doc_rows();
     let done: Vec<&str> = rows.iter().filter(|(_, s)| present_by_status(s)).map(|(n, _)| n.as_str()).collect();
-    assert_eq!(missing(&done), Vec::<String>::new(), "marked done in README but absent");
+    assert_eq!(missing(&done), Vec::<String>::new(), "marked done in docs/pdk.md but absent");
     let others: Vec<&str> = rows.iter().filter(|(_, s)| !present_by_status(s)).map(|(n, _)| n.as_str()).collect();
     let absent = missing(&others);
     let present: Vec<&&str> = others.iter().filter(|n| !absent.iter().any(|a| a == **n)).collect();
-    assert!(present.is_empty(), "README says not done, but the environment has: {present:?}");
+    assert!(present.is_empty(), "docs/pdk.md says not done, but the environment has: {present:?}");
 }

@@ -113,6 +113,9 @@ pub struct Runtime {
     limits: Limits,
     /// Fuel the last chunk invocation used.
     last_instructions: i64,
+    /// When the running phase's clock started (see `Runtime::check_phase_budget`), in
+    /// nanoseconds of the host's clock.
+    phase_clock: Option<u64>,
     /// Some `rewrite`/`access` chunk reads or replaces the request body.
     uses_request_body: bool,
     /// Some chunk names `ngx.ctx`: the stream then keeps the times Kong's runloop fields
@@ -214,9 +217,12 @@ impl Runtime {
         }
         let zone = config.shared_data_zone.clone().or_else(|| vm.shared_data_zone.clone());
         let view = Rc::new(HostView::new(setup.host.clone(), zone));
+        view.set_envoy_hold(vm.envoy_allow_on_headers_stop_iteration);
         view.bind(kind);
         let mut scope = Scope::new(view, setup.role.unwrap_or(Role::PreFunction));
         scope.host_kind = kind;
+        // `parse` checked the dictionaries; a VmConfig built in code falls back to Kong's.
+        scope.shared_dicts = Rc::new(vm.dictionaries().unwrap_or_else(|_| crate::pdk::ngx::shared::dictionaries(&Default::default())));
         let pdk = Pdk::new(scope);
         lua::limits::install(limits);
         // One arena entry for the whole build, and no collection cycle started during it:
@@ -256,7 +262,7 @@ impl Runtime {
             .flat_map(|(_, sources)| sources)
             .any(|source| REQUEST_BODY_FUNCTIONS.iter().any(|f| source.contains(f)));
         let uses_ngx_ctx = sources().any(|source| source.contains("ngx.ctx"));
-        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, uses_request_body, uses_ngx_ctx, setup, disabled: None, connections: Vec::new(), next_connection: 0, no_connection_id_logged: false })
+        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, phase_clock: None, uses_request_body, uses_ngx_ctx, setup, disabled: None, connections: Vec::new(), next_connection: 0, no_connection_id_logged: false })
     }
 
     /// Binds the instance to its host on the first request (later calls do nothing):
@@ -397,6 +403,7 @@ impl Runtime {
             return PhaseOutcome::Continue;
         };
         self.pdk.enter(phase, std::mem::take(request));
+        self.phase_clock = None;
         let mut outcome = PhaseOutcome::Continue;
         for i in 0..self.phases[index].1.len() {
             match self.run_chunk(index, i) {
@@ -470,6 +477,10 @@ impl Runtime {
                 self.lua.enter(|ctx| ctx.fetch(executor).stop(&ctx));
                 return Err("instruction limit exceeded".into());
             }
+            if let Err(message) = check_phase_budget(&self.pdk, &self.limits, &mut self.phase_clock) {
+                self.lua.enter(|ctx| ctx.fetch(executor).stop(&ctx));
+                return Err(message);
+            }
             if self.lua.total_memory() > self.limits.memory_bytes {
                 // Garbage may be all that is over the budget: collect before judging.
                 self.lua.gc_collect();
@@ -489,8 +500,33 @@ impl Runtime {
             done = finished;
             result = finished_result;
         }
+        check_header_names(&self.pdk, &self.limits)?;
         result.unwrap_or_else(|| Err("the chunk did not finish".into()))
     }
+
+
+}
+
+/// The budgets the instruction limit cannot see, checked between fuel slices: the
+/// phase's wall-clock time (`Limits::phase_time_ms`; time in host calls counts) and the
+/// request's header names (`Limits::header_names`). The clock is read only once a chunk
+/// outlives its first slice, so a phase is timed from then: short chunks make no host
+/// call for it.
+fn check_phase_budget(pdk: &Pdk, limits: &crate::vm_config::Limits, clock: &mut Option<u64>) -> Result<(), String> {
+    check_header_names(pdk, limits)?;
+    let now = pdk.scope().view.now_nanos();
+    let started = *clock.get_or_insert(now);
+    if now.saturating_sub(started) / 1_000_000 > limits.phase_time_ms {
+        return Err(format!("time limit exceeded ({} ms per phase)", limits.phase_time_ms));
+    }
+    Ok(())
+}
+
+fn check_header_names(pdk: &Pdk, limits: &crate::vm_config::Limits) -> Result<(), String> {
+    if pdk.scope().view.header_names_exceeded() {
+        return Err(format!("header name limit exceeded ({} per request)", limits.header_names));
+    }
+    Ok(())
 }
 
 /// Runs the executor for one fuel slice: whether it finished, and the fuel it used.

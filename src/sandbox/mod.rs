@@ -1,7 +1,7 @@
 //! Kong's `untrusted_lua` sandbox: which globals a chunk sees, per mode.
 //!
 //! Modes, as Kong's code in `kong/tools/sandbox/` defines them (where the plugin
-//! documents' older text differs, the code wins; README lists the differences):
+//! documents' older text differs, the code wins; docs/sandbox.md lists the differences):
 //! - `off`: no Lua code is accepted at all (`init.lua`: `enabled` is
 //!   `untrusted_lua ~= "off"`, else Kong's message).
 //! - `strict`: Kong's handler environment, `ENVIRONMENT.handler` of

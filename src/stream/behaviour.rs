@@ -46,6 +46,14 @@ pub enum RequestBodyDelivery {
     /// request headers always say `end_of_stream` false, and a paused request-headers
     /// callback is never resumed (kong-engine.md, "Request bodies").
     OnceAfterHeaders,
+    /// Body callbacks follow the headers as data arrives, but only once the headers
+    /// continued: a paused request-headers callback gets no body callback at all (Envoy
+    /// before 1.35, or without `allow_on_headers_stop_iteration`: proxy-wasm-cpp-host
+    /// `convertVmCallResultToFilterHeadersStatus` turns the pause into
+    /// `StopAllIterationAndWatermark`; `shared/design/envoy-host.md`, "Stream control").
+    /// The filter lets the headers go and runs `rewrite`/`access` on the whole body;
+    /// request header changes can no longer reach the upstream then.
+    StreamedAfterHeaders,
 }
 
 /// How a replaced body is framed.
@@ -96,6 +104,14 @@ pub struct HostBehaviour {
     /// `src/http/ngx_http_upstream.c`), which copies bytes between the two sockets
     /// without either.
     pub carries_upgraded_streams: bool,
+    /// Whether request headers stay readable after their callback continued. Envoy's
+    /// `Context` drops its handle on them (`Context::decodeHeaders` and
+    /// `continueStream` null `request_headers_`; readable again only in `proxy_on_log`),
+    /// so the filter keeps what the request phases left for the later ones.
+    pub request_headers_after_continue: bool,
+    /// The same for response headers after `proxy_on_response_headers` continued
+    /// (`Context::encodeHeaders`).
+    pub response_headers_after_continue: bool,
 }
 
 impl HostBehaviour {
@@ -104,7 +120,18 @@ impl HostBehaviour {
         match kind {
             HostKind::Kong => HostBehaviour { uri_change: UriChange::UpstreamUri, ..NGINX },
             HostKind::Nginx => NGINX,
-            HostKind::Envoy | HostKind::Generic => ABI,
+            HostKind::Envoy => ENVOY,
+            HostKind::Generic => ABI,
+        }
+    }
+
+    /// The behaviour of `kind` when the host's plugins set Envoy's
+    /// `allow_on_headers_stop_iteration` (`hold` true: Envoy 1.35+ delivers the body to
+    /// a filter holding the request headers) or not. Only Envoy's differs.
+    pub const fn with_envoy_hold(kind: HostKind, hold: bool) -> HostBehaviour {
+        match kind {
+            HostKind::Envoy if hold => ENVOY_HOLD,
+            _ => HostBehaviour::of(kind),
         }
     }
 }
@@ -120,7 +147,24 @@ const ABI: HostBehaviour = HostBehaviour {
     local_body_newline: false,
     single_header_reads: true,
     carries_upgraded_streams: true,
+    request_headers_after_continue: true,
+    response_headers_after_continue: true,
 };
+
+/// Envoy before 1.35, or without `allow_on_headers_stop_iteration` (its default).
+const ENVOY: HostBehaviour = HostBehaviour {
+    request_body: RequestBodyDelivery::StreamedAfterHeaders,
+    // A hold of the response headers stops the response body too
+    // (StopAllIterationAndWatermark): buffered responses are filtered as on Kong's
+    // engine, header_filter on the headers and body_filter on the whole body.
+    holds_response_headers: false,
+    request_headers_after_continue: false,
+    response_headers_after_continue: false,
+    ..ABI
+};
+
+/// Envoy 1.35+ with `allow_on_headers_stop_iteration: true` (what `envoy/envoy.yaml` sets).
+const ENVOY_HOLD: HostBehaviour = HostBehaviour { request_body: RequestBodyDelivery::Streamed, holds_response_headers: true, ..ENVOY };
 
 /// nginx with ngx_wasm_module (Kong's engine outside Kong Gateway).
 const NGINX: HostBehaviour = HostBehaviour {
@@ -133,4 +177,7 @@ const NGINX: HostBehaviour = HostBehaviour {
     local_body_newline: true,
     single_header_reads: false,
     carries_upgraded_streams: false,
+    // nginx keeps `r->headers_in`/`headers_out` for the whole request.
+    request_headers_after_continue: true,
+    response_headers_after_continue: true,
 };

@@ -52,6 +52,25 @@ enum ResponseMode {
     BodyOnlyBuffered,
 }
 
+/// Logs, once per module instance, why request header changes made on the body are lost
+/// on this Envoy, and the setting that fixes it.
+fn log_headers_went_ahead_once(host: &dyn Host) {
+    thread_local! {
+        static LOGGED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if LOGGED.with(|l| l.replace(true)) {
+        return;
+    }
+    host.log(
+        LogLevel::Warn,
+        "kong-functions: rewrite/access read the request body, and this Envoy delivers no body to a filter \
+         holding the request headers (before Envoy 1.35, or without allow_on_headers_stop_iteration): \
+         the headers go upstream first and those phases run on the body, so their request header changes \
+         are not sent. Set allow_on_headers_stop_iteration: true on the Wasm plugins (Envoy 1.35+) and \
+         \"envoy_allow_on_headers_stop_iteration\": true in the VM configuration.",
+    );
+}
+
 /// One HTTP stream through the plugin instance.
 pub struct Stream {
     runtime: Option<Rc<RefCell<Runtime>>>,
@@ -72,6 +91,9 @@ pub struct Stream {
     callback_started: bool,
     /// The WebSocket state of a handshake that went upstream (see [`websocket`]).
     ws: Option<websocket::WsStream>,
+    /// The request headers went upstream before `rewrite`/`access` ran on the body
+    /// ([`RequestBodyDelivery::StreamedAfterHeaders`]): request header writes are refused.
+    headers_went_ahead: bool,
 }
 
 impl Stream {
@@ -90,12 +112,33 @@ impl Stream {
             response_mode: ResponseMode::Streaming,
             callback_started: true,
             ws: None,
+            headers_went_ahead: false,
         }
     }
 
     /// `proxy_on_request_headers`: binds the instance to the host on its first request,
     /// then runs `rewrite` and `access`, or arranges to run them on the request body.
     pub fn on_request_headers(&mut self, end_of_stream: bool) -> Flow {
+        let flow = self.request_headers(end_of_stream);
+        if flow == Flow::Continue && !self.responded_locally {
+            self.keep_request_headers();
+        }
+        flow
+    }
+
+    /// Keeps the request headers for later phases on hosts that drop them once they
+    /// continue (see [`HostView::keep_request_headers`]), when a later phase could read
+    /// them.
+    fn keep_request_headers(&mut self) {
+        let later = [Phase::HeaderFilter, Phase::BodyFilter, Phase::Log, Phase::WsClientFrame, Phase::WsUpstreamFrame, Phase::WsClose];
+        if let Some(view) = self.view.clone() {
+            if self.request_phases_pending || later.iter().any(|p| self.has_phase(*p)) {
+                view.keep_request_headers(&mut self.request.view);
+            }
+        }
+    }
+
+    fn request_headers(&mut self, end_of_stream: bool) -> Flow {
         let Some(runtime) = self.runtime.clone() else {
             self.host.log(LogLevel::Error, "kong-functions: plugin is not configured");
             return self.respond_with_error();
@@ -123,7 +166,7 @@ impl Stream {
             return self.run_request_phases(0, Phase::Access);
         }
         let body_follows = match self.behaviour.request_body {
-            RequestBodyDelivery::Streamed => !end_of_stream,
+            RequestBodyDelivery::Streamed | RequestBodyDelivery::StreamedAfterHeaders => !end_of_stream,
             // end_of_stream is always false there: the headers say whether a body comes.
             RequestBodyDelivery::OnceAfterHeaders => self.body_announced(),
         };
@@ -137,6 +180,13 @@ impl Stream {
             RequestBodyDelivery::Streamed => Flow::Pause,
             // A held request is never resumed there: let the host read the body.
             RequestBodyDelivery::OnceAfterHeaders => Flow::Continue,
+            // A hold would stop the body too (StopAllIterationAndWatermark): the headers
+            // go ahead, and the phases run on the body.
+            RequestBodyDelivery::StreamedAfterHeaders => {
+                self.headers_went_ahead = true;
+                log_headers_went_ahead_once(self.host.as_ref());
+                Flow::Continue
+            }
         }
     }
 
@@ -177,7 +227,12 @@ impl Stream {
             }
         };
         self.request.request_body = Some(body);
-        self.run_request_phases(body_size, Phase::Access)
+        let flow = self.run_request_phases(body_size, Phase::Access);
+        if flow == Flow::Continue && !self.responded_locally {
+            // Held headers (Envoy 1.35+ with the flag) continue with this body.
+            self.keep_request_headers();
+        }
+        flow
     }
 
     /// `proxy_on_response_headers`: `header_filter` (and, without a body to come, one
@@ -211,6 +266,11 @@ impl Stream {
             PhaseOutcome::Continue => {}
             PhaseOutcome::Exited => return self.respond_with_exit(false),
             PhaseOutcome::Failed => return self.respond_with_error(),
+        }
+        if !end_of_stream && self.has_phase(Phase::BodyFilter) {
+            if let Some(view) = self.view.clone() {
+                view.keep_response_headers(&mut self.request.view);
+            }
         }
         if end_of_stream && self.has_phase(Phase::BodyFilter) {
             // No body callback will come: Kong still runs body_filter once, at the end.
@@ -275,7 +335,7 @@ impl Stream {
     /// holds them for a buffered response).
     fn writable_in(&self, phase: Phase) -> Writable {
         match phase {
-            Phase::Rewrite | Phase::Access | Phase::WsHandshake => Writable { request: true, response: true },
+            Phase::Rewrite | Phase::Access | Phase::WsHandshake => Writable { request: !self.headers_went_ahead, response: true },
             Phase::HeaderFilter => Writable { request: false, response: true },
             _ => Writable { request: false, response: self.response_mode == ResponseMode::Buffered },
         }
@@ -317,6 +377,17 @@ impl Stream {
         }
         if self.request.request_body_changed {
             let body = self.request.request_body.clone().unwrap_or_default();
+            if self.headers_went_ahead && body.len() != buffered_size {
+                // The upstream already has the client's Content-Length: a body of another
+                // length would be cut or hang it.
+                let message = format!(
+                    "kong-functions: cannot send a request body of {} bytes in place of {buffered_size}: this Envoy sent \
+                     the request headers (Content-Length) before rewrite/access ran (set allow_on_headers_stop_iteration)",
+                    body.len()
+                );
+                self.host.log(LogLevel::Error, &message);
+                return self.fail_request();
+            }
             self.replace_request_body(buffered_size, &body);
         }
         if self.uses_ngx_ctx() {
@@ -343,8 +414,10 @@ impl Stream {
         match self.behaviour.body_replace {
             BodyReplace::WholeBuffer => {
                 self.host.set_request_body(buffered_size, body);
-                let length = body.len().to_string();
-                self.host.set_request_header("content-length", Some(length.as_bytes()));
+                if !self.headers_went_ahead {
+                    let length = body.len().to_string();
+                    self.host.set_request_header("content-length", Some(length.as_bytes()));
+                }
             }
             // The size argument is the new length; the host sets Content-Length.
             BodyReplace::NewLength => {

@@ -34,6 +34,14 @@ fn instance(config: serde_json::Value, role: Option<Role>, host: &Rc<FakeHost>) 
     Rc::new(RefCell::new(Runtime::configure(&config, role, host.clone(), &VmConfig::default()).unwrap()))
 }
 
+/// [`instance`] where the VM configuration says whether Envoy's plugins set
+/// `allow_on_headers_stop_iteration`.
+fn instance_held(config: serde_json::Value, host: &Rc<FakeHost>, hold: bool) -> Rc<RefCell<Runtime>> {
+    let config = PluginConfig::parse(config.to_string().as_bytes()).unwrap();
+    let vm = VmConfig { envoy_allow_on_headers_stop_iteration: hold, ..VmConfig::default() };
+    Rc::new(RefCell::new(Runtime::configure(&config, Some(Role::PreFunction), host.clone(), &vm).unwrap()))
+}
+
 fn stream(runtime: &Rc<RefCell<Runtime>>, host: &Rc<FakeHost>) -> Stream {
     Stream::new(Some(runtime.clone()), host.clone())
 }
@@ -145,10 +153,29 @@ fn kong_without_an_announced_body_runs_at_the_headers() {
 }
 
 #[test]
-fn envoy_holds_the_headers_until_the_whole_body() {
+fn envoy_without_the_flag_lets_the_headers_go_and_runs_access_on_the_body() {
+    // Before 1.35, or without allow_on_headers_stop_iteration, a hold stops the body too
+    // (StopAllIterationAndWatermark): never Pause from the request headers.
     let host = host_of(HostKindName::Envoy, &[(":method", "POST"), (":path", "/"), ("content-length", "5")]);
     *host.request_body.borrow_mut() = Some(b"hello".to_vec());
-    let runtime = instance(serde_json::json!({"access": [READ_BODY]}), Some(Role::PreFunction), &host);
+    let config = "kong.log.info('body=', kong.request.get_raw_body(), ' path=', kong.request.get_path()) \
+                  kong.service.request.set_header('x-late', '1')";
+    let runtime = instance(serde_json::json!({"access": [config]}), Some(Role::PreFunction), &host);
+    let mut s = stream(&runtime, &host);
+    assert_eq!(s.on_request_headers(false), Flow::Continue);
+    assert!(host.messages().iter().any(|m| m.contains("allow_on_headers_stop_iteration")), "one line names the fix");
+    assert_eq!(s.on_request_body(3, false), Flow::Pause, "StopIterationAndBuffer");
+    assert_eq!(s.on_request_body(5, true), Flow::Continue);
+    assert!(host.messages().contains(&"[pre-function] body=hello path=/".to_string()), "{:?}", host.messages());
+    assert_eq!(request_header(&host, "x-late"), None, "the headers already went upstream");
+}
+
+#[test]
+fn envoy_holds_the_headers_until_the_whole_body_where_its_plugins_allow_it() {
+    // Envoy 1.35+ with allow_on_headers_stop_iteration: the held filter gets the body.
+    let host = host_of(HostKindName::Envoy, &[(":method", "POST"), (":path", "/"), ("content-length", "5")]);
+    *host.request_body.borrow_mut() = Some(b"hello".to_vec());
+    let runtime = instance_held(serde_json::json!({"access": [READ_BODY]}), &host, true);
     let mut s = stream(&runtime, &host);
     assert_eq!(s.on_request_headers(false), Flow::Pause);
     assert_eq!(s.on_request_body(3, false), Flow::Pause);
@@ -235,11 +262,13 @@ fn buffered_responses_follow_what_the_host_can_hold() {
         "header_filter": ["kong.response.set_header('x-len', #(kong.service.response.get_raw_body() or ''))"],
         "body_filter": ["ngx.arg[1] = (kong.response.get_raw_body() or ngx.arg[1]):upper()"],
     });
-    for (kind, holds) in [(HostKindName::Envoy, true), (HostKindName::Kong, false)] {
+    // Envoy holds response headers only with allow_on_headers_stop_iteration (without
+    // it the hold would stop the body too); Kong's engine never does.
+    for (kind, flag, holds) in [(HostKindName::Envoy, true, true), (HostKindName::Envoy, false, false), (HostKindName::Kong, false, false)] {
         let host = host_of(kind, &[(":path", "/")]);
         *host.response.borrow_mut() = vec![(":status".into(), b"200".to_vec()), ("content-length".into(), b"3".to_vec())];
         *host.response_body.borrow_mut() = Some(b"abc".to_vec());
-        let runtime = instance(config.clone(), Some(Role::PreFunction), &host);
+        let runtime = instance_held(config.clone(), &host, flag);
         let mut s = stream(&runtime, &host);
         s.on_request_headers(true);
         let expected = if holds { Flow::Pause } else { Flow::Continue };

@@ -36,6 +36,18 @@ pub struct RequestView {
     headers: Option<Vec<(String, Vec<u8>)>>,
     /// Headers read one by one from the host in the running callback, before the map.
     single_reads: u8,
+    /// The request headers as the request phases left them, kept when they continued on
+    /// a host that then drops its handle on them (Envoy: see
+    /// [`HostBehaviour::request_headers_after_continue`]): later phases read these, as
+    /// Kong's later phases read `ngx.req.get_headers()`.
+    kept_request: Option<Vec<(String, Vec<u8>)>>,
+    /// The same for the response headers once `header_filter` let them go.
+    kept_response: Option<Vec<(String, Vec<u8>)>>,
+    /// The header names this request set or added, request and response together,
+    /// lowercase (see `Limits::header_names`).
+    header_names: std::collections::BTreeSet<String>,
+    /// A write was refused for a name past `Limits::header_names`.
+    header_names_exceeded: bool,
 }
 
 impl RequestView {
@@ -44,6 +56,11 @@ impl RequestView {
     pub fn new_callback(&mut self) {
         self.headers = None;
         self.single_reads = 0;
+    }
+
+    /// Whether this request tried to set more distinct header names than its limit.
+    pub fn header_names_exceeded(&self) -> bool {
+        self.header_names_exceeded
     }
 }
 
@@ -70,6 +87,8 @@ pub struct HostView {
     writable: Cell<Writable>,
     /// The VM configuration's `shared_data_zone`.
     zone: Option<String>,
+    /// The VM configuration's `envoy_allow_on_headers_stop_iteration`.
+    envoy_hold: Cell<bool>,
     request: RefCell<RequestView>,
 }
 
@@ -90,6 +109,7 @@ impl HostView {
             behaviour: Cell::new(HostBehaviour::of(HostKind::Generic)),
             writable: Cell::new(Writable { request: true, response: true }),
             zone: zone.filter(|z| !z.is_empty()),
+            envoy_hold: Cell::new(false),
             request: RefCell::new(RequestView::default()),
         }
     }
@@ -97,7 +117,13 @@ impl HostView {
     /// Applies the behaviour of the detected host.
     pub fn bind(&self, kind: HostKind) {
         self.kind.set(kind);
-        self.behaviour.set(HostBehaviour::of(kind));
+        self.behaviour.set(HostBehaviour::with_envoy_hold(kind, self.envoy_hold.get()));
+    }
+
+    /// Applies the VM configuration's `envoy_allow_on_headers_stop_iteration` (before
+    /// [`HostView::bind`]).
+    pub fn set_envoy_hold(&self, hold: bool) {
+        self.envoy_hold.set(hold);
     }
 
     /// The behaviour in force.
@@ -143,8 +169,61 @@ impl HostView {
     /// Runs `f` on the request's header map, reading it from the host on first use.
     fn with_headers<R>(&self, f: impl FnOnce(&mut Vec<(String, Vec<u8>)>) -> R) -> R {
         let mut view = self.request.borrow_mut();
-        let headers = view.headers.get_or_insert_with(|| self.inner.request_headers());
-        f(headers)
+        if view.headers.is_none() {
+            let read = match &view.kept_request {
+                Some(kept) => kept.clone(),
+                None => self.inner.request_headers(),
+            };
+            view.headers = Some(read);
+        }
+        f(view.headers.get_or_insert_with(Vec::new))
+    }
+
+    /// Called (between phase runs) as the request headers of `request` continue: keeps
+    /// them for the later phases where the host drops its handle on them once they
+    /// continued (Envoy), so `kong.request.get_header` reads in `header_filter`,
+    /// `body_filter` and `log` what the request phases left, as in Kong. One pairs read
+    /// (none when this callback read the map already); nothing on other hosts.
+    pub fn keep_request_headers(&self, request: &mut RequestView) {
+        self.swap_request(request);
+        if !self.behaviour.get().request_headers_after_continue && self.request.borrow().kept_request.is_none() {
+            let headers = self.with_headers(|headers| headers.clone());
+            self.request.borrow_mut().kept_request = Some(headers);
+        }
+        self.swap_request(request);
+    }
+
+    /// Called (between phase runs) as the response headers continue with a
+    /// `body_filter` to come: keeps them where the host drops them (Envoy), so
+    /// `kong.response.get_header` still reads them there.
+    pub fn keep_response_headers(&self, request: &mut RequestView) {
+        if !self.behaviour.get().response_headers_after_continue {
+            request.kept_response = Some(self.inner.response_headers());
+        }
+    }
+
+    /// Notes a header write of `name`; false when it would take the request past
+    /// `Limits::header_names` distinct names (the write is not made, and the runtime
+    /// fails the request). A host's cost per write grows with the header list (Kong's
+    /// engine scans it), so the list, not the number of writes, is what is bounded;
+    /// rewriting the same names stays cheap and only the time budget limits it.
+    fn note_header_name(&self, name: &str) -> bool {
+        let mut view = self.request.borrow_mut();
+        if view.header_names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+            return true;
+        }
+        if view.header_names.len() >= crate::lua::limits::current().header_names as usize {
+            view.header_names_exceeded = true;
+            return false;
+        }
+        view.header_names.insert(name.to_ascii_lowercase());
+        true
+    }
+
+    /// Whether this request went past `Limits::header_names` (checked by the runtime
+    /// where it checks the instruction limit).
+    pub fn header_names_exceeded(&self) -> bool {
+        self.request.borrow().header_names_exceeded()
     }
 
     /// Whether the next header read should ask the host for that one header
@@ -161,7 +240,7 @@ impl HostView {
             return false;
         }
         let mut view = self.request.borrow_mut();
-        if view.headers.is_some() || view.single_reads >= SINGLE_HEADER_READS {
+        if view.headers.is_some() || view.kept_request.is_some() || view.single_reads >= SINGLE_HEADER_READS {
             return false;
         }
         view.single_reads += 1;
@@ -256,7 +335,7 @@ impl Host for HostView {
         });
         match cached {
             // Hosts need not list pseudo-headers among the pairs: ask for those.
-            None if name.starts_with(':') => self.inner.request_header(name),
+            None if name.starts_with(':') && self.request.borrow().kept_request.is_none() => self.inner.request_header(name),
             found => found,
         }
     }
@@ -274,7 +353,7 @@ impl Host for HostView {
         headers
     }
     fn set_request_header(&self, name: &str, value: Option<&[u8]>) {
-        if !self.request_writable(name) {
+        if !self.request_writable(name) || !self.note_header_name(name) {
             return;
         }
         match (name, value) {
@@ -288,7 +367,7 @@ impl Host for HostView {
         }
     }
     fn add_request_header(&self, name: &str, value: &[u8]) {
-        if !self.request_writable(name) {
+        if !self.request_writable(name) || !self.note_header_name(name) {
             return;
         }
         if self.undrop(name) {
@@ -301,18 +380,24 @@ impl Host for HostView {
         }
     }
     fn response_header(&self, name: &str) -> Option<Vec<u8>> {
+        if let Some(kept) = &self.request.borrow().kept_response {
+            return kept.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+        }
         self.inner.response_header(name)
     }
     fn response_headers(&self) -> Vec<(String, Vec<u8>)> {
+        if let Some(kept) = &self.request.borrow().kept_response {
+            return kept.clone();
+        }
         self.inner.response_headers()
     }
     fn set_response_header(&self, name: &str, value: Option<&[u8]>) {
-        if self.response_writable(name) {
+        if self.response_writable(name) && self.note_header_name(name) {
             self.inner.set_response_header(name, value)
         }
     }
     fn add_response_header(&self, name: &str, value: &[u8]) {
-        if self.response_writable(name) {
+        if self.response_writable(name) && self.note_header_name(name) {
             self.inner.add_response_header(name, value)
         }
     }

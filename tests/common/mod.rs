@@ -45,17 +45,55 @@ pub fn chain(role: &str, profile: HostProfile, config: Value) -> Chain {
 }
 
 /// [`chain`] with a VM configuration (`untrusted_lua`, limits ...).
+///
+/// Envoy runs as `envoy/envoy.yaml` sets it up: 1.35+ with
+/// `allow_on_headers_stop_iteration` on the plugins and
+/// `envoy_allow_on_headers_stop_iteration` in the VM configuration (`tests/envoy_modes.rs`
+/// covers the other Envoy modes).
 pub fn chain_with_vm(role: &str, profile: HostProfile, config: Value, vm_config: Value) -> Chain {
     let spec = ChainSpec {
         filters: vec![FilterSpec { name: role.into(), module: module_path(), config }],
-        vm_config,
+        vm_config: shipped_vm_config(profile, vm_config),
         profile,
+        envoy: wasm_harness::EnvoyMode::V1_35_HOLD,
         ..ChainSpec::default()
     };
     harness().chain(&spec).unwrap_or_else(|e| panic!("{role} under {profile:?}: {e:#}"))
 }
 
 /// Runs `request`; a trap or harness error fails the test with its message.
+///
+/// A stream the host would end at its idle timeout (the filter held it and nothing
+/// resumed it) fails the test too: on a real host that request would hang for minutes.
 pub fn send(chain: &mut Chain, request: &RequestSpec) -> Outcome {
-    chain.run(request).unwrap_or_else(|e| panic!("the filter trapped: {e:#}"))
+    let outcome = chain.run(request).unwrap_or_else(|e| panic!("the filter trapped: {e:#}"));
+    if let Some(reason) = &outcome.hung {
+        panic!("the stream hung under {:?}: {reason}", chain.profile());
+    }
+    outcome
+}
+
+/// `vm_config` with what `envoy/envoy.yaml`'s VM configuration adds on Envoy:
+/// `envoy_allow_on_headers_stop_iteration`, matching its plugins' flag.
+pub fn shipped_vm_config(profile: HostProfile, vm_config: Value) -> Value {
+    if profile != HostProfile::Envoy {
+        return vm_config;
+    }
+    let mut object = match vm_config {
+        Value::Object(object) => object,
+        _ => serde_json::Map::new(),
+    };
+    object.entry("envoy_allow_on_headers_stop_iteration").or_insert(Value::Bool(true));
+    Value::Object(object)
+}
+
+/// `spec` as the shipped host configurations run it: on Envoy, 1.35+ with the plugins'
+/// `allow_on_headers_stop_iteration` and the VM configuration's
+/// `envoy_allow_on_headers_stop_iteration` (`envoy/envoy.yaml`).
+pub fn shipped(mut spec: ChainSpec) -> ChainSpec {
+    if spec.profile == HostProfile::Envoy {
+        spec.envoy = wasm_harness::EnvoyMode::V1_35_HOLD;
+        spec.vm_config = shipped_vm_config(spec.profile, std::mem::take(&mut spec.vm_config));
+    }
+    spec
 }

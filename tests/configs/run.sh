@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Validates the shipped host configs (envoy/, kong-wasm/) with validate.py, in a venv at
+# Validates the shipped host configs (envoy/, kong-wasm/, deploy/) with validate.py, in a venv at
 # target/config-venv. The first run creates the venv and installs requirements.txt from
 # PyPI; later runs reuse it (reinstalling only when requirements.txt changes) and need no
 # network. Extra arguments go to validate.py (-v prints every check).

@@ -24,6 +24,10 @@
   pass and examples/invalid-*.json fail; the configs in kong.yml (filter chains) and
   kong-plugins.yml (plugins) pass, and are the same as Envoy's; kong.conf turns Wasm on.
 - envoy/docker-compose.yml mounts what envoy.yaml expects.
+- deploy/istio/ (WasmPlugin) and deploy/envoy-gateway/ (EnvoyExtensionPolicy) against
+  the resources' CRD schemas and CEL rules, rewritten as our own checks in
+  k8s_manifests.py, plus roles, order, fail closed and the same plugin configs as
+  envoy.yaml; bad copies must be rejected (ISTIO_MUTATIONS, EG_MUTATIONS).
 
 Prints one summary line and exits 0 when everything holds; otherwise prints every
 failed check and exits 1. `-v` prints each check and why each bad copy was rejected.
@@ -51,9 +55,14 @@ except ImportError as e:  # pragma: no cover
              "or pip install -r tests/configs/requirements.txt")
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import k8s_manifests  # noqa: E402  (beside this file)
 ENVOY_YAML = ROOT / "envoy" / "envoy.yaml"
 COMPOSE_YML = ROOT / "envoy" / "docker-compose.yml"
 KONG_DIR = ROOT / "kong-wasm"
+ISTIO_YAML = ROOT / "deploy" / "istio" / "kong-functions.yaml"
+EG_YAML = ROOT / "deploy" / "envoy-gateway" / "kong-functions.yaml"
+CARGO_TOML = ROOT / "Cargo.toml"
 
 WASM_FILTER = "envoy.filters.http.wasm"
 ROUTER_FILTER = "envoy.filters.http.router"
@@ -66,7 +75,9 @@ VM_ID = "kong-functions"
 # The VM configuration the filter accepts (src/vm_config.rs: every field optional,
 # unknown fields rejected). Keep in step with that file.
 LIMIT_NAMES = ["instructions", "memory_bytes", "string_bytes", "header_value_bytes",
-               "exit_body_bytes", "log_line_bytes"]
+               "exit_body_bytes", "log_line_bytes", "request_body_bytes", "response_body_bytes",
+               "cache_entries", "cache_bytes", "chunks", "source_bytes", "phase_time_ms",
+               "header_names"]
 VM_CONFIG_SCHEMA = {
     "$schema": "http://json-schema.org/draft-04/schema#",
     "type": "object",
@@ -75,6 +86,8 @@ VM_CONFIG_SCHEMA = {
         "untrusted_lua": {"enum": ["off", "strict", "lax", "sandbox", "on"]},
         "untrusted_lua_sandbox_requires": {"type": "array", "items": {"type": "string"}},
         "untrusted_lua_sandbox_environment": {"type": "array", "items": {"type": "string"}},
+        "shared_data_zone": {"type": "string"},
+        "envoy_allow_on_headers_stop_iteration": {"type": "boolean"},
         "limits": {
             "type": "object",
             "additionalProperties": False,
@@ -132,6 +145,21 @@ def load_yaml(path):
             return yaml.load(f, Loader=StrictLoader)
     except yaml.YAMLError as e:
         raise CheckFailed(f"{rel(path)}: invalid YAML: " + " ".join(str(e).split())) from None
+
+
+def load_yaml_documents(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [d for d in yaml.load_all(f, Loader=StrictLoader) if d is not None]
+    except yaml.YAMLError as e:
+        raise CheckFailed(f"{rel(path)}: invalid YAML: " + " ".join(str(e).split())) from None
+
+
+def crate_version():
+    for line in CARGO_TOML.read_text(encoding="utf-8").splitlines():
+        if line.startswith("version = "):
+            return line.split('"')[1]
+    raise CheckFailed("Cargo.toml: no version line")
 
 
 def load_json(path):
@@ -324,6 +352,11 @@ def envoy_plugin_configs(config, plugin_validator):
     hcms = list(http_connection_managers(config))
     if len(hcms) != 1:
         raise CheckFailed(f"expected one http_connection_manager, found {len(hcms)}")
+    if not config.get("node", {}).get("id"):
+        raise CheckFailed("node.id must be set: the filter's node.* properties (kong.node.get_id) read it")
+    upgrades = [u.get("upgrade_type") for u in hcms[0].get("upgrade_configs", [])]
+    if "websocket" not in upgrades:
+        raise CheckFailed("upgrade_configs must allow websocket, or Envoy answers 403 before the ws_* phases")
     filters = hcms[0].get("http_filters", [])
     names = [f.get("name") for f in filters]
     wasm = [f for f in filters if f.get("name") == WASM_FILTER]
@@ -358,10 +391,19 @@ def envoy_plugin_configs(config, plugin_validator):
     configs = {}
     for p in plugins:
         root_id = p["root_id"]
-        if p.get("fail_open") is not False:
-            raise CheckFailed(f"{root_id}: fail_open must be set to false, got {p.get('fail_open')!r}")
-        if "failure_policy" in p:
-            raise CheckFailed(f"{root_id}: failure_policy is not in Envoy 1.31; use fail_open")
+        # Fail closed, said explicitly (Envoy 1.35 deprecates fail_open for failure_policy).
+        if p.get("failure_policy") != "FAIL_CLOSED":
+            raise CheckFailed(f"{root_id}: failure_policy must be FAIL_CLOSED, got {p.get('failure_policy')!r}")
+        if "fail_open" in p:
+            raise CheckFailed(f"{root_id}: fail_open is deprecated; failure_policy says it")
+        # The filter holds request headers for a body-reading rewrite/access only when
+        # told the plugin sets allow_on_headers_stop_iteration: both must agree, or a
+        # request hangs (held, no body) or loses its header changes.
+        if p.get("allow_on_headers_stop_iteration") is not True:
+            raise CheckFailed(f"{root_id}: allow_on_headers_stop_iteration must be true")
+        if vm_config.get("envoy_allow_on_headers_stop_iteration") is not True:
+            raise CheckFailed("vm_config.configuration: envoy_allow_on_headers_stop_iteration must be true, "
+                              "as the plugins set allow_on_headers_stop_iteration")
         text = string_value(p.get("configuration"), f"{root_id}.configuration")
         cfg = parse_json(text, f"{root_id}.configuration")
         require_valid(plugin_validator, cfg, f"{root_id}.configuration")
@@ -449,7 +491,8 @@ ENVOY_MUTATIONS = [
     ("oneof set twice (match prefix and path)",
      lambda c: _hcm(c)["route_config"]["virtual_hosts"][0]["routes"][0]["match"].__setitem__("path", "/x")),
     # The next four pass from_dict: only the strict walk rejects them.
-    ("string for a bool (fail_open: 'no')", lambda c: _plugin(c, 0).__setitem__("fail_open", "no")),
+    ("string for a bool (respect_dns_ttl: 'no')",
+     lambda c: c["static_resources"]["clusters"][0].__setitem__("respect_dns_ttl", "no")),
     ("field name that only snake-cases right (http__filters)",
      lambda c: _rename(_hcm(c), "http_filters", "http__filters")),
     ("extra key beside a StringValue's value",
@@ -473,7 +516,10 @@ WASM_MUTATIONS = [
     ("post-function before pre-function", _swap_wasm),
     ("router before the wasm filters", lambda c: _hcm(c)["http_filters"].insert(0, _hcm(c)["http_filters"].pop())),
     ("two different vm_ids", lambda c: _plugin(c, 1)["vm_config"].__setitem__("vm_id", "other")),
-    ("fail_open: true", lambda c: _plugin(c, 0).__setitem__("fail_open", True)),
+    ("no node block", lambda c: c.pop("node")),
+    ("no websocket upgrade", lambda c: _hcm(c).pop("upgrade_configs")),
+    ("failure_policy: FAIL_OPEN", lambda c: _plugin(c, 0).__setitem__("failure_policy", "FAIL_OPEN")),
+    ("allow_on_headers_stop_iteration off", lambda c: _plugin(c, 1).__setitem__("allow_on_headers_stop_iteration", False)),
     ("plugin configuration not JSON", lambda c: _set_config(c, 0, "{access: [")),
     ("plugin configuration with an unknown key",
      lambda c: _set_config(c, 1, '{"header_filter": ["x"], "header_filtr": ["x"]}')),
@@ -635,8 +681,8 @@ def main():
         def compose():
             c = load_yaml(COMPOSE_YML)
             svc = c["services"]["envoy"]
-            if not str(svc.get("image", "")).startswith("envoyproxy/envoy:v1.31"):
-                raise CheckFailed(f"envoy image: expected envoyproxy/envoy:v1.31-*, got {svc.get('image')!r}")
+            if not str(svc.get("image", "")).startswith("envoyproxy/envoy:v1.35"):
+                raise CheckFailed(f"envoy image: expected envoyproxy/envoy:v1.35-*, got {svc.get('image')!r}")
             targets = {v.split(":")[1] for v in svc.get("volumes", [])}
             plugin = _plugin(envoy, 0)
             wanted = {"/etc/envoy/envoy.yaml", plugin["vm_config"]["code"]["local"]["filename"]}
@@ -649,6 +695,29 @@ def main():
                 raise CheckFailed(f"upstream must listen on the cluster's port {port}")
         checks.run(f"{rel(COMPOSE_YML)}: mounts what envoy.yaml loads, upstream port", compose)
 
+        # Istio and Envoy Gateway manifests.
+        for path, check, mutations, what in (
+                (ISTIO_YAML, k8s_manifests.check_istio, k8s_manifests.ISTIO_MUTATIONS,
+                 "WasmPlugin schema and CEL rules, pre-function AUTHN first, post-function last"),
+                (EG_YAML, k8s_manifests.check_envoy_gateway, k8s_manifests.EG_MUTATIONS,
+                 "EnvoyExtensionPolicy schema and CEL rules, wasm pre-function then post-function")):
+            def manifest(docs, check=check):
+                try:
+                    check(docs, validators["pre_function"], envoy_configs, crate_version())
+                except k8s_manifests.ManifestError as e:
+                    raise CheckFailed(str(e)) from None
+                return True
+            docs = checks.run(f"{rel(path)} loads (YAML, no duplicate keys)", load_yaml_documents, path)
+            if docs is None:
+                continue
+            checks.run(f"{rel(path)} has no TODO left",
+                       lambda p=path: k8s_manifests.no_placeholder_left(p.read_text(encoding="utf-8"), rel(p)))
+            if checks.run(f"{rel(path)}: {what}", manifest, docs) is None:
+                continue  # bad copies prove nothing when the good file fails
+            for bad, mutate in mutations:
+                checks.run(f"{rel(path)} check rejects a copy with {bad}",
+                           must_reject, manifest, docs, mutate, verbose, bad)
+
     return finish(checks, imported, failed_imports)
 
 
@@ -659,8 +728,9 @@ def finish(checks, imported, failed_imports):
         return 1
     print(f"validate.py: all {checks.passed} config checks passed (envoy.yaml against Envoy's v3 API "
           f"with {imported} envoy_data_plane modules, {len(failed_imports)} failed to import; "
-          f"{len(ENVOY_MUTATIONS) + len(WASM_MUTATIONS) + len(SCHEMA_NEGATIVES)} bad inputs rejected; "
-          "kong-wasm schemas, examples, kong.yml, kong-plugins.yml, kong.conf, docker-compose.yml)")
+          f"{len(ENVOY_MUTATIONS) + len(WASM_MUTATIONS) + len(SCHEMA_NEGATIVES) + len(k8s_manifests.ISTIO_MUTATIONS) + len(k8s_manifests.EG_MUTATIONS)} "
+          "bad inputs rejected; kong-wasm schemas, examples, kong.yml, kong-plugins.yml, kong.conf, "
+          "docker-compose.yml, deploy/istio, deploy/envoy-gateway)")
     return 0
 
 

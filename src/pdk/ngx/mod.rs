@@ -5,6 +5,7 @@
 pub mod re;
 pub mod req;
 pub mod resp;
+pub mod shared;
 pub mod ssl;
 pub mod util;
 
@@ -36,6 +37,7 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     }
     set_function(ctx, t, "log", pdk, log);
     t.set(ctx, "arg", arg_table(ctx, pdk)).ok();
+    t.set(ctx, "shared", shared::table(ctx, pdk)).ok();
     crate::pdk::ngx::resp::install(ctx, pdk, t);
     crate::pdk::ngx::req::install(ctx, t, pdk);
     crate::pdk::ngx::util::install(ctx, t, pdk);

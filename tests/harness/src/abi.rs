@@ -110,6 +110,8 @@ pub struct Shared {
     pub shm_zones: Arc<Vec<String>>,
     /// Kong: set when a host call would crash the nginx worker (the chain cannot go on).
     pub crashed: Arc<Mutex<Option<String>>>,
+    /// Kong: nginx with ngx_wasm_module alone (`ChainSpec.plain_nginx`): no `kong.*`.
+    pub plain_nginx: bool,
 }
 
 /// The callback a filter instance is running, for rules that depend on it.
@@ -170,6 +172,14 @@ pub struct HostState {
     pub memory: Option<Memory>,
     /// The module's `proxy_on_memory_allocate`, looked up once as `memory` is.
     pub allocate: Option<TypedFunc<i32, i32>>,
+    /// Envoy: this filter's request headers continued (its headers callback returned
+    /// Continue, or it called `proxy_continue_stream`): Envoy's `Context` drops its
+    /// handle on them, so reads and writes fail until `proxy_on_log`
+    /// (`source/extensions/common/wasm/context.cc` `Context::decodeHeaders`,
+    /// `continueStream`; envoy-host.md "Header maps are gone after Continue").
+    pub request_headers_released: bool,
+    /// Envoy: the same for the response headers (`Context::encodeHeaders`).
+    pub response_headers_released: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -379,6 +389,9 @@ pub fn deserialize_map(bytes: &[u8]) -> Result<HeaderMap> {
 
 /// Which header map a `MapType` names, in the shared stream.
 fn with_map<R>(state: &mut HostState, map_type: i32, f: impl FnOnce(&mut HeaderMap) -> R) -> Option<R> {
+    if envoy_map_released(state, map_type) {
+        return None;
+    }
     if map_type == 6 || map_type == 7 {
         let response = state.call_response.as_mut()?;
         return Some(f(if map_type == 6 { &mut response.headers } else { &mut response.trailers }));
@@ -395,17 +408,34 @@ fn with_map<R>(state: &mut HostState, map_type: i32, f: impl FnOnce(&mut HeaderM
     Some(f(map))
 }
 
-/// Envoy's `setBuffer` rule: `start == 0 && size == 0` prepends, a range covering the
-/// buffer replaces it, `start >= len` appends, anything else splices.
-fn splice(buffer: &mut Vec<u8>, start: usize, size: usize, data: &[u8]) {
-    if start == 0 && size == 0 {
-        buffer.splice(0..0, data.iter().copied());
+/// Envoy: whether `map_type` is a header map this filter's context no longer holds
+/// (see [`HostState::request_headers_released`]); `proxy_on_log` reads them again
+/// (`access_log_phase_`).
+fn envoy_map_released(state: &HostState, map_type: i32) -> bool {
+    if state.shared.profile != HostProfile::Envoy || state.callback == Callback::Log {
+        return false;
+    }
+    match map_type {
+        0 => state.request_headers_released,
+        2 => state.response_headers_released,
+        _ => false,
+    }
+}
+
+/// Envoy's `Buffer::copyFrom` (`source/extensions/common/wasm/context.cc`): with
+/// `start == 0`, `size == 0` prepends, otherwise the first `size` bytes are replaced
+/// (all of them when `size` covers the buffer); `start >= len` appends; a range in the
+/// middle is `BadArgument` (returns false).
+fn splice(buffer: &mut Vec<u8>, start: usize, size: usize, data: &[u8]) -> bool {
+    if start == 0 {
+        let end = size.min(buffer.len());
+        buffer.splice(0..end, data.iter().copied());
     } else if start >= buffer.len() {
         buffer.extend_from_slice(data);
     } else {
-        let end = start.saturating_add(size).min(buffer.len());
-        buffer.splice(start..end, data.iter().copied());
+        return false;
     }
+    true
 }
 
 /// Registers every proxy-wasm ABI 0.2.1 host function on `linker` (module `env`).
@@ -484,8 +514,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
                 1 => &mut stream.response_body,
                 _ => return Ok(status::BAD_ARGUMENT),
             };
-            splice(buffer, start as u32 as usize, size as u32 as usize, &data);
-            Ok(status::OK)
+            Ok(if splice(buffer, start as u32 as usize, size as u32 as usize, &data) { status::OK } else { status::BAD_ARGUMENT })
         },
     )?;
     linker.func_wrap(
@@ -494,6 +523,10 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         |mut c: Caller<'_, HostState>, map_type: i32, ret_ptr: i32, ret_size: i32| -> Result<i32> {
             if kong(c.data()) && !kong_map_readable(c.data(), map_type) {
                 return Ok(status::BAD_ARGUMENT);
+            }
+            if envoy_map_released(c.data(), map_type) {
+                // cpp-host `getHeaderMapPairs` on a null map: an empty Ok.
+                return return_bytes(&mut c, &serialize_map(&[]), ret_ptr, ret_size);
             }
             let Some(bytes) = with_map(c.data_mut(), map_type, |m| serialize_map(m)) else {
                 return Ok(status::BAD_ARGUMENT);
@@ -615,6 +648,14 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         |mut c: Caller<'_, HostState>, path_ptr: i32, path_len: i32, ret_ptr: i32, ret_size: i32| -> Result<i32> {
             let path = read(&mut c, path_ptr, path_len)?;
             let key = property_key(&path);
+            if c.data().shared.profile == HostProfile::Envoy {
+                if let Some(answer) = envoy_filter_state(c.data(), &path) {
+                    return match answer {
+                        Some(value) => return_bytes(&mut c, &value, ret_ptr, ret_size),
+                        None => Ok(status::NOT_FOUND),
+                    };
+                }
+            }
             if kong(c.data()) {
                 match kong_get_property(c.data(), &key)? {
                     Some(Ok(value)) => return return_bytes(&mut c, &value, ret_ptr, ret_size),
@@ -660,11 +701,26 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
                     _ => {}
                 }
             }
+            if kong(state) && state.shared.plain_nginx && key.starts_with("kong.") {
+                // No Kong Gateway: nothing handles its namespace (NGX_DECLINED).
+                return Ok(status::NOT_FOUND);
+            }
             match props::set_rule(state.shared.profile, &key) {
                 SetRule::Refuse => return Ok(status::BAD_ARGUMENT),
                 SetRule::Trap => bail!("cannot set immutable nginx variable \"{key}\""),
                 SetRule::Target if !props::valid_target(&value) => return Ok(status::BAD_ARGUMENT),
                 SetRule::Target | SetRule::Store => {}
+            }
+            if state.shared.profile == HostProfile::Envoy {
+                // `Context::setProperty`: filter state `wasm.<path>` of the stream; a root
+                // context has none (NotFound). The raw path is the key, so a
+                // multi-segment path never reads back (getProperty looks up only its
+                // first segment).
+                if state.context_id == ROOT_CONTEXT_ID {
+                    return Ok(status::NOT_FOUND);
+                }
+                lock(&state.shared.stream).filter_state.insert(envoy_state_key(&path), value);
+                return Ok(status::OK);
             }
             if state.context_id == ROOT_CONTEXT_ID {
                 lock(&state.shared.root_properties).insert(key, value);
@@ -717,6 +773,12 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         // 0 HttpRequest, 1 HttpResponse, 2 Downstream, 3 Upstream (no L4 streams here).
         if !(0..=1).contains(&stream_type) {
             return Ok(status::BAD_ARGUMENT);
+        }
+        // Envoy's `Context::continueStream` drops the map of the stream it continues.
+        if stream_type == 0 {
+            c.data_mut().request_headers_released = true;
+        } else {
+            c.data_mut().response_headers_released = true;
         }
         Ok(continue_current(&mut c))
     })?;
@@ -878,6 +940,43 @@ pub fn property_key(path: &[u8]) -> String {
     segments.join(".")
 }
 
+/// The first-segment names Envoy's `Context::findValue` answers itself
+/// (`PROPERTY_TOKENS` in `source/extensions/common/wasm/context.cc`): a filter-state value
+/// never shadows them.
+const ENVOY_PROPERTY_TOKENS: &[&str] = &[
+    "metadata", "request", "response", "connection", "upstream", "node", "source", "destination",
+    "listener_direction", "listener_metadata", "cluster_name", "cluster_metadata", "route_name",
+    "route_metadata", "plugin_name", "upstream_host_metadata", "plugin_root_id", "plugin_vm_id",
+    "connection_id", "filter_state",
+];
+
+/// Envoy's key for a `proxy_set_property` path: `wasm.` + the raw path (segments joined
+/// by NUL, as the ABI passes them).
+fn envoy_state_key(path: &[u8]) -> String {
+    format!("wasm.{}", String::from_utf8_lossy(path))
+}
+
+/// Envoy: a `proxy_get_property` served from filter state: `Some(Some(value))` found,
+/// `Some(None)` not found, `None` when the first segment is a built-in attribute (the
+/// ordinary lookup answers). Only the first segment is looked up as a filter-state key
+/// (`Context::findValue`), and a bytes value has no fields below it.
+fn envoy_filter_state(state: &HostState, path: &[u8]) -> Option<Option<Vec<u8>>> {
+    let mut segments = path.split(|&b| b == 0).filter(|s| !s.is_empty());
+    let first = segments.next()?;
+    // Built-in attributes, and values the chain file gives as host properties, answer
+    // through the ordinary lookup.
+    if ENVOY_PROPERTY_TOKENS.contains(&String::from_utf8_lossy(first).as_ref()) || state.shared.properties.contains_key(&property_key(path)) {
+        return None;
+    }
+    if segments.next().is_some() {
+        return Some(None);
+    }
+    if state.context_id == ROOT_CONTEXT_ID && state.callback != Callback::Log {
+        return Some(None);
+    }
+    Some(lock(&state.shared.stream).filter_state.get(&envoy_state_key(first)).cloned())
+}
+
 /// The value of property `key` for this filter (see [`crate::props`] for the order).
 pub fn property(state: &HostState, key: &str) -> Option<Vec<u8>> {
     let stream = lock(&state.shared.stream);
@@ -946,7 +1045,7 @@ fn kong_get_property(state: &HostState, key: &str) -> Result<Option<std::result:
         host_log(state, "alert", format!("[wasm] NYI - \"{key}\" property"));
         return Ok(Some(Err(status::NOT_FOUND)));
     }
-    if NOT_SUPPORTED.contains(&key) {
+    if NOT_SUPPORTED.contains(&key) || (state.shared.plain_nginx && key.starts_with("kong.")) {
         host_log(state, "error", format!("[wasm] \"{key}\" property not supported"));
         return Ok(Some(Err(status::NOT_FOUND)));
     }

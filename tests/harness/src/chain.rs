@@ -69,6 +69,16 @@ pub struct Chain {
     ws_handshake: Option<upgrade::HandshakeFn>,
     /// The upgraded stream, between its 101 and [`Chain::ws_finish`].
     ws_open: Option<upgrade::OpenUpgrade>,
+    /// Envoy profile: the Envoy version and plugin flag modelled.
+    envoy: crate::spec::EnvoyMode,
+    /// Why the stream being run hung (see [`Outcome::hung`]), once it did.
+    hang: Option<String>,
+    /// Envoy: a filter answered from a response body after the headers went out: the
+    /// stream was reset (`DownstreamFilterManager::sendLocalReply`).
+    reset: bool,
+    /// Envoy: the trap that failed the VM. Every filter of the chain shares one VM
+    /// (one `vm_id`), which stays failed on the worker: later streams get 503.
+    vm_failed: Option<String>,
 }
 
 /// Whether `error` is (or wraps) a [`HostCrash`]: the host would have crashed
@@ -156,6 +166,7 @@ impl Chain {
             profile: spec.profile,
             log_level: level_number(spec.log_level.as_deref()),
             shm_zones: std::sync::Arc::new(spec.shm_zones.clone()),
+            plain_nginx: spec.plain_nginx,
             ..Shared::default()
         };
         let mut filters = Vec::with_capacity(spec.filters.len());
@@ -186,6 +197,10 @@ impl Chain {
             on_connection: false,
             ws_handshake: None,
             ws_open: None,
+            envoy: spec.envoy,
+            hang: None,
+            reset: false,
+            vm_failed: None,
         })
     }
 
@@ -294,7 +309,16 @@ impl Chain {
             }
         };
         if !self.kong() {
-            return self.run_inner(request);
+            if let Some(trap) = &self.vm_failed {
+                return Ok(self.failed_vm_outcome(trap.clone()));
+            }
+            let result = self.run_inner(request);
+            if let Err(e) = &result {
+                if !is_host_crash(e) {
+                    self.vm_failed = Some(e.root_cause().to_string());
+                }
+            }
+            return result;
         }
         self.restart_trapped()?;
         match self.run_inner(request) {
@@ -302,6 +326,17 @@ impl Chain {
             Err(e) if is_host_crash(&e) => Err(e),
             Err(e) => Ok(self.trap_outcome(&e)),
         }
+    }
+
+    /// Envoy: a stream after a trap failed the VM. With `fail_open: false` (what our
+    /// `envoy.yaml` sets) the filter answers 503 with an empty body
+    /// (`wasm_fail_stream`) and the VM stays failed (`FailState::RuntimeError`) for every
+    /// plugin in it (envoy-host.md "VM, traps, properties").
+    fn failed_vm_outcome(&mut self, trap: String) -> Outcome {
+        self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.log(0, "critical", format!("wasm_fail_stream: the VM failed earlier ({trap}) and serves no stream until it is reloaded"));
+        let logs = std::mem::take(&mut *self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
+        Outcome::new(503, Vec::new(), Vec::new(), None, logs)
     }
 
     /// Kong: the outcome of a request during which a filter trapped.
@@ -317,16 +352,15 @@ impl Chain {
     }
 
     fn run_inner(&mut self, request: &RequestSpec) -> Result<Outcome> {
+        self.hang = None;
+        self.reset = false;
         self.load_request(request);
         let ids: Vec<i32> = self.filters.iter_mut().map(Filter::create_stream).collect::<Result<_>>()?;
 
         let end = if self.kong() {
             self.kong_request_path(&ids)?
         } else {
-            match self.request_path(request, &ids)? {
-                Some((index, reply)) => RequestEnd::Reply(index, reply),
-                None => RequestEnd::Upstream,
-            }
+            self.request_path(request, &ids)?
         };
         let (mut response, first_responder, upstream) = match end {
             RequestEnd::Hung(message) => {
@@ -335,12 +369,20 @@ impl Chain {
                     filter.finish_stream(*id)?;
                 }
                 let logs = std::mem::take(&mut *self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
-                return Ok(Outcome::new(408, Vec::new(), message.into_bytes(), None, logs));
+                if self.kong() {
+                    return Ok(Outcome::new(408, Vec::new(), message.clone().into_bytes(), None, logs).with_hang(message));
+                }
+                let reply = idle_timeout_reply();
+                let headers = Response::from_reply(reply.clone()).headers;
+                return Ok(Outcome::new(reply.status, headers, reply.body, None, logs).with_hang(message));
             }
             RequestEnd::Reply(index, mut reply) => {
                 if self.kong() && !reply.body.is_empty() {
                     // ngx_http_wasm_local_response.c: a linefeed after a non-empty body.
                     reply.body.push(b'\n');
+                }
+                if !self.kong() {
+                    reply = envoy_local_reply(reply);
                 }
                 (Response::from_reply(reply), index, None)
             }
@@ -381,7 +423,22 @@ impl Chain {
             filter.finish_stream(*id)?;
         }
         let logs = std::mem::take(&mut *self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
-        Ok(Outcome::new(response.status, response.headers, response.body, upstream, logs))
+        let mut outcome = Outcome::new(response.status, response.headers, response.body, upstream, logs);
+        outcome.hung = self.hang.take();
+        outcome.reset = std::mem::take(&mut self.reset);
+        Ok(outcome)
+    }
+
+    /// Envoy: the reply the client gets when filter `i` holds the stream and nothing
+    /// resumes it; the reason is kept for [`Outcome::hung`].
+    fn idle_timeout(&mut self, i: usize, what: &str) -> LocalReply {
+        let reason = format!(
+            "hung: filter {:?} paused {what} and nothing resumed it; Envoy ends the stream at its idle timeout (300 s)",
+            self.filters[i].name
+        );
+        self.log(i, "warn", reason.clone());
+        self.hang = Some(reason);
+        idle_timeout_reply()
     }
 
     fn lock_stream(&self) -> std::sync::MutexGuard<'_, crate::abi::StreamData> {
@@ -527,7 +584,13 @@ impl Chain {
 
     /// Request headers then body through filters first to last. Returns the index of
     /// the filter that answered locally, and its reply, when one did.
-    fn request_path(&mut self, request: &RequestSpec, ids: &[i32]) -> Result<Option<(usize, LocalReply)>> {
+    ///
+    /// Envoy (`shared/design/envoy-host.md`, "Stream control"): a `Pause` from request
+    /// headers is `StopAllIterationAndWatermark` unless the mode delivers the body
+    /// ([`crate::spec::EnvoyMode::headers_pause_delivers_body`]): the filter then gets no
+    /// body callback until `proxy_continue_stream`, and with nothing to resume it the
+    /// stream hangs until the idle timeout.
+    fn request_path(&mut self, request: &RequestSpec, ids: &[i32]) -> Result<RequestEnd> {
         let body = request.body.clone().unwrap_or_default().0;
         let has_body = !body.is_empty();
         // Envoy's HTTP/1 codec never ends an upgrade request at its headers.
@@ -539,13 +602,22 @@ impl Chain {
             let count = self.lock_stream().request_headers.len();
             let action = self.filters[i].on_request_headers(ids[i], count, end_of_stream)?;
             if let Some(reply) = self.filters[i].take_local_reply() {
-                return Ok(Some((i, reply)));
+                return Ok(RequestEnd::Reply(i, reply));
             }
             if action == Action::Pause {
                 match self.wait(i)? {
                     Wake::Resumed => {}
-                    Wake::Reply(reply) => return Ok(Some((i, reply))),
-                    Wake::Stuck if chunks.is_empty() => return Ok(Some((i, paused_reply(&self.filters[i].name)))),
+                    Wake::Reply(reply) => return Ok(RequestEnd::Reply(i, reply)),
+                    Wake::Stuck if chunks.is_empty() || !self.envoy.headers_pause_delivers_body() => {
+                        let what = if chunks.is_empty() {
+                            "the request headers of a request without a body"
+                        } else {
+                            "the request headers (StopAllIterationAndWatermark: no body callback follows before Envoy 1.35, \
+                             or without allow_on_headers_stop_iteration)"
+                        };
+                        self.idle_timeout(i, what);
+                        return Ok(RequestEnd::Hung(self.hang.clone().unwrap_or_default()));
+                    }
                     Wake::Stuck => {
                         // Envoy's StopIteration holds the headers from the next filters,
                         // not the body from this one: the body still reaches filters
@@ -557,22 +629,30 @@ impl Chain {
                                 chunks = self.request_chunks(body);
                                 body_seen_by = i + 1;
                             }
-                            BodyEnd::Reply(j, reply) => return Ok(Some((j, reply))),
+                            BodyEnd::Reply(j, reply) => return Ok(self.request_reply(j, reply)),
                         }
                     }
                 }
             }
         }
         if chunks.is_empty() || body_seen_by == self.filters.len() {
-            return Ok(None);
+            return Ok(RequestEnd::Upstream);
         }
         let order: Vec<usize> = (body_seen_by..self.filters.len()).collect();
         match self.body_pass(Direction::Request, &order, ids, chunks)? {
             BodyEnd::Done(body) => {
                 self.lock_stream().request_body = body;
-                Ok(None)
+                Ok(RequestEnd::Upstream)
             }
-            BodyEnd::Reply(i, reply) => Ok(Some((i, reply))),
+            BodyEnd::Reply(i, reply) => Ok(self.request_reply(i, reply)),
+        }
+    }
+
+    /// A reply from a request body pass: a hang when it is the idle timeout's.
+    fn request_reply(&mut self, i: usize, reply: LocalReply) -> RequestEnd {
+        match &self.hang {
+            Some(reason) => RequestEnd::Hung(reason.clone()),
+            None => RequestEnd::Reply(i, reply),
         }
     }
 
@@ -686,7 +766,7 @@ impl Chain {
                     match wake {
                         Wake::Resumed => next.push((now, end_of_stream)),
                         Wake::Reply(reply) => return Ok(BodyEnd::Reply(i, reply)),
-                        Wake::Stuck => return Ok(BodyEnd::Reply(i, paused_reply(&self.filters[i].name))),
+                        Wake::Stuck => return Ok(BodyEnd::Reply(i, self.idle_timeout(i, "a body at its end"))),
                     }
                 }
                 pending = next;
@@ -775,13 +855,17 @@ impl Chain {
     }
 
     /// Response headers then body through filters `first` down to `0`.
+    ///
+    /// Envoy (`shared/design/envoy-host.md`, "Local replies", "Stream control"): a local
+    /// reply from response headers goes straight to the client
+    /// (`sendDirectLocalReply`), skipping the filters after it; from a response body
+    /// once the headers went out, the stream is reset; a `Pause` from response headers
+    /// stops this filter's body callbacks too unless the mode delivers them.
     fn response_path(&mut self, response: &mut Response, first: usize, ids: &[i32]) -> Result<()> {
         self.load_response_headers(response);
         let kong = self.kong();
         // Filters from this index up to `first` have already been handed the body.
         let mut body_seen_from = first + 1;
-        // Set when a filter's body pass ended in a local reply: its status wins.
-        let mut replied_status = 0;
         for i in (0..=first).rev() {
             let end_of_stream = response.body.is_empty() && !kong;
             let count = self.lock_stream().response_headers.len();
@@ -794,22 +878,25 @@ impl Chain {
                     reply = match self.wait(i)? {
                         Wake::Resumed => None,
                         Wake::Reply(reply) => Some(reply),
-                        Wake::Stuck if response.body.is_empty() => Some(paused_reply(&self.filters[i].name)),
+                        Wake::Stuck if response.body.is_empty() || !self.envoy.headers_pause_delivers_body() => {
+                            Some(self.idle_timeout(i, "the response headers"))
+                        }
                         Wake::Stuck => {
-                            // Envoy's StopIteration holds the headers from the next filters,
-                            // not the body from this one: the body reaches filters
-                            // first..=i, and Continue from the last body callback resumes.
+                            // StopIteration (1.35+ with the flag) holds the headers from the
+                            // next filters, not the body from this one: the body reaches
+                            // filters first..=i, and Continue from the last body callback
+                            // resumes.
                             let order: Vec<usize> = (i..body_seen_from).rev().collect();
                             let chunks = self.split(std::mem::take(&mut response.body), true);
-                            match self.body_pass(Direction::Response, &order, ids, chunks)? {
-                                BodyEnd::Done(body) => response.body = body,
-                                BodyEnd::Reply(_, reply) => {
-                                    replied_status = reply.status;
-                                    response.body = reply.body;
-                                }
-                            }
                             body_seen_from = i;
-                            None
+                            match self.body_pass(Direction::Response, &order, ids, chunks)? {
+                                BodyEnd::Done(body) => {
+                                    response.body = body;
+                                    None
+                                }
+                                // The headers were still held: an ordinary local reply.
+                                BodyEnd::Reply(_, reply) => Some(reply),
+                            }
                         }
                     };
                 }
@@ -818,9 +905,9 @@ impl Chain {
                 if kong {
                     self.kong_override(response, reply);
                 } else {
-                    // The filter replaced the response: the filters after it see the new one.
-                    *response = Response::from_reply(reply);
-                    self.load_response_headers(response);
+                    // sendDirectLocalReply: to the client, past the filters after this one.
+                    *response = Response::from_reply(envoy_local_reply(reply));
+                    return Ok(());
                 }
             }
         }
@@ -836,10 +923,15 @@ impl Chain {
         };
         let order: Vec<usize> = (0..body_seen_from.min(first + 1)).rev().collect();
         let (delivered, status) = if order.is_empty() || chunks.is_empty() {
-            (body, replied_status)
+            (body, 0)
         } else {
             match self.body_pass(Direction::Response, &order, ids, chunks)? {
-                BodyEnd::Done(body) => (body, replied_status),
+                BodyEnd::Done(body) => (body, 0),
+                BodyEnd::Reply(_, _) if !kong && self.hang.is_none() => {
+                    // The headers went out already: Envoy resets the stream.
+                    self.reset = true;
+                    (Vec::new(), 0)
+                }
                 BodyEnd::Reply(_, reply) => (reply.body, reply.status),
             }
         };
@@ -858,11 +950,26 @@ impl Chain {
     }
 }
 
-/// What the client gets when a filter pauses a request and nothing resumes it: the
-/// harness answers as a proxy would on a stream timeout.
-fn paused_reply(filter: &str) -> LocalReply {
-    let body = format!("filter {filter:?} paused the request and did not resume it").into_bytes();
-    LocalReply { status: 504, headers: vec![("content-type".into(), b"text/plain".to_vec())], body }
+/// What the client gets when Envoy ends a stream at its idle timeout
+/// (`conn_manager_impl.cc` `onIdleTimeout`: `stream timeout`; 504 since the harness's
+/// requests are complete, `Utility::maybeRequestTimeoutCode`), with Envoy's local reply
+/// headers.
+fn idle_timeout_reply() -> LocalReply {
+    envoy_local_reply(LocalReply { status: 504, headers: Vec::new(), body: b"stream timeout".to_vec() })
+}
+
+/// A local reply's headers as Envoy sends them (`source/common/http/utility.cc`
+/// `Utility::prepareLocalReply`): the filter's headers first; a non-empty body gets
+/// `content-length` and, when no `content-type` was given, `content-type: text/plain`;
+/// an empty body loses both.
+pub fn envoy_local_reply(mut reply: LocalReply) -> LocalReply {
+    reply.headers.retain(|(n, _)| n != "content-length");
+    if reply.body.is_empty() {
+        reply.headers.retain(|(n, _)| n != "content-type");
+    } else if !reply.headers.iter().any(|(n, _)| n == "content-type") {
+        reply.headers.push(("content-type".into(), b"text/plain".to_vec()));
+    }
+    reply
 }
 
 /// The error for a filter that failed to start (see [`Chain::new`]).

@@ -105,6 +105,8 @@ impl Filter {
             call_response: None,
             memory: None,
             allocate: None,
+            request_headers_released: false,
+            response_headers_released: false,
         };
         let mut store = Store::new(engine, state);
         // Only read on an engine with epoch interruption (the profiler's, see
@@ -150,6 +152,9 @@ impl Filter {
         let id = self.next_context_id;
         self.next_context_id += 1;
         self.func::<(i32, i32), ()>("proxy_on_context_create")?.call(&mut self.store, (id, ROOT_CONTEXT_ID))?;
+        let state = self.store.data_mut();
+        state.request_headers_released = false;
+        state.response_headers_released = false;
         Ok(id)
     }
 
@@ -173,7 +178,17 @@ impl Filter {
         self.leave();
         self.trapped |= result.is_err();
         let action = result?;
-        Ok(if action == 0 || self.store.data().continued { Action::Continue } else { Action::Pause })
+        let action = if action == 0 || self.store.data().continued { Action::Continue } else { Action::Pause };
+        if action == Action::Continue {
+            // Envoy's Context drops a headers map once its callback continues.
+            let state = self.store.data_mut();
+            match callback {
+                Callback::RequestHeaders => state.request_headers_released = true,
+                Callback::ResponseHeaders => state.response_headers_released = true,
+                _ => {}
+            }
+        }
+        Ok(action)
     }
 
     /// Whether `proxy_continue_stream` was called during the last callback (for the

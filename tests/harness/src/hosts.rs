@@ -20,7 +20,15 @@
 //!   `kong.configuration.*` properties; its `nginx_wasm_shm_kv_<name>` lines declare
 //!   `shm_kv` zone `<name>` and `nginx_wasm_main_shm_kv` the zone `*`
 //!   (`ChainSpec.shm_zones`); `nginx_http_client_body_buffer_size` sets
-//!   `ChainSpec.client_body_buffer_size` (Kong's default 8k otherwise).
+//!   `ChainSpec.client_body_buffer_size` (Kong's default 8k otherwise);
+//! - the same file written for Kong's own Lua plugins (a decK or DB-less file with
+//!   `plugins: [{name: pre-function, config: {access: [...]}}]` and no Wasm filter): the
+//!   `pre-function` and `post-function` instances that apply to the first route that has
+//!   any (Kong's precedence: route, then service, then global), as the filters
+//!   `pre-function` then `post-function` (Kong's priority order), each config with its
+//!   `role`, module `kong_functions.wasm` as above, profile [`HostProfile::Envoy`] (these
+//!   plugins do not run on Kong's Wasm engine), kong.conf's `untrusted_lua*` lines as
+//!   the VM configuration.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -158,6 +166,16 @@ fn envoy(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
     let base = path.parent().unwrap_or(Path::new("."));
     let mut specs = Vec::new();
     let mut vm_config = Value::Null;
+    // Envoy 1.35+'s per-plugin `allow_on_headers_stop_iteration` (default false); the
+    // harness models it for the chain: on when every Wasm filter sets it.
+    let flags: Vec<bool> = filters
+        .iter()
+        .map(|f| f.pointer("/typed_config/config/allow_on_headers_stop_iteration").and_then(Value::as_bool).unwrap_or(false))
+        .collect();
+    let allow_on_headers_stop_iteration = flags.iter().all(|f| *f);
+    if flags.iter().any(|f| *f) && !allow_on_headers_stop_iteration {
+        notes.push("only some Wasm filters set allow_on_headers_stop_iteration; the harness models it off for all".into());
+    }
     for (i, f) in filters.iter().enumerate() {
         let config = f.pointer("/typed_config/config").cloned().unwrap_or(Value::Null);
         let what = format!("wasm filter {}", i + 1);
@@ -193,7 +211,8 @@ fn envoy(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
         };
         specs.push(FilterSpec { name, module, config: plugin_config });
     }
-    let spec = ChainSpec { filters: specs, vm_config, properties: BTreeMap::new(), profile: HostProfile::Envoy, ..ChainSpec::default() };
+    let envoy = crate::spec::EnvoyMode { allow_on_headers_stop_iteration, ..Default::default() };
+    let spec = ChainSpec { filters: specs, vm_config, properties: BTreeMap::new(), profile: HostProfile::Envoy, envoy, ..ChainSpec::default() };
     Ok(Loaded { spec, kind: SourceKind::Envoy, notes })
 }
 
@@ -316,8 +335,20 @@ fn kong(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
         }
         break;
     }
+    let mut lua_form = false;
     if entries.is_empty() {
-        bail!("{}: no filter chain and no Wasm filter plugin (pre_function/post_function) found", path.display());
+        // Kong's own Lua plugins (`pre-function`/`post-function`, a decK or DB-less file
+        // written for Kong without Wasm): their configs run as our filters.
+        let (lua, lua_notes) = kong_lua_plugins(root);
+        if lua.is_empty() {
+            bail!(
+                "{}: no filter chain, no Wasm filter plugin (pre_function/post_function) and no pre-function/post-function plugin found",
+                path.display()
+            );
+        }
+        notes = lua_notes;
+        entries = lua;
+        lua_form = true;
     }
     let mut filters = Vec::new();
     for (name, config) in entries {
@@ -354,6 +385,35 @@ fn kong(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
             }
         }
     }
+    if lua_form {
+        // Kong's Lua plugins run on nginx with lua-nginx-module, not on Kong's Wasm engine,
+        // so the engine's quirks (the `kong` profile) do not belong to them: the chain runs
+        // on the `envoy` profile, where the filter behaves as Kong's Lua plugins do, and
+        // kong.conf's untrusted_lua* settings become the VM configuration.
+        let vm_config: serde_json::Map<String, Value> = properties
+            .iter()
+            .filter_map(|(k, v)| {
+                let key = k.strip_prefix("kong.configuration.")?;
+                let value = if key == "untrusted_lua" {
+                    Value::String(v.clone())
+                } else {
+                    // untrusted_lua_sandbox_requires/_environment: comma-separated lists.
+                    Value::Array(v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::String(s.into())).collect())
+                };
+                Some((key.to_string(), value))
+            })
+            .collect();
+        notes.push(
+            "Kong's Lua pre-function/post-function plugins: run as the filters pre-function, post-function on the envoy profile".into(),
+        );
+        let spec = ChainSpec {
+            filters,
+            vm_config: if vm_config.is_empty() { Value::Null } else { Value::Object(vm_config) },
+            profile: HostProfile::Envoy,
+            ..ChainSpec::default()
+        };
+        return Ok(Loaded { spec, kind: SourceKind::Kong, notes });
+    }
     let spec = ChainSpec {
         filters,
         vm_config: Value::Null,
@@ -364,6 +424,125 @@ fn kong(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
         ..ChainSpec::default()
     };
     Ok(Loaded { spec, kind: SourceKind::Kong, notes })
+}
+
+/// A reference to a Kong entity as declarative files write it: `"name-or-id"`,
+/// `{name: ...}` or `{id: ...}`. Returns the names and ids it can match.
+fn entity_ref(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o.get("name").or_else(|| o.get("id")).and_then(Value::as_str).map(str::to_string),
+        _ => None,
+    }
+}
+
+/// Whether `entity` (a service or route) is the one `reference` names.
+fn is_entity(entity: &Value, reference: &str) -> bool {
+    ["name", "id"].iter().any(|k| entity.get(*k).and_then(Value::as_str) == Some(reference))
+}
+
+/// Kong's Lua `pre-function`/`post-function` plugins of a declarative (decK or DB-less)
+/// file, as the filters `pre-function` and `post-function`, in Kong's run order
+/// (pre-function's priority 1000000 first, post-function's -1000 last:
+/// kong/plugins/pre-function/handler.lua, post-function/handler.lua).
+///
+/// Plugins sit on a route, a service or globally (top-level `plugins` without a
+/// `route`/`service`/`consumer`, or a top-level plugin naming its `route`/`service`).
+/// For a request on a route, Kong runs one instance of each plugin, the most specific:
+/// the route's, else its service's, else the global one (Kong's plugin iterator,
+/// kong/runloop/plugins_iterator.lua). The harness serves one route: the first in the
+/// file for which either plugin applies (or, without routes, the first service; else
+/// the global plugins). Consumer-scoped instances need an authenticated consumer and are
+/// skipped. Each config gets `role` (this filter's extension) so the role never depends
+/// on the host's naming. Returns the filters and notes.
+fn kong_lua_plugins(root: &Value) -> (Vec<(String, Value)>, Vec<String>) {
+    const NAMES: [&str; 2] = ["pre-function", "post-function"];
+    let mut notes = Vec::new();
+    let plugins_of = |entity: &Value| -> Vec<Value> {
+        entity
+            .get("plugins")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|p| enabled(p) && NAMES.contains(&p.get("name").and_then(Value::as_str).unwrap_or("")))
+            .cloned()
+            .collect()
+    };
+    // Top-level plugins: global, or naming their route/service/consumer.
+    let top: Vec<Value> = plugins_of(root);
+    let global: Vec<&Value> = top
+        .iter()
+        .filter(|p| ["route", "service", "consumer"].iter().all(|k| p.get(*k).is_none_or(Value::is_null)))
+        .collect();
+    let consumer_scoped = top.iter().filter(|p| p.get("consumer").is_some_and(|c| !c.is_null())).count()
+        + root
+            .get("consumers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|c| plugins_of(c).len())
+            .sum::<usize>();
+    if consumer_scoped > 0 {
+        notes.push(format!("{consumer_scoped} consumer-scoped pre-/post-function instance(s) skipped (no consumer in the harness)"));
+    }
+    let attached = |entity: &Value, key: &str| -> Vec<Value> {
+        let mut own = plugins_of(entity);
+        own.extend(
+            top.iter()
+                .filter(|p| p.get("consumer").is_none_or(Value::is_null))
+                .filter(|p| entity_ref(p.get(key)).is_some_and(|r| is_entity(entity, &r)))
+                .cloned(),
+        );
+        own
+    };
+    let services: Vec<&Value> = root.get("services").and_then(Value::as_array).into_iter().flatten().collect();
+    // (route, its service) in file order: nested routes, then top-level ones.
+    let mut routes: Vec<(&Value, Option<&Value>)> = Vec::new();
+    for service in &services {
+        for route in service.get("routes").and_then(Value::as_array).into_iter().flatten() {
+            routes.push((route, Some(service)));
+        }
+    }
+    for route in root.get("routes").and_then(Value::as_array).into_iter().flatten() {
+        let service = entity_ref(route.get("service")).and_then(|r| services.iter().copied().find(|s| is_entity(s, &r)));
+        routes.push((route, service));
+    }
+    let pick = |route: Option<&Value>, service: Option<&Value>| -> Vec<(String, Value)> {
+        let route_plugins = route.map(|r| attached(r, "route")).unwrap_or_default();
+        let service_plugins = service.map(|s| attached(s, "service")).unwrap_or_default();
+        let mut out = Vec::new();
+        for name in NAMES {
+            let named = |list: &[Value]| list.iter().find(|p| p.get("name").and_then(Value::as_str) == Some(name)).cloned();
+            let chosen = named(&route_plugins)
+                .or_else(|| named(&service_plugins))
+                .or_else(|| global.iter().find(|p| p.get("name").and_then(Value::as_str) == Some(name)).map(|p| (*p).clone()));
+            if let Some(plugin) = chosen {
+                let mut config = plugin.get("config").cloned().unwrap_or_else(|| Value::Object(Default::default()));
+                if let Value::Object(map) = &mut config {
+                    map.entry("role").or_insert_with(|| Value::String(name.to_string()));
+                }
+                out.push((name.to_string(), config));
+            }
+        }
+        out
+    };
+    for (route, service) in &routes {
+        let chosen = pick(Some(route), *service);
+        if !chosen.is_empty() {
+            let label = route.get("name").or_else(|| route.get("id")).and_then(Value::as_str).unwrap_or("(unnamed)");
+            notes.push(format!("serving route {label:?}"));
+            return (chosen, notes);
+        }
+    }
+    for service in &services {
+        let chosen = pick(None, Some(service));
+        if !chosen.is_empty() {
+            let label = service.get("name").or_else(|| service.get("id")).and_then(Value::as_str).unwrap_or("(unnamed)");
+            notes.push(format!("serving service {label:?}"));
+            return (chosen, notes);
+        }
+    }
+    (pick(None, None), notes)
 }
 
 /// Kong's default `client_body_buffer_size` (kong/templates/kong_defaults.lua: 8k).

@@ -37,6 +37,7 @@ pub mod connection;
 pub mod dispatch;
 pub mod filter;
 pub mod hosts;
+pub mod oci;
 #[cfg(feature = "profiling")]
 pub mod profiling;
 pub mod props;
@@ -46,7 +47,7 @@ pub mod wasi;
 pub mod ws;
 
 pub use chain::Chain;
-pub use spec::{escape_bytes, Bytes, HostProfile, ChainSpec, FilterSpec, HeadersSpec, LogEntry, Outcome, RequestSpec, UpstreamRequest, UpstreamSpec};
+pub use spec::{escape_bytes, Bytes, EnvoyMode, HostProfile, ChainSpec, FilterSpec, HeadersSpec, LogEntry, Outcome, RequestSpec, UpstreamRequest, UpstreamSpec};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -6,6 +6,8 @@
 //! (kong-wasm/kong.yml, kong-plugins.yml); see `wasm_harness::hosts`. Exit codes:
 //! 0 the requests ran (whatever their status); 2 bad input (the message names the file);
 //! 1 a filter trapped or rejected its configuration.
+//! `wasm-harness oci MODULE --out DIR` writes a module as an OCI image layout (and
+//! `--tar FILE`), the form Istio and Envoy Gateway pull; see `wasm_harness::oci`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,7 +16,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 use wasm_harness::hosts::{self, LoadOptions};
 use wasm_harness::connection::RequestItem;
-use wasm_harness::{ChainSpec, Harness};
+use wasm_harness::{ChainSpec, Harness, HostProfile};
 
 mod serve;
 mod serve_ws;
@@ -61,6 +63,26 @@ enum Command {
         #[command(flatten)]
         source: SourceArgs,
     },
+    /// Write MODULE as an OCI image layout directory (oci-layout, index.json,
+    /// blobs/sha256/...) that Istio's WasmPlugin and Envoy Gateway's EnvoyExtensionPolicy
+    /// pull: one tar+gzip layer holding plugin.wasm. Prints the manifest digest.
+    Oci {
+        /// The Wasm module (e.g. target/kong_functions.wasm).
+        module: PathBuf,
+        /// The layout directory to write (replaced if it already is an OCI layout).
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write the layout as one tar file (skopeo's `oci-archive:`).
+        #[arg(long)]
+        tar: Option<PathBuf>,
+        /// The tag in index.json (org.opencontainers.image.ref.name).
+        #[arg(long, default_value = "latest")]
+        tag: String,
+        /// A manifest annotation KEY=VALUE (repeatable), e.g.
+        /// org.opencontainers.image.version=0.1.0.
+        #[arg(long = "annotation", value_name = "KEY=VALUE")]
+        annotations: Vec<String>,
+    },
     /// Run a WASI (preview1) command module, e.g. a test binary built for wasm32-wasip1;
     /// used as cargo's runner for that target. Exits with the module's exit code.
     WasiRun {
@@ -86,15 +108,33 @@ struct SourceArgs {
     /// Default: kong.conf beside a Kong declarative config.
     #[arg(long)]
     kong_conf: Option<PathBuf>,
+    /// The host to imitate, whatever the source implies: `envoy` or `kong` (Kong's Wasm
+    /// engine, docs/hosts.md). E.g. a file for Kong's Lua plugins runs on `envoy` unless
+    /// this says `kong`.
+    #[arg(long, value_parser = ["envoy", "kong"])]
+    profile: Option<String>,
 }
 
 /// Loads any chain source; prints the loader's notes on stderr.
 fn load_chain(path: &Path, source: SourceArgs) -> Result<ChainSpec, ExitCode> {
     let options = LoadOptions { module: source.module, filters_path: source.filters_path, kong_conf: source.kong_conf };
-    let loaded = hosts::load(path, &options).map_err(|e| {
+    let mut loaded = hosts::load(path, &options).map_err(|e| {
         eprintln!("wasm-harness: {e:#}");
         ExitCode::from(2)
     })?;
+    match source.profile.as_deref() {
+        Some("kong") if loaded.spec.profile != HostProfile::Kong => {
+            loaded.spec.profile = HostProfile::Kong;
+            // Kong's default client_body_buffer_size when the source did not set one.
+            loaded.spec.client_body_buffer_size.get_or_insert(hosts::KONG_CLIENT_BODY_BUFFER_SIZE);
+            loaded.notes.push("profile kong (--profile)".into());
+        }
+        Some("envoy") if loaded.spec.profile != HostProfile::Envoy => {
+            loaded.spec.profile = HostProfile::Envoy;
+            loaded.notes.push("profile envoy (--profile)".into());
+        }
+        _ => {}
+    }
     let mut printed: Vec<&String> = Vec::new();
     for note in &loaded.notes {
         if !printed.contains(&note) {
@@ -125,6 +165,7 @@ fn main() -> ExitCode {
             ),
             Err(code) => code,
         },
+        Command::Oci { module, out, tar, tag, annotations } => oci(&module, &out, tar.as_deref(), tag, &annotations),
         Command::WasiRun { module, args } => match wasm_harness::wasi::run_command(&module, &args) {
             Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
             Err(e) => {
@@ -133,6 +174,53 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+fn oci(module: &Path, out: &Path, tar: Option<&Path>, tag: String, annotations: &[String]) -> ExitCode {
+    let mut pairs = Vec::new();
+    for a in annotations {
+        match a.split_once('=') {
+            Some((k, v)) if !k.is_empty() => pairs.push((k.to_string(), v.to_string())),
+            _ => {
+                eprintln!("wasm-harness: --annotation {a:?}: expected KEY=VALUE");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let bytes = match std::fs::read(module) {
+        Ok(b) if b.starts_with(b"\0asm") => b,
+        Ok(_) => {
+            eprintln!("wasm-harness: {}: not a Wasm module (no \\0asm magic)", module.display());
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("wasm-harness: {}: cannot read: {e}", module.display());
+            return ExitCode::from(2);
+        }
+    };
+    let options = wasm_harness::oci::OciOptions { tag, annotations: pairs };
+    let layout = match wasm_harness::oci::write_layout(&bytes, out, &options) {
+        Ok(layout) => layout,
+        Err(e) => {
+            eprintln!("wasm-harness: {}: {e}", out.display());
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(tar) = tar {
+        if let Err(e) = wasm_harness::oci::write_layout_tar(out, tar) {
+            eprintln!("wasm-harness: {}: {e}", tar.display());
+            return ExitCode::from(1);
+        }
+        eprintln!("wasm-harness: wrote {}", tar.display());
+    }
+    eprintln!(
+        "wasm-harness: wrote OCI image layout {} (layer {} bytes, tag {})",
+        layout.dir.display(),
+        layout.layer_size,
+        options.tag
+    );
+    println!("{}", layout.manifest_digest);
+    ExitCode::SUCCESS
 }
 
 fn read_requests(path: &Path) -> Result<(Vec<RequestItem>, bool), String> {

@@ -56,6 +56,80 @@ pub struct ChainSpec {
     /// ngx_proxy_wasm_host.c). Absent or empty: no zone at all. Ignored by `envoy`.
     #[serde(default)]
     pub shm_zones: Vec<String>,
+    /// Envoy profile: which Envoy, and whether the plugins set
+    /// `allow_on_headers_stop_iteration` (see [`EnvoyMode`]). Ignored by `kong`.
+    #[serde(default)]
+    pub envoy: EnvoyMode,
+    /// Kong profile: nginx with ngx_wasm_module alone, outside Kong Gateway. Kong
+    /// Gateway registers the `kong.*` properties (`kong/runloop/wasm/properties.lua`,
+    /// through ngx_wasm_module's Lua bridge); without it they do not exist (reads log
+    /// `"NAME" property not supported`, writes are refused), and the engine's own host
+    /// namespace `wasmx.*` holds per-request values (kong-engine.md, "Measured again
+    /// 2026-12-07"; `ngx_proxy_wasm_properties.c`). Default false: Kong Gateway.
+    #[serde(default)]
+    pub plain_nginx: bool,
+}
+
+/// The Envoy the `envoy` profile behaves like: `{"version": "1.35",
+/// "allow_on_headers_stop_iteration": true}`.
+///
+/// proxy-wasm-cpp-host `ContextBase::convertVmCallResultToFilterHeadersStatus` turns a
+/// filter's `StopIteration` from a headers callback into `StopAllIterationAndWatermark`:
+/// the filter then gets no body callback until it calls `proxy_continue_stream`, and a
+/// filter that waits for the body hangs until the stream idle timeout. Since cpp-host #434
+/// (Envoy 1.35), a plugin whose Wasm config sets `allow_on_headers_stop_iteration: true`
+/// gets `StopIteration` as written: headers held, body callbacks delivered
+/// (`shared/design/envoy-host.md`, "Stream control").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnvoyMode {
+    /// Envoy's minor version as `"1.MINOR"`; the flag below exists from `"1.35"` on.
+    /// Default `"1.35"`.
+    #[serde(with = "envoy_version")]
+    pub minor: u32,
+    /// The plugins' `allow_on_headers_stop_iteration` (default false, as Envoy's).
+    pub allow_on_headers_stop_iteration: bool,
+}
+
+impl Default for EnvoyMode {
+    fn default() -> Self {
+        EnvoyMode { minor: 35, allow_on_headers_stop_iteration: false }
+    }
+}
+
+impl EnvoyMode {
+    /// Envoy 1.31 (what `envoy/envoy.yaml` targeted before): no flag.
+    pub const V1_31: EnvoyMode = EnvoyMode { minor: 31, allow_on_headers_stop_iteration: false };
+    /// Envoy 1.35+ without the flag (its default).
+    pub const V1_35: EnvoyMode = EnvoyMode { minor: 35, allow_on_headers_stop_iteration: false };
+    /// Envoy 1.35+ with `allow_on_headers_stop_iteration: true` (the shipped config).
+    pub const V1_35_HOLD: EnvoyMode = EnvoyMode { minor: 35, allow_on_headers_stop_iteration: true };
+    /// Every mode the tests run in.
+    pub const ALL: [EnvoyMode; 3] = [EnvoyMode::V1_31, EnvoyMode::V1_35, EnvoyMode::V1_35_HOLD];
+
+    /// Whether a `Pause` from a headers callback holds only the headers and still
+    /// delivers this filter's body callbacks (`StopIteration`), rather than stopping them
+    /// too (`StopAllIterationAndWatermark`).
+    pub fn headers_pause_delivers_body(&self) -> bool {
+        self.minor >= 35 && self.allow_on_headers_stop_iteration
+    }
+}
+
+/// `"1.35"` <-> 35.
+mod envoy_version {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(minor: &u32, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("1.{minor}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        let text = String::deserialize(d)?;
+        text.strip_prefix("1.")
+            .and_then(|m| m.split('.').next())
+            .and_then(|m| m.parse().ok())
+            .ok_or_else(|| serde::de::Error::custom(format!("envoy version {text:?}: expected \"1.MINOR\", e.g. \"1.35\"")))
+    }
 }
 
 /// nginx's `client_body_buffer_size` default on 64-bit platforms (2 pages: 16 KiB).
@@ -382,6 +456,15 @@ pub struct Outcome {
     /// The response body, byte for byte (`body` is it as text).
     #[serde(skip)]
     pub body_bytes: Vec<u8>,
+    /// Set when the stream never completed and the host ended it on its stream idle
+    /// timeout (Envoy) or the client gave up (Kong): why it hung. A filter that causes
+    /// this would hold a real request for minutes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hung: Option<String>,
+    /// Envoy: the stream was reset after the response headers went out (a local reply
+    /// from a response body callback): the client got the headers and no complete body.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reset: bool,
 }
 
 impl Outcome {
@@ -395,7 +478,15 @@ impl Outcome {
             logs,
             raw_headers: headers,
             body_bytes: body,
+            hung: None,
+            reset: false,
         }
+    }
+
+    /// This outcome marked as a stream that hung for `reason` (see [`Outcome::hung`]).
+    pub fn with_hang(mut self, reason: String) -> Outcome {
+        self.hung = Some(reason);
+        self
     }
 
     /// The first value of response header `name` (lowercase), byte for byte.

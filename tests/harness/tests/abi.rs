@@ -113,7 +113,8 @@ fn ticks_resume_a_paused_stream_and_fire_from_the_chain_api() {
     assert_eq!(chain.tick().unwrap(), 1);
     assert_eq!(chain.tick().unwrap(), 1);
     assert_eq!(chain.metric("probe_ticks"), Some(3));
-    assert_eq!(chain.root_property("wasmx.ticks").as_deref(), Some(&b"3"[..]));
+    // Envoy's Context::setProperty needs a stream: from a root context it is NotFound.
+    assert_eq!(chain.root_property("wasmx.ticks"), None);
     assert!(chain.take_logs().iter().any(|l| l.message == "tick 3"));
     // A chain without tick periods ticks nothing.
     assert_eq!(chain_of(HostProfile::Envoy, &["a"]).tick().unwrap(), 0);
@@ -155,7 +156,9 @@ fn local_reply_from_response_headers_envoy_replaces_kong_overrides_status_and_bo
     let envoy = run(&mut chain_of(HostProfile::Envoy, &["a"]), request.clone());
     assert_eq!((envoy.status, envoy.body.as_str()), (418, "local from response_headers"));
     assert_eq!(envoy.header("x-local-from"), Some("response_headers"));
-    assert_eq!(envoy.header("content-type"), None, "Envoy sends the local reply's headers");
+    // The local reply's headers, plus Envoy's text/plain for a body with no content-type
+    // (http/utility.cc `prepareLocalReply`).
+    assert_eq!(envoy.header("content-type"), Some("text/plain"));
 
     let kong = run(&mut chain_of(HostProfile::Kong, &["a"]), request);
     assert_eq!((kong.status, kong.body.as_str()), (418, "local from response_headers\n"));
@@ -167,8 +170,11 @@ fn local_reply_from_response_headers_envoy_replaces_kong_overrides_status_and_bo
 #[test]
 fn local_reply_from_response_body_traps_on_kong() {
     let request = with_upstream_body(RequestSpec::get("/").header("x-local", "response_body"), "upstream body");
+    // Envoy: the headers went out already, so the stream is reset
+    // (DownstreamFilterManager::sendLocalReply).
     let envoy = run(&mut chain_of(HostProfile::Envoy, &["a"]), request.clone());
-    assert_eq!((envoy.status, envoy.body.as_str()), (418, "local from response_body"));
+    assert!(envoy.reset);
+    assert_eq!(envoy.status, 200);
     // Kong: a trap, answered with nginx's 500 page.
     let kong = run(&mut chain_of(HostProfile::Kong, &["a"]), request);
     assert_eq!(kong.status, 500);
@@ -246,14 +252,20 @@ fn pause_from_response_headers_holds_on_envoy_and_is_refused_on_kong() {
     let request = RequestSpec::get("/").header("x-pause-response-headers", "1");
     // Envoy: the held headers wait for the filter; the body still reaches it, and its
     // Continue from the last body callback lets the response go on.
-    let envoy = run(&mut chain_of(HostProfile::Envoy, &["a"]), request.clone());
+    // (Envoy 1.35+ with allow_on_headers_stop_iteration; without it the hold stops the
+    // body too and the stream times out.)
+    let held = ChainSpec { filters: vec![probe("a", "")], envoy: wasm_harness::EnvoyMode::V1_35_HOLD, ..ChainSpec::default() };
+    let no_flag = run(&mut chain_of(HostProfile::Envoy, &["a"]), request.clone());
+    assert_eq!((no_flag.status, no_flag.body.as_str()), (504, "stream timeout"));
+    assert!(no_flag.hung.is_some());
+    let envoy = run(&mut harness().chain(&held).unwrap(), request.clone());
     assert_eq!(envoy.status, 200);
     let calls = response_body_calls(&envoy);
     assert_eq!(calls.last().map(String::as_str), Some("response_body size=0 eos=true"), "{calls:?}");
     // With no body to deliver, nothing resumes the held headers: a stream timeout.
     let mut empty = request.clone();
     empty.upstream = Some(UpstreamSpec { status: Some(204), ..UpstreamSpec::default() });
-    assert_eq!(run(&mut chain_of(HostProfile::Envoy, &["a"]), empty).status, 504);
+    assert_eq!(run(&mut harness().chain(&held).unwrap(), empty).status, 504);
     let kong = run(&mut chain_of(HostProfile::Kong, &["a"]), request);
     assert_eq!(kong.status, 200);
     assert!(kong.logs.iter().any(|l| l.level == "error" && l.message.contains("on_http_response_headers")));
@@ -303,11 +315,13 @@ fn properties_per_profile() {
 #[test]
 fn set_property_is_shared_by_the_filters_of_a_stream() {
     let mut chain = chain_of(HostProfile::Envoy, &["a", "b"]);
-    let outcome = run(&mut chain, RequestSpec::get("/").header("x-set-property", "my.key=v1").header("x-property", "my.key"));
+    // A single-segment path: Envoy reads filter state back only under one
+    // (context.cc `findValue`; envoy_host.rs has the multi-segment case).
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-set-property", "my_key=v1").header("x-property", "my_key"));
     assert_eq!(outcome.header("x-probe-set-status"), Some("0"));
     assert_eq!(outcome.header("x-probe-property"), Some("v1"));
     // Filter state ends with the stream.
-    let next = run(&mut chain, RequestSpec::get("/").header("x-property", "my.key"));
+    let next = run(&mut chain, RequestSpec::get("/").header("x-property", "my_key"));
     assert_eq!(next.header("x-probe-property"), Some("<missing>"));
 
     let mut kong = chain_of(HostProfile::Kong, &["a"]);

@@ -370,3 +370,23 @@ fn header_maps_outside_their_callback_answer_as_ngx_wasm_module() {
     assert_eq!(late.status, 500);
     assert!(lines(&late).contains(&"a: [error] [wasm] can only set response headers before \"on_response_body\"".to_string()));
 }
+
+// nginx with ngx_wasm_module alone (no Kong Gateway).
+
+#[test]
+fn plain_nginx_has_no_kong_properties_and_keeps_wasmx_values_per_request() {
+    // kong-engine.md "Measured again 2026-12-07": kong.* exists only inside Kong Gateway;
+    // ngx_proxy_wasm_properties.c: the host namespace `wasmx.*` stores per-request values
+    // (ngx_proxy_wasm_properties_set_host) every filter of the request reads.
+    let spec = ChainSpec { plain_nginx: true, ..kong_spec(vec![probe("a", "")]) };
+    let mut chain = harness().chain(&spec).unwrap();
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-property", "kong.version"));
+    assert_eq!(outcome.header("x-probe-property"), Some("<missing>"));
+    assert!(lines(&outcome).contains(&"a: [error] [wasm] \"kong.version\" property not supported".to_string()), "{:#?}", lines(&outcome));
+    let set = run(&mut chain, RequestSpec::get("/").header("x-set-property", "kong.ctx.shared.k=v"));
+    assert_eq!(set.header("x-probe-set-status"), Some("1"), "nothing handles kong.* (NGX_DECLINED)");
+    let stored = run(&mut chain, RequestSpec::get("/").header("x-set-property", "wasmx.k=v").header("x-property", "wasmx.k"));
+    assert_eq!((stored.header("x-probe-set-status"), stored.header("x-probe-property")), (Some("0"), Some("v")));
+    let next = run(&mut chain, RequestSpec::get("/").header("x-property", "wasmx.k"));
+    assert_eq!(next.header("x-probe-property"), Some("<missing>"), "per request");
+}

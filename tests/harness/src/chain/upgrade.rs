@@ -258,7 +258,7 @@ impl Chain {
                     reply = match self.wait(i)? {
                         Wake::Resumed => None,
                         Wake::Reply(reply) => Some(reply),
-                        Wake::Stuck => Some(super::paused_reply(&self.filters[i].name)),
+                        Wake::Stuck => Some(self.idle_timeout(i, "the response headers of a WebSocket handshake")),
                     };
                 }
             }
@@ -266,7 +266,7 @@ impl Chain {
                 if kong {
                     self.kong_override(response, reply);
                 } else {
-                    *response = Response::from_reply(reply);
+                    *response = Response::from_reply(super::envoy_local_reply(reply));
                     self.load_response_headers(response);
                 }
                 self.sync_response(response);

@@ -40,6 +40,7 @@
 //! - `x-shared: key` → `proxy_set_shared_data(key, "v")` then get; `x-probe-shared`.
 //! - `x-queue: name` → `proxy_register_shared_queue(name)`; status in `x-probe-queue`.
 //! - `x-properties: a.b,c` → each read, `x-probe-properties: <v1>|<v2>`.
+//! - `x-trap: 1` → the filter traps (`unreachable`) in `on_http_request_headers`.
 //! Always: counter `probe_requests` incremented, its value in `x-probe-requests`;
 //! `x-probe-log-level` (proxy_get_log_level), `x-probe-time-ok` (current time after 2020),
 //! `x-probe-instance-requests` (requests this instance has seen: restarts reset it).
@@ -93,6 +94,8 @@ mod filter {
             encoded.extend_from_slice(segment.as_bytes());
             encoded.push(0);
         }
+        // As the SDK's serialize_property_path: segments joined by NUL, none after the last.
+        encoded.pop();
         let mut data = std::ptr::null_mut();
         let mut size = 0;
         let status = unsafe { proxy_get_property(encoded.as_ptr(), encoded.len(), &mut data, &mut size) };
@@ -212,6 +215,8 @@ mod filter {
             encoded.extend_from_slice(segment.as_bytes());
             encoded.push(0);
         }
+        // As the SDK's serialize_property_path: segments joined by NUL, none after the last.
+        encoded.pop();
         unsafe { proxy_set_property(encoded.as_ptr(), encoded.len(), value.as_ptr(), value.len()) }
     }
 
@@ -280,6 +285,9 @@ mod filter {
             self.pause_response_headers = header("x-pause-response-headers").is_some();
             self.set_body = header("x-set-body");
             self.map_probe = header("x-map-probe");
+            if header("x-trap").is_some() {
+                core::arch::wasm32::unreachable();
+            }
             let seen = INSTANCE_REQUESTS.with(|n| {
                 *n.borrow_mut() += 1;
                 *n.borrow()

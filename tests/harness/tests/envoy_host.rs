@@ -1,0 +1,163 @@
+//! The `envoy` profile against Envoy as its source says it behaves
+//! (`shared/design/envoy-host.md`; Envoy `source/extensions/common/wasm/context.cc`,
+//! proxy-wasm-cpp-host `src/context.cc`, `source/common/http/`): one test per behaviour,
+//! through the probe filter (`filters/probe`), in each Envoy mode where the mode matters.
+//! Sources are listed in `docs/hosts.md`.
+
+mod common;
+
+use common::{harness, probe};
+
+use wasm_harness::{Chain, ChainSpec, EnvoyMode, FilterSpec, Outcome, RequestSpec};
+
+fn envoy(mode: EnvoyMode, filters: Vec<FilterSpec>) -> Chain {
+    harness().chain(&ChainSpec { filters, envoy: mode, ..ChainSpec::default() }).expect("chain")
+}
+
+fn run(chain: &mut Chain, request: RequestSpec) -> Outcome {
+    chain.run(&request).expect("request runs")
+}
+
+fn messages(outcome: &Outcome, filter: &str) -> Vec<String> {
+    outcome.logs.iter().filter(|l| l.filter == filter).map(|l| l.message.clone()).collect()
+}
+
+fn post(path: &str, body: &str) -> RequestSpec {
+    RequestSpec { method: Some("POST".into()), body: Some(body.into()), ..RequestSpec::get(path) }
+}
+
+// Stream control.
+
+#[test]
+fn a_paused_request_headers_callback_gets_no_body_before_1_35_or_without_the_flag() {
+    // cpp-host convertVmCallResultToFilterHeadersStatus: StopIteration becomes
+    // StopAllIterationAndWatermark; the stream waits for the idle timeout.
+    for mode in [EnvoyMode::V1_31, EnvoyMode::V1_35] {
+        let mut chain = envoy(mode, vec![probe("a", "")]);
+        let outcome = run(&mut chain, post("/", "hello").header("x-pause", "forever"));
+        assert_eq!(outcome.status, 504, "{mode:?}: idle timeout of a complete request");
+        assert_eq!(outcome.body, "stream timeout");
+        assert!(outcome.hung.as_deref().is_some_and(|h| h.contains("StopAllIterationAndWatermark")), "{:?}", outcome.hung);
+        assert!(outcome.upstream.is_none());
+        let lines = messages(&outcome, "a");
+        assert!(!lines.iter().any(|l| l.starts_with("request_body")), "{mode:?}: no body callback: {lines:#?}");
+        assert!(lines.iter().any(|l| l.starts_with("log")), "on_log still runs");
+    }
+}
+
+#[test]
+fn with_allow_on_headers_stop_iteration_the_held_filter_gets_the_body() {
+    // cpp-host #434 (Envoy 1.35+): StopIteration as written; Continue from the last
+    // body callback resumes the held headers.
+    let mut chain = envoy(EnvoyMode::V1_35_HOLD, vec![probe("a", "")]);
+    let outcome = run(&mut chain, post("/", "hello").header("x-pause", "forever"));
+    assert_eq!(outcome.hung, None);
+    assert_eq!(outcome.status, 200);
+    assert!(messages(&outcome, "a").contains(&"request_body size=5 eos=true body=hello".to_string()));
+    assert_eq!(outcome.upstream.expect("upstream").body, "hello");
+}
+
+#[test]
+fn a_bodiless_request_held_for_good_times_out_in_every_mode() {
+    for mode in EnvoyMode::ALL {
+        let mut chain = envoy(mode, vec![probe("a", "")]);
+        let outcome = run(&mut chain, RequestSpec::get("/").header("x-pause", "forever"));
+        assert_eq!((outcome.status, outcome.body.as_str()), (504, "stream timeout"), "{mode:?}");
+        assert!(outcome.hung.is_some());
+    }
+}
+
+#[test]
+fn request_headers_are_gone_after_continue_until_on_log() {
+    // Context::decodeHeaders nulls request_headers_ once the callback continues.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-map-probe", "set-request-in-response-headers"));
+    assert!(messages(&outcome, "a").contains(&"late set status=2".to_string()), "BadArgument: {:#?}", outcome.logs);
+}
+
+#[test]
+fn response_headers_are_gone_after_continue() {
+    // Context::encodeHeaders nulls response_headers_ the same way.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-map-probe", "set-response-in-response-body"));
+    assert!(messages(&outcome, "a").contains(&"late set status=2".to_string()), "{:#?}", outcome.logs);
+}
+
+#[test]
+fn set_buffer_bytes_follows_envoys_copy_from() {
+    // Buffer::copyFrom: start 0 replaces a prefix, start >= length appends, a range in
+    // the middle is BadArgument (2).
+    let cases = [("0,5,bye", "bye", "0"), ("5,0,!", "hello!", "0"), ("1,2,xx", "hello", "2"), ("0,0,>", ">hello", "0")];
+    for (spec, upstream_body, status) in cases {
+        let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+        let outcome = run(&mut chain, post("/", "hello").header("x-set-body", spec));
+        assert!(messages(&outcome, "a").contains(&format!("set_body status={status}")), "{spec}: {:#?}", outcome.logs);
+        assert_eq!(outcome.upstream.expect("upstream").body, upstream_body, "{spec}");
+    }
+}
+
+// Local replies.
+
+#[test]
+fn a_local_reply_with_a_body_gets_text_plain() {
+    // http/utility.cc prepareLocalReply: content-type text/plain when none was given.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-local", "request_headers"));
+    assert_eq!(outcome.status, 418);
+    assert_eq!(outcome.header("content-type"), Some("text/plain"));
+    assert_eq!(outcome.header("content-length"), Some("26"));
+    assert_eq!(outcome.body, "local from request_headers");
+}
+
+#[test]
+fn a_local_reply_from_response_headers_skips_the_filters_after_it() {
+    // sendDirectLocalReply: straight to the client. The response path runs "b" (last in
+    // request order) first; "a" never sees the response.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", ""), probe("b", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-local", "response_headers").header("x-local-only", "b"));
+    assert_eq!(outcome.status, 418);
+    assert_eq!(outcome.body, "local from response_headers");
+    assert!(!messages(&outcome, "a").iter().any(|l| l.starts_with("response_")), "{:#?}", outcome.logs);
+    assert!(messages(&outcome, "a").iter().any(|l| l.starts_with("log")));
+}
+
+#[test]
+fn a_local_reply_from_a_response_body_resets_the_stream() {
+    // DownstreamFilterManager::sendLocalReply once the headers were encoded: a reset.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-local", "response_body"));
+    assert!(outcome.reset, "{outcome:?}");
+    assert_eq!(outcome.status, 200, "the upstream's headers went out first");
+    assert_ne!(outcome.body, "local from response_body");
+}
+
+// VM, traps, properties.
+
+#[test]
+fn a_trap_fails_the_vm_for_every_later_stream() {
+    // FailState::RuntimeError: the VM stays failed; fail closed answers 503, empty body.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", ""), probe("b", "")]);
+    assert!(chain.run(&RequestSpec::get("/").header("x-trap", "1")).is_err(), "the trap itself is reported");
+    let outcome = run(&mut chain, RequestSpec::get("/"));
+    assert_eq!((outcome.status, outcome.body.as_str()), (503, ""));
+    assert!(outcome.upstream.is_none());
+}
+
+#[test]
+fn filter_state_crosses_filters_under_a_single_segment_path_only() {
+    // Context::setProperty stores `wasm.<path>`; findValue looks up the first segment.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-set-property", "my_key=v1").header("x-property", "my_key"));
+    assert_eq!(outcome.header("x-probe-property"), Some("v1"), "a single-segment path reads back");
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-set-property", "my.key=v1").header("x-property", "my.key"));
+    assert_eq!(outcome.header("x-probe-set-status"), Some("0"));
+    assert_eq!(outcome.header("x-probe-property"), Some("<missing>"), "a multi-segment path does not read back");
+}
+
+#[test]
+fn filter_state_never_shadows_a_built_in_attribute() {
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-set-property", "plugin_name=other").header("x-property", "plugin_name"));
+    assert_eq!(outcome.header("x-probe-property"), Some("a"));
+}
