@@ -638,7 +638,7 @@ pub(super) fn is_tail_call(proto: &FunctionPrototype<'_>, pc: usize) -> bool {
     proto
         .opcodes
         .get(pc)
-        .is_some_and(|op| matches!(op.decode(), crate::opcode::Operation::TailCall { .. }))
+        .is_some_and(|op| matches!(op.decode_cold(), crate::opcode::Operation::TailCall { .. }))
 }
 
 impl<'gc, 'a> Execution<'gc, 'a> {

@@ -45,7 +45,7 @@ pub fn slot_name(proto: &FunctionPrototype<'_>, pc: usize, slot: u8) -> Option<S
         let mut i = at;
         while i > 0 {
             i -= 1;
-            let op = proto.opcodes[i].decode();
+            let op = proto.opcodes[i].decode_cold();
             match written(op) {
                 Written::Nothing => {}
                 Written::From(base) => {
@@ -112,7 +112,7 @@ pub fn call_argument_name(
     callee: &str,
     arg: usize,
 ) -> Option<SlotName> {
-    let func = match proto.opcodes.get(pc)?.decode() {
+    let func = match proto.opcodes.get(pc)?.decode_cold() {
         Operation::Call { func, .. } | Operation::TailCall { func, .. } => func,
         _ => return None,
     };
@@ -160,7 +160,7 @@ pub fn describe_error<'gc>(
     frame: &[Value<'gc>],
     err: &RuntimeError,
 ) -> Option<std::string::String> {
-    let op = proto.opcodes.get(pc)?.decode();
+    let op = proto.opcodes.get(pc)?.decode_cold();
     let type_error =
         err.downcast::<TypeError>()
             .copied()
