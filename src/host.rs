@@ -78,6 +78,40 @@ pub trait Host {
     /// Sends the filter's own response (`proxy_send_local_response`); the host frames the
     /// body (Content-Length) itself. `false` when the host refused it.
     fn send_local_response(&self, status: u16, headers: &[(String, Vec<u8>)], body: &[u8]) -> bool;
+    /// Dispatches an outbound HTTP call (`proxy_http_call`): `upstream` is what the host
+    /// connects to (Envoy: a cluster name; Kong's engine: `host[:port]`, resolved by its
+    /// resolver), `headers` carry `:method`, `:path`, `:authority` (and `:scheme`).
+    /// Returns the call's token; its answer comes in `proxy_on_http_call_response`.
+    /// The default (hosts without outbound calls, unit-test fakes) refuses every call.
+    fn dispatch_http_call(&self, upstream: &str, headers: &[(String, Vec<u8>)], body: &[u8], timeout_ms: u32) -> Result<u32, DispatchError> {
+        let _ = (upstream, headers, body, timeout_ms);
+        Err(DispatchError::Unsupported)
+    }
+    /// The answer of the call being delivered, read inside `proxy_on_http_call_response`:
+    /// its headers (`proxy_get_header_map_pairs(HttpCallResponseHeaders)`, `:status`
+    /// included) and the first `body_size` bytes of its body
+    /// (`proxy_get_buffer_bytes(HttpCallResponseBody)`).
+    fn http_call_response(&self, body_size: usize) -> (Vec<(String, Vec<u8>)>, Vec<u8>) {
+        let _ = body_size;
+        (Vec::new(), Vec::new())
+    }
+    /// Resumes the paused request (`proxy_continue_stream(HttpRequest)`); `false` when
+    /// the host refused.
+    fn resume_request(&self) -> bool {
+        false
+    }
+}
+
+/// Why `proxy_http_call` refused a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DispatchError {
+    /// `BadArgument`: Envoy's answer for an unknown cluster or a missing `:method`,
+    /// `:path` or `:authority` (envoy-host.md "Outbound calls").
+    BadArgument,
+    /// `InternalFailure` or another refusal.
+    Refused,
+    /// This host (or test fake) makes no outbound calls.
+    Unsupported,
 }
 
 /// What reading a body buffer gave.

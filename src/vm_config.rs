@@ -11,9 +11,16 @@
 //!             "header_value_bytes": 65536, "exit_body_bytes": 8388608, "log_line_bytes": 4096,
 //!             "request_body_bytes": 8388608, "response_body_bytes": 8388608,
 //!             "cache_entries": 10000, "cache_bytes": 16777216,
-//!             "chunks": 1000, "source_bytes": 4194304},
-//!  "shared_data_zone": "kong_functions"}
+//!             "chunks": 1000, "source_bytes": 4194304,
+//!             "calls_per_request": 10, "call_timeout_ms": 10000, "call_wait_ms": 30000,
+//!             "call_response_bytes": 8388608, "pending_timers": 256},
+//!  "upstreams": {"auth.internal:8080": "auth_cluster"},
+//!  "shared_data_zone": "kong_functions",
+//!  "shared_dicts": {"my_counters": "512k"}}
 //! ```
+//!
+//! `shared_dicts` declares `ngx.shared` dictionaries besides Kong's own (see
+//! `pdk::ngx::shared`), sized as nginx's `lua_shared_dict`.
 //!
 //! `shared_data_zone` opts into the host's shared data on Kong's engine, which traps on a
 //! key whose zone is not declared (`shm_kv NAME SIZE;` in nginx's `wasm{}`, Kong's
@@ -69,6 +76,27 @@ pub struct Limits {
     /// Bytes of Lua source one plugin configuration may hold, all chunks together; past
     /// it the configuration is rejected.
     pub source_bytes: usize,
+    /// Outbound calls (`resty.http`) one request may make, all phases together; past it
+    /// a call returns `nil, "too many outbound calls in this request (limit N)"`.
+    pub calls_per_request: usize,
+    /// The timeout of an outbound call when the chunk sets none, in ms. lua-resty-http's
+    /// 60 s (lua-nginx-module's `lua_socket_*_timeout` defaults) would hold a gateway's
+    /// request and its worker memory for a minute; 10 s is the upper end of what a
+    /// client behind a gateway waits for a token check (Kong's own plugins use 10 s for
+    /// their calls out, e.g. `http-log`'s and `openid-connect`'s default `timeout` 10000).
+    pub call_timeout_ms: u64,
+    /// The total time one request may wait on its outbound calls, in ms; a call made
+    /// past it returns `nil, "timeout"` at once, and each call's timeout is cut to what
+    /// is left.
+    pub call_wait_ms: u64,
+    /// The largest response body an outbound call may return; a larger one gives
+    /// `nil, "response body too large (N bytes, limit M)"`, never a truncated body.
+    pub call_response_bytes: usize,
+    /// `ngx.timer.at`/`every` timers one plugin instance may have pending; past it they
+    /// return `nil, "too many pending timers"` (lua-nginx-module's answer past
+    /// `lua_max_pending_timers`, whose default 1024 is per nginx worker; this is per
+    /// instance).
+    pub pending_timers: usize,
     /// Wall-clock milliseconds one phase of one request may run, time spent in host calls
     /// included (the instruction limit does not see it); past it the request fails with
     /// Kong's 500 and "time limit exceeded". Checked where the instruction limit is
@@ -97,6 +125,11 @@ impl Default for Limits {
             cache_bytes: 16 * 1024 * 1024,
             chunks: 1_000,
             source_bytes: 4 * 1024 * 1024,
+            calls_per_request: 10,
+            call_timeout_ms: 10_000,
+            call_wait_ms: 30_000,
+            call_response_bytes: 8 * 1024 * 1024,
+            pending_timers: 256,
             // The 20,000,000-instruction limit ends a loop of pure Lua or of library
             // calls within about 1 s in the harness (wasmtime) on a loaded 2-core machine;
             // 5 s lets that limit answer first for any Lua, so this one only ends time spent
@@ -127,6 +160,13 @@ pub struct VmConfig {
     pub limits: Limits,
     /// The shared-data zone to use on hosts that need one (see the module docs).
     pub shared_data_zone: Option<String>,
+    /// `ngx.shared` dictionaries besides Kong's (name to nginx size: `"512k"`, `"1m"`),
+    /// as nginx's `lua_shared_dict NAME SIZE;` (see `pdk::ngx::shared`).
+    pub shared_dicts: std::collections::BTreeMap<String, String>,
+    /// Where outbound calls (`resty.http`) go: a URL authority (`host:port`, or `host`)
+    /// -> the `proxy_http_call` upstream. Envoy needs a cluster name there; without an
+    /// entry the authority itself is given (Kong's engine resolves it).
+    pub upstreams: std::collections::BTreeMap<String, String>,
     /// Set when the Envoy plugins running this module set `allow_on_headers_stop_iteration:
     /// true` (Envoy 1.35+): Envoy then delivers the request body to a filter holding the
     /// request headers, so `rewrite`/`access` can read the body and still change the
@@ -159,11 +199,35 @@ impl VmConfig {
             l.cache_bytes,
             l.chunks,
             l.source_bytes,
+            l.calls_per_request,
+            l.call_response_bytes,
+            l.pending_timers,
         ];
+        if l.call_timeout_ms == 0 || l.call_wait_ms == 0 {
+            return Err("invalid VM configuration: limits must be positive".into());
+        }
         if l.instructions <= 0 || sizes.contains(&0) || l.phase_time_ms == 0 || l.header_names == 0 {
             return Err("invalid VM configuration: limits must be positive".into());
         }
+        config.dictionaries()?;
         Ok(config)
+    }
+
+    /// The `ngx.shared` dictionaries: Kong's and the configured ones, with their sizes in
+    /// bytes. Errors: a size nginx would not read, or a name that is empty or holds `/`
+    /// or `:` (they separate shared-data keys).
+    pub fn dictionaries(&self) -> Result<Vec<(String, usize)>, String> {
+        let mut sizes = std::collections::BTreeMap::new();
+        for (name, size) in &self.shared_dicts {
+            if name.is_empty() || name.contains(['/', ':', '#']) {
+                return Err(format!("invalid VM configuration: shared_dicts: bad dictionary name {name:?}"));
+            }
+            match crate::pdk::ngx::shared::parse_size(size) {
+                Some(bytes) if bytes > 0 => sizes.insert(name.clone(), bytes),
+                _ => return Err(format!("invalid VM configuration: shared_dicts.{name}: invalid size {size:?}")),
+            };
+        }
+        Ok(crate::pdk::ngx::shared::dictionaries(&sizes))
     }
 
     /// The sandbox settings this configuration selects.
@@ -199,5 +263,17 @@ mod tests {
         assert!(VmConfig::parse(br#"{"limits": {"instructions": 0}}"#).is_err());
         assert!(VmConfig::parse(br#"{"limits": {"log_line_bytes": 0}}"#).is_err());
         assert!(VmConfig::parse(b"nope").is_err());
+        assert!(VmConfig::parse(br#"{"shared_dicts": {"a": "1x"}}"#).unwrap_err().contains("invalid size"));
+        assert!(VmConfig::parse(br#"{"shared_dicts": {"a/b": "1m"}}"#).unwrap_err().contains("bad dictionary name"));
+    }
+
+    #[test]
+    fn shared_dicts_add_to_kongs() {
+        let c = VmConfig::parse(br#"{"shared_dicts": {"my_counters": "512k", "kong": "1m"}}"#).unwrap();
+        let dicts = c.dictionaries().unwrap();
+        assert!(dicts.contains(&("my_counters".into(), 512 * 1024)));
+        assert!(dicts.contains(&("kong".into(), 1 << 20)));
+        assert!(dicts.contains(&("kong_rate_limiting_counters".into(), 12 << 20)));
+        assert_eq!(dicts.iter().filter(|(n, _)| n == "kong").count(), 1);
     }
 }

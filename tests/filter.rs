@@ -81,9 +81,9 @@ fn syntax_error_rejects_the_configuration() {
     let config = json!({ "access": ["kong.log.info('fine')", "local x = 1\n\nif x then\n"] });
     let error = chain_of(vec![filter("pre-function", config)]).err().expect("configuration must be rejected");
     assert!(
-        // LuaJIT's words as Kong's schema reports them (its own adds "(to close 'if' at
-        // line 3)", which piccolo's parser does not record).
-        error.contains("error parsing pre-function: [string \"local x = 1...\"]:4: 'end' expected near '<eof>'"),
+        // LuaJIT's words as Kong's schema reports them (luajit2:
+        // `print(loadstring("local x = 1\n\nif x then\n"))`).
+        error.contains("error parsing pre-function: [string \"local x = 1...\"]:4: 'end' expected (to close 'if' at line 3) near '<eof>'"),
         "message names the chunk and line as LuaJIT does: {error}"
     );
     assert!(error.contains("proxy_on_configure returned false"), "{error}");

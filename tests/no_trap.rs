@@ -15,12 +15,18 @@ use wasm_harness::RequestSpec;
 
 /// Calls every function reachable from `kong` and `ngx` (depth 4), except those that end
 /// the request on purpose (they yield out of `pcall` by design and are tested elsewhere),
-/// then logs how many it called.
+/// `ngx.sleep` (it holds the request for the time asked) and `kong.log.set_format` (it
+/// reformats the count line), then logs how many it called.
 const WALK: &str = r#"
 if not kong.request.get_header("x-walk") then return end
 local ends_request = {
   ["kong.response.exit"] = true, ["kong.response.error"] = true, ["ngx.exit"] = true,
   ["ngx.redirect"] = true, ["ngx.say"] = true, ["ngx.print"] = true, ["ngx.eof"] = true,
+  -- waits for real in rewrite/access (a second per walk call): tests/callouts.rs
+  ["ngx.sleep"] = true,
+  -- sets the format of every later line of this logger, as Kong's does (the walk's own
+  -- count line among them): src/pdk/log_new_tests.rs
+  ["kong.log.set_format"] = true,
 }
 local seen, count = {}, 0
 local function walk(t, prefix, depth)

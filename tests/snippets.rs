@@ -17,6 +17,8 @@
 //!   profiles the snippet must fail, and its mismatch report must contain `text`: a known
 //!   difference that starts passing, or fails differently, fails the test.
 //!   `# sandbox_requires:` the node's `untrusted_lua_sandbox_requires` (comma-separated).
+//!   `# shared_dicts:` the VM configuration's `shared_dicts` (a JSON object, as the
+//!   `lua_shared_dict` lines the source's nginx configuration declares).
 //! - `--- PHASE` (`rewrite`, `access`, `header_filter`, `body_filter`, `log`,
 //!   `certificate`, `functions`), or `--- ROLE PHASE` for a chain with both plugins
 //!   (pre-function first): one Lua chunk, verbatim; repeated sections append chunks in
@@ -33,6 +35,12 @@
 //!   with any value), `headers_any` (at least one of these name/value pairs); `upstream`
 //!   (`null`: never reached; or `{method, path, headers, headers_any, body, ...}`); `logs`
 //!   (substrings that must each appear in some log line) and `logs_absent`.
+//! - `--- services`: services the snippet calls out to (`resty.http`), scripted on
+//!   loopback: a JSON object from the upstream name the filter dispatches to (the URL's
+//!   `host:port`) to a list of routes `{"method", "path", "body_contains", "status",
+//!   "headers", "body", "delay_ms"}` (the first route whose `method`, `path` (without the
+//!   query) and `body_contains` match answers; none: 404). Each name gets a server on
+//!   127.0.0.1 for the run, and the chain's `call_targets` maps the name to it.
 //! - `--- expect_configure_error` (no requests): the configuration is rejected and the
 //!   error contains this text.
 //!
@@ -59,6 +67,8 @@ struct Snippet {
     configure_error: Option<String>,
     /// profile name -> (reason, fails_with)
     known: BTreeMap<String, (String, String)>,
+    /// upstream name -> routes (`--- services`)
+    services: Map<String, Value>,
 }
 
 fn profile_name(p: HostProfile) -> &'static str {
@@ -144,6 +154,7 @@ fn parse(path: &Path) -> Snippet {
     let mut requests = Vec::new();
     let mut pending_request: Option<Value> = None;
     let mut configure_error = None;
+    let mut services = Map::new();
     let json_of = |what: &str, body: &str| -> Value {
         serde_json::from_str(body).unwrap_or_else(|e| panic!("{name}: --- {what}: invalid JSON: {e}"))
     };
@@ -187,6 +198,7 @@ fn parse(path: &Path) -> Snippet {
                 requests.push((request, json_of("expect", body)));
             }
             "expect_configure_error" => configure_error = Some(body.trim().to_string()),
+            "services" => services = json_of("services", body).as_object().cloned().unwrap_or_default(),
             other => panic!("{name}: unknown section {other:?}"),
         }
     }
@@ -195,7 +207,7 @@ fn parse(path: &Path) -> Snippet {
     assert!(configure_error.is_some() != !requests.is_empty(), "{name}: either requests or expect_configure_error");
     // Pre-function first in the chain.
     configs.sort_by_key(|(role, _)| role != "pre-function");
-    Snippet { name, meta, configs, properties, requests, configure_error, known }
+    Snippet { name, meta, configs, properties, requests, configure_error, known, services }
 }
 
 /// `expected` is a subset of `actual`.
@@ -348,9 +360,11 @@ fn run_as(snippet: &Snippet, profile: HostProfile, role: Option<&str>) -> Vec<St
         vm_config: json!({
             "untrusted_lua": mode,
             "untrusted_lua_sandbox_requires": snippet.meta.get("sandbox_requires").map(|r| r.split(',').map(str::trim).collect::<Vec<_>>()).unwrap_or_default(),
+            "shared_dicts": snippet.meta.get("shared_dicts").map(|d| serde_json::from_str::<Value>(d).unwrap_or_else(|e| panic!("{}: shared_dicts: {e}", snippet.name))).unwrap_or_else(|| json!({})),
         }),
         properties: snippet.properties.clone(),
         profile,
+        call_targets: snippet.services.iter().map(|(name, routes)| (name.clone(), format!("127.0.0.1:{}", service(routes.clone())))).collect(),
         ..ChainSpec::default()
     });
     let mut chain = match common::harness().chain(&spec) {
@@ -406,6 +420,77 @@ fn run_as(snippet: &Snippet, profile: HostProfile, role: Option<&str>) -> Vec<St
         }
     }
     problems
+}
+
+/// Serves `routes` (see `--- services`) on a loopback port, one thread per connection,
+/// for the rest of the test; returns the port.
+fn service(routes: Value) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let routes = routes.clone();
+            std::thread::spawn(move || {
+                conn.set_read_timeout(Some(std::time::Duration::from_secs(10))).ok();
+                let (mut data, mut buf) = (Vec::new(), [0u8; 4096]);
+                let head_end = loop {
+                    if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i;
+                    }
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => data.extend_from_slice(&buf[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&data[..head_end]).into_owned();
+                let length: usize = head
+                    .lines()
+                    .filter_map(|l| l.split_once(':'))
+                    .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"))
+                    .and_then(|(_, v)| v.trim().parse().ok())
+                    .unwrap_or(0);
+                let mut body = data[head_end + 4..].to_vec();
+                while body.len() < length {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => body.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = String::from_utf8_lossy(&body).into_owned();
+                let mut words = head.split_whitespace();
+                let (method, target) = (words.next().unwrap_or_default(), words.next().unwrap_or_default());
+                let path = target.split('?').next().unwrap_or_default();
+                let text = |r: &Value, k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
+                let route = routes.as_array().into_iter().flatten().find(|r| {
+                    text(r, "method").is_none_or(|m| m == method)
+                        && text(r, "path").is_none_or(|p| p == path)
+                        && text(r, "body_contains").is_none_or(|b| body.contains(&b))
+                });
+                let (status, headers, answer) = match route {
+                    Some(r) => {
+                        if let Some(ms) = r.get("delay_ms").and_then(Value::as_u64) {
+                            std::thread::sleep(std::time::Duration::from_millis(ms));
+                        }
+                        let headers: String = r
+                            .get("headers")
+                            .and_then(Value::as_object)
+                            .into_iter()
+                            .flatten()
+                            .map(|(n, v)| format!("{n}: {}\r\n", v.as_str().unwrap_or_default()))
+                            .collect();
+                        (r.get("status").and_then(Value::as_u64).unwrap_or(200), headers, text(r, "body").unwrap_or_default())
+                    }
+                    None => (404, String::new(), "no route".to_string()),
+                };
+                // No `Connection: close` unless the route says so: lua-resty-http's
+                // set_keepalive answers by it (1, or 2 "connection must be closed").
+                let response = format!("HTTP/1.1 {status} X\r\n{headers}Content-Length: {}\r\n\r\n{answer}", answer.len());
+                let _ = conn.write_all(response.as_bytes());
+            });
+        }
+    });
+    port
 }
 
 fn corpus_dir() -> PathBuf {

@@ -21,6 +21,9 @@ pub enum Map {
     RequestHeaders = 0,
     /// `HttpResponseHeaders` (2).
     ResponseHeaders = 2,
+    /// `HttpCallResponseHeaders` (6): the answer of an outbound call, inside
+    /// `proxy_on_http_call_response`.
+    CallResponseHeaders = 6,
 }
 
 /// Buffers (`BufferType` in proxy-wasm ABI 0.2.1).
@@ -30,6 +33,8 @@ pub enum Buffer {
     RequestBody = 0,
     /// `HttpResponseBody` (1).
     ResponseBody = 1,
+    /// `HttpCallResponseBody` (4): the answer of an outbound call.
+    CallResponseBody = 4,
     /// `VmConfiguration` (6).
     VmConfiguration = 6,
     /// `PluginConfiguration` (7).
@@ -76,6 +81,9 @@ extern "C" {
         return_buffer_size: *mut usize,
     ) -> u32;
     fn proxy_set_buffer_bytes(buffer_type: u32, start: usize, size: usize, buffer_data: *const u8, buffer_size: usize) -> u32;
+    fn proxy_continue_stream(stream_type: u32) -> u32;
+    fn proxy_set_effective_context(context_id: u32) -> u32;
+    fn proxy_set_tick_period_milliseconds(period: u32) -> u32;
     #[allow(clippy::too_many_arguments)]
     fn proxy_send_local_response(
         status_code: u32,
@@ -252,6 +260,40 @@ pub fn buffer(buffer: Buffer, size: usize) -> Option<Vec<u8>> {
 pub fn set_buffer(buffer: Buffer, replace: usize, data: &[u8]) -> bool {
     // SAFETY: the pointers are valid for the duration of the call.
     unsafe { proxy_set_buffer_bytes(buffer as u32, 0, replace, data.as_ptr(), data.len()) == STATUS_OK }
+}
+
+/// `proxy_continue_stream(HttpRequest)` (stream type 0): resumes a paused request.
+pub fn continue_request() -> bool {
+    // SAFETY: no pointers.
+    unsafe { proxy_continue_stream(0) == STATUS_OK }
+}
+
+/// `proxy_set_effective_context`: later host calls refer to context `id`.
+pub fn set_effective_context(id: u32) -> bool {
+    // SAFETY: no pointers.
+    unsafe { proxy_set_effective_context(id) == STATUS_OK }
+}
+
+/// `proxy_set_tick_period_milliseconds` (from a root context only).
+pub fn set_tick_period(ms: u32) -> bool {
+    // SAFETY: no pointers.
+    unsafe { proxy_set_tick_period_milliseconds(ms) == STATUS_OK }
+}
+
+/// `proxy_http_call` through the SDK (`proxy_wasm::hostcalls::dispatch_http_call`),
+/// which records the token against the context running now, so that its dispatcher
+/// hands `proxy_on_http_call_response` (which Envoy calls on the root context) to that
+/// context, the effective context set to it. The SDK takes header values as text: a
+/// value that is not UTF-8 is sent lossily. The SDK panics on a status other than `Ok`,
+/// `BadArgument` and `InternalFailure`; no host answers another (proxy-wasm-cpp-host
+/// `exports.cc` `http_call`, ngx_wasm_module `ngx_http_proxy_wasm_dispatch.c`).
+pub fn dispatch_http_call(upstream: &str, headers: &[(String, Vec<u8>)], body: &[u8], timeout_ms: u32) -> Result<u32, bool> {
+    let values: Vec<std::borrow::Cow<'_, str>> = headers.iter().map(|(_, v)| String::from_utf8_lossy(v)).collect();
+    let pairs: Vec<(&str, &str)> = headers.iter().zip(&values).map(|((n, _), v)| (n.as_str(), v.as_ref())).collect();
+    let body = if body.is_empty() { None } else { Some(body) };
+    let timeout = std::time::Duration::from_millis(u64::from(timeout_ms));
+    proxy_wasm::hostcalls::dispatch_http_call(upstream, pairs, body, Vec::new(), timeout)
+        .map_err(|status| status == proxy_wasm::types::Status::BadArgument)
 }
 
 /// `proxy_send_local_response` with no gRPC status (-1) and no details.

@@ -2,7 +2,7 @@
 //! host status can trap the instance. Header values are bytes: they need not be UTF-8.
 
 use super::abi::{self, Buffer, Map};
-use crate::host::{BodyRead, Host, LogLevel, SharedDataError};
+use crate::host::{BodyRead, DispatchError, Host, LogLevel, SharedDataError};
 
 /// The proxy-wasm host: stateless, as every call refers to the stream whose callback runs.
 pub struct ProxyWasmHost;
@@ -79,5 +79,17 @@ impl Host for ProxyWasmHost {
     }
     fn send_local_response(&self, status: u16, headers: &[(String, Vec<u8>)], body: &[u8]) -> bool {
         abi::send_local_response(status, headers, body)
+    }
+    fn dispatch_http_call(&self, upstream: &str, headers: &[(String, Vec<u8>)], body: &[u8], timeout_ms: u32) -> Result<u32, DispatchError> {
+        abi::dispatch_http_call(upstream, headers, body, timeout_ms)
+            .map_err(|bad_argument| if bad_argument { DispatchError::BadArgument } else { DispatchError::Refused })
+    }
+    fn http_call_response(&self, body_size: usize) -> (Vec<(String, Vec<u8>)>, Vec<u8>) {
+        let headers = abi::header_pairs(Map::CallResponseHeaders);
+        let body = if body_size == 0 { Vec::new() } else { abi::buffer(Buffer::CallResponseBody, body_size).unwrap_or_default() };
+        (headers, body)
+    }
+    fn resume_request(&self) -> bool {
+        abi::continue_request()
     }
 }

@@ -11,5 +11,5 @@ mod root;
 /// Registers the root context factory; called from `_initialize`.
 pub fn start() {
     proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Trace);
-    proxy_wasm::set_root_context(|_context_id| Box::new(root::FunctionsRoot::default()));
+    proxy_wasm::set_root_context(|context_id| Box::new(root::FunctionsRoot::new(context_id)));
 }

@@ -55,16 +55,32 @@ pub fn caller_position(exec: &Execution<'_, '_>) -> String {
     }
 }
 
-/// The message of an error piccolo's VM raised, in Lua's words where piccolo's differ:
-/// "type error, expected function, found nil" is Lua's "attempt to call a nil value",
-/// "... expected table, found X" is "attempt to index a X value". An error an instruction
-/// raised carries `chunkname:line: ` (our patched piccolo's `PositionedError`, see
-/// vendor/piccolo/PATCHES.md), as Lua's runtime errors do; the variable's name (Lua's
-/// "field 'x'", "global 'y'") is not known.
+/// The message of an error piccolo's VM raised, in LuaJIT's words. An error an instruction
+/// raised carries `chunkname:line: ` and, when our patched piccolo could describe it, the
+/// message LuaJIT gives, naming the variable as LuaJIT does (`attempt to call global 'f' (a
+/// nil value)`, `attempt to index local 't' (a nil value)`; `PositionedError`, patches 4
+/// and 7 in vendor/piccolo/PATCHES.md). Otherwise piccolo's words are translated where they
+/// differ: "type error, expected function, found nil" is Lua's "attempt to call a nil
+/// value", "... expected table, found X" is "attempt to index a X value".
 pub fn runtime_error_text(error: &piccolo::RuntimeError) -> String {
     match error.downcast::<piccolo::thread::PositionedError>() {
-        Some(positioned) => format!("{}{}", positioned.position, lua_words(positioned.error.to_string())),
+        Some(positioned) => match &positioned.message {
+            Some(message) => format!("{}{}", positioned.position, message),
+            None => format!("{}{}", positioned.position, lua_words(positioned.error.to_string())),
+        },
         None => lua_words(error.to_string()),
+    }
+}
+
+/// LuaJIT's `attempt to <verb> <kind> '<name>' (a <type> value)` for `value`, the
+/// `arg`-th argument of the call to the built-in `callee` that is running, named as LuaJIT
+/// names an operand (`local 's'`, `field 'x'`; `attempt to <verb> a <type> value` when
+/// LuaJIT would name none). For the built-ins the compile rewrite calls in place of an
+/// operator (`compile::METHOD_CALL`, `compile::CONCAT`).
+pub fn operand_error(exec: &Execution<'_, '_>, callee: &str, arg: usize, verb: &str, value: Value<'_>) -> String {
+    match exec.caller_argument_name(callee, arg) {
+        Some((kind, name)) => format!("attempt to {verb} {kind} '{name}' (a {} value)", value.type_name()),
+        None => format!("attempt to {verb} a {} value", value.type_name()),
     }
 }
 
@@ -77,6 +93,18 @@ fn lua_words(text: String) -> String {
         "table" => format!("attempt to index a {found} value"),
         _ => text,
     }
+}
+
+/// A Lua error for a built-in that stands for an operator (`compile::CONCAT`,
+/// `compile::METHOD_CALL`): `msg` prefixed with the position of the Lua code that used
+/// the operator, also when the rewrite made it a tail call (`return a .. b`), since in
+/// LuaJIT an operator is not a call and its error has the line it is on.
+pub fn operator_error_at<'gc>(ctx: Context<'gc>, exec: &Execution<'gc, '_>, msg: &str) -> piccolo::Error<'gc> {
+    let position = match exec.calling_lua_frame() {
+        Some(frame) => format!("{}:{}: ", frame.chunk_name.to_str_lossy(), frame.current_line),
+        None => String::new(),
+    };
+    Value::String(ctx.intern(format!("{position}{msg}").as_bytes())).into()
 }
 
 /// A Lua error whose message is `msg` prefixed with the caller's position.

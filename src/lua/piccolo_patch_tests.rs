@@ -112,11 +112,11 @@ fn missing_parameters_are_nil() {
 #[test]
 fn errors_the_vm_raises_name_the_chunk_and_line() {
     // Lua's runtime errors carry `chunkname:line:` (luaG_runerror); Kong logs them as
-    // `access[1]:2: attempt to index ...`. The variable's name is not known here.
+    // `access[1]:2: attempt to index ...`, naming the variable (patch 7).
     for (source, expected) in [
-        ("local ok = 1\nlocal t = nil\nlocal y = t.x", "access[1]:3: attempt to index a nil value"),
-        ("local f\n\nf()", "access[1]:3: attempt to call a nil value"),
-        ("local n = {} + 1", "access[1]:1: "),
+        ("local ok = 1\nlocal t = nil\nlocal y = t.x", "access[1]:3: attempt to index local 't' (a nil value)"),
+        ("local f\n\nf()", "access[1]:3: attempt to call local 'f' (a nil value)"),
+        ("local n = {} + 1", "access[1]:1: attempt to perform arithmetic on a table value"),
     ] {
         let (outcome, messages) = run(source);
         assert!(!matches!(outcome, PhaseOutcome::Continue), "{source}");
@@ -130,7 +130,35 @@ fn errors_the_vm_raises_name_the_chunk_and_line() {
 #[test]
 fn pcall_sees_the_position_too() {
     // pcall's message is the same string Lua would log (§6.1 error, luaG_runerror).
-    assert_logs("local ok, err = pcall(function()\n local t\n return t.x\nend)\nkong.log.info(err)", "access[1]:3: attempt to index a nil value");
+    assert_logs("local ok, err = pcall(function()\n local t\n return t.x\nend)\nkong.log.info(err)", "access[1]:3: attempt to index local 't' (a nil value)");
+}
+
+// Patch 7: errors name the variable as LuaJIT does. Each expected message is what
+// luajit2 (OpenResty's LuaJIT 2.1, Kong's) prints for the same source run as a chunk;
+// these are the ones Kong users meet in logs and search for (issue 25).
+#[test]
+fn errors_name_the_variable_in_logs_and_pcall() {
+    for (source, expected) in [
+        ("local claims = decode_jwt('x')", "access[1]:1: attempt to call global 'decode_jwt' (a nil value)"),
+        ("local claims\nlocal sub = claims.sub", "access[1]:2: attempt to index local 'claims' (a nil value)"),
+        ("local env = {}\nlocal home = env.getenv('HOME')", "access[1]:2: attempt to call field 'getenv' (a nil value)"),
+        ("local t = {}\nt:foo()", "access[1]:2: attempt to call method 'foo' (a nil value)"),
+        ("local x = 5\nlocal function f() return x.y end\nf()", "access[1]:2: attempt to index upvalue 'x' (a number value)"),
+        ("local function f(n) return n + 1 end\nf()", "access[1]:1: attempt to perform arithmetic on local 'n' (a nil value)"),
+        ("local t = {}\nlocal s = 'a' .. t.x", "access[1]:2: attempt to concatenate field 'x' (a nil value)"),
+        ("local ok = 1 < nil", "access[1]:1: attempt to compare number with nil"),
+        ("local function f(token) return 'Bearer ' .. token end\nf()", "access[1]:1: attempt to concatenate local 'token' (a nil value)"),
+    ] {
+        let (outcome, messages) = run(source);
+        assert!(!matches!(outcome, PhaseOutcome::Continue), "{source}");
+        assert!(messages.iter().any(|m| m.contains(expected)), "{source}: {messages:?}");
+        // The same string is pcall's error value.
+        let wrapped = format!("local ok, err = pcall(function()\n{source}\nend)\nkong.log.info(err)");
+        let shifted = expected.replacen("access[1]:", "", 1);
+        let (line, rest) = shifted.split_once(':').unwrap();
+        let line: u32 = line.parse().unwrap();
+        assert_logs(&wrapped, &format!("access[1]:{}:{rest}", line + 1));
+    }
 }
 
 // Patch 5: the VM runs plain callbacks (library and PDK functions) itself and only goes
@@ -247,4 +275,54 @@ fn an_index_loop_fails_the_request_instead_of_hanging() {
     // way the request fails and the VM serves the next one.
     let (outcome, _) = run_on("local t = {} setmetatable(t, { __index = t }) local v = t.missing");
     assert_eq!(outcome, PhaseOutcome::Failed);
+}
+
+// Patch 9: comparison metamethods. Lua 5.1 (`luaV_lessthan`, `luaV_lessequal`,
+// `luaV_equalval`) and LuaJIT (`lj_meta_comp`, `lj_meta_equal`): `__lt`/`__le`/`__eq` are
+// called only for two operands of the same type that share the metamethod; `a <= b` falls
+// back to `not (b < a)`; results are converted to booleans. Tables are covered by the
+// differential programs tests/lua/metamethods/*.lua; userdata (which plain Lua cannot
+// make) here.
+#[test]
+fn userdata_compare_through_shared_metamethods() {
+    use piccolo::{Callback, CallbackReturn, Executor, Table, UserData, Value};
+    let mut lua = crate::lua::new_state();
+    let executor = lua.enter(|ctx| {
+        let meta = Table::new(&ctx);
+        // Each userdata holds a number; the metamethods compare those numbers.
+        let number = |v: Value<'_>| match v {
+            Value::UserData(u) => u.downcast_static::<i64>().copied().unwrap_or(0),
+            _ => 0,
+        };
+        let lt = Callback::from_fn(&ctx, move |ctx, _, mut stack| {
+            let r = number(stack.get(0)) < number(stack.get(1));
+            stack.replace(ctx, r);
+            Ok(CallbackReturn::Return)
+        });
+        let eq = Callback::from_fn(&ctx, move |ctx, _, mut stack| {
+            let r = number(stack.get(0)) == number(stack.get(1));
+            stack.replace(ctx, r);
+            Ok(CallbackReturn::Return)
+        });
+        meta.set(ctx, "__lt", lt).unwrap();
+        meta.set(ctx, "__eq", eq).unwrap();
+        let make = |n: i64| {
+            let u = UserData::new_static(&ctx, n);
+            u.set_metatable(&ctx, Some(meta));
+            u
+        };
+        let other = UserData::new_static(&ctx, 1i64);
+        let globals = ctx.globals();
+        globals.set(ctx, "a", make(1)).unwrap();
+        globals.set(ctx, "b", make(2)).unwrap();
+        globals.set(ctx, "a2", make(1)).unwrap();
+        globals.set(ctx, "bare", other).unwrap();
+        let source = "return tostring(a < b) .. ' ' .. tostring(b < a) .. ' ' .. tostring(a <= b) .. ' ' .. \
+            tostring(b >= a) .. ' ' .. tostring(a == a2) .. ' ' .. tostring(a ~= b) .. ' ' .. \
+            tostring(a == bare) .. ' ' .. select(2, pcall(function() return a < bare end))";
+        let closure = crate::lua::compile::load(ctx, "t", source.as_bytes(), globals).unwrap();
+        ctx.stash(Executor::start(ctx, closure.into(), ()))
+    });
+    let out = lua.execute::<String>(&executor).unwrap();
+    assert_eq!(out, "true false true true true true false t:1: attempt to compare two userdata values");
 }

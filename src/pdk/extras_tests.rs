@@ -86,14 +86,17 @@ fn nginx_facts_and_deprecation_warnings() {
 fn memory_stats_report_this_vms_heap_in_kongs_shape() {
     let host = Rc::new(FakeHost::default());
     let mut request = RequestState::default();
-    let source = "local s = kong.node.get_memory_stats()\n\
+    // Kong's kong/pdk/node.lua: lua_shared_dicts[name] = { allocated_slabs, capacity };
+    // `kong` is 5m in Kong's template; one entry set counts 64 + 1 + 8 bytes here.
+    let source = "ngx.shared.kong:set('k', 1)\n\
+                  local s = kong.node.get_memory_stats()\n\
                   local w = s.workers_lua_vms[1]\n\
-                  kong.log.info(type(w.http_allocated_gc), ' ', w.pid, ' ', next(s.lua_shared_dicts) == nil)\n\
+                  kong.log.info(type(w.http_allocated_gc), ' ', w.pid, ' ', s.lua_shared_dicts.kong.capacity == 5 * 1024 * 1024, ' ', s.lua_shared_dicts.kong.allocated_slabs)\n\
                   kong.log.info(kong.node.get_memory_stats('m', 1).workers_lua_vms[1].http_allocated_gc)\n\
                   kong.node.get_memory_stats('x')";
     assert_eq!(run(Phase::Access, source, &host, &mut request), PhaseOutcome::Failed);
     let logs = host.messages();
-    assert_eq!(logs[0], "[pre-function] number 0 true");
+    assert_eq!(logs[0], "[pre-function] number 0 true 73");
     assert!(logs[1].ends_with(" MiB") && logs[1].contains('.'), "{logs:?}");
     assert!(logs[2].contains("invalid unit 'x' (expected 'k/K', 'm/M', or 'g/G')"), "{logs:?}");
 }

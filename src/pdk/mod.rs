@@ -4,6 +4,7 @@
 //! and arguments first and fails with Kong's message, positioned at the calling Lua line.
 
 pub mod args;
+pub mod callout;
 pub mod cjson;
 pub(crate) mod json;
 pub mod kong;
@@ -11,7 +12,7 @@ mod lua_json;
 pub mod ngx;
 
 pub use kong::log::emit as log_line;
-use kong::{cache, client, configuration, ctx, ip, log, nginx, node, request, response, router, service, table, websocket};
+use kong::{cache, client, configuration, ctx, ip, log, nginx, node, request, response, router, service, table, tracing, websocket};
 
 use std::cell::{Ref, RefCell, RefMut};
 use std::rc::Rc;
@@ -44,6 +45,11 @@ pub struct Scope {
     /// Which proxy-wasm host this is: [`HostKind::Generic`] until the first request
     /// detects it (see [`crate::properties`]).
     pub host_kind: HostKind,
+    /// The `ngx.shared` dictionaries (name, capacity in bytes): Kong's and the VM
+    /// configuration's (see [`crate::vm_config::VmConfig::dictionaries`]).
+    pub shared_dicts: Rc<Vec<(String, usize)>>,
+    /// The instance's `ngx.timer` queue.
+    pub timers: ngx::timer::Timers,
 }
 
 impl Scope {
@@ -51,7 +57,8 @@ impl Scope {
     /// engine refuses property reads outside a request).
     pub fn new(view: Rc<HostView>, role: Role) -> Scope {
         let host: Rc<dyn Host> = view.clone();
-        Scope { host, view, role, phase: Phase::Access, request: RequestState::default(), host_kind: HostKind::Generic }
+        let shared_dicts = Rc::new(ngx::shared::dictionaries(&Default::default()));
+        Scope { host, view, role, phase: Phase::Access, request: RequestState::default(), host_kind: HostKind::Generic, shared_dicts, timers: Default::default() }
     }
 
     /// A scope on a plain host, seen as a generic ABI host (no zone).
@@ -188,6 +195,7 @@ fn install_kong<'gc>(ctx: Context<'gc>, pdk: &Pdk) {
     kong.set(ctx, "ctx", ctx::table(ctx, pdk)).ok();
     kong.set(ctx, "cache", cache::table(ctx, pdk)).ok();
     kong.set(ctx, "table", table::table(ctx)).ok();
+    kong.set(ctx, "tracing", tracing::table(ctx)).ok();
     kong.set(ctx, "node", node::table(ctx, pdk)).ok();
     kong.set(ctx, "router", router::table(ctx, pdk)).ok();
     kong.set(ctx, "ip", ip::table(ctx, pdk)).ok();
@@ -197,6 +205,7 @@ fn install_kong<'gc>(ctx: Context<'gc>, pdk: &Pdk) {
     kong.set(ctx, "version_num", version_num).ok();
     ctx.set_global("kong", kong).ok();
     ctx.set_global("print", function(ctx, pdk, log::print)).ok();
+    callout::register(ctx, pdk);
 }
 
 /// A Lua function that runs `body` with this PDK handle.
@@ -301,3 +310,12 @@ mod misc_tests;
 
 #[cfg(test)]
 mod extras_tests;
+
+#[cfg(test)]
+mod shared_dict_tests;
+
+#[cfg(test)]
+mod consumer_tests;
+
+#[cfg(test)]
+mod log_new_tests;

@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 
-use crate::host::{BodyRead, Host, LogLevel, SharedDataError};
+use crate::host::{BodyRead, DispatchError, Host, LogLevel, SharedDataError};
 
 /// A local response the filter sent: status, headers, body.
 pub type SentResponse = (u16, Vec<(String, Vec<u8>)>, Vec<u8>);
@@ -29,7 +29,16 @@ pub struct FakeHost {
     pub sent: RefCell<Vec<SentResponse>>,
     /// Host calls made for request headers: (one header by name, the whole map).
     pub request_header_calls: std::cell::Cell<(u32, u32)>,
+    /// Outbound calls dispatched, in order; the token of each is its index + 1.
+    pub calls: RefCell<Vec<FakeCall>>,
+    /// The answer `http_call_response` hands over: headers (`:status` included), body.
+    pub call_response: RefCell<(Vec<(String, Vec<u8>)>, Vec<u8>)>,
+    /// How many times the request was resumed (`proxy_continue_stream`).
+    pub resumed: std::cell::Cell<u32>,
 }
+
+/// An outbound call a [`FakeHost`] took: upstream, headers, body, timeout (ms).
+pub type FakeCall = (String, Vec<(String, Vec<u8>)>, Vec<u8>, u32);
 
 impl FakeHost {
     /// A host whose request has these headers (`:method`/`:path` included if wanted).
@@ -69,6 +78,19 @@ fn set(map: &RefCell<Vec<(String, Vec<u8>)>>, name: &str, value: Option<&[u8]>) 
 }
 
 impl Host for FakeHost {
+    fn dispatch_http_call(&self, upstream: &str, headers: &[(String, Vec<u8>)], body: &[u8], timeout_ms: u32) -> Result<u32, DispatchError> {
+        let mut calls = self.calls.borrow_mut();
+        calls.push((upstream.to_string(), headers.to_vec(), body.to_vec(), timeout_ms));
+        Ok(calls.len() as u32)
+    }
+    fn http_call_response(&self, body_size: usize) -> (Vec<(String, Vec<u8>)>, Vec<u8>) {
+        let (headers, body) = self.call_response.borrow().clone();
+        (headers, body[..body_size.min(body.len())].to_vec())
+    }
+    fn resume_request(&self) -> bool {
+        self.resumed.set(self.resumed.get() + 1);
+        true
+    }
     fn request_header(&self, name: &str) -> Option<Vec<u8>> {
         let (one, all) = self.request_header_calls.get();
         self.request_header_calls.set((one + 1, all));

@@ -7,6 +7,7 @@
 //! time. A first run that exits early or fails still counts as the first run.
 
 mod request;
+mod suspend;
 
 use std::fmt;
 use std::rc::Rc;
@@ -14,6 +15,7 @@ use std::rc::Rc;
 use gc_arena::metrics::Pacing;
 use piccolo::{Context, Executor, Fuel, Lua, StashedExecutor, StashedFunction, Value};
 
+pub use suspend::{PhaseRun, SuspendedPhase};
 pub use request::{BodyChunk, HeaderOp, LocalResponse, RequestState, SerializeValue, WsClose, WsFrame};
 
 use crate::config::{PluginConfig, Role};
@@ -121,6 +123,9 @@ pub struct Runtime {
     /// Some chunk names `ngx.ctx`: the stream then keeps the times Kong's runloop fields
     /// of `ngx.ctx` are made of.
     uses_ngx_ctx: bool,
+    /// Some chunk names `sleep` or `timer` (`ngx.sleep`, `ngx.timer.*`): the instance
+    /// then needs ticks.
+    uses_ticks: bool,
     /// What the instance was configured with, to bind it to the host on the first request.
     setup: Setup,
     /// Why every request fails, when binding to the host found the configuration
@@ -221,8 +226,11 @@ impl Runtime {
         view.bind(kind);
         let mut scope = Scope::new(view, setup.role.unwrap_or(Role::PreFunction));
         scope.host_kind = kind;
+        // `parse` checked the dictionaries; a VmConfig built in code falls back to Kong's.
+        scope.shared_dicts = Rc::new(vm.dictionaries().unwrap_or_else(|_| crate::pdk::ngx::shared::dictionaries(&Default::default())));
         let pdk = Pdk::new(scope);
         lua::limits::install(limits);
+        crate::pdk::callout::set_upstreams(vm.upstreams.clone());
         // One arena entry for the whole build, and no collection cycle started during it:
         // piccolo runs its collector when `enter` returns with allocation debt, and the
         // first cycle starts after 4 KiB; at start-up everything allocated is live, so a
@@ -260,7 +268,8 @@ impl Runtime {
             .flat_map(|(_, sources)| sources)
             .any(|source| REQUEST_BODY_FUNCTIONS.iter().any(|f| source.contains(f)));
         let uses_ngx_ctx = sources().any(|source| source.contains("ngx.ctx"));
-        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, phase_clock: None, uses_request_body, uses_ngx_ctx, setup, disabled: None, connections: Vec::new(), next_connection: 0, no_connection_id_logged: false })
+        let uses_ticks = sources().any(|source| source.contains("sleep") || source.contains("timer"));
+        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, phase_clock: None, uses_request_body, uses_ngx_ctx, uses_ticks, setup, disabled: None, connections: Vec::new(), next_connection: 0, no_connection_id_logged: false })
     }
 
     /// Binds the instance to its host on the first request (later calls do nothing):
@@ -376,6 +385,13 @@ impl Runtime {
         self.uses_ngx_ctx
     }
 
+    /// Whether a chunk names `sleep` or `timer`: the root context then asks for ticks
+    /// (`proxy_set_tick_period_milliseconds`), which wake sleeping chunks and run due
+    /// `ngx.timer` callbacks.
+    pub fn uses_ticks(&self) -> bool {
+        self.uses_ticks
+    }
+
     /// The host this instance runs in ([`HostKind::Generic`] until the first request).
     pub fn host_kind(&self) -> HostKind {
         self.pdk.scope().host_kind
@@ -393,35 +409,18 @@ impl Runtime {
     /// The first run binds the instance to its host ([`Runtime::bind_host`]): a phase
     /// only ever runs inside a request.
     pub fn run_phase(&mut self, phase: Phase, request: &mut RequestState) -> PhaseOutcome {
-        self.bind_host();
-        if self.disabled.is_some() {
-            return PhaseOutcome::Failed;
-        }
-        let Some(index) = self.phases.iter().position(|(p, _)| *p == phase) else {
-            return PhaseOutcome::Continue;
-        };
-        self.pdk.enter(phase, std::mem::take(request));
-        self.phase_clock = None;
-        let mut outcome = PhaseOutcome::Continue;
-        for i in 0..self.phases[index].1.len() {
-            match self.run_chunk(index, i) {
-                Ok(()) if self.pdk.scope().request.exit.is_some() => {
-                    outcome = PhaseOutcome::Exited;
-                    break;
-                }
-                // Kong's drop_frame/close: the handlers after this one are skipped.
-                Ok(()) if self.pdk.scope().request.ws_frame.as_ref().is_some_and(|f| f.drop) => break,
-                Ok(()) => {}
-                Err(message) => {
-                    let name = &self.phases[index].1[i].name;
-                    self.log_chunk_error(name, &message);
-                    outcome = PhaseOutcome::Failed;
-                    break;
-                }
+        match self.run_phase_suspendable(phase, request) {
+            PhaseRun::Done(outcome) => outcome,
+            // Only rewrite/access chunks can suspend (`crate::pdk::callout`), and the
+            // stream runs those with `run_phase_suspendable`.
+            PhaseRun::Suspended(suspended) => {
+                let name = self.phases.iter().find(|(p, _)| *p == phase).map(|(p, _)| p.name()).unwrap_or_default();
+                let message = format!("[{}] {name}: a chunk waited on the host where the request cannot be held", self.role().name());
+                self.setup.host.log(LogLevel::Error, &message);
+                self.abandon(suspended);
+                PhaseOutcome::Failed
             }
         }
-        *request = self.pdk.leave();
-        outcome
     }
 
     fn log_chunk_error(&self, chunk_name: &str, message: &str) {
@@ -434,74 +433,6 @@ impl Runtime {
         };
         pdk::log_line(&scope, LogLevel::Error, text);
     }
-
-    /// Runs one chunk under Kong's first-run rule.
-    fn run_chunk(&mut self, phase_index: usize, chunk_index: usize) -> Result<(), String> {
-        let chunk = &mut self.phases[phase_index].1[chunk_index];
-        let function = chunk.function.clone();
-        if chunk.first_run_done {
-            return self.call(&function, false).map(|_| ());
-        }
-        chunk.first_run_done = true;
-        let returned = self.call(&function, true)?;
-        if let Some(handler) = returned {
-            if self.pdk.scope().request.exit.is_none() {
-                self.phases[phase_index].1[chunk_index].function = handler.clone();
-                self.call(&handler, false)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Calls `function` with no arguments on the instance's executor, within the
-    /// instruction budget. Returns the function it returned when `want_function` is set.
-    fn call(&mut self, function: &StashedFunction, want_function: bool) -> Result<Option<StashedFunction>, String> {
-        lua::limits::install(self.limits);
-        let executor = &self.executor;
-        // Most chunks finish within one fuel slice: start, run and collect the result in
-        // one `Lua::enter` (each enter has a fixed cost; garbage is collected after it).
-        let (mut done, used, mut result) = self.lua.enter(|ctx| {
-            let function = ctx.fetch(function);
-            let exec = ctx.fetch(executor);
-            exec.restart(ctx, function, ());
-            let (done, used) = step_slice(ctx, exec);
-            let result = done.then(|| finish(ctx, exec, want_function));
-            (done, used, result)
-        });
-        let mut spent: i64 = used;
-        self.last_instructions = spent;
-        while !done {
-            if spent > self.limits.instructions {
-                self.lua.enter(|ctx| ctx.fetch(executor).stop(&ctx));
-                return Err("instruction limit exceeded".into());
-            }
-            if let Err(message) = check_phase_budget(&self.pdk, &self.limits, &mut self.phase_clock) {
-                self.lua.enter(|ctx| ctx.fetch(executor).stop(&ctx));
-                return Err(message);
-            }
-            if self.lua.total_memory() > self.limits.memory_bytes {
-                // Garbage may be all that is over the budget: collect before judging.
-                self.lua.gc_collect();
-                if self.lua.total_memory() > self.limits.memory_bytes {
-                    self.lua.enter(|ctx| ctx.fetch(executor).stop(&ctx));
-                    self.lua.gc_collect();
-                    return Err("memory limit exceeded".into());
-                }
-            }
-            let (finished, used, finished_result) = self.lua.enter(|ctx| {
-                let exec = ctx.fetch(executor);
-                let (done, used) = step_slice(ctx, exec);
-                (done, used, done.then(|| finish(ctx, exec, want_function)))
-            });
-            spent += used;
-            self.last_instructions = spent;
-            done = finished;
-            result = finished_result;
-        }
-        check_header_names(&self.pdk, &self.limits)?;
-        result.unwrap_or_else(|| Err("the chunk did not finish".into()))
-    }
-
 
 }
 

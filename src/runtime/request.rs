@@ -187,6 +187,13 @@ pub struct RequestState {
     /// What this request changed that the host cannot be asked back (dropped headers,
     /// the new path), swapped into the [`HostView`](crate::stream::HostView) per phase.
     pub view: crate::stream::RequestView,
+    /// Outbound calls (`resty.http`) this request made so far.
+    pub calls_made: usize,
+    /// Milliseconds this request waited on outbound calls so far.
+    pub call_wait_ms: u64,
+    /// What the request waits on while a chunk is suspended (set by the native that
+    /// suspends it, taken by the runtime).
+    pub wait: Option<crate::pdk::callout::Wait>,
 }
 
 impl RequestState {

@@ -104,6 +104,19 @@ pub struct HostBehaviour {
     /// `src/http/ngx_http_upstream.c`), which copies bytes between the two sockets
     /// without either.
     pub carries_upgraded_streams: bool,
+    /// Whether an outbound call's connect failure or timeout arrives as the host's own
+    /// response (Envoy's async client answers 503 `upstream connect error ...` / 504
+    /// `upstream request timeout`, envoy-host.md "Outbound calls") rather than as no
+    /// response with ngx_wasm_module's `:dispatch_status` (docs/PROXY_WASM.md).
+    pub call_failures_as_replies: bool,
+    /// Whether the root context can act on a paused stream from `proxy_on_tick`
+    /// (`proxy_set_effective_context`, then `proxy_continue_stream`), which is how an
+    /// `ngx.sleep` ends. Envoy switches the effective context (proxy-wasm-cpp-host
+    /// `exports.cc` `set_effective_context`); ngx_wasm_module's
+    /// `proxy_set_effective_context` is a no-op (`ngx_proxy_wasm_host.c`
+    /// `ngx_proxy_wasm_hfuncs_set_effective_context`), so there a tick only ever acts on
+    /// the root context, and `ngx.sleep` cannot wait.
+    pub resumes_streams_from_ticks: bool,
     /// Whether request headers stay readable after their callback continued. Envoy's
     /// `Context` drops its handle on them (`Context::decodeHeaders` and
     /// `continueStream` null `request_headers_`; readable again only in `proxy_on_log`),
@@ -147,6 +160,8 @@ const ABI: HostBehaviour = HostBehaviour {
     local_body_newline: false,
     single_header_reads: true,
     carries_upgraded_streams: true,
+    call_failures_as_replies: true,
+    resumes_streams_from_ticks: true,
     request_headers_after_continue: true,
     response_headers_after_continue: true,
 };
@@ -177,6 +192,8 @@ const NGINX: HostBehaviour = HostBehaviour {
     local_body_newline: true,
     single_header_reads: false,
     carries_upgraded_streams: false,
+    call_failures_as_replies: false,
+    resumes_streams_from_ticks: false,
     // nginx keeps `r->headers_in`/`headers_out` for the whole request.
     request_headers_after_continue: true,
     response_headers_after_continue: true,

@@ -16,6 +16,7 @@
 //! Everything goes through [`Host`], so the whole machine runs natively in unit tests.
 
 mod behaviour;
+mod callout;
 mod view;
 mod websocket;
 
@@ -91,6 +92,8 @@ pub struct Stream {
     callback_started: bool,
     /// The WebSocket state of a handshake that went upstream (see [`websocket`]).
     ws: Option<websocket::WsStream>,
+    /// A request phase suspended waiting on the host (an outbound call, see [`callout`]).
+    suspended: Option<callout::Suspended>,
     /// The request headers went upstream before `rewrite`/`access` ran on the body
     /// ([`RequestBodyDelivery::StreamedAfterHeaders`]): request header writes are refused.
     headers_went_ahead: bool,
@@ -112,6 +115,7 @@ impl Stream {
             response_mode: ResponseMode::Streaming,
             callback_started: true,
             ws: None,
+            suspended: None,
             headers_went_ahead: false,
         }
     }
@@ -363,12 +367,19 @@ impl Stream {
     /// as the host requires.
     fn run_request_phases(&mut self, buffered_size: usize, second: Phase) -> Flow {
         for phase in [Phase::Rewrite, second] {
-            match self.run(phase) {
-                PhaseOutcome::Continue => {}
-                PhaseOutcome::Exited => return self.respond_with_exit(true),
-                PhaseOutcome::Failed => return self.fail_request(),
+            // A chunk waiting on an outbound call holds the request (see [`callout`]).
+            match self.run_suspendable(phase, buffered_size, second) {
+                Some(PhaseOutcome::Continue) => {}
+                Some(PhaseOutcome::Exited) => return self.respond_with_exit(true),
+                Some(PhaseOutcome::Failed) => return self.fail_request(),
+                None => return Flow::Pause,
             }
         }
+        self.finish_request_phases(buffered_size)
+    }
+
+    /// What follows `rewrite` and `access` once both ran to their end.
+    fn finish_request_phases(&mut self, buffered_size: usize) -> Flow {
         // Output printed with ngx.say/ngx.print and no ngx.exit: nginx sends it as the
         // response (content output), and nothing goes upstream.
         if let Some(response) = crate::pdk::ngx::resp::take_output_response(&mut self.request) {

@@ -166,6 +166,34 @@ fn version_ranges_sets_and_semver() {
 }
 
 #[test]
+fn version_objects_compare_with_operators() {
+    // Kong/version.lua's @usage: `v == version("3.1")` for v = version("3.1.0') ("missing
+    // elements default to zero"), `v > version("3.0")`; `<=`/`>=` go through `__lt` as
+    // Lua 5.1's `luaV_lessequal` does without `__le` (piccolo patch 9). Comparing with a
+    // non-table calls no metamethod: LuaJIT's "attempt to compare table with number".
+    let out = logs(
+        "local version = require 'version'
+         local v = version('3.1.0')
+         kong.log.info(tostring(v == version('3.1')), ' ', tostring(v > version('3.0')), ' ', tostring(v ~= version('3.1.1')))
+         kong.log.info(tostring(version('1.2') < version('1.10')), ' ', tostring(version('2.8.1') >= version('3.0.0')), ' ', tostring(version('3.4') <= version('3.4.0')))
+         local list = { version('3.1'), version('1.0.2'), version('2.8'), version('1.10') }
+         table.sort(list)
+         kong.log.info(tostring(list[1]), ' ', tostring(list[2]), ' ', tostring(list[3]), ' ', tostring(list[4]))
+         local ok, err = pcall(function() return v < 1 end)
+         kong.log.info(tostring(ok), ' ', err)",
+    );
+    assert_eq!(
+        out,
+        [
+            "true true true",
+            "true false true",
+            "1.0.2 1.10 2.8 3.1",
+            "false access[1]:8: attempt to compare table with number",
+        ]
+    );
+}
+
+#[test]
 fn resty_lrucache_evicts_the_least_recently_used() {
     // lua-resty-lrucache's README and t/001-sanity.t / t/002-ttl.t behaviour: capacity,
     // LRU eviction, get refreshing recency, expired items answering nil + stale value,
@@ -597,13 +625,16 @@ const WRITTEN: &[(&str, &str)] = &[
     ("kong_constants", include_str!("kong_constants.lua")),
     ("kong_meta", include_str!("kong_meta.lua")),
     ("kong_tools_cjson", include_str!("kong_tools_cjson.lua")),
+    ("kong_tools_gzip", include_str!("kong_tools_gzip.lua")),
     ("kong_tools_ip", include_str!("kong_tools_ip.lua")),
     ("kong_tools_mime_type", include_str!("kong_tools_mime_type.lua")),
+    ("kong_tools_rand", include_str!("kong_tools_rand.lua")),
     ("kong_tools_string", include_str!("kong_tools_string.lua")),
     ("kong_tools_table", include_str!("kong_tools_table.lua")),
     ("kong_tools_time", include_str!("kong_tools_time.lua")),
     ("kong_tools_timestamp", include_str!("kong_tools_timestamp.lua")),
     ("kong_tools_uri", include_str!("kong_tools_uri.lua")),
+    ("kong_tools_uuid", include_str!("kong_tools_uuid.lua")),
     ("ngx_re", include_str!("ngx_re.lua")),
     ("ngx_req", include_str!("ngx_req.lua")),
     ("ngx_resp", include_str!("ngx_resp.lua")),
@@ -611,11 +642,68 @@ const WRITTEN: &[(&str, &str)] = &[
     ("pl_tablex", include_str!("pl_tablex.lua")),
     ("resty_cookie", include_str!("resty_cookie.lua")),
     ("resty_core_time", include_str!("resty_core_time.lua")),
+    ("resty_http", include_str!("resty_http.lua")),
     ("resty_http_headers", include_str!("resty_http_headers.lua")),
     ("resty_ipmatcher", include_str!("resty_ipmatcher.lua")),
+    ("resty_jit_uuid", include_str!("resty_jit_uuid.lua")),
     ("resty_lrucache", include_str!("resty_lrucache.lua")),
+    ("resty_random", include_str!("resty_random.lua")),
     ("resty_xmodem", include_str!("resty_xmodem.lua")),
     ("socket_url", include_str!("socket_url.lua")),
     ("tablepool", include_str!("tablepool.lua")),
     ("version", include_str!("version.lua")),
 ];
+
+#[test]
+fn random_and_uuid_modules() {
+    // resty.random (lua-resty-string): bytes(len[, strong]) is a string of len bytes.
+    // resty.jit-uuid: v4 UUIDs pass its own is_valid; is_valid wants lowercase hex with
+    // the variant 8-b (its ngx_lua regex); v3/v5 of the DNS namespace and "example.com"
+    // are RFC 4122's well-known values (Python's uuid.uuid3/uuid5 give the same).
+    // kong.tools.uuid: uuid() and is_valid_uuid (Kong's regex, either case).
+    // kong.tools.rand: get_rand_bytes(n) and a 32-character random_string without / or +.
+    let out = logs(
+        "local random = require 'resty.random'
+         local a, b = random.bytes(16), random.bytes(16, true)
+         kong.log.info(#a, ' ', #b, ' ', a ~= b, ' ', #random.bytes(0))
+         local uuid = require 'resty.jit-uuid'
+         local u = uuid.generate_v4()
+         kong.log.info(uuid.is_valid(u), ' ', u:sub(15, 15), ' ', uuid.is_valid(uuid()), ' ', u ~= uuid())
+         kong.log.info(uuid.is_valid('cbb297c0-14a9-46bc-ad91-1d0ef9b42df9'), ' ', uuid.is_valid('cbb297c0-14a9-46bc-cd91-1d0ef9b42df9'), ' ', uuid.is_valid(42))
+         kong.log.info(uuid.generate_v3('6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'example.com'))
+         kong.log.info(uuid.generate_v5('6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'example.com'))
+         kong.log.info(uuid.generate_v5('nope', 'x'))
+         kong.log.info(uuid.seed(42))
+         local kuuid = require 'kong.tools.uuid'
+         kong.log.info(kuuid.is_valid_uuid(kuuid.uuid()), ' ', kuuid.is_valid_uuid('CBB297C0-14A9-46BC-AD91-1D0EF9B42DF9'), ' ', kuuid.is_valid_uuid('x'))
+         local rand = require 'kong.tools.rand'
+         local s = rand.random_string()
+         kong.log.info(#rand.get_rand_bytes(24), ' ', #s, ' ', s:find('[/+]') == nil, ' ', s ~= rand.random_string())",
+    );
+    assert_eq!(out, [
+        "16 16 true 0",
+        "true 4 true true",
+        "true false false",
+        "9073926b-929f-31c2-abc9-fad77ae3e8eb",
+        "cfbff0d1-9375-5685-968c-48ce8b15ae17",
+        "nilnamespace must be a valid UUID",
+        "42",
+        "true true false",
+        "24 32 true true",
+    ]);
+}
+
+#[test]
+fn gzip_module_round_trips_with_kongs_errors() {
+    // kong.tools.gzip: deflate_gzip/inflate_gzip; failures are nil and lua-ffi-zlib's
+    // "INFLATE: ..." message (zError(Z_DATA_ERROR) is "data error").
+    let out = logs(
+        "local gzip = require 'kong.tools.gzip'
+         local text = string.rep('kong-functions ', 100)
+         local gz = gzip.deflate_gzip(text)
+         kong.log.info(gz:byte(1), ' ', gz:byte(2), ' ', #gz < #text, ' ', gzip.inflate_gzip(gz) == text)
+         kong.log.info(gzip.inflate_gzip('plain text'))
+         kong.log.info(gzip.inflate_gzip(''))",
+    );
+    assert_eq!(out, ["31 139 true true", "nilINFLATE: data error", "nilINFLATE: Data error, no input bytes"]);
+}

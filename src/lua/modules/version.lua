@@ -1,7 +1,7 @@
 -- version (Kong/version.lua 1.0.1, src/version.lua): version parsing, ranges and sets.
--- piccolo 0.3.3 has no comparison metamethods, so `v1 < v2` and `v1 == v2` between
--- version objects do not compare versions here; ranges, sets and `semver` compare
--- through the library's own rules (missing elements count as 0).
+-- Version objects compare with `==`, `<`, `<=`, `>`, `>=` through `__eq` and `__lt`
+-- (our piccolo patch 9; `<=` is `not (b < a)` as in Lua 5.1); ranges, sets and `semver`
+-- compare through the library's own rules (missing elements count as 0).
 local insert, concat, max = table.insert, table.concat, math.max
 local getmetatable, setmetatable, tostring, tonumber, ipairs, pairs, type = getmetatable, setmetatable, tostring, tonumber, ipairs, pairs, type
 

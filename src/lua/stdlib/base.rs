@@ -298,7 +298,8 @@ fn rawlen<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc
 }
 
 /// `loadstring(s [, chunkname])` / `load(s [, chunkname])` for string sources: the
-/// compiled function, or `nil` and the error message. Binary chunks are refused.
+/// compiled function, or `nil` and the error message (a syntax error in LuaJIT's words,
+/// `crate::lua::syntax::reason`). Binary chunks are refused.
 fn loadstring<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     let source = match stack.get(0) {
         Value::String(s) => s.as_bytes().to_vec(),
@@ -316,7 +317,8 @@ fn loadstring<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack
         Ok(closure) => stack.replace(ctx, closure),
         Err(e) => {
             let (line, reason) = match e {
-                piccolo::PrototypeError::Parser(e) => (e.line_number.to_string(), e.kind.to_string()),
+                // LuaJIT's words, as Kong's schema reports a chunk that does not compile.
+                piccolo::PrototypeError::Parser(e) => (e.line_number.to_string(), crate::lua::syntax::reason(&e)),
                 piccolo::PrototypeError::Compiler(e) => (e.line_number.to_string(), e.kind.to_string()),
             };
             stack.replace(ctx, (Value::Nil, format!("{name}:{line}: {reason}")));
@@ -396,7 +398,7 @@ impl<'gc> Sequence<'gc> for CallMethod<'gc> {
 
 fn callable<'gc>(ctx: Context<'gc>, exec: &Execution<'gc, '_>, method: Value<'gc>, name: piccolo::String<'gc>) -> Result<Function<'gc>, Error<'gc>> {
     meta_ops::call(ctx, method).map_err(|_| {
-        error_at(ctx, exec, &format!("attempt to call method '{}' (a {} value)", name.to_str_lossy(), method.type_name()))
+        crate::lua::operator_error_at(ctx, exec, &format!("attempt to call method '{}' (a {} value)", name.to_str_lossy(), method.type_name()))
     })
 }
 
@@ -432,10 +434,8 @@ fn method_call<'gc>(string: &Table<'gc>, ctx: Context<'gc>, exec: Execution<'gc,
             Err(_) => Value::Nil,
         },
         other => {
-            return Err(error_at(ctx, &exec, &format!(
-                "attempt to index a {} value",
-                other.type_name()
-            )))
+            let message = crate::lua::operand_error(&exec, crate::lua::compile::METHOD_CALL, 0, "index", other);
+            return Err(crate::lua::operator_error_at(ctx, &exec, &message));
         }
     };
     let function = callable(ctx, &exec, method, name)?;
@@ -584,21 +584,44 @@ pub fn method_call_function<'gc>(ctx: Context<'gc>, string: Table<'gc>) -> Callb
 
 /// `a .. b .. c`, as the compile rewrite calls it (`__kf_concat(a, b, c)`): strings and
 /// numbers (LuaJIT's number format) joined, the result bounded by the string limit.
-/// Errors as Lua's: "attempt to concatenate a <type> value".
+/// Errors as LuaJIT's: "attempt to concatenate local 'x' (a nil value)", naming the
+/// operand LuaJIT's `lj_meta_cat` reports (see `concat_culprit`).
 fn concat<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     let mut out = Vec::new();
     for i in 0..stack.len() {
         match stack.get(i) {
             Value::String(s) => out.extend_from_slice(s.as_bytes()),
             value @ (Value::Integer(_) | Value::Number(_)) => out.extend_from_slice(format::number(value).as_bytes()),
-            other => {
-                return Err(error_at(ctx, &exec, &format!("attempt to concatenate a {} value", other.type_name())));
-            }
+            _ => return Err(concat_error(ctx, &exec, &stack)),
         }
         crate::lua::limits::check_string_size(ctx, &exec, out.len())?;
     }
     stack.replace(ctx, Value::String(piccolo::String::from_slice(&ctx, &out)));
     Ok(CallbackReturn::Return)
+}
+
+/// The error for a concatenation of `stack` where some operand is neither a string nor a
+/// number, naming the operand LuaJIT names (`concat_culprit`).
+fn concat_error<'gc>(ctx: Context<'gc>, exec: &Execution<'gc, '_>, stack: &Stack<'gc, '_>) -> Error<'gc> {
+    let values: Vec<Value<'gc>> = (0..stack.len()).map(|i| stack.get(i)).collect();
+    let joinable = |v: Value<'gc>| matches!(v, Value::String(_) | Value::Integer(_) | Value::Number(_));
+    let i = concat_culprit(&values, joinable).unwrap_or(0);
+    let value = values.get(i).copied().unwrap_or(Value::Nil);
+    let message = crate::lua::operand_error(exec, crate::lua::compile::CONCAT, i, "concatenate", value);
+    crate::lua::operator_error_at(ctx, exec, &message)
+}
+
+/// The operand of `a .. b .. c` LuaJIT's `lj_meta_cat` (lj_meta.c) reports when some are
+/// neither strings nor numbers: it works from the right, on the top two operands first
+/// (the left one of them if it is bad, else the right one), then joining runs of strings
+/// leftwards until it meets a bad operand. So: the second-to-last operand if it is bad,
+/// else the rightmost bad one. `None` when all can be joined.
+fn concat_culprit<T: Copy>(values: &[T], joinable: impl Fn(T) -> bool) -> Option<usize> {
+    let n = values.len();
+    if n >= 2 && !joinable(values[n - 2]) {
+        return Some(n - 2);
+    }
+    (0..n).rev().find(|&i| !joinable(values[i]))
 }
 
 /// Lua 5.1's `assert(v [, message])`: returns its arguments when `v` is true; otherwise

@@ -307,7 +307,8 @@ struct Sort<'gc> {
 
 enum Compare<'gc> {
     Now(bool),
-    Call(Value<'gc>, Value<'gc>),
+    /// Call this function (the comparator, or the operands' `__lt`) on these values.
+    Call(Function<'gc>, Value<'gc>, Value<'gc>),
 }
 
 impl<'gc> Sort<'gc> {
@@ -322,21 +323,25 @@ impl<'gc> Sort<'gc> {
     }
 
     fn compare(&self, ctx: Context<'gc>, exec: &Execution<'gc, '_>, a: Value<'gc>, b: Value<'gc>) -> Result<Compare<'gc>, Error<'gc>> {
-        if self.comparator.is_some() {
-            return Ok(Compare::Call(a, b));
+        if let Some(comparator) = self.comparator {
+            return Ok(Compare::Call(comparator, a, b));
         }
         match (a, b) {
             (Value::String(x), Value::String(y)) => Ok(Compare::Now(x.as_bytes() < y.as_bytes())),
             _ => match (a.to_number(), b.to_number(), a, b) {
                 (Some(x), Some(y), Value::Integer(_) | Value::Number(_), Value::Integer(_) | Value::Number(_)) => Ok(Compare::Now(x < y)),
-                _ => Err(error_at(ctx, exec, &format!("attempt to compare {} with {}", a.type_name(), b.type_name()))),
+                // `lua_lessthan`: the operands' shared `__lt` (piccolo patch 9).
+                _ => match piccolo::meta_ops::less_than(ctx, a, b) {
+                    Ok(Some(order)) => Ok(Compare::Call(order.call.function, a, b)),
+                    _ => Err(error_at(ctx, exec, &piccolo::thread::names::compare_message(a.type_name(), b.type_name()))),
+                },
             },
         }
     }
 
-    /// Runs until sorted (`None`) or a comparator call is needed (`Some((a, b))`);
-    /// `result` is the answer to the previous comparator call.
-    fn run(&mut self, ctx: Context<'gc>, exec: &Execution<'gc, '_>, mut result: Option<bool>) -> Result<Option<(Value<'gc>, Value<'gc>)>, Error<'gc>> {
+    /// Runs until sorted (`None`) or a call to compare is needed (`Some((f, a, b))`: the
+    /// comparator, or the operands' `__lt`); `result` is the answer to the previous call.
+    fn run(&mut self, ctx: Context<'gc>, exec: &Execution<'gc, '_>, mut result: Option<bool>) -> Result<Option<(Function<'gc>, Value<'gc>, Value<'gc>)>, Error<'gc>> {
         macro_rules! cmp {
             ($a:expr, $b:expr, $next:expr) => {{
                 let (a, b) = ($a, $b);
@@ -346,7 +351,7 @@ impl<'gc> Sort<'gc> {
                         result = Some(r);
                         continue;
                     }
-                    Compare::Call(a, b) => return Ok(Some((a, b))),
+                    Compare::Call(f, a, b) => return Ok(Some((f, a, b))),
                 }
             }};
         }
@@ -466,9 +471,9 @@ impl<'gc> Sequence<'gc> for Sort<'gc> {
                 stack.clear();
                 Ok(SequencePoll::Return)
             }
-            Some((a, b)) => {
+            Some((function, a, b)) => {
                 stack.replace(ctx, (a, b));
-                Ok(SequencePoll::Call { function: self.comparator.expect("comparator"), is_tail: false })
+                Ok(SequencePoll::Call { function, is_tail: false })
             }
         }
     }
@@ -490,8 +495,7 @@ fn sort<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, 
             stack.clear();
             Ok(CallbackReturn::Return)
         }
-        Some((a, b)) => {
-            let function = sort.comparator.expect("comparator");
+        Some((function, a, b)) => {
             stack.replace(ctx, (a, b));
             Ok(CallbackReturn::Call { function, then: Some(BoxSequence::new(&ctx, sort)) })
         }

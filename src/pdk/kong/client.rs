@@ -8,6 +8,18 @@
 //!
 //! Kong's `get_ip` and `get_port` never fail on nginx; a host that does not provide the
 //! property raises a clear error instead of handing Lua a `nil` it cannot expect.
+//!
+//! The authenticated consumer, credential and consumer groups are `ngx.ctx` fields, as in
+//! Kong (`authenticated_consumer`, `authenticated_credential`,
+//! `authenticated_consumer_groups`, `authenticated_consumer_group`): a chunk that sets
+//! `ngx.ctx.authenticated_consumer` itself is read back by `get_consumer`. The setters
+//! also carry the value to the other role of the request the way `kong.ctx.shared` crosses
+//! (`kong::ctx::carry`: a copy, as cjson encodes it), so a consumer the pre-function
+//! authenticates is what the post-function's `get_consumer` returns. The consumer-group
+//! functions follow Kong 3.4's `kong/pdk/client.lua`, where they were last in Kong's open
+//! source PDK (Kong's sandbox still lists them). There is no database here:
+//! `authenticate_consumer_group_by_consumer_id` finds no group mapping (as for a consumer
+//! in no group) and `load_consumer` answers `nil, err` after Kong's argument checks.
 
 use piccolo::{CallbackReturn, Context, Error, Execution, Stack, Table, Value};
 
@@ -26,6 +38,15 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     set_function(ctx, t, "get_port", pdk, get_port);
     set_function(ctx, t, "get_forwarded_port", pdk, get_forwarded_port);
     set_function(ctx, t, "get_protocol", pdk, get_protocol);
+    set_function(ctx, t, "authenticate", pdk, authenticate);
+    set_function(ctx, t, "get_consumer", pdk, get_consumer);
+    set_function(ctx, t, "get_credential", pdk, get_credential);
+    set_function(ctx, t, "load_consumer", pdk, load_consumer);
+    set_function(ctx, t, "authenticate_consumer_group_by_consumer_id", pdk, authenticate_consumer_group_by_consumer_id);
+    set_function(ctx, t, "set_authenticated_consumer_groups", pdk, set_authenticated_consumer_groups);
+    set_function(ctx, t, "set_authenticated_consumer_group", pdk, set_authenticated_consumer_group);
+    set_function(ctx, t, "get_consumer_groups", pdk, get_consumer_groups);
+    set_function(ctx, t, "get_consumer_group", pdk, get_consumer_group);
     let tls = Table::new(&ctx);
     set_function(ctx, tls, "get_full_client_certificate_chain", pdk, get_full_client_certificate_chain);
     t.set(ctx, "tls", tls).ok();
@@ -150,4 +171,182 @@ pub fn protocol(pdk: &Pdk) -> Option<String> {
         (false, false) => "http",
     }
     .into())
+}
+
+/// Kong's `ACCESS_AND_WS_HANDSHAKE` (`authenticate`, `authenticate_consumer_group_by_consumer_id`).
+const ACCESS_AND_WS_HANDSHAKE: u32 = kong_phase::ACCESS | kong_phase::WS_HANDSHAKE;
+
+/// The `ngx.ctx` field `field`, else what the other role carried under it (kept in this
+/// role's `ngx.ctx` from then on, so later reads give the same table).
+fn auth_field<'gc>(pdk: &Pdk, ctx: Context<'gc>, field: &'static str) -> Value<'gc> {
+    let ngx_ctx = crate::pdk::kong::ctx::ngx_ctx(pdk, ctx);
+    let value = ngx_ctx.get(ctx, field);
+    if !value.is_nil() {
+        return value;
+    }
+    let carried = crate::pdk::kong::ctx::carried(pdk, ctx, field);
+    if !carried.is_nil() {
+        ngx_ctx.set(ctx, field, carried).ok();
+    }
+    carried
+}
+
+/// Sets the `ngx.ctx` field `field` and carries it to the other role.
+fn set_auth_field<'gc>(pdk: &Pdk, ctx: Context<'gc>, field: &'static str, value: Value<'gc>) {
+    crate::pdk::kong::ctx::ngx_ctx(pdk, ctx).set(ctx, field, value).ok();
+    crate::pdk::kong::ctx::carry(pdk, ctx, field, value);
+}
+
+fn return_field<'gc>(pdk: &Pdk, ctx: Context<'gc>, mut stack: Stack<'gc, '_>, field: &'static str) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let value = auth_field(pdk, ctx, field);
+    stack.replace(ctx, value);
+    Ok(CallbackReturn::Return)
+}
+
+/// `kong.client.get_consumer()`: `ngx.ctx.authenticated_consumer`, or `nil`.
+fn get_consumer<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pdk.check_phase(ctx, &exec, AUTH_AND_LATER)?;
+    return_field(pdk, ctx, stack, "authenticated_consumer")
+}
+
+/// `kong.client.get_credential()`: `ngx.ctx.authenticated_credential`, or `nil`.
+fn get_credential<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pdk.check_phase(ctx, &exec, AUTH_AND_LATER)?;
+    return_field(pdk, ctx, stack, "authenticated_credential")
+}
+
+/// `kong.client.get_consumer_groups()`: `ngx.ctx.authenticated_consumer_groups`, or `nil`.
+fn get_consumer_groups<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pdk.check_phase(ctx, &exec, AUTH_AND_LATER)?;
+    return_field(pdk, ctx, stack, "authenticated_consumer_groups")
+}
+
+/// Kong 3.4's deprecation warning for the single-group functions.
+fn deprecated(pdk: &Pdk, message: &str) {
+    let scope = pdk.scope();
+    let line = format!("{}{message} (deprecated after 3.4.0.0, scheduled for removal in 3.5.0.0)", scope.log_prefix());
+    crate::pdk::kong::log::emit(&scope, crate::host::LogLevel::Warn, line);
+}
+
+/// `kong.client.get_consumer_group()` (deprecated in Kong 3.4): `ngx.ctx.authenticated_consumer_group`.
+fn get_consumer_group<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pdk.check_phase(ctx, &exec, AUTH_AND_LATER)?;
+    deprecated(pdk, "this function is deprecated in favor of `get_consumer_groups`");
+    return_field(pdk, ctx, stack, "authenticated_consumer_group")
+}
+
+/// `kong.client.authenticate(consumer, credential)`: sets both (either may be `nil`, not
+/// both), after `authenticate_consumer_group_by_consumer_id(consumer.id)`. Access only.
+fn authenticate<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pdk.check_phase(ctx, &exec, ACCESS_AND_WS_HANDSHAKE)?;
+    let (consumer, credential) = (stack.get(0), stack.get(1));
+    if !matches!(consumer, Value::Table(_) | Value::Nil) {
+        return raise(ctx, &exec, "consumer must be a table or nil");
+    }
+    if !matches!(credential, Value::Table(_) | Value::Nil) {
+        return raise(ctx, &exec, "credential must be a table or nil");
+    }
+    if consumer.is_nil() && credential.is_nil() {
+        return raise(ctx, &exec, "either credential or consumer must be provided");
+    }
+    // authenticate_consumer_group_by_consumer_id(consumer and consumer.id): no mapping
+    // without a database (see the module docs), so the groups stay as they are.
+    set_auth_field(pdk, ctx, "authenticated_consumer", consumer);
+    set_auth_field(pdk, ctx, "authenticated_credential", credential);
+    stack.clear();
+    Ok(CallbackReturn::Return)
+}
+
+/// `kong.client.authenticate_consumer_group_by_consumer_id(consumer_id)`: Kong looks the
+/// consumer's groups up in its database; there is none here, so it finds no mapping and
+/// changes nothing, as for a consumer in no group. Kong's checks and message (its typo
+/// included).
+fn authenticate_consumer_group_by_consumer_id<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pdk.check_phase(ctx, &exec, ACCESS_AND_WS_HANDSHAKE)?;
+    if !matches!(stack.get(0), Value::String(_) | Value::Nil) {
+        return raise(ctx, &exec, "consumer_id must be a sting or nil");
+    }
+    stack.clear();
+    Ok(CallbackReturn::Return)
+}
+
+/// `kong.client.set_authenticated_consumer_groups(groups)`: a list of group tables
+/// (`nil` clears), sorted by `name` as Kong does (`table.sort` by `a.name < b.name`).
+fn set_authenticated_consumer_groups<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pdk.check_phase(ctx, &exec, AUTH_AND_LATER)?;
+    let groups = stack.get(0);
+    let list = match groups {
+        Value::Table(t) => t,
+        Value::Nil => {
+            set_auth_field(pdk, ctx, "authenticated_consumer_groups", Value::Nil);
+            stack.clear();
+            return Ok(CallbackReturn::Return);
+        }
+        _ => return raise(ctx, &exec, "consumer group must be a table or nil"),
+    };
+    let n = list.length();
+    let mut items: Vec<(Value<'gc>, Value<'gc>)> = (1..=n).map(|i| {
+        let item = list.get(ctx, i);
+        let name = match item {
+            Value::Table(t) => t.get(ctx, "name"),
+            _ => Value::Nil,
+        };
+        (name, item)
+    }).collect();
+    if items.len() > 1 {
+        // LuaJIT's message when `a.name < b.name` meets a non-string (a missing name, or a
+        // group that is not a table: indexing it fails first, with its own message).
+        if let Some((_, bad)) = items.iter().find(|(_, item)| !matches!(item, Value::Table(_))) {
+            return raise(ctx, &exec, &format!("attempt to index local 'a' (a {} value)", bad.type_name()));
+        }
+        if let Some((name, _)) = items.iter().find(|(name, _)| !matches!(name, Value::String(_))) {
+            return raise(ctx, &exec, &format!("attempt to compare two {} values", name.type_name()));
+        }
+        items.sort_by(|(a, _), (b, _)| match (a, b) {
+            (Value::String(a), Value::String(b)) => a.as_bytes().cmp(b.as_bytes()),
+            _ => std::cmp::Ordering::Equal,
+        });
+        for (i, (_, item)) in items.into_iter().enumerate() {
+            list.set(ctx, i as i64 + 1, item).ok();
+        }
+    }
+    set_auth_field(pdk, ctx, "authenticated_consumer_groups", groups);
+    stack.clear();
+    Ok(CallbackReturn::Return)
+}
+
+/// `kong.client.set_authenticated_consumer_group(group)` (deprecated in Kong 3.4).
+fn set_authenticated_consumer_group<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pdk.check_phase(ctx, &exec, AUTH_AND_LATER)?;
+    deprecated(pdk, "this function is deprecated in favor of `set_authenticated_consumer_groups`.Note that setting a consumer_group using this function will not affect the plugin execution logic.");
+    let group = stack.get(0);
+    if !matches!(group, Value::Table(_) | Value::Nil) {
+        return raise(ctx, &exec, "consumer group must be a table or nil");
+    }
+    set_auth_field(pdk, ctx, "authenticated_consumer_group", group);
+    stack.clear();
+    Ok(CallbackReturn::Return)
+}
+
+/// `kong.client.load_consumer(consumer_id, search_by_username)`: Kong's checks
+/// ("consumer_id must be a string", "cannot load a consumer with an id that is not a
+/// uuid"), then `nil, err`: consumers live in Kong's database, which a proxy-wasm filter
+/// cannot reach (Kong returns `nil, err` when its DAO fails, too).
+fn load_consumer<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pdk.check_phase(ctx, &exec, AUTH_AND_LATER)?;
+    let Value::String(id) = stack.get(0) else {
+        return raise(ctx, &exec, "consumer_id must be a string");
+    };
+    if !is_uuid(id.as_bytes()) && !stack.get(1).to_bool() {
+        return raise(ctx, &exec, "cannot load a consumer with an id that is not a uuid");
+    }
+    let err = "kong.client.load_consumer: no database: consumers live in Kong's database, which this filter cannot reach";
+    stack.replace(ctx, (Value::Nil, lua_string(ctx, err.as_bytes())));
+    Ok(CallbackReturn::Return)
+}
+
+/// Kong's `is_valid_uuid`: 8-4-4-4-12 hex digits, either case.
+fn is_uuid(s: &[u8]) -> bool {
+    s.len() == 36
+        && s.iter().enumerate().all(|(i, &c)| if matches!(i, 8 | 13 | 18 | 23) { c == b'-' } else { c.is_ascii_hexdigit() })
 }

@@ -281,3 +281,25 @@ fn decode<'gc>(ctx: Context<'gc>, bytes: &[u8]) -> Value<'gc> {
         _ => lua_string(ctx, bytes),
     }
 }
+
+/// Carries a per-request value to the other role under `key` (a name of ours, such as
+/// `authenticated_consumer`), the way `kong.ctx.shared` crosses: a typed copy in the
+/// host property [`typed_path`] names (`kong_functions:<key>` on Kong, the filter-state
+/// property elsewhere), a table as cjson encodes it, taken now. Nothing goes to Kong's
+/// own `kong.ctx.shared` namespace.
+pub fn carry<'gc>(pdk: &Pdk, ctx: Context<'gc>, key: &str, value: Value<'gc>) {
+    let scope = pdk.scope();
+    let typed = encode(ctx, value);
+    set(&scope, &typed_path(scope.host_kind, &format!("kong_functions.{key}")), Some(&typed));
+}
+
+/// What the other role [`carry`]-ed under `key` in this request; `nil` when nothing was.
+pub fn carried<'gc>(pdk: &Pdk, ctx: Context<'gc>, key: &str) -> Value<'gc> {
+    let scope = pdk.scope();
+    let path = typed_path(scope.host_kind, &format!("kong_functions.{key}"));
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    match scope.host.property(&path).filter(|t| !t.is_empty()) {
+        Some(typed) => decode(ctx, &typed),
+        None => Value::Nil,
+    }
+}

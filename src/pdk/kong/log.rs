@@ -2,7 +2,11 @@
 //!
 //! Arguments are concatenated with no separator, each converted as `tostring` would
 //! (numbers as LuaJIT prints them, `nil`, `true`/`false`), and the line is prefixed with
-//! the plugin's namespace: `[pre-function] ` or `[post-function] `.
+//! the plugin's namespace: `[pre-function] ` or `[post-function] `. That is Kong's
+//! namespaced format `[kong] %file_src:%line_src [%namespace] %message` without its first
+//! part: `[kong]` is Kong's error-log tag and the source position is where the host's log
+//! already says which filter wrote. `kong.log.new(namespace[, format])` makes loggers of
+//! other namespaces and formats (see [`new_log`]).
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -20,27 +24,51 @@ use crate::lua::stdlib::base::ToStrings;
 /// Builds the `kong.log` table: `debug info notice warn err crit alert emerg`.
 pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     let t = Table::new(&ctx);
-    set_function(ctx, t, "debug", pdk, |p, c, e, s| log_at(p, c, e, s, LogLevel::Debug));
-    set_function(ctx, t, "info", pdk, |p, c, e, s| log_at(p, c, e, s, LogLevel::Info));
-    set_function(ctx, t, "notice", pdk, |p, c, e, s| log_at(p, c, e, s, LogLevel::Info));
-    set_function(ctx, t, "warn", pdk, |p, c, e, s| log_at(p, c, e, s, LogLevel::Warn));
-    set_function(ctx, t, "err", pdk, |p, c, e, s| log_at(p, c, e, s, LogLevel::Error));
-    set_function(ctx, t, "crit", pdk, |p, c, e, s| log_at(p, c, e, s, LogLevel::Critical));
-    set_function(ctx, t, "alert", pdk, |p, c, e, s| log_at(p, c, e, s, LogLevel::Critical));
-    set_function(ctx, t, "emerg", pdk, |p, c, e, s| log_at(p, c, e, s, LogLevel::Critical));
-    t.set(ctx, "inspect", inspect_table(ctx, pdk)).ok();
+    // `None`: the plugin's own format, `[<role>] <message>`; `set_format` replaces it.
+    let custom: Rc<std::cell::RefCell<Option<LogFormat>>> = Rc::new(std::cell::RefCell::new(None));
+    let level_function = |level: LogLevel, from: usize| {
+        let (pdk, custom) = (pdk.clone(), custom.clone());
+        Callback::from_fn(&ctx, move |_ctx, exec, mut stack| {
+            match &*custom.borrow() {
+                None => write_line(&pdk, level, &stack, from, ""),
+                Some(format) => {
+                    let message: String = (from..stack.len()).map(|i| format::display(stack.get(i))).collect();
+                    let scope = pdk.scope();
+                    emit(&scope, level, format.render(&exec, &message));
+                }
+            }
+            stack.clear();
+            Ok(CallbackReturn::Return)
+        })
+    };
+    for (name, level) in LEVELS {
+        t.set(ctx, name, level_function(level, 0)).ok();
+    }
+    // Kong's `set_format` on the plugin's logger (`kong.log` is a `new_log` instance).
+    let set_format = {
+        let (pdk, custom) = (pdk.clone(), custom.clone());
+        Callback::from_fn(&ctx, move |ctx, exec, mut stack| {
+            let format = match stack.get(0) {
+                Value::Nil | Value::Boolean(false) => None,
+                Value::String(s) => Some(s.to_str_lossy().into_owned()),
+                _ => return Err(crate::lua::error_at(ctx, &exec, "format must be a string")),
+            };
+            let role = pdk.scope().role.name().to_owned();
+            *custom.borrow_mut() = format.map(|f| LogFormat::parse(&role, Some(&f)));
+            stack.clear();
+            Ok(CallbackReturn::Return)
+        })
+    };
+    t.set(ctx, "set_format", set_format).ok();
+    t.set(ctx, "inspect", inspect_table(ctx, pdk, None)).ok();
+    set_function(ctx, t, "new", pdk, new_log);
     set_function(ctx, t, "set_serialize_value", pdk, set_serialize_value);
     set_function(ctx, t, "serialize", pdk, serialize);
     t.set(ctx, "deprecation", deprecation_table(ctx, pdk)).ok();
     // `kong.log(...)` is `kong.log.notice(...)` (Kong's kong/pdk/log.lua `__call`); the
     // table itself is argument 0.
     let meta = Table::new(&ctx);
-    let call = crate::pdk::function(ctx, pdk, |p, _c, _e, mut s| {
-        write_line(p, LogLevel::Info, &s, 1, "");
-        s.clear();
-        Ok(CallbackReturn::Return)
-    });
-    meta.set(ctx, piccolo::MetaMethod::Call, call).ok();
+    meta.set(ctx, piccolo::MetaMethod::Call, level_function(LogLevel::Info, 1)).ok();
     t.set_metatable(&ctx, Some(meta));
     t
 }
@@ -88,12 +116,6 @@ fn deprecation_write<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_
     Ok(CallbackReturn::Return)
 }
 
-fn log_at<'gc>(pdk: &Pdk, _ctx: Context<'gc>, _exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>, level: LogLevel) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    write_line(pdk, level, &stack, 0, "");
-    stack.clear();
-    Ok(CallbackReturn::Return)
-}
-
 /// Lua's `print(...)`: arguments converted with `tostring` (metamethods included) and
 /// separated by tabs, logged at notice level as OpenResty does.
 pub fn print<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
@@ -136,12 +158,16 @@ pub fn emit(scope: &crate::pdk::Scope, level: LogLevel, mut line: String) {
     scope.host.log(level, &line);
 }
 
-/// `kong.log.inspect`: a callable table, as Kong's. `kong.log.inspect(...)` logs its
-/// arguments formatted by [`crate::pdk::kong::inspect::inspect`] and separated by spaces, at
-/// notice level (Kong's), as `[pre-function] access[1]:3: <dump>` (Kong writes the dump
-/// in a box of `|` lines; here it is one log message, which may span lines).
-/// `kong.log.inspect.off()` turns it into a no-op for this plugin instance, `on()` back.
-fn inspect_table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
+/// `kong.log.inspect`: a callable table, as Kong's `new_inspect`. `kong.log.inspect(...)`
+/// formats its arguments with [`crate::pdk::kong::inspect::inspect`], separated by
+/// spaces, and logs them at notice level in Kong's box ([`inspect_box`]): a header
+/// `<chunk>:<function>:<line> [<namespace>]` ruled to 122 columns, then the dump in
+/// `|`-framed lines of 120 columns, then a closing rule. The namespace is the plugin's
+/// (`pre-function` / `post-function`) or the one given to `kong.log.new`. Kong's header
+/// starts with `[kong] `, its error-log tag, which no line of ours carries; the function
+/// name is `?` (Kong's value when the caller has none, as a chunk's main function).
+/// `kong.log.inspect.off()` turns it into a no-op for this logger, `on()` back.
+fn inspect_table<'gc>(ctx: Context<'gc>, pdk: &Pdk, namespace: Option<String>) -> Table<'gc> {
     let enabled = Rc::new(Cell::new(true));
     let t = Table::new(&ctx);
     let on = enabled.clone();
@@ -164,13 +190,254 @@ fn inspect_table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
             // stack[0] is the inspect table itself (`__call`).
             let parts: Vec<String> = (1..stack.len()).map(|i| crate::pdk::kong::inspect::inspect(stack.get(i))).collect();
             let scope = pdk.scope();
-            let line = format!("{}{}{}", scope.log_prefix(), crate::lua::caller_position(&exec), parts.join(" "));
-            emit(&scope, LogLevel::Info, line);
+            let namespace = namespace.clone().unwrap_or_else(|| scope.role.name().to_owned());
+            let (file, line) = caller(&exec);
+            let header = format!("{file}:?:{line} [{namespace}]");
+            for line in inspect_box(&header, &parts.join(" ")) {
+                emit(&scope, LogLevel::Info, line);
+            }
         }
         stack.clear();
         Ok(CallbackReturn::Return)
     });
     let meta = Table::new(&ctx);
+    meta.set(ctx, MetaMethod::Call, call).ok();
+    t.set_metatable(&ctx, Some(meta));
+    t
+}
+
+/// The calling Lua chunk's name and current line (`?` for both when there is none), as
+/// Kong's `%file_src` and `%line_src`.
+fn caller(exec: &Execution<'_, '_>) -> (String, String) {
+    match exec.upper_lua_frame() {
+        Some(frame) => (frame.chunk_name.to_str_lossy().into_owned(), frame.current_line.to_string()),
+        None => ("?".into(), "?".into()),
+    }
+}
+
+/// Kong's inspect box (`gen_log_func` with `inspect`, `kong/pdk/log.lua`): the header
+/// followed by dashes to column 121 and `+`; the message cut at each newline and every
+/// 120 bytes, each piece padded to 120 and framed in `|`; then `+`, 120 dashes, `+`.
+pub(crate) fn inspect_box(header: &str, message: &str) -> Vec<String> {
+    const WRAP: usize = 120;
+    let full = format!("{header}\n{message}").into_bytes();
+    let nl = header.len();
+    let mut lines = vec![format!("{header}{}+", "-".repeat((WRAP + 1).saturating_sub(nl)))];
+    let mut i = nl + 1;
+    while i < full.len() {
+        let end = (i + WRAP).min(full.len());
+        let part = match full[i..end].iter().position(|&b| b == b'\n') {
+            Some(p) => {
+                let piece = &full[i..i + p];
+                i += p + 1;
+                piece
+            }
+            None => {
+                let piece = &full[i..end];
+                i += WRAP;
+                piece
+            }
+        };
+        let text = String::from_utf8_lossy(part);
+        lines.push(format!("|{text}{}|", " ".repeat(WRAP.saturating_sub(part.len()))));
+        if i >= full.len() {
+            lines.push(format!("+{}+", "-".repeat(WRAP)));
+        }
+    }
+    lines
+}
+
+/// A parsed log format (Kong's `parse_modifiers`): text and the modifiers
+/// `%file_src`, `%line_src`, `%func_name`, `%message`, with `%namespace` already put in.
+#[derive(Debug, Clone, PartialEq)]
+enum Piece {
+    Text(String),
+    FileSrc,
+    LineSrc,
+    FuncName,
+    Message,
+}
+
+/// A `kong.log.new` logger's format: `None` is Kong's default namespaced format
+/// (`%file_src:%line_src [%namespace] %message`), written as every line of ours is:
+/// `[<namespace>] <message>` (the host's log has the source position; see the module
+/// docs).
+#[derive(Debug, Clone, PartialEq)]
+struct LogFormat {
+    namespace: String,
+    pieces: Option<Vec<Piece>>,
+}
+
+impl LogFormat {
+    /// Kong's `set_format`: `%namespace` (not after a `%`) becomes the namespace, then
+    /// every `%name` not after a `%` is a modifier when it is one of Kong's, text
+    /// otherwise.
+    fn parse(namespace: &str, format: Option<&str>) -> LogFormat {
+        let Some(format) = format else {
+            return LogFormat { namespace: namespace.to_owned(), pieces: None };
+        };
+        let mut substituted = String::new();
+        let mut rest = format;
+        let mut prev: Option<char> = Some(' '); // Kong's `[kong] ` prefix comes before.
+        while let Some(at) = rest.find("%namespace") {
+            let before = &rest[..at];
+            let prev_char = before.chars().last().or(prev);
+            substituted.push_str(before);
+            if prev_char == Some('%') {
+                substituted.push_str("%namespace");
+            } else {
+                substituted.push_str(namespace);
+            }
+            rest = &rest[at + "%namespace".len()..];
+            prev = substituted.chars().last();
+        }
+        substituted.push_str(rest);
+        let mut pieces = Vec::new();
+        let mut text = String::new();
+        let bytes = substituted.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' && (i == 0 || bytes[i - 1] != b'%') {
+                let end = (i + 1..bytes.len()).find(|&j| !(bytes[j].is_ascii_lowercase() || bytes[j] == b'_')).unwrap_or(bytes.len());
+                if end > i + 1 {
+                    let piece = match &substituted[i..end] {
+                        "%file_src" => Some(Piece::FileSrc),
+                        "%line_src" => Some(Piece::LineSrc),
+                        "%func_name" => Some(Piece::FuncName),
+                        "%message" => Some(Piece::Message),
+                        _ => None,
+                    };
+                    if let Some(piece) = piece {
+                        if !text.is_empty() {
+                            pieces.push(Piece::Text(std::mem::take(&mut text)));
+                        }
+                        pieces.push(piece);
+                        i = end;
+                        continue;
+                    }
+                }
+            }
+            let ch_len = substituted[i..].chars().next().map_or(1, char::len_utf8);
+            text.push_str(&substituted[i..i + ch_len]);
+            i += ch_len;
+        }
+        if !text.is_empty() {
+            pieces.push(Piece::Text(text));
+        }
+        LogFormat { namespace: namespace.to_owned(), pieces: Some(pieces) }
+    }
+
+    fn render(&self, exec: &Execution<'_, '_>, message: &str) -> String {
+        let Some(pieces) = &self.pieces else {
+            return format!("[{}] {message}", self.namespace);
+        };
+        let (file, line) = caller(exec);
+        pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) => t.as_str(),
+                Piece::FileSrc => file.as_str(),
+                Piece::LineSrc => line.as_str(),
+                Piece::FuncName => "?",
+                Piece::Message => message,
+            })
+            .collect()
+    }
+}
+
+/// The levels of a logger, as Kong's `_LEVELS` names them, with their host levels.
+const LEVELS: [(&str, LogLevel); 8] = [
+    ("debug", LogLevel::Debug),
+    ("info", LogLevel::Info),
+    ("notice", LogLevel::Info),
+    ("warn", LogLevel::Warn),
+    ("err", LogLevel::Error),
+    ("crit", LogLevel::Critical),
+    ("alert", LogLevel::Critical),
+    ("emerg", LogLevel::Critical),
+];
+
+/// `kong.log.new(namespace[, format])`: a logger as Kong's `new_log`, with its checks and
+/// messages: the level functions and `kong.log(...)` (notice) writing lines in the
+/// logger's format, `set_format(fmt)` (`nil`: back to the default), `inspect` under the
+/// namespace, `deprecation`, `trace` (a no-op, as Kong outside its test suite),
+/// `set_serialize_value`, `serialize` and `new`.
+fn new_log<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    // Called as `kong.log.new(...)`; as a method (`log:new(...)`) the logger comes first.
+    let first = usize::from(matches!(stack.get(0), Value::Table(_)));
+    let namespace = match stack.get(first) {
+        Value::String(s) => s.to_str_lossy().into_owned(),
+        _ => return raise(ctx, &exec, "namespace must be a string"),
+    };
+    if namespace.is_empty() {
+        return raise(ctx, &exec, "namespace cannot be an empty string");
+    }
+    let format = match stack.get(first + 1) {
+        Value::Nil | Value::Boolean(false) => None,
+        Value::String(s) if s.as_bytes().is_empty() => return raise(ctx, &exec, "format cannot be an empty string if specified"),
+        Value::String(s) => Some(s.to_str_lossy().into_owned()),
+        _ => return raise(ctx, &exec, "format must be a string if specified"),
+    };
+    let logger = logger(ctx, pdk, &namespace, format.as_deref());
+    stack.replace(ctx, logger);
+    Ok(CallbackReturn::Return)
+}
+
+fn logger<'gc>(ctx: Context<'gc>, pdk: &Pdk, namespace: &str, format: Option<&str>) -> Table<'gc> {
+    let t = Table::new(&ctx);
+    let current = Rc::new(std::cell::RefCell::new(LogFormat::parse(namespace, format)));
+    for (name, level) in LEVELS {
+        let (pdk, current) = (pdk.clone(), current.clone());
+        let f = Callback::from_fn(&ctx, move |_ctx, exec, mut stack| {
+            let message: String = (0..stack.len()).map(|i| format::display(stack.get(i))).collect();
+            let scope = pdk.scope();
+            let line = current.borrow().render(&exec, &message);
+            emit(&scope, level, line);
+            drop(scope);
+            stack.clear();
+            Ok(CallbackReturn::Return)
+        });
+        t.set(ctx, name, f).ok();
+    }
+    let set_format = {
+        let (current, namespace) = (current.clone(), namespace.to_owned());
+        Callback::from_fn(&ctx, move |ctx, exec, mut stack| {
+            let format = match stack.get(0) {
+                Value::Nil | Value::Boolean(false) => None,
+                Value::String(s) => Some(s.to_str_lossy().into_owned()),
+                _ => return Err(crate::lua::error_at(ctx, &exec, "format must be a string")),
+            };
+            *current.borrow_mut() = LogFormat::parse(&namespace, format.as_deref());
+            stack.clear();
+            Ok(CallbackReturn::Return)
+        })
+    };
+    t.set(ctx, "set_format", set_format).ok();
+    t.set(ctx, "inspect", inspect_table(ctx, pdk, Some(namespace.to_owned()))).ok();
+    t.set(ctx, "deprecation", deprecation_table(ctx, pdk)).ok();
+    t.set(ctx, "trace", Callback::from_fn(&ctx, |_, _, mut stack| {
+        stack.clear();
+        Ok(CallbackReturn::Return)
+    }))
+    .ok();
+    set_function(ctx, t, "set_serialize_value", pdk, set_serialize_value);
+    set_function(ctx, t, "serialize", pdk, serialize);
+    set_function(ctx, t, "new", pdk, new_log);
+    // `log(...)` is `log.notice(...)` (Kong's `_log_mt.__call`).
+    let meta = Table::new(&ctx);
+    let notice = t.get(ctx, "notice");
+    let call = Callback::from_fn_with(&ctx, notice, |notice, ctx, _exec, mut stack| {
+        let Value::Function(notice) = *notice else {
+            stack.clear();
+            return Ok(CallbackReturn::Return);
+        };
+        // Drop the logger itself (argument 0) and call `notice` with the rest.
+        let args: Vec<Value> = (1..stack.len()).map(|i| stack.get(i)).collect();
+        stack.clear();
+        stack.extend(args);
+        let _ = ctx;
+        Ok(CallbackReturn::Call { function: notice, then: None })
+    });
     meta.set(ctx, MetaMethod::Call, call).ok();
     t.set_metatable(&ctx, Some(meta));
     t

@@ -17,6 +17,7 @@ pub(crate) mod router;
 pub(crate) mod service;
 pub(crate) mod service_response;
 pub(crate) mod table;
+pub(crate) mod tracing;
 pub(crate) mod websocket;
 
 use piccolo::{Context, Error, Execution, Value};

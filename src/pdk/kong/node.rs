@@ -23,10 +23,12 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
 }
 
 /// `kong.node.get_memory_stats([unit[, scale]])`, in Kong's shape:
-/// `{ workers_lua_vms = { { pid = <pid>, http_allocated_gc = n } }, lua_shared_dicts = {} }`.
+/// `{ workers_lua_vms = { { pid = <pid>, http_allocated_gc = n } }, lua_shared_dicts = { [name] =
+/// { allocated_slabs = n, capacity = n } } }`.
 /// A proxy-wasm filter instance is one Lua VM: its heap (piccolo's allocation count,
 /// what the `memory_bytes` limit measures) is the one worker entry, its `pid` nginx's
-/// `$pid` on nginx's engine (0 elsewhere); there are no nginx shared dicts to list. `unit` `b` (default) gives integers; `k`, `m`, `g` give strings such as
+/// `$pid` on nginx's engine (0 elsewhere); `lua_shared_dicts` lists the `ngx.shared`
+/// dictionaries (`pdk::ngx::shared`), `allocated_slabs` being what their entries count. `unit` `b` (default) gives integers; `k`, `m`, `g` give strings such as
 /// `"1.19 MiB"` with `scale` decimals (default 2), as Kong's `bytes_to_str`.
 fn get_memory_stats<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     let unit = match stack.get(0) {
@@ -54,7 +56,26 @@ fn get_memory_stats<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>,
     workers.set(ctx, 1, worker).ok();
     let stats = Table::new(&ctx);
     stats.set(ctx, "workers_lua_vms", workers).ok();
-    stats.set(ctx, "lua_shared_dicts", Table::new(&ctx)).ok();
+    // Kong: `{ [name] = { allocated_slabs = capacity - free_space, capacity } }` for
+    // every dictionary, in the unit asked for.
+    let dicts = Table::new(&ctx);
+    let (host, list) = {
+        let scope = pdk.scope();
+        (scope.host.clone(), scope.shared_dicts.clone())
+    };
+    for (name, capacity) in list.iter() {
+        let used = crate::pdk::ngx::shared::used_bytes(host.as_ref(), name).min(*capacity);
+        let convert = |n: usize| match bytes_to_str(n, &unit, scale) {
+            Some(_) if unit.eq_ignore_ascii_case("b") => piccolo::Value::Integer(n as i64),
+            Some(text) => lua_string(ctx, text.as_bytes()),
+            None => piccolo::Value::Nil,
+        };
+        let entry = Table::new(&ctx);
+        entry.set(ctx, "allocated_slabs", convert(used)).ok();
+        entry.set(ctx, "capacity", convert(*capacity)).ok();
+        dicts.set(ctx, lua_string(ctx, name.as_bytes()), entry).ok();
+    }
+    stats.set(ctx, "lua_shared_dicts", dicts).ok();
     stack.replace(ctx, stats);
     Ok(CallbackReturn::Return)
 }

@@ -5,7 +5,9 @@
 pub mod re;
 pub mod req;
 pub mod resp;
+pub mod shared;
 pub mod ssl;
+pub mod timer;
 pub mod util;
 
 use piccolo::{CallbackReturn, Context, Error, Execution, MetaMethod, Stack, Table, Value};
@@ -36,11 +38,13 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     }
     set_function(ctx, t, "log", pdk, log);
     t.set(ctx, "arg", arg_table(ctx, pdk)).ok();
+    t.set(ctx, "shared", shared::table(ctx, pdk)).ok();
     crate::pdk::ngx::resp::install(ctx, pdk, t);
     crate::pdk::ngx::req::install(ctx, t, pdk);
     crate::pdk::ngx::util::install(ctx, t, pdk);
     crate::pdk::ngx::re::install(ctx, t, pdk);
     crate::pdk::ngx::ssl::install(ctx, t, pdk);
+    crate::pdk::ngx::timer::install(ctx, t, pdk);
     t
 }
 

@@ -10,9 +10,11 @@
 //! - time comes from the host clock (`proxy_get_current_time_nanoseconds`), read on each
 //!   call (so `ngx.update_time` has nothing to do); there is no time zone, so
 //!   `ngx.localtime`/`ngx.today` are UTC, as nginx with `TZ=UTC`.
-//! - `ngx.sleep(0)` is accepted (a no-op: there is nothing to yield to); any other
-//!   duration raises "ngx.sleep is not supported by proxy-wasm hosts": a filter cannot
-//!   block or be woken by a timer in the middle of a phase.
+//! - `ngx.sleep(0)` is a no-op (there is no other light thread to yield to); a longer
+//!   sleep in `rewrite`/`access` suspends the chunk and holds the request until a tick
+//!   of the plugin instance wakes it (`crate::pdk::callout::sleep`), so it lasts at
+//!   least the duration, up to a tick period more; elsewhere it raises
+//!   lua-nginx-module's "API disabled in the context of ...".
 //! - `ngx.worker.pid()` is nginx's `$pid` on nginx's engine (Kong), 0 elsewhere;
 //!   `ngx.worker.id()` is 0, `ngx.worker.count()` 1 and `ngx.worker.exiting()` false
 //!   everywhere: no host tells a filter its worker's number or how many there are.
@@ -451,6 +453,9 @@ fn crc32<'gc>(_pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: S
 
 /// `ngx.get_phase()`: lua-nginx-module's name of the running phase.
 fn get_phase<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
+    if pdk.scope().timers.in_timer {
+        return ret_bytes(ctx, stack, b"timer");
+    }
     let name = match pdk.scope().phase {
         Phase::Certificate => "ssl_cert",
         Phase::Rewrite => "rewrite",
@@ -464,14 +469,10 @@ fn get_phase<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack
 }
 
 /// `ngx.sleep(sec)`: only `0` (a no-op); a filter cannot pause in the middle of a phase.
-fn sleep<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Res<'gc> {
+fn sleep<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
     match crate::lua::stdlib::args::to_number(stack.get(0)) {
-        Some(n) if n == 0.0 => {
-            stack.clear();
-            Ok(CallbackReturn::Return)
-        }
         Some(n) if n < 0.0 => raise(ctx, &exec, "invalid sleep duration"),
-        Some(_) => raise(ctx, &exec, "ngx.sleep is not supported by proxy-wasm hosts"),
+        Some(n) => crate::pdk::callout::sleep(pdk, ctx, exec, stack, n),
         None => raise(ctx, &exec, &format!(
             "bad argument #1 to 'sleep' (number expected, got {})",
             crate::lua::stdlib::args::type_of(&stack, 0)
@@ -657,9 +658,13 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn sleep_zero_is_a_no_op_and_real_sleeps_are_refused() {
+    fn sleep_zero_is_a_no_op_and_sleeps_outside_rewrite_and_access_are_disabled() {
         assert_eq!(run("ngx.sleep(0) say('after')"), ["after"]);
-        assert_eq!(run_err("ngx.sleep(1)"), "access[1]:2: ngx.sleep is not supported by proxy-wasm hosts");
+        // lua-nginx-module's context check (ngx_http_lua_sleep.c: rewrite, access,
+        // content, timer, ssl_cert, ssl_session_fetch).
+        let (outcome, lines) = run_in(Phase::HeaderFilter, "ngx.sleep(1)", 0);
+        assert_eq!(outcome, PhaseOutcome::Failed);
+        assert_eq!(lines.last().map(String::as_str), Some("header_filter[1]:2: API disabled in the context of header_filter_by_lua*"));
         assert_eq!(run_err("ngx.sleep()"), "access[1]:2: bad argument #1 to 'sleep' (number expected, got no value)");
     }
 

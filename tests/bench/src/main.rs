@@ -321,6 +321,7 @@ fn main() {
         Some("costs") => costs_report(),
         Some("startup-ab") => startup_ab(&args[1..]),
         Some("scenarios") => scenarios_report(&args[1..]),
+        Some("callout") => callout_report(),
         #[cfg(feature = "profile")]
         Some("profile") => profile::main(&args[1..]),
         #[cfg(not(feature = "profile"))]
@@ -332,7 +333,7 @@ fn main() {
         Some("e2e") => e2e::main(&args[1..]),
         Some("soak") => soak::main(&args[1..]),
         Some(other) => {
-            eprintln!("bench: unknown mode {other:?}; usage: bench [report] | bench startup | bench startup-ab A.wasm B.wasm | bench compare A.wasm B.wasm | bench costs | bench scenarios [S0..S5 ...] | bench profile s0..s5 | bench e2e | bench soak");
+            eprintln!("bench: unknown mode {other:?}; usage: bench [report] | bench startup | bench startup-ab A.wasm B.wasm | bench compare A.wasm B.wasm | bench costs | bench callout | bench scenarios [S0..S5 ...] | bench profile s0..s5 | bench e2e | bench soak");
             std::process::exit(2)
         }
     }
@@ -463,6 +464,33 @@ fn custom_auth_example(module: &Path) -> ChainSpec {
     let text = std::fs::read_to_string(root().join("examples/custom-auth/chain.json")).expect("examples/custom-auth/chain.json");
     let chain: Value = serde_json::from_str(&text).expect("chain.json is JSON");
     spec(vec![filter("pre-function", module, chain["filters"][0]["config"].clone())])
+}
+
+/// `bench callout`: what one outbound call costs a request in-process: an access chunk
+/// calling `resty.http`'s `request_uri` on the harness's echo upstream (no network: the
+/// dispatch, the pause, the echo's answer read back, the resume) against the same chunk
+/// without the call, alternating rounds, per host profile.
+fn callout_report() {
+    let count: usize = std::env::var("BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(5_000);
+    let harness = Harness::new();
+    let module = our_module();
+    let with_call = r#"local res = require("resty.http").new():request_uri("http://echo/") kong.service.request.set_header("x-status", res.status)"#;
+    let without = r#"local status = 200 kong.service.request.set_header("x-status", status)"#;
+    println!("| Profile | without call: median µs | with one call: median µs | one call costs µs |\n|---|---|---|---|");
+    for profile in [wasm_harness::HostProfile::Envoy, wasm_harness::HostProfile::Kong] {
+        let chain_of = |code: &str| {
+            let spec = ChainSpec {
+                filters: vec![filter("pre-function", &module, json!({ "access": [code] }))],
+                vm_config: json!({ "untrusted_lua_sandbox_requires": ["resty.http"], "upstreams": { "echo:80": "echo" } }),
+                profile,
+                ..ChainSpec::default()
+            };
+            harness.chain(&spec).expect("configures")
+        };
+        let mut chains = [chain_of(without), chain_of(with_call)];
+        let stats = measure_in_rounds(&mut chains, &[RequestSpec::get("/")], 500, count);
+        println!("| {profile:?} | {:.1} | {:.1} | {:.1} |", stats[0].median, stats[1].median, stats[1].median - stats[0].median);
+    }
 }
 
 /// The per-request table alone for the scenarios named in `only` (all when empty):

@@ -13,7 +13,7 @@ use wasmtime::{bail, format_err as anyhow, Result};
 use wasmtime::{Caller, Extern, Linker, Memory, TypedFunc};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
-use crate::dispatch::{CallResponse, HttpCall};
+use crate::dispatch::{self, CallResponse, HttpCall};
 use crate::props::{self, SetRule};
 use crate::spec::{HostProfile, LogEntry};
 
@@ -110,6 +110,8 @@ pub struct Shared {
     pub shm_zones: Arc<Vec<String>>,
     /// Kong: set when a host call would crash the nginx worker (the chain cannot go on).
     pub crashed: Arc<Mutex<Option<String>>>,
+    /// `proxy_http_call` upstream names -> loopback addresses (`ChainSpec.call_targets`).
+    pub call_targets: Arc<std::collections::BTreeMap<String, String>>,
     /// Kong: nginx with ngx_wasm_module alone (`ChainSpec.plain_nginx`): no `kong.*`.
     pub plain_nginx: bool,
 }
@@ -823,7 +825,11 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         },
     )?;
     linker.func_wrap("env", "proxy_set_effective_context", |mut c: Caller<'_, HostState>, id: i32| -> Result<i32> {
-        c.data_mut().context_id = id;
+        // Kong's engine answers Ok and changes nothing (ngx_proxy_wasm_host.c
+        // `ngx_proxy_wasm_hfuncs_set_effective_context`).
+        if c.data().shared.profile != HostProfile::Kong {
+            c.data_mut().context_id = id;
+        }
         Ok(status::OK)
     })?;
     linker.func_wrap("env", "proxy_done", |_c: Caller<'_, HostState>| -> Result<i32> { Ok(status::OK) })?;
@@ -919,11 +925,18 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
             if upstream.trim().is_empty() || !has(":method") || !has(":path") {
                 return Ok(status::BAD_ARGUMENT);
             }
+            let target = dispatch::target(&c.data().shared.call_targets, &upstream);
+            // Envoy: the upstream names a cluster; an unknown one is BadArgument at call
+            // time (envoy-host.md "Outbound calls"). Kong's engine resolves the host
+            // when the call runs (a failure is `:dispatch_status: resolver failure`).
+            if target.is_none() && c.data().shared.profile == HostProfile::Envoy {
+                return Ok(status::BAD_ARGUMENT);
+            }
             let state = c.data_mut();
             state.last_token = state.last_token.wrapping_add(1).max(1);
             let token = state.last_token;
             let context_id = state.context_id;
-            state.pending_calls.push_back(HttpCall { token, context_id, upstream, headers, body, timeout_ms: timeout_ms as u32 });
+            state.pending_calls.push_back(HttpCall { token, context_id, upstream, target, headers, body, timeout_ms: timeout_ms as u32 });
             write_u32(&mut c, ret_token, token)?;
             Ok(status::OK)
         },

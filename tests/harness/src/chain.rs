@@ -166,6 +166,7 @@ impl Chain {
             profile: spec.profile,
             log_level: level_number(spec.log_level.as_deref()),
             shm_zones: std::sync::Arc::new(spec.shm_zones.clone()),
+            call_targets: std::sync::Arc::new(spec.call_targets.clone()),
             plain_nginx: spec.plain_nginx,
             ..Shared::default()
         };
@@ -546,16 +547,13 @@ impl Chain {
 
     /// Performs `call` (dispatched by filter `i`) and runs its response callback.
     fn deliver(&mut self, i: usize, call: &dispatch::HttpCall) -> Result<()> {
-        let response = match dispatch::perform(call) {
+        let kong = self.kong();
+        let response = match dispatch::perform(call, kong) {
             Ok(response) => response,
-            Err(reason) => {
-                if self.kong() {
-                    // ngx_wasm_module's extension: the failure as `:dispatch_status`.
-                    dispatch::CallResponse { headers: vec![(":dispatch_status".into(), reason.into_bytes())], ..Default::default() }
-                } else {
-                    dispatch::CallResponse::default()
-                }
-            }
+            // ngx_wasm_module's extension: no response, the failure as `:dispatch_status`.
+            Err(reason) if kong => dispatch::kong_failure(&reason),
+            // Envoy's async client answers connect failures and timeouts itself.
+            Err(reason) => dispatch::envoy_failure(&reason),
         };
         self.filters[i].on_http_call_response(call, response)
     }
@@ -569,6 +567,9 @@ impl Chain {
                 self.deliver(i, &call)?;
             } else if self.filters[i].tick_period_ms() > 0 && ticks < MAX_TICKS_WHILE_PAUSED {
                 ticks += 1;
+                // Ticks come a period apart on the wall clock (Envoy and nginx timers),
+                // which is what a filter waiting for a time (`ngx.sleep`) reads.
+                std::thread::sleep(std::time::Duration::from_millis(u64::from(self.filters[i].tick_period_ms())));
                 self.filters[i].on_tick()?;
             } else {
                 return Ok(Wake::Stuck);

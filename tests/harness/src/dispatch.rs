@@ -25,6 +25,9 @@ pub struct HttpCall {
     /// The upstream argument: a cluster name (answered by the echo upstream) or
     /// `127.0.0.1:PORT` / `localhost:PORT` (a real server).
     pub upstream: String,
+    /// Where the harness sends it ([`target`]): `echo`, a loopback `127.0.0.1:PORT`, or
+    /// `None` for a name it cannot resolve.
+    pub target: Option<String>,
     /// Request headers incl. `:method`, `:path`, `:authority`.
     pub headers: HeaderMap,
     /// Request body.
@@ -49,21 +52,76 @@ fn header<'a>(map: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
     map.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
 }
 
-/// Performs `call`; `Err` carries a failure reason (`"timeout"`, `"connection refused"`...).
-pub fn perform(call: &HttpCall) -> Result<CallResponse, String> {
-    let target = call.upstream.trim();
-    let loopback = target.strip_prefix("127.0.0.1:").or_else(|| target.strip_prefix("localhost:"));
-    match loopback {
-        Some(port) => {
-            let port: u16 = port.parse().map_err(|_| format!("bad port in {target:?}"))?;
-            let timeout = match call.timeout_ms {
-                0 => MAX_TIMEOUT_MS,
-                t => u64::from(t).min(MAX_TIMEOUT_MS),
-            };
-            loopback_call(port, call, Duration::from_millis(timeout))
-        }
-        None => Ok(echo_call(call)),
+/// Where a call to `upstream` goes: its entry in the chain's `call_targets`, else
+/// `echo` or a loopback `127.0.0.1:PORT` / `localhost:PORT` as named; `None` otherwise.
+pub fn target(targets: &std::collections::BTreeMap<String, String>, upstream: &str) -> Option<String> {
+    let upstream = upstream.trim();
+    if let Some(mapped) = targets.get(upstream) {
+        return Some(mapped.clone());
     }
+    let loopback = upstream.strip_prefix("127.0.0.1:").or_else(|| upstream.strip_prefix("localhost:"));
+    match loopback {
+        Some(port) if port.parse::<u16>().is_ok() => Some(format!("127.0.0.1:{port}")),
+        _ if upstream == "echo" => Some("echo".into()),
+        _ => None,
+    }
+}
+
+/// Performs `call`; `Err` carries a failure reason (`"timeout"`, `"connection refused"`,
+/// `"resolver failure"`, `"tls handshake failure"`, `"broken connection: ..."`). `kong`:
+/// ngx_wasm_module makes TLS connections for `:scheme: https`, which the harness cannot
+/// (a `tls handshake failure`); Envoy's TLS is the cluster's, and the harness's targets
+/// are plain.
+pub fn perform(call: &HttpCall, kong: bool) -> Result<CallResponse, String> {
+    let Some(target) = call.target.as_deref() else { return Err("resolver failure".into()) };
+    if target == "echo" {
+        return Ok(echo_call(call));
+    }
+    if kong && header(&call.headers, ":scheme") == Some(b"https") {
+        return Err("tls handshake failure".into());
+    }
+    let port = target.strip_prefix("127.0.0.1:").and_then(|p| p.parse::<u16>().ok()).ok_or_else(|| "resolver failure".to_string())?;
+    let timeout = match call.timeout_ms {
+        0 => MAX_TIMEOUT_MS,
+        t => u64::from(t).min(MAX_TIMEOUT_MS),
+    };
+    loopback_call(port, call, Duration::from_millis(timeout))
+}
+
+/// A failed call as ngx_wasm_module reports it: no response, a `:dispatch_status`
+/// pseudo-header with its socket status string (`ngx_wasm_socket_tcp.c`); a refused
+/// connect is `broken connection` (its test `130-proxy_dispatch_http.t`, "connection
+/// refused").
+pub fn kong_failure(reason: &str) -> CallResponse {
+    let status = match reason {
+        "timeout" | "resolver failure" | "tls handshake failure" => reason,
+        _ => "broken connection",
+    };
+    CallResponse { headers: vec![(":dispatch_status".into(), status.as_bytes().to_vec())], ..Default::default() }
+}
+
+/// A failed call as Envoy's async client answers it (envoy-host.md "Outbound calls"):
+/// a timeout is the router's 504 `upstream request timeout`; a connect failure its 503
+/// `upstream connect error or disconnect/reset before headers. reset reason: remote
+/// connection failure, ...` (`source/common/router/router.cc`), a broken connection the
+/// same with `connection termination`.
+pub fn envoy_failure(reason: &str) -> CallResponse {
+    let (status, body) = match reason {
+        "timeout" => (504, "upstream request timeout".to_string()),
+        "connection refused" => (
+            503,
+            "upstream connect error or disconnect/reset before headers. reset reason: remote connection failure, \
+             transport failure reason: delayed connect error: Connection refused"
+                .to_string(),
+        ),
+        _ => (503, "upstream connect error or disconnect/reset before headers. reset reason: connection termination".to_string()),
+    };
+    let headers = vec![
+        (":status".into(), status.to_string().into_bytes()),
+        ("content-length".into(), body.len().to_string().into_bytes()),
+        ("content-type".into(), b"text/plain".to_vec()),
+    ];
+    CallResponse { headers, body: body.into_bytes(), trailers: Vec::new() }
 }
 
 fn echo_call(call: &HttpCall) -> CallResponse {
@@ -151,23 +209,23 @@ mod tests {
 
     fn call(port: u16) -> HttpCall {
         let headers = vec![(":method".into(), b"GET".to_vec()), (":path".into(), b"/x".to_vec())];
-        HttpCall { token: 1, context_id: 1, upstream: format!("127.0.0.1:{port}"), headers, body: Vec::new(), timeout_ms: 2000 }
+        HttpCall { token: 1, context_id: 1, upstream: format!("127.0.0.1:{port}"), target: Some(format!("127.0.0.1:{port}")), headers, body: Vec::new(), timeout_ms: 2000 }
     }
 
     #[test]
     fn reads_chunked_and_sized_responses() {
         let port = one_shot(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-A: b\r\n\r\nhi");
-        let r = perform(&call(port)).unwrap();
+        let r = perform(&call(port), false).unwrap();
         assert_eq!(r.body, b"hi");
         assert_eq!(header(&r.headers, ":status"), Some(&b"201"[..]));
         assert_eq!(header(&r.headers, "x-a"), Some(&b"b"[..]));
         let port = one_shot(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
-        assert_eq!(perform(&call(port)).unwrap().body, b"abcde");
+        assert_eq!(perform(&call(port), false).unwrap().body, b"abcde");
     }
 
     #[test]
     fn a_closed_port_is_refused() {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        assert_eq!(perform(&call(port)).unwrap_err(), "connection refused");
+        assert_eq!(perform(&call(port), false).unwrap_err(), "connection refused");
     }
 }

@@ -56,6 +56,14 @@ pub struct ChainSpec {
     /// ngx_proxy_wasm_host.c). Absent or empty: no zone at all. Ignored by `envoy`.
     #[serde(default)]
     pub shm_zones: Vec<String>,
+    /// Where `proxy_http_call` upstreams go: an upstream name (an Envoy cluster name, or
+    /// the `host:port` Kong's engine would resolve) -> the loopback `127.0.0.1:PORT` the
+    /// harness sends the call to. Unmapped, `127.0.0.1:PORT` and `localhost:PORT` go
+    /// there and `echo` is the built-in echo upstream; any other name is an unknown
+    /// cluster (Envoy: `BadArgument` at call time) or a host the harness cannot resolve
+    /// (Kong: `:dispatch_status: resolver failure`).
+    #[serde(default)]
+    pub call_targets: std::collections::BTreeMap<String, String>,
     /// Envoy profile: which Envoy, and whether the plugins set
     /// `allow_on_headers_stop_iteration` (see [`EnvoyMode`]). Ignored by `kong`.
     #[serde(default)]
@@ -85,7 +93,7 @@ pub struct ChainSpec {
 pub struct EnvoyMode {
     /// Envoy's minor version as `"1.MINOR"`; the flag below exists from `"1.35"` on.
     /// Default `"1.35"`.
-    #[serde(with = "envoy_version")]
+    #[serde(rename = "version", with = "envoy_version")]
     pub minor: u32,
     /// The plugins' `allow_on_headers_stop_iteration` (default false, as Envoy's).
     pub allow_on_headers_stop_iteration: bool,

@@ -81,16 +81,21 @@ fn http_call_to_a_real_loopback_server_and_a_refused_port() {
     assert_eq!(outcome.header("x-probe-call-status"), Some("201"));
     assert_eq!(outcome.header("x-probe-call-body"), Some("hello"));
 
-    // A port nobody listens on: the callback runs without a response.
+    // A port nobody listens on: Envoy's async client answers 503 itself (envoy-host.md
+    // "Outbound calls"); ngx_wasm_module calls back without a response and
+    // `:dispatch_status: broken connection` (its 130-proxy_dispatch_http.t, TEST 9).
     let closed = TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = closed.local_addr().unwrap().port();
     drop(closed);
     let outcome = run(&mut chain, RequestSpec::get("/").header("x-call", &format!("127.0.0.1:{dead}")));
     assert_eq!(outcome.status, 200);
-    assert_eq!(outcome.header("x-probe-call-status"), Some("none"));
+    assert_eq!(outcome.header("x-probe-call-status"), Some("503"));
     let mut kong = chain_of(HostProfile::Kong, &["a"]);
     let outcome = run(&mut kong, RequestSpec::get("/").header("x-call", &format!("127.0.0.1:{dead}")));
-    assert_eq!(outcome.header("x-probe-dispatch-status"), Some("connection refused"));
+    assert_eq!(outcome.header("x-probe-dispatch-status"), Some("broken connection"));
+    // Envoy: an unknown cluster is BadArgument at call time.
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-call", "no_such_cluster"));
+    assert_eq!(outcome.header("x-probe-call-status"), Some("dispatch failed BadArgument"));
 }
 
 #[test]

@@ -36,6 +36,22 @@ pub struct FunctionPrototype<'gc> {
     pub opcode_line_numbers: boxed::Box<[(usize, LineNumber)], MetricsAlloc<'gc>>,
     pub upvalues: boxed::Box<[UpValueDescriptor], MetricsAlloc<'gc>>,
     pub prototypes: boxed::Box<[Gc<'gc, FunctionPrototype<'gc>>], MetricsAlloc<'gc>>,
+    /// kong-functions patch: the name of each upvalue, in `upvalues` order.
+    pub upvalue_names: boxed::Box<[String<'gc>], MetricsAlloc<'gc>>,
+    /// kong-functions patch: the local variables and the opcodes each is in scope for.
+    pub local_names: boxed::Box<[LocalVariable<'gc>], MetricsAlloc<'gc>>,
+}
+
+/// kong-functions patch: a local variable of a prototype, in scope from opcode `start`
+/// (inclusive) to `end` (exclusive), held in `register` (Lua's `LocVar`). Read only when
+/// an error is described (`crate::thread::names`).
+#[derive(Debug, Copy, Clone, Collect)]
+#[collect(no_drop)]
+pub struct LocalVariable<'gc> {
+    pub name: String<'gc>,
+    pub register: u8,
+    pub start: usize,
+    pub end: usize,
 }
 
 impl<'gc> FunctionPrototype<'gc> {
@@ -77,6 +93,16 @@ impl<'gc> FunctionPrototype<'gc> {
             let upvalues =
                 SliceExt::to_vec_in(compiled_function.upvalues.as_slice(), alloc.clone());
 
+            let mut upvalue_names = vec::Vec::new_in(alloc.clone());
+            upvalue_names.extend(compiled_function.upvalue_names.iter().map(map_string));
+            let mut local_names = vec::Vec::new_in(alloc.clone());
+            local_names.extend(compiled_function.local_names.iter().map(|l| LocalVariable {
+                name: map_string(&l.name),
+                register: l.register,
+                start: l.start,
+                end: l.end,
+            }));
+
             let mut prototypes = vec::Vec::new_in(alloc);
             prototypes.extend(
                 compiled_function
@@ -99,6 +125,8 @@ impl<'gc> FunctionPrototype<'gc> {
                 opcode_line_numbers: opcode_line_numbers.into_boxed_slice(),
                 upvalues: upvalues.into_boxed_slice(),
                 prototypes: prototypes.into_boxed_slice(),
+                upvalue_names: upvalue_names.into_boxed_slice(),
+                local_names: local_names.into_boxed_slice(),
             }
         }
 

@@ -15,6 +15,9 @@ pub enum MetaMethod {
     Pairs,
     ToString,
     Eq,
+    // kong-functions patch 9: the order metamethods.
+    Lt,
+    Le,
 }
 
 impl MetaMethod {
@@ -27,6 +30,8 @@ impl MetaMethod {
             MetaMethod::Pairs => "__pairs",
             MetaMethod::ToString => "__tostring",
             MetaMethod::Eq => "__eq",
+            MetaMethod::Lt => "__lt",
+            MetaMethod::Le => "__le",
         }
     }
 }
@@ -369,29 +374,13 @@ pub fn equal<'gc>(
             if a == b {
                 Value::Boolean(true).into()
             } else {
-                let get_eq = |t: Table<'gc>| {
-                    let eq = t
-                        .metatable()
-                        .map(|t| t.get(ctx, MetaMethod::Eq))
-                        .unwrap_or_default();
-                    if eq.is_nil() {
-                        None
-                    } else {
-                        Some(eq)
-                    }
-                };
-                if let Some(a_eq) = get_eq(a) {
-                    MetaResult::Call(MetaCall {
-                        function: call(ctx, a_eq)?,
+                // kong-functions patch 9: only when both have the same `__eq`.
+                match shared_metamethod(ctx, a.metatable(), b.metatable(), MetaMethod::Eq) {
+                    Some(eq) => MetaResult::Call(MetaCall {
+                        function: call(ctx, eq)?,
                         args: [a.into(), b.into()],
-                    })
-                } else if let Some(b_eq) = get_eq(b) {
-                    MetaResult::Call(MetaCall {
-                        function: call(ctx, b_eq)?,
-                        args: [a.into(), b.into()],
-                    })
-                } else {
-                    Value::Boolean(false).into()
+                    }),
+                    None => Value::Boolean(false).into(),
                 }
             }
         }
@@ -402,32 +391,117 @@ pub fn equal<'gc>(
             if a == b {
                 Value::Boolean(true).into()
             } else {
-                let get_eq = |u: UserData<'gc>| {
-                    let eq = u
-                        .metatable()
-                        .map(|t| t.get(ctx, MetaMethod::Eq))
-                        .unwrap_or_default();
-                    if eq.is_nil() {
-                        None
-                    } else {
-                        Some(eq)
-                    }
-                };
-                if let Some(a_eq) = get_eq(a) {
-                    MetaResult::Call(MetaCall {
-                        function: call(ctx, a_eq)?,
+                // kong-functions patch 9: only when both have the same `__eq`.
+                match shared_metamethod(ctx, a.metatable(), b.metatable(), MetaMethod::Eq) {
+                    Some(eq) => MetaResult::Call(MetaCall {
+                        function: call(ctx, eq)?,
                         args: [a.into(), b.into()],
-                    })
-                } else if let Some(b_eq) = get_eq(b) {
-                    MetaResult::Call(MetaCall {
-                        function: call(ctx, b_eq)?,
-                        args: [a.into(), b.into()],
-                    })
-                } else {
-                    Value::Boolean(false).into()
+                    }),
+                    None => Value::Boolean(false).into(),
                 }
             }
         }
         (Value::UserData(_), _) => Value::Boolean(false).into(),
     })
+}
+
+/// kong-functions patch 9: the metamethod `event` of two operands, when both have it and it
+/// is the same value (Lua 5.1's `get_compTM` and `call_orderTM`, LuaJIT's `lj_meta_comp`
+/// and `lj_meta_equal`): `__eq`, `__lt` and `__le` are only called then.
+fn shared_metamethod<'gc>(
+    ctx: Context<'gc>,
+    a: Option<Table<'gc>>,
+    b: Option<Table<'gc>>,
+    event: MetaMethod,
+) -> Option<Value<'gc>> {
+    let m1 = a?.get(ctx, event);
+    if m1.is_nil() {
+        return None;
+    }
+    let m2 = b?.get(ctx, event);
+    let same = match (m1, m2) {
+        (Value::Function(x), Value::Function(y)) => x == y,
+        (Value::Table(x), Value::Table(y)) => x == y,
+        (Value::UserData(x), Value::UserData(y)) => x == y,
+        (Value::String(x), Value::String(y)) => x == y,
+        (Value::Boolean(x), Value::Boolean(y)) => x == y,
+        _ => false,
+    };
+    same.then_some(m1)
+}
+
+fn metatable_of<'gc>(v: Value<'gc>) -> Option<Table<'gc>> {
+    match v {
+        Value::Table(t) => t.metatable(),
+        Value::UserData(u) => u.metatable(),
+        _ => None,
+    }
+}
+
+/// kong-functions patch 9: a comparison that numbers and strings do not decide.
+#[derive(Debug, Copy, Clone)]
+pub struct OrderCall<'gc> {
+    /// The metamethod call; its result, as a boolean, is the comparison's.
+    pub call: MetaCall<'gc, 2>,
+    /// True when the result is to be negated: `a <= b` as `not (b < a)`.
+    pub negate: bool,
+}
+
+/// kong-functions patch 9: `a < b` for operands that are not two numbers or two strings:
+/// the shared `__lt` of two operands of the same type, as LuaJIT's `lj_meta_comp`; `None`
+/// when there is none (an error: `attempt to compare ...`).
+pub fn less_than<'gc>(
+    ctx: Context<'gc>,
+    a: Value<'gc>,
+    b: Value<'gc>,
+) -> Result<Option<OrderCall<'gc>>, TypeError> {
+    if a.type_name() != b.type_name() {
+        return Ok(None);
+    }
+    Ok(
+        match shared_metamethod(ctx, metatable_of(a), metatable_of(b), MetaMethod::Lt) {
+            Some(lt) => Some(OrderCall {
+                call: MetaCall {
+                    function: call(ctx, lt)?,
+                    args: [a, b],
+                },
+                negate: false,
+            }),
+            None => None,
+        },
+    )
+}
+
+/// kong-functions patch 9: `a <= b` for operands that are not two numbers or two strings:
+/// the shared `__le`, else `not (b < a)` with the shared `__lt`, as Lua 5.1's
+/// `luaV_lessequal` and LuaJIT's `lj_meta_comp`; `None` when neither exists.
+pub fn less_equal<'gc>(
+    ctx: Context<'gc>,
+    a: Value<'gc>,
+    b: Value<'gc>,
+) -> Result<Option<OrderCall<'gc>>, TypeError> {
+    if a.type_name() != b.type_name() {
+        return Ok(None);
+    }
+    if let Some(le) = shared_metamethod(ctx, metatable_of(a), metatable_of(b), MetaMethod::Le) {
+        return Ok(Some(OrderCall {
+            call: MetaCall {
+                function: call(ctx, le)?,
+                args: [a, b],
+            },
+            negate: false,
+        }));
+    }
+    Ok(
+        match shared_metamethod(ctx, metatable_of(b), metatable_of(a), MetaMethod::Lt) {
+            Some(lt) => Some(OrderCall {
+                call: MetaCall {
+                    function: call(ctx, lt)?,
+                    args: [b, a],
+                },
+                negate: true,
+            }),
+            None => None,
+        },
+    )
 }

@@ -656,6 +656,9 @@ impl OpCode {
         })
     }
 
+    // kong-functions patch 7: always inlined, as it was when `run_vm` was its only caller;
+    // the error-naming code decodes through `decode_cold`, one out-of-line copy.
+    #[inline(always)]
     pub fn decode(self) -> Operation {
         match self.0 {
             OpCodeRepr::Move { dest, source } => Operation::Move { dest, source },
@@ -1633,4 +1636,13 @@ enum OpCodeRepr {
         dest: RegisterIndex,
         source: RegisterIndex,
     },
+}
+
+impl OpCode {
+    /// kong-functions patch 7: `decode` for code off the VM's hot path (naming the
+    /// variable in an error, finding a tail call), one shared out-of-line copy.
+    #[inline(never)]
+    pub fn decode_cold(self) -> Operation {
+        self.decode()
+    }
 }

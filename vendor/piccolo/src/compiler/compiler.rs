@@ -116,6 +116,23 @@ pub struct CompiledPrototype<S> {
     pub opcode_line_numbers: Vec<(usize, LineNumber)>,
     pub upvalues: Vec<UpValueDescriptor>,
     pub prototypes: Vec<Box<CompiledPrototype<S>>>,
+    /// kong-functions patch: the name of each upvalue, in `upvalues` order (`_ENV` for the
+    /// environment), for error messages that name the variable.
+    pub upvalue_names: Vec<S>,
+    /// kong-functions patch: each local variable's name, register and the opcodes it is in
+    /// scope for, for error messages that name the variable (Lua's `locvars`).
+    pub local_names: Vec<LocalName<S>>,
+}
+
+/// kong-functions patch: a local variable as the debug information records it: in scope
+/// from opcode `start` (inclusive) to `end` (exclusive), held in `register`.
+#[derive(Debug, Clone, Copy, Collect)]
+#[collect(no_drop)]
+pub struct LocalName<S> {
+    pub name: S,
+    pub register: u8,
+    pub start: usize,
+    pub end: usize,
 }
 
 impl<S> CompiledPrototype<S> {
@@ -137,6 +154,17 @@ impl<S> CompiledPrototype<S> {
                 opcodes: this.opcodes,
                 opcode_line_numbers: this.opcode_line_numbers,
                 upvalues: this.upvalues,
+                upvalue_names: this.upvalue_names.into_iter().map(f).collect(),
+                local_names: this
+                    .local_names
+                    .into_iter()
+                    .map(|l| LocalName {
+                        name: f(l.name),
+                        register: l.register,
+                        start: l.start,
+                        end: l.end,
+                    })
+                    .collect(),
                 prototypes: this
                     .prototypes
                     .into_iter()
@@ -188,7 +216,10 @@ struct CompilerFunction<S> {
 
     has_varargs: bool,
     fixed_params: u8,
-    locals: Vec<(S, RegisterIndex)>,
+    // kong-functions patch: each active local's name, register and first opcode in scope.
+    locals: Vec<(S, RegisterIndex, usize)>,
+    // kong-functions patch: the locals that went out of scope, for `local_names`.
+    local_names: Vec<LocalName<S>>,
 
     blocks: Vec<BlockDescriptor>,
     unique_jump_id: u64,
@@ -346,10 +377,18 @@ impl<S: StringInterner> Compiler<S> {
     fn exit_block(&mut self) -> Result<(), CompileErrorKind> {
         let last_block = self.current_function.blocks.pop().unwrap();
 
-        while let Some((_, last)) = self.current_function.locals.last() {
+        while let Some((_, last, _)) = self.current_function.locals.last() {
             if last.0 as u16 >= last_block.stack_bottom {
                 self.current_function.register_allocator.free(*last);
-                self.current_function.locals.pop();
+                if let Some((name, register, start)) = self.current_function.locals.pop() {
+                    let end = self.current_function.operations.len();
+                    self.current_function.local_names.push(LocalName {
+                        name,
+                        register: register.0,
+                        start,
+                        end,
+                    });
+                }
             } else {
                 break;
             }
@@ -576,7 +615,10 @@ impl<S: StringInterner> Compiler<S> {
                     .register_allocator
                     .push(1)
                     .ok_or(CompileErrorKind::Registers)?;
-                self.current_function.locals.push((name.clone(), loop_var));
+                let start = self.current_function.operations.len();
+                self.current_function
+                    .locals
+                    .push((name.clone(), loop_var, start));
 
                 self.block_statements(body)?;
                 self.exit_block()?;
@@ -656,10 +698,13 @@ impl<S: StringInterner> Compiler<S> {
                     .register_allocator
                     .push(name_count)
                     .ok_or(CompileErrorKind::Registers)?;
+                let start = self.current_function.operations.len();
                 for i in 0..name_count {
-                    self.current_function
-                        .locals
-                        .push((names[i as usize].clone(), RegisterIndex(names_reg.0 + i)));
+                    self.current_function.locals.push((
+                        names[i as usize].clone(),
+                        RegisterIndex(names_reg.0 + i),
+                        start,
+                    ));
                 }
 
                 self.jump(loop_label.clone())?;
@@ -852,10 +897,12 @@ impl<S: StringInterner> Compiler<S> {
             self.current_function
                 .operations
                 .push(Operation::LoadNil { dest, count });
+            let start = self.current_function.operations.len();
             for i in 0..name_len {
                 self.current_function.locals.push((
                     local_statement.names[i].clone(),
                     RegisterIndex(dest.0 + i as u8),
+                    start,
                 ));
             }
         } else {
@@ -871,17 +918,22 @@ impl<S: StringInterner> Compiler<S> {
                         .map_err(|_| CompileErrorKind::Registers)?;
                     let dest = self.expr_push_count(expr, names_left)?;
 
+                    let start = self.current_function.operations.len();
                     for j in 0..names_left {
                         self.current_function.locals.push((
                             local_statement.names[val_len - 1 + j as usize].clone(),
                             RegisterIndex(dest.0 + j),
+                            start,
                         ));
                     }
                 } else {
                     let reg = self.expr_discharge(expr, ExprDestination::PushNew)?;
-                    self.current_function
-                        .locals
-                        .push((local_statement.names[i].clone(), reg));
+                    let start = self.current_function.operations.len();
+                    self.current_function.locals.push((
+                        local_statement.names[i].clone(),
+                        reg,
+                        start,
+                    ));
                 }
             }
         }
@@ -1015,9 +1067,10 @@ impl<S: StringInterner> Compiler<S> {
             .register_allocator
             .push(1)
             .ok_or(CompileErrorKind::Registers)?;
+        let start = self.current_function.operations.len();
         self.current_function
             .locals
-            .push((local_function.name.clone(), dest));
+            .push((local_function.name.clone(), dest, start));
 
         let proto = self.new_prototype(
             FunctionRef::Named(
@@ -1312,7 +1365,7 @@ impl<S: StringInterner> Compiler<S> {
 
         for i in (0..=current_function).rev() {
             for j in (0..get_function(self, i).locals.len()).rev() {
-                let (local_name, register) = get_function(self, i).locals[j].clone();
+                let (local_name, register, _) = get_function(self, i).locals[j].clone();
                 if name.as_ref() == local_name.as_ref() {
                     if i == current_function {
                         return Ok(VariableDescriptor::Local(register));
@@ -1628,6 +1681,12 @@ impl<S: StringInterner> Compiler<S> {
                 self.current_function
                     .operations
                     .push(Operation::TailCall { func, args });
+                // kong-functions patch 8: what a tail call of a callback returns to (see
+                // `Operation::TailCall` in thread/vm.rs).
+                self.current_function.operations.push(Operation::Return {
+                    start: func,
+                    count: VarCount::variable(),
+                });
             }
         }
 
@@ -1687,6 +1746,11 @@ impl<S: StringInterner> Compiler<S> {
                 self.current_function
                     .operations
                     .push(Operation::TailCall { func: base, args });
+                // kong-functions patch 8: see `call_function`.
+                self.current_function.operations.push(Operation::Return {
+                    start: base,
+                    count: VarCount::variable(),
+                });
             }
         }
 
@@ -2413,6 +2477,7 @@ impl<S: Clone> CompilerFunction<S> {
             has_varargs: false,
             fixed_params: 0,
             locals: Vec::new(),
+            local_names: Vec::new(),
             blocks: Vec::new(),
             unique_jump_id: 0,
             jump_targets: Vec::new(),
@@ -2434,7 +2499,7 @@ impl<S: Clone> CompilerFunction<S> {
         for i in 0..fixed_params {
             function
                 .locals
-                .push((parameters[i as usize].clone(), RegisterIndex(i)));
+                .push((parameters[i as usize].clone(), RegisterIndex(i), 0));
         }
         Ok(function)
     }
@@ -2445,8 +2510,15 @@ impl<S: Clone> CompilerFunction<S> {
             count: VarCount::constant(0),
         });
         assert!(self.locals.len() == self.fixed_params as usize);
-        for (_, r) in self.locals.drain(..) {
+        let end = self.operations.len();
+        for (name, r, start) in self.locals.drain(..) {
             self.register_allocator.free(r);
+            self.local_names.push(LocalName {
+                name,
+                register: r.0,
+                start,
+                end,
+            });
         }
         assert_eq!(
             self.register_allocator.stack_top(),
@@ -2485,6 +2557,8 @@ impl<S: Clone> CompilerFunction<S> {
             opcode_line_numbers: operation_lines,
             upvalues: self.upvalues.iter().map(|(_, d)| *d).collect(),
             prototypes: self.functions.into_iter().map(|f| Box::new(f)).collect(),
+            upvalue_names: self.upvalues.into_iter().map(|(n, _)| n).collect(),
+            local_names: self.local_names,
         })
     }
 

@@ -143,15 +143,19 @@ pub fn comparison_binop_operation(
             left,
             right,
         },
-        ComparisonBinOp::GreaterThan => Operation::LessEq {
-            skip_if: !skip_if,
-            left,
-            right,
+        // kong-functions patch 7: `a > b` is `b < a` and `a >= b` is `b <= a`, as in Lua
+        // and LuaJIT; 0.3.3 compiled them as `not (a <= b)` and `not (a < b)`, which is
+        // wrong for NaN (`0/0 > 1` was true), calls the wrong metamethod and names the
+        // operands of `attempt to compare` in the wrong order.
+        ComparisonBinOp::GreaterThan => Operation::Less {
+            skip_if,
+            left: right,
+            right: left,
         },
-        ComparisonBinOp::GreaterEqual => Operation::Less {
-            skip_if: !skip_if,
-            left,
-            right,
+        ComparisonBinOp::GreaterEqual => Operation::LessEq {
+            skip_if,
+            left: right,
+            right: left,
         },
     }
 }

@@ -295,6 +295,18 @@ pub enum ParseErrorKind {
     ExpressionNotStatement,
     #[error("recursion limit reached")]
     RecursionLimit,
+    /// kong-functions patch 10: a closing token missing on a later line than the one that
+    /// opened the construct: LuaJIT's `'end' expected (to close 'if' at line 1)`
+    /// (lj_parse.c `lex_match`, `LJ_ERR_XMATCH`). `error` is the plain "expected" error.
+    #[error("{error} (to close '{opener}' at line {line})")]
+    Unclosed {
+        error: Box<ParseErrorKind>,
+        /// The opening token's text: `if`, `while`, `for`, `do`, `repeat`, `function`,
+        /// `(`, `{`.
+        opener: &'static str,
+        /// The line of the opening token.
+        line: LineNumber,
+    },
     #[error(transparent)]
     LexError(#[from] LexError),
 }
@@ -391,9 +403,9 @@ where
             Token::If => Statement::If(self.parse_if_statement()?),
             Token::While => Statement::While(self.parse_while_statement()?),
             Token::Do => {
-                self.take_next()?;
+                let open_line = self.take_next()?.line_number;
                 let statement = Statement::Do(self.parse_block()?);
-                self.expect_next(Token::End)?;
+                self.expect_match(Token::End, "do", open_line)?;
                 statement
             }
             Token::For => Statement::For(self.parse_for_statement()?),
@@ -437,7 +449,7 @@ where
     }
 
     fn parse_if_statement(&mut self) -> Result<IfStatement<S::String>, ParseError> {
-        self.expect_next(Token::If)?;
+        let open_line = self.expect_next(Token::If)?;
         let if_cond = self.parse_expression()?;
         self.expect_next(Token::Then)?;
         let if_block = self.parse_block()?;
@@ -458,7 +470,7 @@ where
             None
         };
 
-        self.expect_next(Token::End)?;
+        self.expect_match(Token::End, "if", open_line)?;
 
         Ok(IfStatement {
             if_part: (if_cond, if_block),
@@ -468,17 +480,17 @@ where
     }
 
     fn parse_while_statement(&mut self) -> Result<WhileStatement<S::String>, ParseError> {
-        self.expect_next(Token::While)?;
+        let open_line = self.expect_next(Token::While)?;
         let condition = self.parse_expression()?;
         self.expect_next(Token::Do)?;
         let block = self.parse_block()?;
-        self.expect_next(Token::End)?;
+        self.expect_match(Token::End, "while", open_line)?;
 
         Ok(WhileStatement { condition, block })
     }
 
     fn parse_for_statement(&mut self) -> Result<ForStatement<S::String>, ParseError> {
-        self.expect_next(Token::For)?;
+        let open_line = self.expect_next(Token::For)?;
         let name = self.expect_name()?.inner;
 
         let next = self.get_next()?;
@@ -497,7 +509,7 @@ where
 
                 self.expect_next(Token::Do)?;
                 let body = self.parse_block()?;
-                self.expect_next(Token::End)?;
+                self.expect_match(Token::End, "for", open_line)?;
 
                 Ok(ForStatement::Numeric {
                     name,
@@ -520,7 +532,7 @@ where
 
                 self.expect_next(Token::Do)?;
                 let body = self.parse_block()?;
-                self.expect_next(Token::End)?;
+                self.expect_match(Token::End, "for", open_line)?;
 
                 Ok(ForStatement::Generic {
                     names,
@@ -540,9 +552,9 @@ where
     }
 
     fn parse_repeat_statement(&mut self) -> Result<RepeatStatement<S::String>, ParseError> {
-        self.expect_next(Token::Repeat)?;
+        let open_line = self.expect_next(Token::Repeat)?;
         let body = self.parse_block()?;
-        self.expect_next(Token::Until)?;
+        self.expect_match(Token::Until, "repeat", open_line)?;
         let until = self.parse_expression()?;
         Ok(RepeatStatement { body, until })
     }
@@ -777,7 +789,7 @@ where
         match next.inner {
             Token::LeftParen => {
                 let expr = self.parse_expression()?;
-                self.expect_next(Token::RightParen)?;
+                self.expect_match(Token::RightParen, "(", next.line_number)?;
                 Ok(PrimaryExpression::GroupedExpression(expr))
             }
             Token::Name(n) => Ok(PrimaryExpression::Name(n)),
@@ -826,13 +838,13 @@ where
         let next = self.get_next()?;
         let args = match &next.inner {
             Token::LeftParen => {
-                self.take_next()?;
+                let open_line = self.take_next()?.line_number;
                 let args = if !matches!(**self.get_next()?, Token::RightParen) {
                     self.parse_expression_list()?
                 } else {
                     Vec::new()
                 };
-                self.expect_next(Token::RightParen)?;
+                self.expect_match(Token::RightParen, "(", open_line)?;
                 args
             }
             Token::LeftBrace => vec![Expression {
@@ -903,7 +915,7 @@ where
     }
 
     fn parse_function_definition(&mut self) -> Result<FunctionDefinition<S::String>, ParseError> {
-        self.expect_next(Token::LeftParen)?;
+        let open_line = self.expect_next(Token::LeftParen)?;
 
         let mut parameters = Vec::new();
         let mut has_varargs = false;
@@ -936,7 +948,7 @@ where
         self.expect_next(Token::RightParen)?;
 
         let body = self.parse_block()?;
-        self.expect_next(Token::End)?;
+        self.expect_match(Token::End, "function", open_line)?;
 
         Ok(FunctionDefinition {
             parameters,
@@ -946,7 +958,7 @@ where
     }
 
     fn parse_table_constructor(&mut self) -> Result<TableConstructor<S::String>, ParseError> {
-        self.expect_next(Token::LeftBrace)?;
+        let open_line = self.expect_next(Token::LeftBrace)?;
         let mut fields = Vec::new();
         loop {
             if self.check_ahead(0, Token::RightBrace)? {
@@ -960,7 +972,7 @@ where
                 _ => break,
             }
         }
-        self.expect_next(Token::RightBrace)?;
+        self.expect_match(Token::RightBrace, "{", open_line)?;
         Ok(TableConstructor { fields })
     }
 
@@ -1038,6 +1050,31 @@ where
                 })
             }
         }
+    }
+
+    /// kong-functions patch 10: `expect_next(token)` for the token that closes a construct
+    /// opened by `opener` on line `open_line`; when it is missing on a later line, the error
+    /// says which construct it closes, as LuaJIT's `lex_match`.
+    fn expect_match(
+        &mut self,
+        token: Token<S::String>,
+        opener: &'static str,
+        open_line: LineNumber,
+    ) -> Result<LineNumber, ParseError> {
+        self.expect_next(token).map_err(|e| {
+            if e.line_number == open_line {
+                e
+            } else {
+                ParseError {
+                    kind: ParseErrorKind::Unclosed {
+                        error: Box::new(e.kind),
+                        opener,
+                        line: open_line,
+                    },
+                    line_number: e.line_number,
+                }
+            }
+        })
     }
 
     // Consume the next token which should be a name, and return it, otherwise error.

@@ -298,22 +298,22 @@ impl<'gc> Executor<'gc> {
                     top_frames: &'a [Frame<'gc>],
                     top_stack: &[Value<'gc>],
                 ) -> Execution<'gc, 'a> {
-                    let upper_lua = match top_frames.last() {
-                        Some(Frame::Lua { bottom, pc, .. }) => {
-                            let Value::Function(Function::Closure(closure)) = top_stack[*bottom]
-                            else {
-                                panic!("lua frame bottom is not a closure");
-                            };
-                            // Subtract 1 instruction for the Call opcode.
-                            Some((closure.prototype(), *pc - 1))
-                        }
-                        _ => None,
+                    let calling_lua = top_frames
+                        .last()
+                        .and_then(|frame| lua_frame_call(frame, top_stack));
+                    let upper_lua = match calling_lua {
+                        Some((proto, pc)) if is_tail_call(&proto, pc) => top_frames
+                            .len()
+                            .checked_sub(2)
+                            .and_then(|i| lua_frame_call(&top_frames[i], top_stack)),
+                        other => other,
                     };
 
                     Execution {
                         executor,
                         fuel,
                         upper_lua,
+                        calling_lua,
                         threads,
                     }
                 }
@@ -608,7 +608,37 @@ pub struct Execution<'gc, 'a> {
     executor: Executor<'gc>,
     fuel: &'a mut Fuel,
     upper_lua: Option<(Gc<'gc, FunctionPrototype<'gc>>, usize)>,
+    /// kong-functions patch 8: the Lua frame and opcode that called the callback, even when
+    /// that was a tail call (for which `upper_lua` is the frame below, as if the calling
+    /// frame were gone, as in Lua).
+    calling_lua: Option<(Gc<'gc, FunctionPrototype<'gc>>, usize)>,
     threads: &'a [Thread<'gc>],
+}
+
+/// kong-functions patch 8: the prototype of a Lua frame and its current opcode (the call).
+pub(super) fn lua_frame_call<'gc>(
+    frame: &Frame<'gc>,
+    stack: &[Value<'gc>],
+) -> Option<(Gc<'gc, FunctionPrototype<'gc>>, usize)> {
+    match frame {
+        Frame::Lua { bottom, pc, .. } => match stack.get(*bottom) {
+            // Subtract 1 instruction for the Call opcode.
+            Some(Value::Function(Function::Closure(closure))) => {
+                Some((closure.prototype(), pc.checked_sub(1)?))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// kong-functions patch 8: whether opcode `pc` is a tail call (which keeps its frame for a
+/// callback, see `Operation::TailCall` in vm.rs).
+pub(super) fn is_tail_call(proto: &FunctionPrototype<'_>, pc: usize) -> bool {
+    proto
+        .opcodes
+        .get(pc)
+        .is_some_and(|op| matches!(op.decode_cold(), crate::opcode::Operation::TailCall { .. }))
 }
 
 impl<'gc, 'a> Execution<'gc, 'a> {
@@ -617,12 +647,14 @@ impl<'gc, 'a> Execution<'gc, 'a> {
         executor: Executor<'gc>,
         fuel: &'a mut Fuel,
         upper_lua: Option<(Gc<'gc, FunctionPrototype<'gc>>, usize)>,
+        calling_lua: Option<(Gc<'gc, FunctionPrototype<'gc>>, usize)>,
         threads: &'a [Thread<'gc>],
     ) -> Self {
         Execution {
             executor,
             fuel,
             upper_lua,
+            calling_lua,
             threads,
         }
     }
@@ -649,20 +681,45 @@ impl<'gc, 'a> Execution<'gc, 'a> {
         self.executor
     }
 
+    /// kong-functions patch 7: the kind and name (`("local", "s")`) of the `arg`-th argument
+    /// (0-based) of the Lua call that called this callback, as LuaJIT names the operand in
+    /// its error messages, when that call calls the global `callee`. `None` when the caller
+    /// is not Lua, is not such a call (a tail call left no frame), or LuaJIT would give no
+    /// name. For built-ins that stand for an operator (`a .. b`, `obj:m()`).
+    pub fn caller_argument_name(
+        &self,
+        callee: &str,
+        arg: usize,
+    ) -> Option<(&'static str, std::string::String)> {
+        let (proto, pc) = self.calling_lua?;
+        super::names::call_argument_name(&proto, pc, callee, arg)
+    }
+
+    /// kong-functions patch 8: the Lua frame that called this callback, also when it was
+    /// a tail call (`upper_lua_frame` is then the frame below, as Lua sees it). For the
+    /// built-ins that stand for an operator, whose errors have the operator's position.
+    pub fn calling_lua_frame(&self) -> Option<UpperLuaFrame<'gc>> {
+        self.calling_lua.map(upper_frame)
+    }
+
     /// If the function we are returning to is Lua, returns information about the Lua frame we are
     /// returning to.
     pub fn upper_lua_frame(&self) -> Option<UpperLuaFrame<'gc>> {
-        self.upper_lua.map(|(proto, pc)| UpperLuaFrame {
-            chunk_name: proto.chunk_name,
-            current_function: proto.reference,
-            current_line: match proto
-                .opcode_line_numbers
-                .binary_search_by_key(&pc, |(opi, _)| *opi)
-            {
-                Ok(i) => proto.opcode_line_numbers[i].1,
-                Err(i) => proto.opcode_line_numbers[i - 1].1,
-            },
-        })
+        self.upper_lua.map(upper_frame)
+    }
+}
+
+fn upper_frame<'gc>((proto, pc): (Gc<'gc, FunctionPrototype<'gc>>, usize)) -> UpperLuaFrame<'gc> {
+    UpperLuaFrame {
+        chunk_name: proto.chunk_name,
+        current_function: proto.reference,
+        current_line: match proto
+            .opcode_line_numbers
+            .binary_search_by_key(&pc, |(opi, _)| *opi)
+        {
+            Ok(i) => proto.opcode_line_numbers[i].1,
+            Err(i) => proto.opcode_line_numbers[i - 1].1,
+        },
     }
 }
 
@@ -680,11 +737,18 @@ pub struct UpperLuaFrame<'gc> {
 /// kong-functions patch: the error an instruction of the top Lua frame raised, prefixed with
 /// `chunkname:line: ` of that instruction, as Lua's runtime errors are (`luaG_runerror`).
 /// 0.3.3 dropped the frame without saying where the error happened.
+///
+/// kong-functions patch 7: also the message LuaJIT gives for it, naming the variable
+/// (`super::names::describe_error`), computed here, once the error has happened.
 fn with_position<'gc>(state: &ThreadState<'gc>, err: crate::RuntimeError) -> crate::RuntimeError {
-    let Some(Frame::Lua { bottom, pc, .. }) = state.frames.last() else {
+    let Some(Frame::Lua {
+        bottom, base, pc, ..
+    }) = state.frames.last()
+    else {
         return err;
     };
-    let Some(Value::Function(Function::Closure(closure))) = state.stack.get(*bottom).copied() else {
+    let Some(Value::Function(Function::Closure(closure))) = state.stack.get(*bottom).copied()
+    else {
         return err;
     };
     let proto = closure.prototype();
@@ -697,15 +761,35 @@ fn with_position<'gc>(state: &ThreadState<'gc>, err: crate::RuntimeError) -> cra
         Err(i) => lines[i - 1].1,
     };
     let position = std::format!("{}:{}: ", proto.chunk_name.to_str_lossy(), line);
-    crate::RuntimeError::from(PositionedError { position, error: err })
+    let frame = state.stack.get(*base..).unwrap_or(&[]);
+    let message = super::names::describe_error(&proto, failed, frame, &err);
+    crate::RuntimeError::from(PositionedError {
+        position,
+        error: err,
+        message,
+    })
 }
 
 /// kong-functions patch: a VM error with the position it happened at.
-#[derive(Debug, Error)]
-#[error("{position}{error}")]
+#[derive(Debug)]
 pub struct PositionedError {
     /// `chunkname:line: `.
     pub position: std::string::String,
     /// The error the instruction raised.
     pub error: crate::RuntimeError,
+    /// kong-functions patch 7: the error in LuaJIT's words, naming the variable when LuaJIT
+    /// does (`attempt to call global 'f' (a nil value)`); `None` when piccolo's own
+    /// message stands.
+    pub message: Option<std::string::String>,
 }
+
+impl std::fmt::Display for PositionedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.message {
+            Some(message) => write!(f, "{}{}", self.position, message),
+            None => write!(f, "{}{}", self.position, self.error),
+        }
+    }
+}
+
+impl std::error::Error for PositionedError {}

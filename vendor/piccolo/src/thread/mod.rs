@@ -1,4 +1,5 @@
 mod executor;
+pub mod names;
 mod thread;
 mod vm;
 

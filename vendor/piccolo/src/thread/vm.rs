@@ -35,11 +35,16 @@ pub(super) struct InlineCalls<'gc, 'a> {
 /// at once. Returns true when it returned plainly, its results are in place and the fuel
 /// allows going on in the same Lua frame; false when `run_vm` must return (a Lua frame was
 /// pushed, the callback errored or asked for more, or the fuel is spent).
+///
+/// kong-functions patch 8: `tail` when the call is a `TailCall`: the callback then sees the
+/// frame below as its caller (`Execution::upper_lua_frame`), as Lua, where the calling frame
+/// is gone.
 fn call_inline<'gc>(
     ctx: Context<'gc>,
     lua_frame: &mut LuaFrame<'gc, '_>,
     prototype: Gc<'gc, FunctionPrototype<'gc>>,
     calls: &mut InlineCalls<'gc, '_>,
+    tail: bool,
 ) -> bool {
     if !matches!(lua_frame.state.frames.last(), Some(Frame::Callback { .. })) {
         return false;
@@ -56,10 +61,17 @@ fn call_inline<'gc>(
         .fuel
         .consume(Executor::FUEL_PER_CALLBACK + 2 * Executor::FUEL_PER_STEP);
     // Subtract 1 instruction for the Call opcode, as `Executor::step` does.
+    let calling = Some((prototype, *pc - 1));
+    let upper = if tail {
+        frame_below(lua_frame)
+    } else {
+        calling
+    };
     let exec = Execution::new(
         calls.executor,
         lua_frame.fuel,
-        Some((prototype, *pc - 1)),
+        upper,
+        calling,
         calls.threads,
     );
     match callback.call(ctx, exec, Stack::new(&mut lua_frame.state.stack, bottom)) {
@@ -77,6 +89,71 @@ fn call_inline<'gc>(
             false
         }
     }
+}
+
+/// kong-functions patch 9: `left < right` (or `<=` when `less_equal`) for operands that are
+/// not two numbers or two strings: calls the shared `__lt`/`__le` metamethod
+/// (`meta_ops::less_than`/`less_equal`), whose result decides the skip as the opcode's own
+/// would; an error when there is none. Out of the VM loop: comparisons of numbers and
+/// strings never come here.
+#[cold]
+#[inline(never)]
+fn compare_meta<'gc>(
+    ctx: Context<'gc>,
+    lua_frame: LuaFrame<'gc, '_>,
+    left: Value<'gc>,
+    right: Value<'gc>,
+    skip_if: bool,
+    less_equal: bool,
+) -> Result<(), RuntimeError> {
+    let order = if less_equal {
+        meta_ops::less_equal(ctx, left, right)?
+    } else {
+        meta_ops::less_than(ctx, left, right)?
+    };
+    match order {
+        Some(order) => {
+            lua_frame.call_meta_function(
+                ctx,
+                order.call.function,
+                &order.call.args,
+                MetaReturn::SkipIf(skip_if ^ order.negate),
+            )?;
+            Ok(())
+        }
+        None if less_equal => Err(BinaryOperatorError::LessEqual.into()),
+        None => Err(BinaryOperatorError::LessThan.into()),
+    }
+}
+
+/// kong-functions patch 8: a `TailCall` of a callback run as a `Call` with all results
+/// (the `Return` after it returns them); `call_inline`'s answer. Out of the VM loop, so the
+/// loop's code stays as it was.
+#[inline(never)]
+fn tail_call_callback<'gc>(
+    ctx: Context<'gc>,
+    lua_frame: &mut LuaFrame<'gc, '_>,
+    func: RegisterIndex,
+    args: VarCount,
+    prototype: Gc<'gc, FunctionPrototype<'gc>>,
+    calls: &mut InlineCalls<'gc, '_>,
+) -> Result<bool, RuntimeError> {
+    lua_frame.call_function(ctx, func, args, VarCount::variable())?;
+    Ok(call_inline(ctx, lua_frame, prototype, calls, true))
+}
+
+/// kong-functions patch 8: the Lua frame below the top one (the caller a tail-called
+/// callback sees, as in Lua where the tail-calling frame is gone).
+#[cold]
+#[inline(never)]
+fn frame_below<'gc>(
+    lua_frame: &LuaFrame<'gc, '_>,
+) -> Option<(Gc<'gc, FunctionPrototype<'gc>>, usize)> {
+    let frames = &lua_frame.state.frames;
+    frames
+        .len()
+        .checked_sub(2)
+        .and_then(|i| super::executor::lua_frame_call(&frames[i], &lua_frame.state.stack))
 }
 
 #[derive(Debug, Copy, Clone, Error)]
@@ -268,15 +345,37 @@ pub(super) fn run_vm<'gc>(
                 returns,
             } => {
                 lua_frame.call_function(ctx, func, args, returns)?;
-                if !call_inline(ctx, &mut lua_frame, current_prototype, calls) {
+                if !call_inline(ctx, &mut lua_frame, current_prototype, calls, false) {
                     break;
                 }
                 registers = lua_frame.registers();
             }
 
             Operation::TailCall { func, args } => {
-                lua_frame.tail_call_function(ctx, func, args)?;
-                break;
+                // kong-functions patch 8: a tail call of a callback is a plain call followed
+                // by the `Return` of all its results the compiler places after every
+                // `TailCall`. The calling frame stays while the callback runs, so an error
+                // it raises has this frame's position, and the operand names of the
+                // built-ins that stand for operators (`return a .. b`) are found; a Lua
+                // function is still tail called.
+                if let Value::Function(Function::Callback(_)) =
+                    registers.stack_frame[func.0 as usize]
+                {
+                    if !tail_call_callback(
+                        ctx,
+                        &mut lua_frame,
+                        func,
+                        args,
+                        current_prototype,
+                        calls,
+                    )? {
+                        break;
+                    }
+                    registers = lua_frame.registers();
+                } else {
+                    lua_frame.tail_call_function(ctx, func, args)?;
+                    break;
+                }
             }
 
             Operation::Return { start, count } => {
@@ -395,7 +494,7 @@ pub(super) fn run_vm<'gc>(
 
             Operation::GenericForCall { base, var_count } => {
                 lua_frame.call_function_keep(ctx, base, 2, VarCount::constant(var_count))?;
-                if !call_inline(ctx, &mut lua_frame, current_prototype, calls) {
+                if !call_inline(ctx, &mut lua_frame, current_prototype, calls, false) {
                     break;
                 }
                 registers = lua_frame.registers();
@@ -502,10 +601,18 @@ pub(super) fn run_vm<'gc>(
             } => {
                 let left = get_rc(&registers.stack_frame, &current_prototype.constants, left);
                 let right = get_rc(&registers.stack_frame, &current_prototype.constants, right);
-                if (raw_ops::less_than(left, right).ok_or(BinaryOperatorError::LessThan)?)
-                    == skip_if
-                {
-                    *registers.pc += 1;
+                match raw_ops::less_than(left, right) {
+                    Some(less) => {
+                        if less == skip_if {
+                            *registers.pc += 1;
+                        }
+                    }
+                    // kong-functions patch 9: `__lt`, only when numbers and strings do not
+                    // decide.
+                    None => {
+                        compare_meta(ctx, lua_frame, left, right, skip_if, false)?;
+                        break;
+                    }
                 }
             }
 
@@ -516,10 +623,17 @@ pub(super) fn run_vm<'gc>(
             } => {
                 let left = get_rc(&registers.stack_frame, &current_prototype.constants, left);
                 let right = get_rc(&registers.stack_frame, &current_prototype.constants, right);
-                if (raw_ops::less_equal(left, right).ok_or(BinaryOperatorError::LessEqual)?)
-                    == skip_if
-                {
-                    *registers.pc += 1;
+                match raw_ops::less_equal(left, right) {
+                    Some(less_equal) => {
+                        if less_equal == skip_if {
+                            *registers.pc += 1;
+                        }
+                    }
+                    // kong-functions patch 9: `__le`, else `not __lt(right, left)`.
+                    None => {
+                        compare_meta(ctx, lua_frame, left, right, skip_if, true)?;
+                        break;
+                    }
                 }
             }
 

@@ -1,0 +1,16 @@
+-- runtime errors naming a field: LuaJIT's "field 'name'" (string keys only)
+local function p(f, ...) print(pcall(f, ...)) end
+local os2 = {}
+p(function() return os2.getenv("HOME") end)
+p(function() local t = {}; return t.a.b.c end)
+p(function() local t = {a = {}}; return t.a.b.c end)
+p(function() local t = {}; t.a.b = 1 end)
+p(function() local t = {}; return t.count + 1 end)
+p(function() local t = {}; return "x" .. t.name .. "y" end)
+p(function() local t = {}; return t.name .. t.other end)
+p(function() local t = {}; return #t.list end)
+p(function() local t = {}; return t["key"]() end)
+p(function() local t = {}; return t[1]() end)
+p(function() local t, k = {}, "z"; return t[k]() end)
+p(function() return string.nope("x") end)
+p(function() return math.floor.x end)

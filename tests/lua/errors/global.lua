@@ -1,0 +1,12 @@
+-- runtime errors naming a global: LuaJIT's "global 'name'" (lj_debug_slotname, BC_GGET)
+local function p(f, ...) print(pcall(f, ...)) end
+p(function() decode_jwt("token") end)
+p(function() local claims = decode_jwt("x") end)
+p(function() return missing_table.field end)
+p(function() missing_table.field = 1 end)
+p(function() return #missing_string end)
+p(function() return missing_number + 1 end)
+p(function() return 2 * missing_number end)
+p(function() return -missing_number end)
+p(function() return "Bearer " .. missing_token end)
+p(function() if missing_a.b then return 1 end end)

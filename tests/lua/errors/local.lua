@@ -1,0 +1,16 @@
+-- runtime errors naming a local or a parameter: LuaJIT's "local 'name'"
+local function p(f, ...) print(pcall(f, ...)) end
+p(function() local claims; return claims.sub end)
+p(function() local claims = nil; claims.sub = "x" end)
+p(function() local verify; verify("a") end)
+p(function(n) return n + 1 end)
+p(function(a, b) return a * b end, 2)
+p(function(s) return #s end)
+p(function(s) return "x" .. s end)
+p(function(s) return s .. "x" end, nil)
+p(function() local a, b; return a .. b end)
+p(function() local a, b = "a", nil; return a .. b .. "c" end)
+p(function() local t = {}; local x = t.missing; return x.y end)
+p(function() for i = 1, 2 do local v; v.x = i end end)
+p(function() local ok = true; local parts; if ok then return parts[1] end end)
+p(function() local outer = 1; do local inner; return inner.x end end)
