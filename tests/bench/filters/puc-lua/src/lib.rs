@@ -27,6 +27,7 @@ mod filter {
     const LUA_REGISTRYINDEX: c_int = -10000;
     const LUA_GLOBALSINDEX: c_int = -10002;
     const LUA_TNIL: c_int = 0;
+    const LUA_TNUMBER: c_int = 3;
     const LUA_TSTRING: c_int = 4;
 
     extern "C" {
@@ -44,6 +45,7 @@ mod filter {
         fn lua_pushnil(l: *mut lua_State);
         fn lua_pushboolean(l: *mut lua_State, b: c_int);
         fn lua_pushcclosure(l: *mut lua_State, f: CFunction, n: c_int);
+        fn lua_pushvalue(l: *mut lua_State, idx: c_int);
         fn lua_createtable(l: *mut lua_State, narr: c_int, nrec: c_int);
         fn lua_setfield(l: *mut lua_State, idx: c_int, k: *const c_char);
         fn lua_getfield(l: *mut lua_State, idx: c_int, k: *const c_char);
@@ -74,8 +76,10 @@ mod filter {
         phases: Vec<String>,
     }
 
+    /// The string (or number, as Lua converts it) at `idx`; valid while the value stays on the stack.
     unsafe fn string_at(l: *mut lua_State, idx: c_int) -> Option<&'static [u8]> {
-        if lua_type(l, idx) != LUA_TSTRING && lua_type(l, idx) != 3 {
+        let t = lua_type(l, idx);
+        if t != LUA_TSTRING && t != LUA_TNUMBER {
             return None;
         }
         let mut len = 0usize;
@@ -83,8 +87,10 @@ mod filter {
         (!ptr.is_null()).then(|| std::slice::from_raw_parts(ptr as *const u8, len))
     }
 
+    /// A header name or value as text (names are the scenarios' ASCII; bytes that are not
+    /// UTF-8 give "", never an invalid `str`).
     unsafe fn str_at(l: *mut lua_State, idx: c_int) -> &'static str {
-        std::str::from_utf8_unchecked(string_at(l, idx).unwrap_or(b""))
+        std::str::from_utf8(string_at(l, idx).unwrap_or(b"")).unwrap_or("")
     }
 
     unsafe fn push_bytes(l: *mut lua_State, bytes: &[u8]) {
@@ -102,14 +108,14 @@ mod filter {
 
     // host.set_request_header(name, value or nil)
     unsafe extern "C" fn set_request_header(l: *mut lua_State) -> c_int {
-        let value = (lua_type(l, 2) != LUA_TNIL).then(|| str_at(l, 2));
-        let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, str_at(l, 1), value);
+        let value = if lua_type(l, 2) == LUA_TNIL { None } else { Some(string_at(l, 2).unwrap_or(b"")) };
+        let _ = hostcalls::set_map_value_bytes(MapType::HttpRequestHeaders, str_at(l, 1), value);
         0
     }
 
     // host.set_response_header(name, value)
     unsafe extern "C" fn set_response_header(l: *mut lua_State) -> c_int {
-        let _ = hostcalls::set_map_value(MapType::HttpResponseHeaders, str_at(l, 1), Some(str_at(l, 2)));
+        let _ = hostcalls::set_map_value_bytes(MapType::HttpResponseHeaders, str_at(l, 1), Some(string_at(l, 2).unwrap_or(b"")));
         0
     }
 
@@ -159,7 +165,7 @@ mod filter {
                     let Some(chunks) = config.get(phase).and_then(|c| c.as_array()) else { continue };
                     for (i, chunk) in chunks.iter().enumerate() {
                         let source = chunk.as_str().ok_or_else(|| format!("{phase}[{i}] is not a string"))?;
-                        lua_pushvalue_top(l); // add
+                        lua_pushvalue(l, -1); // the shim's `add`
                         push_bytes(l, phase.as_bytes());
                         let name = format!("={phase}[{}]\0", i + 1);
                         if luaL_loadbuffer(l, source.as_ptr() as *const c_char, source.len(), name.as_ptr() as *const c_char) != 0 {
@@ -182,8 +188,8 @@ mod filter {
             self.phases.iter().any(|p| p == phase)
         }
 
-        /// Runs `phase`'s chunks; a Lua error (which does not trap, e.g. a bad return from
-        /// pcall's protected part) is logged.
+        /// Runs `phase`'s chunks. In this build a Lua error traps (`csrc/setjmp.h`), so
+        /// `lua_pcall` returns 0; the error branch logs for a build whose setjmp works.
         fn run(&self, phase: &str) {
             unsafe {
                 let l = self.state;
@@ -195,14 +201,6 @@ mod filter {
                 lua_settop(l, 0);
             }
         }
-    }
-
-    /// `lua_pushvalue(L, -1)`.
-    unsafe fn lua_pushvalue_top(l: *mut lua_State) {
-        extern "C" {
-            fn lua_pushvalue(l: *mut lua_State, idx: c_int);
-        }
-        lua_pushvalue(l, -1);
     }
 
     struct Root {
