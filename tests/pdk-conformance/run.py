@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 
+PROFILE = "envoy"  # set from --profile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
@@ -715,6 +716,13 @@ def translate(block):
             lua[phase] = code
     case.phases = lua
     case.content = "__content" in phases
+    case.properties = {}
+    trusted = trusted_ips(" ".join(lua.values()))
+    if trusted:
+        if PROFILE == "envoy":
+            raise Skip("PDK.new({trusted_ips = ...}): the filter on Envoy has no trusted_ips setting (it trusts nothing, Kong's default); run with --profile kong")
+        # Kong's engine: the filter reads trusted_ips from kong.configuration (src/pdk/kong/ip.rs)
+        case.properties["kong.configuration.trusted_ips"] = json.dumps(trusted)
     case.expect = expectations(block)
     return case
 
@@ -729,6 +737,17 @@ UNSUPPORTED_LUA = [
     (re.compile(r"""require\s*\(?\s*["'](resty\.openssl|ngx\.ssl)"""), "TLS (resty.openssl / ngx.ssl)"),
     (re.compile(r"""require\s*\(?\s*["']ffi["']"""), "LuaJIT FFI"),
 ]
+
+
+TRUSTED_RE = re.compile(r"trusted_ips\s*=\s*\{([^}]*)\}")
+
+
+def trusted_ips(code):
+    """The addresses of a `trusted_ips = { ... }` the test hands to PDK.new, if any."""
+    found = []
+    for m in TRUSTED_RE.finditer(code):
+        found += re.findall(r"[\"']([^\"']+)[\"']", m.group(1))
+    return found
 
 
 def check_lua(code):
@@ -754,11 +773,12 @@ def request_of(block):
     method, target = parts[0], parts[1]
     headers = []
     host = "localhost"
-    m = re.match(r"https?://([^/]+)(/.*)?$", target)
-    if m:
-        # absolute-form request line: nginx takes the host from it
-        host = m.group(1)
-        target = m.group(2) or "/"
+    absolute = re.match(r"https?://([^/]+)(/.*)?$", target, re.I)
+    if absolute:
+        # absolute-form request line: nginx takes the host from it, over any Host header
+        # (Envoy's codec makes it the :authority too)
+        host = absolute.group(1)
+        target = absolute.group(2) or "/"
     if len(parts) > 2 and parts[2] not in ("HTTP/1.1", "HTTP/1.0"):
         raise Skip(f"request line protocol {parts[2]}")
     if len(parts) > 2 and parts[2] == "HTTP/1.0":
@@ -772,6 +792,8 @@ def request_of(block):
                 raise Skip(f"more_headers line {hl!r}")
             name, value = hl.split(":", 1)
             headers.append([name.strip(), value.strip()])
+    if absolute:
+        headers = [h for h in headers if h[0].lower() != "host"]
     if not any(n.lower() == "host" for n, _ in headers):
         headers.insert(0, ["Host", host])
     req = {"method": method, "path": target, "headers": headers}
@@ -779,9 +801,14 @@ def request_of(block):
     if body != "" and body != "\n":
         if body.endswith("\n") and "eval" not in s["request"][0]:
             body = body[:-1]
-        req["body"] = body
-        if not any(n.lower() == "content-length" for n, _ in headers):
+        length = [v for n, v in headers if n.lower() == "content-length"]
+        if length and length[0].isdigit():
+            # nginx reads Content-Length bytes; the rest is not this request's body
+            body = body.encode()[:int(length[0])].decode(errors="replace")
+        elif not any(n.lower() == "transfer-encoding" for n, _ in headers):
             headers.append(["Content-Length", str(len(body.encode()))])
+        if body:
+            req["body"] = body
     return req
 
 
@@ -872,9 +899,11 @@ class Harness:
         self.runs = 0
         self.seconds = 0.0
 
-    def run(self, filters, requests):
+    def run(self, filters, requests, properties=None):
         """Runs requests through the chain; a list of outcomes, or raises RuntimeError."""
         chain = {"filters": filters, "vm_config": {"untrusted_lua": "on"}}
+        if properties:
+            chain["properties"] = properties
         cpath = os.path.join(self.workdir, "chain.json")
         rpath = os.path.join(self.workdir, "requests.json")
         with open(cpath, "w") as f:
@@ -937,8 +966,14 @@ def mock_case(case, received):
 HOP = {"content-length", "transfer-encoding", "connection", "date", "server", MARK}
 
 
+def ows(value):
+    """A header value as an HTTP/1.1 recipient reads it: optional whitespace around it is
+    not part of the value (RFC 9110 section 5.5; nginx's and Test::Nginx's parsers)."""
+    return value.strip(" \t")
+
+
 def as_upstream(outcome):
-    headers = [[n, v] for n, v in outcome["headers"] if n.lower() not in HOP]
+    headers = [[n, ows(v)] for n, v in outcome["headers"] if n.lower() not in HOP]
     return {"status": outcome["status"], "headers": headers, "body": outcome["body"]}
 
 
@@ -946,7 +981,7 @@ def received_request(outcome):
     up = outcome.get("upstream")
     if up is None:
         return None
-    headers = [[n, v] for n, v in up["headers"] if n.lower() != MARK]
+    headers = [[n, ows(v)] for n, v in up["headers"] if n.lower() != MARK]
     req = {"method": up["method"], "path": up["path"], "headers": headers}
     if up.get("body"):
         req["body"] = up["body"]
@@ -957,46 +992,48 @@ def run_file_cases(harness, cases, batch, confirm):
     """Runs every case: batched chains, the mock-upstream stages, singles for failures."""
     results = {}
 
-    def stage(items, build):
-        """items: list of (key, phases, request). Returns {key: outcome or error string}."""
+    def single(key, phases, req, props):
+        try:
+            return harness.run([filter_of("pre-function", phases, harness.module)], [req], props)[0]
+        except RuntimeError as e:
+            return f"harness: {e}"
+
+    def stage(items, alone):
+        """items: (key, phases, request, properties). Returns {key: outcome or error string}."""
         out = {}
-        chunks = [items[i:i + batch] for i in range(0, len(items), batch)] if batch > 1 else [[it] for it in items]
+        groups = {}
+        for it in items:
+            groups.setdefault(json.dumps(it[3], sort_keys=True), []).append(it)
+        chunks = []
+        for group in groups.values():
+            if alone or batch <= 1:
+                chunks += [[it] for it in group]
+            else:
+                chunks += [group[i:i + batch] for i in range(0, len(group), batch)]
         for chunk in chunks:
             if len(chunk) == 1:
-                key, phases, req = chunk[0]
-                try:
-                    out[key] = harness.run([filter_of("pre-function", phases, harness.module)], [req])[0]
-                except RuntimeError as e:
-                    out[key] = f"harness: {e}"
+                out[chunk[0][0]] = single(*chunk[0])
                 continue
             filters = []
             reqs = []
-            for i, (key, phases, req) in enumerate(chunk):
+            for i, (key, phases, req, _) in enumerate(chunk):
                 filters.append(filter_of(f"case{i}", phases, harness.module, index=i))
                 r = json.loads(json.dumps(req))
                 r["headers"] = r["headers"] + [[MARK, str(i)]]
                 reqs.append(r)
             try:
-                outs = harness.run(filters, reqs)
-                for i, ((key, _, _), o) in enumerate(zip(chunk, outs)):
+                outs = harness.run(filters, reqs, chunk[0][3])
+                for i, (it, o) in enumerate(zip(chunk, outs)):
                     # only this case's filter's lines (the others are guarded and silent)
                     o["logs"] = [l for l in o.get("logs", []) if l.get("filter") == f"case{i}"]
-                    out[key] = o
+                    out[it[0]] = o
             except RuntimeError:
                 # one case's configuration was rejected: run them one by one
-                out.update(run_singles(chunk))
+                for it in chunk:
+                    out[it[0]] = single(*it)
         return out
 
-    def run_singles(chunk):
-        out = {}
-        for key, phases, req in chunk:
-            try:
-                out[key] = harness.run([filter_of("pre-function", phases, harness.module)], [req])[0]
-            except RuntimeError as e:
-                out[key] = f"harness: {e}"
-        return out
-
-    def full_run(case_list, single):
+    def full_run(case_list, alone):
         """Stage 1 (the test's location), 2 (mock upstream), 3 (location with the mock's answer)."""
         res = {}
         items = []
@@ -1004,8 +1041,8 @@ def run_file_cases(harness, cases, batch, confirm):
             req = dict(c.request)
             if c.upstream is None:
                 req["upstream"] = content_upstream(c)
-            items.append((c.block.id, c.phases, req))
-        first = stage(items, None) if not single else run_singles(items)
+            items.append((c.block.id, c.phases, req, c.properties))
+        first = stage(items, alone)
         second_items = []
         mock_fixed = {}
         for c in case_list:
@@ -1026,8 +1063,8 @@ def run_file_cases(harness, cases, batch, confirm):
                 mock_fixed[c.block.id] = fallback
             else:
                 received["upstream"] = fallback
-                second_items.append((c.block.id, lua, received))
-        second = (stage(second_items, None) if not single else run_singles(second_items)) if second_items else {}
+                second_items.append((c.block.id, lua, received, {}))
+        second = stage(second_items, alone) if second_items else {}
         third_items = []
         for c in case_list:
             k = c.block.id
@@ -1043,12 +1080,11 @@ def run_file_cases(harness, cases, batch, confirm):
                 upstream = as_upstream(m)
             req = dict(c.request)
             req["upstream"] = upstream
-            third_items.append((k, c.phases, req))
-        third = (stage(third_items, None) if not single else run_singles(third_items)) if third_items else {}
-        res.update(third)
+            third_items.append((k, c.phases, req, c.properties))
+        res.update(stage(third_items, alone) if third_items else {})
         return res
 
-    batched = full_run(cases, single=(batch <= 1))
+    batched = full_run(cases, alone=(batch <= 1))
     failed = []
     for c in cases:
         o = batched[c.block.id]
@@ -1062,7 +1098,7 @@ def run_file_cases(harness, cases, batch, confirm):
             results[c.block.id] = ("pass", "", o)
     if failed and batch > 1 and confirm:
         # a failure is confirmed alone, without the other cases' filters or the marker
-        again = full_run(failed, single=True)
+        again = full_run(failed, alone=True)
     else:
         again = batched
     for c in failed:
@@ -1110,7 +1146,7 @@ def compare(case, o):
         problems.append(f"body {short(body)} matches /{short(e['body_unlike'].pattern)}/")
     headers = {}
     for n, v in o["headers"]:
-        headers.setdefault(n.lower(), []).append(v)
+        headers.setdefault(n.lower(), []).append(ows(v))
     for name, want in e.get("headers", []):
         got = headers.get(name.lower())
         got_s = ", ".join(got) if got else None
@@ -1166,6 +1202,9 @@ def main():
     ap.add_argument("--report", help="write the Markdown report (failures, skips) here")
     ap.add_argument("--dry-run", action="store_true", help="translate only: list the skips, count the rest as passing")
     ap.add_argument("--confirm", action="store_true", help="run each test that failed batched again alone; that run is its result")
+    ap.add_argument("--tests", help="run only the tests listed in this file, one id a line (e.g. `08-response/11-exit.t TEST 3`)")
+    ap.add_argument("--save-json", help="also save the raw results (for --from-json)")
+    ap.add_argument("--from-json", help="render the report from saved results instead of running")
     ap.add_argument("--jobs", type=int, default=1, help="files run at the same time (default 1)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every test's result")
     args = ap.parse_args()
@@ -1173,10 +1212,17 @@ def main():
     for path, what in ((args.harness, "harness binary (make harness)"), (args.module, "module (make wasm)")):
         if not os.path.exists(path):
             raise SystemExit(f"{path}: no {what}")
+    global PROFILE
+    PROFILE = args.profile
     checkout = Checkout(args.kong, args.rev)
     files = checkout.test_files()
     if args.only:
         files = [f for f in files if any(o in f for o in args.only)]
+    wanted = None
+    if args.tests:
+        with open(args.tests) as f:
+            wanted = {l.strip() for l in f if l.strip()}
+        files = [f for f in files if any(w.startswith(f[len("t/01-pdk/"):] + " ") for w in wanted)]
     t0 = time.time()
     texts = {rel: checkout.read(rel) for rel in files}
     stats = []
@@ -1188,6 +1234,8 @@ def main():
         done = []  # (id, name, status, reason)
         cases = []
         for b in parse_blocks(rel, texts[rel]):
+            if wanted is not None and b.id not in wanted:
+                continue
             try:
                 cases.append(translate(b))
             except Skip as e:
@@ -1207,13 +1255,29 @@ def main():
         return done
 
     results = []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for done in pool.map(one_file, files):
-            results.extend(done)
-    elapsed = time.time() - t0
     harness = Harness(args.harness, args.module, args.profile, None)
-    harness.runs = sum(h.runs for h in stats)
-    report = render(results, checkout.describe(), args, harness, elapsed)
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)
+        results = [tuple(r) for r in saved["results"]]
+        harness.runs, elapsed = saved["runs"], saved["seconds"]
+    else:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            for done in pool.map(one_file, files):
+                results.extend(done)
+        elapsed = time.time() - t0
+        harness.runs = sum(h.runs for h in stats)
+    if args.save_json:
+        with open(args.save_json, "w") as f:
+            json.dump({"results": results, "runs": harness.runs, "seconds": elapsed}, f, indent=0)
+    cases = {}
+    for rel in files:
+        for b in parse_blocks(rel, texts[rel]):
+            try:
+                cases[b.id] = translate(b)
+            except Skip:
+                pass
+    report = render(results, checkout.describe(), args, harness, elapsed, cases)
     print(report["text"])
     if args.report:
         with open(args.report, "w") as f:
@@ -1221,12 +1285,47 @@ def main():
     return 0
 
 
+# Kong's runloop state in ngx.ctx that some tests set by hand to stand for a matched
+# route, an authenticated consumer, or timing; the filter gets these from its host.
+KONG_CTX_RE = re.compile(r"ngx\.ctx\.(route|service|authenticated_\w+|KONG_\w+|balancer_data|workspace)\b\s*=")
+LOG_FORMAT_RE = re.compile(r"\\\[(kong|notice|alert|emerg)\\\]|\[(notice|alert|emerg)\]|\\d\+#\\d\+|nginx\\?\.conf|\[kong\]")
+
+CLASSES = {
+    "harness": "harness fidelity: the harness's exchange differs from a real HTTP one",
+    "log-format": "not comparable: nginx's error-log line format or a log level proxy-wasm lacks",
+    "kong-internal": "Kong's runloop state (ngx.ctx.route, authenticated_*, KONG_*) set by hand; the filter reads its host",
+    "filter-missing": "filter: a PDK function or field it lacks",
+    "filter": "filter: behaviour differs from Kong's",
+}
+
+
+def classify(case, reason, profile):
+    """(class, note) for a failure: the CLASSES key and what shows it."""
+    lua = " ".join(case.phases.values()) if case else ""
+    m = KONG_CTX_RE.search(lua)
+    if m:
+        return "kong-internal", f"sets ngx.ctx.{m.group(1)}"
+    if "attempt to call a nil value" in reason or "attempt to index a nil value" in reason \
+            or re.search(r"module '[^']+' not found", reason):
+        mm = re.search(r"module '[^']+' not found", reason)
+        return "filter-missing", mm.group(0) if mm else "a nil function or table where Kong's PDK has one"
+    if case and profile == "envoy" and "body_filter" in case.phases and reason.startswith("body , expected"):
+        return "harness", ("an empty response (nginx's content phase without output, chunked with an empty last "
+                           "chunk) reaches the envoy profile as headers with end_of_stream, so body_filter's "
+                           "output is dropped; Envoy calls the body callback for a chunked empty body")
+    if re.search(r"body host: \S+\\n, expected host: ", reason) and re.search(r"""["']Host["']""", lua):
+        return "harness", "the harness's upstream record leaves out :authority, so the mock upstream cannot see the Host the filter set"
+    if LOG_FORMAT_RE.search(reason) and reason.startswith("no log line"):
+        return "log-format", "the expected line needs nginx's format ([kong] namespace, pid, source position) or a level proxy-wasm lacks"
+    return "filter", ""
+
+
 def sort_key(test_id):
     f, _, n = test_id.partition(" TEST ")
     return (f, int(n) if n.isdigit() else 0)
 
 
-def render(results, source, args, harness, elapsed):
+def render(results, source, args, harness, elapsed, cases):
     areas = {}
     for tid, name, status, reason in results:
         a = areas.setdefault(area_of(tid), {"pass": 0, "fail": 0, "skip": 0})
@@ -1241,16 +1340,25 @@ def render(results, source, args, harness, elapsed):
                f"{tot['pass']}/{runnable} runnable tests pass ({pct:.1f}%). Profile `{args.profile}`; "
                f"{harness.runs} harness runs, {elapsed:.0f} s.")
     failures = sorted([r for r in results if r[2] == "fail"], key=lambda r: sort_key(r[0]))
+    classes = {r[0]: classify(cases.get(r[0]), r[3], args.profile) for r in failures}
+    by_class = {}
+    for k, _ in classes.values():
+        by_class[k] = by_class.get(k, 0) + 1
+    class_table = "| Failures by cause | Tests |\n|---|---|\n" + "\n".join(
+        f"| {CLASSES[k]} (`{k}`) | {by_class[k]} |" for k in CLASSES if k in by_class) + "\n"
     skips = sorted([r for r in results if r[2] == "skip"], key=lambda r: sort_key(r[0]))
-    text = [table, summary, "", "Failures:"]
-    text += [f"  {r[0]} ({r[1]}): {r[3]}" for r in failures]
+    text = [table, summary, "", class_table, "Failures:"]
+    text += [f"  {r[0]} ({r[1]}) [{classes[r[0]][0]}]: {r[3]}" for r in failures]
     text += ["", "Skips:"]
     text += [f"  {r[0]} ({r[1]}): {r[3]}" for r in skips]
     md = [f"# Kong's PDK tests through the filter: last run\n",
           f"Generated by `tests/pdk-conformance/run.py` (`make pdk-conformance`) from {source}, "
           f"module `{os.path.relpath(args.module, ROOT) if args.module.startswith(ROOT) else args.module}`.\n",
-          table, summary + "\n", "## Failures\n", "| Test | Name | Why |", "|---|---|---|"]
-    md += [f"| {r[0]} | {md_cell(r[1])} | {md_cell(r[3])} |" for r in failures]
+          table, summary + "\n", class_table,
+          "Causes are assigned by `classify()` in run.py from the failure and the test's Lua; `filter` is "
+          "what is left when no other rule applies.\n",
+          "## Failures\n", "| Test | Name | Cause | Why |", "|---|---|---|---|"]
+    md += [f"| {r[0]} | {md_cell(r[1])} | `{classes[r[0]][0]}`{': ' + md_cell(classes[r[0]][1]) if classes[r[0]][1] else ''} | {md_cell(r[3])} |" for r in failures]
     md += ["", "## Skips\n", "| Test | Name | Why |", "|---|---|---|"]
     md += [f"| {r[0]} | {md_cell(r[1])} | {md_cell(r[3])} |" for r in skips]
     return {"text": "\n".join(text), "markdown": "\n".join(md) + "\n"}
