@@ -932,6 +932,11 @@ def mock_case(case, received):
     server = case.upstream["server"]
     if server is None:
         raise Skip(f"the request reaches proxy_pass {case.upstream['proxy']}, which no server of the test's config answers (nginx: 502)")
+    if received["method"] == "TRACE":
+        # nginx refuses TRACE before any location (ngx_http_request.c: NGX_HTTP_NOT_ALLOWED)
+        page = ("<html>\r\n<head><title>405 Not Allowed</title></head>\r\n<body>\r\n"
+                "<center><h1>405 Not Allowed</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+        return None, {"status": 405, "headers": [["content-type", "text/html"]], "body": page}
     locations = [d for d in server.block if d.name == "location"]
     loc = location_for(locations, received["path"])
     if loc is None:
@@ -1081,7 +1086,13 @@ def run_file_cases(harness, cases, batch, confirm):
             req = dict(c.request)
             req["upstream"] = upstream
             third_items.append((k, c.phases, req, c.properties))
-        res.update(stage(third_items, alone) if third_items else {})
+        third = stage(third_items, alone) if third_items else {}
+        for k, o in third.items():
+            m = second.get(k)
+            if isinstance(o, dict) and isinstance(m, dict):
+                # one nginx, one error log: the mock server's lines are in it too
+                o["logs"] = o.get("logs", []) + m.get("logs", [])
+        res.update(third)
         return res
 
     batched = full_run(cases, alone=(batch <= 1))
