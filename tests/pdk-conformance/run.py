@@ -570,7 +570,8 @@ def env_subst(text):
 
 def translate_lua(src):
     """The test's Lua with Kong's PDK construction turned into the filter's `kong`."""
-    return PDK_REQUIRE_RE.sub("{ new = function() return kong end }", src)
+    # parenthesised, so `require "kong.pdk".new()` stays a valid expression
+    return PDK_REQUIRE_RE.sub("({ new = function() return kong end })", src)
 
 
 def location_phases(loc, where):
@@ -1305,6 +1306,7 @@ CLASSES = {
     "harness": "harness fidelity: the harness's exchange differs from a real HTTP one",
     "log-format": "not comparable: nginx's error-log line format or a log level proxy-wasm lacks",
     "kong-internal": "Kong's runloop state (ngx.ctx.route, authenticated_*, KONG_*) set by hand; the filter reads its host",
+    "host-limit": "the host cannot do it (proxy-wasm on Envoy)",
     "filter-missing": "filter: a PDK function or field it lacks",
     "filter": "filter: behaviour differs from Kong's",
 }
@@ -1326,6 +1328,12 @@ def classify(case, reason, profile):
                            "output is dropped; Envoy calls the body callback for a chunked empty body")
     if re.search(r"body host: \S+\\n, expected host: ", reason) and re.search(r"""["']Host["']""", lua):
         return "harness", "the harness's upstream record leaves out :authority, so the mock upstream cannot see the Host the filter set"
+    if "cannot send a request body" in reason:
+        return "host-limit", "Envoy gives a request that came without a body no body callback, so no body can be sent in its place"
+    if re.search(r"header Content-Length: (None, expected|does not match|\S* does not match)", reason) and \
+            not re.search(r"header (?!Content-Length)[\w-]+: ", reason) and not reason.startswith(("status", "body")):
+        return "harness", ("the client sees no Content-Length: the harness reports headers before the HTTP/1.1 codec, "
+                           "which adds `content-length` (0 for a headers-only response) as Envoy's does")
     if LOG_FORMAT_RE.search(reason) and reason.startswith("no log line"):
         return "log-format", "the expected line needs nginx's format ([kong] namespace, pid, source position) or a level proxy-wasm lacks"
     return "filter", ""
