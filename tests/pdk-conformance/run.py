@@ -1315,6 +1315,8 @@ CLASSES = {
 def classify(case, reason, profile):
     """(class, note) for a failure: the CLASSES key and what shows it."""
     lua = " ".join(case.phases.values()) if case else ""
+    if re.search(r"body host: \S+\\n, expected host: ", reason) and re.search(r"""["']Host["']""", lua):
+        return "harness", "the harness's upstream record leaves out :authority, so the mock upstream cannot see the Host the filter set"
     m = KONG_CTX_RE.search(lua)
     if m:
         return "kong-internal", f"sets ngx.ctx.{m.group(1)}"
@@ -1326,8 +1328,6 @@ def classify(case, reason, profile):
         return "harness", ("an empty response (nginx's content phase without output, chunked with an empty last "
                            "chunk) reaches the envoy profile as headers with end_of_stream, so body_filter's "
                            "output is dropped; Envoy calls the body callback for a chunked empty body")
-    if re.search(r"body host: \S+\\n, expected host: ", reason) and re.search(r"""["']Host["']""", lua):
-        return "harness", "the harness's upstream record leaves out :authority, so the mock upstream cannot see the Host the filter set"
     if "cannot send a request body" in reason:
         return "host-limit", "Envoy gives a request that came without a body no body callback, so no body can be sent in its place"
     if re.search(r"header Content-Length: (None, expected|does not match|\S* does not match)", reason) and \
