@@ -146,7 +146,7 @@ profile: wasm
 # dir) translated into harness runs through the shipped module (tests/pdk-conformance/run.py,
 # Python 3 standard library; docs/harness.md says what the translation does). Prints pass,
 # fail and skip per area, every failure and skip with its reason, and writes them to
-# PDK_REPORT. PDK_PROFILE=envoy|kong; PDK_ARGS, e.g. "--only 08-response --jobs 2 -v".
+# PDK_REPORT. Batched, each failure then run alone (--confirm). PDK_PROFILE=envoy|kong; PDK_ARGS, e.g. "--only 08-response --jobs 2 -v".
 KONG ?=
 PDK_PROFILE ?= envoy
 PDK_REPORT ?= tests/pdk-conformance/last-run.md
@@ -155,7 +155,7 @@ pdk-conformance: pdk-conformance-kong build
 pdk-conformance-kong:
 	@test -n "$(KONG)" || { echo "usage: make pdk-conformance KONG=<Kong work tree or git dir>"; exit 2; }
 	python3 tests/pdk-conformance/run.py --kong "$(KONG)" --harness target/debug/wasm-harness \
-		--module $(WASM_OPT) --profile $(PDK_PROFILE) --report $(PDK_REPORT) $(PDK_ARGS)
+		--module $(WASM_OPT) --profile $(PDK_PROFILE) --confirm --report $(PDK_REPORT) $(PDK_ARGS)
 
 # Coverage-guided fuzzing (tests/fuzz, cargo-afl with AFL++; installs cargo-afl when
 # missing): each target for FUZZ_SECONDS, one fuzzer process at a time under nice; the

@@ -1330,10 +1330,6 @@ def classify(case, reason, profile):
                            "output is dropped; Envoy calls the body callback for a chunked empty body")
     if "cannot send a request body" in reason:
         return "host-limit", "Envoy gives a request that came without a body no body callback, so no body can be sent in its place"
-    if profile == "envoy" and re.search(r"header Content-Length: (None, expected|does not match|\S* does not match)", reason) and \
-            not re.search(r"header (?!Content-Length)[\w-]+: ", reason) and not reason.startswith(("status", "body")):
-        return "harness", ("the client sees no Content-Length: the harness reports headers before the HTTP/1.1 codec, "
-                           "which adds `content-length` (0 for a headers-only response) as Envoy's does")
     if LOG_FORMAT_RE.search(reason) and reason.startswith("no log line"):
         return "log-format", "the expected line needs nginx's format ([kong] namespace, pid, source position) or a level proxy-wasm lacks"
     return "filter", ""
