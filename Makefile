@@ -7,6 +7,7 @@
 #   make fuzz   the AFL++ fuzz targets (tests/fuzz), FUZZ_SECONDS each, one at a time
 #   make oci    the shipped module as an OCI image (target/oci/): Istio, Envoy Gateway
 #   make soak   1,000,000 requests and 10,000 reconfigurations through one instance, memory sampled
+#   make pdk-conformance KONG=path  Kong's own t/01-pdk tests through the .wasm (a Kong checkout you fetch)
 
 WASM_TARGET := wasm32-wasip1
 # cargo's module, and the one we ship and test: the same after `wasm-opt $(WASM_OPT_FLAGS)`.
@@ -17,7 +18,7 @@ WASM        := target/$(WASM_TARGET)/release/kong_functions.wasm
 WASM_OPT    := target/kong_functions.wasm
 HARNESS     := cargo run --quiet -p wasm-harness --
 
-.PHONY: build wasm harness serve oci test fuzz soak test-native test-wasm test-configs luajit binaryen demo bench bench-inproc bench-e2e bench-filters puc-lua openresty profile clean toolchain
+.PHONY: build wasm harness serve oci pdk-conformance pdk-conformance-kong test fuzz soak test-native test-wasm test-configs luajit binaryen demo bench bench-inproc bench-e2e bench-filters puc-lua openresty profile clean toolchain
 
 build: wasm harness
 
@@ -152,6 +153,21 @@ profile: wasm
 	@if [ "$(MODULE)" = named ] && [ ! $(PROFILE_WASM) -nt $(WASM) ]; then \
 	  mkdir -p target/profile && echo "wasm-opt $(WASM_OPT_FLAGS) -g $(WASM) -o $(PROFILE_WASM)" && wasm-opt $(WASM_OPT_FLAGS) -g $(WASM) -o $(PROFILE_WASM); fi
 	cargo run --quiet -p kong-functions-bench --features profile -- profile $(SCENARIO) --module $(PROFILE_MODULE) $(PROFILE_ARGS)
+# Kong's own PDK tests (t/01-pdk of a Kong checkout you fetch: KONG=work tree or bare git
+# dir) translated into harness runs through the shipped module (tests/pdk-conformance/run.py,
+# Python 3 standard library; docs/harness.md says what the translation does). Prints pass,
+# fail and skip per area, every failure and skip with its reason, and writes them to
+# PDK_REPORT. Batched, each failure then run alone (--confirm). PDK_PROFILE=envoy|kong; PDK_ARGS, e.g. "--only 08-response --jobs 2 -v".
+KONG ?=
+PDK_PROFILE ?= envoy
+PDK_REPORT ?= tests/pdk-conformance/last-run.md
+PDK_ARGS ?=
+pdk-conformance: pdk-conformance-kong build
+pdk-conformance-kong:
+	@test -n "$(KONG)" || { echo "usage: make pdk-conformance KONG=<Kong work tree or git dir>"; exit 2; }
+	python3 tests/pdk-conformance/run.py --kong "$(KONG)" --harness target/debug/wasm-harness \
+		--module $(WASM_OPT) --profile $(PDK_PROFILE) --confirm --report $(PDK_REPORT) $(PDK_ARGS)
+
 # Coverage-guided fuzzing (tests/fuzz, cargo-afl with AFL++; installs cargo-afl when
 # missing): each target for FUZZ_SECONDS, one fuzzer process at a time under nice; the
 # minimized corpus and any crash input stay under tests/fuzz/, the counts go to

@@ -1,0 +1,1387 @@
+#!/usr/bin/env python3
+"""Kong's PDK tests (`t/01-pdk/` of a Kong checkout) through our .wasm on `wasm-harness`.
+
+Reads the Test::Nginx `.t` files of a Kong checkout at run time (nothing of Kong's is
+committed here), translates each test it can into a harness chain + request, runs them,
+and prints pass/fail per area and every skip with its reason. docs/harness.md
+("Kong's PDK tests: the conformance runner") says what the translation does.
+
+    python3 tests/pdk-conformance/run.py --kong PATH [--harness BIN] [--module WASM]
+        [--profile envoy|kong] [--only SUBSTRING] [--report FILE] [-v]
+
+PATH is a Kong work tree (with t/01-pdk) or a bare git directory of Kong (read at HEAD,
+or at --rev). Standard library only.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+PROFILE = "envoy"  # set from --profile
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+# ---------------------------------------------------------------------------------------
+# Reading a Kong checkout
+# ---------------------------------------------------------------------------------------
+
+class Checkout:
+    """A Kong work tree or bare git dir; lists and reads files under t/01-pdk."""
+
+    def __init__(self, path, rev="HEAD"):
+        self.path = path
+        self.rev = rev
+        if os.path.isdir(os.path.join(path, "t", "01-pdk")):
+            self.git = None
+        elif os.path.exists(os.path.join(path, "HEAD")) and os.path.isdir(os.path.join(path, "objects")):
+            self.git = path
+        elif os.path.isdir(os.path.join(path, ".git")):
+            self.git = os.path.join(path, ".git")
+        else:
+            raise SystemExit(f"{path}: neither a Kong work tree (t/01-pdk) nor a git directory")
+
+    def describe(self):
+        if self.git is None:
+            head = self._git_out(["-C", self.path, "rev-parse", "HEAD"], check=False)
+            return f"{self.path}" + (f" (HEAD {head[:12]})" if head else "")
+        commit = self._git_out(["--git-dir", self.git, "rev-parse", self.rev])
+        return f"{self.path} at {self.rev} ({commit[:12]})"
+
+    @staticmethod
+    def _git_out(args, check=True):
+        r = subprocess.run(["git"] + args, capture_output=True, text=True)
+        if r.returncode != 0:
+            if check:
+                raise SystemExit(f"git {' '.join(args)}: {r.stderr.strip()}")
+            return ""
+        return r.stdout.strip()
+
+    def test_files(self):
+        if self.git is None:
+            base = os.path.join(self.path, "t", "01-pdk")
+            out = []
+            for d, _, files in os.walk(base):
+                for f in files:
+                    if f.endswith(".t"):
+                        out.append(os.path.relpath(os.path.join(d, f), self.path))
+            return sorted(out)
+        names = self._git_out(["--git-dir", self.git, "ls-tree", "-r", "--name-only", self.rev, "t/01-pdk"]).splitlines()
+        return sorted(n for n in names if n.endswith(".t"))
+
+    def read(self, rel):
+        if self.git is None:
+            with open(os.path.join(self.path, rel), encoding="utf-8", errors="replace") as f:
+                return f.read()
+        r = subprocess.run(["git", "--git-dir", self.git, "show", f"{self.rev}:{rel}"], capture_output=True)
+        if r.returncode != 0:
+            raise SystemExit(f"git show {rel}: {r.stderr.decode(errors='replace').strip()}")
+        return r.stdout.decode("utf-8", errors="replace")
+
+
+# ---------------------------------------------------------------------------------------
+# Test::Nginx blocks
+# ---------------------------------------------------------------------------------------
+
+class Block:
+    def __init__(self, file, number, name):
+        self.file = file
+        self.number = number
+        self.name = name
+        self.sections = {}  # name -> (modifiers list, value)
+
+    @property
+    def id(self):
+        return f"{self.file[len('t/01-pdk/'):]} TEST {self.number}"
+
+
+SECTION_RE = re.compile(r"^--- (\w+)(.*)$")
+
+
+def parse_blocks(rel, text):
+    """The `=== TEST` blocks of a Test::Nginx file, with their `--- section`s."""
+    data = text.split("\n__DATA__\n", 1)
+    if len(data) < 2:
+        return []
+    lines = data[1].split("\n")
+    blocks = []
+    block = None
+    current = None
+    for line in lines:
+        if line.startswith("=== "):
+            m = re.match(r"=== TEST (\d+)\s*:?\s*(.*)", line)
+            number = m.group(1) if m else str(len(blocks) + 1)
+            name = m.group(2).strip() if m else line[4:].strip()
+            block = Block(rel, number, name)
+            blocks.append(block)
+            current = None
+            continue
+        if block is None:
+            continue
+        m = SECTION_RE.match(line)
+        if m:
+            name, rest = m.group(1), m.group(2)
+            mods, inline = rest, None
+            if ":" in rest:
+                mods, inline = rest.split(":", 1)
+            block.sections[name] = [mods.split(), []]
+            current = block.sections[name]
+            if inline is not None and inline.strip():
+                current[1].append(inline.strip())
+            continue
+        if current is not None:
+            current[1].append(line)
+    for b in blocks:
+        for name, (mods, value_lines) in list(b.sections.items()):
+            value = "\n".join(value_lines)
+            # Test::Base: trailing blank lines between blocks are not part of a section.
+            value = value.rstrip("\n") + "\n" if value.strip() else ""
+            if "chop" in mods or "chomp" in mods:
+                value = value[:-1] if value.endswith("\n") else value
+            b.sections[name] = (mods, value)
+    return blocks
+
+
+# ---------------------------------------------------------------------------------------
+# The few Perl expressions the files use in `eval` sections
+# ---------------------------------------------------------------------------------------
+
+class Regex:
+    def __init__(self, pattern, flags=""):
+        self.pattern = pattern
+        self.flags = flags
+
+    def compile(self):
+        f = 0
+        if "s" in self.flags:
+            f |= re.S
+        if "i" in self.flags:
+            f |= re.I
+        if "m" in self.flags:
+            f |= re.M
+        if "x" in self.flags:
+            f |= re.X
+        return re.compile(perl_to_python_regex(self.pattern), f)
+
+    def __repr__(self):
+        return f"qr/{self.pattern}/{self.flags}"
+
+
+def perl_to_python_regex(p):
+    # \z is Python's \Z; Perl's \Z (before a final newline) has no exact twin.
+    return p.replace(r"\z", r"\Z")
+
+
+class PerlError(Exception):
+    pass
+
+
+PERL_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "$": "$", "@": "@", "e": "\x1b"}
+
+
+def perl_eval(src, env=None):
+    """Evaluates Perl string/regex/array expressions: "..." '...' qq{} qr/../ x . [ , ]."""
+    env = env or {}
+    pos = 0
+    n = len(src)
+
+    def skip_ws():
+        nonlocal pos
+        while pos < n:
+            if src[pos].isspace():
+                pos += 1
+            elif src[pos] == "#":
+                while pos < n and src[pos] != "\n":
+                    pos += 1
+            else:
+                break
+
+    def interpolate(s):
+        def var(m):
+            name = m.group(1) or m.group(2)
+            if name in env:
+                return env[name]
+            raise PerlError(f"unknown Perl variable ${name}")
+        return re.sub(r"\$ENV\{(\w+)\}|\$([\w:]+)", lambda m: var_env(m) if m.group(1) else var(m), s)
+
+    def var_env(m):
+        key = "ENV:" + m.group(1)
+        if key in env:
+            return env[key]
+        raise PerlError(f"unknown environment variable $ENV{{{m.group(1)}}}")
+
+    def dq(body):
+        out = []
+        i = 0
+        while i < len(body):
+            c = body[i]
+            if c == "\\" and i + 1 < len(body):
+                e = body[i + 1]
+                if e == "x" and i + 3 < len(body) + 1:
+                    hexd = re.match(r"[0-9a-fA-F]{1,2}", body[i + 2:])
+                    if hexd:
+                        out.append(chr(int(hexd.group(0), 16)))
+                        i += 2 + len(hexd.group(0))
+                        continue
+                out.append(PERL_ESCAPES.get(e, e))
+                i += 2
+                continue
+            if c == "$":
+                m = re.match(r"\$ENV\{(\w+)\}|\$([\w:]+)", body[i:])
+                if m:
+                    out.append(interpolate(m.group(0)))
+                    i += len(m.group(0))
+                    continue
+            out.append(c)
+            i += 1
+        return "".join(out)
+
+    def delimited(open_c):
+        nonlocal pos
+        close_c = {"{": "}", "(": ")", "[": "]", "<": ">"}.get(open_c, open_c)
+        depth = 1
+        start = pos
+        while pos < n:
+            c = src[pos]
+            if c == "\\":
+                pos += 2
+                continue
+            if c == open_c and close_c != open_c:
+                depth += 1
+            elif c == close_c:
+                depth -= 1
+                if depth == 0:
+                    body = src[start:pos]
+                    pos += 1
+                    return body
+            pos += 1
+        raise PerlError("unterminated quote")
+
+    def primary():
+        nonlocal pos
+        skip_ws()
+        if pos >= n:
+            raise PerlError("unexpected end")
+        c = src[pos]
+        if c == '"':
+            pos += 1
+            return dq(delimited('"'))
+        if c == "'":
+            pos += 1
+            body = delimited("'")
+            return body.replace("\\'", "'").replace("\\\\", "\\")
+        if src.startswith("qq", pos) and not src[pos + 2].isalnum():
+            pos += 2
+            skip_ws()
+            d = src[pos]
+            pos += 1
+            return dq(delimited(d))
+        if src.startswith("qr", pos) and not src[pos + 2].isalnum():
+            pos += 2
+            d = src[pos]
+            pos += 1
+            body = delimited(d)
+            m = re.match(r"[a-z]*", src[pos:])
+            pos += len(m.group(0))
+            return Regex(interpolate_regex(body), m.group(0))
+        if c == "(":
+            pos += 1
+            v = expr()
+            skip_ws()
+            if pos >= n or src[pos] != ")":
+                raise PerlError("missing )")
+            pos += 1
+            return v
+        if c == "[":
+            pos += 1
+            items = []
+            while True:
+                skip_ws()
+                if pos < n and src[pos] == "]":
+                    pos += 1
+                    return items
+                items.append(expr())
+                skip_ws()
+                if pos < n and src[pos] == ",":
+                    pos += 1
+        m = re.match(r"\d+", src[pos:])
+        if m:
+            pos += len(m.group(0))
+            return int(m.group(0))
+        m = re.match(r"\$([\w:]+)", src[pos:])
+        if m:
+            pos += len(m.group(0))
+            return interpolate(m.group(0))
+        raise PerlError(f"cannot read Perl at {src[pos:pos + 20]!r}")
+
+    def interpolate_regex(body):
+        return re.sub(r"\$ENV\{(\w+)\}", lambda m: var_env(m), body)
+
+    def term():
+        nonlocal pos
+        v = primary()
+        while True:
+            skip_ws()
+            if pos < n and src[pos] == "x" and (pos + 1 >= n or not src[pos + 1].isalnum()):
+                pos += 1
+                count = primary()
+                v = str(v) * int(count)
+            else:
+                return v
+
+    def expr():
+        nonlocal pos
+        v = term()
+        while True:
+            skip_ws()
+            if pos < n and src[pos] == "." and not src.startswith("..", pos):
+                pos += 1
+                w = term()
+                v = str(v) + str(w)
+            else:
+                return v
+
+    value = expr()
+    skip_ws()
+    if pos < n and src[pos] == ";":
+        pos += 1
+        skip_ws()
+    if pos != n:
+        raise PerlError(f"trailing Perl {src[pos:pos + 30]!r}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------
+# nginx configuration
+# ---------------------------------------------------------------------------------------
+
+class Directive:
+    def __init__(self, name, args, block=None, lua=None):
+        self.name = name
+        self.args = args
+        self.block = block  # list of Directive, for `server {}` / `location {}` / `if {}`
+        self.lua = lua  # Lua source of a *_by_lua_block
+
+    def __repr__(self):
+        return f"Directive({self.name} {self.args})"
+
+
+class NginxError(Exception):
+    pass
+
+
+def lua_block_end(src, pos):
+    """Index of the `}` closing a Lua block whose `{` is just before pos (Lua-aware)."""
+    depth = 1
+    n = len(src)
+    while pos < n:
+        c = src[pos]
+        if c == "-" and src.startswith("--", pos):
+            m = re.match(r"--\[(=*)\[", src[pos:])
+            if m:
+                close = "]" + m.group(1) + "]"
+                end = src.find(close, pos + len(m.group(0)))
+                pos = n if end < 0 else end + len(close)
+            else:
+                end = src.find("\n", pos)
+                pos = n if end < 0 else end
+            continue
+        if c == "[":
+            m = re.match(r"\[(=*)\[", src[pos:])
+            if m:
+                close = "]" + m.group(1) + "]"
+                end = src.find(close, pos + len(m.group(0)))
+                pos = n if end < 0 else end + len(close)
+                continue
+        if c in "\"'":
+            pos += 1
+            while pos < n and src[pos] != c:
+                if src[pos] == "\\":
+                    pos += 1
+                pos += 1
+            pos += 1
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return pos
+        pos += 1
+    raise NginxError("unterminated Lua block")
+
+
+def parse_nginx(src):
+    """nginx directives, `*_by_lua_block` bodies kept as Lua source."""
+    pos = 0
+    n = len(src)
+
+    def parse_list(top):
+        nonlocal pos
+        items = []
+        while True:
+            # whitespace and comments
+            while pos < n:
+                if src[pos].isspace():
+                    pos += 1
+                elif src[pos] == "#":
+                    while pos < n and src[pos] != "\n":
+                        pos += 1
+                else:
+                    break
+            if pos >= n:
+                if not top:
+                    raise NginxError("missing }")
+                return items
+            if src[pos] == "}":
+                if top:
+                    raise NginxError("unexpected }")
+                pos += 1
+                return items
+            words = []
+            while True:
+                while pos < n and src[pos] in " \t\r\n":
+                    pos += 1
+                if pos >= n:
+                    raise NginxError("unexpected end of configuration")
+                c = src[pos]
+                if c == ";":
+                    pos += 1
+                    items.append(Directive(words[0], words[1:]))
+                    break
+                if c == "{":
+                    pos += 1
+                    if words and words[0].endswith("_by_lua_block"):
+                        end = lua_block_end(src, pos)
+                        items.append(Directive(words[0], words[1:], lua=src[pos:end]))
+                        pos = end + 1
+                    else:
+                        items.append(Directive(words[0], words[1:], block=parse_list(False)))
+                    break
+                if c in "\"'":
+                    end = pos + 1
+                    while end < n and src[end] != c:
+                        if src[end] == "\\":
+                            end += 1
+                        end += 1
+                    words.append(src[pos + 1:end])
+                    pos = end + 1
+                    continue
+                m = re.match(r"[^\s;{}\"']+", src[pos:])
+                if not m:
+                    raise NginxError(f"cannot read {src[pos:pos + 20]!r}")
+                words.append(m.group(0))
+                pos += len(m.group(0))
+        return items
+
+    return parse_list(True)
+
+
+def location_for(locations, uri):
+    """nginx's location choice: `=` exact, longest prefix (`^~` stops), then regexes."""
+    path = uri.split("?", 1)[0]
+    best = None
+    for loc in locations:
+        args = loc.args
+        if len(args) == 2 and args[0] == "=" and args[1] == path:
+            return loc
+    for loc in locations:
+        args = loc.args
+        if len(args) == 1 or (len(args) == 2 and args[0] == "^~"):
+            prefix = args[-1]
+            if path.startswith(prefix) and (best is None or len(prefix) > len(best.args[-1])):
+                best = loc
+    if best is not None and best.args[0] == "^~":
+        return best
+    for loc in locations:
+        args = loc.args
+        if len(args) == 2 and args[0] in ("~", "~*"):
+            if re.search(args[1], path, re.I if args[0] == "~*" else 0):
+                return loc
+    return best
+
+
+# ---------------------------------------------------------------------------------------
+# Translation
+# ---------------------------------------------------------------------------------------
+
+class Skip(Exception):
+    pass
+
+
+PHASES = ["rewrite", "access", "header_filter", "body_filter", "log"]
+PDK_REQUIRE_RE = re.compile(r"""require\s*\(?\s*["']kong\.pdk["']\s*\)?""")
+# Kong's nginx template variables the PDK tests set to imitate Kong's proxy location:
+# our hosts do what they stand for (the upstream request is the filter's own).
+TEMPLATE_SETS = {"$upstream_uri", "$upstream_scheme", "$upstream_host"}
+# Directives that do not change what a test observes through the filter.
+IGNORED = {"server_tokens", "proxy_ssl_verify", "internal", "proxy_http_version", "lua_need_request_body"}
+
+ENV = {
+    "t::Util::HttpConfig": "",
+    "ENV:TEST_NGINX_NXSOCK": "NXSOCK",
+    "ENV:TEST_NGINX_HTML_DIR": "NXSOCK",
+    "ENV:TEST_NGINX_SERVER_PORT": "1984",
+    "ENV:TEST_NGINX_CERT_DIR": "CERTS",
+}
+
+NGINX_LEVELS = {"trace": "debug", "debug": "debug", "info": "info", "warn": "warn", "error": "error", "critical": "crit"}
+
+
+class Case:
+    """A runnable test: the location's phases, the request, expectations."""
+
+    def __init__(self, block):
+        self.block = block
+        self.phases = {}  # phase -> Lua source
+        self.request = None
+        self.content_type = "text/plain"
+        self.upstream = None  # None: content emulation; else dict describing the mock server
+        self.expect = {}
+        self.notes = []
+
+
+def section(block, name):
+    v = block.sections.get(name)
+    return v
+
+
+def value_of(block, name):
+    """A section's value: text, or the Perl expression's value for `eval` sections."""
+    mods, text = block.sections[name]
+    if "eval" in mods:
+        try:
+            return perl_eval(text.strip(), ENV)
+        except PerlError as e:
+            raise Skip(f"`--- {name} eval` uses Perl this runner does not evaluate ({e})")
+    return text
+
+
+def env_subst(text):
+    return text.replace("$TEST_NGINX_NXSOCK", "NXSOCK").replace("$TEST_NGINX_HTML_DIR", "NXSOCK") \
+        .replace("$TEST_NGINX_SERVER_PORT", "1984").replace("$TEST_NGINX_CERT_DIR", "CERTS")
+
+
+def translate_lua(src):
+    """The test's Lua with Kong's PDK construction turned into the filter's `kong`."""
+    # parenthesised, so `require "kong.pdk".new()` stays a valid expression
+    return PDK_REQUIRE_RE.sub("({ new = function() return kong end })", src)
+
+
+def location_phases(loc, where):
+    """Phases of a location: {phase: lua}, content folded into access; other directives."""
+    phases = {}
+    content = None
+    other = []
+    for d in loc.block:
+        if d.lua is not None:
+            phase = d.name[:-len("_by_lua_block")]
+            if phase == "content":
+                content = d.lua
+            elif phase in PHASES:
+                phases[phase] = d.lua
+            else:
+                raise Skip(f"{d.name} in {where}: no such phase in the filter")
+        elif d.name.endswith("_by_lua") or d.name.endswith("_by_lua_file"):
+            raise Skip(f"`{d.name}` in {where}: only *_by_lua_block is translated")
+        else:
+            other.append(d)
+    if content is not None:
+        # content_by_lua runs as the end of access: its ngx.say output is the response.
+        phases["access"] = (phases.get("access", "") + "\n" + content) if "access" in phases else content
+        phases["__content"] = True
+    return phases, other
+
+
+def translate(block):
+    s = block.sections
+    if "SKIP" in s or "skip_eval" in s or "skip_nginx" in s:
+        raise Skip("marked to be skipped in Kong's file")
+    for name in ("stream_config", "stream_server_config", "stream_request", "stream_response"):
+        if name in s:
+            raise Skip("stream subsystem (a proxy-wasm HTTP filter has no stream phases)")
+    for name, reason in (("raw_request", "raw request bytes"), ("pipelined_requests", "pipelined requests"),
+                         ("timeout", "`--- timeout`-dependent"), ("wait", "`--- wait` (timers after the request)"),
+                         ("user_files", "needs files under the test's html dir"),
+                         ("error_log_file", "reads a separate error log file"),
+                         ("main_config", "nginx main config"), ("log_level", "changes nginx's log level")):
+        if name in s:
+            raise Skip(reason)
+    if "config" not in s:
+        raise Skip("no `--- config`")
+
+    # http_config: servers (mock upstreams) and init phases
+    servers = []
+    if "http_config" in s:
+        http = value_of(block, "http_config")
+        if not isinstance(http, str):
+            raise Skip("http_config is not text")
+        try:
+            for d in parse_nginx(env_subst(http)):
+                if d.name in ("init_by_lua_block", "init_by_lua"):
+                    raise Skip("init_by_lua in http_config (no such phase in a filter)")
+                if d.name in ("init_worker_by_lua_block", "init_worker_by_lua"):
+                    raise Skip("init_worker_by_lua in http_config (no such phase in a filter)")
+                if d.name == "server":
+                    servers.append(d)
+                elif d.name in ("lua_package_path", "lua_shared_dict", "lua_socket_log_errors"):
+                    if d.name == "lua_shared_dict":
+                        raise Skip("lua_shared_dict (no ngx.shared in a proxy-wasm filter)")
+                elif d.name == "upstream":
+                    raise Skip("nginx `upstream` block with balancer_by_lua")
+                else:
+                    raise Skip(f"http_config directive `{d.name}`")
+        except NginxError as e:
+            raise Skip(f"http_config not parsed ({e})")
+
+    try:
+        config = parse_nginx(env_subst(s["config"][1]))
+    except NginxError as e:
+        raise Skip(f"config not parsed ({e})")
+    locations = [d for d in config if d.name == "location"]
+    for d in config:
+        if d.name not in ("location",) and d.name not in IGNORED:
+            raise Skip(f"server-level directive `{d.name}` in config")
+
+    case = Case(block)
+    req = request_of(block)
+    case.request = req
+    loc = location_for(locations, req["path"])
+    if loc is None:
+        raise Skip(f"no location for {req['path']}")
+    phases, other = location_phases(loc, "the test's location")
+    proxy = None
+    for d in other:
+        if d.name == "proxy_pass":
+            proxy = d.args[0]
+        elif d.name == "set" and d.args and d.args[0] in TEMPLATE_SETS:
+            pass
+        elif d.name == "proxy_set_header" and d.args[:2] == ["Host", "$upstream_host"]:
+            pass
+        elif d.name == "default_type":
+            case.content_type = d.args[0] if d.args else ""
+        elif d.name in ("set_real_ip_from", "real_ip_header"):
+            raise Skip("nginx realip module (`set_real_ip_from`/`real_ip_header`): the client address is the host's own setting")
+        elif d.name in ("ssl_certificate_by_lua_block", "ssl_client_hello_by_lua_block"):
+            raise Skip("TLS handshake phase")
+        elif d.name in IGNORED:
+            pass
+        else:
+            raise Skip(f"nginx directive `{d.name}` in the test's location")
+    if proxy is not None:
+        if "__content" in phases:
+            raise Skip("location has both content_by_lua and proxy_pass")
+        if proxy.startswith("https:") or any(d.name.startswith("proxy_ssl") for d in other):
+            raise Skip("proxies over TLS")
+        # `:$upstream_uri`: Kong's template sends the filter's upstream path, as our hosts do
+        proxy = re.sub(r"(nginx\.sock):\$upstream_uri$", r"\1", proxy)
+        if "$" in proxy:
+            raise Skip(f"proxy_pass to a variable URL ({proxy})")
+        m = re.match(r"http://unix:/*NXSOCK/nginx\.sock(.*)$", proxy)
+        target = None
+        if m:
+            for srv in servers:
+                for d in srv.block:
+                    if d.name == "listen" and "NXSOCK/nginx.sock" in d.args[0]:
+                        target = srv
+                        if any(a == "ssl" or a == "proxy_protocol" for a in d.args[1:]):
+                            raise Skip(f"mock upstream listens with {' '.join(d.args[1:])}")
+        else:
+            m2 = re.match(r"http://(127\.0\.0\.1|localhost):(\d+)(.*)$", proxy)
+            if m2:
+                port = m2.group(2)
+                if port == "1984":
+                    target = Directive("server", [], block=config)
+                for srv in servers:
+                    for d in srv.block:
+                        if d.name == "listen" and d.args[0].split(":")[-1] == port:
+                            target = srv
+        # no server behind it: fine as long as the request never gets there
+        case.upstream = {"server": target, "proxy": proxy}
+        for d in (target.block if target is not None else []):
+            if d.name in ("ssl_certificate", "ssl_certificate_key"):
+                raise Skip("mock upstream serves TLS")
+    elif not phases:
+        raise Skip("the location has no Lua phase")
+    lua = {}
+    for phase in PHASES:
+        if phase in phases:
+            code = translate_lua(phases[phase])
+            check_lua(code)
+            lua[phase] = code
+    case.phases = lua
+    case.content = "__content" in phases
+    case.properties = {}
+    trusted = trusted_ips(" ".join(lua.values()))
+    if trusted:
+        if PROFILE == "envoy":
+            raise Skip("PDK.new({trusted_ips = ...}): the filter on Envoy has no trusted_ips setting (it trusts nothing, Kong's default); run with --profile kong")
+        # Kong's engine: the filter reads trusted_ips from kong.configuration (src/pdk/kong/ip.rs)
+        case.properties["kong.configuration.trusted_ips"] = json.dumps(trusted)
+    case.expect = expectations(block)
+    return case
+
+
+UNSUPPORTED_LUA = [
+    (re.compile(r"ngx\.location\.capture"), "ngx.location.capture (subrequests)"),
+    (re.compile(r"kong\.pdk\.private\.phases|phase_check_functions"), "Kong's phase-check harness (init_by_lua's phase_check_functions)"),
+    (re.compile(r"""require\s*\(?\s*["']kong\.(runloop|globalpatches|pdk\.private\.rate_limiting|deprecation)"""), None),
+    (re.compile(r"ngx\.shared\."), "ngx.shared (no shared dictionaries in proxy-wasm)"),
+    (re.compile(r"ngx\.timer\."), "ngx.timer (no timers)"),
+    (re.compile(r"ngx\.socket|ngx\.thread"), "cosockets/light threads"),
+    (re.compile(r"""require\s*\(?\s*["'](resty\.openssl|ngx\.ssl)"""), "TLS (resty.openssl / ngx.ssl)"),
+    (re.compile(r"""require\s*\(?\s*["']ffi["']"""), "LuaJIT FFI"),
+]
+
+
+TRUSTED_RE = re.compile(r"trusted_ips\s*=\s*\{([^}]*)\}")
+
+
+def trusted_ips(code):
+    """The addresses of a `trusted_ips = { ... }` the test hands to PDK.new, if any."""
+    found = []
+    for m in TRUSTED_RE.finditer(code):
+        found += re.findall(r"[\"']([^\"']+)[\"']", m.group(1))
+    return found
+
+
+def check_lua(code):
+    for regex, reason in UNSUPPORTED_LUA:
+        m = regex.search(code)
+        if m:
+            raise Skip(reason or f"requires Kong's internal module ({m.group(0).split(chr(34))[-1] if chr(34) in m.group(0) else m.group(0)}), not a PDK function")
+
+
+def request_of(block):
+    s = block.sections
+    if "request" not in s:
+        raise Skip("no `--- request`")
+    text = value_of(block, "request")
+    if not isinstance(text, str):
+        raise Skip("several requests in one test")
+    text = text.lstrip("\n")
+    line, _, body = text.partition("\n")
+    line = line.rstrip("\r")
+    parts = line.split()
+    if len(parts) < 2:
+        raise Skip(f"request line {line!r}")
+    method, target = parts[0], parts[1]
+    headers = []
+    host = "localhost"
+    absolute = re.match(r"https?://([^/]+)(/.*)?$", target, re.I)
+    if absolute:
+        # absolute-form request line: nginx takes the host from it, over any Host header
+        # (Envoy's codec makes it the :authority too)
+        host = absolute.group(1)
+        target = absolute.group(2) or "/"
+    if len(parts) > 2 and parts[2] not in ("HTTP/1.1", "HTTP/1.0"):
+        raise Skip(f"request line protocol {parts[2]}")
+    if len(parts) > 2 and parts[2] == "HTTP/1.0":
+        raise Skip("HTTP/1.0 request")
+    if "more_headers" in s:
+        mh = value_of(block, "more_headers")
+        for hl in mh.split("\n"):
+            if not hl.strip():
+                continue
+            if ":" not in hl:
+                raise Skip(f"more_headers line {hl!r}")
+            name, value = hl.split(":", 1)
+            headers.append([name.strip(), value.strip()])
+    if absolute:
+        headers = [h for h in headers if h[0].lower() != "host"]
+    if not any(n.lower() == "host" for n, _ in headers):
+        headers.insert(0, ["Host", host])
+    req = {"method": method, "path": target, "headers": headers}
+    # Test::Nginx: the request section's text after the first line is the body
+    if body != "" and body != "\n":
+        if body.endswith("\n") and "eval" not in s["request"][0]:
+            body = body[:-1]
+        length = [v for n, v in headers if n.lower() == "content-length"]
+        if length and length[0].isdigit():
+            # nginx reads Content-Length bytes; the rest is not this request's body
+            body = body.encode()[:int(length[0])].decode(errors="replace")
+        elif not any(n.lower() == "transfer-encoding" for n, _ in headers):
+            headers.append(["Content-Length", str(len(body.encode()))])
+        if body:
+            req["body"] = body
+    return req
+
+
+def expectations(block):
+    s = block.sections
+    e = {}
+    e["status"] = 200
+    if "error_code" in s:
+        v = value_of(block, "error_code")
+        try:
+            e["status"] = int(str(v).strip())
+        except ValueError:
+            raise Skip(f"error_code {v!r}")
+    if "response_body" in s:
+        v = value_of(block, "response_body")
+        e["body"] = v
+    if "response_body_like" in s:
+        v = value_of(block, "response_body_like")
+        e["body_like"] = v if isinstance(v, Regex) else Regex(v, "s")
+    if "response_body_unlike" in s:
+        v = value_of(block, "response_body_unlike")
+        e["body_unlike"] = v if isinstance(v, Regex) else Regex(v, "s")
+    if "no_response_body" in s:
+        e["body"] = ""
+    if "response_headers" in s:
+        e["headers"] = header_lines(value_of(block, "response_headers"))
+    if "response_headers_like" in s:
+        e["headers_like"] = header_lines(value_of(block, "response_headers_like"))
+    for name in ("error_log", "no_error_log"):
+        if name in s:
+            v = value_of(block, name)
+            if isinstance(v, list):
+                items = v
+            elif isinstance(v, Regex):
+                items = [v]
+            else:
+                items = [l for l in str(v).split("\n") if l.strip() != ""]
+            e[name] = items
+    return e
+
+
+def header_lines(text):
+    out = []
+    for l in str(text).split("\n"):
+        if not l.strip():
+            continue
+        if l.startswith("!"):
+            out.append((l[1:].strip(), None))
+            continue
+        name, _, value = l.partition(":")
+        out.append((name.strip(), value.strip()))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------------------
+
+MARK = "x-pdk-conformance-case"
+
+
+def guard(code, index):
+    # one line, so the test's line numbers stay as they are
+    return f"if not ngx.ctx.__pdk_conformance then return end " + code
+
+
+def filter_of(name, phases, module, index=None):
+    config = {}
+    for phase in PHASES:
+        if phase in phases:
+            config[phase] = [phases[phase] if index is None else guard(phases[phase], index)]
+    if index is not None:
+        # the case's own filter removes the marker before the test's code runs, so neither
+        # the test, the filters after it nor the upstream see it
+        pick = (f"ngx.ctx.__pdk_conformance = (ngx.req.get_headers()[{MARK!r}] == {str(index)!r}) "
+                f"if ngx.ctx.__pdk_conformance then ngx.req.clear_header({MARK!r}) end")
+        config["rewrite"] = [pick] + config.get("rewrite", [])
+    return {"name": name, "module": module, "config": config}
+
+
+class Harness:
+    def __init__(self, binary, module, profile, workdir, verbose=False):
+        self.binary = binary
+        self.module = module
+        self.profile = profile
+        self.workdir = workdir
+        self.verbose = verbose
+        self.runs = 0
+        self.seconds = 0.0
+
+    def run(self, filters, requests, properties=None):
+        """Runs requests through the chain; a list of outcomes, or raises RuntimeError."""
+        chain = {"filters": filters, "vm_config": {"untrusted_lua": "on"}}
+        if properties:
+            chain["properties"] = properties
+        cpath = os.path.join(self.workdir, "chain.json")
+        rpath = os.path.join(self.workdir, "requests.json")
+        with open(cpath, "w") as f:
+            json.dump(chain, f)
+        with open(rpath, "w") as f:
+            json.dump(requests, f)
+        cmd = [self.binary, "run", cpath, rpath, "--format", "json", "--profile", self.profile]
+        t0 = time.time()
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        self.seconds += time.time() - t0
+        self.runs += 1
+        if r.returncode != 0:
+            raise RuntimeError((r.stderr or r.stdout).strip()[-2000:])
+        out = json.loads(r.stdout)
+        return out if isinstance(out, list) else [out]
+
+
+def content_upstream(case):
+    """What nginx's content phase answers when the test's Lua sent nothing itself."""
+    headers = [["content-type", case.content_type]] if case.content_type else []
+    return {"status": 200, "headers": headers, "body": ""}
+
+
+def mock_case(case, received):
+    """The mock upstream location for the request the upstream received, as phases."""
+    server = case.upstream["server"]
+    if server is None:
+        raise Skip(f"the request reaches proxy_pass {case.upstream['proxy']}, which no server of the test's config answers (nginx: 502)")
+    if received["method"] == "TRACE":
+        # nginx refuses TRACE before any location (ngx_http_request.c: NGX_HTTP_NOT_ALLOWED)
+        page = ("<html>\r\n<head><title>405 Not Allowed</title></head>\r\n<body>\r\n"
+                "<center><h1>405 Not Allowed</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+        return None, {"status": 405, "headers": [["content-type", "text/html"]], "body": page}
+    locations = [d for d in server.block if d.name == "location"]
+    loc = location_for(locations, received["path"])
+    if loc is None:
+        raise Skip(f"mock upstream has no location for {received['path']}")
+    phases, other = location_phases(loc, "the mock upstream")
+    ret = None
+    for d in other:
+        if d.name == "return":
+            ret = d.args
+        elif d.name in IGNORED or d.name in ("default_type",):
+            pass
+        else:
+            raise Skip(f"mock upstream directive `{d.name}`")
+    lua = {p: translate_lua(phases[p]) for p in PHASES if p in phases}
+    for code in lua.values():
+        check_lua(code)
+    ctype = "text/plain"
+    for d in other:
+        if d.name == "default_type":
+            ctype = d.args[0] if d.args else ""
+    if ret is not None:
+        if lua:
+            raise Skip("mock upstream mixes `return` and Lua")
+        status = int(ret[0])
+        body = ret[1] if len(ret) > 1 else ""
+        return None, {"status": status, "headers": [["content-type", ctype]] if body else [], "body": body}
+    if not lua:
+        raise Skip("mock upstream location has no Lua and no `return`")
+    return lua, {"status": 200, "headers": [["content-type", ctype]] if ctype else [], "body": ""}
+
+
+HOP = {"content-length", "transfer-encoding", "connection", "date", "server", MARK}
+
+
+def ows(value):
+    """A header value as an HTTP/1.1 recipient reads it: optional whitespace around it is
+    not part of the value (RFC 9110 section 5.5; nginx's and Test::Nginx's parsers)."""
+    return value.strip(" \t")
+
+
+def as_upstream(outcome):
+    headers = [[n, ows(v)] for n, v in outcome["headers"] if n.lower() not in HOP]
+    return {"status": outcome["status"], "headers": headers, "body": outcome["body"]}
+
+
+def received_request(outcome):
+    up = outcome.get("upstream")
+    if up is None:
+        return None
+    headers = [[n, ows(v)] for n, v in up["headers"] if n.lower() != MARK]
+    req = {"method": up["method"], "path": up["path"], "headers": headers}
+    if up.get("body"):
+        req["body"] = up["body"]
+    return req
+
+
+def run_file_cases(harness, cases, batch, confirm):
+    """Runs every case: batched chains, the mock-upstream stages, singles for failures."""
+    results = {}
+
+    def single(key, phases, req, props):
+        try:
+            return harness.run([filter_of("pre-function", phases, harness.module)], [req], props)[0]
+        except RuntimeError as e:
+            return f"harness: {e}"
+
+    def stage(items, alone):
+        """items: (key, phases, request, properties). Returns {key: outcome or error string}."""
+        out = {}
+        groups = {}
+        for it in items:
+            groups.setdefault(json.dumps(it[3], sort_keys=True), []).append(it)
+        chunks = []
+        for group in groups.values():
+            if alone or batch <= 1:
+                chunks += [[it] for it in group]
+            else:
+                chunks += [group[i:i + batch] for i in range(0, len(group), batch)]
+        for chunk in chunks:
+            if len(chunk) == 1:
+                out[chunk[0][0]] = single(*chunk[0])
+                continue
+            filters = []
+            reqs = []
+            for i, (key, phases, req, _) in enumerate(chunk):
+                filters.append(filter_of(f"case{i}", phases, harness.module, index=i))
+                r = json.loads(json.dumps(req))
+                r["headers"] = r["headers"] + [[MARK, str(i)]]
+                reqs.append(r)
+            try:
+                outs = harness.run(filters, reqs, chunk[0][3])
+                for i, (it, o) in enumerate(zip(chunk, outs)):
+                    # only this case's filter's lines (the others are guarded and silent)
+                    o["logs"] = [l for l in o.get("logs", []) if l.get("filter") == f"case{i}"]
+                    out[it[0]] = o
+            except RuntimeError:
+                # one case's configuration was rejected: run them one by one
+                for it in chunk:
+                    out[it[0]] = single(*it)
+        return out
+
+    def full_run(case_list, alone):
+        """Stage 1 (the test's location), 2 (mock upstream), 3 (location with the mock's answer)."""
+        res = {}
+        items = []
+        for c in case_list:
+            req = dict(c.request)
+            if c.upstream is None:
+                req["upstream"] = content_upstream(c)
+            items.append((c.block.id, c.phases, req, c.properties))
+        first = stage(items, alone)
+        second_items = []
+        mock_fixed = {}
+        for c in case_list:
+            o = first[c.block.id]
+            if c.upstream is None or isinstance(o, str):
+                res[c.block.id] = o
+                continue
+            received = received_request(o)
+            if received is None:
+                res[c.block.id] = o  # never reached the upstream
+                continue
+            try:
+                lua, fallback = mock_case(c, received)
+            except Skip as e:
+                res[c.block.id] = Skip(str(e))
+                continue
+            if lua is None:
+                mock_fixed[c.block.id] = fallback
+            else:
+                received["upstream"] = fallback
+                second_items.append((c.block.id, lua, received, {}))
+        second = stage(second_items, alone) if second_items else {}
+        third_items = []
+        for c in case_list:
+            k = c.block.id
+            if k in res:
+                continue
+            if k in mock_fixed:
+                upstream = mock_fixed[k]
+            else:
+                m = second[k]
+                if isinstance(m, str):
+                    res[k] = "mock upstream " + m
+                    continue
+                upstream = as_upstream(m)
+            req = dict(c.request)
+            req["upstream"] = upstream
+            third_items.append((k, c.phases, req, c.properties))
+        third = stage(third_items, alone) if third_items else {}
+        for k, o in third.items():
+            m = second.get(k)
+            if isinstance(o, dict) and isinstance(m, dict):
+                # one nginx, one error log: the mock server's lines are in it too
+                o["logs"] = o.get("logs", []) + m.get("logs", [])
+        res.update(third)
+        return res
+
+    batched = full_run(cases, alone=(batch <= 1))
+    failed = []
+    for c in cases:
+        o = batched[c.block.id]
+        if isinstance(o, Skip):
+            results[c.block.id] = ("skip", str(o), None)
+            continue
+        problems = compare(c, o)
+        if problems:
+            failed.append(c)
+        else:
+            results[c.block.id] = ("pass", "", o)
+    if failed and batch > 1 and confirm:
+        # a failure is confirmed alone, without the other cases' filters or the marker
+        again = full_run(failed, alone=True)
+    else:
+        again = batched
+    for c in failed:
+        o = again[c.block.id]
+        if isinstance(o, Skip):
+            results[c.block.id] = ("skip", str(o), None)
+            continue
+        problems = compare(c, o)
+        results[c.block.id] = ("fail", "; ".join(problems), o) if problems else ("pass", "", o)
+    return results
+
+
+def log_lines(outcome):
+    return [f"[{NGINX_LEVELS.get(l['level'], l['level'])}] {l['message']}" for l in outcome.get("logs", [])]
+
+
+def short(v, n=160):
+    s = v if isinstance(v, str) else repr(v)
+    s = s.replace("\n", "\\n")
+    return s if len(s) <= n else s[:n] + "..."
+
+
+def compare(case, o):
+    if isinstance(o, str):
+        return [o[:300]]
+    e = case.expect
+    problems = []
+    if o.get("hung"):
+        problems.append(f"stream hung: {o['hung']}")
+    if o["status"] != e["status"]:
+        problems.append(f"status {o['status']}, expected {e['status']}")
+    body = o["body"]
+    if "body" in e:
+        want = e["body"]
+        if isinstance(want, Regex):
+            if not want.compile().search(body):
+                problems.append(f"body {short(body)} does not match {short(want.pattern)}")
+        elif isinstance(want, list):
+            problems.append("several response bodies")
+        elif body != want:
+            problems.append(f"body {short(body)}, expected {short(want)}")
+    if "body_like" in e and not e["body_like"].compile().search(body):
+        problems.append(f"body {short(body)} does not match /{short(e['body_like'].pattern)}/")
+    if "body_unlike" in e and e["body_unlike"].compile().search(body):
+        problems.append(f"body {short(body)} matches /{short(e['body_unlike'].pattern)}/")
+    headers = {}
+    for n, v in o["headers"]:
+        headers.setdefault(n.lower(), []).append(ows(v))
+    for name, want in e.get("headers", []):
+        got = headers.get(name.lower())
+        got_s = ", ".join(got) if got else None
+        if want is None or want == "":
+            if got_s not in (None, ""):
+                problems.append(f"header {name}: {short(got_s)}, expected absent")
+        elif got_s != want:
+            problems.append(f"header {name}: {short(str(got_s))}, expected {short(want)}")
+    for name, want in e.get("headers_like", []):
+        got = headers.get(name.lower())
+        got_s = ", ".join(got) if got else ""
+        if want is None:
+            if got:
+                problems.append(f"header {name} present, expected absent")
+        elif not re.match("^(?:" + perl_to_python_regex(want) + ")$", got_s):
+            problems.append(f"header {name}: {short(got_s)} does not match /^{short(want)}$/")
+    lines = log_lines(o)
+    text = "\n".join(lines)
+    for item in e.get("error_log", []):
+        if isinstance(item, Regex):
+            if not item.compile().search(text):
+                problems.append(f"no log line matching {short(item.pattern)}")
+        elif str(item) not in text:
+            problems.append(f"no log line with {short(str(item))}")
+    for item in e.get("no_error_log", []):
+        if isinstance(item, Regex):
+            if item.compile().search(text):
+                problems.append(f"log has a line matching {short(item.pattern)}")
+        else:
+            hit = [l for l in lines if str(item) in l]
+            if hit:
+                problems.append(f"log has {short(hit[0])}")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------
+
+def area_of(test_id):
+    return test_id.split("/")[0].split(" ")[0].removesuffix(".t")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kong", required=True, help="Kong work tree or bare git dir")
+    ap.add_argument("--rev", default="HEAD", help="revision to read in a git dir (default HEAD)")
+    ap.add_argument("--harness", default=os.path.join(ROOT, "target", "debug", "wasm-harness"))
+    ap.add_argument("--module", default=os.path.join(ROOT, "target", "kong_functions.wasm"))
+    ap.add_argument("--profile", default="envoy", choices=["envoy", "kong"])
+    ap.add_argument("--only", action="append", default=[], help="run only files whose path contains this (repeatable)")
+    ap.add_argument("--batch", type=int, default=40, help="tests per harness process (1: one each)")
+    ap.add_argument("--report", help="write the Markdown report (failures, skips) here")
+    ap.add_argument("--dry-run", action="store_true", help="translate only: list the skips, count the rest as passing")
+    ap.add_argument("--confirm", action="store_true", help="run each test that failed batched again alone; that run is its result")
+    ap.add_argument("--tests", help="run only the tests listed in this file, one id a line (e.g. `08-response/11-exit.t TEST 3`)")
+    ap.add_argument("--save-json", help="also save the raw results (for --from-json)")
+    ap.add_argument("--from-json", help="render the report from saved results instead of running")
+    ap.add_argument("--jobs", type=int, default=1, help="files run at the same time (default 1)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every test's result")
+    args = ap.parse_args()
+
+    for path, what in ((args.harness, "harness binary (make harness)"), (args.module, "module (make wasm)")):
+        if not os.path.exists(path):
+            raise SystemExit(f"{path}: no {what}")
+    global PROFILE
+    PROFILE = args.profile
+    checkout = Checkout(args.kong, args.rev)
+    files = checkout.test_files()
+    if args.only:
+        files = [f for f in files if any(o in f for o in args.only)]
+    wanted = None
+    if args.tests:
+        with open(args.tests) as f:
+            wanted = {l.strip() for l in f if l.strip()}
+        files = [f for f in files if any(w.startswith(f[len("t/01-pdk/"):] + " ") for w in wanted)]
+    t0 = time.time()
+    texts = {rel: checkout.read(rel) for rel in files}
+    stats = []
+
+    def one_file(rel):
+        workdir = tempfile.mkdtemp(prefix="pdk-conformance-")
+        harness = Harness(os.path.abspath(args.harness), os.path.abspath(args.module), args.profile, workdir, args.verbose)
+        stats.append(harness)
+        done = []  # (id, name, status, reason)
+        cases = []
+        for b in parse_blocks(rel, texts[rel]):
+            if wanted is not None and b.id not in wanted:
+                continue
+            try:
+                cases.append(translate(b))
+            except Skip as e:
+                done.append((b.id, b.name, "skip", str(e)))
+        if cases and args.dry_run:
+            done += [(c.block.id, c.block.name, "pass", "") for c in cases]
+        elif cases:
+            out = run_file_cases(harness, cases, args.batch, args.confirm)
+            for c in cases:
+                status, reason, _ = out[c.block.id]
+                done.append((c.block.id, c.block.name, status, reason))
+        counts = {k: sum(1 for r in done if r[2] == k) for k in ("pass", "fail", "skip")}
+        lines = [f"{rel}: {counts['pass']} pass, {counts['fail']} fail, {counts['skip']} skip"]
+        if args.verbose:
+            lines += [f"  {r[2]}: {r[0]}: {r[3]}" for r in sorted(done, key=lambda r: sort_key(r[0])) if r[2] != "pass"]
+        print("\n".join(lines), file=sys.stderr, flush=True)
+        return done
+
+    results = []
+    harness = Harness(args.harness, args.module, args.profile, None)
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)
+        results = [tuple(r) for r in saved["results"]]
+        harness.runs, elapsed = saved["runs"], saved["seconds"]
+    else:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            for done in pool.map(one_file, files):
+                results.extend(done)
+        elapsed = time.time() - t0
+        harness.runs = sum(h.runs for h in stats)
+    if args.save_json:
+        with open(args.save_json, "w") as f:
+            json.dump({"results": results, "runs": harness.runs, "seconds": elapsed}, f, indent=0)
+    cases = {}
+    for rel in files:
+        for b in parse_blocks(rel, texts[rel]):
+            try:
+                cases[b.id] = translate(b)
+            except Skip:
+                pass
+    report = render(results, checkout.describe(), args, harness, elapsed, cases)
+    print(report["text"])
+    if args.report:
+        with open(args.report, "w") as f:
+            f.write(report["markdown"])
+    return 0
+
+
+# Kong's runloop state in ngx.ctx that some tests set by hand to stand for a matched
+# route, an authenticated consumer, or timing; the filter gets these from its host.
+KONG_CTX_RE = re.compile(r"ngx\.ctx\.(route|service|authenticated_\w+|KONG_\w+|balancer_data|workspace)\b\s*=")
+LOG_FORMAT_RE = re.compile(r"\\\[(kong|notice|alert|emerg)\\\]|\[(notice|alert|emerg)\]|\\d\+#\\d\+|nginx\\?\.conf|\[kong\]")
+
+CLASSES = {
+    "harness": "harness fidelity: the harness's exchange differs from a real HTTP one",
+    "log-format": "not comparable: nginx's error-log line format or a log level proxy-wasm lacks",
+    "kong-internal": "Kong's runloop state (ngx.ctx.route, authenticated_*, KONG_*) set by hand; the filter reads its host",
+    "host-limit": "the host cannot do it (proxy-wasm on Envoy)",
+    "filter-missing": "filter: a PDK function or field it lacks",
+    "filter": "filter: behaviour differs from Kong's",
+}
+
+
+def classify(case, reason, profile):
+    """(class, note) for a failure: the CLASSES key and what shows it."""
+    lua = " ".join(case.phases.values()) if case else ""
+    if re.search(r"body host: \S+\\n, expected host: ", reason) and re.search(r"""["']Host["']""", lua):
+        return "harness", "the harness's upstream record leaves out :authority, so the mock upstream cannot see the Host the filter set"
+    m = KONG_CTX_RE.search(lua)
+    if m:
+        return "kong-internal", f"sets ngx.ctx.{m.group(1)}"
+    if "attempt to call a nil value" in reason or "attempt to index a nil value" in reason \
+            or re.search(r"module '[^']+' not found", reason):
+        mm = re.search(r"module '[^']+' not found", reason)
+        return "filter-missing", mm.group(0) if mm else "a nil function or table where Kong's PDK has one"
+    if case and profile == "envoy" and "body_filter" in case.phases and reason.startswith("body , expected"):
+        return "harness", ("an empty response (nginx's content phase without output, chunked with an empty last "
+                           "chunk) reaches the envoy profile as headers with end_of_stream, so body_filter's "
+                           "output is dropped; Envoy calls the body callback for a chunked empty body")
+    if "cannot send a request body" in reason:
+        return "host-limit", "Envoy gives a request that came without a body no body callback, so no body can be sent in its place"
+    if LOG_FORMAT_RE.search(reason) and reason.startswith("no log line"):
+        return "log-format", "the expected line needs nginx's format ([kong] namespace, pid, source position) or a level proxy-wasm lacks"
+    return "filter", ""
+
+
+def sort_key(test_id):
+    f, _, n = test_id.partition(" TEST ")
+    return (f, int(n) if n.isdigit() else 0)
+
+
+def render(results, source, args, harness, elapsed, cases):
+    areas = {}
+    for tid, name, status, reason in results:
+        a = areas.setdefault(area_of(tid), {"pass": 0, "fail": 0, "skip": 0})
+        a[status] += 1
+    tot = {k: sum(a[k] for a in areas.values()) for k in ("pass", "fail", "skip")}
+    runnable = tot["pass"] + tot["fail"]
+    pct = 100.0 * tot["pass"] / runnable if runnable else 0.0
+    rows = [f"| {area} | {a['pass']} | {a['fail']} | {a['skip']} |" for area, a in sorted(areas.items())]
+    table = "| Area | Pass | Fail | Skip |\n|---|---|---|---|\n" + "\n".join(rows) + \
+        f"\n| **all** | **{tot['pass']}** | **{tot['fail']}** | **{tot['skip']}** |\n"
+    summary = (f"{len(results)} tests: {tot['pass']} pass, {tot['fail']} fail, {tot['skip']} skipped; "
+               f"{tot['pass']}/{runnable} runnable tests pass ({pct:.1f}%). Profile `{args.profile}`; "
+               f"{harness.runs} harness runs, {elapsed:.0f} s.")
+    failures = sorted([r for r in results if r[2] == "fail"], key=lambda r: sort_key(r[0]))
+    classes = {r[0]: classify(cases.get(r[0]), r[3], args.profile) for r in failures}
+    by_class = {}
+    for k, _ in classes.values():
+        by_class[k] = by_class.get(k, 0) + 1
+    class_table = "| Failures by cause | Tests |\n|---|---|\n" + "\n".join(
+        f"| {CLASSES[k]} (`{k}`) | {by_class[k]} |" for k in CLASSES if k in by_class) + "\n"
+    skips = sorted([r for r in results if r[2] == "skip"], key=lambda r: sort_key(r[0]))
+    text = [table, summary, "", class_table, "Failures:"]
+    text += [f"  {r[0]} ({r[1]}) [{classes[r[0]][0]}]: {r[3]}" for r in failures]
+    text += ["", "Skips:"]
+    text += [f"  {r[0]} ({r[1]}): {r[3]}" for r in skips]
+    md = [f"# Kong's PDK tests through the filter: last run\n",
+          f"Generated by `tests/pdk-conformance/run.py` (`make pdk-conformance`) from {source}, "
+          f"module `{os.path.relpath(args.module, ROOT) if args.module.startswith(ROOT) else args.module}`.\n",
+          table, summary + "\n", class_table,
+          "Causes are assigned by `classify()` in run.py from the failure and the test's Lua; `filter` is "
+          "what is left when no other rule applies.\n",
+          "## Failures\n", "| Test | Name | Cause | Why |", "|---|---|---|---|"]
+    md += [f"| {r[0]} | {md_cell(r[1])} | `{classes[r[0]][0]}`{': ' + md_cell(classes[r[0]][1]) if classes[r[0]][1] else ''} | {md_cell(r[3])} |" for r in failures]
+    md += ["", "## Skips\n", "| Test | Name | Why |", "|---|---|---|"]
+    md += [f"| {r[0]} | {md_cell(r[1])} | {md_cell(r[3])} |" for r in skips]
+    return {"text": "\n".join(text), "markdown": "\n".join(md) + "\n"}
+
+
+def md_cell(s):
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
