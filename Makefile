@@ -18,7 +18,7 @@ WASM        := target/$(WASM_TARGET)/release/kong_functions.wasm
 WASM_OPT    := target/kong_functions.wasm
 HARNESS     := cargo run --quiet -p wasm-harness --
 
-.PHONY: build wasm harness serve oci pdk-conformance pdk-conformance-kong test fuzz soak test-native test-wasm test-configs luajit binaryen demo bench bench-inproc bench-e2e bench-filters puc-lua openresty profile clean toolchain
+.PHONY: build wasm harness serve oci pdk-conformance pdk-conformance-check test fuzz soak test-native test-wasm test-configs luajit binaryen demo bench bench-inproc bench-e2e bench-filters puc-lua openresty profile clean toolchain
 
 build: wasm harness
 
@@ -162,11 +162,12 @@ KONG ?=
 PDK_PROFILE ?= envoy
 PDK_REPORT ?= tests/pdk-conformance/last-run.md
 PDK_ARGS ?=
-pdk-conformance: pdk-conformance-kong build
-pdk-conformance-kong:
-	@test -n "$(KONG)" || { echo "usage: make pdk-conformance KONG=<Kong work tree or git dir>"; exit 2; }
+# The KONG check comes first, so a missing KONG stops before any build.
+pdk-conformance: pdk-conformance-check build
 	python3 tests/pdk-conformance/run.py --kong "$(KONG)" --harness target/debug/wasm-harness \
 		--module $(WASM_OPT) --profile $(PDK_PROFILE) --confirm --report $(PDK_REPORT) $(PDK_ARGS)
+pdk-conformance-check:
+	@test -n "$(KONG)" || { echo "usage: make pdk-conformance KONG=<Kong work tree or git dir>"; exit 2; }
 
 # Coverage-guided fuzzing (tests/fuzz, cargo-afl with AFL++; installs cargo-afl when
 # missing): each target for FUZZ_SECONDS, one fuzzer process at a time under nice; the
