@@ -161,3 +161,31 @@ fn filter_state_never_shadows_a_built_in_attribute() {
     let outcome = run(&mut chain, RequestSpec::get("/").header("x-set-property", "plugin_name=other").header("x-property", "plugin_name"));
     assert_eq!(outcome.header("x-probe-property"), Some("a"));
 }
+
+// The Envoy mode in chain files and in the shipped envoy.yaml.
+
+#[test]
+fn chain_files_name_the_envoy_version_and_flag() {
+    let spec: ChainSpec = serde_json::from_str(r#"{"filters": [], "envoy": {"version": "1.31"}}"#).unwrap();
+    assert_eq!(spec.envoy, EnvoyMode::V1_31);
+    assert!(!spec.envoy.headers_pause_delivers_body());
+    // The flag exists from 1.35 on: set on 1.31 it changes nothing.
+    let old: ChainSpec =
+        serde_json::from_str(r#"{"filters": [], "envoy": {"version": "1.31", "allow_on_headers_stop_iteration": true}}"#).unwrap();
+    assert!(!old.envoy.headers_pause_delivers_body());
+    let held: ChainSpec =
+        serde_json::from_str(r#"{"filters": [], "envoy": {"version": "1.35", "allow_on_headers_stop_iteration": true}}"#).unwrap();
+    assert!(held.envoy.headers_pause_delivers_body());
+    let bad = serde_json::from_str::<ChainSpec>(r#"{"filters": [], "envoy": {"version": "two"}}"#).unwrap_err();
+    assert!(bad.to_string().contains("expected \"1.MINOR\""), "{bad}");
+}
+
+#[test]
+fn the_shipped_envoy_yaml_runs_on_1_35_with_the_flag() {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../envoy/envoy.yaml");
+    let options = wasm_harness::hosts::LoadOptions { module: Some(common::probe_module()), ..Default::default() };
+    let loaded = wasm_harness::hosts::load(&path, &options).expect("envoy.yaml loads");
+    assert_eq!(loaded.spec.envoy, EnvoyMode::V1_35_HOLD);
+    let vm: serde_json::Value = serde_json::from_str(loaded.spec.vm_config.as_str().expect("a StringValue")).unwrap();
+    assert_eq!(vm["envoy_allow_on_headers_stop_iteration"], true, "the filter is told what its plugins set");
+}
