@@ -134,6 +134,10 @@ impl Stream {
     /// continue (see [`HostView::keep_request_headers`]), when a later phase could read
     /// them.
     fn keep_request_headers(&mut self) {
+        // Most hosts keep the map: nothing to decide per request there.
+        if self.behaviour.request_headers_after_continue {
+            return;
+        }
         let later = [Phase::HeaderFilter, Phase::BodyFilter, Phase::Log, Phase::WsClientFrame, Phase::WsUpstreamFrame, Phase::WsClose];
         if let Some(view) = self.view.clone() {
             if self.request_phases_pending || later.iter().any(|p| self.has_phase(*p)) {

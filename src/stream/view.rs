@@ -209,14 +209,16 @@ impl HostView {
     /// rewriting the same names stays cheap and only the time budget limits it.
     fn note_header_name(&self, name: &str) -> bool {
         let mut view = self.request.borrow_mut();
-        if view.header_names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+        // Names are mostly lowercase already: look them up without a copy.
+        let lowercase = if name.bytes().any(|b| b.is_ascii_uppercase()) { std::borrow::Cow::Owned(name.to_ascii_lowercase()) } else { std::borrow::Cow::Borrowed(name) };
+        if view.header_names.contains(lowercase.as_ref()) {
             return true;
         }
         if view.header_names.len() >= crate::lua::limits::current().header_names as usize {
             view.header_names_exceeded = true;
             return false;
         }
-        view.header_names.insert(name.to_ascii_lowercase());
+        view.header_names.insert(lowercase.into_owned());
         true
     }
 
