@@ -158,6 +158,9 @@ pub struct HostState {
     pub continued: bool,
     /// Period set with `proxy_set_tick_period_milliseconds` (0: no ticks).
     pub tick_period_ms: u32,
+    /// This filter's root context (its plugin instance): one per filter, several in a
+    /// VM that filters share (Envoy).
+    pub root_context_id: i32,
     /// The context the current callback runs for (`proxy_set_effective_context` changes it).
     pub context_id: i32,
     /// The callback being run.
@@ -182,6 +185,13 @@ pub struct HostState {
     pub request_headers_released: bool,
     /// Envoy: the same for the response headers (`Context::encodeHeaders`).
     pub response_headers_released: bool,
+}
+
+impl HostState {
+    /// Whether the current callback runs for the root context (not a stream).
+    pub fn is_root(&self) -> bool {
+        self.context_id == self.root_context_id
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -234,13 +244,13 @@ fn kong_set_check(state: &HostState, map_type: i32) -> Result<Option<i32>> {
         0 => match state.callback {
             Callback::RequestHeaders | Callback::RequestBody => Ok(None),
             Callback::HttpCallResponse if !response_started => Ok(None),
-            _ if state.context_id == ROOT_CONTEXT_ID => Ok(Some(status::BAD_ARGUMENT)),
+            _ if state.is_root() => Ok(Some(status::BAD_ARGUMENT)),
             _ => bail!("can only set request headers before response is produced"),
         },
         2 => match state.callback {
             Callback::RequestHeaders | Callback::RequestBody | Callback::ResponseHeaders => Ok(None),
             Callback::HttpCallResponse if !response_started => Ok(None),
-            _ if state.context_id == ROOT_CONTEXT_ID => Ok(Some(status::BAD_ARGUMENT)),
+            _ if state.is_root() => Ok(Some(status::BAD_ARGUMENT)),
             _ => bail!("can only set response headers before \"on_response_body\""),
         },
         _ => {
@@ -255,7 +265,7 @@ fn kong_set_check(state: &HostState, map_type: i32) -> Result<Option<i32>> {
 /// (ngx_proxy_wasm_maps.c `ngx_proxy_wasm_maps_get_map`).
 fn kong_map_readable(state: &HostState, map_type: i32) -> bool {
     match map_type {
-        0 | 2 => state.context_id != ROOT_CONTEXT_ID,
+        0 | 2 => !state.is_root(),
         6 => state.call_response.is_some(),
         7 => false,
         _ => {
@@ -462,7 +472,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         let state = c.data();
         if state.shared.profile == HostProfile::Kong {
             // ngx_wasm_module's rules (ngx_proxy_wasm_host.c).
-            if state.context_id != ROOT_CONTEXT_ID {
+            if !state.is_root() {
                 bail!("can only set tick_period in root context");
             }
             if period != 0 && state.tick_period_ms != 0 {
@@ -683,7 +693,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
             }
             let state = c.data();
             if kong(state) {
-                if state.context_id == ROOT_CONTEXT_ID && key.contains('.') {
+                if state.is_root() && key.contains('.') {
                     // ngx_proxy_wasm_properties.c `ngx_proxy_wasm_properties_set`.
                     host_log(state, "error", "[wasm] cannot set scoped properties outside of a request".into());
                     return Ok(status::INTERNAL_FAILURE);
@@ -718,13 +728,13 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
                 // context has none (NotFound). The raw path is the key, so a
                 // multi-segment path never reads back (getProperty looks up only its
                 // first segment).
-                if state.context_id == ROOT_CONTEXT_ID {
+                if state.is_root() {
                     return Ok(status::NOT_FOUND);
                 }
                 lock(&state.shared.stream).filter_state.insert(envoy_state_key(&path), value);
                 return Ok(status::OK);
             }
-            if state.context_id == ROOT_CONTEXT_ID {
+            if state.is_root() {
                 lock(&state.shared.root_properties).insert(key, value);
             } else {
                 lock(&state.shared.stream).filter_state.insert(key, value);
@@ -804,7 +814,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
             let body = read(&mut c, body_ptr, body_len)?;
             let headers = deserialize_map(&read(&mut c, headers_ptr, headers_len)?)?;
             let state = c.data();
-            if state.context_id == ROOT_CONTEXT_ID {
+            if state.is_root() {
                 return Ok(status::NOT_FOUND);
             }
             if !(100..=999).contains(&code) {
@@ -984,7 +994,7 @@ fn envoy_filter_state(state: &HostState, path: &[u8]) -> Option<Option<Vec<u8>>>
     if segments.next().is_some() {
         return Some(None);
     }
-    if state.context_id == ROOT_CONTEXT_ID && state.callback != Callback::Log {
+    if state.is_root() && state.callback != Callback::Log {
         return Some(None);
     }
     Some(lock(&state.shared.stream).filter_state.get(&envoy_state_key(first)).cloned())
@@ -1049,7 +1059,7 @@ fn kong_get_property(state: &HostState, key: &str) -> Result<Option<std::result:
         "connection.uri_san_peer_certificate",
         "connection.sha256_peer_certificate_digest",
     ];
-    let in_request = state.context_id != ROOT_CONTEXT_ID;
+    let in_request = !state.is_root();
     if !in_request && key.contains('.') {
         host_log(state, "error", "[wasm] cannot get scoped properties outside of a request".into());
         return Ok(Some(Err(status::INTERNAL_FAILURE)));
@@ -1219,7 +1229,7 @@ fn kong_set_buffer(state: &HostState, kind: i32, start: usize, size: usize, data
 
 /// `proxy_continue_stream`: marks the current (or effective) stream context resumed.
 fn continue_current(c: &mut Caller<'_, HostState>) -> i32 {
-    if c.data().context_id == ROOT_CONTEXT_ID {
+    if c.data().is_root() {
         return status::NOT_FOUND;
     }
     c.data_mut().continued = true;

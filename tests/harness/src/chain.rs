@@ -35,7 +35,7 @@ pub use upgrade::{Delivered, HandshakeFn, ItemOutcome};
 use crate::abi::{HostCrash, LocalReply, Shared};
 use crate::dispatch;
 use crate::filter::{Action, Filter, StartFailure};
-use crate::spec::{ChainSpec, FilterSpec, HostProfile, LogEntry, Outcome, RequestSpec, UpstreamRequest, DEFAULT_CLIENT_BODY_BUFFER_SIZE};
+use crate::spec::{ChainSpec, FilterSpec, HostProfile, LogEntry, Outcome, RequestSpec, UpstreamRequest, DEFAULT_CLIENT_BODY_BUFFER_SIZE, ENVOY_BUFFER_LIMIT_BYTES};
 use crate::{upstream, Harness};
 
 /// Kong's response body buffer bound: `wasm_response_body_buffers` defaults to 4 buffers
@@ -59,6 +59,8 @@ pub struct Chain {
     specs: Vec<FilterSpec>,
     vm_config: serde_json::Value,
     client_body_buffer_size: usize,
+    /// Envoy: `per_connection_buffer_limit_bytes` (see [`ChainSpec::buffer_limit_bytes`]).
+    buffer_limit: usize,
     /// What the upstream received in the request being run, once it did.
     last_upstream: Option<UpstreamRequest>,
     /// The downstream connection of the stream being run ([`Chain::connect`]).
@@ -172,9 +174,20 @@ impl Chain {
         };
         let mut filters = Vec::with_capacity(spec.filters.len());
         let mut modules = Vec::with_capacity(spec.filters.len());
+        // Envoy: plugins with the same `vm_id` and code share one VM per worker (our
+        // envoy.yaml gives pre- and post-function one `vm_id`); Kong's engine: one
+        // instance per filter (kong-engine.md, traps re-create one filter's instance).
+        let mut vms: Vec<(std::path::PathBuf, std::rc::Rc<std::cell::RefCell<crate::filter::Vm>>)> = Vec::new();
         for filter_spec in &spec.filters {
             let module = harness.module(&filter_spec.module)?;
-            match Filter::instantiate(harness.engine(), &module, filter_spec, &spec.vm_config, shared.clone()) {
+            let joined = match vms.iter().find(|(path, _)| *path == filter_spec.module) {
+                Some((_, vm)) if spec.profile == HostProfile::Envoy => Filter::join(vm.clone(), filter_spec),
+                _ => Filter::new_vm(harness.engine(), &module, filter_spec, &spec.vm_config, shared.clone()).and_then(|vm| {
+                    vms.push((filter_spec.module.clone(), vm.clone()));
+                    Filter::join(vm, filter_spec)
+                }),
+            };
+            match joined {
                 Ok(filter) => filters.push(filter),
                 Err(e) => return Err(start_error(&shared, filter_spec, e)),
             }
@@ -192,6 +205,7 @@ impl Chain {
             specs: spec.filters.clone(),
             vm_config: spec.vm_config.clone(),
             client_body_buffer_size: spec.client_body_buffer_size.unwrap_or(DEFAULT_CLIENT_BODY_BUFFER_SIZE),
+            buffer_limit: spec.buffer_limit_bytes.unwrap_or(ENVOY_BUFFER_LIMIT_BYTES),
             last_upstream: None,
             connection: Default::default(),
             next_connection_id: 1,
@@ -657,19 +671,30 @@ impl Chain {
         }
     }
 
-    /// The request body as delivered chunks (Envoy): none for a request without a body.
+    /// The request body as Envoy's HTTP/1 codec delivers it: none for a request without
+    /// a body (its headers carry `end_of_stream`); else each chunk with `end_of_stream`
+    /// false, then one empty chunk with `end_of_stream` true, the message's end
+    /// (`http1/codec_impl.cc` `ServerConnectionImpl::onBody` decodes data with
+    /// `end_stream` false, `onMessageComplete` an empty buffer with true).
     fn request_chunks(&self, body: Vec<u8>) -> Vec<(Vec<u8>, bool)> {
-        if !body.is_empty() {
-            self.split(body, false)
-        } else {
-            Vec::new()
+        if body.is_empty() {
+            return Vec::new();
         }
+        let size = self.chunk_size.unwrap_or(body.len());
+        let mut chunks: Vec<(Vec<u8>, bool)> = body.chunks(size).map(|c| (c.to_vec(), false)).collect();
+        chunks.push((Vec::new(), true));
+        chunks
     }
 
-    /// `body` as delivered chunks: of `chunk_size` bytes when set, the last one with
+    /// `body` as delivered chunks. Envoy: as its HTTP/1 codec delivers a message's body
+    /// (see [`Chain::request_chunks`]; `ClientConnectionImpl::onBody`/`onMessageComplete`
+    /// for a response). Kong: of `chunk_size` bytes when set, the last one with
     /// `end_of_stream`; else one chunk, followed by an empty end-of-stream chunk when
     /// `trailing_eos` (nginx's response body delivery).
     fn split(&self, body: Vec<u8>, trailing_eos: bool) -> Vec<(Vec<u8>, bool)> {
+        if !self.kong() && !body.is_empty() {
+            return self.request_chunks(body);
+        }
         match self.chunk_size {
             Some(size) => {
                 let mut chunks: Vec<(Vec<u8>, bool)> = body.chunks(size).map(|c| (c.to_vec(), false)).collect();
@@ -757,7 +782,18 @@ impl Chain {
                         continue;
                     }
                     if !end_of_stream {
-                        // StopIterationAndBuffer: the next callback gets everything so far.
+                        // StopIterationAndBuffer: the next callback gets everything so far,
+                        // up to the buffer limit (`filter_manager.cc`: the buffer's high
+                        // watermark is the limit; past it `requestDataTooLarge` answers 413,
+                        // `responseDataTooLarge` 500, or resets once the headers went out).
+                        if now.len() > self.buffer_limit {
+                            let (status, body) = match direction {
+                                Direction::Request => (413, "Payload Too Large"),
+                                Direction::Response => (500, "Internal Server Error"),
+                            };
+                            self.log(i, "debug", format!("{} data too large watermark exceeded", if status == 413 { "request" } else { "response" }));
+                            return Ok(BodyEnd::Reply(i, LocalReply { status, headers: Vec::new(), body: body.as_bytes().to_vec() }));
+                        }
                         buffered[k] = Some(now);
                         continue;
                     }

@@ -43,30 +43,82 @@ pub enum Action {
 /// The epoch deadline of every store: never reached unless a profiler lowers it.
 pub(crate) const NO_EPOCH_DEADLINE: u64 = 1 << 62;
 
-/// A filter instance with its root context created, started and configured.
+/// One wasm VM: a module instance and its store. On Envoy every plugin with the same
+/// `vm_id` and code shares one per worker (proxy-wasm-cpp-host `WasmBase`, one root
+/// context per `root_id`: `WasmBase::start`), so the chain gives filters of one module
+/// one `Vm` there; on Kong's engine each filter has its own.
+pub struct Vm {
+    store: Store<HostState>,
+    instance: Instance,
+    /// The next context id the host hands out: root and stream contexts share one
+    /// numbering per VM (cpp-host `WasmBase::allocContextId`).
+    next_context_id: i32,
+}
+
+/// What each root context keeps of the host's state between its calls into a shared
+/// [`Vm`]: swapped into the store for each call and out after it.
+struct RootState {
+    filter_name: String,
+    plugin_config: Vec<u8>,
+    root_context_id: i32,
+    local_reply: Option<LocalReply>,
+    continued: bool,
+    tick_period_ms: u32,
+    pending_calls: std::collections::VecDeque<HttpCall>,
+    call_response: Option<CallResponse>,
+    request_headers_released: bool,
+    response_headers_released: bool,
+}
+
+impl RootState {
+    /// Exchanges this root context's fields with the store's (symmetric: the same call
+    /// puts them back).
+    fn swap(&mut self, state: &mut HostState) {
+        std::mem::swap(&mut self.filter_name, &mut state.filter_name);
+        std::mem::swap(&mut self.plugin_config, &mut state.plugin_config);
+        std::mem::swap(&mut self.root_context_id, &mut state.root_context_id);
+        std::mem::swap(&mut self.local_reply, &mut state.local_reply);
+        std::mem::swap(&mut self.continued, &mut state.continued);
+        std::mem::swap(&mut self.tick_period_ms, &mut state.tick_period_ms);
+        std::mem::swap(&mut self.pending_calls, &mut state.pending_calls);
+        std::mem::swap(&mut self.call_response, &mut state.call_response);
+        std::mem::swap(&mut self.request_headers_released, &mut state.request_headers_released);
+        std::mem::swap(&mut self.response_headers_released, &mut state.response_headers_released);
+    }
+}
+
+/// A filter: one root context (plugin instance) in a [`Vm`], started and configured,
+/// and its stream contexts.
 pub struct Filter {
     /// The name from the chain file.
     pub name: String,
-    store: Store<HostState>,
-    instance: Instance,
-    next_context_id: i32,
+    vm: std::rc::Rc<std::cell::RefCell<Vm>>,
+    /// This root context's host state while no call of it runs.
+    own: RootState,
     /// Set when a call into the instance trapped (Kong replaces such an instance).
     pub trapped: bool,
 }
 
 impl Filter {
-    /// The instance's store, for the profiler's hooks.
+    /// Runs `f` on the instance's store, for the profiler's hooks.
     #[cfg(feature = "profiling")]
-    pub(crate) fn store_mut(&mut self) -> &mut Store<HostState> {
-        &mut self.store
+    pub(crate) fn with_store<R>(&mut self, f: impl FnOnce(&mut Store<HostState>) -> R) -> R {
+        f(&mut self.vm.borrow_mut().store)
     }
 
     /// Bytes of the instance's linear memory (`memory` export), in whole wasm pages.
     pub fn memory_bytes(&mut self) -> usize {
-        match self.instance.get_memory(&mut self.store, "memory") {
-            Some(memory) => memory.data_size(&self.store),
+        let mut vm = self.vm.borrow_mut();
+        let Vm { store, instance, .. } = &mut *vm;
+        match instance.get_memory(&mut *store, "memory") {
+            Some(memory) => memory.data_size(&*store),
             None => 0,
         }
+    }
+
+    /// Whether `other` runs in the same VM as this filter.
+    pub fn shares_vm_with(&self, other: &Filter) -> bool {
+        std::rc::Rc::ptr_eq(&self.vm, &other.vm)
     }
 
     /// Instantiates `spec`'s module, then runs `_initialize`, `proxy_on_context_create`,
@@ -86,6 +138,20 @@ impl Filter {
         vm_config: &serde_json::Value,
         shared: Shared,
     ) -> Result<Filter> {
+        let vm = Filter::new_vm(engine, module, spec, vm_config, shared)?;
+        Filter::join(vm, spec)
+    }
+
+    /// A fresh instance of `module`, `_initialize` run, no root context yet.
+    ///
+    /// Errors: link or instantiation failure, a trap in `_initialize`.
+    pub fn new_vm(
+        engine: &wasmtime::Engine,
+        module: &wasmtime::Module,
+        spec: &FilterSpec,
+        vm_config: &serde_json::Value,
+        shared: Shared,
+    ) -> Result<std::rc::Rc<std::cell::RefCell<Vm>>> {
         let mut linker = Linker::new(engine);
         abi::add_to_linker(&mut linker)?;
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut HostState| &mut s.wasi)?;
@@ -93,11 +159,12 @@ impl Filter {
             wasi: WasiCtxBuilder::new().build_p1(),
             filter_name: spec.name.clone(),
             vm_config: config_bytes(vm_config),
-            plugin_config: config_bytes(&spec.config),
+            plugin_config: Vec::new(),
             shared,
             local_reply: None,
             continued: false,
             tick_period_ms: 0,
+            root_context_id: ROOT_CONTEXT_ID,
             context_id: ROOT_CONTEXT_ID,
             callback: Callback::Root,
             pending_calls: Default::default(),
@@ -115,76 +182,132 @@ impl Filter {
         let instance = linker
             .instantiate(&mut store, module)
             .with_context(|| format!("filter {:?}: cannot instantiate {}", spec.name, spec.module.display()))?;
-        let mut filter = Filter { name: spec.name.clone(), store, instance, next_context_id: ROOT_CONTEXT_ID + 1, trapped: false };
-        filter.store.data_mut().callback = Callback::Configure;
-        let started = filter.start();
-        filter.store.data_mut().callback = Callback::Root;
-        started?;
+        if instance.get_func(&mut store, "_initialize").is_some() {
+            instance
+                .get_typed_func::<(), ()>(&mut store, "_initialize")
+                .with_context(|| format!("filter {:?}: bad export _initialize", spec.name))?
+                .call(&mut store, ())?;
+        }
+        Ok(std::rc::Rc::new(std::cell::RefCell::new(Vm { store, instance, next_context_id: ROOT_CONTEXT_ID })))
+    }
+
+    /// Creates `spec`'s root context in `vm` and starts it as cpp-host's
+    /// `WasmBase::start` and `configure` do: `proxy_on_context_create(root, 0)`,
+    /// `proxy_on_vm_start(root, vm_config_size)`, `proxy_on_configure(root, size)`.
+    ///
+    /// Errors: a trap, or `false` from start or configure ([`StartFailure`]).
+    pub fn join(vm: std::rc::Rc<std::cell::RefCell<Vm>>, spec: &FilterSpec) -> Result<Filter> {
+        let root_context_id = {
+            let mut vm = vm.borrow_mut();
+            let id = vm.next_context_id;
+            vm.next_context_id += 1;
+            id
+        };
+        let own = RootState {
+            filter_name: spec.name.clone(),
+            plugin_config: config_bytes(&spec.config),
+            root_context_id,
+            local_reply: None,
+            continued: false,
+            tick_period_ms: 0,
+            pending_calls: Default::default(),
+            call_response: None,
+            request_headers_released: false,
+            response_headers_released: false,
+        };
+        let mut filter = Filter { name: spec.name.clone(), vm, own, trapped: false };
+        filter.start()?;
         Ok(filter)
     }
 
-    fn func<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(&mut self, name: &str) -> Result<TypedFunc<P, R>> {
-        self.instance
-            .get_typed_func::<P, R>(&mut self.store, name)
-            .with_context(|| format!("filter {:?}: bad or missing export {name}", self.name))
+    /// The root context id of this filter.
+    pub fn root_context_id(&self) -> i32 {
+        self.own.root_context_id
+    }
+
+    /// Runs `f` with this root context's state in the store.
+    fn call<R>(&mut self, callback: Callback, context_id: i32, f: impl FnOnce(&mut Store<HostState>, &Instance) -> R) -> R {
+        let mut vm = self.vm.borrow_mut();
+        let Vm { store, instance, .. } = &mut *vm;
+        self.own.swap(store.data_mut());
+        {
+            let state = store.data_mut();
+            state.context_id = context_id;
+            state.callback = callback;
+        }
+        let result = f(store, instance);
+        {
+            let state = store.data_mut();
+            state.context_id = state.root_context_id;
+            state.callback = Callback::Root;
+        }
+        self.own.swap(store.data_mut());
+        result
+    }
+
+    fn func<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+        name: &str,
+        filter: &str,
+        store: &mut Store<HostState>,
+        instance: &Instance,
+    ) -> Result<TypedFunc<P, R>> {
+        instance.get_typed_func::<P, R>(&mut *store, name).with_context(|| format!("filter {filter:?}: bad or missing export {name}"))
     }
 
     fn start(&mut self) -> Result<()> {
-        if self.instance.get_func(&mut self.store, "_initialize").is_some() {
-            self.func::<(), ()>("_initialize")?.call(&mut self.store, ())?;
-        }
-        self.func::<(i32, i32), ()>("proxy_on_context_create")?.call(&mut self.store, (ROOT_CONTEXT_ID, 0))?;
-        let vm_config_len = self.store.data().vm_config.len() as i32;
-        let started = self.func::<(i32, i32), i32>("proxy_on_vm_start")?.call(&mut self.store, (ROOT_CONTEXT_ID, vm_config_len))?;
-        if started == 0 {
-            return Err(wasmtime::Error::new(StartFailure { filter: self.name.clone(), step: "on_vm_start" }));
-        }
-        let config_len = self.store.data().plugin_config.len() as i32;
-        let configured = self.func::<(i32, i32), i32>("proxy_on_configure")?.call(&mut self.store, (ROOT_CONTEXT_ID, config_len))?;
-        if configured == 0 {
-            return Err(wasmtime::Error::new(StartFailure { filter: self.name.clone(), step: "on_configure" }));
-        }
-        Ok(())
+        let root = self.own.root_context_id;
+        let name = self.name.clone();
+        self.call(Callback::Configure, root, |store, instance| {
+            Filter::func::<(i32, i32), ()>("proxy_on_context_create", &name, store, instance)?.call(&mut *store, (root, 0))?;
+            let vm_config_len = store.data().vm_config.len() as i32;
+            let started = Filter::func::<(i32, i32), i32>("proxy_on_vm_start", &name, store, instance)?.call(&mut *store, (root, vm_config_len))?;
+            if started == 0 {
+                return Err(wasmtime::Error::new(StartFailure { filter: name.clone(), step: "on_vm_start" }));
+            }
+            let config_len = store.data().plugin_config.len() as i32;
+            let configured = Filter::func::<(i32, i32), i32>("proxy_on_configure", &name, store, instance)?.call(&mut *store, (root, config_len))?;
+            if configured == 0 {
+                return Err(wasmtime::Error::new(StartFailure { filter: name.clone(), step: "on_configure" }));
+            }
+            Ok(())
+        })
     }
 
     /// Creates an HTTP context for a new stream; returns its id.
     pub fn create_stream(&mut self) -> Result<i32> {
-        let id = self.next_context_id;
-        self.next_context_id += 1;
-        self.func::<(i32, i32), ()>("proxy_on_context_create")?.call(&mut self.store, (id, ROOT_CONTEXT_ID))?;
-        let state = self.store.data_mut();
-        state.request_headers_released = false;
-        state.response_headers_released = false;
+        let id = {
+            let mut vm = self.vm.borrow_mut();
+            let id = vm.next_context_id;
+            vm.next_context_id += 1;
+            id
+        };
+        let root = self.own.root_context_id;
+        let name = self.name.clone();
+        let result = self.call(Callback::Root, root, |store, instance| {
+            Filter::func::<(i32, i32), ()>("proxy_on_context_create", &name, store, instance)?.call(&mut *store, (id, root))
+        });
+        self.trapped |= result.is_err();
+        result?;
+        self.own.request_headers_released = false;
+        self.own.response_headers_released = false;
         Ok(id)
     }
 
-    fn enter(&mut self, context_id: i32, callback: Callback) {
-        let state = self.store.data_mut();
-        state.context_id = context_id;
-        state.callback = callback;
-        state.continued = false;
-    }
-
-    fn leave(&mut self) {
-        let state = self.store.data_mut();
-        state.context_id = ROOT_CONTEXT_ID;
-        state.callback = Callback::Root;
-    }
-
     fn stream_call(&mut self, export: &str, callback: Callback, args: (i32, i32, i32)) -> Result<Action> {
-        self.store.data_mut().local_reply = None;
-        self.enter(args.0, callback);
-        let result = self.func::<(i32, i32, i32), i32>(export)?.call(&mut self.store, args);
-        self.leave();
+        self.own.local_reply = None;
+        self.own.continued = false;
+        let name = self.name.clone();
+        let result = self.call(callback, args.0, |store, instance| {
+            Filter::func::<(i32, i32, i32), i32>(export, &name, store, instance)?.call(&mut *store, args)
+        });
         self.trapped |= result.is_err();
         let action = result?;
-        let action = if action == 0 || self.store.data().continued { Action::Continue } else { Action::Pause };
+        let action = if action == 0 || self.own.continued { Action::Continue } else { Action::Pause };
         if action == Action::Continue {
             // Envoy's Context drops a headers map once its callback continues.
-            let state = self.store.data_mut();
             match callback {
-                Callback::RequestHeaders => state.request_headers_released = true,
-                Callback::ResponseHeaders => state.response_headers_released = true,
+                Callback::RequestHeaders => self.own.request_headers_released = true,
+                Callback::ResponseHeaders => self.own.response_headers_released = true,
                 _ => {}
             }
         }
@@ -194,22 +317,22 @@ impl Filter {
     /// Whether `proxy_continue_stream` was called during the last callback (for the
     /// stream it ran for); clears the flag.
     pub fn take_continued(&mut self) -> bool {
-        std::mem::take(&mut self.store.data_mut().continued)
+        std::mem::take(&mut self.own.continued)
     }
 
     /// The next call dispatched with `proxy_http_call` and not performed yet.
     pub fn next_pending_call(&mut self) -> Option<HttpCall> {
-        self.store.data_mut().pending_calls.pop_front()
+        self.own.pending_calls.pop_front()
     }
 
     /// Whether calls are waiting to be performed.
     pub fn has_pending_calls(&self) -> bool {
-        !self.store.data().pending_calls.is_empty()
+        !self.own.pending_calls.is_empty()
     }
 
     /// The period set with `proxy_set_tick_period_milliseconds` (0: none).
     pub fn tick_period_ms(&self) -> u32 {
-        self.store.data().tick_period_ms
+        self.own.tick_period_ms
     }
 
     /// `proxy_on_http_call_response(context, token, headers, body_size, trailers)` for
@@ -225,23 +348,26 @@ impl Filter {
             response.body.len() as i32,
             response.trailers.len() as i32,
         );
-        self.store.data_mut().call_response = Some(response);
-        self.enter(call.context_id, Callback::HttpCallResponse);
-        let result = self.func::<(i32, i32, i32, i32, i32), ()>("proxy_on_http_call_response").and_then(|f| f.call(&mut self.store, args));
-        self.leave();
-        self.store.data_mut().call_response = None;
+        self.own.call_response = Some(response);
+        let name = self.name.clone();
+        let result = self.call(Callback::HttpCallResponse, call.context_id, |store, instance| {
+            Filter::func::<(i32, i32, i32, i32, i32), ()>("proxy_on_http_call_response", &name, store, instance)?.call(&mut *store, args)
+        });
+        self.own.call_response = None;
         self.trapped |= result.is_err();
         result
     }
 
     /// `proxy_on_tick(root_context)`; a filter without that export is left alone.
     pub fn on_tick(&mut self) -> Result<()> {
-        if self.instance.get_func(&mut self.store, "proxy_on_tick").is_none() {
-            return Ok(());
-        }
-        self.enter(ROOT_CONTEXT_ID, Callback::Tick);
-        let result = self.func::<i32, ()>("proxy_on_tick").and_then(|f| f.call(&mut self.store, ROOT_CONTEXT_ID));
-        self.leave();
+        let root = self.own.root_context_id;
+        let name = self.name.clone();
+        let result = self.call(Callback::Tick, root, |store, instance| {
+            if instance.get_func(&mut *store, "proxy_on_tick").is_none() {
+                return Ok(());
+            }
+            Filter::func::<i32, ()>("proxy_on_tick", &name, store, instance)?.call(&mut *store, root)
+        });
         self.trapped |= result.is_err();
         result
     }
@@ -268,19 +394,18 @@ impl Filter {
 
     /// The local response the last callback sent, if any.
     pub fn take_local_reply(&mut self) -> Option<LocalReply> {
-        self.store.data_mut().local_reply.take()
+        self.own.local_reply.take()
     }
 
     /// Ends a stream: `proxy_on_log`, `proxy_on_done`, `proxy_on_delete`.
     pub fn finish_stream(&mut self, id: i32) -> Result<()> {
-        self.enter(id, Callback::Log);
-        let result = (|| {
-            self.func::<i32, ()>("proxy_on_log")?.call(&mut self.store, id)?;
-            self.func::<i32, i32>("proxy_on_done")?.call(&mut self.store, id)?;
-            self.func::<i32, ()>("proxy_on_delete")?.call(&mut self.store, id)
-        })();
-        self.leave();
-        self.store.data_mut().local_reply = None;
+        let name = self.name.clone();
+        let result = self.call(Callback::Log, id, |store, instance| {
+            Filter::func::<i32, ()>("proxy_on_log", &name, store, instance)?.call(&mut *store, id)?;
+            Filter::func::<i32, i32>("proxy_on_done", &name, store, instance)?.call(&mut *store, id)?;
+            Filter::func::<i32, ()>("proxy_on_delete", &name, store, instance)?.call(&mut *store, id)
+        });
+        self.own.local_reply = None;
         self.trapped |= result.is_err();
         result
     }
@@ -290,20 +415,19 @@ impl Filter {
     ///
     /// Errors: a trap.
     pub fn reconfigure(&mut self, config: &serde_json::Value) -> Result<bool> {
-        self.store.data_mut().plugin_config = config_bytes(config);
-        self.store.data_mut().callback = Callback::Configure;
-        let len = self.store.data().plugin_config.len() as i32;
-        let result = self.func::<(i32, i32), i32>("proxy_on_configure").and_then(|f| Ok(f.call(&mut self.store, (ROOT_CONTEXT_ID, len))?));
-        self.store.data_mut().callback = Callback::Root;
+        self.own.plugin_config = config_bytes(config);
+        let root = self.own.root_context_id;
+        let len = self.own.plugin_config.len() as i32;
+        let name = self.name.clone();
+        let result = self.call(Callback::Configure, root, |store, instance| {
+            Ok::<_, wasmtime::Error>(Filter::func::<(i32, i32), i32>("proxy_on_configure", &name, store, instance)?.call(&mut *store, (root, len))?)
+        });
         self.trapped |= result.is_err();
         Ok(result? != 0)
     }
 
     /// Bytes of linear memory the instance uses now.
     pub fn memory_size(&mut self) -> usize {
-        match self.instance.get_memory(&mut self.store, "memory") {
-            Some(m) => m.data_size(&self.store),
-            None => 0,
-        }
+        self.memory_bytes()
     }
 }

@@ -92,7 +92,12 @@ impl Sampler {
     /// a trap is not sampled.
     pub fn attach(&self, chain: &mut Chain) {
         for filter in chain.filters_mut() {
-            let store = filter.store_mut();
+            filter.with_store(|store| self.hook(store));
+        }
+    }
+
+    fn hook(&self, store: &mut wasmtime::Store<crate::abi::HostState>) {
+        {
             let profiler = self.profiler.clone();
             let counters = self.counters.clone();
             store.epoch_deadline_callback(move |store| {

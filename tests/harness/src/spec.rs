@@ -76,7 +76,17 @@ pub struct ChainSpec {
     /// 2026-12-07"; `ngx_proxy_wasm_properties.c`). Default false: Kong Gateway.
     #[serde(default)]
     pub plain_nginx: bool,
+    /// Envoy profile: the listener's `per_connection_buffer_limit_bytes` (default
+    /// [`ENVOY_BUFFER_LIMIT_BYTES`]): a body a filter buffers (StopIterationAndBuffer)
+    /// past it ends the stream (413 on the request side, 500 or a reset on the response
+    /// side; `filter_manager.cc` `requestDataTooLarge`, `responseDataTooLarge`).
+    #[serde(default)]
+    pub buffer_limit_bytes: Option<usize>,
 }
+
+/// Envoy's default `per_connection_buffer_limit_bytes`: 1 MiB
+/// (`envoy/config/listener/v3/listener.proto`, `envoy/config/cluster/v3/cluster.proto`).
+pub const ENVOY_BUFFER_LIMIT_BYTES: usize = 1024 * 1024;
 
 /// The Envoy the `envoy` profile behaves like: `{"version": "1.35",
 /// "allow_on_headers_stop_iteration": true}`.

@@ -209,7 +209,14 @@ fn paused_body_callbacks_buffer_until_the_end_of_the_stream() {
     let a: Vec<String> = trace(&outcome).into_iter().filter(|l| l.starts_with("a: request_body")).collect();
     assert_eq!(
         a,
-        ["a: request_body size=4 eos=false body=abcd", "a: request_body size=8 eos=false body=abcdefgh", "a: request_body size=10 eos=true body=abcdefghij"]
+        // Envoy's HTTP/1 codec ends the body with an empty end-of-stream callback
+        // (`ServerConnectionImpl::onMessageComplete`): the whole body comes with it.
+        [
+            "a: request_body size=4 eos=false body=abcd",
+            "a: request_body size=8 eos=false body=abcdefgh",
+            "a: request_body size=10 eos=false body=abcdefghij",
+            "a: request_body size=10 eos=true body=abcdefghij"
+        ]
     );
     // b sees the released buffer once, whole.
     let b: Vec<String> = trace(&outcome).into_iter().filter(|l| l.starts_with("b: request_body")).collect();

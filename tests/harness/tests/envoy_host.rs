@@ -53,7 +53,9 @@ fn with_allow_on_headers_stop_iteration_the_held_filter_gets_the_body() {
     let outcome = run(&mut chain, post("/", "hello").header("x-pause", "forever"));
     assert_eq!(outcome.hung, None);
     assert_eq!(outcome.status, 200);
-    assert!(messages(&outcome, "a").contains(&"request_body size=5 eos=true body=hello".to_string()));
+    // The HTTP/1 codec: the data, then an empty end-of-stream callback.
+    let body: Vec<String> = messages(&outcome, "a").into_iter().filter(|m| m.starts_with("request_body")).collect();
+    assert_eq!(body, ["request_body size=5 eos=false body=hello", "request_body size=0 eos=true body="]);
     assert_eq!(outcome.upstream.expect("upstream").body, "hello");
 }
 
@@ -94,6 +96,50 @@ fn set_buffer_bytes_follows_envoys_copy_from() {
         assert!(messages(&outcome, "a").contains(&format!("set_body status={status}")), "{spec}: {:#?}", outcome.logs);
         assert_eq!(outcome.upstream.expect("upstream").body, upstream_body, "{spec}");
     }
+}
+
+#[test]
+fn an_http1_request_body_ends_with_an_empty_end_of_stream_callback() {
+    // http1/codec_impl.cc: onBody decodes each read with end_stream false,
+    // onMessageComplete an empty buffer with end_stream true; a bodiless request ends
+    // at its headers (deferred_end_stream_headers_).
+    let spec = ChainSpec { filters: vec![probe("a", "")], body_chunk_size: Some(3), ..ChainSpec::default() };
+    let mut chain = harness().chain(&spec).expect("chain");
+    let outcome = run(&mut chain, post("/", "hello"));
+    let body: Vec<String> = messages(&outcome, "a").into_iter().filter(|m| m.starts_with("request_")).collect();
+    assert_eq!(
+        body,
+        [
+            "request_headers headers=4 eos=false",
+            "request_body size=3 eos=false body=hel",
+            "request_body size=2 eos=false body=lo",
+            "request_body size=0 eos=true body=",
+        ]
+    );
+    assert_eq!(outcome.upstream.expect("upstream").body, "hello");
+}
+
+#[test]
+fn a_buffered_body_past_the_buffer_limit_ends_the_stream() {
+    // filter_manager.cc: a StopIterationAndBuffer buffer past
+    // per_connection_buffer_limit_bytes: requestDataTooLarge answers 413
+    // `Payload Too Large`; responseDataTooLarge resets a stream whose headers went out.
+    let spec = ChainSpec { filters: vec![probe("a", "")], body_chunk_size: Some(4), buffer_limit_bytes: Some(8), ..ChainSpec::default() };
+    let mut chain = harness().chain(&spec).expect("chain");
+    let outcome = run(&mut chain, post("/", "0123456789").header("x-buffer", "request"));
+    assert_eq!((outcome.status, outcome.body.as_str()), (413, "Payload Too Large"));
+    assert_eq!(outcome.header("content-type"), Some("text/plain"));
+    assert!(outcome.upstream.is_none());
+    // Within the limit, the same buffering passes.
+    let outcome = run(&mut chain, post("/", "01234567").header("x-buffer", "request"));
+    assert_eq!(outcome.status, 200);
+    assert_eq!(outcome.upstream.expect("upstream").body, "01234567");
+    // The response side, once the headers went out: a reset.
+    let upstream = wasm_harness::UpstreamSpec { body: Some("0123456789".into()), ..Default::default() };
+    let request = RequestSpec { upstream: Some(upstream), ..RequestSpec::get("/").header("x-buffer", "response") };
+    let outcome = run(&mut chain, request);
+    assert!(outcome.reset, "{outcome:?}");
+    assert_eq!(wasm_harness::ENVOY_BUFFER_LIMIT_BYTES, 1 << 20, "Envoy's default");
 }
 
 // Local replies.
@@ -160,6 +206,31 @@ fn filter_state_never_shadows_a_built_in_attribute() {
     let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
     let outcome = run(&mut chain, RequestSpec::get("/").header("x-set-property", "plugin_name=other").header("x-property", "plugin_name"));
     assert_eq!(outcome.header("x-probe-property"), Some("a"));
+}
+
+#[test]
+fn plugins_of_one_module_share_one_vm() {
+    // cpp-host WasmBase: one VM per vm_id per worker, one root context per root_id
+    // (`WasmBase::start`); our envoy.yaml gives both roles one vm_id. The probe counts
+    // requests in a module-level counter: both filters of a stream see one counter.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", ""), probe("b", "")]);
+    let filters = chain.filters_mut();
+    assert!(filters[0].shares_vm_with(&filters[1]));
+    assert_ne!(filters[0].root_context_id(), filters[1].root_context_id());
+    let outcome = run(&mut chain, RequestSpec::get("/"));
+    let mut seen: Vec<&str> = outcome.headers.iter().filter(|(n, _)| n == "x-probe-instance-requests").map(|(_, v)| v.as_str()).collect();
+    seen.sort();
+    assert_eq!(seen, ["1", "2"], "one module-level counter for both filters");
+    // Each root context keeps its own configuration and ticks; the names stay apart.
+    assert!(messages(&outcome, "a").iter().any(|m| m.starts_with("request_headers")));
+    assert!(messages(&outcome, "b").iter().any(|m| m.starts_with("request_headers")));
+    // Kong's engine: one instance per filter here (kong-engine.md: a trap re-creates the
+    // trapped filter's instance alone).
+    let spec = ChainSpec { filters: vec![probe("a", ""), probe("b", "")], profile: wasm_harness::HostProfile::Kong, ..ChainSpec::default() };
+    let mut kong = harness().chain(&spec).expect("chain");
+    let outcome = run(&mut kong, RequestSpec::get("/"));
+    let seen: Vec<&str> = outcome.headers.iter().filter(|(n, _)| n == "x-probe-instance-requests").map(|(_, v)| v.as_str()).collect();
+    assert_eq!(seen, ["1", "1"]);
 }
 
 // The Envoy mode in chain files and in the shipped envoy.yaml.

@@ -31,7 +31,7 @@
 //! - `x-set-path: /p?q` → sets `:path`; `x-probe-path-after: <:path read back>`. Runs
 //!   before `x-set-property`, so both can be combined.
 //! - `x-set-body: start,size,data` → `proxy_set_buffer_bytes(HttpRequestBody, start,
-//!   size, data)` in `on_http_request_body`; status logged (`set_body status=N`).
+//!   size, data)` in the first `on_http_request_body`; status logged (`set_body status=N`).
 //! - `x-map-probe: get-response-in-request` (`x-probe-map-status` = status of reading
 //!   response header `content-type` during request headers), `pairs-trailers` (status of
 //!   the request trailers pairs read), `set-request-in-response-headers` (replaces
@@ -398,7 +398,7 @@ mod filter {
         fn on_http_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
             let body = self.get_http_request_body(0, size).unwrap_or_default();
             info(format!("request_body size={size} eos={end_of_stream} body={}", String::from_utf8_lossy(&body)));
-            if let Some(spec) = self.set_body.clone() {
+            if let Some(spec) = self.set_body.take() {
                 let mut parts = spec.splitn(3, ',');
                 let start = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
                 let size = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
