@@ -56,6 +56,8 @@ pub fn chain_with_vm(role: &str, profile: HostProfile, config: Value, vm_config:
         vm_config: shipped_vm_config(profile, vm_config),
         profile,
         envoy: wasm_harness::EnvoyMode::V1_35_HOLD,
+        // envoy.yaml's upgrade_configs: [{upgrade_type: websocket}].
+        upgrade_types: vec!["websocket".into()],
         ..ChainSpec::default()
     };
     harness().chain(&spec).unwrap_or_else(|e| panic!("{role} under {profile:?}: {e:#}"))

@@ -61,6 +61,10 @@ pub struct Chain {
     client_body_buffer_size: usize,
     /// Envoy: `per_connection_buffer_limit_bytes` (see [`ChainSpec::buffer_limit_bytes`]).
     buffer_limit: usize,
+    /// Envoy: the upgrade types the connection manager accepts ([`ChainSpec::upgrade_types`]).
+    upgrade_types: Vec<String>,
+    /// Envoy: request ids handed out (`x-request-id`).
+    request_ids: u64,
     /// What the upstream received in the request being run, once it did.
     last_upstream: Option<UpstreamRequest>,
     /// The downstream connection of the stream being run ([`Chain::connect`]).
@@ -206,6 +210,8 @@ impl Chain {
             vm_config: spec.vm_config.clone(),
             client_body_buffer_size: spec.client_body_buffer_size.unwrap_or(DEFAULT_CLIENT_BODY_BUFFER_SIZE),
             buffer_limit: spec.buffer_limit_bytes.unwrap_or(ENVOY_BUFFER_LIMIT_BYTES),
+            upgrade_types: spec.upgrade_types.iter().map(|t| t.to_ascii_lowercase()).collect(),
+            request_ids: 0,
             last_upstream: None,
             connection: Default::default(),
             next_connection_id: 1,
@@ -316,7 +322,7 @@ impl Chain {
         let admitted;
         let request = match crate::codec::admit(self.shared.profile, request) {
             crate::codec::Admission::AsIs => request,
-            crate::codec::Admission::Rejected(outcome) => return Ok(outcome),
+            crate::codec::Admission::Rejected(outcome) => return self.unseen_stream(outcome),
             crate::codec::Admission::Dropped(spec, lines) => {
                 self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()).extend(lines);
                 admitted = spec;
@@ -325,7 +331,10 @@ impl Chain {
         };
         if !self.kong() {
             if let Some(trap) = &self.vm_failed {
-                return Ok(self.failed_vm_outcome(trap.clone()));
+                return Ok(envoy_response_headers(self.failed_vm_outcome(trap.clone())));
+            }
+            if let Some(refused) = self.refused_upgrade(request) {
+                return self.unseen_stream(refused).map(envoy_response_headers);
             }
             let result = self.run_inner(request);
             if let Err(e) = &result {
@@ -333,7 +342,7 @@ impl Chain {
                     self.vm_failed = Some(e.root_cause().to_string());
                 }
             }
-            return result;
+            return result.map(envoy_response_headers);
         }
         self.restart_trapped()?;
         match self.run_inner(request) {
@@ -341,6 +350,43 @@ impl Chain {
             Err(e) if is_host_crash(&e) => Err(e),
             Err(e) => Ok(self.trap_outcome(&e)),
         }
+    }
+
+    /// Envoy: an upgrade request whose type the connection manager does not accept
+    /// ([`ChainSpec::upgrade_types`]) gets 403 with an empty body before any filter sees
+    /// it (`conn_manager_impl.cc` `ActiveStream::decodeHeaders`: the filter chain
+    /// refuses the upgrade, `sendLocalReply(Code::Forbidden, "", ..., upgrade_failed)`).
+    fn refused_upgrade(&self, request: &RequestSpec) -> Option<Outcome> {
+        let pairs = request.headers.byte_pairs();
+        let value = |name: &str| pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| String::from_utf8_lossy(v).to_ascii_lowercase());
+        let upgrade = value("upgrade")?;
+        if !value("connection").is_some_and(|c| c.split(',').any(|t| t.trim() == "upgrade")) {
+            return None;
+        }
+        if self.upgrade_types.iter().any(|t| *t == upgrade) {
+            return None;
+        }
+        let line = format!("upgrade_failed: upgrade type {upgrade:?} not in the connection manager's upgrade_configs");
+        Some(Outcome::new(403, Vec::new(), Vec::new(), None, vec![LogEntry { filter: String::new(), level: "debug".into(), message: line }]))
+    }
+
+    /// Envoy: a stream the connection manager answered itself (a codec 400, a refused
+    /// upgrade): every filter still gets a context and `proxy_on_log`, with no request
+    /// headers to read (envoy-host.md "Before any filter runs, and after").
+    fn unseen_stream(&mut self, outcome: Outcome) -> Result<Outcome> {
+        if self.kong() {
+            return Ok(outcome);
+        }
+        let connection = self.connection.clone();
+        *self.lock_stream() = Default::default();
+        self.lock_stream().connection = connection;
+        let ids: Vec<i32> = self.filters.iter_mut().map(Filter::create_stream).collect::<Result<_>>()?;
+        for (filter, id) in self.filters.iter_mut().zip(&ids) {
+            filter.finish_stream(*id)?;
+        }
+        let mut outcome = outcome;
+        outcome.logs.extend(std::mem::take(&mut *self.shared.logs.lock().unwrap_or_else(|e| e.into_inner())));
+        Ok(outcome)
     }
 
     /// Envoy: a stream after a trap failed the VM. With `fail_open: false` (what our
@@ -404,17 +450,21 @@ impl Chain {
             RequestEnd::Upstream => {
                 let upstream_request = self.upstream_request();
                 self.last_upstream = Some(upstream_request.clone());
+                let started = std::time::Instant::now();
                 let answer = match (&mut self.ws_handshake, &mut self.upstream_fn, &request.upstream) {
                     (Some(handshake), _, _) => handshake(&upstream_request),
                     (None, Some(forward), None) => forward(&upstream_request),
                     _ => upstream::respond(&upstream_request, request.upstream.as_ref()),
                 };
                 self.lock_stream().upstream_answered = true;
-                let response = Response {
-                    status: answer.status,
-                    headers: answer.headers,
-                    body: answer.body,
-                };
+                let mut headers = answer.headers;
+                if !self.kong() {
+                    // router.cc `onUpstreamHeaders`: the upstream's time, in ms, before
+                    // the response filters run.
+                    let ms = started.elapsed().as_millis().to_string().into_bytes();
+                    headers.push(("x-envoy-upstream-service-time".into(), ms));
+                }
+                let response = Response { status: answer.status, headers, body: answer.body };
                 (response, self.filters.len() - 1, Some(upstream_request))
             }
         };
@@ -529,6 +579,8 @@ impl Chain {
 
     fn load_request(&mut self, request: &RequestSpec) {
         let connection = self.connection.clone();
+        self.request_ids += 1;
+        let request_number = self.request_ids;
         let mut stream = self.lock_stream();
         *stream = Default::default();
         stream.connection = connection;
@@ -548,6 +600,9 @@ impl Chain {
             (":scheme".into(), b"http".to_vec()),
         ];
         stream.request_headers.extend(headers.into_iter().filter(|(n, _)| n != "host"));
+        if self.shared.profile == HostProfile::Envoy {
+            envoy_request_headers(&mut stream.request_headers, request_number);
+        }
         stream.request_body = request.body.clone().unwrap_or_default().0;
         stream.request_uri = path.clone();
         match path.iter().position(|&b| b == b'?') {
@@ -1035,4 +1090,86 @@ fn start_error(shared: &Shared, spec: &FilterSpec, e: wasmtime::Error) -> wasmti
         return e;
     }
     e.context(detail.join("\n"))
+}
+
+/// What Envoy's connection manager does to request headers before any filter runs
+/// (`conn_manager_utility.cc` `ConnectionManagerUtility::mutateRequestHeaders`, with
+/// `use_remote_address` false as in our envoy.yaml): hop-by-hop headers removed
+/// (`connection` and `upgrade` kept on an upgrade request), `x-forwarded-proto` set to
+/// the scheme when absent, `x-request-id` generated when absent (a UUID v4).
+fn envoy_request_headers(headers: &mut Vec<(String, Vec<u8>)>, n: u64) {
+    let has = |headers: &Vec<(String, Vec<u8>)>, name: &str| headers.iter().any(|(h, _)| h == name);
+    let upgrade = has(headers, "upgrade")
+        && headers.iter().any(|(h, v)| h == "connection" && String::from_utf8_lossy(v).to_ascii_lowercase().split(',').any(|t| t.trim() == "upgrade"));
+    headers.retain(|(h, _)| match h.as_str() {
+        "keep-alive" | "proxy-connection" | "transfer-encoding" => false,
+        "connection" | "upgrade" => upgrade,
+        _ => true,
+    });
+    if !has(headers, "x-forwarded-proto") {
+        headers.push(("x-forwarded-proto".into(), b"http".to_vec()));
+    }
+    if !has(headers, "x-request-id") {
+        headers.push(("x-request-id".into(), request_id(n).into_bytes()));
+    }
+}
+
+/// A UUID v4 for `x-request-id`, unique per chain and request (Envoy's
+/// `UUIDRequestIDExtension` draws it at random; tests need only its shape).
+fn request_id(n: u64) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    let a = nanos ^ n.rotate_left(32);
+    let b = n.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ nanos.rotate_left(17);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        (a >> 32) as u32,
+        (a >> 16) as u16,
+        (a as u16) & 0x0fff,
+        ((b >> 48) as u16 & 0x3fff) | 0x8000,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+/// What Envoy's connection manager adds to every response after the filters ran
+/// (`conn_manager_impl.cc` `ActiveStream::encodeHeaders` via
+/// `ConnectionManagerUtility::mutateResponseHeaders`): `date` (the date provider's) and
+/// `server: envoy` (`server_header_transformation` OVERWRITE, the default).
+fn envoy_response_headers(mut outcome: Outcome) -> Outcome {
+    let date = http_date(std::time::SystemTime::now());
+    for (name, value) in [("date", date), ("server", "envoy".to_string())] {
+        outcome.headers.retain(|(n, _)| n != name);
+        outcome.raw_headers.retain(|(n, _)| n != name);
+        outcome.headers.push((name.into(), value.clone()));
+        outcome.raw_headers.push((name.into(), value.into_bytes()));
+    }
+    outcome
+}
+
+/// `time` as an HTTP date (RFC 9110 IMF-fixdate), e.g. `Mon, 07 Dec 2026 18:00:00 GMT`.
+pub fn http_date(time: std::time::SystemTime) -> String {
+    let secs = time.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        WEEKDAYS[days.rem_euclid(7) as usize],
+        day,
+        MONTHS[(month - 1) as usize],
+        year,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }

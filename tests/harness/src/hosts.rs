@@ -131,7 +131,7 @@ fn string_value(any: Option<&Value>, what: &str, file: &Path) -> Result<Value> {
 fn envoy(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
     let mut notes = Vec::new();
     let listeners = root.pointer("/static_resources/listeners").and_then(Value::as_array).cloned().unwrap_or_default();
-    let mut chains: Vec<(String, Vec<Value>)> = Vec::new();
+    let mut chains: Vec<(String, Vec<Value>, Vec<String>)> = Vec::new();
     for listener in &listeners {
         let listener_name = listener.get("name").and_then(Value::as_str).unwrap_or("?").to_string();
         for fc in listener.get("filter_chains").and_then(Value::as_array).into_iter().flatten() {
@@ -151,13 +151,21 @@ fn envoy(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
                     })
                     .cloned()
                     .collect();
+                let upgrades: Vec<String> = typed
+                    .and_then(|t| t.get("upgrade_configs"))
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|u| u.get("enabled").and_then(Value::as_bool) != Some(false))
+                    .filter_map(|u| u.get("upgrade_type").and_then(Value::as_str).map(str::to_ascii_lowercase))
+                    .collect();
                 if !wasm.is_empty() {
-                    chains.push((listener_name.clone(), wasm));
+                    chains.push((listener_name.clone(), wasm, upgrades));
                 }
             }
         }
     }
-    let Some((listener, filters)) = chains.first().cloned() else {
+    let Some((listener, filters, upgrade_types)) = chains.first().cloned() else {
         bail!("{}: no HTTP connection manager with an envoy.filters.http.wasm filter", path.display());
     };
     if chains.len() > 1 {
@@ -212,7 +220,8 @@ fn envoy(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
         specs.push(FilterSpec { name, module, config: plugin_config });
     }
     let envoy = crate::spec::EnvoyMode { allow_on_headers_stop_iteration, ..Default::default() };
-    let spec = ChainSpec { filters: specs, vm_config, properties: BTreeMap::new(), profile: HostProfile::Envoy, envoy, ..ChainSpec::default() };
+    let spec =
+        ChainSpec { filters: specs, vm_config, properties: BTreeMap::new(), profile: HostProfile::Envoy, envoy, upgrade_types, ..ChainSpec::default() };
     Ok(Loaded { spec, kind: SourceKind::Envoy, notes })
 }
 

@@ -82,6 +82,13 @@ pub struct ChainSpec {
     /// side; `filter_manager.cc` `requestDataTooLarge`, `responseDataTooLarge`).
     #[serde(default)]
     pub buffer_limit_bytes: Option<usize>,
+    /// Envoy profile: the connection manager's `upgrade_configs[].upgrade_type`s, e.g.
+    /// `["websocket"]` (what `envoy/envoy.yaml` sets). An upgrade request of any other
+    /// type is answered 403 before the filters see it (`conn_manager_impl.cc`: the
+    /// filter chain refuses the upgrade, `sendLocalReply(Forbidden, ..., upgrade_failed)`).
+    /// Default none, as Envoy's.
+    #[serde(default)]
+    pub upgrade_types: Vec<String>,
 }
 
 /// Envoy's default `per_connection_buffer_limit_bytes`: 1 MiB

@@ -190,7 +190,9 @@ fn local_reply_from_response_body_traps_on_kong() {
 fn end_of_stream_flags_per_profile() {
     let envoy = run(&mut chain_of(HostProfile::Envoy, &["a"]), RequestSpec::get("/"));
     let lines = trace(&envoy);
-    assert!(lines.contains(&"a: request_headers headers=4 eos=true".to_string()), "{lines:#?}");
+    // Four pseudo-headers, then x-forwarded-proto and x-request-id from the connection
+    // manager (conn_manager_utility.cc mutateRequestHeaders).
+    assert!(lines.contains(&"a: request_headers headers=6 eos=true".to_string()), "{lines:#?}");
     assert!(!lines.iter().any(|l| l.contains("request_body")), "no body, no body callback on Envoy");
 
     let kong = run(&mut chain_of(HostProfile::Kong, &["a"]), RequestSpec::get("/"));

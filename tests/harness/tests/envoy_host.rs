@@ -110,7 +110,7 @@ fn an_http1_request_body_ends_with_an_empty_end_of_stream_callback() {
     assert_eq!(
         body,
         [
-            "request_headers headers=4 eos=false",
+            "request_headers headers=6 eos=false",
             "request_body size=3 eos=false body=hel",
             "request_body size=2 eos=false body=lo",
             "request_body size=0 eos=true body=",
@@ -231,6 +231,65 @@ fn plugins_of_one_module_share_one_vm() {
     let outcome = run(&mut kong, RequestSpec::get("/"));
     let seen: Vec<&str> = outcome.headers.iter().filter(|(n, _)| n == "x-probe-instance-requests").map(|(_, v)| v.as_str()).collect();
     assert_eq!(seen, ["1", "1"]);
+}
+
+// Before any filter runs, and after.
+
+#[test]
+fn the_connection_manager_mutates_request_and_response_headers() {
+    // conn_manager_utility.cc mutateRequestHeaders: hop-by-hop headers go, x-request-id
+    // and x-forwarded-proto come; router.cc adds x-envoy-upstream-service-time before the
+    // response filters; encodeHeaders adds server and date after them.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let request = RequestSpec::get("/").header("keep-alive", "timeout=5").header("connection", "keep-alive").header("proxy-connection", "x");
+    let outcome = run(&mut chain, request);
+    let upstream = outcome.upstream.clone().expect("upstream");
+    let names: Vec<&str> = upstream.headers.iter().map(|(n, _)| n.as_str()).collect();
+    for gone in ["keep-alive", "connection", "proxy-connection"] {
+        assert!(!names.contains(&gone), "{gone} removed: {names:?}");
+    }
+    assert_eq!(upstream.headers.iter().find(|(n, _)| n == "x-forwarded-proto").map(|(_, v)| v.as_str()), Some("http"));
+    let id = upstream.headers.iter().find(|(n, _)| n == "x-request-id").map(|(_, v)| v.clone()).expect("x-request-id");
+    assert_eq!((id.len(), &id[14..15]), (36, "4"), "a UUID v4: {id}");
+    assert!(messages(&outcome, "a").contains(&"request_headers headers=6 eos=true".to_string()), "the filter sees them: {:#?}", outcome.logs);
+    assert!(outcome.header("x-envoy-upstream-service-time").is_some_and(|v| v.parse::<u64>().is_ok()));
+    assert_eq!(outcome.header("server"), Some("envoy"));
+    assert!(outcome.header("date").is_some_and(|d| d.ends_with(" GMT") && d.len() == 29), "{:?}", outcome.header("date"));
+    // A client's own x-request-id is kept.
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-request-id", "mine"));
+    assert_eq!(outcome.upstream.expect("upstream").headers.iter().find(|(n, _)| n == "x-request-id").map(|(_, v)| v.as_str()), Some("mine"));
+}
+
+#[test]
+fn an_upgrade_without_upgrade_configs_is_refused_before_the_filters() {
+    // conn_manager_impl.cc: upgrade_failed, 403 with an empty body; the filters' contexts
+    // still get proxy_on_log.
+    let upgrade = || RequestSpec::get("/ws").header("connection", "Upgrade").header("upgrade", "websocket");
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, upgrade());
+    assert_eq!((outcome.status, outcome.body.as_str()), (403, ""));
+    assert!(outcome.upstream.is_none());
+    let seen = messages(&outcome, "a");
+    assert!(!seen.iter().any(|m| m.starts_with("request_headers")), "{seen:#?}");
+    assert!(seen.iter().any(|m| m.starts_with("log")), "on_log for a stream the filter never saw: {seen:#?}");
+    // With upgrade_configs: [{upgrade_type: websocket}] the request reaches the filter.
+    let spec = ChainSpec { filters: vec![probe("a", "")], upgrade_types: vec!["websocket".into()], ..ChainSpec::default() };
+    let mut chain = harness().chain(&spec).expect("chain");
+    let outcome = run(&mut chain, upgrade());
+    assert!(messages(&outcome, "a").iter().any(|m| m.starts_with("request_headers")));
+}
+
+#[test]
+fn a_codec_error_still_logs_in_every_filter() {
+    // http1 codec error via the connection manager (early_errors_via_hcm): 400, and the
+    // stream's filters get proxy_on_log only.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", ""), probe("b", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("bad header", "x"));
+    assert_eq!(outcome.status, 400);
+    for filter in ["a", "b"] {
+        let seen = messages(&outcome, filter);
+        assert!(seen.iter().any(|m| m.starts_with("log")) && !seen.iter().any(|m| m.starts_with("request_")), "{filter}: {seen:#?}");
+    }
 }
 
 // The Envoy mode in chain files and in the shipped envoy.yaml.

@@ -16,7 +16,7 @@ use wasm_harness::ws::{ReceivedFrame, WebSocketSpec};
 use wasm_harness::{Chain, ChainSpec, HostProfile, Outcome, RequestSpec};
 
 fn chain(profile: HostProfile, chunk: Option<usize>) -> Chain {
-    let spec = ChainSpec { filters: vec![probe("a", "")], profile, body_chunk_size: chunk, ..ChainSpec::default() };
+    let spec = ChainSpec { filters: vec![probe("a", "")], profile, body_chunk_size: chunk, upgrade_types: vec!["websocket".into()], ..ChainSpec::default() };
     harness().chain(&spec).expect("chain")
 }
 
