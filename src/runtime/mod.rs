@@ -157,7 +157,9 @@ struct Setup {
 
 /// PDK and ngx functions that read or replace the request body: a `rewrite`/`access`
 /// chunk naming one makes the filter buffer the request body before running those phases.
-const REQUEST_BODY_FUNCTIONS: [&str; 10] = [
+/// `get_client_body_reader` is lua-resty-http's reader of the downstream body (read here
+/// from the buffered body, as it reads `ngx.req.socket()` on nginx).
+const REQUEST_BODY_FUNCTIONS: [&str; 11] = [
     "get_raw_body",
     "get_body",
     "read_body",
@@ -168,6 +170,7 @@ const REQUEST_BODY_FUNCTIONS: [&str; 10] = [
     "set_body_data",
     "init_body",
     "append_body",
+    "get_client_body_reader",
 ];
 
 /// Bytes a new Lua state allocates before its first collection cycle starts: more than a
