@@ -34,7 +34,8 @@ pub const KONG_SERVICE_ID: &str = "7b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e";
 pub const NGINX_VERSION: &str = "1.27.4";
 /// The host name (`ngx.hostname`, Kong's `request.host`, Envoy's `node.metadata.hostname`).
 pub const HOSTNAME: &str = "wasm-harness";
-/// The address Kong's `$upstream_addr` names for the harness's (in-process) upstream.
+/// The address Kong's `$upstream_addr` (Envoy's `upstream.address`) names for the
+/// harness's (in-process) upstream.
 pub const UPSTREAM_ADDRESS: &str = "127.0.0.1:8080";
 
 /// Whether `path` may be written with `proxy_set_property` on `profile`.
@@ -154,6 +155,8 @@ pub fn computed(profile: HostProfile, key: &str, filter: &str, stream: &StreamDa
             "request.time" => Some(int(stream.request_time_ns as i64)),
             "response.total_size" => stream.response_sizes.map(|(total, _)| int(total as i64)),
             "response.size" => stream.response_sizes.map(|(_, body)| int(body as i64)),
+            // Envoy's upstream host address once the (in-process) upstream answered.
+            "upstream.address" => stream.upstream_elapsed_ns.map(|_| UPSTREAM_ADDRESS.as_bytes().to_vec()),
             "plugin_vm_id" => Some(Vec::new()),
             "node.id" => Some(b"wasm-harness".to_vec()),
             "node.metadata.hostname" => Some(HOSTNAME.as_bytes().to_vec()),
