@@ -595,8 +595,8 @@ pub fn variable(pdk: &Pdk, name: &str) -> Option<Vec<u8>> {
             Some(format!("{}.{:03}", ms / 1000, ms % 1000).into_bytes())
         }
         // `$status`: the response status, "000" before there is one
-        // (ngx_http_variable_status).
-        "status" => {
+        // (ngx_http_variable_status); Kong's engine reads nginx's own below.
+        "status" if !pdk.scope().host_kind.is_nginx() => {
             let status = crate::pdk::kong::response::current_status(&pdk.scope());
             Some(if status > 0 { status.to_string().into_bytes() } else { b"000".to_vec() })
         }

@@ -201,7 +201,8 @@ pub fn computed(profile: HostProfile, key: &str, filter: &str, stream: &StreamDa
         "ngx.request_method" => Some(method),
         "ngx.host" => Some(host_only),
         "ngx.server_protocol" => text("HTTP/1.1"),
-        "ngx.status" => status.map(|s| s.to_string().into_bytes()),
+        // nginx's `$status`: "000" before there is a response (ngx_http_variable_status).
+        "ngx.status" => Some(status.map(|s| s.to_string()).unwrap_or_else(|| "000".to_string()).into_bytes()),
         "ngx.bytes_sent" => stream.response_sizes.map(|(total, _)| total.to_string().into_bytes()),
         "ngx.body_bytes_sent" => stream.response_sizes.map(|(_, body)| body.to_string().into_bytes()),
         // The upstream variables once the (in-process) upstream answered: its address,
