@@ -27,7 +27,10 @@
 //! - `--- properties`: host properties as a JSON object (`kong.configuration.*` ...).
 //! - `--- request` then `--- expect`, any number of pairs, run in order on the same
 //!   filter instances. The request is the harness's request JSON (`method`, `path`,
-//!   `headers`, `body`, `upstream`) plus an optional `repeat` count; a body without
+//!   `headers`, `body`, `upstream`) plus an optional `repeat` count and an optional
+//!   `ticks` count (after the request, the chain's ticking filters tick that many times,
+//!   20 ms apart, the "later" in which `ngx.timer` callbacks run; their log lines join
+//!   the request's for `logs`/`logs_absent`); a body without
 //!   `content-length`/`transfer-encoding` gets a `content-length`, as a real client sends. The expectation:
 //!   `status`; `body` (compared with trailing whitespace trimmed on both sides: Kong's
 //!   engine adds `\n` to local bodies), `body_contains`, `body_json` (a subset match);
@@ -37,9 +40,11 @@
 //!   (substrings that must each appear in some log line) and `logs_absent`.
 //! - `--- services`: services the snippet calls out to (`resty.http`), scripted on
 //!   loopback: a JSON object from the upstream name the filter dispatches to (the URL's
-//!   `host:port`) to a list of routes `{"method", "path", "body_contains", "status",
-//!   "headers", "body", "delay_ms"}` (the first route whose `method`, `path` (without the
-//!   query) and `body_contains` match answers; none: 404). Each name gets a server on
+//!   `host:port`) to a list of routes `{"method", "path", "query", "body_contains",
+//!   "request_headers", "status", "headers", "body", "delay_ms"}` (the first route whose
+//!   `method`, `path` (without the query), `query` (the raw query string), `body_contains`
+//!   and `request_headers` (`{name: value}` the call must carry, names in any case)
+//!   match answers; none: 404). Each name gets a server on
 //!   127.0.0.1 for the run, and the chain's `call_targets` maps the name to it.
 //! - `--- expect_configure_error` (no requests): the configuration is rejected and the
 //!   error contains this text.
@@ -385,6 +390,7 @@ fn run_as(snippet: &Snippet, profile: HostProfile, role: Option<&str>) -> Vec<St
     for (i, (request, expect)) in snippet.requests.iter().enumerate() {
         let mut request = request.clone();
         let repeat = request.as_object_mut().unwrap().remove("repeat").and_then(|v| v.as_u64()).unwrap_or(1);
+        let ticks = request.as_object_mut().unwrap().remove("ticks").and_then(|v| v.as_u64()).unwrap_or(0);
         let mut request: RequestSpec =
             serde_json::from_value(request).unwrap_or_else(|e| panic!("{}: request {}: {e}", snippet.name, i + 1));
         // A real client frames its body: Content-Length unless the snippet set the framing.
@@ -397,7 +403,18 @@ fn run_as(snippet: &Snippet, profile: HostProfile, role: Option<&str>) -> Vec<St
         }
         for n in 0..repeat {
             let label = if repeat > 1 { format!("request {}#{}", i + 1, n + 1) } else { format!("request {}", i + 1) };
-            match chain.run(&request) {
+            match chain.run(&request).and_then(|mut outcome| {
+                // Timers run at the instance's ticks, after the response.
+                if ticks > 0 {
+                    chain.take_logs();
+                    for _ in 0..ticks {
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        chain.tick()?;
+                    }
+                    outcome.logs.extend(chain.take_logs());
+                }
+                Ok(outcome)
+            }) {
                 Ok(outcome) => {
                     let found = check(&outcome, expect);
                     if !found.is_empty() {
@@ -460,12 +477,17 @@ fn service(routes: Value) -> u16 {
                 let body = String::from_utf8_lossy(&body).into_owned();
                 let mut words = head.split_whitespace();
                 let (method, target) = (words.next().unwrap_or_default(), words.next().unwrap_or_default());
-                let path = target.split('?').next().unwrap_or_default();
+                let (path, query) = target.split_once('?').unwrap_or((target, ""));
+                let header_of = |name: &str| {
+                    head.lines().skip(1).filter_map(|l| l.split_once(':')).find(|(n, _)| n.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string())
+                };
                 let text = |r: &Value, k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
                 let route = routes.as_array().into_iter().flatten().find(|r| {
                     text(r, "method").is_none_or(|m| m == method)
                         && text(r, "path").is_none_or(|p| p == path)
+                        && text(r, "query").is_none_or(|q| q == query)
                         && text(r, "body_contains").is_none_or(|b| body.contains(&b))
+                        && r.get("request_headers").and_then(Value::as_object).into_iter().flatten().all(|(n, v)| header_of(n).as_deref() == v.as_str())
                 });
                 let (status, headers, answer) = match route {
                     Some(r) => {

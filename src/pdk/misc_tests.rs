@@ -468,3 +468,31 @@ fn version_from_kong_or_the_pdk_we_follow() {
         [format!("[pre-function] {} true", crate::pdk::kong::node::KONG_VERSION)]
     );
 }
+
+#[test]
+fn ngx_var_time_status_and_upstream_variables_on_envoy() {
+    // nginx's variables (ngx_http_variables.c, ngx_http_upstream.c): $msec and
+    // $request_time "%T.%03M"; $status "000" before a response; the upstream ones from
+    // when the request went upstream and when its headers came, $upstream_addr from
+    // Envoy's upstream.address, $upstream_connect_time unknown there (nil).
+    let host = Rc::new(
+        envoy()
+            .with_property("request.time", "1700000000.250")
+            .with_property("upstream.address", "10.0.0.7:8080"),
+    );
+    host.now.set(1_700_000_001_500 * 1_000_000);
+    let config = serde_json::json!({
+        "access": ["kong.log.info(ngx.var.msec, ' ', ngx.var.request_time, ' ', ngx.var.status, ' ', tostring(ngx.var.upstream_addr))"],
+        "log": ["local v = ngx.var kong.log.info(v.upstream_addr, ' ', v.upstream_status, ' ', v.upstream_header_time, ' ', v.upstream_response_time, ' ', tostring(v.upstream_connect_time))"],
+    });
+    let mut rt = runtime(&host, config);
+    let mut request = RequestState::default();
+    assert_eq!(rt.run_phase(Phase::Access, &mut request), PhaseOutcome::Continue, "{:?}", host.messages());
+    request.access_ended_ms = Some(1_700_000_001_500);
+    request.response_started_ms = Some(1_700_000_001_620);
+    request.upstream_status = Some(201);
+    host.now.set(1_700_000_001_700 * 1_000_000);
+    assert_eq!(rt.run_phase(Phase::Log, &mut request), PhaseOutcome::Continue, "{:?}", host.messages());
+    let out: Vec<String> = host.messages().iter().map(|m| m.trim_start_matches("[pre-function] ").to_string()).collect();
+    assert_eq!(out, ["1700000001.500 1.250 000 nil", "10.0.0.7:8080 201 0.120 0.200 nil"]);
+}

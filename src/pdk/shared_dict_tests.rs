@@ -242,3 +242,41 @@ fn every_mode_but_strict_sees_ngx_shared() {
     let out = run_on(&host, &vm("{}", Mode::Strict), "kong.log.info(type(ngx.shared))");
     assert_eq!(out, ["nil"]);
 }
+
+#[test]
+fn lists_push_pop_and_refuse_other_values_as_lua_nginx_module() {
+    // t/145-shdict-list.t: lpush/rpush return the new length; lpop/rpop the head/tail
+    // (numbers as numbers); the last pop removes the entry (llen 0, lpop nil); get of a
+    // list is nil, "value is a list"; incr of a list nil, "not a number"; pushing onto a
+    // key-value pair, popping it or llen of it nil, "value not a list"; set replaces a
+    // list; a table value is nil, "bad value type" (ngx_http_lua_shdict.c push_helper).
+    let host = Rc::new(FakeHost::default());
+    let out = run(&host, r##"
+        local d = ngx.shared.d
+        kong.log.info(d:lpush("l", "a"), " ", d:rpush("l", 2), " ", d:lpush("l", "z"), " ", d:llen("l"))
+        kong.log.info(d:get("l"))
+        kong.log.info(d:incr("l", 1))
+        kong.log.info(d:rpop("l"), " ", math.type and "" or "", d:lpop("l"), " ", d:lpop("l"), " ", d:llen("l"), " ", tostring(d:lpop("l")))
+        d:set("kv", 1)
+        kong.log.info(d:lpush("kv", "x"))
+        kong.log.info(d:lpop("kv"))
+        kong.log.info(d:llen("kv"))
+        kong.log.info(d:lpush("t", {}))
+        d:rpush("l2", "x")
+        kong.log.info(d:set("l2", "v"), " ", d:get("l2"), " ", #d:get_keys())
+    "##);
+    assert_eq!(
+        out,
+        [
+            "1 2 3 3",
+            "nilvalue is a list",
+            "nilnot a number",
+            "2 z a 0 nil",
+            "nilvalue not a list",
+            "nilvalue not a list",
+            "nilvalue not a list",
+            "nilbad value type",
+            "true v 2",
+        ]
+    );
+}

@@ -120,8 +120,8 @@ pub struct Runtime {
     phase_clock: Option<u64>,
     /// Some `rewrite`/`access` chunk reads or replaces the request body.
     uses_request_body: bool,
-    /// Some chunk names `ngx.ctx`: the stream then keeps the times Kong's runloop fields
-    /// of `ngx.ctx` are made of.
+    /// Some chunk names `ngx.ctx` or an nginx `upstream_*` variable: the stream then keeps
+    /// the times Kong's runloop fields of `ngx.ctx` (and `$upstream_*_time`) are made of.
     uses_ngx_ctx: bool,
     /// Some chunk names `sleep` or `timer` (`ngx.sleep`, `ngx.timer.*`): the instance
     /// then needs ticks.
@@ -157,7 +157,9 @@ struct Setup {
 
 /// PDK and ngx functions that read or replace the request body: a `rewrite`/`access`
 /// chunk naming one makes the filter buffer the request body before running those phases.
-const REQUEST_BODY_FUNCTIONS: [&str; 10] = [
+/// `get_client_body_reader` is lua-resty-http's reader of the downstream body (read here
+/// from the buffered body, as it reads `ngx.req.socket()` on nginx).
+const REQUEST_BODY_FUNCTIONS: [&str; 11] = [
     "get_raw_body",
     "get_body",
     "read_body",
@@ -168,6 +170,7 @@ const REQUEST_BODY_FUNCTIONS: [&str; 10] = [
     "set_body_data",
     "init_body",
     "append_body",
+    "get_client_body_reader",
 ];
 
 /// Bytes a new Lua state allocates before its first collection cycle starts: more than a
@@ -267,7 +270,7 @@ impl Runtime {
             .filter(|(phase, _)| matches!(phase, Phase::Rewrite | Phase::Access))
             .flat_map(|(_, sources)| sources)
             .any(|source| REQUEST_BODY_FUNCTIONS.iter().any(|f| source.contains(f)));
-        let uses_ngx_ctx = sources().any(|source| source.contains("ngx.ctx"));
+        let uses_ngx_ctx = sources().any(|source| source.contains("ngx.ctx") || source.contains("upstream_"));
         let uses_ticks = sources().any(|source| source.contains("sleep") || source.contains("timer"));
         Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, phase_clock: None, uses_request_body, uses_ngx_ctx, uses_ticks, setup, disabled: None, connections: Vec::new(), next_connection: 0, no_connection_id_logged: false })
     }
@@ -379,8 +382,9 @@ impl Runtime {
         self.uses_request_body
     }
 
-    /// Whether a chunk names `ngx.ctx` (see [`crate::pdk::kong::ctx::ngx_ctx`]): only then does
-    /// the stream note when the request went upstream and when the response came.
+    /// Whether a chunk names `ngx.ctx` (see [`crate::pdk::kong::ctx::ngx_ctx`]) or an nginx
+    /// `upstream_*` variable: only then does the stream note when the request went
+    /// upstream, when the response came and its status.
     pub fn uses_ngx_ctx(&self) -> bool {
         self.uses_ngx_ctx
     }

@@ -173,6 +173,9 @@ pub struct RequestState {
     /// When the upstream's response headers arrived (ms since the epoch); kept only when a
     /// chunk uses `ngx.ctx`.
     pub response_started_ms: Option<u64>,
+    /// The upstream's response status, as its headers came (nginx's `$upstream_status`);
+    /// kept when `response_started_ms` is.
+    pub upstream_status: Option<u16>,
     /// Per-request Lua tables by name (`kong.ctx.shared`, `kong.ctx.plugin`, `ngx.ctx`),
     /// created on first use and dropped with the request.
     pub lua_tables: Vec<(&'static str, piccolo::StashedTable)>,

@@ -559,6 +559,9 @@ fn require_function<'gc>(ctx: Context<'gc>, allowed: BTreeSet<String>) -> Callba
             return Err(error_at(ctx, &exec, &format!("require '{name}' not allowed within sandbox")));
         }
         let module = match base::provided_module(ctx, &name) {
+            // lua-nginx-module's package.loaded.ngx: the ngx table itself, as Kong's
+            // sandbox hands out what the real require returns.
+            t @ Value::Table(_) if name == "ngx" => t,
             Value::Table(t) => Value::Table(protect_copy(ctx, copy_table(ctx, t, COPY_DEPTH), &name, COPY_DEPTH)),
             Value::Nil => return Err(error_at(ctx, &exec, &format!("module '{name}' not found"))),
             v => v,

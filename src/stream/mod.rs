@@ -255,6 +255,10 @@ impl Stream {
         }
         if self.uses_ngx_ctx() {
             self.request.response_started_ms = Some(self.host.now_nanos() / 1_000_000);
+            self.request.upstream_status = self
+                .host
+                .response_header(":status")
+                .and_then(|s| String::from_utf8_lossy(&s).trim().parse().ok());
         }
         if self.request.buffer_response && !end_of_stream {
             if self.behaviour.holds_response_headers {

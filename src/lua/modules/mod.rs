@@ -50,6 +50,8 @@ const SOURCES: &[(&str, &str)] = &[
     ("pl.tablex", "pl_tablex"),
     ("resty.cookie", "resty_cookie"),
     ("resty.http", "resty_http"),
+    ("resty.core", "resty_core"),
+    ("resty.core.shdict", "resty_core_shdict"),
     ("resty.core.time", "resty_core_time"),
     ("resty.http_headers", "resty_http_headers"),
     ("resty.ipmatcher", "resty_ipmatcher"),

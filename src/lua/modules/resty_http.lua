@@ -276,6 +276,44 @@ local function read_trailers(_)
   return nil, "no trailers"
 end
 
+-- get_client_body_reader(chunksize?, sock?, headers?): an iterator over the downstream
+-- request body, chunks of at most chunksize bytes (65536 by default), then nil.
+-- lua-resty-http reads it from ngx.req.socket(); here the host hands the filter the
+-- body whole, so the iterator walks what ngx.req.get_body_data() holds. As there: nil
+-- (no error) when the request has no Content-Length (nor chunked body) or no body;
+-- nil, err where ngx.req.socket is disabled (outside rewrite/access), its pcall'd error.
+function _M.get_client_body_reader(_, chunksize, _sock, headers)
+  chunksize = chunksize or 65536
+  local ok, err = pcall(check_context)
+  if not ok then
+    return nil, err
+  end
+  if not headers then
+    headers = ngx.req.get_headers()
+  end
+  local length = headers["Content-Length"]
+  local te = headers["Transfer-Encoding"]
+  local chunked = type(te) == "string" and str_find(str_lower(te), "chunked", 1, true)
+  if not length and not chunked then
+    return nil
+  end
+  ngx.req.read_body()
+  local body = ngx.req.get_body_data()
+  if not body or body == "" then
+    return nil
+  end
+  local offset = 1
+  return function(max_chunk_size)
+    max_chunk_size = tonumber(max_chunk_size) or chunksize
+    if offset > #body then
+      return nil
+    end
+    local chunk = str_sub(body, offset, offset + max_chunk_size - 1)
+    offset = offset + #chunk
+    return chunk
+  end
+end
+
 -- Makes the call (suspending the chunk until the host answers) and stores the response.
 function _M.send_request(self, params)
   params = params or {}

@@ -641,6 +641,8 @@ const WRITTEN: &[(&str, &str)] = &[
     ("pl_stringx", include_str!("pl_stringx.lua")),
     ("pl_tablex", include_str!("pl_tablex.lua")),
     ("resty_cookie", include_str!("resty_cookie.lua")),
+    ("resty_core", include_str!("resty_core.lua")),
+    ("resty_core_shdict", include_str!("resty_core_shdict.lua")),
     ("resty_core_time", include_str!("resty_core_time.lua")),
     ("resty_http", include_str!("resty_http.lua")),
     ("resty_http_headers", include_str!("resty_http_headers.lua")),

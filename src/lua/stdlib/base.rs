@@ -524,6 +524,7 @@ impl<'gc> Sequence<'gc> for ToStrings<'gc> {
 }
 
 /// `require(name)` for the modules built in: `string table math os bit coroutine jit`,
+/// `ngx` (the `ngx` table, as lua-nginx-module registers `package.loaded.ngx`),
 /// `cjson cjson.safe`, and LuaJIT's `table.new` / `table.clear` functions. Anything else is not found.
 pub fn require<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     let name = super::args::check_bytes(ctx, &exec, &stack, 0, "require")?;
@@ -564,6 +565,7 @@ fn collectgarbage<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: S
 pub fn provided_module<'gc>(ctx: Context<'gc>, name: &str) -> Value<'gc> {
     match name {
         "string" | "table" | "math" | "os" | "bit" | "coroutine" | "jit" => ctx.globals().get(ctx, ctx.intern(name.as_bytes())),
+        "ngx" => crate::pdk::ngx_global(ctx),
         "cjson" | "cjson.safe" => crate::pdk::cjson::module(ctx, name),
         _ if super::resty::MODULES.contains(&name) => super::resty::module(ctx, name),
         _ if crate::lua::modules::provides(name) => crate::lua::modules::module(ctx, name).unwrap_or(Value::Nil),

@@ -116,14 +116,16 @@ fn deprecation_write<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_
     Ok(CallbackReturn::Return)
 }
 
-/// Lua's `print(...)`: arguments converted with `tostring` (metamethods included) and
-/// separated by tabs, logged at notice level as OpenResty does.
+/// `print(...)` as lua-nginx-module replaces it (`ngx_http_lua_print`, "equivalent to
+/// ngx.log(ngx.NOTICE, ...)"): arguments converted with `tostring` (metamethods
+/// included) and joined with no separator (ngx_http_lua_log.c `log_wrapper`), logged at
+/// notice level.
 pub fn print<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     let values = (0..stack.len()).map(|i| stack.get(i)).collect();
     let pdk = pdk.clone();
     ToStrings::start(ctx, values, Box::new(move |parts| {
         let scope = pdk.scope();
-        let line = format!("{}{}", scope.log_prefix(), String::from_utf8_lossy(&parts.join(&b'\t')));
+        let line = format!("{}{}", scope.log_prefix(), String::from_utf8_lossy(&parts.concat()));
         emit(&scope, LogLevel::Info, line);
     }), stack)
 }

@@ -578,6 +578,54 @@ pub fn variable(pdk: &Pdk, name: &str) -> Option<Vec<u8>> {
         "content_type" => header(pdk, b"content-type"),
         "content_length" => header(pdk, b"content-length"),
         "request_body" => request::body(pdk).ok().flatten().filter(|b| !b.is_empty()),
+        // nginx's time variables (ngx_http_variables.c): `$msec` the current time in
+        // seconds with millisecond resolution, `$request_time` the seconds since the
+        // request arrived, both "%T.%03M"; from the host's clock and `request.time`.
+        "msec" => {
+            let ms = pdk.scope().host.now_nanos() / 1_000_000;
+            Some(format!("{}.{:03}", ms / 1000, ms % 1000).into_bytes())
+        }
+        "request_time" => {
+            let (now, start) = {
+                let scope = pdk.scope();
+                (scope.host.now_nanos() / 1_000_000, Need::RequestTime.read(scope.host.as_ref(), scope.host_kind))
+            };
+            let start = start.and_then(|b| crate::properties::time_ms(&b))?;
+            let ms = now.saturating_sub(start);
+            Some(format!("{}.{:03}", ms / 1000, ms % 1000).into_bytes())
+        }
+        // `$status`: the response status, "000" before there is one
+        // (ngx_http_variable_status); Kong's engine reads nginx's own below.
+        "status" if !pdk.scope().host_kind.is_nginx() => {
+            let status = crate::pdk::kong::response::current_status(&pdk.scope());
+            Some(if status > 0 { status.to_string().into_bytes() } else { b"000".to_vec() })
+        }
+        // `$bytes_sent`: what the client got, headers included (Kong's nginx variable;
+        // Envoy's `response.total_size`), known once the response went out.
+        "bytes_sent" => need_text(pdk, Need::ResponseSize),
+        // The upstream variables on hosts without nginx's (Kong's engine reads them below):
+        // `$upstream_addr` from Envoy's `upstream.address`, `$upstream_status` as the
+        // upstream's response headers came, `$upstream_header_time` from the request going
+        // upstream to those headers, `$upstream_response_time` to now in `log` (the
+        // response is complete then); "%T.%03M" seconds. No host tells the connect time:
+        // `$upstream_connect_time` stays nil. All nil for a response the filter made.
+        "upstream_addr" | "upstream_status" | "upstream_header_time" | "upstream_response_time"
+            if !pdk.scope().host_kind.is_nginx() =>
+        {
+            let scope = pdk.scope();
+            let request = &scope.request;
+            let (started, answered) = (request.access_ended_ms?, request.response_started_ms?);
+            let seconds = |ms: u64| format!("{}.{:03}", ms / 1000, ms % 1000).into_bytes();
+            match name {
+                "upstream_addr" => scope.host.property(&["upstream", "address"]),
+                "upstream_status" => request.upstream_status.map(|s| s.to_string().into_bytes()),
+                "upstream_header_time" => Some(seconds(answered.saturating_sub(started))),
+                _ => {
+                    let end = if scope.phase == crate::phase::Phase::Log { scope.host.now_nanos() / 1_000_000 } else { answered };
+                    Some(seconds(end.saturating_sub(started)))
+                }
+            }
+        }
         // The TLS variables, from Envoy's connection attributes where nginx's are absent.
         "ssl_server_name" => need_text(pdk, Need::TlsServerName),
         "ssl_protocol" => need_text(pdk, Need::TlsVersion),

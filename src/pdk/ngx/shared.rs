@@ -36,7 +36,14 @@
 //! evict expired entries and then the oldest written (nginx evicts the least recently
 //! used: here writes count as uses, reads do not) and report `forcible = true`;
 //! `safe_set`/`safe_add` fail with `"no memory"` instead. A write the host itself refuses
-//! (its zone is full) is `"no memory"` too. Lists (`lpush` ...) are not provided.
+//! (its zone is full) is `"no memory"` too.
+//!
+//! **Lists** (`lpush`, `rpush`, `lpop`, `rpop`, `llen`, lua-nginx-module's
+//! `ngx_http_lua_shdict_push_helper`/`pop_helper`/`llen`): a list entry (type `l`) holds
+//! strings and numbers, each item `s<len>:<bytes>` or `n<len>:<number>`; it counts
+//! [`LIST_NODE_OVERHEAD`] bytes per item besides the item. Pushing onto an absent or
+//! expired key starts a list that never expires; a live non-list is `nil, "value not a
+//! list"`; the last pop removes the entry; `get` of a list is `nil, "value is a list"`.
 
 use piccolo::{Callback, CallbackReturn, Context, Error, Execution, MetaMethod, Stack, Table, Value};
 
@@ -61,6 +68,9 @@ pub const KONG_DICTS: [(&str, usize); 10] = [
 
 /// Bytes each entry counts against the capacity besides its key and value.
 pub const ENTRY_OVERHEAD: usize = 64;
+
+/// Bytes each list item counts besides its value (nginx's list node header).
+pub const LIST_NODE_OVERHEAD: usize = 16;
 
 /// How often a write re-reads and tries again when another writer came first.
 const CAS_TRIES: usize = 16;
@@ -153,7 +163,7 @@ fn dict_object<'gc>(ctx: Context<'gc>, pdk: &Pdk, meta: Table<'gc>, name: &str) 
         Value::Table(t) => t,
         _ => {
             let methods = Table::new(&ctx);
-            let list: [(&'static str, crate::pdk::PdkFn); 16] = [
+            let list: [(&'static str, crate::pdk::PdkFn); 21] = [
                 ("get", get),
                 ("get_stale", get_stale),
                 ("set", set),
@@ -163,6 +173,11 @@ fn dict_object<'gc>(ctx: Context<'gc>, pdk: &Pdk, meta: Table<'gc>, name: &str) 
                 ("replace", replace),
                 ("delete", delete),
                 ("incr", incr),
+                ("lpush", lpush),
+                ("rpush", rpush),
+                ("lpop", lpop),
+                ("rpop", rpop),
+                ("llen", llen),
                 ("ttl", ttl),
                 ("expire", expire),
                 ("flush_all", flush_all),
@@ -209,6 +224,8 @@ enum Stored {
     Int(i64),
     Num(f64),
     Bool(bool),
+    /// A list's items, head first: strings (`Str`) and numbers (`Num`).
+    List(Vec<Stored>),
 }
 
 impl Stored {
@@ -218,6 +235,7 @@ impl Stored {
             Stored::Str(s) => s.len(),
             Stored::Int(_) | Stored::Num(_) => 8,
             Stored::Bool(_) => 1,
+            Stored::List(items) => items.iter().map(|i| LIST_NODE_OVERHEAD + i.size()).sum(),
         }
     }
 
@@ -227,6 +245,8 @@ impl Stored {
             Stored::Int(i) => Value::Integer(*i),
             Stored::Num(n) => Value::Number(*n),
             Stored::Bool(b) => Value::Boolean(*b),
+            // Never handed out whole: `get` answers "value is a list".
+            Stored::List(_) => Value::Nil,
         }
     }
 }
@@ -238,6 +258,19 @@ impl Entry {
             Stored::Int(i) => ('i', i.to_string().into_bytes()),
             Stored::Num(n) => ('n', format!("{n:?}").into_bytes()),
             Stored::Bool(b) => ('b', if *b { b"1".to_vec() } else { b"0".to_vec() }),
+            Stored::List(items) => {
+                let mut text = Vec::new();
+                for item in items {
+                    let (kind, bytes) = match item {
+                        Stored::Str(s) => (b's', s.clone()),
+                        other => (b'n', format!("{:?}", other.to_f64()).into_bytes()),
+                    };
+                    text.push(kind);
+                    text.extend_from_slice(format!("{}:", bytes.len()).as_bytes());
+                    text.extend_from_slice(&bytes);
+                }
+                ('l', text)
+            }
         };
         let mut out = format!("{} {} {kind}:", self.expiry, self.flags).into_bytes();
         out.extend_from_slice(&text);
@@ -257,6 +290,7 @@ impl Entry {
             "i" => Stored::Int(text()?.parse().ok()?),
             "n" => Stored::Num(text()?.parse().ok()?),
             "b" => Stored::Bool(body == b"1"),
+            "l" => Stored::List(decode_list(body)?),
             _ => return None,
         };
         Some(Entry { expiry, flags, value })
@@ -265,6 +299,34 @@ impl Entry {
     fn expired(&self, now: u64) -> bool {
         self.expiry != 0 && self.expiry <= now
     }
+}
+
+impl Stored {
+    /// A number item's value (a list keeps numbers as nginx's doubles).
+    fn to_f64(&self) -> f64 {
+        match self {
+            Stored::Int(i) => *i as f64,
+            Stored::Num(n) => *n,
+            _ => 0.0,
+        }
+    }
+}
+
+/// A list entry's items (see [`Entry::encode`]).
+fn decode_list(mut rest: &[u8]) -> Option<Vec<Stored>> {
+    let mut items = Vec::new();
+    while let Some((&kind, after)) = rest.split_first() {
+        let colon = after.iter().position(|&b| b == b':')?;
+        let len: usize = std::str::from_utf8(&after[..colon]).ok()?.parse().ok()?;
+        let bytes = after.get(colon + 1..colon + 1 + len)?;
+        items.push(match kind {
+            b's' => Stored::Str(bytes.to_vec()),
+            b'n' => Stored::Num(std::str::from_utf8(bytes).ok()?.parse().ok()?),
+            _ => return None,
+        });
+        rest = &after[colon + 1 + len..];
+    }
+    Some(items)
 }
 
 /// The shared-data key of `key` in `dict`: bytes outside printable ASCII, and `%`, are
@@ -487,6 +549,86 @@ impl Dict<'_> {
     }
 }
 
+impl Dict<'_> {
+    /// lua-nginx-module's `push_helper`: `item` onto the head (`front`) or tail of the
+    /// list at `key`; the list's new length, or `"value not a list"` / `"no memory"`.
+    fn push(&self, key: &[u8], item: Stored, front: bool) -> Result<usize, &'static str> {
+        let ekey = entry_key(&self.name, key);
+        for _ in 0..CAS_TRIES {
+            let (current, cas) = self.read(key);
+            let live = current.as_ref().filter(|e| !e.expired(self.now));
+            let (mut items, expiry, flags, old_size) = match live {
+                Some(Entry { value: Stored::List(items), expiry, flags }) => {
+                    let size = ENTRY_OVERHEAD + key.len() + Stored::List(items.clone()).size();
+                    (items.clone(), *expiry, *flags, Some(size))
+                }
+                Some(_) => return Err("value not a list"),
+                // Absent, or expired (whatever it held): a new list that never expires.
+                None => (Vec::new(), 0, 0, current.as_ref().map(|e| ENTRY_OVERHEAD + key.len() + e.value.size())),
+            };
+            if front {
+                items.insert(0, item.clone());
+            } else {
+                items.push(item.clone());
+            }
+            let len = items.len();
+            let value = Stored::List(items);
+            let size = ENTRY_OVERHEAD + key.len() + value.size();
+            if old_size != Some(size) {
+                self.reserve(key, size, false)?;
+            }
+            let entry = Entry { expiry, flags, value };
+            match self.host.set_shared_data(&ekey, Some(&entry.encode()), cas) {
+                Ok(()) => return Ok(len),
+                Err(SharedDataError::CasMismatch) => continue,
+                Err(SharedDataError::Refused) => {
+                    self.unindex(key);
+                    return Err("no memory");
+                }
+            }
+        }
+        Err("no memory")
+    }
+
+    /// lua-nginx-module's `pop_helper`: the head (`front`) or tail item of the list at
+    /// `key` (`None` when absent, expired or empty), or `"value not a list"`. The last
+    /// item's pop removes the entry.
+    fn pop(&self, key: &[u8], front: bool) -> Result<Option<Stored>, &'static str> {
+        let ekey = entry_key(&self.name, key);
+        for _ in 0..CAS_TRIES {
+            let (current, cas) = self.read(key);
+            let Some(entry) = current.filter(|e| !e.expired(self.now)) else { return Ok(None) };
+            let Stored::List(mut items) = entry.value else { return Err("value not a list") };
+            if items.is_empty() {
+                return Ok(None);
+            }
+            let item = if front { items.remove(0) } else { items.pop().unwrap_or(Stored::Num(0.0)) };
+            if items.is_empty() {
+                match self.host.set_shared_data(&ekey, Some(b""), cas) {
+                    Err(SharedDataError::CasMismatch) => continue,
+                    _ => {
+                        self.unindex(key);
+                        return Ok(Some(item));
+                    }
+                }
+            }
+            let value = Stored::List(items);
+            let size = ENTRY_OVERHEAD + key.len() + value.size();
+            let next = Entry { expiry: entry.expiry, flags: entry.flags, value };
+            match self.host.set_shared_data(&ekey, Some(&next.encode()), cas) {
+                Ok(()) => {
+                    // The entry shrank: record its new size (never evicts).
+                    let _ = self.reserve(key, size, true);
+                    return Ok(Some(item));
+                }
+                Err(SharedDataError::CasMismatch) => continue,
+                Err(SharedDataError::Refused) => return Err("no memory"),
+            }
+        }
+        Err("no memory")
+    }
+}
+
 /// The dictionary `self` names (stack slot 0), following read-only proxies' `__index`
 /// tables (the sandbox wraps `ngx`'s tables); Kong's `bad "zone" argument` otherwise.
 fn dict_of<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: &Execution<'gc, '_>, this: Value<'gc>) -> Result<(String, usize), Error<'gc>> {
@@ -553,6 +695,11 @@ fn read_common<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut 
     let dict = Dict { host: host.as_ref(), name, capacity, now: now_ms(pdk) };
     let entry = dict.read(&key).0;
     let flags = |e: &Entry| if e.flags != 0 { Value::Integer(e.flags.into()) } else { Value::Nil };
+    if let Some(Entry { value: Stored::List(_), .. }) = &entry {
+        if stale || entry.as_ref().is_some_and(|e| !e.expired(dict.now)) {
+            return nil_err(ctx, stack, "value is a list");
+        }
+    }
     match entry {
         Some(e) if stale => {
             let is_stale = e.expired(dict.now);
@@ -580,6 +727,86 @@ fn get<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack
 /// with `stale = true`.
 fn get_stale<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     read_common(pdk, ctx, exec, stack, true)
+}
+
+fn push_common<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>, front: bool) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let (name, capacity, key) = with_dict(pdk, ctx, &exec, &mut stack)?;
+    let key = match key {
+        Ok(k) => k,
+        Err(e) => return nil_err(ctx, stack, e),
+    };
+    let item = match stack.get(2) {
+        Value::String(s) => Stored::Str(s.as_bytes().to_vec()),
+        v @ (Value::Integer(_) | Value::Number(_)) => Stored::Num(v.to_number().unwrap_or(0.0)),
+        _ => return nil_err(ctx, stack, "bad value type"),
+    };
+    let host = pdk.scope().host.clone();
+    let dict = Dict { host: host.as_ref(), name, capacity, now: now_ms(pdk) };
+    match dict.push(&key, item, front) {
+        Ok(len) => {
+            stack.replace(ctx, Value::Integer(len as i64));
+            Ok(CallbackReturn::Return)
+        }
+        Err(e) => nil_err(ctx, stack, e),
+    }
+}
+
+/// `len, err = dict:lpush(key, value)`: `value` (a string or number) onto the head of
+/// the list at `key` (a new list when absent or expired); the list's new length, or
+/// `nil, "value not a list"` / `nil, "bad value type"` / `nil, "no memory"`.
+fn lpush<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    push_common(pdk, ctx, exec, stack, true)
+}
+
+/// `len, err = dict:rpush(key, value)`: as `lpush`, onto the tail.
+fn rpush<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    push_common(pdk, ctx, exec, stack, false)
+}
+
+fn pop_common<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>, front: bool) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let (name, capacity, key) = with_dict(pdk, ctx, &exec, &mut stack)?;
+    let key = match key {
+        Ok(k) => k,
+        Err(e) => return nil_err(ctx, stack, e),
+    };
+    let host = pdk.scope().host.clone();
+    let dict = Dict { host: host.as_ref(), name, capacity, now: now_ms(pdk) };
+    match dict.pop(&key, front) {
+        Ok(Some(Stored::Str(s))) => stack.replace(ctx, lua_string(ctx, &s)),
+        Ok(Some(other)) => stack.replace(ctx, Value::Number(other.to_f64())),
+        Ok(None) => stack.replace(ctx, Value::Nil),
+        Err(e) => return nil_err(ctx, stack, e),
+    }
+    Ok(CallbackReturn::Return)
+}
+
+/// `val, err = dict:lpop(key)`: removes and returns the head item of the list at `key`
+/// (`nil` when there is none); `nil, "value not a list"` for another value.
+fn lpop<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pop_common(pdk, ctx, exec, stack, true)
+}
+
+/// `val, err = dict:rpop(key)`: as `lpop`, from the tail.
+fn rpop<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pop_common(pdk, ctx, exec, stack, false)
+}
+
+/// `len, err = dict:llen(key)`: the number of items of the list at `key`, 0 when absent
+/// or expired; `nil, "value not a list"` for another value.
+fn llen<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let (name, capacity, key) = with_dict(pdk, ctx, &exec, &mut stack)?;
+    let key = match key {
+        Ok(k) => k,
+        Err(e) => return nil_err(ctx, stack, e),
+    };
+    let host = pdk.scope().host.clone();
+    let dict = Dict { host: host.as_ref(), name, capacity, now: now_ms(pdk) };
+    match dict.read(&key).0.filter(|e| !e.expired(dict.now)) {
+        None => stack.replace(ctx, Value::Integer(0)),
+        Some(Entry { value: Stored::List(items), .. }) => stack.replace(ctx, Value::Integer(items.len() as i64)),
+        Some(_) => return nil_err(ctx, stack, "value not a list"),
+    }
+    Ok(CallbackReturn::Return)
 }
 
 /// The `exptime` argument in ms: `nil` is 0 (never); negative raises

@@ -51,6 +51,14 @@ pub struct StreamData {
     pub response_code: Option<u16>,
     /// Whether the upstream answered (Kong's `kong.response.source` = `service`).
     pub upstream_answered: bool,
+    /// How long the upstream took to answer, in nanoseconds, once it did (nginx's
+    /// `$upstream_response_time`; the in-process upstream answers whole, so its header
+    /// time is the same and its connect time 0).
+    pub upstream_elapsed_ns: Option<u64>,
+    /// Bytes the client got, status line and headers included (nginx's `$bytes_sent`,
+    /// Envoy's `response.total_size`), and of them the body's (`$body_bytes_sent`,
+    /// `response.size`): set when the response went out, before the log phase.
+    pub response_sizes: Option<(u64, u64)>,
     /// Kong: the client's request URI (`$request_uri`), never changed.
     pub request_uri: Vec<u8>,
     /// Kong: nginx's `r->uri` (`$uri`): the path without the query. A `:path` set changes

@@ -456,7 +456,10 @@ impl Chain {
                     (None, Some(forward), None) => forward(&upstream_request),
                     _ => upstream::respond(&upstream_request, request.upstream.as_ref()),
                 };
-                self.lock_stream().upstream_answered = true;
+                let mut stream = self.lock_stream();
+                stream.upstream_answered = true;
+                stream.upstream_elapsed_ns = Some(started.elapsed().as_nanos() as u64);
+                drop(stream);
                 let mut headers = answer.headers;
                 if !self.kong() {
                     // router.cc `onUpstreamHeaders`: the upstream's time, in ms, before
@@ -483,6 +486,13 @@ impl Chain {
                 self.deliver(i, &call)?;
             }
             self.filters[i].take_local_reply();
+        }
+        {
+            // What went out to the client, for the log phase's size properties.
+            let head: usize = response.headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
+            let status_line = format!("HTTP/1.1 {} X\r\n", response.status).len();
+            let body = response.body.len() as u64;
+            self.lock_stream().response_sizes = Some(((status_line + head + 2) as u64 + body, body));
         }
         for (filter, id) in self.filters.iter_mut().zip(&ids) {
             filter.finish_stream(*id)?;

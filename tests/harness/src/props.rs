@@ -34,6 +34,9 @@ pub const KONG_SERVICE_ID: &str = "7b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e";
 pub const NGINX_VERSION: &str = "1.27.4";
 /// The host name (`ngx.hostname`, Kong's `request.host`, Envoy's `node.metadata.hostname`).
 pub const HOSTNAME: &str = "wasm-harness";
+/// The address Kong's `$upstream_addr` (Envoy's `upstream.address`) names for the
+/// harness's (in-process) upstream.
+pub const UPSTREAM_ADDRESS: &str = "127.0.0.1:8080";
 
 /// Whether `path` may be written with `proxy_set_property` on `profile`.
 ///
@@ -150,6 +153,10 @@ pub fn computed(profile: HostProfile, key: &str, filter: &str, stream: &StreamDa
         return match key {
             "request.host" => Some(authority),
             "request.time" => Some(int(stream.request_time_ns as i64)),
+            "response.total_size" => stream.response_sizes.map(|(total, _)| int(total as i64)),
+            "response.size" => stream.response_sizes.map(|(_, body)| int(body as i64)),
+            // Envoy's upstream host address once the (in-process) upstream answered.
+            "upstream.address" => stream.upstream_elapsed_ns.map(|_| UPSTREAM_ADDRESS.as_bytes().to_vec()),
             "plugin_vm_id" => Some(Vec::new()),
             "node.id" => Some(b"wasm-harness".to_vec()),
             "node.metadata.hostname" => Some(HOSTNAME.as_bytes().to_vec()),
@@ -194,7 +201,20 @@ pub fn computed(profile: HostProfile, key: &str, filter: &str, stream: &StreamDa
         "ngx.request_method" => Some(method),
         "ngx.host" => Some(host_only),
         "ngx.server_protocol" => text("HTTP/1.1"),
-        "ngx.status" => status.map(|s| s.to_string().into_bytes()),
+        // nginx's `$status`: "000" before there is a response (ngx_http_variable_status).
+        "ngx.status" => Some(status.map(|s| s.to_string()).unwrap_or_else(|| "000".to_string()).into_bytes()),
+        "ngx.bytes_sent" => stream.response_sizes.map(|(total, _)| total.to_string().into_bytes()),
+        "ngx.body_bytes_sent" => stream.response_sizes.map(|(_, body)| body.to_string().into_bytes()),
+        // The upstream variables once the (in-process) upstream answered: its address,
+        // status and times ("%T.%03M" seconds; it answers whole, so the header time is the
+        // response time, and there is no connect step: 0.000).
+        "ngx.upstream_addr" => stream.upstream_elapsed_ns.map(|_| UPSTREAM_ADDRESS.as_bytes().to_vec()),
+        "ngx.upstream_status" => stream.upstream_elapsed_ns.and(status).map(|s| s.to_string().into_bytes()),
+        "ngx.upstream_connect_time" => stream.upstream_elapsed_ns.map(|_| b"0.000".to_vec()),
+        "ngx.upstream_header_time" | "ngx.upstream_response_time" => stream.upstream_elapsed_ns.map(|ns| {
+            let ms = ns / 1_000_000;
+            format!("{}.{:03}", ms / 1000, ms % 1000).into_bytes()
+        }),
         _ => key.strip_prefix("ngx.http_").and_then(|name| header(req, &name.replace('_', "-")).map(<[u8]>::to_vec)),
     }
 }
