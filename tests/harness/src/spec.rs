@@ -416,6 +416,12 @@ pub struct UpstreamRequest {
     /// The body, byte for byte (`body` is it as text).
     #[serde(skip)]
     pub body_bytes: Vec<u8>,
+    /// The `Host` the upstream received, which `headers` leaves out with the other
+    /// pseudo-headers: the stream's `:authority` when the request went upstream (Envoy's
+    /// HTTP/1 codec writes `:authority` as `Host`, `source/common/http/http1/codec_impl.cc`
+    /// `StreamEncoderImpl::encodeHeaders`). Absent when unknown (not serialized then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
 }
 
 impl UpstreamRequest {
@@ -431,7 +437,14 @@ impl UpstreamRequest {
             path_bytes: path,
             raw_headers: headers,
             body_bytes: body,
+            authority: None,
         }
+    }
+
+    /// This record with the `Host` the upstream received (see [`UpstreamRequest::authority`]).
+    pub fn with_authority(mut self, authority: Option<&[u8]>) -> UpstreamRequest {
+        self.authority = authority.map(|a| String::from_utf8_lossy(a).into_owned());
+        self
     }
 
     /// The first value of header `name` (lowercase).
