@@ -422,6 +422,10 @@ pub struct UpstreamRequest {
     /// `StreamEncoderImpl::encodeHeaders`). Absent when unknown (not serialized then).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authority: Option<String>,
+    /// The body as lowercase hex when it is not valid UTF-8 (`body` then has U+FFFD in
+    /// place of the invalid bytes); absent otherwise (not serialized then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_hex: Option<String>,
 }
 
 impl UpstreamRequest {
@@ -436,6 +440,7 @@ impl UpstreamRequest {
             body: text(&body),
             path_bytes: path,
             raw_headers: headers,
+            body_hex: std::str::from_utf8(&body).is_err().then(|| body.iter().map(|b| format!("{b:02x}")).collect()),
             body_bytes: body,
             authority: None,
         }
