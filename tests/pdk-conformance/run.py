@@ -517,7 +517,8 @@ class Skip(Exception):
 
 
 PHASES = ["rewrite", "access", "header_filter", "body_filter", "log"]
-PDK_REQUIRE_RE = re.compile(r"""require\s*\(?\s*["']kong\.pdk["']\s*\)?""")
+# (a closing parenthesis only with the blank before it: a newline after the string stays)
+PDK_REQUIRE_RE = re.compile(r"""require\s*\(?\s*["']kong\.pdk["'](?:\s*\))?""")
 # Kong's nginx template variables the PDK tests set to imitate Kong's proxy location:
 # our hosts do what they stand for (the upstream request is the filter's own).
 TEMPLATE_SETS = {"$upstream_uri", "$upstream_scheme", "$upstream_host"}
@@ -602,6 +603,11 @@ def location_phases(loc, where):
         # content_by_lua runs as the end of access: its ngx.say output is the response.
         phases["access"] = (phases.get("access", "") + "\n" + content) if "access" in phases else content
         phases["__content"] = True
+        # nginx's content phase answers with the status its Lua set (`ngx.status = N`)
+        # when it sent nothing itself; the runner's stand-in answer takes that status
+        statuses = re.findall(r"\bngx\.status\s*=\s*(\d{3})\b", content)
+        if statuses:
+            phases["__content_status"] = int(statuses[-1])
     return phases, other
 
 
@@ -723,12 +729,20 @@ def translate(block):
             lua[phase] = code
     case.phases = lua
     case.content = "__content" in phases
+    case.content_status = phases.get("__content_status", 200)
     case.properties = {}
     if re.search(r"ngx\.req\.http_version\s*=\s*function\s*\(\s*\)\s*return\s*2\b", " ".join(lua.values())):
         # the test stands in an HTTP/2 client (gRPC) by replacing ngx.req.http_version; the
         # filter reads the version from the host: the request comes as HTTP/2 instead
         case.properties["request.protocol"] = "HTTP/2"
     trusted = trusted_ips(" ".join(lua.values()))
+    case.mocks_trust = bool(re.search(r"\.ip\.is_trusted\s*=\s*function\s*\([^)]*\)\s*return\s+true\s+end",
+                                      " ".join(lua.values())))
+    if case.mocks_trust and PROFILE == "kong":
+        # the test mocks kong.ip.is_trusted to trust every address; the filter does not call
+        # its PDK through the Lua table, so on Kong the same trust comes from its
+        # configuration (on Envoy, which has no such setting: see not_runnable)
+        trusted = trusted + ["0.0.0.0/0", "::/0"]
     if trusted:
         if PROFILE == "envoy":
             raise Skip("PDK.new({trusted_ips = ...}): the filter on Envoy has no trusted_ips setting (it trusts nothing, Kong's default); run with --profile kong")
@@ -953,7 +967,7 @@ CHUNKED = ["transfer-encoding", "chunked"]
 def content_upstream(case):
     """What nginx's content phase answers when the test's Lua sent nothing itself."""
     headers = [["content-type", case.content_type]] if case.content_type else []
-    return {"status": 200, "headers": headers + [CHUNKED], "body": ""}
+    return {"status": getattr(case, "content_status", 200), "headers": headers + [CHUNKED], "body": ""}
 
 
 def mock_case(case, received):
@@ -994,7 +1008,7 @@ def mock_case(case, received):
         return None, {"status": status, "headers": [["content-type", ctype]] if body else [], "body": body}
     if not lua:
         raise Skip("mock upstream location has no Lua and no `return`")
-    return lua, {"status": 200, "headers": ([["content-type", ctype]] if ctype else []) + [CHUNKED], "body": ""}
+    return lua, {"status": phases.get("__content_status", 200), "headers": ([["content-type", ctype]] if ctype else []) + [CHUNKED], "body": ""}
 
 
 HOP = {"content-length", "transfer-encoding", "connection", "date", "server", MARK}
@@ -1417,6 +1431,10 @@ def not_runnable(case, problems, outcome=None):
                 "Envoy's HTTP/1 codec ends at the response headers (codec_impl.cc ClientConnectionImpl::cannotHaveBody): "
                 "no body callback, so body_filter never runs (nginx runs it on the empty last buffer): "
                 + "; ".join(problems))
+    if getattr(case, "mocks_trust", False) and PROFILE == "envoy":
+        return ("mocks kong.ip.is_trusted in Lua to trust the client; the filter's PDK does not call itself "
+                "through the Lua table, and the filter on Envoy has no trusted_ips setting (run with --profile "
+                "kong, where the trust comes from kong.configuration.trusted_ips): " + "; ".join(problems))
     m = KONG_PREMISE_RE.search(lua)
     if m and not any(re.search(r"^status 5\d\d|attempt to|\[error\]", p) for p in problems):
         # the filter answered, from its host: only the test's premise differs
