@@ -1435,6 +1435,10 @@ def not_runnable(case, problems, outcome=None):
         return ("mocks kong.ip.is_trusted in Lua to trust the client; the filter's PDK does not call itself "
                 "through the Lua table, and the filter on Envoy has no trusted_ips setting (run with --profile "
                 "kong, where the trust comes from kong.configuration.trusted_ips): " + "; ".join(problems))
+    if re.search(r"(?:_G\.)?\bkong\s*=\s*\{", lua) and re.search(r"\bdb\s*=\s*\{", lua):
+        return ("stands in Kong's database with a mock `kong.db` in a global `kong` of its own; the filter's PDK "
+                "has no database to read (docs/pdk.md: `kong.client.load_consumer` returns nil, err) and does not "
+                "read the test's table: " + "; ".join(problems))
     m = KONG_PREMISE_RE.search(lua)
     if m and not any(re.search(r"^status 5\d\d|attempt to|\[error\]", p) for p in problems):
         # the filter answered, from its host: only the test's premise differs
