@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 PROFILE = "envoy"  # set from --profile
 MODULE_CACHE = None  # set from --module-cache
@@ -485,8 +486,9 @@ def parse_nginx(src):
 
 
 def location_for(locations, uri):
-    """nginx's location choice: `=` exact, longest prefix (`^~` stops), then regexes."""
-    path = uri.split("?", 1)[0]
+    """nginx's location choice: `=` exact, longest prefix (`^~` stops), then regexes, on the
+    URI as nginx matches it: %XX decoded, slashes merged (ngx_http_parse_complex_uri)."""
+    path = re.sub(r"/{2,}", "/", urllib.parse.unquote(uri.split("?", 1)[0], errors="surrogateescape"))
     best = None
     for loc in locations:
         args = loc.args
