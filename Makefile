@@ -8,6 +8,7 @@
 #   make oci    the shipped module as an OCI image (target/oci/): Istio, Envoy Gateway
 #   make soak   1,000,000 requests and 10,000 reconfigurations through one instance, memory sampled
 #   make pdk-conformance KONG=path  Kong's own t/01-pdk tests through the .wasm (a Kong checkout you fetch)
+#   make pdk-names KONG=path  regenerate src/pdk/kong_pdk_functions.txt (needs luajit)
 
 WASM_TARGET := wasm32-wasip1
 # cargo's module, and the one we ship and test: the same after `wasm-opt $(WASM_OPT_FLAGS)`.
@@ -18,7 +19,7 @@ WASM        := target/$(WASM_TARGET)/release/kong_functions.wasm
 WASM_OPT    := target/kong_functions.wasm
 HARNESS     := cargo run --quiet -p wasm-harness --
 
-.PHONY: build wasm harness serve oci pdk-conformance pdk-conformance-check test fuzz soak test-native test-wasm test-configs luajit binaryen demo bench bench-inproc bench-e2e bench-filters puc-lua openresty profile clean toolchain
+.PHONY: build wasm harness serve oci pdk-conformance pdk-conformance-check pdk-names test fuzz soak test-native test-wasm test-configs luajit binaryen demo bench bench-inproc bench-e2e bench-filters puc-lua openresty profile clean toolchain
 
 build: wasm harness
 
@@ -168,6 +169,20 @@ pdk-conformance: pdk-conformance-check build
 		--module $(WASM_OPT) --profile $(PDK_PROFILE) --confirm --report $(PDK_REPORT) $(PDK_ARGS)
 pdk-conformance-check:
 	@test -n "$(KONG)" || { echo "usage: make pdk-conformance KONG=<Kong work tree or git dir>"; exit 2; }
+
+# The list of Kong's PDK functions the coverage table of docs/pdk.md is checked against
+# (src/pdk/kong_pdk_functions.txt): Kong's kong/pdk loaded in LuaJIT, names only.
+PDK_NAMES := src/pdk/kong_pdk_functions.txt
+pdk-names: pdk-conformance-check
+	@tmp=$$(mktemp -d) && \
+	if [ -d "$(KONG)/kong/pdk" ]; then cp -r "$(KONG)/kong" $$tmp/; rev=$$(git -C "$(KONG)" rev-parse HEAD); \
+	else git --git-dir="$(KONG)" archive HEAD kong/pdk | tar -x -C $$tmp; rev=$$(git --git-dir="$(KONG)" rev-parse HEAD); fi && \
+	{ echo "# Kong's PDK functions: every function reachable from the \`kong\` table that"; \
+	  echo "# \`require(\"kong.pdk\").new()\` builds, at Kong/kong $$rev"; \
+	  echo "# (kong/pdk/**/*.lua). Derived, names only: luajit tests/pdk-conformance/pdk_names.lua KONG_TREE"; \
+	  echo "# (make pdk-names KONG=...). docs/pdk.md's coverage table has a row for each (src/pdk/coverage_tests.rs)."; \
+	  luajit tests/pdk-conformance/pdk_names.lua $$tmp; } > $(PDK_NAMES).new && mv $(PDK_NAMES).new $(PDK_NAMES); \
+	status=$$?; rm -rf $$tmp; exit $$status
 
 # Coverage-guided fuzzing (tests/fuzz, cargo-afl with AFL++; installs cargo-afl when
 # missing): each target for FUZZ_SECONDS, one fuzzer process at a time under nice; the

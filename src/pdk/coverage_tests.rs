@@ -1,6 +1,9 @@
-//! The PDK coverage table of `docs/pdk.md` against the code: every name of Kong's sandbox
-//! allowlist (`environment/handler.lua`, see `crate::sandbox::allowlist::HANDLER`) has a
-//! row, and every row marked `done` names something the Lua environment really has.
+//! The PDK coverage table of `docs/pdk.md` against Kong's PDK, the sandbox allowlist and
+//! the code: every public function of Kong's PDK (`kong_pdk_functions.txt`, derived from
+//! Kong's `kong/pdk` by `make pdk-names`) and every name of Kong's sandbox allowlist
+//! (`environment/handler.lua`, see `crate::sandbox::allowlist::HANDLER`) has a row, the
+//! Sandbox column is `yes` exactly for the allowlisted names, and every row marked
+//! `done` names something the Lua environment really has.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -14,22 +17,72 @@ use crate::sandbox::Mode;
 use crate::vm_config::VmConfig;
 
 const PDK_DOC: &str = include_str!("../../docs/pdk.md");
+/// Kong's PDK functions at the Kong version we follow: one dotted name a line, `#` comments.
+const KONG_PDK: &str = include_str!("kong_pdk_functions.txt");
 const START: &str = "<!-- coverage:start -->";
 const END: &str = "<!-- coverage:end -->";
 
-/// Name → status (`done` or the reason it is not here) from the `docs/pdk.md` table.
-fn doc_rows() -> BTreeMap<String, String> {
+/// The table's lines: `(names, status, sandbox cell)`.
+fn doc_lines() -> Vec<(Vec<String>, String, String)> {
     let start = PDK_DOC.find(START).expect("docs/pdk.md has the coverage table markers");
     let end = PDK_DOC.find(END).expect("docs/pdk.md has the coverage table end marker");
+    PDK_DOC[start..end]
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let names = cells[1].split(',').map(|n| n.trim().trim_matches('`').to_string()).collect();
+            let cell = |i: usize| cells.get(i).copied().unwrap_or_default().to_string();
+            (names, cell(2), cell(3))
+        })
+        .collect()
+}
+
+/// Name → status (`done` or the reason it is not here) from the `docs/pdk.md` table.
+fn doc_rows() -> BTreeMap<String, String> {
     let mut rows = BTreeMap::new();
-    for line in PDK_DOC[start..end].lines().filter(|l| l.starts_with("| `")) {
-        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        let status = cells.get(2).copied().unwrap_or_default().to_string();
-        for name in cells[1].split(',').map(|n| n.trim().trim_matches('`')) {
-            rows.insert(name.to_string(), status.clone());
+    for (names, status, _) in doc_lines() {
+        for name in names {
+            assert!(rows.insert(name.clone(), status.clone()).is_none(), "docs/pdk.md has two rows for {name}");
         }
     }
     rows
+}
+
+/// Kong's PDK function names from `kong_pdk_functions.txt`.
+fn kong_pdk_names() -> Vec<&'static str> {
+    KONG_PDK.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect()
+}
+
+#[test]
+fn the_kong_pdk_list_is_a_sorted_list_of_kong_names() {
+    let names = kong_pdk_names();
+    assert!(names.len() > 100, "kong_pdk_functions.txt lists {} names", names.len());
+    assert!(names.iter().all(|n| n.starts_with("kong.") || *n == "kong"), "{names:?}");
+    assert!(names.windows(2).all(|w| w[0] < w[1]), "kong_pdk_functions.txt is sorted, without repeats");
+}
+
+#[test]
+fn every_kong_pdk_function_has_a_row() {
+    let rows = doc_rows();
+    let absent: Vec<&str> = kong_pdk_names().into_iter().filter(|n| !rows.contains_key(*n)).collect();
+    assert!(absent.is_empty(), "docs/pdk.md coverage table lacks Kong PDK functions: {absent:?}");
+}
+
+#[test]
+fn every_row_is_kong_pdk_or_allowlisted_and_says_if_the_sandbox_sees_it() {
+    let kong: std::collections::BTreeSet<&str> = kong_pdk_names().into_iter().collect();
+    let allowlisted: std::collections::BTreeSet<&str> = names(HANDLER).collect();
+    for (names, _, sandbox) in doc_lines() {
+        for name in &names {
+            assert!(
+                kong.contains(name.as_str()) || allowlisted.contains(name.as_str()),
+                "docs/pdk.md has a row for {name}, which is neither in Kong's PDK nor on the sandbox allowlist"
+            );
+            let want = if allowlisted.contains(name.as_str()) { "yes" } else { "no" };
+            assert_eq!(sandbox, want, "docs/pdk.md: Sandbox column of {name} (split the row if its names differ)");
+        }
+    }
 }
 
 /// The names among `candidates` that the Lua environment (mode `on`) does not have.

@@ -118,6 +118,17 @@ struct Response {
 }
 
 impl Response {
+    /// Whether the body is framed `Transfer-Encoding: chunked` (an HTTP/1.1 answer with
+    /// no Content-Length, such as nginx's from a content phase). Envoy's HTTP/1 codec
+    /// then cannot know at the headers that the body is empty: it sends the headers with
+    /// `end_stream` false and the end as an empty DATA with `end_stream` true
+    /// (`source/common/http/http1/codec_impl.cc`, `ClientConnectionImpl::cannotHaveBody`
+    /// and `onMessageCompleteBase`), and the filter manager hands that empty DATA to every
+    /// encoder filter (`filter_manager.cc` `FilterManager::encodeData`).
+    fn chunked(&self) -> bool {
+        self.headers.iter().any(|(n, v)| n == "transfer-encoding" && String::from_utf8_lossy(v).to_ascii_lowercase().contains("chunked"))
+    }
+
     fn from_reply(reply: LocalReply) -> Response {
         let mut headers: Vec<(String, Vec<u8>)> = reply.headers.into_iter().filter(|(n, _)| n != "content-length").collect();
         headers.push(("content-length".into(), reply.body.len().to_string().into_bytes()));
@@ -886,12 +897,14 @@ impl Chain {
         }
         let stream = self.lock_stream();
         let get = |name: &str| stream.request_headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
+        let authority = stream.request_headers.iter().find(|(n, _)| n == ":authority").map(|(_, v)| v.as_slice());
         UpstreamRequest::new(
             String::from_utf8_lossy(&get(":method")).into_owned(),
             get(":path"),
             stream.request_headers.iter().filter(|(n, _)| !n.starts_with(':')).cloned().collect(),
             stream.request_body.clone(),
         )
+        .with_authority(authority)
     }
 
     /// What nginx's proxy module sends upstream on Kong (kong-engine.md "Request
@@ -926,7 +939,14 @@ impl Chain {
             }
             None => {}
         }
-        UpstreamRequest::new(method, path, headers, stream.request_body.clone())
+        // The Host nginx sends: a `host` entry a filter wrote, else the client's.
+        let authority = stream
+            .request_headers
+            .iter()
+            .find(|(n, _)| n == "host")
+            .or_else(|| stream.request_headers.iter().find(|(n, _)| n == ":authority"))
+            .map(|(_, v)| v.clone());
+        UpstreamRequest::new(method, path, headers, stream.request_body.clone()).with_authority(authority.as_deref())
     }
 
     fn load_response_headers(&self, response: &Response) {
@@ -968,8 +988,10 @@ impl Chain {
         let kong = self.kong();
         // Filters from this index up to `first` have already been handed the body.
         let mut body_seen_from = first + 1;
+        // Envoy: an empty body ends the stream at the headers unless it is chunked.
+        let chunked = response.chunked();
         for i in (0..=first).rev() {
-            let end_of_stream = response.body.is_empty() && !kong;
+            let end_of_stream = response.body.is_empty() && !kong && !chunked;
             let count = self.lock_stream().response_headers.len();
             let action = self.filters[i].on_response_headers(ids[i], count, end_of_stream)?;
             let mut reply = self.filters[i].take_local_reply();
@@ -980,7 +1002,7 @@ impl Chain {
                     reply = match self.wait(i)? {
                         Wake::Resumed => None,
                         Wake::Reply(reply) => Some(reply),
-                        Wake::Stuck if response.body.is_empty() || !self.envoy.headers_pause_delivers_body() => {
+                        Wake::Stuck if (response.body.is_empty() && !chunked) || !self.envoy.headers_pause_delivers_body() => {
                             Some(self.idle_timeout(i, "the response headers"))
                         }
                         Wake::Stuck => {
@@ -989,7 +1011,8 @@ impl Chain {
                             // filters first..=i, and Continue from the last body callback
                             // resumes.
                             let order: Vec<usize> = (i..body_seen_from).rev().collect();
-                            let chunks = self.split(std::mem::take(&mut response.body), true);
+                            let held = std::mem::take(&mut response.body);
+                            let chunks = if held.is_empty() { vec![(Vec::new(), true)] } else { self.split(held, true) };
                             body_seen_from = i;
                             match self.body_pass(Direction::Response, &order, ids, chunks)? {
                                 BodyEnd::Done(body) => {
@@ -1015,7 +1038,9 @@ impl Chain {
         }
         let body = std::mem::take(&mut response.body);
         let chunks: Vec<(Vec<u8>, bool)> = if body.is_empty() {
-            if kong && body_seen_from > first {
+            // Kong: nginx's body filter runs for the last (empty) buffer; Envoy: the
+            // empty end-of-stream DATA of a chunked body (see `Response::chunked`).
+            if (kong || chunked) && body_seen_from > first {
                 vec![(Vec::new(), true)]
             } else {
                 Vec::new()

@@ -58,10 +58,18 @@ use wasmtime::{Engine, Module};
 
 /// A wasmtime engine plus every module compiled so far, keyed by path: compiling a
 /// filter takes about a second, instantiating it a millisecond.
+///
+/// With the environment variable [`MODULE_CACHE_ENV`] naming a directory, compiled
+/// modules are also kept there across processes (the conformance runner starts hundreds
+/// of harness processes on one module).
 pub struct Harness {
     engine: Engine,
     modules: Mutex<HashMap<PathBuf, Module>>,
 }
+
+/// `WASM_HARNESS_MODULE_CACHE=DIR`: keep compiled modules in `DIR` across processes
+/// (see [`Harness::module`]). Unset or empty: compile in each process.
+pub const MODULE_CACHE_ENV: &str = "WASM_HARNESS_MODULE_CACHE";
 
 impl Default for Harness {
     fn default() -> Self {
@@ -97,9 +105,49 @@ impl Harness {
         if let Some(module) = modules.get(&key) {
             return Ok(module.clone());
         }
-        let module = Module::from_file(&self.engine, &key)
-            .with_context(|| format!("cannot load wasm module {}", path.display()))?;
+        let module = match std::env::var_os(MODULE_CACHE_ENV) {
+            Some(dir) if !dir.is_empty() => self.cached_module(&key, Path::new(&dir))?,
+            _ => Module::from_file(&self.engine, &key).with_context(|| format!("cannot load wasm module {}", path.display()))?,
+        };
         modules.insert(key, module.clone());
+        Ok(module)
+    }
+
+    /// The module at `path`, compiled once per content and engine into `dir` (see
+    /// [`MODULE_CACHE_ENV`]): a file named by the SHA-1 of the module's bytes and of the
+    /// engine's compatibility hash, written by [`Module::serialize`] and read back by
+    /// [`Module::deserialize_file`], which checks it against the engine (a stale or
+    /// foreign file is compiled again and rewritten).
+    fn cached_module(&self, path: &Path, dir: &Path) -> wasmtime::Result<Module> {
+        use sha1::Digest;
+        use std::hash::{Hash, Hasher};
+        let bytes = std::fs::read(path).with_context(|| format!("cannot load wasm module {}", path.display()))?;
+        let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut engine_hash);
+        let mut digest = sha1::Sha1::new();
+        digest.update(&bytes);
+        digest.update(engine_hash.finish().to_le_bytes());
+        let name: String = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let file = dir.join(format!("{name}.cwasm"));
+        if file.is_file() {
+            // SAFETY: wasmtime requires the file to be one `Module::serialize` wrote for a
+            // compatible engine; only this function writes `*.cwasm` files named by the
+            // module's hash there, and `deserialize_file` checks the engine's settings.
+            if let Ok(module) = unsafe { Module::deserialize_file(&self.engine, &file) } {
+                return Ok(module);
+            }
+        }
+        let module = Module::new(&self.engine, &bytes).with_context(|| format!("cannot load wasm module {}", path.display()))?;
+        // Best effort: an unwritable cache only costs the next run a compilation. Written
+        // aside and renamed, so a concurrent reader never sees half a file.
+        if std::fs::create_dir_all(dir).is_ok() {
+            if let Ok(serialized) = module.serialize() {
+                let partial = dir.join(format!("{name}.{}.partial", std::process::id()));
+                if std::fs::write(&partial, serialized).is_ok() {
+                    let _ = std::fs::rename(&partial, &file);
+                }
+            }
+        }
         Ok(module)
     }
 

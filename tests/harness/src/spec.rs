@@ -433,6 +433,16 @@ pub struct UpstreamRequest {
     /// The body, byte for byte (`body` is it as text).
     #[serde(skip)]
     pub body_bytes: Vec<u8>,
+    /// The `Host` the upstream received, which `headers` leaves out with the other
+    /// pseudo-headers: the stream's `:authority` when the request went upstream (Envoy's
+    /// HTTP/1 codec writes `:authority` as `Host`, `source/common/http/http1/codec_impl.cc`
+    /// `StreamEncoderImpl::encodeHeaders`). Absent when unknown (not serialized then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
+    /// The body as lowercase hex when it is not valid UTF-8 (`body` then has U+FFFD in
+    /// place of the invalid bytes); absent otherwise (not serialized then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_hex: Option<String>,
 }
 
 impl UpstreamRequest {
@@ -447,8 +457,16 @@ impl UpstreamRequest {
             body: text(&body),
             path_bytes: path,
             raw_headers: headers,
+            body_hex: std::str::from_utf8(&body).is_err().then(|| body.iter().map(|b| format!("{b:02x}")).collect()),
             body_bytes: body,
+            authority: None,
         }
+    }
+
+    /// This record with the `Host` the upstream received (see [`UpstreamRequest::authority`]).
+    pub fn with_authority(mut self, authority: Option<&[u8]>) -> UpstreamRequest {
+        self.authority = authority.map(|a| String::from_utf8_lossy(a).into_owned());
+        self
     }
 
     /// The first value of header `name` (lowercase).

@@ -14,7 +14,8 @@ pub struct UpstreamResponse {
     pub body: Vec<u8>,
 }
 
-/// Answers `request`: the scripted response when given, else 200 `application/json`
+/// Answers `request`: the scripted response when given (with a `content-length` added
+/// unless it has one or says `transfer-encoding`), else 200 `application/json`
 /// with `{"method","path","headers","body"}` (headers as an object; a repeated header's
 /// values joined with `, `).
 pub fn respond(request: &UpstreamRequest, scripted: Option<&UpstreamSpec>) -> UpstreamResponse {
@@ -22,7 +23,8 @@ pub fn respond(request: &UpstreamRequest, scripted: Option<&UpstreamSpec>) -> Up
         let body = spec.body.clone().unwrap_or_default().0;
         let mut headers: Vec<(String, Vec<u8>)> =
             spec.headers.byte_pairs().into_iter().map(|(n, v)| (String::from_utf8_lossy(&n).into_owned(), v)).collect();
-        if !headers.iter().any(|(n, _)| n == "content-length") {
+        // A chunked response carries no Content-Length (RFC 9112 section 6.3).
+        if !headers.iter().any(|(n, _)| n == "content-length" || n == "transfer-encoding") {
             headers.push(("content-length".into(), body.len().to_string().into_bytes()));
         }
         return UpstreamResponse { status: spec.status.unwrap_or(200), headers, body };

@@ -319,3 +319,51 @@ fn the_shipped_envoy_yaml_runs_on_1_35_with_the_flag() {
     let vm: serde_json::Value = serde_json::from_str(loaded.spec.vm_config.as_str().expect("a StringValue")).unwrap();
     assert_eq!(vm["envoy_allow_on_headers_stop_iteration"], true, "the filter is told what its plugins set");
 }
+
+// Upstream response framing.
+
+fn upstream_answer(headers: Vec<(&str, &str)>, body: &str) -> RequestSpec {
+    let pairs = headers.into_iter().map(|(n, v)| (n.into(), v.into())).collect();
+    RequestSpec {
+        upstream: Some(wasm_harness::UpstreamSpec {
+            status: Some(200),
+            headers: wasm_harness::HeadersSpec::Pairs(pairs),
+            body: Some(body.into()),
+        }),
+        ..RequestSpec::get("/")
+    }
+}
+
+#[test]
+fn an_empty_chunked_answer_gets_an_empty_end_of_stream_body_callback() {
+    // http1/codec_impl.cc: ClientConnectionImpl::cannotHaveBody is false for a chunked
+    // response, so the headers go on with end_stream false and onMessageCompleteBase
+    // dispatches an empty buffer with end_stream true, which FilterManager::encodeData
+    // hands to every encoder filter.
+    let mut chain = envoy(EnvoyMode::V1_35_HOLD, vec![probe("a", "")]);
+    let outcome = run(&mut chain, upstream_answer(vec![("transfer-encoding", "chunked")], ""));
+    let lines = messages(&outcome, "a");
+    assert!(lines.iter().any(|l| l.starts_with("response_headers") && l.ends_with("eos=false")), "{lines:#?}");
+    assert!(lines.contains(&"response_body size=0 eos=true body=".to_string()), "{lines:#?}");
+    assert!(!outcome.headers.iter().any(|(n, _)| n == "content-length"), "a chunked answer has no length: {:?}", outcome.headers);
+}
+
+#[test]
+fn an_empty_answer_with_a_length_ends_at_the_headers() {
+    // cannotHaveBody: Content-Length 0 (not chunked): decodeHeaders(..., true), no data.
+    let mut chain = envoy(EnvoyMode::V1_35_HOLD, vec![probe("a", "")]);
+    let outcome = run(&mut chain, upstream_answer(vec![], ""));
+    let lines = messages(&outcome, "a");
+    assert!(lines.iter().any(|l| l.starts_with("response_headers") && l.ends_with("eos=true")), "{lines:#?}");
+    assert!(!lines.iter().any(|l| l.starts_with("response_body")), "{lines:#?}");
+}
+
+#[test]
+fn the_upstream_record_names_the_host_it_received() {
+    // http1/codec_impl.cc StreamEncoderImpl::encodeHeaders writes :authority as Host.
+    let mut chain = envoy(EnvoyMode::V1_35_HOLD, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("host", "example.com"));
+    let upstream = outcome.upstream.expect("upstream");
+    assert_eq!(upstream.authority.as_deref(), Some("example.com"));
+    assert!(upstream.header("host").is_none(), "pseudo-headers stay out of the header list");
+}
