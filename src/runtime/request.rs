@@ -141,6 +141,12 @@ pub struct RequestState {
     /// The whole request body, when the filter buffered it before `rewrite`/`access`
     /// (a chunk of the phase reads or replaces it); `None` when not buffered.
     pub request_body: Option<Vec<u8>>,
+    /// The host holds the request body but cannot hand it over: nginx wrote it to a temp
+    /// file (larger than `client_body_buffer_size`; ngx_wasm_module answers `NotFound`).
+    /// Its size in bytes, as the body callback gave it; `request_body` is then `None`, and
+    /// the body functions answer as Kong does for a body in a file ("request body did not
+    /// fit into client body buffer ...").
+    pub request_body_in_file: Option<usize>,
     /// Lua replaced the request body (`kong.service.request.set_raw_body`/`set_body`,
     /// `ngx.req.set_body_data`): the glue sends `request_body` upstream with a
     /// matching `Content-Length`.

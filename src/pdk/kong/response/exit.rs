@@ -195,7 +195,7 @@ pub(super) fn exit<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, 
                     Body::None
                 }
             },
-            _ => match json::encode(ctx, Value::Table(t)) {
+            _ => match json::encode_kong(ctx, Value::Table(t)) {
                 Ok(s) => Body::Json(s),
                 Err(e) => return raise(ctx, &exec, &format!("body encoding failed while flushing response: {e}")),
             },
@@ -221,7 +221,7 @@ pub(super) fn error<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>,
     let message = match stack.get(1) {
         Value::Nil => None,
         Value::String(s) => Some(s.as_bytes().to_vec()),
-        t @ Value::Table(_) => match json::encode(ctx, t) {
+        t @ Value::Table(_) => match json::encode_kong(ctx, t) {
             Ok(s) => Some(s.into_bytes()),
             Err(e) => return raise(ctx, &exec, &format!("could not JSON encode the error message: {e}")),
         },
