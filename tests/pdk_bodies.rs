@@ -123,13 +123,14 @@ fn json_arrays_from_get_body_carry_cjson_array_mt() {
     for (profile, mut chain) in chains_with_vm(json!({ "access": [source] }), vm.clone()) {
         let outcome = send(&mut chain, post("/", "application/json", r#"{"list":[1,2],"empty":[],"none":null}"#));
         assert_eq!(outcome.status, 200, "{profile:?}: {:?}", outcome.logs);
-        assert_eq!(outcome.body, "true|true|true|true|[[],[1,2]]", "{profile:?}");
+        // Kong's engine appends a linefeed to a local response body (kong-engine.md).
+        assert_eq!(outcome.body.trim_end(), "true|true|true|true|[[],[1,2]]", "{profile:?}");
     }
     // The body itself an empty array (Kong's TEST 14).
     let top = "local b = kong.request.get_body() return kong.response.exit(200, tostring(getmetatable(b) == require('cjson').array_mt))";
     for (profile, mut chain) in chains_with_vm(json!({ "access": [top] }), vm.clone()) {
         let outcome = send(&mut chain, post("/", "application/json", "[]"));
-        assert_eq!((outcome.status, outcome.body.as_str()), (200, "true"), "{profile:?}: {:?}", outcome.logs);
+        assert_eq!((outcome.status, outcome.body.trim_end()), (200, "true"), "{profile:?}: {:?}", outcome.logs);
     }
 }
 
