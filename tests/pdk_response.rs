@@ -126,3 +126,24 @@ fn exit_encodes_numbers_with_kongs_16_digit_precision() {
     assert_eq!(outcome.status, 400, "{:?}", outcome.logs);
     assert!(outcome.body.contains("9007199254740992"), "{}", outcome.body);
 }
+
+/// After `ngx.send_headers()` (nginx sent the response headers), `kong.response.exit`
+/// fails with Kong's "headers have already been sent" and the printed output is the
+/// response: Kong's t/01-pdk/08-response/11-exit.t TEST 4 (status 200, body the error).
+/// The setters check the same (kong/pdk/response.lua `if ngx.headers_sent then error(...)`).
+#[test]
+fn exit_after_send_headers_fails_as_kong() {
+    let source = r#"
+        ngx.send_headers()
+        local ok, err = pcall(kong.response.exit, 200)
+        if not ok then ngx.say(err) end
+        local ok2, err2 = pcall(kong.response.set_header, "x-late", "1")
+        ngx.say(tostring(ok2), " ", err2)
+    "#;
+    let mut chain = chain(json!({ "access": [source] }));
+    let outcome = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(outcome.status, 200, "{:?}", outcome.logs);
+    assert_eq!(outcome.body, "headers have already been sent\nfalse headers have already been sent\n");
+    assert!(outcome.upstream.is_none());
+    assert!(outcome.header("x-late").is_none());
+}

@@ -170,6 +170,10 @@ pub struct RequestState {
     /// Output of `ngx.say`/`ngx.print` before the response exists, sent by `ngx.exit` or
     /// at the end of the phase (as lua-nginx-module's content output).
     pub output: Vec<u8>,
+    /// `ngx.send_headers()`/`ngx.flush()` ran in `rewrite`/`access`: nginx sent the
+    /// response headers then, so `ngx.headers_sent` is true and the printed output (even
+    /// none) is the response, as after `ngx.say`.
+    pub output_started: bool,
     /// Milliseconds since the Unix epoch when the request arrived
     /// (`kong.request.get_start_time`).
     pub start_time_ms: u64,
