@@ -161,3 +161,22 @@ fn a_body_nginx_keeps_in_a_file_answers_kongs_errors() {
         assert_eq!(upstream.header("x-read"), Some(expected), "{profile:?}");
     }
 }
+
+/// `kong.service.request.set_body` takes the Content-Type a chunk set before it (Kong
+/// reads the request's header, which `set_header` changed): Kong's
+/// t/01-pdk/06-service-request/07-set_body.t TEST 19 (an empty table as JSON: `{}`,
+/// Content-Length 2) and TEST 7 (as a form: an empty body).
+#[test]
+fn set_body_uses_the_content_type_a_chunk_set() {
+    for (mime, body) in [("application/json", "{}"), ("application/x-www-form-urlencoded", "")] {
+        let source = format!("kong.service.request.set_header('Content-Type', '{mime}')\nassert(kong.service.request.set_body({{}}))");
+        for (profile, mut chain) in chains(json!({ "access": [source] })) {
+            let outcome = send(&mut chain, post("/t", "text/plain", "foo=hello%20world"));
+            assert_eq!(outcome.status, 200, "{profile:?} {mime}: {:?}", outcome.logs);
+            let upstream = outcome.upstream.expect("proxied");
+            assert_eq!(upstream.body, body, "{profile:?} {mime}");
+            assert_eq!(upstream.header("content-type"), Some(mime), "{profile:?}");
+            assert_eq!(upstream.header("content-length"), Some(body.len().to_string().as_str()), "{profile:?} {mime}");
+        }
+    }
+}
