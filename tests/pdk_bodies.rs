@@ -12,11 +12,15 @@ use serde_json::{json, Value};
 use wasm_harness::{Chain, ChainSpec, FilterSpec, HostProfile, Outcome, RequestSpec, UpstreamSpec};
 
 fn chains(config: Value) -> Vec<(HostProfile, Chain)> {
+    chains_with_vm(config, Value::Null)
+}
+
+fn chains_with_vm(config: Value, vm_config: Value) -> Vec<(HostProfile, Chain)> {
     [HostProfile::Envoy, HostProfile::Kong]
         .into_iter()
         .map(|profile| {
             let filters = vec![FilterSpec { name: "pre-function".into(), module: module_path(), config: config.clone() }];
-            let spec = common::shipped(ChainSpec { filters, profile, ..ChainSpec::default() });
+            let spec = common::shipped(ChainSpec { filters, profile, vm_config: vm_config.clone(), ..ChainSpec::default() });
             (profile, harness().chain(&spec).unwrap_or_else(|e| panic!("{e:#}")))
         })
         .collect()
@@ -94,6 +98,85 @@ fn buffered_upstream_response_is_read_in_header_filter_and_replaced_in_body_filt
         } else {
             // Never the upstream's stale 14: the host frames the body itself.
             assert!(matches!(outcome.header("content-length"), None | Some("15")), "{:?}", outcome.headers);
+        }
+    }
+}
+
+/// `kong.request.get_body` decodes JSON as Kong's `kong.tools.cjson.decode_with_array_mt`:
+/// arrays carry `cjson.array_mt` (Kong's t/01-pdk/04-request/16-get_body.t TEST 14: an
+/// empty array body is a table whose metatable is `require("cjson").array_mt`), so they
+/// encode back as arrays, `[]` included; `null` is `cjson.null`.
+#[test]
+fn json_arrays_from_get_body_carry_cjson_array_mt() {
+    let source = r#"
+        local body = kong.request.get_body()
+        local array_mt = require("cjson").array_mt
+        return kong.response.exit(200, table.concat({
+            tostring(getmetatable(body.list) == array_mt),
+            tostring(getmetatable(body.empty) == array_mt),
+            tostring(getmetatable(body) == nil),
+            tostring(body.none == ngx.null),
+            require("cjson").encode({ body.empty, body.list }),
+        }, "|"))
+    "#;
+    let vm = json!({ "untrusted_lua": "on" });
+    for (profile, mut chain) in chains_with_vm(json!({ "access": [source] }), vm.clone()) {
+        let outcome = send(&mut chain, post("/", "application/json", r#"{"list":[1,2],"empty":[],"none":null}"#));
+        assert_eq!(outcome.status, 200, "{profile:?}: {:?}", outcome.logs);
+        // Kong's engine appends a linefeed to a local response body (kong-engine.md).
+        assert_eq!(outcome.body.trim_end(), "true|true|true|true|[[],[1,2]]", "{profile:?}");
+    }
+    // The body itself an empty array (Kong's TEST 14).
+    let top = "local b = kong.request.get_body() return kong.response.exit(200, tostring(getmetatable(b) == require('cjson').array_mt))";
+    for (profile, mut chain) in chains_with_vm(json!({ "access": [top] }), vm.clone()) {
+        let outcome = send(&mut chain, post("/", "application/json", "[]"));
+        assert_eq!((outcome.status, outcome.body.trim_end()), (200, "true"), "{profile:?}: {:?}", outcome.logs);
+    }
+}
+
+/// A body larger than nginx's `client_body_buffer_size` is in a temp file on Kong's
+/// engine, where no filter can read it: the phases run and the body functions answer as
+/// Kong's kong/pdk/request.lua does for a body in a file (t/01-pdk/04-request/
+/// 15-get_raw_body.t TESTS 5 and 7, 16-get_body.t TEST 24), and the body goes upstream
+/// untouched. Envoy keeps the body in memory: the chunk reads it.
+#[test]
+fn a_body_nginx_keeps_in_a_file_answers_kongs_errors() {
+    let source = r#"
+        local body, e1 = kong.request.get_raw_body()
+        local _, e2 = kong.request.get_raw_body(19999)
+        local _, e3 = kong.request.get_body("application/x-www-form-urlencoded")
+        kong.service.request.set_header("x-read", body and #body or (e1 .. "|" .. e2 .. "|" .. e3))
+    "#;
+    let body = "a".repeat(20000);
+    for (profile, mut chain) in chains(json!({ "access": [source] })) {
+        let outcome = send(&mut chain, post("/", "text/plain", &body));
+        assert_eq!(outcome.status, 200, "{profile:?}: {:?}", outcome.logs);
+        let upstream = outcome.upstream.expect("proxied");
+        assert_eq!(upstream.body.len(), 20000, "{profile:?}");
+        let expected = match profile {
+            HostProfile::Kong => "request body did not fit into client body buffer, consider raising 'client_body_buffer_size'|\
+                                  request body file too big: 20000 > 19999|request body in temp file not supported",
+            _ => "20000",
+        };
+        assert_eq!(upstream.header("x-read"), Some(expected), "{profile:?}");
+    }
+}
+
+/// `kong.service.request.set_body` takes the Content-Type a chunk set before it (Kong
+/// reads the request's header, which `set_header` changed): Kong's
+/// t/01-pdk/06-service-request/07-set_body.t TEST 19 (an empty table as JSON: `{}`,
+/// Content-Length 2) and TEST 7 (as a form: an empty body).
+#[test]
+fn set_body_uses_the_content_type_a_chunk_set() {
+    for (mime, body) in [("application/json", "{}"), ("application/x-www-form-urlencoded", "")] {
+        let source = format!("kong.service.request.set_header('Content-Type', '{mime}')\nassert(kong.service.request.set_body({{}}))");
+        for (profile, mut chain) in chains(json!({ "access": [source] })) {
+            let outcome = send(&mut chain, post("/t", "text/plain", "foo=hello%20world"));
+            assert_eq!(outcome.status, 200, "{profile:?} {mime}: {:?}", outcome.logs);
+            let upstream = outcome.upstream.expect("proxied");
+            assert_eq!(upstream.body, body, "{profile:?} {mime}");
+            assert_eq!(upstream.header("content-type"), Some(mime), "{profile:?}");
+            assert_eq!(upstream.header("content-length"), Some(body.len().to_string().as_str()), "{profile:?} {mime}");
         }
     }
 }

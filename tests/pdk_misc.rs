@@ -108,3 +108,66 @@ fn serialize_in_the_log_phase() {
     let line = outcome.messages().into_iter().find(|m| m.contains("serialized")).unwrap_or_else(|| panic!("{:?}", outcome.messages()));
     assert_eq!(line, "[pre-function] serialized GET /items?q=42 200 203.0.113.5 t-1 42 yes");
 }
+
+/// `kong.log(...)` converts each argument with `tostring`, as Kong's `gen_log_func`
+/// does: a table as `table: 0x...`, `ngx.null` as `userdata: NULL` (Kong's
+/// t/01-pdk/02-log/01-sanity.t TESTS 17 and 18), a `__tostring` metamethod called; the
+/// same for a `kong.log.new` logger.
+#[test]
+fn kong_log_converts_arguments_with_tostring() {
+    let source = r#"
+        kong.log({})
+        kong.log(ngx.null)
+        kong.log.info("obj=", setmetatable({}, { __tostring = function() return "custom" end }), " n=", 1.5)
+        kong.log.new("ns").warn("t=", {})
+    "#;
+    let spec = common::shipped(ChainSpec {
+        filters: vec![filter("pre-function", json!({ "access": [source] }))],
+        vm_config: json!({ "untrusted_lua": "on" }),
+        ..ChainSpec::default()
+    });
+    let mut chain = harness().chain(&spec).map_err(|e| format!("{e:#}")).unwrap();
+    let outcome = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(outcome.status, 200, "{:?}", outcome.messages());
+    let messages = outcome.messages();
+    let table = regex_like(&messages, "[pre-function] table: 0x");
+    assert!(table, "{messages:?}");
+    assert!(messages.contains(&"[pre-function] userdata: NULL"), "{messages:?}");
+    assert!(messages.contains(&"[pre-function] obj=custom n=1.5"), "{messages:?}");
+    assert!(messages.iter().any(|m| m.starts_with("[ns] t=table: 0x")), "{messages:?}");
+}
+
+/// A message starting with `prefix` and a hexadecimal address after it.
+fn regex_like(messages: &[&str], prefix: &str) -> bool {
+    messages.iter().any(|m| m.strip_prefix(prefix).is_some_and(|hex| !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit())))
+}
+
+/// `require "inspect"` (kikito's inspect.lua, which Kong ships) with its `newline` and
+/// `indent` options, as Kong's t/01-pdk/01-table.t TEST 3 uses it on `kong.table.merge`
+/// results (expected lines from that test), and `depth`.
+#[test]
+fn require_inspect_formats_as_inspect_lua() {
+    let source = r#"
+        local inspect = require "inspect"
+        local function insp(x) return inspect(x, { newline = "", indent = "" }) end
+        return kong.response.exit(200, table.concat({
+            insp(kong.table.merge({ x = "hello" }, { y = "world" })),
+            insp(kong.table.merge({1, 2, 3, 4, 5}, {6, 7, 8})),
+            insp(kong.table.merge(nil, { y = "world" })),
+            inspect.inspect({ a = { b = { c = 1 } } }, { depth = 1 }),
+            inspect({ 1, k = true }),
+        }, "\n"))
+    "#;
+    let spec = common::shipped(ChainSpec {
+        filters: vec![filter("pre-function", json!({ "access": [source] }))],
+        vm_config: json!({ "untrusted_lua": "on" }),
+        ..ChainSpec::default()
+    });
+    let mut chain = harness().chain(&spec).map_err(|e| format!("{e:#}")).unwrap();
+    let outcome = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(outcome.status, 200, "{:?}", outcome.messages());
+    assert_eq!(
+        outcome.body,
+        "{x = \"hello\",y = \"world\"}\n{ 6, 7, 8, 4, 5 }\n{y = \"world\"}\n{\n  a = {...}\n}\n{ 1,\n  k = true\n}"
+    );
+}

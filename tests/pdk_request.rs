@@ -96,3 +96,30 @@ fn ngx_var_args_nil_clears_the_upstream_query() {
     assert_eq!(out.status, 200, "{:?}", out.logs);
     assert_eq!(out.upstream.expect("forwarded upstream").path, "/status/200");
 }
+
+/// `kong.request.get_uri_captures()` reads `ngx.ctx.router_matches.uri_captures` and
+/// marks the unnamed captures with `cjson.array_mt`, as Kong's `capture_wrap`; expected
+/// values from Kong's t/01-pdk/04-request/21-get_uri_captures.t TEST 1. Without router
+/// matches (no proxy-wasm host passes them) both tables are empty.
+#[test]
+fn uri_captures_read_router_matches_with_array_mt() {
+    let source = r#"
+        local empty = kong.request.get_uri_captures()
+        local m = ngx.re.match(ngx.var.uri, [[^\/t((\/\d+)(?P<tag>\/\w+))?]], "jo")
+        ngx.ctx.router_matches = { uri_captures = m }
+        local c = kong.request.get_uri_captures()
+        return kong.response.exit(200, table.concat({
+            "tag: " .. c.named["tag"], "0: " .. c.unnamed[0], "1: " .. c.unnamed[1],
+            "2: " .. c.unnamed[2], "3: " .. c.unnamed[3],
+            tostring(getmetatable(c.unnamed) == require("cjson").array_mt),
+            tostring(next(empty.unnamed) == nil and next(empty.named) == nil),
+        }, ", "))
+    "#;
+    // `require "cjson"` needs the `on` mode (the `sandbox` mode's list is empty by default).
+    let filter = FilterSpec { name: "pre-function".into(), module: module_path(), config: json!({ "access": [source] }) };
+    let spec = common::shipped(ChainSpec { filters: vec![filter], vm_config: json!({ "untrusted_lua": "on" }), ..ChainSpec::default() });
+    let mut chain = harness().chain(&spec).unwrap_or_else(|e| panic!("{e:#}"));
+    let out = send(&mut chain, RequestSpec::get("/t/01/ok"));
+    assert_eq!(out.status, 200, "{:?}", out.logs);
+    assert_eq!(out.body, "tag: /ok, 0: /t/01/ok, 1: /01/ok, 2: /01, 3: /ok, true, true");
+}

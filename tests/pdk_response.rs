@@ -107,3 +107,43 @@ fn body_filter_rewrites_the_whole_body() {
     assert_eq!(outcome.status, 200);
     assert!(outcome.body.contains("\"PATH\":\"/SHOUT\""), "{}", outcome.body);
 }
+
+/// `kong.response.exit` encodes a table body with the `cjson.safe` settings Kong installs
+/// at start (kong/globalpatches.lua: `encode_number_precision(16)`, Kong's
+/// `CJSON_MAX_PRECISION`): `2^53` is `9007199254740992`, as Kong's
+/// t/01-pdk/08-response/11-exit.t TEST 45 expects, not lua-cjson's default 14 digits.
+#[test]
+fn exit_encodes_numbers_with_kongs_16_digit_precision() {
+    let mut chain = chain(json!({ "access": ["return kong.response.exit(200, { n = 9007199254740992, f = 0.1 })"] }));
+    let outcome = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(outcome.status, 200, "{:?}", outcome.logs);
+    let body: Value = serde_json::from_str(&outcome.body).unwrap_or_else(|e| panic!("{e}: {}", outcome.body));
+    assert_eq!(body, json!({ "n": 9007199254740992u64, "f": 0.1 }));
+    assert!(outcome.body.contains(r#""n":9007199254740992"#), "{}", outcome.body);
+    // kong.response.error with a table message goes through the same encoder.
+    let mut chain = self::chain(json!({ "access": ["return kong.response.error(400, { n = 2^53 })"] }));
+    let outcome = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(outcome.status, 400, "{:?}", outcome.logs);
+    assert!(outcome.body.contains("9007199254740992"), "{}", outcome.body);
+}
+
+/// After `ngx.send_headers()` (nginx sent the response headers), `kong.response.exit`
+/// fails with Kong's "headers have already been sent" and the printed output is the
+/// response: Kong's t/01-pdk/08-response/11-exit.t TEST 4 (status 200, body the error).
+/// The setters check the same (kong/pdk/response.lua `if ngx.headers_sent then error(...)`).
+#[test]
+fn exit_after_send_headers_fails_as_kong() {
+    let source = r#"
+        ngx.send_headers()
+        local ok, err = pcall(kong.response.exit, 200)
+        if not ok then ngx.say(err) end
+        local ok2, err2 = pcall(kong.response.set_header, "x-late", "1")
+        ngx.say(tostring(ok2), " ", err2)
+    "#;
+    let mut chain = chain(json!({ "access": [source] }));
+    let outcome = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(outcome.status, 200, "{:?}", outcome.logs);
+    assert_eq!(outcome.body, "headers have already been sent\nfalse headers have already been sent\n");
+    assert!(outcome.upstream.is_none());
+    assert!(outcome.header("x-late").is_none());
+}

@@ -144,6 +144,25 @@ pub fn encode<'gc>(ctx: Context<'gc>, value: Value<'gc>) -> Result<String, Strin
     }
 }
 
+/// The global `cjson.safe` module as Kong configures it at start (kong/globalpatches.lua:
+/// `encode_sparse_array(nil, nil, 2^15)` and `encode_number_precision(16)`, Kong's
+/// `constants.CJSON_MAX_PRECISION`): what Kong's kong/pdk/response.lua (`exit`, `error`)
+/// and kong/pdk/service/request.lua (`set_body`) encode with, so `2^53` goes out as
+/// `9007199254740992` (t/01-pdk/08-response/11-exit.t TEST 45), not lua-cjson's
+/// 14-digit `9.007199254741e+15`.
+pub fn kong_safe_config() -> EncodeConfig {
+    EncodeConfig { sparse_safe: 1 << 15, number_precision: 16, ..EncodeConfig::default() }
+}
+
+/// [`encode`] with [`kong_safe_config`]: the PDK's own JSON bodies.
+pub fn encode_kong<'gc>(ctx: Context<'gc>, value: Value<'gc>) -> Result<String, String> {
+    match encode_with(ctx, value, &kong_safe_config()) {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(EncodeError::Message(m)) => Err(m),
+        Err(EncodeError::TooLarge) => Err("resulting string too large".into()),
+    }
+}
+
 /// Encodes `value` as lua-cjson's `encode` does under `config`: bytes of strings pass
 /// through untouched (lua-cjson does not check UTF-8).
 pub fn encode_with<'gc>(ctx: Context<'gc>, value: Value<'gc>, config: &EncodeConfig) -> Result<Vec<u8>, EncodeError> {
@@ -390,6 +409,26 @@ pub fn decode<'gc>(ctx: Context<'gc>, text: &[u8], config: &DecodeConfig) -> Res
         return Err(expected("the end", &token));
     }
     Ok(value)
+}
+
+/// Decodes a body as Kong's `kong.tools.cjson.decode_with_array_mt` (a `cjson.safe`
+/// instance with `decode_array_with_array_mt(true)`, kong/tools/cjson.lua): arrays carry
+/// `cjson.array_mt` (so `[]` encodes back as `[]`), `null` is `cjson.null`. What
+/// `kong.request.get_body` and `kong.service.response.get_body` decode JSON with.
+///
+/// `Ok(None)` where cjson.safe returns `nil, err` (invalid JSON); `Err` only for the
+/// filter's memory limit ([`MEMORY_EXCEEDED`]), which fails the call as `cjson.safe`'s does.
+pub fn decode_with_array_mt<'gc>(ctx: Context<'gc>, text: &[u8]) -> Result<Option<Value<'gc>>, String> {
+    let config = DecodeConfig {
+        array_with_array_mt: true,
+        max_heap_bytes: crate::lua::limits::current().memory_bytes.saturating_mul(2),
+        ..DecodeConfig::default()
+    };
+    match decode(ctx, text, &config) {
+        Ok(value) => Ok(Some(value)),
+        Err(m) if m == MEMORY_EXCEEDED => Err(m),
+        Err(_) => Ok(None),
+    }
 }
 
 enum Kind {

@@ -141,6 +141,12 @@ pub struct RequestState {
     /// The whole request body, when the filter buffered it before `rewrite`/`access`
     /// (a chunk of the phase reads or replaces it); `None` when not buffered.
     pub request_body: Option<Vec<u8>>,
+    /// The host holds the request body but cannot hand it over: nginx wrote it to a temp
+    /// file (larger than `client_body_buffer_size`; ngx_wasm_module answers `NotFound`).
+    /// Its size in bytes, as the body callback gave it; `request_body` is then `None`, and
+    /// the body functions answer as Kong does for a body in a file ("request body did not
+    /// fit into client body buffer ...").
+    pub request_body_in_file: Option<usize>,
     /// Lua replaced the request body (`kong.service.request.set_raw_body`/`set_body`,
     /// `ngx.req.set_body_data`): the glue sends `request_body` upstream with a
     /// matching `Content-Length`.
@@ -164,6 +170,10 @@ pub struct RequestState {
     /// Output of `ngx.say`/`ngx.print` before the response exists, sent by `ngx.exit` or
     /// at the end of the phase (as lua-nginx-module's content output).
     pub output: Vec<u8>,
+    /// `ngx.send_headers()`/`ngx.flush()` ran in `rewrite`/`access`: nginx sent the
+    /// response headers then, so `ngx.headers_sent` is true and the printed output (even
+    /// none) is the response, as after `ngx.say`.
+    pub output_started: bool,
     /// Milliseconds since the Unix epoch when the request arrived
     /// (`kong.request.get_start_time`).
     pub start_time_ms: u64,

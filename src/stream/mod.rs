@@ -200,7 +200,8 @@ impl Stream {
 
     /// `proxy_on_request_body`: once the whole body is in, runs the pending request phases
     /// on it. A body over the `request_body_bytes` limit is refused with 413 before any
-    /// copy; one the host cannot hand over fails closed with 413 too.
+    /// copy; one the host cannot hand over (nginx's temp file) runs the phases with
+    /// `RequestState::request_body_in_file` set.
     pub fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Flow {
         self.callback_started = true;
         if self.ws_carries(crate::websocket::Side::Client) {
@@ -224,17 +225,16 @@ impl Stream {
         // An empty buffer is not worth a host call (some hosts answer NotFound for it).
         let read = if body_size == 0 { BodyRead::Bytes(Vec::new()) } else { self.host.request_body(body_size) };
         let body = match read {
-            BodyRead::Bytes(bytes) => bytes,
+            // nginx wrote the body to a temp file (ngx_wasm_module answers NotFound and
+            // logs why): the phases run, and reading the body answers as Kong does for
+            // a body in a file (kong/pdk/request.lua `get_raw_body`).
             BodyRead::Unavailable => {
-                let message = format!(
-                    "kong-functions: the host cannot hand over the request body ({body_size} bytes; nginx buffers \
-                     a body larger than client_body_buffer_size to a file): request refused"
-                );
-                self.host.log(LogLevel::Error, &message);
-                return self.send(&LocalResponse::payload_too_large());
+                self.request.request_body_in_file = Some(body_size);
+                None
             }
+            BodyRead::Bytes(bytes) => Some(bytes),
         };
-        self.request.request_body = Some(body);
+        self.request.request_body = body;
         let flow = self.run_request_phases(body_size, Phase::Access);
         if flow == Flow::Continue && !self.responded_locally {
             // Held headers (Envoy 1.35+ with the flag) continue with this body.

@@ -185,7 +185,7 @@ fn envoy_holds_the_headers_until_the_whole_body_where_its_plugins_allow_it() {
 }
 
 #[test]
-fn a_body_over_the_limit_or_out_of_reach_gets_413_before_any_copy() {
+fn a_body_over_the_limit_gets_413_before_any_copy() {
     let host = host_of(HostKindName::Kong, &[(":method", "POST"), (":path", "/"), ("transfer-encoding", "chunked")]);
     let runtime = instance(serde_json::json!({"access": [READ_BODY]}), Some(Role::PreFunction), &host);
     let mut s = stream(&runtime, &host);
@@ -195,14 +195,42 @@ fn a_body_over_the_limit_or_out_of_reach_gets_413_before_any_copy() {
     assert_eq!(host.sent.borrow()[0].0, 413);
     assert!(host.messages().iter().any(|m| m.contains("too large")), "{:?}", host.messages());
 
-    // The host holds the body in a temp file and cannot hand it over: fail closed.
+}
+
+/// A body the host holds in a temp file (nginx, larger than `client_body_buffer_size`)
+/// and cannot hand over: the phases run, and the body functions answer as Kong's
+/// kong/pdk/request.lua `get_raw_body` does for a body in a file (its message, and
+/// "request body file too big: %d > %d" under a smaller `max_allowed_file_size`); forms
+/// answer lua-nginx-module's `get_post_args` error. Expected texts: Kong's
+/// t/01-pdk/04-request/15-get_raw_body.t TESTS 5 and 7, 16-get_body.t TEST 24.
+#[test]
+fn a_body_in_a_temp_file_answers_kongs_errors() {
+    let chunk = r#"
+        local _, e1 = kong.request.get_raw_body()
+        local _, e2 = kong.request.get_raw_body(19999)
+        local _, e3 = kong.request.get_body("application/x-www-form-urlencoded")
+        local _, e4, mime = kong.request.get_body("application/json", nil, 100)
+        local _, e5 = ngx.req.get_post_args()
+        kong.response.exit(200, table.concat({ e1, e2, e3, e4, mime, e5, tostring(ngx.req.get_body_data()) }, "\n"))
+    "#;
     let host = host_of(HostKindName::Kong, &[(":method", "POST"), (":path", "/"), ("content-length", "20000")]);
-    let runtime = instance(serde_json::json!({"access": [READ_BODY]}), Some(Role::PreFunction), &host);
+    let runtime = instance(serde_json::json!({"access": [chunk]}), Some(Role::PreFunction), &host);
     let mut s = stream(&runtime, &host);
     s.on_request_headers(false);
+    // The fake host has no body buffer: reading it answers Unavailable, as a file would.
     assert_eq!(s.on_request_body(20000, true), Flow::Pause);
-    assert_eq!(host.sent.borrow()[0].0, 413);
-    assert!(host.messages().iter().any(|m| m.contains("cannot hand over")), "{:?}", host.messages());
+    let sent = host.sent.borrow();
+    assert_eq!(sent[0].0, 200, "{:?}", host.messages());
+    assert_eq!(
+        String::from_utf8_lossy(&sent[0].2),
+        "request body did not fit into client body buffer, consider raising 'client_body_buffer_size'\n\
+         request body file too big: 20000 > 19999\n\
+         request body in temp file not supported\n\
+         request body file too big: 20000 > 100\n\
+         application/json\n\
+         request body in temp file not supported\n\
+         nil"
+    );
 }
 
 #[test]

@@ -62,19 +62,38 @@ pub fn error_value<'gc>(ctx: Context<'gc>, error: Error<'gc>) -> Value<'gc> {
 pub fn tostring_plain<'gc>(ctx: Context<'gc>, value: Value<'gc>) -> Value<'gc> {
     match value {
         Value::String(_) => value,
-        Value::Integer(_) | Value::Number(_) => Value::String(ctx.intern(format::number(value).as_bytes())),
         Value::Nil => "nil".into_value(ctx),
         Value::Boolean(b) => if b { "true" } else { "false" }.into_value(ctx),
+        other => Value::String(ctx.intern(tostring_text(other).as_bytes())),
+    }
+}
+
+/// The text of [`tostring_plain`] (strings lossy UTF-8): numbers as LuaJIT prints them,
+/// `table: 0x...`, `function: 0x...`, and `userdata: NULL` for `ngx.null` (OpenResty's
+/// light userdata NULL, as LuaJIT prints it; Kong's t/01-pdk/02-log/01-sanity.t TEST 18).
+pub fn tostring_text(value: Value<'_>) -> String {
+    match value {
+        Value::Nil | Value::Boolean(_) | Value::Integer(_) | Value::Number(_) | Value::String(_) => format::display(value),
+        v if crate::pdk::ngx::util::is_null(v) => "userdata: NULL".into(),
         other => {
             let text = format::display(other);
             // piccolo shows `<table 0x...>`; LuaJIT shows `table: 0x...`.
-            let text = match text.strip_prefix('<').and_then(|t| t.strip_suffix('>')) {
+            match text.strip_prefix('<').and_then(|t| t.strip_suffix('>')) {
                 Some(inner) => inner.replacen(' ', ": ", 1),
                 None => text,
-            };
-            Value::String(ctx.intern(text.as_bytes()))
+            }
         }
     }
+}
+
+/// Whether `tostring(value)` would call a `__tostring` metamethod.
+pub fn has_tostring_meta<'gc>(ctx: Context<'gc>, value: Value<'gc>) -> bool {
+    let meta = match value {
+        Value::Table(t) => t.metatable(),
+        Value::UserData(u) => u.metatable(),
+        _ => None,
+    };
+    meta.is_some_and(|mt| !mt.get(ctx, MetaMethod::ToString).is_nil())
 }
 
 fn tostring<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
@@ -567,6 +586,7 @@ pub fn provided_module<'gc>(ctx: Context<'gc>, name: &str) -> Value<'gc> {
         "string" | "table" | "math" | "os" | "bit" | "coroutine" | "jit" => ctx.globals().get(ctx, ctx.intern(name.as_bytes())),
         "ngx" => crate::pdk::ngx_global(ctx),
         "cjson" | "cjson.safe" => crate::pdk::cjson::module(ctx, name),
+        "inspect" => inspect_module(ctx),
         _ if super::resty::MODULES.contains(&name) => super::resty::module(ctx, name),
         _ if crate::lua::modules::provides(name) => crate::lua::modules::module(ctx, name).unwrap_or(Value::Nil),
         _ => match name.split_once('.') {
@@ -577,6 +597,18 @@ pub fn provided_module<'gc>(ctx: Context<'gc>, name: &str) -> Value<'gc> {
             _ => Value::Nil,
         },
     }
+}
+
+/// `require "inspect"`: built on first use, then the same table (as `package.loaded`).
+fn inspect_module<'gc>(ctx: Context<'gc>) -> Value<'gc> {
+    let loaded = ctx.singleton::<gc_arena::Rootable![crate::lua::modules::Loaded<'_>]>().0;
+    let key = ctx.intern(b"inspect");
+    if let Value::Table(t) = loaded.get(ctx, key) {
+        return Value::Table(t);
+    }
+    let module = crate::pdk::kong::inspect::module(ctx);
+    loaded.set(ctx, key, module).ok();
+    module
 }
 
 /// The method-call helper of the compile rewrite, resolving string methods in `string`.

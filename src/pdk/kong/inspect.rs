@@ -20,13 +20,76 @@ use piccolo::{Table, Value};
 
 use crate::lua::format;
 
+/// inspect.lua's options: `depth` (tables deeper than this show as `{...}`), `newline`
+/// and `indent` (what a new line and one level of indentation are written as).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// `depth` (default `math.huge`).
+    pub depth: f64,
+    /// `newline` (default `"\n"`).
+    pub newline: String,
+    /// `indent` (default two spaces).
+    pub indent: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { depth: f64::INFINITY, newline: "\n".into(), indent: "  ".into() }
+    }
+}
+
 /// `inspect(value)`.
 pub fn inspect(value: Value<'_>) -> String {
+    inspect_with(value, &Options::default())
+}
+
+/// `inspect(value, options)`.
+pub fn inspect_with(value: Value<'_>, options: &Options) -> String {
     let mut cycles = HashMap::new();
     count_cycles(value, &mut cycles);
-    let mut inspector = Inspector { out: String::new(), level: 0, cycles, ids: HashMap::new(), next_ids: HashMap::new() };
+    let mut inspector = Inspector { out: String::new(), level: 0, cycles, ids: HashMap::new(), next_ids: HashMap::new(), options };
     inspector.put_value(value);
     inspector.out
+}
+
+/// `require "inspect"`: kikito's inspect.lua 3.1 (the version Kong ships), a callable
+/// table: `inspect(value[, options])` and `inspect.inspect(value[, options])` with the
+/// options `depth`, `newline` and `indent` (the `process` option, a Lua callback per
+/// item, fails with a message saying it is not supported here), `_VERSION`.
+pub fn module<'gc>(ctx: piccolo::Context<'gc>) -> Value<'gc> {
+    use piccolo::{Callback, CallbackReturn, MetaMethod};
+    // Argument `first` is the value, `first + 1` the options.
+    fn call<'gc>(ctx: piccolo::Context<'gc>, exec: piccolo::Execution<'gc, '_>, mut stack: piccolo::Stack<'gc, '_>, first: usize) -> Result<CallbackReturn<'gc>, piccolo::Error<'gc>> {
+        let mut options = Options::default();
+        if let Value::Table(t) = stack.get(first + 1) {
+            match t.get(ctx, "depth") {
+                Value::Nil => {}
+                v => match v.to_number() {
+                    Some(n) => options.depth = n,
+                    None => return Err(crate::lua::error_at(ctx, &exec, "attempt to compare number with string")),
+                },
+            }
+            if let Value::String(s) = t.get(ctx, "newline") {
+                options.newline = s.to_str_lossy().into_owned();
+            }
+            if let Value::String(s) = t.get(ctx, "indent") {
+                options.indent = s.to_str_lossy().into_owned();
+            }
+            if !t.get(ctx, "process").is_nil() {
+                return Err(crate::lua::error_at(ctx, &exec, "inspect: the 'process' option is not supported by this filter"));
+            }
+        }
+        let text = inspect_with(stack.get(first), &options);
+        stack.replace(ctx, Value::String(piccolo::String::from_slice(&ctx, text.as_bytes())));
+        Ok(CallbackReturn::Return)
+    }
+    let t = Table::new(&ctx);
+    t.set(ctx, "inspect", Callback::from_fn(&ctx, |ctx, exec, stack| call(ctx, exec, stack, 0))).ok();
+    t.set(ctx, "_VERSION", "inspect.lua 3.1.0").ok();
+    let meta = Table::new(&ctx);
+    meta.set(ctx, MetaMethod::Call, Callback::from_fn(&ctx, |ctx, exec, stack| call(ctx, exec, stack, 1))).ok();
+    t.set_metatable(&ctx, Some(meta));
+    Value::Table(t)
 }
 
 /// Table identity (pointer) for counting and ids.
@@ -61,7 +124,8 @@ fn count_cycles(value: Value<'_>, cycles: &mut HashMap<usize, usize>) {
     }
 }
 
-struct Inspector {
+struct Inspector<'o> {
+    options: &'o Options,
     out: String,
     level: usize,
     cycles: HashMap<usize, usize>,
@@ -69,7 +133,7 @@ struct Inspector {
     next_ids: HashMap<&'static str, usize>,
 }
 
-impl Inspector {
+impl Inspector<'_> {
     fn id_of(&mut self, value: Value<'_>) -> usize {
         let key = value_id(value).unwrap_or(0);
         if let Some(id) = self.ids.get(&key) {
@@ -83,9 +147,9 @@ impl Inspector {
     }
 
     fn tabify(&mut self) {
-        self.out.push('\n');
+        self.out.push_str(&self.options.newline);
         for _ in 0..self.level {
-            self.out.push_str("  ");
+            self.out.push_str(&self.options.indent);
         }
     }
 
@@ -107,6 +171,10 @@ impl Inspector {
         if repeated && self.ids.contains_key(&key) {
             let id = self.id_of(Value::Table(t));
             self.out.push_str(&format!("<table {id}>"));
+            return;
+        }
+        if self.level as f64 >= self.options.depth {
+            self.out.push_str("{...}");
             return;
         }
         if repeated {

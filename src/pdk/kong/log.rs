@@ -19,7 +19,7 @@ use crate::properties::{HostKind, Need};
 use crate::runtime::SerializeValue;
 use crate::host::LogLevel;
 use crate::lua::format;
-use crate::lua::stdlib::base::ToStrings;
+use crate::lua::stdlib::base::{self, ToStrings};
 
 /// Builds the `kong.log` table: `debug info notice warn err crit alert emerg`.
 pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
@@ -28,17 +28,21 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     let custom: Rc<std::cell::RefCell<Option<LogFormat>>> = Rc::new(std::cell::RefCell::new(None));
     let level_function = |level: LogLevel, from: usize| {
         let (pdk, custom) = (pdk.clone(), custom.clone());
-        Callback::from_fn(&ctx, move |_ctx, exec, mut stack| {
-            match &*custom.borrow() {
-                None => write_line(&pdk, level, &stack, from, ""),
-                Some(format) => {
-                    let message: String = (from..stack.len()).map(|i| format::display(stack.get(i))).collect();
-                    let scope = pdk.scope();
-                    emit(&scope, level, format.render(&exec, &message));
-                }
-            }
-            stack.clear();
-            Ok(CallbackReturn::Return)
+        Callback::from_fn(&ctx, move |ctx, exec, stack| {
+            // The format as it is at the call, with the caller's position when it uses it.
+            let format = custom.borrow().clone().map(|f| {
+                let position = f.position(&exec);
+                (f, position)
+            });
+            let pdk = pdk.clone();
+            log_call(ctx, stack, from, move |message| {
+                let scope = pdk.scope();
+                let line = match &format {
+                    None => format!("{}{message}", scope.log_prefix()),
+                    Some((format, position)) => format.render(position, &message),
+                };
+                emit(&scope, level, line);
+            })
         })
     };
     for (name, level) in LEVELS {
@@ -128,6 +132,20 @@ pub fn print<'gc>(pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack
         let line = format!("{}{}", scope.log_prefix(), String::from_utf8_lossy(&parts.concat()));
         emit(&scope, LogLevel::Info, line);
     }), stack)
+}
+
+/// Kong's `gen_log_func` message: `stack[from..]` each through `tostring` (`__tostring`
+/// metamethods called, `table: 0x...`, `userdata: NULL` for `ngx.null`), concatenated,
+/// then handed to `write`.
+fn log_call<'gc>(ctx: Context<'gc>, stack: Stack<'gc, '_>, from: usize, write: impl FnOnce(String) + 'static) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let values: Vec<Value<'gc>> = (from..stack.len()).map(|i| stack.get(i)).collect();
+    if values.iter().any(|&v| base::has_tostring_meta(ctx, v)) {
+        return ToStrings::start(ctx, values, Box::new(move |parts| write(String::from_utf8_lossy(&parts.concat()).into_owned())), stack);
+    }
+    let mut stack = stack;
+    write(values.iter().map(|&v| base::tostring_text(v)).collect());
+    stack.clear();
+    Ok(CallbackReturn::Return)
 }
 
 /// Logs `stack[from..]` joined by `separator`, with the role prefix.
@@ -329,11 +347,22 @@ impl LogFormat {
         LogFormat { namespace: namespace.to_owned(), pieces: Some(pieces) }
     }
 
-    fn render(&self, exec: &Execution<'_, '_>, message: &str) -> String {
+    /// The caller's `(file, line)` when the format shows them (`%file_src`, `%line_src`).
+    fn position(&self, exec: &Execution<'_, '_>) -> (String, String) {
+        let uses = self.pieces.as_ref().is_some_and(|p| p.iter().any(|p| matches!(p, Piece::FileSrc | Piece::LineSrc)));
+        if uses {
+            caller(exec)
+        } else {
+            (String::new(), String::new())
+        }
+    }
+
+    /// The line for `message`, with the caller's `position` ([`LogFormat::position`]).
+    fn render(&self, position: &(String, String), message: &str) -> String {
         let Some(pieces) = &self.pieces else {
             return format!("[{}] {message}", self.namespace);
         };
-        let (file, line) = caller(exec);
+        let (file, line) = position;
         pieces
             .iter()
             .map(|p| match p {
@@ -390,14 +419,14 @@ fn logger<'gc>(ctx: Context<'gc>, pdk: &Pdk, namespace: &str, format: Option<&st
     let current = Rc::new(std::cell::RefCell::new(LogFormat::parse(namespace, format)));
     for (name, level) in LEVELS {
         let (pdk, current) = (pdk.clone(), current.clone());
-        let f = Callback::from_fn(&ctx, move |_ctx, exec, mut stack| {
-            let message: String = (0..stack.len()).map(|i| format::display(stack.get(i))).collect();
-            let scope = pdk.scope();
-            let line = current.borrow().render(&exec, &message);
-            emit(&scope, level, line);
-            drop(scope);
-            stack.clear();
-            Ok(CallbackReturn::Return)
+        let f = Callback::from_fn(&ctx, move |ctx, exec, stack| {
+            let format = current.borrow().clone();
+            let position = format.position(&exec);
+            let pdk = pdk.clone();
+            log_call(ctx, stack, 0, move |message| {
+                let scope = pdk.scope();
+                emit(&scope, level, format.render(&position, &message));
+            })
         });
         t.set(ctx, name, f).ok();
     }

@@ -618,7 +618,7 @@ fn set_body<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut sta
     let bare = mime.split(';').next().unwrap_or("");
     let encoded = match bare {
         CONTENT_TYPE_POST => ordered_args(ctx, args).map(|q| (q, mime.clone())),
-        CONTENT_TYPE_JSON => json::encode(ctx, Value::Table(args)).map(|j| (j.into_bytes(), mime.clone())),
+        CONTENT_TYPE_JSON => json::encode_kong(ctx, Value::Table(args)).map(|j| (j.into_bytes(), mime.clone())),
         CONTENT_TYPE_FORM_DATA => encode_multipart(&pdk.scope(), args, &mime),
         _ => return raise(ctx, &exec, &format!("unsupported content type {mime}")),
     };

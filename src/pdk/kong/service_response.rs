@@ -105,7 +105,7 @@ fn get_raw_body<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut
 /// `kong.service.response.get_body([mimetype[, max_args]])`: the buffered upstream body
 /// decoded by content type (the argument, else the upstream's `Content-Type`):
 /// form-urlencoded -> table of arguments (at most `max_args`, default 100), JSON ->
-/// table (`null` reads as `nil`), multipart -> table of part values (as lua-multipart,
+/// table (arrays with `cjson.array_mt`, `null` as `cjson.null`), multipart -> table of part values (as lua-multipart,
 /// the same parser as `kong.request.get_body`). Returns `value, nil, mimetype`, or
 /// `nil, err[, mimetype]` ("missing content type", "invalid json body", "unsupported
 /// content type 'x'").
@@ -135,7 +135,8 @@ fn get_body<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut sta
         let args = args::to_table(ctx, &args::decode(&body, max).pairs);
         stack.replace(ctx, (args, Value::Nil, lua_string(ctx, b"application/x-www-form-urlencoded")));
     } else if bare.starts_with("application/json") {
-        let decoded = serde_json::from_slice::<serde_json::Value>(&body).ok().map(|v| crate::pdk::lua_json::to_lua(ctx, &v));
+        // Kong: `cjson.decode_with_array_mt(body)` (kong/pdk/service/response.lua).
+        let decoded = crate::pdk::json::decode_with_array_mt(ctx, &body).map_err(|e| crate::lua::error_at(ctx, &exec, &e))?;
         match decoded {
             Some(t @ Value::Table(_)) => stack.replace(ctx, (t, Value::Nil, lua_string(ctx, b"application/json"))),
             _ => stack.replace(ctx, err(ctx, "invalid json body", "application/json")),

@@ -8,7 +8,8 @@
 //!
 //! The body functions work on the body the glue buffered before `rewrite`/`access`
 //! (`RequestState::request_body`); `ngx.req.read_body()` is then a no-op,
-//! `ngx.req.get_body_file()` is always `nil` (bodies never go to temporary files) and
+//! `ngx.req.get_body_file()` is always `nil` (a body nginx wrote to a temporary file
+//! cannot be read through proxy-wasm: `get_body_data` gives `nil` for it, as nginx) and
 //! `ngx.req.discard_body()` does nothing (the body is proxied as usual).
 //! `ngx.req.set_body_data` replaces the buffered body and sets
 //! `RequestState::request_body_changed`: the glue sends it upstream with a matching
@@ -159,9 +160,13 @@ fn get_uri_args<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, sta
 }
 
 /// `ngx.req.get_post_args(max_args?)`: the buffered body decoded as a form; raises
-/// when the body was not buffered (nginx: "no request body found").
+/// when the body was not buffered (nginx: "no request body found"); `nil, "request body in
+/// temp file not supported"` for a body the host wrote to a temp file, as nginx.
 fn get_post_args<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
     let max = limit_arg(ctx, &exec, stack.get(0), args::DEFAULT_MAX_ARGS, "get_post_args")?;
+    if request::in_file(pdk).is_some() {
+        return ret(ctx, stack, (Value::Nil, lua_string(ctx, request::IN_TEMP_FILE.as_bytes())));
+    }
     let body = match request::body(pdk) {
         Ok(Some(b)) => b,
         Ok(None) => return raise(ctx, &exec, "no request body found (the request body was not buffered)"),
@@ -212,7 +217,8 @@ fn get_body_data<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, st
     ret(ctx, stack, value)
 }
 
-/// `ngx.req.get_body_file()`: always `nil`; bodies are never buffered to files here.
+/// `ngx.req.get_body_file()`: always `nil`; proxy-wasm names no temp file (nginx's body
+/// in a file reads as `nil` from `get_body_data` and the PDK answers Kong's error for it).
 fn get_body_file<'gc>(_pdk: &Pdk, ctx: Context<'gc>, _exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
     ret(ctx, stack, Value::Nil)
 }

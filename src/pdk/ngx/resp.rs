@@ -134,12 +134,14 @@ fn before_response(phase: Phase) -> bool {
 }
 
 /// Whether nginx would have sent the response headers by now (`ngx.headers_sent`):
-/// output was printed, or the phase comes after the headers went out.
-fn headers_sent(scope: &Scope) -> bool {
+/// output was printed or `ngx.send_headers()`/`ngx.flush()` ran, or the phase comes
+/// after the headers went out. Kong's `kong.response` setters and `exit`/`error` fail
+/// with "headers have already been sent" then.
+pub fn headers_sent(scope: &Scope) -> bool {
     match scope.phase {
-        Phase::Rewrite | Phase::Access => !scope.request.output.is_empty(),
-        Phase::HeaderFilter => false,
-        _ => true,
+        Phase::Rewrite | Phase::Access | Phase::WsHandshake => !scope.request.output.is_empty() || scope.request.output_started,
+        Phase::Certificate | Phase::HeaderFilter => false,
+        Phase::BodyFilter | Phase::Log | Phase::WsClientFrame | Phase::WsUpstreamFrame | Phase::WsClose => true,
     }
 }
 
@@ -147,12 +149,13 @@ fn headers_sent(scope: &Scope) -> bool {
 /// status `RequestState::status` (set by `ngx.status = n`) or 200, the response headers
 /// set so far (`ngx.header`, `kong.response.set_header`), no Content-Type (Kong's nginx
 /// has `default_type ''`), a Content-Length for the body. `None` when nothing was
-/// printed. The output is taken out of the state.
+/// printed and the headers were not sent (`ngx.send_headers`). The output is taken out
+/// of the state.
 ///
 /// The glue calls this at the end of `rewrite`/`access` when no chunk exited, as nginx
 /// sends content output; `ngx.exit` calls it for output printed before it.
 pub fn take_output_response(request: &mut RequestState) -> Option<LocalResponse> {
-    if request.output.is_empty() {
+    if request.output.is_empty() && !request.output_started {
         return None;
     }
     let mut response = LocalResponse { status: request.status.unwrap_or(200), ..LocalResponse::default() };
@@ -194,7 +197,7 @@ fn exit<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stac
         return disabled(ctx, &exec, phase);
     }
     let mut scope = pdk.scope_mut();
-    let response = if before_response(phase) && !scope.request.output.is_empty() {
+    let response = if before_response(phase) && (!scope.request.output.is_empty() || scope.request.output_started) {
         take_output_response(&mut scope.request)
     } else if status == ERROR {
         Some(LocalResponse::internal_error())
@@ -245,14 +248,17 @@ fn redirect<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: 
     Ok(CallbackReturn::Yield { to_thread: None, then: None })
 }
 
-/// `ngx.flush()` and `ngx.send_headers()`: return 1. A proxy-wasm filter sends its own
-/// response in one piece (at `ngx.exit` or the end of the phase), so there is nothing
-/// to push out early; the output and headers keep collecting until then.
+/// `ngx.flush()` and `ngx.send_headers()`: return 1. In nginx they send the response
+/// headers if not sent yet: here `ngx.headers_sent` becomes true and the output printed
+/// by the end of the phase (even none) is the response, with the status and headers set
+/// so far. A proxy-wasm filter sends its own response in one piece (at `ngx.exit` or the
+/// end of the phase), so nothing goes out earlier.
 fn flush<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     let phase = pdk.scope().phase;
     if !before_response(phase) {
         return disabled(ctx, &exec, phase);
     }
+    pdk.scope_mut().request.output_started = true;
     stack.replace(ctx, 1);
     Ok(CallbackReturn::Return)
 }

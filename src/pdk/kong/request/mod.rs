@@ -7,11 +7,13 @@
 //!   `X-Forwarded-*` headers are never trusted and the non-forwarded values are returned;
 //!   on Kong the host's own `kong.request.forwarded_*` properties answer.
 //! - `get_uri_captures`: no router captures reach a proxy-wasm filter; the result has
-//!   Kong's shape with empty tables, `{ unnamed = {}, named = {} }`.
+//!   Kong's shape, `{ unnamed = {}, named = {} }`, empty unless a chunk set
+//!   `ngx.ctx.router_matches.uri_captures`.
 //! - `get_raw_body`/`get_body`: the body is the one the glue buffered before the phase
 //!   ran (`RequestState::request_body`); when it was not buffered they return `nil` and
-//!   "request body was not buffered". `max_allowed_file_size` is accepted and ignored
-//!   (bodies are never in temporary files here); a body larger than the
+//!   "request body was not buffered". A body the host keeps in a temporary file (Kong's
+//!   engine, over nginx's `client_body_buffer_size`) answers Kong's errors for a body in a
+//!   file, `max_allowed_file_size` deciding which; a body larger than the
 //!   `request_body_bytes` limit raises an error.
 //!
 //! Laid out as Kong's module reads: the scheme, host, port, method and forwarded facts
@@ -255,13 +257,43 @@ fn get_start_time<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, s
     ret(ctx, stack, Value::Integer(ms as i64))
 }
 
-/// `kong.request.get_uri_captures()`: `{ unnamed = {}, named = {} }`; proxy-wasm hosts
-/// pass no router captures to filters.
+/// `kong.request.get_uri_captures([ctx])`: `{ unnamed = {...}, named = {...} }` from
+/// `ctx.router_matches.uri_captures` (`ctx` defaults to `ngx.ctx`), number keys in
+/// `unnamed` (with `cjson.array_mt`), string keys in `named`, as Kong's `capture_wrap`.
+/// Proxy-wasm hosts pass no router captures to filters, so unless a chunk put
+/// `router_matches` there both tables are empty.
 fn get_uri_captures<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
     pdk.check_phase(ctx, &exec, kong_phase::REQUEST)?;
+    let source = match stack.get(0) {
+        Value::Table(t) => Some(t),
+        // `ngx.ctx`, only when a chunk has used it (it is made on first use).
+        _ => {
+            let stashed = pdk.scope().request.lua_tables.iter().find(|(n, _)| *n == "ngx.ctx").map(|(_, t)| t.clone());
+            stashed.map(|t| ctx.fetch(&t))
+        }
+    };
+    let captures = match source.map(|t| t.get(ctx, "router_matches")) {
+        Some(Value::Table(matches)) => match matches.get(ctx, "uri_captures") {
+            Value::Table(c) => Some(c),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (unnamed, named) = (Table::new(&ctx), Table::new(&ctx));
+    if let Some(captures) = captures {
+        for (k, v) in captures.iter() {
+            match k {
+                Value::Integer(_) | Value::Number(_) => unnamed.set(ctx, k, v).ok(),
+                Value::String(_) => named.set(ctx, k, v).ok(),
+                // Kong logs "unknown capture key type" and goes on.
+                _ => None,
+            };
+        }
+    }
+    unnamed.set_metatable(&ctx, Some(crate::pdk::json::markers(ctx).array_mt));
     let t = Table::new(&ctx);
-    t.set(ctx, "unnamed", Table::new(&ctx)).ok();
-    t.set(ctx, "named", Table::new(&ctx)).ok();
+    t.set(ctx, "unnamed", unnamed).ok();
+    t.set(ctx, "named", named).ok();
     ret(ctx, stack, t)
 }
 

@@ -174,7 +174,7 @@ pub(super) fn send<'gc>(
 /// string body travels in `grpc-message`. Does not return: the rest of the phase's
 /// chunks are skipped, and the request never reaches the upstream.
 pub(super) fn exit<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    pdk.check_phase(ctx, &exec, REWRITE_ACCESS_HEADER)?;
+    check_phase_unsent(pdk, ctx, &exec)?;
     let status = check_status(ctx, &exec, stack.get(0), MIN_STATUS_CODE)?;
     let body = stack.get(1);
     if !matches!(body, Value::Nil | Value::String(_) | Value::Table(_)) {
@@ -195,7 +195,7 @@ pub(super) fn exit<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, 
                     Body::None
                 }
             },
-            _ => match json::encode(ctx, Value::Table(t)) {
+            _ => match json::encode_kong(ctx, Value::Table(t)) {
                 Ok(s) => Body::Json(s),
                 Err(e) => return raise(ctx, &exec, &format!("body encoding failed while flushing response: {e}")),
             },
@@ -216,12 +216,12 @@ pub(super) fn exit<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, 
 /// text; JSON by default). The body is Kong's template for that type with the message
 /// (default: Kong's text for the status, e.g. 404 "Not found") and the request id.
 pub(super) fn error<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    pdk.check_phase(ctx, &exec, REWRITE_ACCESS_HEADER)?;
+    check_phase_unsent(pdk, ctx, &exec)?;
     let status = check_status(ctx, &exec, stack.get(0), MIN_ERR_STATUS_CODE)?;
     let message = match stack.get(1) {
         Value::Nil => None,
         Value::String(s) => Some(s.as_bytes().to_vec()),
-        t @ Value::Table(_) => match json::encode(ctx, t) {
+        t @ Value::Table(_) => match json::encode_kong(ctx, t) {
             Ok(s) => Some(s.into_bytes()),
             Err(e) => return raise(ctx, &exec, &format!("could not JSON encode the error message: {e}")),
         },

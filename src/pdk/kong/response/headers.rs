@@ -100,7 +100,7 @@ pub(super) fn warn(scope: &Scope, message: &str) {
 /// (`_` in the name stands for `-`, as nginx's `ngx.header`; an empty value is sent as a
 /// space). `Transfer-Encoding` is ignored with a warning, as Kong does.
 pub(super) fn set_header<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    pdk.check_phase(ctx, &exec, REWRITE_ACCESS_HEADER)?;
+    check_phase_unsent(pdk, ctx, &exec)?;
     let (name, value) = validate_header(ctx, &exec, stack.get(0), stack.get(1))?;
     set_one(&mut pdk.scope_mut(), &name, value);
     stack.clear();
@@ -121,7 +121,7 @@ fn set_one(scope: &mut Scope, name: &str, value: HeaderValue) {
 /// `kong.response.add_header(name, value)`: adds a value to the header, keeping the
 /// existing ones.
 pub(super) fn add_header<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    pdk.check_phase(ctx, &exec, REWRITE_ACCESS_HEADER)?;
+    check_phase_unsent(pdk, ctx, &exec)?;
     let (name, value) = validate_header(ctx, &exec, stack.get(0), stack.get(1))?;
     let name = response_header_name(&name);
     change_response_header(&mut pdk.scope_mut(), &name, HeaderChange::Add(normalize_value(value)));
@@ -131,7 +131,7 @@ pub(super) fn add_header<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc,
 
 /// `kong.response.clear_header(name)`: removes every value of the header.
 pub(super) fn clear_header<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    pdk.check_phase(ctx, &exec, REWRITE_ACCESS_HEADER)?;
+    check_phase_unsent(pdk, ctx, &exec)?;
     let Value::String(name) = stack.get(0) else {
         return raise(ctx, &exec, "header name must be a string");
     };
@@ -167,7 +167,7 @@ pub(crate) fn validate_headers<'gc>(ctx: Context<'gc>, exec: &Execution<'gc, '_>
 
 /// `kong.response.set_headers(headers)`: [`set_header`] for each pair of the table.
 pub(super) fn set_headers<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    pdk.check_phase(ctx, &exec, REWRITE_ACCESS_HEADER)?;
+    check_phase_unsent(pdk, ctx, &exec)?;
     let headers = validate_headers(ctx, &exec, stack.get(0))?;
     let mut scope = pdk.scope_mut();
     for (name, value) in headers {

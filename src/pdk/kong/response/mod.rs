@@ -107,11 +107,23 @@ fn get_status<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut s
     Ok(CallbackReturn::Return)
 }
 
+/// Kong's opening of the response setters, `exit` and `error`:
+/// `check_phase(rewrite_access_header)`, then "headers have already been sent" once
+/// nginx would have sent them (`ngx.headers_sent`: output printed, `ngx.send_headers()`
+/// or `ngx.flush()` in `rewrite`/`access`; Kong's t/01-pdk/08-response/11-exit.t TEST 4).
+pub(super) fn check_phase_unsent<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: &Execution<'gc, '_>) -> Result<(), Error<'gc>> {
+    pdk.check_phase(ctx, exec, REWRITE_ACCESS_HEADER)?;
+    if crate::pdk::ngx::resp::headers_sent(&pdk.scope()) {
+        return raise(ctx, exec, "headers have already been sent");
+    }
+    Ok(())
+}
+
 /// `kong.response.set_status(status)`: changes the status the client gets (100-599).
 /// Before the upstream answered it is kept in `RequestState::status` (the glue applies it
 /// to the upstream's response); in `header_filter` it rewrites the upstream's `:status`.
 fn set_status<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    pdk.check_phase(ctx, &exec, REWRITE_ACCESS_HEADER)?;
+    check_phase_unsent(pdk, ctx, &exec)?;
     let status = check_status(ctx, &exec, stack.get(0), MIN_STATUS_CODE)?;
     change_status(&mut pdk.scope_mut(), status);
     stack.clear();
