@@ -31,6 +31,12 @@ pub enum LogLevel {
 pub trait Host {
     /// The first value of request header `name`, `None` when absent.
     fn request_header(&self, name: &str) -> Option<Vec<u8>>;
+    /// [`Host::request_header`] handed to `f` (called exactly once) as a borrowed slice:
+    /// hosts that keep the headers in memory override it so a read copies nothing. `f`
+    /// must not call the host (it may run while the host's state is borrowed).
+    fn with_request_header(&self, name: &str, f: &mut dyn FnMut(Option<&[u8]>)) {
+        f(self.request_header(name).as_deref())
+    }
     /// Every request header in order, pseudo-headers included.
     fn request_headers(&self) -> Vec<(String, Vec<u8>)>;
     /// Replaces request header `name` (all its values), or removes it when `value` is `None`.

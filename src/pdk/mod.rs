@@ -242,6 +242,22 @@ pub enum HeaderValue {
     Many(Vec<Vec<u8>>),
 }
 
+/// [`validate_header`]'s usual case, borrowed: a name of ASCII without capitals (so
+/// already as hosts key it) and a non-empty string value within the `header_value_bytes`
+/// limit; `None` for anything else, which then takes `validate_header`'s path. The setters
+/// treat both alike (an empty value is what they rewrite, so it is left out here).
+pub fn plain_header<'gc>(name: Value<'gc>, value: Value<'gc>) -> Option<(&'gc str, &'gc [u8])> {
+    let (Value::String(name), Value::String(value)) = (name, value) else { return None };
+    let (name, value) = (name.as_bytes(), value.as_bytes());
+    if value.is_empty() || value.len() > crate::lua::limits::current().header_value_bytes {
+        return None;
+    }
+    if !name.is_ascii() || name.iter().any(u8::is_ascii_uppercase) {
+        return None;
+    }
+    Some((std::str::from_utf8(name).ok()?, value))
+}
+
 /// Kong's `checks.validate_header(name, value)`, with its messages; a value longer than
 /// the `header_value_bytes` limit is an error too.
 pub fn validate_header<'gc>(

@@ -341,6 +341,32 @@ impl Host for HostView {
             found => found,
         }
     }
+    fn with_request_header(&self, name: &str, f: &mut dyn FnMut(Option<&[u8]>)) {
+        // `request_header`'s cases, reading the kept pairs in place (`f` runs while the
+        // view is borrowed: it must not call the host).
+        if name == ":path" {
+            return f(self.request_header(name).as_deref());
+        }
+        if self.is_dropped(name) {
+            return f(None);
+        }
+        if self.read_one_by_one() {
+            return f(self.inner.request_header(name).as_deref());
+        }
+        let found = self.with_headers(|headers| match headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            Some((_, v)) => {
+                f(Some(v));
+                true
+            }
+            None => false,
+        });
+        if !found {
+            match name.starts_with(':') && self.request.borrow().kept_request.is_none() {
+                true => f(self.inner.request_header(name).as_deref()),
+                false => f(None),
+            }
+        }
+    }
     fn request_headers(&self) -> Vec<(String, Vec<u8>)> {
         let mut headers = self.with_headers(|headers| headers.clone());
         let view = self.request.borrow();

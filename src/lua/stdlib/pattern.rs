@@ -80,11 +80,33 @@ enum CapLen {
     Len(usize),
 }
 
+impl CapLen {
+    /// As `State::capture` stores it: 0 unclosed, 1 a position capture, `n + 2` a
+    /// length of `n` (a subject is far shorter than `usize::MAX - 2`).
+    fn stored(self) -> usize {
+        match self {
+            CapLen::Unclosed => 0,
+            CapLen::Position => 1,
+            CapLen::Len(n) => n + 2,
+        }
+    }
+
+    fn from_stored(v: usize) -> CapLen {
+        match v {
+            0 => CapLen::Unclosed,
+            1 => CapLen::Position,
+            n => CapLen::Len(n - 2),
+        }
+    }
+}
+
 struct State<'a, 'b> {
     src: &'a [u8],
     pat: &'a [u8],
     level: usize,
-    capture: [(usize, CapLen); MAX_CAPTURES],
+    /// `(start, stored length)`, the length as [`CapLen::stored`] encodes it: a zeroed
+    /// array (cheap to set up for every match, issue 28) is all unclosed.
+    capture: [(usize, usize); MAX_CAPTURES],
     depth: usize,
     budget: &'b mut Budget,
 }
@@ -93,7 +115,7 @@ const L_ESC: u8 = b'%';
 
 impl<'a, 'b> State<'a, 'b> {
     fn new(src: &'a [u8], pat: &'a [u8], budget: &'b mut Budget) -> Self {
-        State { src, pat, level: 0, capture: [(0, CapLen::Unclosed); MAX_CAPTURES], depth: 0, budget }
+        State { src, pat, level: 0, capture: [(0, 0); MAX_CAPTURES], depth: 0, budget }
     }
 
     fn pat_at(&self, p: usize) -> Option<u8> {
@@ -275,7 +297,7 @@ impl<'a, 'b> State<'a, 'b> {
         if self.level >= MAX_CAPTURES {
             return error("too many captures");
         }
-        self.capture[self.level] = (s, what);
+        self.capture[self.level] = (s, what.stored());
         self.level += 1;
         let result = self.do_match(s, p)?;
         if result.is_none() {
@@ -286,10 +308,10 @@ impl<'a, 'b> State<'a, 'b> {
 
     fn end_capture(&mut self, s: usize, p: usize) -> Result<Option<usize>, PatternError> {
         let l = self.capture_to_close()?;
-        self.capture[l].1 = CapLen::Len(s - self.capture[l].0);
+        self.capture[l].1 = CapLen::Len(s - self.capture[l].0).stored();
         let result = self.do_match(s, p)?;
         if result.is_none() {
-            self.capture[l].1 = CapLen::Unclosed;
+            self.capture[l].1 = CapLen::Unclosed.stored();
         }
         Ok(result)
     }
@@ -297,7 +319,7 @@ impl<'a, 'b> State<'a, 'b> {
     fn capture_to_close(&self) -> Result<usize, PatternError> {
         (0..self.level)
             .rev()
-            .find(|&l| matches!(self.capture[l].1, CapLen::Unclosed))
+            .find(|&l| matches!(CapLen::from_stored(self.capture[l].1), CapLen::Unclosed))
             .map_or_else(|| error("invalid pattern capture"), Ok)
     }
 
@@ -336,7 +358,7 @@ impl<'a, 'b> State<'a, 'b> {
         if l >= self.level {
             return error("invalid capture index");
         }
-        let (start, len) = match self.capture[l] {
+        let (start, len) = match (self.capture[l].0, CapLen::from_stored(self.capture[l].1)) {
             (start, CapLen::Len(len)) => (start, len),
             _ => return error("invalid capture index"),
         };
@@ -351,7 +373,7 @@ impl<'a, 'b> State<'a, 'b> {
     fn captures(&self) -> Vec<Capture> {
         self.capture[..self.level]
             .iter()
-            .map(|&(init, len)| match len {
+            .map(|&(init, len)| match CapLen::from_stored(len) {
                 CapLen::Position => Capture::Position(init + 1),
                 CapLen::Len(len) => Capture::Slice { start: init, end: init + len },
                 CapLen::Unclosed => Capture::Unfinished,

@@ -57,7 +57,7 @@ fn posrelat(pos: i64, len: usize) -> i64 {
 }
 
 fn len<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    let s = check_bytes(ctx, &exec, &stack, 0, "len")?;
+    let s = check_string(ctx, &exec, &stack, 0, "len")?.as_bytes();
     stack.replace(ctx, s.len() as i64);
     Ok(CallbackReturn::Return)
 }
@@ -74,7 +74,7 @@ fn range(i: i64, j: i64, len: usize) -> Option<(usize, usize)> {
 }
 
 fn sub<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    let s = check_bytes(ctx, &exec, &stack, 0, "sub")?;
+    let s = check_string(ctx, &exec, &stack, 0, "sub")?.as_bytes();
     let i = check_integer(ctx, &exec, &stack, 1, "sub")?;
     let j = opt_integer(ctx, &exec, &stack, 2, "sub", -1)?;
     let out = range(i, j, s.len()).map(|(a, b)| &s[a..b]).unwrap_or(&[]);
@@ -82,23 +82,68 @@ fn sub<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '
     Ok(CallbackReturn::Return)
 }
 
-fn map_bytes<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>, name: &str, f: fn(&mut Vec<u8>)) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    let mut s = check_bytes(ctx, &exec, &stack, 0, name)?;
-    f(&mut s);
-    stack.replace(ctx, new_string(ctx, &s));
+thread_local! {
+    /// A byte buffer the string functions build results in before copying them into a
+    /// Lua string, kept between calls so a call allocates only the Lua string (issue 28).
+    /// Taken while in use: a nested call (a `gsub` inside a replacement function) finds
+    /// it empty and builds in a new one.
+    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// An empty buffer with at least `capacity` bytes of room: the kept scratch buffer
+/// when it is free; hand it back with [`give_back`].
+fn scratch(capacity: usize) -> Vec<u8> {
+    let mut buffer = SCRATCH.with(Cell::take);
+    buffer.clear();
+    buffer.reserve(capacity);
+    buffer
+}
+
+/// Keeps `buffer` for the next [`scratch`], unless it grew past 64 KiB (a large result
+/// should not pin its memory).
+fn give_back(buffer: Vec<u8>) {
+    if buffer.capacity() <= 64 * 1024 {
+        SCRATCH.with(|s| s.set(buffer));
+    }
+}
+
+/// `upper`/`lower`: `f` maps each byte; a string no byte of which changes is returned as
+/// it is (no new string), else the result is built in the scratch buffer.
+fn map_bytes<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>, name: &str, f: fn(u8) -> u8) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let s = check_string(ctx, &exec, &stack, 0, name)?;
+    let bytes = s.as_bytes();
+    let value = match bytes.iter().position(|&b| f(b) != b) {
+        None => Value::String(s),
+        Some(first) => {
+            let mut out = scratch(bytes.len());
+            out.extend_from_slice(&bytes[..first]);
+            out.extend(bytes[first..].iter().map(|&b| f(b)));
+            let value = new_string(ctx, &out);
+            give_back(out);
+            value
+        }
+    };
+    stack.replace(ctx, value);
     Ok(CallbackReturn::Return)
 }
 
 fn upper<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    map_bytes(ctx, exec, stack, "upper", |s| s.make_ascii_uppercase())
+    map_bytes(ctx, exec, stack, "upper", |b| b.to_ascii_uppercase())
 }
 
 fn lower<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    map_bytes(ctx, exec, stack, "lower", |s| s.make_ascii_lowercase())
+    map_bytes(ctx, exec, stack, "lower", |b| b.to_ascii_lowercase())
 }
 
 fn reverse<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    map_bytes(ctx, exec, stack, "reverse", |s| s.reverse())
+    let s = check_string(ctx, &exec, &stack, 0, "reverse")?;
+    let mut out = scratch(s.as_bytes().len());
+    out.extend(s.as_bytes().iter().rev());
+    let value = new_string(ctx, &out);
+    give_back(out);
+    let mut stack = stack;
+    stack.replace(ctx, value);
+    Ok(CallbackReturn::Return)
 }
 
 fn rep<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
@@ -123,7 +168,7 @@ fn rep<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '
 }
 
 fn byte<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
-    let s = check_bytes(ctx, &exec, &stack, 0, "byte")?;
+    let s = check_string(ctx, &exec, &stack, 0, "byte")?.as_bytes();
     let i = opt_integer(ctx, &exec, &stack, 1, "byte", 1)?;
     let j = opt_integer(ctx, &exec, &stack, 2, "byte", i)?;
     let values: Vec<Value<'gc>> = match range(i, j, s.len()) {
@@ -194,8 +239,8 @@ fn find_plain(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
 
 fn find_aux<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>, is_find: bool) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     let name = if is_find { "find" } else { "match" };
-    let s = check_bytes(ctx, &exec, &stack, 0, name)?;
-    let p = check_bytes(ctx, &exec, &stack, 1, name)?;
+    let s = check_string(ctx, &exec, &stack, 0, name)?.as_bytes();
+    let p = check_string(ctx, &exec, &stack, 1, name)?.as_bytes();
     let init = opt_integer(ctx, &exec, &stack, 2, name, 1)?;
     let Some(init) = start_offset(init, s.len()) else {
         stack.replace(ctx, Value::Nil);
@@ -314,6 +359,13 @@ fn advance(subject: &[u8], out: &mut Vec<u8>, src: usize, m: &Match) -> usize {
     }
 }
 
+/// Gives `out` its room on first use: the scratch buffer with `capacity` bytes.
+fn reserve_once(out: &mut Vec<u8>, capacity: usize) {
+    if out.capacity() == 0 {
+        *out = scratch(capacity);
+    }
+}
+
 /// A table or function replacement result, as Lua 5.1's `add_value`: false/nil keep the
 /// match, strings and numbers replace it, anything else is an error.
 fn add_value<'gc>(ctx: Context<'gc>, exec: &Execution<'gc, '_>, subject: &[u8], out: &mut Vec<u8>, m: &Match, value: Value<'gc>) -> Result<(), Error<'gc>> {
@@ -333,8 +385,8 @@ fn add_value<'gc>(ctx: Context<'gc>, exec: &Execution<'gc, '_>, subject: &[u8], 
 struct GSub<'gc> {
     /// The Lua string itself: no copy of the subject.
     subject: piccolo::String<'gc>,
-    #[collect(require_static)]
-    pattern: Vec<u8>,
+    /// The pattern as given (no copy); a leading `^` is `anchor`, matched from byte 1.
+    pattern: piccolo::String<'gc>,
     anchor: bool,
     src: usize,
     max: i64,
@@ -360,23 +412,32 @@ impl<'gc> GSub<'gc> {
     fn run(&mut self, ctx: Context<'gc>, exec: &Execution<'gc, '_>) -> Result<Step<'gc>, Error<'gc>> {
         let mut budget = Budget::new(PATTERN_STEPS);
         let subject = self.subject.as_bytes();
-        let mut matcher = pattern::Matcher::new(subject, &self.pattern, &mut budget);
-        let repl_string = match self.repl {
-            Value::String(s) => Some(s.as_bytes().to_vec()),
-            v @ (Value::Integer(_) | Value::Number(_)) => Some(crate::lua::format::number(v).into_bytes()),
+        let pattern = &self.pattern.as_bytes()[usize::from(self.anchor)..];
+        let mut matcher = pattern::Matcher::new(subject, pattern, &mut budget);
+        let formatted;
+        let repl_string: Option<&[u8]> = match self.repl {
+            Value::String(s) => Some(s.as_bytes()),
+            v @ (Value::Integer(_) | Value::Number(_)) => {
+                formatted = crate::lua::format::number(v);
+                Some(formatted.as_bytes())
+            }
             _ => None,
         };
-        let literal = repl_string.as_ref().filter(|r| !r.contains(&b'%'));
+        let literal = repl_string.filter(|r| !r.contains(&b'%'));
         while self.count < self.max {
             if !self.anchor {
                 let at = matcher.candidate(self.src);
                 if at > subject.len() {
                     break;
                 }
-                self.out.extend_from_slice(&subject[self.src..at]);
+                if at > self.src {
+                    reserve_once(&mut self.out, subject.len());
+                    self.out.extend_from_slice(&subject[self.src..at]);
+                }
                 self.src = at;
             }
             let found = matcher.match_at(self.src).map_err(|e| pattern_error(ctx, exec, e))?;
+            reserve_once(&mut self.out, subject.len());
             if let Some(m) = found {
                 self.count += 1;
                 match self.repl {
@@ -394,7 +455,7 @@ impl<'gc> GSub<'gc> {
                     _ => match literal {
                         Some(text) => self.out.extend_from_slice(text),
                         None => {
-                            let repl = repl_string.as_deref().unwrap_or_default();
+                            let repl = repl_string.unwrap_or_default();
                             expand_replacement(repl, subject, &m, &mut self.out).map_err(|e| pattern_error(ctx, exec, e))?
                         }
                     },
@@ -419,10 +480,18 @@ impl<'gc> GSub<'gc> {
 
     fn finish(&mut self, ctx: Context<'gc>, mut stack: Stack<'gc, '_>) {
         let subject = self.subject.as_bytes();
+        // No match: the result is the subject's bytes, so the subject itself.
+        if self.count == 0 {
+            give_back(std::mem::take(&mut self.out));
+            stack.replace(ctx, (Value::String(self.subject), 0));
+            return;
+        }
         if self.src < subject.len() {
             self.out.extend_from_slice(&subject[self.src..]);
         }
-        stack.replace(ctx, (new_string(ctx, &self.out), self.count));
+        let result = new_string(ctx, &self.out);
+        give_back(std::mem::take(&mut self.out));
+        stack.replace(ctx, (result, self.count));
     }
 }
 
@@ -453,17 +522,15 @@ impl<'gc> Sequence<'gc> for GSub<'gc> {
 
 fn gsub<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     let subject = check_string(ctx, &exec, &stack, 0, "gsub")?;
-    let pattern = check_bytes(ctx, &exec, &stack, 1, "gsub")?;
+    let pattern = check_string(ctx, &exec, &stack, 1, "gsub")?;
     let repl = stack.get(2);
     if !matches!(repl, Value::String(_) | Value::Integer(_) | Value::Number(_) | Value::Table(_) | Value::Function(_)) {
         return Err(arg_error(ctx, &exec, 2, "gsub", "string/function/table expected"));
     }
     let max = if stack.get(3).is_nil() { i64::MAX } else { check_integer(ctx, &exec, &stack, 3, "gsub")? };
-    let (anchor, pattern) = match pattern.strip_prefix(b"^") {
-        Some(rest) => (true, rest.to_vec()),
-        None => (false, pattern),
-    };
-    let out = Vec::with_capacity(subject.as_bytes().len());
+    let anchor = pattern.as_bytes().starts_with(b"^");
+    // Taken from the scratch buffer once the result needs it (`reserve_once`).
+    let out = Vec::new();
     let mut state = GSub { subject, pattern, anchor, src: 0, max, count: 0, out, repl, pending: None };
     match state.run(ctx, &exec)? {
         Step::Done => {

@@ -185,6 +185,14 @@ fn replace_request_header(scope: &Scope, name: &str, values: Vec<Vec<u8>>) {
 /// and "cannot set :authority pseudo-header on non-grpc requests", as Kong.
 fn set_header<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     pdk.check_phase(ctx, &exec, ACCESS_REWRITE_BALANCER)?;
+    // The usual call, a lowercase name and a non-empty string: no copies (issue 28).
+    if let Some((name, value)) = crate::pdk::plain_header(stack.get(0), stack.get(1)) {
+        if name != ":authority" && name != "host" {
+            pdk.scope().host.set_request_header(name, Some(value));
+            stack.clear();
+            return Ok(CallbackReturn::Return);
+        }
+    }
     let (name, value) = validate_header(ctx, &exec, stack.get(0), stack.get(1))?;
     let name = name.to_ascii_lowercase();
     let scope = pdk.scope();

@@ -247,7 +247,10 @@ where
     T: ?Sized + AsRef<[u8]>,
 {
     fn eq(&self, other: &T) -> bool {
-        self.as_bytes() == other.as_ref()
+        // kong-functions patch 11: the same bytes in memory (one interned string) are equal
+        // without comparing them.
+        let (a, b) = (self.as_bytes(), other.as_ref());
+        a.len() == b.len() && (core::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b)
     }
 }
 
@@ -396,7 +399,15 @@ impl<'gc> InternedStringSet<'gc> {
         self.dyn_strings.intern(mc, s)
     }
 
+    /// kong-functions patch 11: the same set as [`InternedStringSet::intern`], so a name
+    /// Rust code sets (`table.set(ctx, "get_header", ..)`) and the same name as a chunk's
+    /// constant are one string, and table lookups find it by pointer (`Key::eq`).
     pub fn intern_static(self, mc: &Mutation<'gc>, s: &'static [u8]) -> String<'gc> {
+        self.dyn_strings.intern(mc, s)
+    }
+
+    /// 0.3.3's `intern_static`: a set of its own, keyed by the static slice's address.
+    pub fn intern_static_by_address(self, mc: &Mutation<'gc>, s: &'static [u8]) -> String<'gc> {
         self.static_strings.intern(mc, s)
     }
 }

@@ -1,6 +1,8 @@
 //! `kong.request` headers: `get_header`, `get_headers`, and the header facts `ngx.req`
 //! and the response side share (name normalisation, Kong's headers table).
 
+use std::borrow::Cow;
+
 use super::*;
 
 /// The first value of request header `name` (any case, `_` for `-`); `host` falls back
@@ -36,8 +38,15 @@ pub(super) fn get_header<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc,
     let Value::String(name) = stack.get(0) else {
         return raise(ctx, &exec, "header name must be a string");
     };
-    let value = header(pdk, name.as_bytes());
-    ret(ctx, stack, value.map(|v| text(ctx, &v)).unwrap_or(Value::Nil))
+    // As `header`, without copying the value out of the host view's headers (issue 28).
+    let name = normalize_header_name(name.as_bytes());
+    let host = pdk.scope().host.clone();
+    let mut value = Value::Nil;
+    host.with_request_header(&name, &mut |v| value = v.map_or(Value::Nil, |v| text(ctx, v)));
+    if value.is_nil() && name == "host" {
+        value = host.request_header(":authority").map_or(Value::Nil, |v| text(ctx, &v));
+    }
+    ret(ctx, stack, value)
 }
 
 /// `kong.request.get_headers([max_headers])`: a table of lowercase names to a value, or
@@ -55,12 +64,19 @@ pub(super) fn get_headers<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc
 }
 
 /// A header name as proxy-wasm hosts key them: lowercase, `_` read as `-`.
-pub fn normalize_header_name(name: &[u8]) -> String {
+/// Borrowed when `name` is already in that form (the usual case: no allocation).
+pub fn normalize_header_name(name: &[u8]) -> Cow<'_, str> {
     if !name.is_ascii() {
-        return String::from_utf8_lossy(name).to_ascii_lowercase().replace('_', "-");
+        return Cow::Owned(String::from_utf8_lossy(name).to_ascii_lowercase().replace('_', "-"));
     }
-    // The usual case, in one pass and one allocation (this runs for every header read).
-    name.iter().map(|&b| if b == b'_' { '-' } else { b.to_ascii_lowercase() as char }).collect()
+    if !name.iter().any(|&b| b == b'_' || b.is_ascii_uppercase()) {
+        // ASCII, so UTF-8.
+        if let Ok(text) = std::str::from_utf8(name) {
+            return Cow::Borrowed(text);
+        }
+    }
+    // In one pass and one allocation (this runs for every header read).
+    Cow::Owned(name.iter().map(|&b| if b == b'_' { '-' } else { b.to_ascii_lowercase() as char }).collect())
 }
 
 /// Builds Kong's headers table (at most `max` header lines, pseudo-headers left out),

@@ -540,6 +540,12 @@ impl<'gc> Key<'gc> {
 
     fn eq(self, key: CanonicalKey<'gc>) -> bool {
         match (self, key) {
+            // kong-functions patch 11: string keys by pointer first (one intern set for
+            // chunk constants and Rust-side names), then by stored hash, then by bytes.
+            (Key::Live(CanonicalKey::String(a)), CanonicalKey::String(b)) => {
+                Gc::ptr_eq(a.into_inner(), b.into_inner())
+                    || (a.stored_hash() == b.stored_hash() && a.as_bytes() == b.as_bytes())
+            }
             (Key::Live(a), b) => a == b,
             (Key::Dead(a), b) => match b {
                 CanonicalKey::String(s) => a == Gc::as_ptr(s.into_inner()) as *const (),
