@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{chain, send, ROLES};
+use common::{chain, module_path, send, ROLES};
 use serde_json::json;
 use wasm_harness::{ChainSpec, FilterSpec, HostProfile, RequestSpec};
 
@@ -107,4 +107,83 @@ fn cache_and_node_id_work_without_a_declared_zone() {
         let out = send(&mut chain, &RequestSpec::get("/"));
         assert_eq!((out.status, out.body.trim_end()), (200, "val 36"), "{:?}", out.logs);
     }
+}
+
+/// The `(module, name)` pairs a Wasm module imports, read from its import section.
+fn imports(wasm: &[u8]) -> Vec<(String, String)> {
+    fn leb(bytes: &[u8], at: &mut usize) -> u64 {
+        let (mut value, mut shift) = (0u64, 0);
+        while let Some(&b) = bytes.get(*at) {
+            *at += 1;
+            value |= u64::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        value
+    }
+    fn name(bytes: &[u8], at: &mut usize) -> String {
+        let len = leb(bytes, at) as usize;
+        let text = String::from_utf8_lossy(&bytes[*at..*at + len]).into_owned();
+        *at += len;
+        text
+    }
+    assert_eq!(&wasm[..4], b"\0asm", "not a Wasm module");
+    let mut at = 8;
+    while at < wasm.len() {
+        let id = wasm[at];
+        at += 1;
+        let size = leb(wasm, &mut at) as usize;
+        if id != 2 {
+            at += size;
+            continue;
+        }
+        let mut found = Vec::new();
+        for _ in 0..leb(wasm, &mut at) {
+            let module = name(wasm, &mut at);
+            let field = name(wasm, &mut at);
+            let kind = wasm[at];
+            at += 1;
+            match kind {
+                0 => {
+                    leb(wasm, &mut at);
+                }
+                1 | 2 => {
+                    if kind == 1 {
+                        at += 1; // reference type
+                    }
+                    let flags = wasm[at];
+                    at += 1;
+                    leb(wasm, &mut at);
+                    if flags & 1 != 0 {
+                        leb(wasm, &mut at);
+                    }
+                }
+                3 => at += 2, // value type, mutability
+                _ => {
+                    at += 1;
+                    leb(wasm, &mut at);
+                }
+            }
+            found.push((module, field));
+        }
+        return found;
+    }
+    Vec::new()
+}
+
+#[test]
+fn the_module_imports_no_host_function_that_kong_engine_declares_with_another_type() {
+    // ngx_wasm_module 3bed278 declares `proxy_get_log_level` with two i32 parameters
+    // (`src/common/proxy_wasm/ngx_proxy_wasm_host.c`, `ngx_wavm_arity_i32x2`, a NYI no-op)
+    // where the proxy-wasm ABI 0.2.1 has one: a module importing it is not instantiated
+    // ("incompatible import type for `env::proxy_get_log_level`") and the nginx worker
+    // exits with code 2. Checked by hand in nginx 1.27.4 + ngx_wasm_module 3bed278 +
+    // wasmtime 26.0.1 on 2026-12-07 (docs/hosts.md, "Checked by hand in the engine").
+    let wasm = std::fs::read(module_path()).expect("module");
+    let imports = imports(&wasm);
+    assert!(imports.iter().any(|(m, n)| m == "env" && n == "proxy_log"), "the import section was not read: {imports:?}");
+    let refused: Vec<_> = imports.iter().filter(|(m, n)| m == "env" && n == "proxy_get_log_level").collect();
+    assert!(refused.is_empty(), "Kong's engine would not load the module: {refused:?}");
 }

@@ -1076,8 +1076,16 @@ fn kong_get_property(state: &HostState, key: &str) -> Result<Option<std::result:
         host_log(state, "alert", format!("[wasm] NYI - \"{key}\" property"));
         return Ok(Some(Err(status::NOT_FOUND)));
     }
-    if NOT_SUPPORTED.contains(&key) || (state.shared.plain_nginx && key.starts_with("kong.")) {
+    if NOT_SUPPORTED.contains(&key) {
         host_log(state, "error", format!("[wasm] \"{key}\" property not supported"));
+        return Ok(Some(Err(status::NOT_FOUND)));
+    }
+    if state.shared.plain_nginx && key.starts_with("kong.") {
+        // No Kong Gateway: `kong.*` is neither in the property table, nor `ngx.*`, nor the
+        // host namespace `wasmx.*`, so `ngx_proxy_wasm_properties_get` returns NGX_DECLINED
+        // and `ngx_proxy_wasm_hfuncs_get_property` answers NotFound without a log line.
+        // Observed in nginx 1.27.4 + ngx_wasm_module 3bed278 + wasmtime 26.0.1
+        // (2026-12-07): reading `kong.version` logs nothing (`route_name` logs "not supported").
         return Ok(Some(Err(status::NOT_FOUND)));
     }
     match key {

@@ -70,8 +70,9 @@ pub struct ChainSpec {
     pub envoy: EnvoyMode,
     /// Kong profile: nginx with ngx_wasm_module alone, outside Kong Gateway. Kong
     /// Gateway registers the `kong.*` properties (`kong/runloop/wasm/properties.lua`,
-    /// through ngx_wasm_module's Lua bridge); without it they do not exist (reads log
-    /// `"NAME" property not supported`, writes are refused), and the engine's own host
+    /// through ngx_wasm_module's Lua bridge); without it they do not exist (reads and
+    /// writes answer NotFound, nothing is logged: checked by hand 2026-12-07,
+    /// docs/hosts.md), and the engine's own host
     /// namespace `wasmx.*` holds per-request values (kong-engine.md, "Measured again
     /// 2026-12-07"; `ngx_proxy_wasm_properties.c`). Default false: Kong Gateway.
     #[serde(default)]

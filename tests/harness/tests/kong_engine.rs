@@ -382,7 +382,10 @@ fn plain_nginx_has_no_kong_properties_and_keeps_wasmx_values_per_request() {
     let mut chain = harness().chain(&spec).unwrap();
     let outcome = run(&mut chain, RequestSpec::get("/").header("x-property", "kong.version"));
     assert_eq!(outcome.header("x-probe-property"), Some("<missing>"));
-    assert!(lines(&outcome).contains(&"a: [error] [wasm] \"kong.version\" property not supported".to_string()), "{:#?}", lines(&outcome));
+    // ngx_proxy_wasm_properties.c: `kong.*` matches no table entry, prefix or host
+    // namespace (NGX_DECLINED, NotFound, no log line); observed in nginx 1.27.4 +
+    // ngx_wasm_module 3bed278 + wasmtime 26.0.1 on 2026-12-07 (docs/hosts.md).
+    assert!(!lines(&outcome).iter().any(|l| l.contains("property not supported")), "{:#?}", lines(&outcome));
     let set = run(&mut chain, RequestSpec::get("/").header("x-set-property", "kong.ctx.shared.k=v"));
     assert_eq!(set.header("x-probe-set-status"), Some("1"), "nothing handles kong.* (NGX_DECLINED)");
     let stored = run(&mut chain, RequestSpec::get("/").header("x-set-property", "wasmx.k=v").header("x-property", "wasmx.k"));
