@@ -109,9 +109,13 @@ pub struct Shared {
     pub profile: HostProfile,
     /// Properties set from root contexts (e.g. Kong's `wasmx.*` in `on_configure`).
     pub root_properties: Arc<Mutex<std::collections::BTreeMap<String, Vec<u8>>>>,
-    /// Metrics of every filter, by id: `(name, kind, value)`; ids are indexes. Envoy
-    /// keeps stats per host, so a name defined twice yields the same id.
+    /// Metrics of every filter: `(name, kind, value)`, one per name (Envoy keeps stats
+    /// per scope by name).
     pub metrics: Arc<Mutex<Vec<(String, i32, i64)>>>,
+    /// Envoy: metric ids handed out, each the index of its stat in `metrics`
+    /// (`context.cc` `defineMetric` returns a new id on every call, a name defined twice
+    /// gets two ids for one stat). Kong: unused, the id is the stat's index.
+    pub metric_ids: Arc<Mutex<Vec<usize>>>,
     /// The level `proxy_get_log_level` answers (0 trace ... 5 critical).
     pub log_level: i32,
     /// Kong: the `shm_kv` zones declared (`ChainSpec.shm_zones`).
@@ -199,6 +203,16 @@ impl HostState {
     /// Whether the current callback runs for the root context (not a stream).
     pub fn is_root(&self) -> bool {
         self.context_id == self.root_context_id
+    }
+}
+
+/// The stat behind metric `id`: Envoy maps ids to stats, Kong's ids are the stats.
+fn stat_of(state: &HostState, id: i32) -> Option<usize> {
+    let id = id as u32 as usize;
+    if kong(state) {
+        Some(id)
+    } else {
+        lock(&state.shared.metric_ids).get(id).copied()
     }
 }
 
@@ -461,6 +475,16 @@ fn splice(buffer: &mut Vec<u8>, start: usize, size: usize, data: &[u8]) -> bool 
 /// Registers every proxy-wasm ABI 0.2.1 host function on `linker` (module `env`).
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap("env", "proxy_log", |mut c: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| -> Result<i32> {
+        if !kong(c.data()) {
+            // cpp-host `exports.cc` `log`: a level outside trace..critical is BadArgument;
+            // Envoy's Wasm logger drops lines below its level (`context.cc` `Context::log`).
+            if !(0..=5).contains(&level) {
+                return Ok(status::BAD_ARGUMENT);
+            }
+            if level < c.data().shared.log_level {
+                return Ok(status::OK);
+            }
+        }
         let message = read_string(&mut c, ptr, len)?;
         let entry = LogEntry { filter: c.data().filter_name.clone(), level: level_name(level).into(), message };
         lock(&c.data().shared.logs).push(entry);
@@ -823,9 +847,11 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
             let headers = deserialize_map(&read(&mut c, headers_ptr, headers_len)?)?;
             let state = c.data();
             if state.is_root() {
-                return Ok(status::NOT_FOUND);
+                // Envoy: Ok, and nothing happens (`context.cc` `sendLocalResponse` has no
+                // stream to answer); Kong: NotFound.
+                return Ok(if kong(state) { status::NOT_FOUND } else { status::OK });
             }
-            if !(100..=999).contains(&code) {
+            if kong(state) && !(100..=999).contains(&code) {
                 return Ok(status::BAD_ARGUMENT);
             }
             if state.shared.profile == HostProfile::Kong {
@@ -869,7 +895,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
                 return Ok(status::BAD_ARGUMENT);
             }
             let name = read_string(&mut c, name_ptr, name_len)?;
-            let id = {
+            let stat = {
                 let mut metrics = lock(&c.data().shared.metrics);
                 match metrics.iter().position(|(n, _, _)| *n == name) {
                     Some(i) => i,
@@ -879,16 +905,26 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
                     }
                 }
             };
+            let id = if kong(c.data()) {
+                stat
+            } else {
+                let mut ids = lock(&c.data().shared.metric_ids);
+                ids.push(stat);
+                ids.len() - 1
+            };
             write_u32(&mut c, ret_id, id as u32)?;
             Ok(status::OK)
         },
     )?;
     linker.func_wrap("env", "proxy_increment_metric", |c: Caller<'_, HostState>, id: i32, offset: i64| -> Result<i32> {
+        let envoy = !kong(c.data());
+        let stat = stat_of(c.data(), id);
         let mut metrics = lock(&c.data().shared.metrics);
-        match metrics.get_mut(id as u32 as usize) {
-            // Histograms are recorded, not incremented; counters only go up.
+        match stat.and_then(|i| metrics.get_mut(i)) {
+            // Histograms are recorded, not incremented; counters only go up (Envoy:
+            // `context.cc` `incrementMetric`, a counter's offset must be > 0).
             Some((_, 2, _)) => Ok(status::BAD_ARGUMENT),
-            Some((_, 0, _)) if offset < 0 => Ok(status::BAD_ARGUMENT),
+            Some((_, 0, _)) if offset < 0 || (envoy && offset == 0) => Ok(status::BAD_ARGUMENT),
             Some((_, _, v)) => {
                 *v = v.saturating_add(offset);
                 Ok(status::OK)
@@ -897,8 +933,15 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         }
     })?;
     linker.func_wrap("env", "proxy_record_metric", |c: Caller<'_, HostState>, id: i32, value: i64| -> Result<i32> {
+        let envoy = !kong(c.data());
+        let stat = stat_of(c.data(), id);
         let mut metrics = lock(&c.data().shared.metrics);
-        match metrics.get_mut(id as u32 as usize) {
+        match stat.and_then(|i| metrics.get_mut(i)) {
+            // Envoy (`context.cc` `recordMetric`): a counter adds, a gauge sets.
+            Some((_, 0, v)) if envoy => {
+                *v = v.saturating_add(value);
+                Ok(status::OK)
+            }
             Some((_, _, v)) => {
                 *v = value;
                 Ok(status::OK)
@@ -907,7 +950,8 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         }
     })?;
     linker.func_wrap("env", "proxy_get_metric", |mut c: Caller<'_, HostState>, id: i32, ret: i32| -> Result<i32> {
-        let value = lock(&c.data().shared.metrics).get(id as u32 as usize).map(|(_, kind, v)| (*kind, *v));
+        let stat = stat_of(c.data(), id);
+        let value = stat.and_then(|i| lock(&c.data().shared.metrics).get(i).map(|(_, kind, v)| (*kind, *v)));
         match value {
             // Envoy cannot read a histogram back.
             Some((2, _)) => Ok(status::BAD_ARGUMENT),
@@ -1305,7 +1349,18 @@ fn add_unimplemented(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         "env",
         "proxy_call_foreign_function",
-        |_c: Caller<'_, HostState>, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32| -> i32 { status::UNIMPLEMENTED },
+        |mut c: Caller<'_, HostState>, name_ptr: i32, name_len: i32, _: i32, _: i32, _: i32, _: i32| -> Result<i32> {
+            if kong(c.data()) {
+                return Ok(status::UNIMPLEMENTED);
+            }
+            // Envoy registers these (`source/extensions/common/wasm/foreign.cc`); the
+            // harness runs none of them. Any other name is NotFound (cpp-host
+            // `exports.cc` `call_foreign_function`).
+            let name = read_string(&mut c, name_ptr, name_len)?;
+            let known = matches!(name.as_str(), "compress" | "uncompress" | "set_envoy_filter_state" | "declare_property" | "clear_route_cache")
+                || name.starts_with("expr_");
+            Ok(if known { status::UNIMPLEMENTED } else { status::NOT_FOUND })
+        },
     )?;
     Ok(())
 }

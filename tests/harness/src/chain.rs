@@ -341,11 +341,13 @@ impl Chain {
             }
         };
         if !self.kong() {
+            let head = request.method.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("HEAD"));
+            let finish = |outcome: Outcome| envoy_response(outcome, head);
             if let Some(trap) = &self.vm_failed {
-                return Ok(envoy_response_headers(self.failed_vm_outcome(trap.clone())));
+                return Ok(finish(self.failed_vm_outcome(trap.clone())));
             }
             if let Some(refused) = self.refused_upgrade(request) {
-                return self.unseen_stream(refused).map(envoy_response_headers);
+                return self.unseen_stream(refused).map(finish);
             }
             let result = self.run_inner(request);
             if let Err(e) = &result {
@@ -353,7 +355,7 @@ impl Chain {
                     self.vm_failed = Some(e.root_cause().to_string());
                 }
             }
-            return result.map(envoy_response_headers);
+            return result.map(finish);
         }
         self.restart_trapped()?;
         match self.run_inner(request) {
@@ -1165,11 +1167,17 @@ fn request_id(n: u64) -> String {
     )
 }
 
-/// What Envoy's connection manager adds to every response after the filters ran
+/// What Envoy's connection manager does to every response after the filters ran
 /// (`conn_manager_impl.cc` `ActiveStream::encodeHeaders` via
 /// `ConnectionManagerUtility::mutateResponseHeaders`): `date` (the date provider's) and
-/// `server: envoy` (`server_header_transformation` OVERWRITE, the default).
-fn envoy_response_headers(mut outcome: Outcome) -> Outcome {
+/// `server: envoy` (`server_header_transformation` OVERWRITE, the default); the answer
+/// to a HEAD request goes out without its body, a local reply's included
+/// (`filter_manager.cc` `sendLocalReplyViaFilterChain`, `is_head_request`).
+fn envoy_response(mut outcome: Outcome, head: bool) -> Outcome {
+    if head {
+        outcome.body.clear();
+        outcome.body_bytes.clear();
+    }
     let date = http_date(std::time::SystemTime::now());
     for (name, value) in [("date", date), ("server", "envoy".to_string())] {
         outcome.headers.retain(|(n, _)| n != name);

@@ -292,6 +292,59 @@ fn a_codec_error_still_logs_in_every_filter() {
     }
 }
 
+// Logging, metrics, foreign functions, local replies from the root context.
+
+#[test]
+fn the_wasm_logger_drops_lines_below_its_level_and_refuses_unknown_levels() {
+    // cpp-host exports.cc `log`; Envoy's Wasm logger level (default info).
+    let spec = ChainSpec { filters: vec![probe("a", "")], log_level: Some("info".into()), ..ChainSpec::default() };
+    let mut chain = harness().chain(&spec).expect("chain");
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-log", "1,a debug line"));
+    assert_eq!(outcome.header("x-probe-log-status"), Some("0"));
+    assert!(!messages(&outcome, "a").contains(&"a debug line".to_string()), "dropped below info");
+    assert_eq!(outcome.header("x-probe-log-level"), Some("info"));
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-log", "3,a warning"));
+    assert!(messages(&outcome, "a").contains(&"a warning".to_string()));
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-log", "7,past critical"));
+    assert_eq!(outcome.header("x-probe-log-status"), Some("2"), "BadArgument");
+}
+
+#[test]
+fn metrics_get_a_new_id_per_definition_and_counters_only_grow() {
+    // context.cc defineMetric (a new id each call, one stat per name), incrementMetric
+    // (a counter's offset must be > 0), recordMetric (a counter adds, a gauge sets).
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-metric", "m"));
+    assert_eq!(outcome.header("x-probe-metric"), Some("false,2,6"));
+    assert_eq!(chain.metric("m"), Some(6));
+}
+
+#[test]
+fn unknown_foreign_functions_are_not_found() {
+    // cpp-host exports.cc call_foreign_function: NotFound for an unregistered name;
+    // Envoy registers compress, set_envoy_filter_state, declare_property, expr_* ...
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-foreign", "no_such_function"));
+    assert_eq!(outcome.header("x-probe-foreign"), Some("1"));
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-foreign", "compress"));
+    assert_ne!(outcome.header("x-probe-foreign"), Some("1"), "a registered name exists");
+}
+
+#[test]
+fn a_local_reply_from_the_root_context_is_ok_and_does_nothing() {
+    let chain = envoy(EnvoyMode::V1_35, vec![probe("a", "root_local=1")]);
+    assert!(chain.startup_logs.iter().any(|l| l.message == "root local status=0"), "{:#?}", chain.startup_logs);
+}
+
+#[test]
+fn a_head_request_gets_no_body_even_from_a_local_reply() {
+    // filter_manager.cc: a local reply to HEAD is encoded without its body.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let request = RequestSpec { method: Some("HEAD".into()), ..RequestSpec::get("/").header("x-local", "request_headers") };
+    let outcome = run(&mut chain, request);
+    assert_eq!((outcome.status, outcome.body.as_str()), (418, ""));
+}
+
 // The Envoy mode in chain files and in the shipped envoy.yaml.
 
 #[test]

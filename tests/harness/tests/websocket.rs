@@ -62,8 +62,11 @@ fn envoy_carries_frames_as_body_callbacks_and_both_sides_get_rfc_frames() {
     assert_eq!(out.client_received[2].close_code, Some(1000));
     let logs = messages(&out);
     // Envoy's codec does not end an upgrade request at its headers; the 101 goes on too.
-    assert_eq!(logs[0], "request_headers headers=8 eos=false");
-    assert!(logs.contains(&"response_headers headers=4 eos=false".to_string()), "{logs:#?}");
+    // Ten headers: the handshake's eight, then x-forwarded-proto and x-request-id from the
+    // connection manager (mutateRequestHeaders keeps connection/upgrade on an upgrade);
+    // the 101 gains x-envoy-upstream-service-time.
+    assert_eq!(logs[0], "request_headers headers=10 eos=false");
+    assert!(logs.contains(&"response_headers headers=5 eos=false".to_string()), "{logs:#?}");
     // One request-body callback per client frame (7 + 6 bytes masked header + payload),
     // the upstream's frames as response-body callbacks, end_of_stream only at the close.
     let bodies: Vec<&String> = logs.iter().filter(|l| l.starts_with("request_body") || l.starts_with("response_body")).collect();

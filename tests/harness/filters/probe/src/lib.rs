@@ -41,6 +41,10 @@
 //! - `x-queue: name` → `proxy_register_shared_queue(name)`; status in `x-probe-queue`.
 //! - `x-properties: a.b,c` → each read, `x-probe-properties: <v1>|<v2>`.
 //! - `x-trap: 1` → the filter traps (`unreachable`) in `on_http_request_headers`.
+//! - `x-log: LEVEL,message` → `proxy_log(LEVEL, message)`; status in `x-probe-log-status`.
+//! - `x-foreign: name` → `proxy_call_foreign_function(name, "")`; status in `x-probe-foreign`.
+//! - `x-metric: name` → `proxy_define_metric(counter, name)` twice, an increment by 0, a
+//!   record of 5, an increment by 1; `x-probe-metric: <same id>,<increment 0 status>,<value>`.
 //! Always: counter `probe_requests` incremented, its value in `x-probe-requests`;
 //! `x-probe-log-level` (proxy_get_log_level), `x-probe-time-ok` (current time after 2020),
 //! `x-probe-instance-requests` (requests this instance has seen: restarts reset it).
@@ -52,7 +56,9 @@
 //! `wasmx.ticks`, and resumes the streams waiting on a tick); `read=a.b,c` reads those
 //! properties in `on_configure` and `vm_read=a.b,c` in `on_vm_start`, logging
 //! `configure property a.b = <value>` / `vm_start property ...`; `configure=false` makes
-//! `on_configure` return false. `on_configure` always logs `configure`.
+//! `on_configure` return false; `root_local=1` calls `proxy_send_local_response` from
+//! the root context in `on_configure` and logs `root local status=N`. `on_configure`
+//! always logs `configure`.
 
 #[cfg(target_arch = "wasm32")]
 mod filter {
@@ -72,6 +78,28 @@ mod filter {
         fn proxy_replace_header_map_value(map_type: u32, key: *const u8, key_size: usize, value: *const u8, value_size: usize) -> u32;
         fn proxy_set_buffer_bytes(buffer_type: u32, start: usize, size: usize, data: *const u8, data_size: usize) -> u32;
         fn proxy_register_shared_queue(name: *const u8, name_size: usize, token: *mut u32) -> u32;
+        fn proxy_log(level: u32, message: *const u8, size: usize) -> u32;
+        fn proxy_call_foreign_function(
+            name: *const u8,
+            name_size: usize,
+            argument: *const u8,
+            argument_size: usize,
+            results: *mut *mut u8,
+            results_size: *mut usize,
+        ) -> u32;
+        fn proxy_send_local_response(
+            status_code: u32,
+            details: *const u8,
+            details_size: usize,
+            body: *const u8,
+            body_size: usize,
+            headers: *const u8,
+            headers_size: usize,
+            grpc_status: i32,
+        ) -> u32;
+        fn proxy_define_metric(kind: u32, name: *const u8, name_size: usize, id: *mut u32) -> u32;
+        fn proxy_increment_metric(id: u32, offset: i64) -> u32;
+        fn proxy_record_metric(id: u32, value: u64) -> u32;
     }
 
     thread_local! {
@@ -180,6 +208,10 @@ mod filter {
                 let _ = hostcalls::set_tick_period(Duration::from_millis(ms));
             }
             read_properties(&config, "read", "configure");
+            if directive(&config, "root_local").is_some() {
+                let status = unsafe { proxy_send_local_response(403, core::ptr::null(), 0, b"no".as_ptr(), 2, [0u8; 4].as_ptr(), 4, -1) };
+                info(format!("root local status={status}"));
+            }
             directive(&config, "configure").as_deref() != Some("false")
         }
 
@@ -326,6 +358,30 @@ mod filter {
                 let _ = hostcalls::set_shared_data(&key, Some(b"v"), None);
                 let (value, _) = hostcalls::get_shared_data(&key).unwrap_or((None, None));
                 self.out.push(("x-probe-shared".into(), String::from_utf8_lossy(&value.unwrap_or_default()).into_owned()));
+            }
+            if let Some(spec) = header("x-log") {
+                let (level, message) = spec.split_once(',').unwrap_or(("2", spec.as_str()));
+                let status = unsafe { proxy_log(level.parse().unwrap_or(2), message.as_ptr(), message.len()) };
+                self.out.push(("x-probe-log-status".into(), status.to_string()));
+            }
+            if let Some(name) = header("x-foreign") {
+                let (mut data, mut size) = (core::ptr::null_mut(), 0usize);
+                let status = unsafe { proxy_call_foreign_function(name.as_ptr(), name.len(), b"".as_ptr(), 0, &mut data, &mut size) };
+                self.out.push(("x-probe-foreign".into(), status.to_string()));
+            }
+            if let Some(name) = header("x-metric") {
+                let (mut first, mut second) = (0u32, 0u32);
+                unsafe {
+                    proxy_define_metric(0, name.as_ptr(), name.len(), &mut first);
+                    proxy_define_metric(0, name.as_ptr(), name.len(), &mut second);
+                }
+                let zero = unsafe { proxy_increment_metric(second, 0) };
+                unsafe {
+                    proxy_record_metric(second, 5);
+                    proxy_increment_metric(first, 1);
+                }
+                let value = hostcalls::get_metric(first).unwrap_or(0);
+                self.out.push(("x-probe-metric".into(), format!("{},{zero},{value}", first == second)));
             }
             if let Some(name) = header("x-queue") {
                 let mut token = 0u32;
