@@ -18,7 +18,7 @@ WASM        := target/$(WASM_TARGET)/release/kong_functions.wasm
 WASM_OPT    := target/kong_functions.wasm
 HARNESS     := cargo run --quiet -p wasm-harness --
 
-.PHONY: build wasm harness serve oci pdk-conformance pdk-conformance-check test fuzz soak test-native test-wasm test-configs luajit binaryen demo bench bench-inproc bench-e2e bench-filters puc-lua openresty profile clean toolchain
+.PHONY: wasi-clang build wasm harness serve oci pdk-conformance pdk-conformance-check test fuzz soak test-native test-wasm test-configs luajit binaryen demo bench bench-inproc bench-e2e bench-filters puc-lua openresty profile clean toolchain
 
 build: wasm harness
 
@@ -26,10 +26,18 @@ build: wasm harness
 toolchain:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
 
-wasm: toolchain binaryen
+wasm: toolchain wasi-clang binaryen
 	cargo build --release --target $(WASM_TARGET) -p kong-functions -p harness-probe-filter
 	wasm-opt $(WASM_OPT_FLAGS) $(WASM) -o $(WASM_OPT)
 	@ls -l $(WASM) $(WASM_OPT) | awk '{ print "built " $$9 ": " $$5 " bytes" }'
+
+# ngx.re's PCRE2 (C, compiled by the pcre2-sys crate) and baseline B3 need a C compiler for
+# wasm32-wasip1: Debian's clang 14, llvm-ar (package llvm), lld, wasi-libc and the wasm32
+# compiler-rt, installed when missing (.cargo/config.toml's [env] points cc at them).
+wasi-clang:
+	@{ command -v clang && command -v llvm-ar && test -f /usr/include/wasm32-wasi/stdio.h; } >/dev/null || \
+	 { apt-get update -qq && apt-get install -y -qq clang llvm lld wasi-libc libclang-rt-14-dev-wasm32 >/dev/null; } || \
+	 { echo "wasm32-wasip1 C builds need: apt-get install clang llvm lld wasi-libc libclang-rt-14-dev-wasm32"; exit 1; }
 
 # wasm-opt (binaryen) shrinks the module by about 30%.
 binaryen:
@@ -56,7 +64,7 @@ test-native: build luajit
 
 # The library's unit tests (Lua runtime, stdlib, PDK) compiled to wasm32-wasip1 and run
 # in our wasmtime harness (`wasm-harness wasi-run`, cargo's runner in .cargo/config.toml).
-test-wasm: toolchain harness
+test-wasm: toolchain wasi-clang harness
 	cargo test --lib --target $(WASM_TARGET)
 
 # The differential suite compares against OpenResty's LuaJIT, the branch Kong ships
@@ -104,10 +112,7 @@ bench-filters: puc-lua
 # for wasm32-wasip1 in a proxy-wasm filter (tests/bench/filters/puc-lua, a workspace of its
 # own so that `cargo test --workspace` never needs clang); installs clang, lld, wasi-libc
 # and the wasm32 compiler-rt when missing. Output beside the other baselines.
-puc-lua: toolchain
-	@{ command -v clang && command -v llvm-ar && test -f /usr/include/wasm32-wasi/stdio.h; } >/dev/null || \
-	 { apt-get update -qq && apt-get install -y -qq clang lld wasi-libc libclang-rt-14-dev-wasm32 >/dev/null; } || \
-	 { echo "B3 needs: apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32"; exit 1; }
+puc-lua: toolchain wasi-clang
 	cargo build --release --target $(WASM_TARGET) --manifest-path tests/bench/filters/puc-lua/Cargo.toml --target-dir target
 
 # End to end on 127.0.0.1 under wrk (tests/bench/src/e2e.rs): `wasm-harness serve` with
