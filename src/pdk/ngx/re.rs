@@ -772,3 +772,86 @@ fn re_sub<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: S
 fn re_gsub<'gc>(_pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Res<'gc> {
     substitute(ctx, exec, stack, true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pdk::ngx::util::tests::{run, run_err};
+
+    // The OpenResty-compared cases are tests/ngx_re/cases.lua (src/lua/modules/tests.rs
+    // and tests/ngx_re.rs); these cover what that file cannot show.
+
+    #[test]
+    fn templates_compile_as_ngx_http_lua_script_compile() {
+        // ngx_http_lua_script.c: digits after `$` or `${` form the group number; `$$` is
+        // a dollar; names, a lone `$`, `${}` and an unclosed `${` fail.
+        let groups = |t: &str| {
+            parse_template(t.as_bytes()).map(|p| {
+                p.iter()
+                    .map(|piece| match piece {
+                        Piece::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                        Piece::Group(n) => format!("<{n}>"),
+                    })
+                    .collect::<String>()
+            })
+        };
+        assert_eq!(groups("a$1b${23}c$$d$045"), Some("a<1>b<23>c$d<45>".into()));
+        assert_eq!(groups("no dollars"), Some("no dollars".into()));
+        for bad in ["$", "x$", "$x", "${x}", "${1", "${1a}", "${}", "$-"] {
+            assert_eq!(groups(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn compile_messages_are_cut_as_lua_nginx_modules_buffer() {
+        // "%s in \"%V\" at \"%s\"": the rest of the pattern is a C string (up to a NUL),
+        // and the whole message fits a 256-byte buffer with its NUL.
+        let long = format!("({}", "a".repeat(400));
+        let Err(CompileError::Compile(msg)) = compile(long.as_bytes(), b"") else { panic!("compiled") };
+        assert_eq!(msg.len(), 255);
+        assert!(msg.starts_with(b"pcre2_compile() failed: missing closing parenthesis in \"(aaa"));
+        let Err(CompileError::Compile(msg)) = compile(b"a)\0b", b"") else { panic!("compiled") };
+        assert_eq!(msg, b"pcre2_compile() failed: unmatched closing parenthesis in \"a)");
+    }
+
+    #[test]
+    fn the_cache_keeps_the_most_recently_used_regexes() {
+        let first = compile(b"^first$", b"jo").ok().unwrap();
+        assert!(Rc::ptr_eq(&first, &compile(b"^first$", b"jo").ok().unwrap()));
+        // Other options are another entry.
+        assert!(!Rc::ptr_eq(&first, &compile(b"^first$", b"i").ok().unwrap()));
+        for i in 0..CACHE_MAX {
+            compile(format!("^fill{i}$").as_bytes(), b"").ok().unwrap();
+            if i % 100 == 0 {
+                compile(b"^first$", b"jo").ok().unwrap();
+            }
+        }
+        let len = CACHE.with(|c| c.borrow().len);
+        assert_eq!(len, CACHE_MAX);
+        assert!(Rc::ptr_eq(&first, &compile(b"^first$", b"jo").ok().unwrap()), "recently used, kept");
+        let evicted = CACHE.with(|c| c.borrow_mut().get(b"^fill0$", b"").and_then(|(_, hit)| hit).is_none());
+        assert!(evicted, "the oldest went first");
+    }
+
+    #[test]
+    fn argument_errors_are_lua_errors() {
+        assert_eq!(run_err("ngx.re.match('a', 'a', 'q')"), "access[1]:2: unknown flag \"q\" (flags \"q\")");
+        assert_eq!(run_err("ngx.re.match('a', 'a', nil, 5)"), "access[1]:2: bad argument #4 to 'match' (table expected, got number)");
+        assert_eq!(run_err("ngx.re.find('abc', 'b', nil, nil, {})"), "access[1]:2: bad argument #5 to 'find' (number expected, got table)");
+        assert_eq!(
+            run_err("ngx.re.gsub('abc', 'b', function() end)"),
+            "access[1]:2: bad argument #1 to 'tostring' (value expected)"
+        );
+    }
+
+    #[test]
+    fn bodies_and_headers_as_snippets_use_them() {
+        assert_eq!(
+            run(r#"local m = ngx.re.match("/users/42/orders/7", [[^/users/(?<user>\d+)/orders/(?<order>\d+)$]], "jo")
+                   say(m.user, m.order)
+                   say(ngx.re.gsub('{"password":"s3cret","user":"ann"}', [["password":"[^"]*"]], '"password":"***"', "jo"))
+                   say(ngx.re.find("Bearer abc.def.ghi", [[^Bearer\s+(?=\S+\.\S+\.\S+$)]], "joi"))"#),
+            ["42 7", "{\"password\":\"***\",\"user\":\"ann\"} 1", "1 7"]
+        );
+    }
+}
