@@ -14,7 +14,8 @@
 //! (`false` for a group that did not take part); a regex that does not compile answers
 //! `nil, "pcre2_compile() failed: <PCRE2's message> in \"<regex>\" [at \"<rest>\"]"`; a
 //! match that fails answers `nil, "pcre_exec() failed: <code>"` (-47 past the match
-//! limit, -63 past the heap limit, -36/-22... for bad UTF-8 with `u`). After an empty
+//! limit, -63 past the heap limit, -3 to -23 for bad UTF-8 with `u`, -36 for a start inside
+//! a character, -33 for a start past the end). After an empty
 //! match, `gmatch`/`gsub`/`split` resume one byte further, as lua-resty-core does.
 //!
 //! Differences from OpenResty, for users (docs/pdk.md repeats them):
