@@ -287,9 +287,12 @@ mod tests {
     fn dfa_finds_the_longest_match() {
         let code = Code::new(b"a+?", 0).unwrap();
         let mut ov = Vec::new();
-        // Three matches ("aaa", "aa", "a") for one ovector pair: 0, "too small", with
-        // the longest in the pair (lua-nginx-module then counts it as 1).
-        assert_eq!(exec(&code, b"baaa", 0, 0, Mode::Dfa, LIMITS, &mut ov), 0);
+        // Three matches ("aaa", "aa", "a"), the longest first. With one ovector pair the
+        // return is 0 ("too small", lua-nginx-module then counts it as 1); the match data
+        // is shared and may have room for more (a test run earlier on this thread), as
+        // lua-nginx-module's is: then the number of matches.
+        let rc = exec(&code, b"baaa", 0, 0, Mode::Dfa, LIMITS, &mut ov);
+        assert!(rc == 0 || rc == 3, "{rc}");
         assert_eq!(ov, [1, 4]);
     }
 }
