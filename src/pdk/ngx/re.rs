@@ -47,9 +47,10 @@ use crate::pdk::{lua_string, raise, set_function, Pdk};
 pub const CACHE_MAX: usize = 1024;
 
 /// PCRE2's match limit for one call (`pcre2_set_match_limit`: the number of times its
-/// internal `match()` is entered). A catastrophic regex fails the call with
-/// `pcre_exec() failed: -47` after about 10 ms of work in wasm instead of holding the
-/// worker (OpenResty's default is 10,000,000; BENCHMARKS.md has the timings).
+/// internal `match()` is entered, counted afresh at each start position). A
+/// catastrophic regex fails the call with `pcre_exec() failed: -47` after tens of
+/// milliseconds in wasm (38 ms on a loaded 2-core machine) instead of holding the worker
+/// ten times as long (OpenResty's default is 10,000,000; BENCHMARKS.md has the timings).
 pub const MATCH_LIMIT: u32 = 1_000_000;
 
 /// Sets `ngx.re` into the `ngx` table.
