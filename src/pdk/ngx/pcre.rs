@@ -284,6 +284,25 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        // PCRE2's default nesting limit (PARENS_NEST_LIMIT, 250) bounds the compiler's
+        // recursion; in wasm32 (1 MiB of stack) the deepest pattern compiles and runs.
+        let deep = |n: usize| format!("{}a{}", "(".repeat(n), ")".repeat(n));
+        let code = Code::new(deep(249).as_bytes(), 0).unwrap();
+        let mut ov = Vec::new();
+        assert_eq!(exec(&code, b"xa", 0, 0, Mode::Backtrack, LIMITS, &mut ov), 250);
+        // The DFA matcher's 100-int workspace (lua-nginx-module's) is too small for it.
+        assert_eq!(exec(&code, b"xa", 0, 0, Mode::Dfa, LIMITS, &mut ov), sys::PCRE2_ERROR_DFA_WSSIZE);
+        let err = Code::new(deep(300).as_bytes(), 0).err().unwrap();
+        assert_eq!(error_message(err.code), "parentheses are too deeply nested");
+        // A repeated group over a long subject keeps one backtracking frame per
+        // repetition: on the heap, not the C stack, up to the heap limit (16 MiB here).
+        let code = Code::new(b"^(?:(a)|b)*$", 0).unwrap();
+        assert_eq!(exec(&code, &vec![b'a'; 10_000], 0, 0, Mode::Backtrack, LIMITS, &mut ov), 2);
+        assert_eq!(exec(&code, &vec![b'a'; 200_000], 0, 0, Mode::Backtrack, LIMITS, &mut ov), sys::PCRE2_ERROR_HEAPLIMIT);
+    }
+
+    #[test]
     fn dfa_finds_the_longest_match() {
         let code = Code::new(b"a+?", 0).unwrap();
         let mut ov = Vec::new();
