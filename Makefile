@@ -18,7 +18,7 @@ WASM        := target/$(WASM_TARGET)/release/kong_functions.wasm
 WASM_OPT    := target/kong_functions.wasm
 HARNESS     := cargo run --quiet -p wasm-harness --
 
-.PHONY: wasi-clang build wasm harness serve oci pdk-conformance pdk-conformance-check test fuzz soak test-native test-wasm test-configs luajit binaryen demo bench bench-inproc bench-e2e bench-filters puc-lua openresty profile clean toolchain
+.PHONY: ngx-re-reference wasi-clang build wasm harness serve oci pdk-conformance pdk-conformance-check test fuzz soak test-native test-wasm test-configs luajit binaryen demo bench bench-inproc bench-e2e bench-filters puc-lua openresty profile clean toolchain
 
 build: wasm harness
 
@@ -141,6 +141,11 @@ openresty:
 	  { apt-get download libnginx-mod-http-lua libluajit2-5.1-2 lua-resty-core lua-resty-lrucache 2>/dev/null || \
 	    { apt-get update -qq && apt-get download libnginx-mod-http-lua libluajit2-5.1-2 lua-resty-core lua-resty-lrucache; }; } && \
 	  for deb in *.deb; do dpkg -x $$deb ../root; done; } || { echo "cannot unpack lua-nginx-module into $(OPENRESTY)"; exit 1; }
+
+# Regenerates tests/ngx_re/openresty.txt, the expected results of tests/ngx_re/cases.lua,
+# by running the cases in lua-nginx-module (nginx on 127.0.0.1, one request).
+ngx-re-reference: openresty
+	bash tests/ngx_re/openresty.sh
 
 # wasmtime's guest profiler on one scenario (tests/bench/src/profile.rs, harness feature
 # `profiling`): target/profile/$(SCENARIO).json (https://profiler.firefox.com/) and .txt
