@@ -21,7 +21,8 @@
 //! Differences from OpenResty, for users (docs/pdk.md repeats them):
 //! - no JIT (`j` is accepted); compiled regexes are cached per VM whether or not `o` is
 //!   given (an LRU of [`CACHE_MAX`] entries, lua-nginx-module's default
-//!   `lua_regex_cache_max_entries`), which changes no result;
+//!   `lua_regex_cache_max_entries`; regexes up to [`CACHE_PATTERN_MAX`] bytes), which
+//!   changes no result;
 //! - `U` checks the subject's UTF-8 as `u` does (PCRE2 without the check is undefined
 //!   behaviour on bad UTF-8, which could trap the whole wasm VM);
 //! - the match limit is [`MATCH_LIMIT`] (OpenResty: PCRE2's 10,000,000 unless
@@ -45,6 +46,10 @@ use crate::pdk::{lua_string, raise, set_function, Pdk};
 /// How many compiled regexes a VM keeps (lua-nginx-module's `lua_regex_cache_max_entries`
 /// default); past it the least recently used one is dropped.
 pub const CACHE_MAX: usize = 1024;
+
+/// The longest regex the cache keeps, in bytes: longer ones are compiled at each call, so
+/// the cache (outside the Lua heap and its limit) holds a few MiB at most.
+pub const CACHE_PATTERN_MAX: usize = 4096;
 
 /// PCRE2's match limit for one call (`pcre2_set_match_limit`: the number of times its
 /// internal `match()` is entered, counted afresh at each start position). A
@@ -137,6 +142,9 @@ impl Cache {
     }
 
     fn insert(&mut self, pattern: &[u8], options: &[u8], parsed: Options, compiled: Rc<Compiled>) {
+        if pattern.len() > CACHE_PATTERN_MAX || options.len() > CACHE_PATTERN_MAX {
+            return;
+        }
         if self.len >= CACHE_MAX {
             self.evict();
         }
@@ -833,6 +841,9 @@ mod tests {
         assert!(Rc::ptr_eq(&first, &compile(b"^first$", b"jo").ok().unwrap()), "recently used, kept");
         let evicted = CACHE.with(|c| c.borrow_mut().get(b"^fill0$", b"").and_then(|(_, hit)| hit).is_none());
         assert!(evicted, "the oldest went first");
+        let long = format!("^{}$", "x".repeat(CACHE_PATTERN_MAX));
+        let once = compile(long.as_bytes(), b"o").ok().unwrap();
+        assert!(!Rc::ptr_eq(&once, &compile(long.as_bytes(), b"o").ok().unwrap()), "too long to keep");
     }
 
     #[test]
