@@ -19,7 +19,7 @@ WASM        := target/$(WASM_TARGET)/release/kong_functions.wasm
 WASM_OPT    := target/kong_functions.wasm
 HARNESS     := cargo run --quiet -p wasm-harness --
 
-.PHONY: build wasm harness serve oci pdk-conformance pdk-conformance-check pdk-names test fuzz soak test-native test-wasm test-configs luajit binaryen demo bench bench-inproc bench-e2e bench-filters puc-lua openresty profile clean toolchain
+.PHONY: ngx-re-reference wasi-clang build wasm harness serve oci pdk-conformance pdk-conformance-check pdk-names test fuzz soak test-native test-wasm test-configs luajit binaryen demo bench bench-inproc bench-e2e bench-filters puc-lua openresty profile clean toolchain
 
 build: wasm harness
 
@@ -27,10 +27,18 @@ build: wasm harness
 toolchain:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
 
-wasm: toolchain binaryen
+wasm: toolchain wasi-clang binaryen
 	cargo build --release --target $(WASM_TARGET) -p kong-functions -p harness-probe-filter
 	wasm-opt $(WASM_OPT_FLAGS) $(WASM) -o $(WASM_OPT)
 	@ls -l $(WASM) $(WASM_OPT) | awk '{ print "built " $$9 ": " $$5 " bytes" }'
+
+# ngx.re's PCRE2 (C, compiled by the pcre2-sys crate) and baseline B3 need a C compiler for
+# wasm32-wasip1: Debian's clang 14, llvm-ar (package llvm), lld, wasi-libc and the wasm32
+# compiler-rt, installed when missing (.cargo/config.toml's [env] points cc at them).
+wasi-clang:
+	@{ command -v clang && command -v llvm-ar && test -f /usr/include/wasm32-wasi/stdio.h; } >/dev/null || \
+	 { apt-get update -qq && apt-get install -y -qq clang llvm lld wasi-libc libclang-rt-14-dev-wasm32 >/dev/null; } || \
+	 { echo "wasm32-wasip1 C builds need: apt-get install clang llvm lld wasi-libc libclang-rt-14-dev-wasm32"; exit 1; }
 
 # wasm-opt (binaryen) shrinks the module by about 30%.
 binaryen:
@@ -57,7 +65,7 @@ test-native: build luajit
 
 # The library's unit tests (Lua runtime, stdlib, PDK) compiled to wasm32-wasip1 and run
 # in our wasmtime harness (`wasm-harness wasi-run`, cargo's runner in .cargo/config.toml).
-test-wasm: toolchain harness
+test-wasm: toolchain wasi-clang harness
 	cargo test --lib --target $(WASM_TARGET)
 
 # The differential suite compares against OpenResty's LuaJIT, the branch Kong ships
@@ -105,10 +113,7 @@ bench-filters: puc-lua
 # for wasm32-wasip1 in a proxy-wasm filter (tests/bench/filters/puc-lua, a workspace of its
 # own so that `cargo test --workspace` never needs clang); installs clang, lld, wasi-libc
 # and the wasm32 compiler-rt when missing. Output beside the other baselines.
-puc-lua: toolchain
-	@{ command -v clang && command -v llvm-ar && test -f /usr/include/wasm32-wasi/stdio.h; } >/dev/null || \
-	 { apt-get update -qq && apt-get install -y -qq clang lld wasi-libc libclang-rt-14-dev-wasm32 >/dev/null; } || \
-	 { echo "B3 needs: apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32"; exit 1; }
+puc-lua: toolchain wasi-clang
 	cargo build --release --target $(WASM_TARGET) --manifest-path tests/bench/filters/puc-lua/Cargo.toml --target-dir target
 
 # End to end on 127.0.0.1 under wrk (tests/bench/src/e2e.rs): `wasm-harness serve` with
@@ -137,6 +142,11 @@ openresty:
 	  { apt-get download libnginx-mod-http-lua libluajit2-5.1-2 lua-resty-core lua-resty-lrucache 2>/dev/null || \
 	    { apt-get update -qq && apt-get download libnginx-mod-http-lua libluajit2-5.1-2 lua-resty-core lua-resty-lrucache; }; } && \
 	  for deb in *.deb; do dpkg -x $$deb ../root; done; } || { echo "cannot unpack lua-nginx-module into $(OPENRESTY)"; exit 1; }
+
+# Regenerates tests/ngx_re/openresty.txt, the expected results of tests/ngx_re/cases.lua,
+# by running the cases in lua-nginx-module (nginx on 127.0.0.1, one request).
+ngx-re-reference: openresty
+	bash tests/ngx_re/openresty.sh
 
 # wasmtime's guest profiler on one scenario (tests/bench/src/profile.rs, harness feature
 # `profiling`): target/profile/$(SCENARIO).json (https://profiler.firefox.com/) and .txt

@@ -110,6 +110,20 @@ fn missing_parameters_are_nil() {
 }
 
 #[test]
+fn tail_call_with_missing_parameters() {
+    // §3.4.11 again, through a tail call (`return f(x)`) into a function with more
+    // parameters than the call passes, from a caller whose frame is smaller than the
+    // callee's parameter list: 0.3.3 indexed past the stack's end (a panic).
+    assert_logs(
+        "local function many(a, b, c, d, e, f, g, h) return tostring(a) .. tostring(h) end \
+         local function one() return many(1) end \
+         local function none() return many() end \
+         kong.log.info(one(), ' ', none(), ' ', (function(x) return many(x) end)('y'))",
+        "1nil nilnil ynil",
+    );
+}
+
+#[test]
 fn errors_the_vm_raises_name_the_chunk_and_line() {
     // Lua's runtime errors carry `chunkname:line:` (luaG_runerror); Kong logs them as
     // `access[1]:2: attempt to index ...`, naming the variable (patch 7).

@@ -1,8 +1,9 @@
 //! The native helpers Lua modules here receive (their chunk's second argument): address
 //! parsing as `inet_pton(3)` does it, which resty.ipmatcher reaches through FFI; random
 //! bytes (WASI `random_get`) for resty.random, resty.jit-uuid and kong.tools.rand; gzip
-//! for kong.tools.gzip (miniz_oxide, where Kong has zlib through lua-ffi-zlib); and
-//! resty.http's outbound calls ([`crate::pdk::callout::natives`]).
+//! for kong.tools.gzip (miniz_oxide, where Kong has zlib through lua-ffi-zlib);
+//! ngx.re.split's search step ([`crate::pdk::ngx::re::split_exec`], which lua-resty-core
+//! reaches through FFI); and resty.http's outbound calls ([`crate::pdk::callout::natives`]).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -12,7 +13,8 @@ use super::function;
 
 type Res<'gc> = Result<CallbackReturn<'gc>, Error<'gc>>;
 
-/// `{ parse_ipv4, parse_ipv6, random_bytes, deflate_gzip, inflate_gzip }`.
+/// `{ parse_ipv4, parse_ipv6, random_bytes, deflate_gzip, inflate_gzip, re_split_exec }`
+/// and resty.http's.
 pub fn natives(ctx: Context<'_>) -> Table<'_> {
     let t = Table::new(&ctx);
     t.set(ctx, "parse_ipv4", function(ctx, parse_ipv4)).ok();
@@ -20,6 +22,7 @@ pub fn natives(ctx: Context<'_>) -> Table<'_> {
     t.set(ctx, "random_bytes", function(ctx, random_bytes)).ok();
     t.set(ctx, "deflate_gzip", function(ctx, deflate_gzip)).ok();
     t.set(ctx, "inflate_gzip", function(ctx, inflate_gzip)).ok();
+    t.set(ctx, "re_split_exec", function(ctx, crate::pdk::ngx::re::split_exec)).ok();
     crate::pdk::callout::natives(ctx, t);
     t
 }

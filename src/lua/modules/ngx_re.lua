@@ -1,50 +1,83 @@
--- ngx.re (lua-resty-core's lib/ngx/re.lua): `split` and `opt` over the ngx.re global's
--- regex engine. `split(subject, regex, opts?, ctx?, max?, res?)` answers the pieces
--- between matches (the first capture of each match in between, as the original), drops
--- trailing empty pieces unless `max` is given, and answers nil, err for a bad regex.
-local find, match = ngx.re.find, ngx.re.match
+-- ngx.re (lua-resty-core's lib/ngx/re.lua): `split` and `opt`, ported line for line
+-- with its FFI search step (`ngx_http_lua_ffi_exec_regex` on the compiled regex) as the
+-- native `re_split_exec(subj, regex, opts, pos)`: 0-based `from, to, capture`, nil for no
+-- match, or nil, nil, nil, err; without `pos` it only compiles the regex.
+-- `split(subject, regex, opts?, ctx?, max?, res?)` answers the pieces between matches
+-- (and each match's first capture), drops trailing empty pieces unless `max` > 0, and
+-- answers nil, err for a bad regex or a failed match.
+local _, native = ...
+local split_exec = native.re_split_exec
 local sub, tostring, type, error = string.sub, tostring, type, error
+local math_max = math.max
 
--- The next match at or after the 1-based `pos`: from (1-based), to (the 1-based
--- position after the match), the first capture, the next search position.
-local function next_match(subj, regex, opts, pos)
-  local from, last, err = find(subj, regex, opts, { pos = pos })
-  if err then return nil, nil, nil, nil, err end
-  if not from then return nil end
-  local capture
-  local m = match(subj, regex, opts, { pos = from })
-  if m and type(m[1]) == "string" then capture = m[1] end
-  local to = last + 1
-  return from, to, capture, from == to and to + 1 or to
+local split_ctx = {}
+
+local function re_split_helper(subj, regex, opts, ctx)
+  local pos = math_max(ctx.pos, 0)
+  local from, to, capture, err = split_exec(subj, regex, opts, pos)
+  if err then
+    return nil, nil, nil, err
+  end
+  if not from then
+    return nil, nil, nil
+  end
+  if from == to then
+    -- empty match, skip to next char
+    ctx.pos = to + 1
+  else
+    ctx.pos = to
+  end
+  -- convert to Lua string indexes
+  return from + 1, to + 1, capture
 end
 
 local function split(subj, regex, opts, ctx, max, res)
   subj = tostring(subj)
+  if not ctx then
+    ctx = split_ctx
+    ctx.pos = 1 -- set or reset upvalue field
+  elseif not ctx.pos then
+    -- ctx provided by user but missing pos field
+    ctx.pos = 1
+  end
   max = max or 0
-  if res == nil then
+  if not res then
     res = {}
   elseif type(res) ~= "table" then
     error("res is not a table", 2)
   end
-  local pos = (type(ctx) == "table" and ctx.pos) or 1
   local len = #subj
-  if pos > len then
+  if ctx.pos > len then
     res[1] = nil
     return res
   end
-  -- A bad regex is nil, err before anything is split.
-  local _, _, err = find("", regex, opts)
-  if err then return nil, err end
-  local sub_idx, res_idx, count, last_empty = pos, 0, 1, nil
-  local search = pos
+  -- compile regex
+  local _, _, _, cerr = split_exec(subj, regex, opts)
+  if cerr then
+    return nil, cerr
+  end
+  local sub_idx = ctx.pos
+  local res_idx = 0
+  local last_empty_match
+  -- update to split_helper PCRE indexes
+  ctx.pos = sub_idx - 1
+  -- splitting: with and without a max limiter (one loop: `count` only counts with max)
+  local count = 1
   while max <= 0 or count < max do
-    local from, to, capture, following, failure = next_match(subj, regex, opts, search)
-    if failure then return nil, failure end
-    if not from or from > len + 1 then break end
-    search = following
-    if last_empty then sub_idx = last_empty end
-    if from == to then last_empty = from end
-    if from > sub_idx or not last_empty then
+    local from, to, capture, err = re_split_helper(subj, regex, opts, ctx)
+    if err then
+      return nil, err
+    end
+    if not from then
+      break
+    end
+    if last_empty_match then
+      sub_idx = last_empty_match
+    end
+    if from == to then
+      last_empty_match = from
+    end
+    if from > sub_idx or not last_empty_match then
       count = count + 1
       res_idx = res_idx + 1
       res[res_idx] = sub(subj, sub_idx, from - 1)
@@ -53,17 +86,20 @@ local function split(subj, regex, opts, ctx, max, res)
         res[res_idx] = capture
       end
       sub_idx = to
-      if sub_idx > len then break end
-    end
-  end
-  if max <= 0 and sub_idx > len then
-    for i = res_idx, 1, -1 do
-      if res[i] ~= "" then
-        res_idx = i
+      if sub_idx > len then
         break
       end
-      res[i] = nil
-      res_idx = i - 1
+    end
+  end
+  -- trailing nil for non-cleared res tables
+  -- delete empty trailing ones (without max)
+  if max <= 0 and sub_idx > len then
+    for ety_idx = res_idx, 1, -1 do
+      if res[ety_idx] ~= "" then
+        res_idx = ety_idx
+        break
+      end
+      res[ety_idx] = nil
     end
   else
     res_idx = res_idx + 1
@@ -73,8 +109,8 @@ local function split(subj, regex, opts, ctx, max, res)
   return res
 end
 
--- Only "jit_stack_size" is an option; there is no PCRE JIT stack here, so setting it
--- has no effect.
+-- Only "jit_stack_size" is an option; there is no PCRE JIT (nor its stack) in wasm, so
+-- setting it has no effect (Kong's OpenResty has a JIT and accepts it).
 local function opt(option, value)
   if option == "jit_stack_size" then
     return

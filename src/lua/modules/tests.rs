@@ -536,6 +536,41 @@ fn ngx_resp_and_ngx_req_add_header_append_lines() {
     assert_eq!((outcome, logs), (PhaseOutcome::Continue, vec!["1,2".to_string()]));
 }
 
+/// What OpenResty printed for `tests/ngx_re/cases.lua` (`tests/ngx_re/openresty.txt`),
+/// with the lines of `tests/ngx_re/pcre2.txt` in place of those PCRE1 answers differently
+/// from PCRE2 (Kong's build); tests/ngx_re.rs says where each comes from.
+pub(crate) fn ngx_re_expected() -> Vec<String> {
+    let is_case = |l: &&str| !l.starts_with('#') && !l.trim().is_empty();
+    let label = |l: &str| l.split(" -> ").next().unwrap_or(l).split(" error: ").next().unwrap_or(l).to_string();
+    let mut lines: Vec<String> = include_str!("../../../tests/ngx_re/openresty.txt").lines().filter(is_case).map(str::to_owned).collect();
+    for line in include_str!("../../../tests/ngx_re/pcre2.txt").lines().filter(is_case) {
+        let at = lines.iter().position(|l| label(l) == label(line));
+        let at = at.unwrap_or_else(|| panic!("pcre2.txt: no case {:?} in openresty.txt", label(line)));
+        lines[at] = line.to_owned();
+    }
+    lines
+}
+
+#[test]
+fn ngx_re_answers_as_openresty() {
+    // tests/ngx_re/cases.lua, as tests/ngx_re.rs runs it through the .wasm; here in the
+    // library (natively, and compiled to wasm32-wasip1 by `make test-wasm`).
+    let source = format!(
+        "local function run(...)\n{}\nend\nrun(function(line) kong.log.info(line) end)",
+        include_str!("../../../tests/ngx_re/cases.lua")
+    );
+    let (outcome, got) = run_on(host(), Mode::Strict, &source);
+    assert_eq!(outcome, PhaseOutcome::Continue, "{got:?}");
+    let expected = ngx_re_expected();
+    let diffs: Vec<String> = expected
+        .iter()
+        .zip(got.iter().map(String::as_str).chain(std::iter::repeat("<missing>")))
+        .filter(|(e, g)| e.as_str() != *g)
+        .map(|(e, g)| format!("  expected {e}\n       got {g}"))
+        .collect();
+    assert!(diffs.is_empty() && got.len() == expected.len(), "{} of {} differ ({} lines):\n{}", diffs.len(), expected.len(), got.len(), diffs.join("\n"));
+}
+
 #[test]
 fn ngx_re_split_as_lua_resty_core() {
     // lua-resty-core's lib/ngx/re.md examples: split by a regex, captures kept, max,

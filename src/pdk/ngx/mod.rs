@@ -2,6 +2,7 @@
 //! `body_filter` (lua-nginx-module), with the `ngx.req`, `ngx.resp`, `ngx.re` and
 //! utility tables in the modules below.
 
+pub mod pcre;
 pub mod re;
 pub mod req;
 pub mod resp;

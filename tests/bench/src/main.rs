@@ -15,7 +15,8 @@
 //! a comma-separated list of scenario ids to run (e.g. `S3`; default: all).
 //!
 //! Other modes: `bench compare A.wasm B.wasm` (two builds of our module in alternating
-//! rounds, [`compare`]), `bench profile SCENARIO` (feature `profile`, `make profile`: the guest
+//! rounds, [`compare`]), `bench regex A.wasm B.wasm` (typical `ngx.re` calls through two
+//! builds, [`regex_compare`]), `bench profile SCENARIO` (feature `profile`, `make profile`: the guest
 //! profiler, [`profile`]) and `bench e2e` (`make bench-e2e`: the scenarios over HTTP under
 //! `wrk`, against nginx with lua-nginx-module, [`e2e`]), and `bench soak` (`make soak`:
 //! memory over 1,000,000 requests and 10,000 reconfigurations of one instance, [`soak`]).
@@ -330,10 +331,11 @@ fn main() {
             std::process::exit(2)
         }
         Some("compare") => compare(&args[1..]),
+        Some("regex") => regex_compare(&args[1..]),
         Some("e2e") => e2e::main(&args[1..]),
         Some("soak") => soak::main(&args[1..]),
         Some(other) => {
-            eprintln!("bench: unknown mode {other:?}; usage: bench [report] | bench startup | bench startup-ab A.wasm B.wasm | bench compare A.wasm B.wasm | bench costs | bench callout | bench scenarios [S0..S5 ...] | bench profile s0..s5 | bench e2e | bench soak");
+            eprintln!("bench: unknown mode {other:?}; usage: bench [report] | bench startup | bench startup-ab A.wasm B.wasm | bench compare A.wasm B.wasm | bench regex A.wasm B.wasm | bench costs | bench callout | bench scenarios [S0..S5 ...] | bench profile s0..s5 | bench e2e | bench soak");
             std::process::exit(2)
         }
     }
@@ -372,6 +374,95 @@ fn compare(args: &[String]) {
             m[m.len() / 2]
         });
         println!("| {} | {ma:.1} | {mb:.1} | {:+.1}% |", sa.id, (mb / ma - 1.0) * 100.0);
+    }
+}
+
+/// The `ngx.re` calls `bench regex` times: (name, chunk). Each chunk makes 10 calls per
+/// request; R0 makes none (the request's own cost, subtracted from the others).
+const REGEX_CHUNKS: [(&str, &str); 8] = [
+    ("R0 no regex (request cost)", r#"local p = kong.request.get_path() for i = 1, 10 do local _ = p end"#),
+    (
+        "R1 match `^/api/v(\\d+)/users/(\\d+)`, jo",
+        r#"local p = kong.request.get_path() for i = 1, 10 do local m = assert(ngx.re.match(p, [[^/api/v(\d+)/users/(\d+)]], 'jo')) end"#,
+    ),
+    (
+        "R2 find a UUID in a header, jo",
+        r#"local h = kong.request.get_header('x-request-id') for i = 1, 10 do local f = assert(ngx.re.find(h, [[[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}]], 'jo')) end"#,
+    ),
+    (
+        "R3 match with a look-ahead, jo (PCRE2 only)",
+        r#"local h = kong.request.get_header('authorization') for i = 1, 10 do local m = assert(ngx.re.match(h, [[^Bearer\s+(?=\S+\.\S+\.\S+$)(\S+)]], 'jo')) end"#,
+    ),
+    (
+        "R4 gmatch query pairs `(\\w+)=(\\w+)`, jo",
+        r#"local q = 'limit=10&offset=20&sort=name&order=asc' for i = 1, 10 do for m in ngx.re.gmatch(q, [[(\w+)=(\w+)]], 'jo') do local _ = m[1] end end"#,
+    ),
+    (
+        "R5 gsub `\"status\":\"\\w+\"` over 1.6 KB of JSON, jo",
+        r#"local body = string.rep('{"id":1,"status":"active","name":"user-00001"}', 32) for i = 1, 10 do local s = ngx.re.gsub(body, [["status":"\w+"]], '"status":"redacted"', 'jo') end"#,
+    ),
+    (
+        "R6 match `^/api/v(\\d+)/` without options",
+        r#"local p = kong.request.get_path() for i = 1, 10 do local m = assert(ngx.re.match(p, [[^/api/v(\d+)/]])) end"#,
+    ),
+    (
+        "R7 `^(a|a)*$` on 28 a's and a `!` (PCRE2: to the match limit, then -47)",
+        r#"local s = string.rep('a', 28) .. '!' for i = 1, 10 do local m, err = ngx.re.match(s, [[^(a|a)*$]], 'jo') end"#,
+    ),
+];
+
+/// `bench regex A.wasm B.wasm [ROUNDS]`: each of [`REGEX_CHUNKS`] through two builds of
+/// the module in alternating rounds, as [`compare`]; prints the median per request and
+/// the cost of one `ngx.re` call (the chunk's median less R0's, over 10 calls). A chunk
+/// a build refuses (R3 on the `regex` crate: no look-ahead) shows "refused".
+fn regex_compare(args: &[String]) {
+    let [a, b] = [args.first(), args.get(1)].map(|p| {
+        PathBuf::from(p.unwrap_or_else(|| {
+            eprintln!("usage: bench regex A.wasm B.wasm [ROUNDS]");
+            std::process::exit(2)
+        }))
+    });
+    let rounds: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(10);
+    let count: usize = std::env::var("BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let per_round = (count / rounds).max(1);
+    let harness = Harness::new();
+    let request = RequestSpec::get("/api/v1/users/12345/orders?limit=10")
+        .header("x-request-id", "9f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b")
+        .header("authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U");
+    let requests = [request];
+    println!("A: {}\nB: {}\n{rounds} alternating rounds of {per_round} requests\n", a.display(), b.display());
+    println!("| Chunk (10 calls a request) | A median µs | B median µs | A per call µs | B per call µs |\n|---|---|---|---|---|");
+    let mut base = [0.0f64; 2];
+    for (name, chunk) in REGEX_CHUNKS {
+        let mut chains = [&a, &b].map(|m| harness.chain(&spec(vec![filter("pre-function", m, json!({ "access": [chunk] }))])).expect("configures"));
+        // A build that cannot run the chunk answers 500 (the Lua error).
+        let works: Vec<bool> = chains.iter_mut().map(|c| c.run(&requests[0]).map(|o| o.status != 500).unwrap_or(false)).collect();
+        let mut medians = [Vec::new(), Vec::new()];
+        // R7 runs to PCRE2's match limit: a few requests a round say what it costs.
+        let per_round = if name.starts_with("R7") { per_round.min(5) } else { per_round };
+        for round in 0..rounds {
+            for (side, chain) in chains.iter_mut().enumerate() {
+                if works[side] {
+                    let warmup = if round == 0 { per_round / 5 } else { 0 };
+                    medians[side].push(measure(chain, &requests, warmup, per_round).median);
+                }
+            }
+        }
+        let m = medians.map(|mut m| {
+            m.sort_by(f64::total_cmp);
+            m.get(m.len() / 2).copied()
+        });
+        if name.starts_with("R0") {
+            base = [m[0].unwrap_or(0.0), m[1].unwrap_or(0.0)];
+        }
+        let cell = |v: Option<f64>, f: &dyn Fn(f64) -> f64| v.map_or("refused".to_string(), |v| format!("{:.2}", f(v)));
+        println!(
+            "| {name} | {} | {} | {} | {} |",
+            cell(m[0], &|v| v),
+            cell(m[1], &|v| v),
+            cell(m[0], &|v| (v - base[0]) / 10.0),
+            cell(m[1], &|v| (v - base[1]) / 10.0)
+        );
     }
 }
 
