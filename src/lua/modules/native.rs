@@ -21,6 +21,7 @@ pub fn natives(ctx: Context<'_>) -> Table<'_> {
     t.set(ctx, "deflate_gzip", function(ctx, deflate_gzip)).ok();
     t.set(ctx, "inflate_gzip", function(ctx, inflate_gzip)).ok();
     crate::pdk::callout::natives(ctx, t);
+    super::crypto::natives(ctx, t);
     t
 }
 

@@ -10,6 +10,9 @@ use crate::runtime::{PhaseOutcome, RequestState, Runtime};
 use crate::sandbox::Mode;
 use crate::vm_config::VmConfig;
 
+#[path = "jwt_tests.rs"]
+mod jwt;
+
 /// Runs `source` in access under `mode` on `host`; the outcome and log messages.
 fn run_on(host: Rc<FakeHost>, mode: Mode, source: &str) -> (PhaseOutcome, Vec<String>) {
     let config = PluginConfig::parse(serde_json::json!({ "access": [source] }).to_string().as_bytes()).unwrap();
