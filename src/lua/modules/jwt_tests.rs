@@ -157,7 +157,8 @@ fn rfc7515_a2_rs256_a3_es256_and_rfc8037_ed25519_through_pkey() {
            local es_input = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
            local raw = jwt:jwt_decode("DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q")
            kong.log.info(tostring(ec:verify(raw, es_input, "sha256", nil, {{ ecdsa_use_raw = true }})), " ", ec:get_parameters().group, " ", ec:get_key_type().sn)
-           kong.log.info(tostring(ec:verify(raw, es_input .. "x", "sha256", nil, {{ ecdsa_use_raw = true }})))
+           kong.log.info(select(2, ec:verify(raw, es_input .. "x", "sha256", nil, {{ ecdsa_use_raw = true }})))
+           kong.log.info(select(2, rsa:verify(sig, input .. "x", "sha256")))
            local ed = assert(pkey.new('{{"kty":"OKP","crv":"Ed25519","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}}'))
            local ed_token = jwt:sign(ed:tostring("private", "PEM"), {{ header = {{ alg = "EdDSA" }}, raw_header = "eyJhbGciOiJFZERTQSJ9",
              raw_payload = "RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc" }})
@@ -169,13 +170,15 @@ fn rfc7515_a2_rs256_a3_es256_and_rfc8037_ed25519_through_pkey() {
         out,
         [
             "rsaEncryption true 256",
-            // RFC 7515 A.2.1's signature starts "cC4hiUPoj9Eetdgtv3hF80EGrhuB".
-            "cC4hiUPoj9Eetdgtv3hF80EGrhuB",
+            // RFC 7515 A.2.1's signature starts "cC4hiUPoj9Eetdgtv3hF80EGrhuB__dz".
+            "cC4hiUPoj9Eetdgtv3hF80EGrhuB_",
             "true true",
             "true 415 id-ecPublicKey",
-            // lua-resty-openssl pkey:verify: false, format_error("pkey:verify") with no
-            // OpenSSL error queued.
-            "false pkey:verify failed",
+            // lua-resty-openssl pkey:verify: false, format_error("pkey:verify"): with
+            // OpenSSL 3.0.22 no error is queued for ECDSA, one is for RSA (luajit with
+            // the real modules).
+            "pkey:verify failed",
+            "pkey:verify: error:1C880004:Provider routines:rsa_verify:RSA lib:providers/implementations/signature/rsa_sig.c:788:",
             // RFC 8037 A.4.
             "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg",
             // The payload is not JSON: it stays a string (jwt.lua parse_jwt, RFC 7515).
@@ -211,7 +214,8 @@ fn resty_hmac_follows_its_readme_and_rfc_4231() {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
             "hmac.new: invalid digest type \"nope\"",
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad digest.new: invalid digest type \"nope\"",
+            // FIPS 180-2 "abc"; the error as lua-resty-openssl 1.9 on OpenSSL 3.0.22 gives it.
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad digest.new: invalid digest type \"nope\": error:308010C:digital envelope routines:inner_evp_generic_fetch:unsupported:crypto/evp/evp_fetch.c:386:",
         ]
     );
 }

@@ -46,11 +46,11 @@ function _M.jwt_encode(self, ori, is_payload)
   if type(ori) == 'table' then
     ori = is_payload and payload_encoder(self)(ori) or cjson_encode(ori)
   end
-  return (ngx.encode_base64(ori):gsub('+', '-'):gsub('/', '_'):gsub('=', ''))
+  return (ngx.encode_base64(ori):gsub('%+', '-'):gsub('/', '_'):gsub('=', ''))
 end
 
 function _M.jwt_decode(self, b64_str, json_decode, is_payload)
-  b64_str = b64_str:gsub('-', '+'):gsub('_', '/')
+  b64_str = b64_str:gsub('%-', '+'):gsub('_', '/')
   local rem = #b64_str % 4
   if rem > 0 then
     b64_str = b64_str .. string.rep('=', 4 - rem)

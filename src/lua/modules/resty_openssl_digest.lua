@@ -1,8 +1,9 @@
 -- resty.openssl.digest (fffonion/lua-resty-openssl 1.x, lib/resty/openssl/digest.lua):
 -- new(typ), :update(...), :final(s), :reset(), istype. The data is kept until :final()
 -- and hashed there by the native digest (src/lua/modules/crypto.rs: md5, sha1,
--- sha224, sha256, sha384, sha512). Errors as the original:
--- 'digest.new: invalid digest type "x"'.
+-- sha224, sha256, sha384, sha512). Errors as the original with OpenSSL 3.0.22
+-- (observed under luajit with the real module): 'digest.new: invalid digest type "x": '
+-- followed by OpenSSL's error line for a failed fetch.
 local _, native = ...
 local digest = native.digest
 
@@ -12,7 +13,7 @@ local mt = { __index = _M }
 function _M.new(typ, properties)
   typ = typ or 'sha1'
   if type(typ) ~= 'string' or not digest(typ, '') then
-    return nil, string.format('digest.new: invalid digest type "%s"', tostring(typ))
+    return nil, string.format('digest.new: invalid digest type "%s": error:308010C:digital envelope routines:inner_evp_generic_fetch:unsupported:crypto/evp/evp_fetch.c:386:', tostring(typ))
   end
   return setmetatable({ dtyp = typ, buf = {} }, mt)
 end
