@@ -212,7 +212,7 @@ local function extract_certificate(jwt_obj, x5u_content_retriever)
       jwt_obj.reason = "No function has been provided to retrieve the content pointed at by the 'x5u'."
       return nil
     end
-    local ok, ret = pcall(x5u_content_retriever, x5u, jwt_obj.payload.iss, jwt_obj.header.kid)
+    local ok, ret = pcall(x5u_content_retriever, x5u, type(jwt_obj.payload) == 'table' and jwt_obj.payload.iss or nil, jwt_obj.header.kid)
     if not ok then
       jwt_obj.reason = 'An error occured while invoking the x5u_content_retriever function.'
       return nil
@@ -282,7 +282,10 @@ local function validate_claims(self, jwt_obj, ...)
       if type(fx) ~= 'function' then
         error('Claim spec value must be a function - see jwt-validators.lua for helper functions', 0)
       end
-      local val = claim == '__jwt' and cjson_decode(jwt_json) or (jwt_obj.payload and jwt_obj.payload[claim])
+      -- A payload that is not JSON stays a string: Lua indexes it through the string
+      -- metatable (nil for claim names), which piccolo does not; read it as nil.
+      local payload = jwt_obj.payload
+      local val = claim == '__jwt' and cjson_decode(jwt_json) or (type(payload) == 'table' and payload[claim] or nil)
       local ok, ret = pcall(fx, val, claim, jwt_json)
       if not ok then
         jwt_obj.reason = type(ret) == 'table' and ret.reason or (string.gsub(tostring(ret), '^.-:%d-: ', ''))
