@@ -16,11 +16,14 @@
 //! (build.rs); a module's first `require` in the VM inflates its file, once.
 //!
 //! Each chunk is called with two arguments: the module name and a table of native
-//! helpers ([`natives`]) for what Lua cannot do here (inet_pton-style address parsing).
+//! helpers ([`natives`]) for what Lua cannot do here (inet_pton-style address parsing,
+//! the signature arithmetic of `crypto.rs`).
 
 use gc_arena::{Collect, Rootable};
 use piccolo::{Callback, CallbackReturn, Context, Executor, Fuel, Function, MetaMethod, Table, Value};
 
+mod asn1;
+mod crypto;
 mod native;
 #[cfg(test)]
 mod strip;
@@ -49,6 +52,8 @@ const SOURCES: &[(&str, &str)] = &[
     ("pl.stringx", "pl_stringx"),
     ("pl.tablex", "pl_tablex"),
     ("resty.cookie", "resty_cookie"),
+    ("resty.evp", "resty_evp"),
+    ("resty.hmac", "resty_hmac"),
     ("resty.http", "resty_http"),
     ("resty.core", "resty_core"),
     ("resty.core.shdict", "resty_core_shdict"),
@@ -56,8 +61,17 @@ const SOURCES: &[(&str, &str)] = &[
     ("resty.http_headers", "resty_http_headers"),
     ("resty.ipmatcher", "resty_ipmatcher"),
     ("resty.jit-uuid", "resty_jit_uuid"),
+    ("resty.jwt", "resty_jwt"),
+    ("resty.jwt-validators", "resty_jwt_validators"),
     ("resty.lrucache", "resty_lrucache"),
     ("resty.lrucache.pureffi", "resty_lrucache"),
+    ("resty.openssl", "resty_openssl"),
+    ("resty.openssl.bn", "resty_openssl_bn"),
+    ("resty.openssl.digest", "resty_openssl_digest"),
+    ("resty.openssl.hmac", "resty_openssl_hmac"),
+    ("resty.openssl.pkey", "resty_openssl_pkey"),
+    ("resty.openssl.rand", "resty_openssl_rand"),
+    ("resty.openssl.x509", "resty_openssl_x509"),
     ("resty.random", "resty_random"),
     ("resty.xmodem", "resty_xmodem"),
     ("socket.url", "socket_url"),

@@ -24,6 +24,7 @@ pub fn natives(ctx: Context<'_>) -> Table<'_> {
     t.set(ctx, "inflate_gzip", function(ctx, inflate_gzip)).ok();
     t.set(ctx, "re_split_exec", function(ctx, crate::pdk::ngx::re::split_exec)).ok();
     crate::pdk::callout::natives(ctx, t);
+    super::crypto::natives(ctx, t);
     t
 }
 

@@ -10,6 +10,9 @@ use crate::runtime::{PhaseOutcome, RequestState, Runtime};
 use crate::sandbox::Mode;
 use crate::vm_config::VmConfig;
 
+#[path = "jwt_tests.rs"]
+mod jwt;
+
 /// Runs `source` in access under `mode` on `host`; the outcome and log messages.
 fn run_on(host: Rc<FakeHost>, mode: Mode, source: &str) -> (PhaseOutcome, Vec<String>) {
     let config = PluginConfig::parse(serde_json::json!({ "access": [source] }).to_string().as_bytes()).unwrap();
@@ -678,12 +681,23 @@ const WRITTEN: &[(&str, &str)] = &[
     ("resty_cookie", include_str!("resty_cookie.lua")),
     ("resty_core", include_str!("resty_core.lua")),
     ("resty_core_shdict", include_str!("resty_core_shdict.lua")),
+    ("resty_evp", include_str!("resty_evp.lua")),
+    ("resty_hmac", include_str!("resty_hmac.lua")),
     ("resty_core_time", include_str!("resty_core_time.lua")),
     ("resty_http", include_str!("resty_http.lua")),
     ("resty_http_headers", include_str!("resty_http_headers.lua")),
     ("resty_ipmatcher", include_str!("resty_ipmatcher.lua")),
     ("resty_jit_uuid", include_str!("resty_jit_uuid.lua")),
+    ("resty_jwt", include_str!("resty_jwt.lua")),
+    ("resty_jwt_validators", include_str!("resty_jwt_validators.lua")),
     ("resty_lrucache", include_str!("resty_lrucache.lua")),
+    ("resty_openssl", include_str!("resty_openssl.lua")),
+    ("resty_openssl_bn", include_str!("resty_openssl_bn.lua")),
+    ("resty_openssl_digest", include_str!("resty_openssl_digest.lua")),
+    ("resty_openssl_hmac", include_str!("resty_openssl_hmac.lua")),
+    ("resty_openssl_pkey", include_str!("resty_openssl_pkey.lua")),
+    ("resty_openssl_rand", include_str!("resty_openssl_rand.lua")),
+    ("resty_openssl_x509", include_str!("resty_openssl_x509.lua")),
     ("resty_random", include_str!("resty_random.lua")),
     ("resty_xmodem", include_str!("resty_xmodem.lua")),
     ("socket_url", include_str!("socket_url.lua")),

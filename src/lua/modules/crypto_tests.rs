@@ -1,0 +1,165 @@
+//! The signature arithmetic against published vectors: RFC 7515 appendix A (JWS
+//! HS256, RS256, ES256), RFC 8037 appendix A (Ed25519), RFC 4231 (HMAC-SHA-256) and
+//! FIPS 180 examples (the "abc" digests NIST publishes).
+
+use super::*;
+
+fn b64u(s: &str) -> Vec<u8> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).expect("base64url")
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// RFC 7515 A.1-A.3's JWS Payload, base64url.
+const PAYLOAD: &str = "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
+
+/// RFC 7515 A.2.1: the RSA key.
+const RFC7515_A2_JWK: &str = r#"{"kty":"RSA",
+ "n":"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ",
+ "e":"AQAB",
+ "d":"Eq5xpGnNCivDflJsRQBXHx1hdR1k6Ulwe2JZD50LpXyWPEAeP88vLNO97IjlA7_GQ5sLKMgvfTeXZx9SE-7YwVol2NXOoAJe46sui395IW_GO-pWJ1O0BkTGoVEn2bKVRUCgu-GjBVaYLU6f3l9kJfFNS3E0QbVdxzubSu3Mkqzjkn439X0M_V51gfpRLI9JYanrC4D4qAdGcopV_0ZHHzQlBjudU2QvXt4ehNYTCBr6XCLQUShb1juUO1ZdiYoFaFQT5Tw8bGUl_x_jTj3ccPDVZFD9pIuhLhBOneufuBiB4cS98l2SR_RQyGWSeWjnczT0QU91p1DhOVRuOopznQ",
+ "p":"4BzEEOtIpmVdVEZNCqS7baC4crd0pqnRH_5IB3jw3bcxGn6QLvnEtfdUdiYrqBdss1l58BQ3KhooKeQTa9AB0Hw_Py5PJdTJNPY8cQn7ouZ2KKDcmnPGBY5t7yLc1QlQ5xHdwW1VhvKn-nXqhJTBgIPgtldC-KDV5z-y2XDwGUc",
+ "q":"uQPEfgmVtjL0Uyyx88GZFF1fOunH3-7cepKmtH4pxhtCoHqpWmT8YAmZxaewHgHAjLYsp1ZSe7zFYHj7C6ul7TjeLQeZD_YwD66t62wDmpe_HlB-TnBA-njbglfIsRLtXlnDzQkv5dTltRJ11BKBBypeeF6689rjcJIDEz9RWdc",
+ "dp":"BwKfV3Akq5_MFZDFZCnW-wzl-CCo83WoZvnLQwCTeDv8uzluRSnm71I3QCLdhrqE2e9YkxvuxdBfpT_PI7Yz-FOKnu1R6HsJeDCjn12Sk3vmAktV2zb34MCdy7cpdTh_YVr7tss2u6vneTwrA86rZtu5Mbr1C1XsmvkxHQAdYo0",
+ "dq":"h_96-mK1R_7glhsum81dZxjTnYynPbZpHziZjeeHcXYsXaaMwkOlODsWa7I9xXDoRwbKgB719rrmI2oKr6N3Do9U0ajaHF-NKJnwgjMd2w9cjz3_-kyNlxAr2v4IKhGNpmM5iIgOS1VZnOZ68m6_pbLBSp3nssTdlqvd0tIiTHU",
+ "qi":"IYd7DHOhrWvxkwPQsRM2tOgrjbcrfvtQJipd-DlcxyVuuM9sQLdgjVk2oy26F0EmpScGLq2MowX7fhd_QJQ3ydy5cY7YIBi87w93IKLEdfnbJtoOPLUW0ITrJReOgo1cq9SbsxYawBgfp_gh6A5603k2-ZQwVK0JKSHuLFkuQ3U"}"#;
+
+/// RFC 7515 A.2.1: the JWS Signature.
+const RFC7515_A2_SIG: &str = "cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw";
+
+/// RFC 7515 A.3.1: the EC P-256 key and A.3.1's JWS Signature (raw r || s).
+const RFC7515_A3_JWK: &str = r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}"#;
+const RFC7515_A3_SIG: &str = "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
+
+/// RFC 8037 A.1/A.2: the Ed25519 key; A.4: the JWS of "Example of Ed25519 signing".
+const RFC8037_JWK: &str = r#"{"kty":"OKP","crv":"Ed25519","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+const RFC8037_INPUT: &str = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc";
+const RFC8037_SIG: &str = "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
+
+#[test]
+fn rfc7515_a1_hs256() {
+    // RFC 7515 A.1.1: the HMAC key (JWK "k") and the JWS Signature.
+    let key = b64u("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow");
+    let input = format!("eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.{PAYLOAD}");
+    assert_eq!(Md::Sha256.hmac(&key, input.as_bytes()), b64u("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
+}
+
+#[test]
+fn rfc7515_a2_rs256_signs_and_verifies() {
+    let input = format!("eyJhbGciOiJSUzI1NiJ9.{PAYLOAD}");
+    let key = from_jwk(RFC7515_A2_JWK.as_bytes(), Want::Any).unwrap();
+    assert!(key.is_private());
+    assert_eq!(key.bits(), 2048);
+    // PKCS#1 v1.5 is deterministic: the RFC's signature byte for byte.
+    assert_eq!(key.sign(input.as_bytes(), Some(Md::Sha256), PKCS1_PADDING).unwrap(), b64u(RFC7515_A2_SIG));
+    let public = from_jwk(RFC7515_A2_JWK.as_bytes(), Want::Public).unwrap();
+    assert!(!public.is_private());
+    assert!(public.verify(&b64u(RFC7515_A2_SIG), input.as_bytes(), Some(Md::Sha256), PKCS1_PADDING));
+    let mut bad = b64u(RFC7515_A2_SIG);
+    bad[10] ^= 1;
+    assert!(!public.verify(&bad, input.as_bytes(), Some(Md::Sha256), PKCS1_PADDING));
+    assert!(!public.verify(&b64u(RFC7515_A2_SIG), b"other", Some(Md::Sha256), PKCS1_PADDING));
+    // PSS round trip (random salt) with the same key.
+    let pss = key.sign(input.as_bytes(), Some(Md::Sha256), PSS_PADDING).unwrap();
+    assert!(public.verify(&pss, input.as_bytes(), Some(Md::Sha256), PSS_PADDING));
+    assert!(!public.verify(&pss, input.as_bytes(), Some(Md::Sha256), PKCS1_PADDING));
+}
+
+#[test]
+fn rsa_keys_round_trip_through_pem_der_and_jwk() {
+    let key = from_jwk(RFC7515_A2_JWK.as_bytes(), Want::Any).unwrap();
+    let (der, label) = key.to_der(false, false).unwrap();
+    assert_eq!(label, "PUBLIC KEY");
+    let pem = pem_encode(label, &der);
+    let back = load(pem.as_bytes(), "*", Want::Any).unwrap();
+    assert!(!back.is_private());
+    let (der2, _) = back.to_der(false, false).unwrap();
+    assert_eq!(der, der2);
+    let (pkcs1, label) = key.to_der(true, true).unwrap();
+    assert_eq!(label, "RSA PRIVATE KEY");
+    let back = load(pem_encode(label, &pkcs1).as_bytes(), "PEM", Want::Private).unwrap();
+    assert!(back.is_private());
+    let (pkcs8, _) = key.to_der(true, false).unwrap();
+    assert!(load(&pkcs8, "DER", Want::Any).unwrap().is_private());
+    // A public PEM is not a private key.
+    assert_eq!(load(pem.as_bytes(), "PEM", Want::Private).err().unwrap(), "unsupported");
+    let jwk: serde_json::Value = serde_json::from_str(&key.to_jwk(false).unwrap()).unwrap();
+    let rfc: serde_json::Value = serde_json::from_str(RFC7515_A2_JWK).unwrap();
+    assert_eq!(jwk["n"], rfc["n"]);
+    assert_eq!(jwk["e"], "AQAB");
+    assert!(jwk.get("d").is_none());
+    assert_eq!(load(b"garbage", "*", Want::Any).err().unwrap(), "unsupported");
+    assert_eq!(load(b"garbage", "PEM", Want::Any).err().unwrap(), "no start line");
+}
+
+#[test]
+fn rfc7515_a3_es256_verifies_and_signs() {
+    let input = format!("eyJhbGciOiJFUzI1NiJ9.{PAYLOAD}");
+    let key = from_jwk(RFC7515_A3_JWK.as_bytes(), Want::Any).unwrap();
+    assert_eq!(key.curve(), Some(("prime256v1", 415, 32)));
+    let der = ecdsa_raw2der(&b64u(RFC7515_A3_SIG), 32).unwrap();
+    assert!(key.verify(&der, input.as_bytes(), Some(Md::Sha256), PKCS1_PADDING));
+    assert_eq!(ecdsa_der2raw(&der, 32).unwrap(), b64u(RFC7515_A3_SIG));
+    let mine = key.sign(input.as_bytes(), Some(Md::Sha256), PKCS1_PADDING).unwrap();
+    assert!(key.verify(&mine, input.as_bytes(), Some(Md::Sha256), PKCS1_PADDING));
+    assert!(!key.verify(&mine, b"tampered", Some(Md::Sha256), PKCS1_PADDING));
+    assert_eq!(ecdsa_raw2der(&[0u8; 63], 32).err().unwrap(), "invalid signature length, expect 64 but got 63");
+    let (der, _) = key.to_der(true, false).unwrap();
+    let pem = pem_encode("PRIVATE KEY", &der);
+    assert!(load(pem.as_bytes(), "*", Want::Any).unwrap().is_private());
+    let jwk: serde_json::Value = serde_json::from_str(&key.to_jwk(true).unwrap()).unwrap();
+    let rfc: serde_json::Value = serde_json::from_str(RFC7515_A3_JWK).unwrap();
+    assert_eq!((&jwk["x"], &jwk["y"], &jwk["d"], &jwk["crv"]), (&rfc["x"], &rfc["y"], &rfc["d"], &rfc["crv"]));
+}
+
+#[test]
+fn p384_keys_are_refused() {
+    // P-384 is not supported here (size budget, crypto.rs): the curve is refused.
+    let jwk = r#"{"kty":"EC","crv":"P-384","x":"AAAA","y":"AAAA"}"#;
+    assert_eq!(from_jwk(jwk.as_bytes(), Want::Any).err().unwrap(), "jwk:load_jwk: unknown curve \"P-384\"");
+}
+
+#[test]
+fn rfc8037_ed25519() {
+    let key = from_jwk(RFC8037_JWK.as_bytes(), Want::Any).unwrap();
+    // Ed25519 is deterministic: RFC 8037 A.4's signature.
+    assert_eq!(key.sign(RFC8037_INPUT.as_bytes(), None, PKCS1_PADDING).unwrap(), b64u(RFC8037_SIG));
+    let public = from_jwk(RFC8037_JWK.as_bytes(), Want::Public).unwrap();
+    assert!(public.verify(&b64u(RFC8037_SIG), RFC8037_INPUT.as_bytes(), None, PKCS1_PADDING));
+    assert!(!public.verify(&b64u(RFC8037_SIG), b"other", None, PKCS1_PADDING));
+    // RFC 8037 A.3: the public key's JWK thumbprint input has these members.
+    let jwk: serde_json::Value = serde_json::from_str(&public.to_jwk(false).unwrap()).unwrap();
+    assert_eq!(jwk["x"], "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo");
+}
+
+#[test]
+fn fips_180_and_rfc_4231_vectors() {
+    // FIPS 180-2 appendix examples ("abc").
+    assert_eq!(hex(&Md::Sha256.digest(b"abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_eq!(hex(&Md::Sha1.digest(b"abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
+    assert_eq!(
+        hex(&Md::Sha384.digest(b"abc")),
+        "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7"
+    );
+    // RFC 1321 A.5: MD5("abc").
+    assert_eq!(hex(&Md::Md5.digest(b"abc")), "900150983cd24fb0d6963f7d28e17f72");
+    // RFC 4231 test case 2: key "Jefe".
+    assert_eq!(
+        hex(&Md::Sha256.hmac(b"Jefe", b"what do ya want for nothing?")),
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    );
+    assert_eq!(Md::by_name("SHA256"), Some(Md::Sha256));
+    assert_eq!(Md::by_name("sha-512"), Some(Md::Sha512));
+    assert_eq!(Md::by_name("whirlpool"), None);
+}
+
+#[test]
+fn pem_blocks_as_openssl_reads_them() {
+    assert_eq!(pem_block(b"nothing").err(), Some("no start line"));
+    assert_eq!(pem_block(b"-----BEGIN PUBLIC KEY-----\nAAAA\n").err(), Some("bad end line"));
+    assert_eq!(pem_block(b"-----BEGIN X-----\n!!!!\n-----END X-----\n").err(), Some("bad base64 decode"));
+    let (label, body) = pem_block(b"junk\n-----BEGIN X-----\nAAEC\n-----END X-----\n").unwrap();
+    assert_eq!((label.as_str(), body), ("X", vec![0, 1, 2]));
+}
