@@ -601,6 +601,16 @@ def location_phases(loc, where):
             raise Skip(f"`{d.name}` in {where}: only *_by_lua_block is translated")
         else:
             other.append(d)
+    if content is not None and not phases and re.search(r"\blog\.serialize\b", content) \
+            and not re.search(r"\bngx\.(say|print|exit)\b|\bresponse\.exit\b", content):
+        # A content block that calls kong.log.serialize() (log phase only) with a PDK of its
+        # own (`PDK.new()`, no global `kong`): Kong's phase check lets every call through
+        # there (kong/pdk/private/phases.lua, check_phase: "no _G.kong, we are likely in
+        # tests"). The filter always checks phases, so the block runs where serialize() is
+        # allowed, the log phase; it sends nothing, so the answer is nginx's empty one.
+        phases["log"] = content
+        phases["__content"] = True
+        return phases, other
     if content is not None:
         # content_by_lua runs as the end of access: its ngx.say output is the response.
         phases["access"] = (phases.get("access", "") + "\n" + content) if "access" in phases else content
