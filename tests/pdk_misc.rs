@@ -171,3 +171,23 @@ fn require_inspect_formats_as_inspect_lua() {
         "{x = \"hello\",y = \"world\"}\n{ 6, 7, 8, 4, 5 }\n{y = \"world\"}\n{\n  a = {...}\n}\n{ 1,\n  k = true\n}"
     );
 }
+
+/// Kong's t/01-pdk/09-service/03-set-tls-cert-key.t TEST 1: a chain that is not cdata
+/// fails with "chain must be a parsed cdata object" (kong/pdk/service.lua); the checks of
+/// `set_tls_verify` ("argument must be a boolean") and `set_tls_verify_depth` ("argument
+/// must be a number") are Kong's too.
+#[test]
+fn service_tls_setters_check_arguments_as_kong() {
+    let source = "local _, e1 = pcall(kong.service.set_tls_cert_key, 'foo', 'bar')\n\
+        local _, e2 = pcall(kong.service.set_tls_verify, 'yes')\n\
+        local _, e3 = pcall(kong.service.set_tls_verify_depth, 'deep')\n\
+        local ok, e4 = kong.service.set_tls_verify(true)\n\
+        return kong.response.exit(200, table.concat({ e1, e2, e3, tostring(ok), tostring(e4 ~= nil) }, '|'))";
+    let mut chain = chain_with(json!({ "access": [source] }), &[]);
+    let outcome = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(outcome.status, 200, "{:?}", outcome.messages());
+    assert_eq!(
+        outcome.body,
+        "chain must be a parsed cdata object|argument must be a boolean|argument must be a number|nil|true"
+    );
+}

@@ -50,6 +50,9 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     set_function(ctx, service, "set_upstream", pdk, set_upstream);
     set_function(ctx, service, "set_retries", pdk, set_retries);
     set_function(ctx, service, "set_timeouts", pdk, set_timeouts);
+    set_function(ctx, service, "set_tls_cert_key", pdk, set_tls_cert_key);
+    set_function(ctx, service, "set_tls_verify", pdk, set_tls_verify);
+    set_function(ctx, service, "set_tls_verify_depth", pdk, set_tls_verify_depth);
     service
 }
 
@@ -132,6 +135,41 @@ fn set_retries<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, _sta
     integer_arg(ctx, &exec, _stack.get(0), "retries", 0, 32767)?;
     let kind = pdk.scope().host_kind;
     not_supported(ctx, &exec, kind, "set_retries")
+}
+
+/// `kong.service.set_tls_cert_key(chain, key)`: Kong's checks (`kong/pdk/service.lua`):
+/// "chain must be a parsed cdata object", then "key must be a parsed cdata object". A
+/// filter's Lua has no FFI, so no value is cdata and the call always fails with the
+/// first: no proxy-wasm host lets a filter choose the upstream client certificate.
+fn set_tls_cert_key<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, _stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pdk.check_phase(ctx, &exec, ACCESS_REWRITE_BALANCER_PREREAD)?;
+    raise(ctx, &exec, "chain must be a parsed cdata object")
+}
+
+/// `kong.service.set_tls_verify(on)`: Kong's check ("argument must be a boolean"), then
+/// `nil, "kong.service.set_tls_verify is not supported by this host (...)"` in Kong's
+/// `ok, err` shape: no host property turns upstream certificate verification on or off.
+fn set_tls_verify<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pdk.check_phase(ctx, &exec, ACCESS_REWRITE_BALANCER_PREREAD)?;
+    if !matches!(stack.get(0), Value::Boolean(_)) {
+        return raise(ctx, &exec, "argument must be a boolean");
+    }
+    let message = format!("kong.service.set_tls_verify is not supported by this host ({})", pdk.scope().host_kind.name());
+    stack.replace(ctx, (Value::Nil, lua_string(ctx, message.as_bytes())));
+    Ok(CallbackReturn::Return)
+}
+
+/// `kong.service.set_tls_verify_depth(depth)`: Kong's check ("argument must be a
+/// number"), then `nil, "... is not supported by this host (...)"` as
+/// [`set_tls_verify`].
+fn set_tls_verify_depth<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pdk.check_phase(ctx, &exec, ACCESS_REWRITE_BALANCER_PREREAD)?;
+    if !matches!(stack.get(0), Value::Integer(_) | Value::Number(_)) {
+        return raise(ctx, &exec, "argument must be a number");
+    }
+    let message = format!("kong.service.set_tls_verify_depth is not supported by this host ({})", pdk.scope().host_kind.name());
+    stack.replace(ctx, (Value::Nil, lua_string(ctx, message.as_bytes())));
+    Ok(CallbackReturn::Return)
 }
 
 /// `kong.service.set_timeouts(connect, write, read)`: checks its arguments as Kong
