@@ -191,3 +191,20 @@ fn service_tls_setters_check_arguments_as_kong() {
         "chain must be a parsed cdata object|argument must be a boolean|argument must be a number|nil|true"
     );
 }
+
+/// Kong's t/01-pdk/02-log/05-set_serialize_value.t TEST 3: every `set_serialize_value`
+/// call adds one `{ key, value, mode }` entry to `ngx.ctx.serialize_values`
+/// (kong/pdk/log.lua keeps its list there).
+#[test]
+fn set_serialize_value_keeps_kongs_list_in_ngx_ctx() {
+    let source = "kong.log.set_serialize_value('val1', 1)\n\
+        local n1 = #ngx.ctx.serialize_values\n\
+        kong.log.set_serialize_value('val1', 2)\n\
+        kong.log.set_serialize_value('val2', 1, { mode = 'add' })\n\
+        local last = ngx.ctx.serialize_values[3]\n\
+        return kong.response.exit(200, table.concat({ n1, #ngx.ctx.serialize_values, last.key, last.value, last.mode }, ' '))";
+    let mut chain = chain_with(json!({ "access": [source] }), &[]);
+    let outcome = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(outcome.status, 200, "{:?}", outcome.messages());
+    assert_eq!(outcome.body, "1 3 val2 1 add");
+}
