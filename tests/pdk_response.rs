@@ -178,3 +178,14 @@ fn get_headers_truncates_and_service_response_answers_only_the_upstreams_headers
     assert_eq!(outcome.status, 200, "{:?}", outcome.logs);
     assert_eq!(outcome.header("x-result"), Some("truncated truncated nil nil test nil nil test"));
 }
+
+/// Kong's t/01-pdk/06-service-request/10-add_header.t TESTs 5, 6: `add_header("Host", v)`
+/// sets `upstream_host`, so the upstream gets one Host, the last one added.
+#[test]
+fn service_request_add_header_host_replaces_the_upstream_host() {
+    let source = "kong.service.request.add_header('Host', 'example.com')\nkong.service.request.add_header('Host', 'example2.com')";
+    let mut chain = chain(json!({ "access": [source] }));
+    let outcome = send(&mut chain, RequestSpec::get("/t"));
+    let upstream = outcome.upstream.clone().expect("proxied");
+    assert_eq!(upstream.authority.as_deref(), Some("example2.com"), "{upstream:?}");
+}

@@ -254,17 +254,22 @@ fn set_header<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut s
 }
 
 /// `kong.service.request.add_header(name, value)`: adds a value to the header sent
-/// upstream, keeping the existing ones.
+/// upstream, keeping the existing ones; `Host` is replaced instead (Kong sets
+/// `upstream_host`, the one Host the upstream gets).
 fn add_header<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     pdk.check_phase(ctx, &exec, ACCESS_AND_REWRITE)?;
     let (name, value) = validate_header(ctx, &exec, stack.get(0), stack.get(1))?;
-    let mut name = name.to_ascii_lowercase();
+    let name = name.to_ascii_lowercase();
     let scope = pdk.scope();
     if name == "host" {
-        name = host_header_name(&scope).to_string();
-    }
-    for v in values_of(value) {
-        scope.host.add_request_header(&name, &v);
+        // Kong sets `ngx.var.upstream_host` to the value, which is the Host the upstream
+        // gets (`proxy_set_header Host $upstream_host`): a second Host replaces the first.
+        let last: Vec<Vec<u8>> = values_of(value).into_iter().last().into_iter().collect();
+        replace_request_header(&scope, host_header_name(&scope), last);
+    } else {
+        for v in values_of(value) {
+            scope.host.add_request_header(&name, &v);
+        }
     }
     drop(scope);
     stack.clear();
