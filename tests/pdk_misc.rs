@@ -208,3 +208,16 @@ fn set_serialize_value_keeps_kongs_list_in_ngx_ctx() {
     assert_eq!(outcome.status, 200, "{:?}", outcome.messages());
     assert_eq!(outcome.body, "1 3 val2 1 add");
 }
+
+/// Kong's t/01-pdk/15-tracing/01-context.t TESTs 2, 3: `kong.tracing.new("t")` is a
+/// recording tracer (kong/pdk/tracing.lua new_tracer); the span it makes active in access
+/// is `kong.tracing("t").active_span()` in a later phase, with its tracer.
+#[test]
+fn tracing_active_span_carries_across_phases() {
+    let access = "local tracer = kong.tracing.new('t')\nlocal span = tracer.start_span('access')\ntracer.set_active_span(span)";
+    let header_filter = "local span = kong.tracing('t').active_span()\nkong.response.set_header('x-span', span.name .. ' ' .. span.tracer.name)";
+    let mut chain = chain_with(json!({ "access": [access], "header_filter": [header_filter] }), &[]);
+    let outcome = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(outcome.status, 200, "{:?}", outcome.messages());
+    assert_eq!(outcome.header("x-span"), Some("access t"));
+}
