@@ -124,6 +124,10 @@ pub enum Need {
     ResponseSize,
     /// Kong's `trusted_ips` setting (JSON array or comma list; Kong only).
     TrustedIps,
+    /// Kong's `host_ports` (from its `port_maps` setting: the port the client used for each
+    /// port Kong listens on; a JSON object `{"8000": 80}` or `port_maps`' `80:8000` list;
+    /// Kong only).
+    HostPorts,
     /// The downstream connection's identity (`connection.id`: Envoy's connection id;
     /// ngx_wasm_module's `get_connection_id`, nginx's connection number): keys the
     /// `certificate` phase, once per connection.
@@ -200,6 +204,8 @@ impl Need {
             (ResponseSize, _) => &[&["response", "total_size"]],
             (TrustedIps, Kong) => &[&["kong", "configuration", "trusted_ips"]],
             (TrustedIps, _) => &[],
+            (HostPorts, Kong) => &[&["kong", "configuration", "host_ports"]],
+            (HostPorts, _) => &[],
             (ConnectionId, _) => &[&["connection", "id"]],
             (TlsServerName, Kong | Nginx) => &[&["ngx", "ssl_server_name"]],
             (TlsServerName, _) => &[&["connection", "requested_server_name"]],

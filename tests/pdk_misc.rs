@@ -171,3 +171,53 @@ fn require_inspect_formats_as_inspect_lua() {
         "{x = \"hello\",y = \"world\"}\n{ 6, 7, 8, 4, 5 }\n{y = \"world\"}\n{\n  a = {...}\n}\n{ 1,\n  k = true\n}"
     );
 }
+
+/// Kong's t/01-pdk/09-service/03-set-tls-cert-key.t TEST 1: a chain that is not cdata
+/// fails with "chain must be a parsed cdata object" (kong/pdk/service.lua); the checks of
+/// `set_tls_verify` ("argument must be a boolean") and `set_tls_verify_depth` ("argument
+/// must be a number") are Kong's too.
+#[test]
+fn service_tls_setters_check_arguments_as_kong() {
+    let source = "local _, e1 = pcall(kong.service.set_tls_cert_key, 'foo', 'bar')\n\
+        local _, e2 = pcall(kong.service.set_tls_verify, 'yes')\n\
+        local _, e3 = pcall(kong.service.set_tls_verify_depth, 'deep')\n\
+        local ok, e4 = kong.service.set_tls_verify(true)\n\
+        return kong.response.exit(200, table.concat({ e1, e2, e3, tostring(ok), tostring(e4 ~= nil) }, '|'))";
+    let mut chain = chain_with(json!({ "access": [source] }), &[]);
+    let outcome = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(outcome.status, 200, "{:?}", outcome.messages());
+    assert_eq!(
+        outcome.body,
+        "chain must be a parsed cdata object|argument must be a boolean|argument must be a number|nil|true"
+    );
+}
+
+/// Kong's t/01-pdk/02-log/05-set_serialize_value.t TEST 3: every `set_serialize_value`
+/// call adds one `{ key, value, mode }` entry to `ngx.ctx.serialize_values`
+/// (kong/pdk/log.lua keeps its list there).
+#[test]
+fn set_serialize_value_keeps_kongs_list_in_ngx_ctx() {
+    let source = "kong.log.set_serialize_value('val1', 1)\n\
+        local n1 = #ngx.ctx.serialize_values\n\
+        kong.log.set_serialize_value('val1', 2)\n\
+        kong.log.set_serialize_value('val2', 1, { mode = 'add' })\n\
+        local last = ngx.ctx.serialize_values[3]\n\
+        return kong.response.exit(200, table.concat({ n1, #ngx.ctx.serialize_values, last.key, last.value, last.mode }, ' '))";
+    let mut chain = chain_with(json!({ "access": [source] }), &[]);
+    let outcome = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(outcome.status, 200, "{:?}", outcome.messages());
+    assert_eq!(outcome.body, "1 3 val2 1 add");
+}
+
+/// Kong's t/01-pdk/15-tracing/01-context.t TESTs 2, 3: `kong.tracing.new("t")` is a
+/// recording tracer (kong/pdk/tracing.lua new_tracer); the span it makes active in access
+/// is `kong.tracing("t").active_span()` in a later phase, with its tracer.
+#[test]
+fn tracing_active_span_carries_across_phases() {
+    let access = "local tracer = kong.tracing.new('t')\nlocal span = tracer.start_span('access')\ntracer.set_active_span(span)";
+    let header_filter = "local span = kong.tracing('t').active_span()\nkong.response.set_header('x-span', span.name .. ' ' .. span.tracer.name)";
+    let mut chain = chain_with(json!({ "access": [access], "header_filter": [header_filter] }), &[]);
+    let outcome = send(&mut chain, RequestSpec::get("/"));
+    assert_eq!(outcome.status, 200, "{:?}", outcome.messages());
+    assert_eq!(outcome.header("x-span"), Some("access t"));
+}

@@ -123,3 +123,41 @@ fn uri_captures_read_router_matches_with_array_mt() {
     assert_eq!(out.status, 200, "{:?}", out.logs);
     assert_eq!(out.body, "tag: /ok, 0: /t/01/ok, 1: /01/ok, 2: /01, 3: /ok, true, true");
 }
+
+/// Kong's t/01-pdk/04-request/04-06, 18, 19 (`get_forwarded_*` "when trusted" and
+/// 06 TEST 7 "returns published port when configured") on Kong's engine, where
+/// `trusted_ips` and `host_ports` are Kong's configuration: trusted, the first
+/// `X-Forwarded-Path`/`-Prefix` as sent; the forwarded scheme, host and port are Kong's
+/// own properties (the harness answers them as kong/pdk/request.lua computes them).
+/// Untrusted (no `trusted_ips`), the headers are ignored and the port is the published one.
+#[test]
+fn forwarded_getters_honour_trusted_ips_and_host_ports_on_kong() {
+    let source = "return kong.response.exit(200, table.concat({ kong.request.get_forwarded_path(), tostring(kong.request.get_forwarded_prefix()), \
+        kong.request.get_forwarded_scheme(), kong.request.get_forwarded_host(), kong.request.get_forwarded_port() }, ' '))";
+    let request = || {
+        RequestSpec::get("/t")
+            .header("x-forwarded-path", "/first")
+            .header("x-forwarded-path", "/second")
+            .header("x-forwarded-prefix", "/prefix")
+            .header("x-forwarded-proto", "HTTPS")
+            .header("x-forwarded-host", "user@Example.com:8443")
+    };
+    for (trusted, expected) in [(true, "/first /prefix https example.com 8443"), (false, "/t nil http localhost 29181")] {
+        let mut properties = std::collections::BTreeMap::new();
+        if trusted {
+            properties.insert("kong.configuration.trusted_ips".to_string(), r#"["0.0.0.0/0", "::/0"]"#.to_string());
+        }
+        properties.insert("kong.configuration.host_ports".to_string(), r#"{"8000": 29181}"#.to_string());
+        let filter = FilterSpec { name: "pre-function".into(), module: module_path(), config: json!({ "access": [source] }) };
+        let spec = common::shipped(ChainSpec {
+            filters: vec![filter],
+            profile: wasm_harness::HostProfile::Kong,
+            properties,
+            vm_config: Value::Null,
+            ..ChainSpec::default()
+        });
+        let mut chain = harness().chain(&spec).unwrap_or_else(|e| panic!("{e:#}"));
+        let outcome = send(&mut chain, request());
+        assert_eq!(outcome.body.trim_end(), expected, "trusted: {trusted}");
+    }
+}

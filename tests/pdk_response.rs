@@ -147,3 +147,45 @@ fn exit_after_send_headers_fails_as_kong() {
     assert!(outcome.upstream.is_none());
     assert!(outcome.header("x-late").is_none());
 }
+
+/// Kong's t/01-pdk/07-service-response/02-get_headers.t TEST 5 and 08-response/03-get_headers.t
+/// TEST 5 (200 headers: `get_headers()` returns `"truncated"` second), 03-get_header.t TEST 4
+/// and 08-response/02-get_header.t TEST 4 (a header past the first 100 lines: `nil`),
+/// 07-service-response/02-get_headers.t TEST 10 and 03-get_header.t TESTs 6, 7 (a header the
+/// filter set in access is not the service's: `nil`, while `ngx.header` still has it).
+#[test]
+fn get_headers_truncates_and_service_response_answers_only_the_upstreams_headers() {
+    let mut pairs: Vec<(wasm_harness::Bytes, wasm_harness::Bytes)> =
+        (1..=200).map(|i| (format!("x-header-{i}").into(), "test".into())).collect();
+    pairs.push(("accept".into(), "text/html".into()));
+    pairs.push(("x-service-header".into(), "test".into()));
+    let access = "ngx.header['X-Non-Service-Header'] = 'test'";
+    let header_filter = "local _, err1 = kong.service.response.get_headers()\n\
+        local _, err2 = kong.response.get_headers()\n\
+        local h = kong.service.response.get_headers(1000)\n\
+        kong.response.set_header('X-Result', table.concat({ tostring(err1), tostring(err2),\n\
+          type(kong.service.response.get_header('Accept')), type(kong.response.get_header('Accept')),\n\
+          h['X-Service-Header'], type(h['X-Non-Service-Header']), type(kong.service.response.get_header('X-Non-Service-Header')),\n\
+          ngx.header['X-Non-Service-Header'] }, ' '))";
+    let mut chain = chain(json!({ "access": [access], "header_filter": [header_filter] }));
+    let mut request = RequestSpec::get("/");
+    request.upstream = Some(wasm_harness::UpstreamSpec {
+        status: Some(200),
+        headers: wasm_harness::HeadersSpec::Pairs(pairs),
+        body: Some("ok".into()),
+    });
+    let outcome = send(&mut chain, request);
+    assert_eq!(outcome.status, 200, "{:?}", outcome.logs);
+    assert_eq!(outcome.header("x-result"), Some("truncated truncated nil nil test nil nil test"));
+}
+
+/// Kong's t/01-pdk/06-service-request/10-add_header.t TESTs 5, 6: `add_header("Host", v)`
+/// sets `upstream_host`, so the upstream gets one Host, the last one added.
+#[test]
+fn service_request_add_header_host_replaces_the_upstream_host() {
+    let source = "kong.service.request.add_header('Host', 'example.com')\nkong.service.request.add_header('Host', 'example2.com')";
+    let mut chain = chain(json!({ "access": [source] }));
+    let outcome = send(&mut chain, RequestSpec::get("/t"));
+    let upstream = outcome.upstream.clone().expect("proxied");
+    assert_eq!(upstream.authority.as_deref(), Some("example2.com"), "{upstream:?}");
+}

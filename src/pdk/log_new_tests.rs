@@ -101,6 +101,7 @@ fn inspect_writes_kongs_box() {
 fn tracing_is_kongs_noop_tracer() {
     // kong/pdk/tracing.lua's noop_tracer and noop_span (tracing_instrumentations = off);
     // a new field written to the span is dropped (its `__newindex` is a no-op).
+    // `new(name)` / `kong.tracing(name)` are Kong's new_tracer (see the next test).
     let out = run("local span = kong.tracing.start_span('x')\n\
         kong.log.info(kong.tracing.name, ' ', tostring(span.is_recording), ' ', select('#', span:finish()), ' ', type(span:each_baggage_item()))\n\
         span.extra = true\n\
@@ -111,8 +112,30 @@ fn tracing_is_kongs_noop_tracer() {
     assert_eq!(out, [
         "[pre-function] noop false 0 function",
         "[pre-function] nil 0 0",
-        "[pre-function] noop noop true",
+        // kong/pdk/tracing.lua's new_tracer: a recording tracer of that name (one per name)
+        "[pre-function] mine mine true",
         "[pre-function] invalid tracer",
+    ]);
+}
+
+#[test]
+fn tracing_new_builds_kongs_recording_tracer() {
+    // kong/pdk/tracing.lua new_tracer: memoized per name, `set_active_span` keeps the span
+    // in ngx.ctx for `active_span`, spans link to their parent and tracer; options.noop
+    // gives the no-op tracer; start_span's checks ("invalid span name").
+    let out = run("local t = kong.tracing.new('t')\n\
+        local root = t.start_span('root')\n\
+        t.set_active_span(root)\n\
+        local child = t.start_span('child')\n\
+        kong.log.info(t == kong.tracing('t'), ' ', t.active_span().name, ' ', child.parent == root, ' ', child.trace_id == root.trace_id, ' ', #child.span_id, ' ', child.tracer.name, ' ', tostring(child.is_recording))\n\
+        t.set_active_span(child)\n\
+        child:finish()\n\
+        kong.log.info(t.active_span().name, ' ', t.get_spans()[0], ' ', kong.tracing.new('n', { noop = true }).name)\n\
+        kong.log.info(select(2, pcall(t.start_span, '')))");
+    assert_eq!(out, [
+        "[pre-function] true root true true 8 t true",
+        "[pre-function] root 2 noop",
+        "[pre-function] invalid span name",
     ]);
 }
 

@@ -195,7 +195,7 @@ fn install_kong<'gc>(ctx: Context<'gc>, pdk: &Pdk) {
     kong.set(ctx, "ctx", ctx::table(ctx, pdk)).ok();
     kong.set(ctx, "cache", cache::table(ctx, pdk)).ok();
     kong.set(ctx, "table", table::table(ctx)).ok();
-    kong.set(ctx, "tracing", tracing::table(ctx)).ok();
+    kong.set(ctx, "tracing", tracing::table(ctx, pdk)).ok();
     kong.set(ctx, "node", node::table(ctx, pdk)).ok();
     kong.set(ctx, "router", router::table(ctx, pdk)).ok();
     kong.set(ctx, "ip", ip::table(ctx, pdk)).ok();

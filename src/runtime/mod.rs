@@ -123,6 +123,8 @@ pub struct Runtime {
     /// Some chunk names `ngx.ctx` or an nginx `upstream_*` variable: the stream then keeps
     /// the times Kong's runloop fields of `ngx.ctx` (and `$upstream_*_time`) are made of.
     uses_ngx_ctx: bool,
+    /// See [`Runtime::uses_service_response`].
+    uses_service_response: bool,
     /// Some chunk names `sleep` or `timer` (`ngx.sleep`, `ngx.timer.*`): the instance
     /// then needs ticks.
     uses_ticks: bool,
@@ -286,7 +288,8 @@ impl Runtime {
             .any(|source| REQUEST_BODY_FUNCTIONS.iter().any(|f| source.contains(f)));
         let uses_ngx_ctx = sources().any(|source| source.contains("ngx.ctx") || source.contains("upstream_"));
         let uses_ticks = sources().any(|source| source.contains("sleep") || source.contains("timer"));
-        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, phase_clock: None, uses_request_body, uses_ngx_ctx, uses_ticks, setup, disabled: None, connections: Vec::new(), next_connection: 0, no_connection_id_logged: false })
+        let uses_service_response = sources().any(|source| source.contains("service.response"));
+        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, phase_clock: None, uses_request_body, uses_ngx_ctx, uses_service_response, uses_ticks, setup, disabled: None, connections: Vec::new(), next_connection: 0, no_connection_id_logged: false })
     }
 
     /// Binds the instance to its host on the first request (later calls do nothing):
@@ -401,6 +404,12 @@ impl Runtime {
     /// upstream, when the response came and its status.
     pub fn uses_ngx_ctx(&self) -> bool {
         self.uses_ngx_ctx
+    }
+
+    /// Whether a chunk names `service.response`: only then does the stream note the
+    /// header names the upstream's response came with (`RequestState::upstream_header_names`).
+    pub fn uses_service_response(&self) -> bool {
+        self.uses_service_response
     }
 
     /// Whether a chunk names `sleep` or `timer`: the root context then asks for ticks

@@ -189,6 +189,11 @@ pub struct RequestState {
     /// Per-request Lua tables by name (`kong.ctx.shared`, `kong.ctx.plugin`, `ngx.ctx`),
     /// created on first use and dropped with the request.
     pub lua_tables: Vec<(&'static str, piccolo::StashedTable)>,
+    /// The header names the upstream's response came with (lowercase), noted before the
+    /// filter's own response header changes land on it, when a chunk names
+    /// `service.response` (`kong.service.response.get_header(s)` answers only for these,
+    /// as Kong does); `None` otherwise.
+    pub upstream_header_names: Option<Vec<String>>,
     /// Values set with `kong.log.set_serialize_value`, in call order (applied in that
     /// order by `kong.log.serialize`).
     pub serialize_values: Vec<SerializeValue>,

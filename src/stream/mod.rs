@@ -608,6 +608,11 @@ impl Stream {
 
     /// Response header changes recorded in `rewrite`/`access` land on the upstream's response.
     fn apply_response_header_ops(&mut self) {
+        if self.runtime.as_ref().is_some_and(|r| r.borrow().uses_service_response()) {
+            // what the upstream sent, before the filter's own changes land on it
+            let names = self.host.response_headers().into_iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+            self.request.upstream_header_names = Some(names);
+        }
         for op in std::mem::take(&mut self.request.response_header_ops) {
             match op {
                 HeaderOp::Set(name, value) => self.host.set_response_header(&name, value.as_deref()),

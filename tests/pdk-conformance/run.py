@@ -601,6 +601,16 @@ def location_phases(loc, where):
             raise Skip(f"`{d.name}` in {where}: only *_by_lua_block is translated")
         else:
             other.append(d)
+    if content is not None and not phases and re.search(r"\blog\.serialize\b", content) \
+            and not re.search(r"\bngx\.(say|print|exit)\b|\bresponse\.exit\b", content):
+        # A content block that calls kong.log.serialize() (log phase only) with a PDK of its
+        # own (`PDK.new()`, no global `kong`): Kong's phase check lets every call through
+        # there (kong/pdk/private/phases.lua, check_phase: "no _G.kong, we are likely in
+        # tests"). The filter always checks phases, so the block runs where serialize() is
+        # allowed, the log phase; it sends nothing, so the answer is nginx's empty one.
+        phases["log"] = content
+        phases["__content"] = True
+        return phases, other
     if content is not None:
         # content_by_lua runs as the end of access: its ngx.say output is the response.
         phases["access"] = (phases.get("access", "") + "\n" + content) if "access" in phases else content
@@ -750,8 +760,21 @@ def translate(block):
             raise Skip("PDK.new({trusted_ips = ...}): the filter on Envoy has no trusted_ips setting (it trusts nothing, Kong's default); run with --profile kong")
         # Kong's engine: the filter reads trusted_ips from kong.configuration (src/pdk/kong/ip.rs)
         case.properties["kong.configuration.trusted_ips"] = json.dumps(trusted)
+    host_ports = HOST_PORTS_RE.search(" ".join(lua.values()))
+    if host_ports:
+        if PROFILE == "envoy":
+            raise Skip("PDK.new({host_ports = ...}): the filter on Envoy has no Kong configuration (host_ports, from Kong's port_maps); run with --profile kong")
+        # Kong's engine: the filter reads host_ports from kong.configuration; the key is the
+        # server port, which is the harness's (tests/harness/src/props.rs SERVER_PORT)
+        case.properties["kong.configuration.host_ports"] = json.dumps({str(HARNESS_SERVER_PORT): int(host_ports.group(1))})
     case.expect = expectations(block)
     return case
+
+
+# `host_ports = { [tonumber(ngx.var.server_port)] = N }` handed to PDK.new (Kong's port_maps)
+HOST_PORTS_RE = re.compile(r"host_ports\s*=\s*\{\s*\[\s*tonumber\s*\(\s*ngx\.var\.server_port\s*\)\s*\]\s*=\s*(\d+)\s*,?\s*\}")
+# the port the harness's requests arrive on (tests/harness/src/props.rs, SERVER_PORT)
+HARNESS_SERVER_PORT = 8000
 
 
 UNSUPPORTED_LUA = [

@@ -491,7 +491,8 @@ const INVALID_VALUE: &str = "value must be nil, a number, string, boolean or a n
 /// `options.mode` is `set` (default), `add` (only when absent) or `replace` (only when
 /// present); a `nil` value removes the field. The value is captured now (Kong keeps a
 /// reference, so later changes to a table would show); an unusable value (a function,
-/// a self-referencing table) fails at `serialize` time, as in Kong.
+/// a self-referencing table) fails at `serialize` time, as in Kong. Each call is also
+/// appended to `ngx.ctx.serialize_values` as `{ key, value, mode }`, as Kong keeps it.
 fn set_serialize_value<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     pdk.check_phase(ctx, &exec, PHASES_WITH_CTX)?;
     let Value::String(key) = stack.get(0) else {
@@ -508,12 +509,30 @@ fn set_serialize_value<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '
         Value::String(m) if m.as_bytes() == b"replace" => "replace",
         _ => return raise(ctx, &exec, "mode must be 'set', 'add' or 'replace'"),
     };
-    let value = match stack.get(1) {
+    let lua_value = stack.get(1);
+    let value = match lua_value {
         v @ (Value::Nil | Value::Boolean(_) | Value::Integer(_) | Value::Number(_) | Value::String(_) | Value::Table(_)) => {
             crate::pdk::lua_json::from_lua(ctx, v).ok()
         }
         _ => None,
     };
+    // Kong keeps its list in `ngx.ctx.serialize_values` ({ key, value, mode } each, in call
+    // order; kong/pdk/log.lua): the same list is there for chunks that read it.
+    // `serialize` applies the values captured here.
+    let ngx_ctx = crate::pdk::kong::ctx::ngx_ctx(pdk, ctx);
+    let list = match ngx_ctx.get(ctx, "serialize_values") {
+        Value::Table(list) => list,
+        _ => {
+            let list = Table::new(&ctx);
+            ngx_ctx.set(ctx, "serialize_values", list).ok();
+            list
+        }
+    };
+    let data = Table::new(&ctx);
+    data.set(ctx, "key", Value::String(key)).ok();
+    data.set(ctx, "value", lua_value).ok();
+    data.set(ctx, "mode", mode).ok();
+    list.set(ctx, list.length() + 1, data).ok();
     let entry = SerializeValue { key: key.to_str_lossy().into_owned(), value, mode };
     pdk.scope_mut().request.serialize_values.push(entry);
     stack.clear();

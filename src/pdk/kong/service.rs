@@ -50,6 +50,9 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
     set_function(ctx, service, "set_upstream", pdk, set_upstream);
     set_function(ctx, service, "set_retries", pdk, set_retries);
     set_function(ctx, service, "set_timeouts", pdk, set_timeouts);
+    set_function(ctx, service, "set_tls_cert_key", pdk, set_tls_cert_key);
+    set_function(ctx, service, "set_tls_verify", pdk, set_tls_verify);
+    set_function(ctx, service, "set_tls_verify_depth", pdk, set_tls_verify_depth);
     service
 }
 
@@ -134,6 +137,41 @@ fn set_retries<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, _sta
     not_supported(ctx, &exec, kind, "set_retries")
 }
 
+/// `kong.service.set_tls_cert_key(chain, key)`: Kong's checks (`kong/pdk/service.lua`):
+/// "chain must be a parsed cdata object", then "key must be a parsed cdata object". A
+/// filter's Lua has no FFI, so no value is cdata and the call always fails with the
+/// first: no proxy-wasm host lets a filter choose the upstream client certificate.
+fn set_tls_cert_key<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, _stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pdk.check_phase(ctx, &exec, ACCESS_REWRITE_BALANCER_PREREAD)?;
+    raise(ctx, &exec, "chain must be a parsed cdata object")
+}
+
+/// `kong.service.set_tls_verify(on)`: Kong's check ("argument must be a boolean"), then
+/// `nil, "kong.service.set_tls_verify is not supported by this host (...)"` in Kong's
+/// `ok, err` shape: no host property turns upstream certificate verification on or off.
+fn set_tls_verify<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pdk.check_phase(ctx, &exec, ACCESS_REWRITE_BALANCER_PREREAD)?;
+    if !matches!(stack.get(0), Value::Boolean(_)) {
+        return raise(ctx, &exec, "argument must be a boolean");
+    }
+    let message = format!("kong.service.set_tls_verify is not supported by this host ({})", pdk.scope().host_kind.name());
+    stack.replace(ctx, (Value::Nil, lua_string(ctx, message.as_bytes())));
+    Ok(CallbackReturn::Return)
+}
+
+/// `kong.service.set_tls_verify_depth(depth)`: Kong's check ("argument must be a
+/// number"), then `nil, "... is not supported by this host (...)"` as
+/// [`set_tls_verify`].
+fn set_tls_verify_depth<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    pdk.check_phase(ctx, &exec, ACCESS_REWRITE_BALANCER_PREREAD)?;
+    if !matches!(stack.get(0), Value::Integer(_) | Value::Number(_)) {
+        return raise(ctx, &exec, "argument must be a number");
+    }
+    let message = format!("kong.service.set_tls_verify_depth is not supported by this host ({})", pdk.scope().host_kind.name());
+    stack.replace(ctx, (Value::Nil, lua_string(ctx, message.as_bytes())));
+    Ok(CallbackReturn::Return)
+}
+
 /// `kong.service.set_timeouts(connect, write, read)`: checks its arguments as Kong
 /// (integers 1-2147483646, milliseconds), then raises "not supported by this host".
 fn set_timeouts<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
@@ -216,17 +254,22 @@ fn set_header<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut s
 }
 
 /// `kong.service.request.add_header(name, value)`: adds a value to the header sent
-/// upstream, keeping the existing ones.
+/// upstream, keeping the existing ones; `Host` is replaced instead (Kong sets
+/// `upstream_host`, the one Host the upstream gets).
 fn add_header<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     pdk.check_phase(ctx, &exec, ACCESS_AND_REWRITE)?;
     let (name, value) = validate_header(ctx, &exec, stack.get(0), stack.get(1))?;
-    let mut name = name.to_ascii_lowercase();
+    let name = name.to_ascii_lowercase();
     let scope = pdk.scope();
     if name == "host" {
-        name = host_header_name(&scope).to_string();
-    }
-    for v in values_of(value) {
-        scope.host.add_request_header(&name, &v);
+        // Kong sets `ngx.var.upstream_host` to the value, which is the Host the upstream
+        // gets (`proxy_set_header Host $upstream_host`): a second Host replaces the first.
+        let last: Vec<Vec<u8>> = values_of(value).into_iter().last().into_iter().collect();
+        replace_request_header(&scope, host_header_name(&scope), last);
+    } else {
+        for v in values_of(value) {
+            scope.host.add_request_header(&name, &v);
+        }
     }
     drop(scope);
     stack.clear();

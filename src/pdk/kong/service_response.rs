@@ -28,12 +28,20 @@ pub fn table<'gc>(ctx: Context<'gc>, pdk: &Pdk) -> Table<'gc> {
 }
 
 /// The upstream's headers; none when the filter answered itself (the upstream was never
-/// asked).
+/// asked). Headers the upstream did not send (set by the filter with
+/// `kong.response.set_header` / `ngx.header` before or while the response came) are left
+/// out, as Kong answers `nil` for a name without `$upstream_http_<name>`
+/// (`kong/pdk/service/response.lua`, `resp_headers_mt`); the names the upstream sent are
+/// noted when its headers arrive (`RequestState::upstream_header_names`).
 fn upstream_headers(scope: &Scope) -> Vec<(String, Vec<u8>)> {
     if scope.request.exit.is_some() {
         return Vec::new();
     }
-    scope.host.response_headers()
+    let mut headers = scope.host.response_headers();
+    if let Some(names) = scope.request.upstream_header_names.as_ref() {
+        headers.retain(|(n, _)| n.starts_with(':') || names.iter().any(|u| u.eq_ignore_ascii_case(n)));
+    }
+    headers
 }
 
 /// `kong.service.response.get_status()`: the upstream's status as a number, `nil` when
@@ -61,24 +69,27 @@ fn get_status<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut s
 /// `kong.service.response.get_headers([max_headers])`: the upstream's response headers
 /// as Kong's headers table (any case, `_` for `-`); empty when the request was not
 /// proxied. Headers changed by plugins in `header_filter` show as changed (proxy-wasm
-/// hosts keep one header map).
+/// hosts keep one header map). A second value `"truncated"` when the upstream sent more
+/// than `max_headers` (default 100) lines, as Kong passes on `ngx.resp.get_headers`'s.
 fn get_headers<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     pdk.check_phase(ctx, &exec, HEADER_BODY_LOG)?;
     let max = super::count_arg(ctx, &exec, stack.get(0), "max_headers")?;
     let headers = upstream_headers(&pdk.scope());
-    let table = crate::pdk::kong::request::header_table(ctx, &headers, max);
-    stack.replace(ctx, table);
+    let (table, err) = crate::pdk::kong::request::header_table_truncated(ctx, &headers, max);
+    stack.replace(ctx, (table, err));
     Ok(CallbackReturn::Return)
 }
 
-/// `kong.service.response.get_header(name)`: the first value of the upstream's header.
+/// `kong.service.response.get_header(name)`: the first value of the upstream's header;
+/// `nil` past the first 100 header lines (Kong reads `get_headers()[name]`).
 fn get_header<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     pdk.check_phase(ctx, &exec, HEADER_BODY_LOG)?;
     let Value::String(name) = stack.get(0) else {
         return raise(ctx, &exec, "name must be a string");
     };
     let name = crate::pdk::kong::request::normalize_header_name(name.as_bytes());
-    let value = upstream_headers(&pdk.scope()).into_iter().find(|(n, _)| n.to_ascii_lowercase() == name).map(|(_, v)| v);
+    let headers = upstream_headers(&pdk.scope());
+    let value = crate::pdk::kong::request::first_value_within(headers, &name, crate::pdk::kong::request::DEFAULT_MAX_HEADERS);
     stack.replace(ctx, value.map(|v| lua_string(ctx, &v)).unwrap_or(Value::Nil));
     Ok(CallbackReturn::Return)
 }

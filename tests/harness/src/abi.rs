@@ -1064,6 +1064,11 @@ pub fn property(state: &HostState, key: &str) -> Option<Vec<u8>> {
     if let Some(value) = state.shared.properties.get(key) {
         return Some(value.clone().into_bytes());
     }
+    if state.shared.profile == crate::spec::HostProfile::Kong {
+        if let Some(value) = props::kong_forwarded(key, &stream, &state.shared.properties) {
+            return Some(value);
+        }
+    }
     props::computed(state.shared.profile, key, &state.filter_name, &stream)
 }
 

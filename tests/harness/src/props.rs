@@ -238,3 +238,81 @@ pub fn valid_target(value: &[u8]) -> bool {
         None => false,
     }
 }
+
+/// Kong's `kong.request.forwarded_{scheme,host,port}` properties as Kong answers them: its
+/// own `kong.request.get_forwarded_*()` (kong/pdk/request.lua), which read
+/// `X-Forwarded-Proto`/`-Host`/`-Port` only when the client address is in the
+/// `trusted_ips` setting, and map the server port through `host_ports` (Kong's
+/// `port_maps`). `config` is the chain's `kong.configuration.*` values (JSON, as the
+/// chain file gives them); `None` for any other key.
+pub fn kong_forwarded(key: &str, stream: &StreamData, config: &std::collections::BTreeMap<String, String>) -> Option<Vec<u8>> {
+    if !matches!(key, "kong.request.forwarded_scheme" | "kong.request.forwarded_host" | "kong.request.forwarded_port") {
+        return None;
+    }
+    let req = &stream.request_headers;
+    let trusted = config
+        .get("kong.configuration.trusted_ips")
+        .and_then(|v| serde_json::from_str::<Vec<String>>(v).ok())
+        .is_some_and(|list| list.iter().any(|block| trusts(block, CLIENT_IP)));
+    let first = |name: &str| header(req, name).map(|v| String::from_utf8_lossy(v).into_owned());
+    let authority = header(req, ":authority").map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default();
+    match key {
+        "kong.request.forwarded_scheme" => {
+            let forwarded = if trusted { first("x-forwarded-proto") } else { None };
+            let scheme = header(req, ":scheme").map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_else(|| "http".into());
+            Some(forwarded.map(|s| s.to_ascii_lowercase()).unwrap_or(scheme).into_bytes())
+        }
+        "kong.request.forwarded_host" => {
+            let forwarded = if trusted { first("x-forwarded-host") } else { None };
+            let host = match forwarded {
+                Some(h) => {
+                    let h = h.split_once('@').map(|(_, rest)| rest.to_string()).unwrap_or(h);
+                    h.split(':').next().unwrap_or("").to_ascii_lowercase()
+                }
+                None => strip_port(&authority).to_ascii_lowercase(),
+            };
+            Some(host.into_bytes())
+        }
+        _ => {
+            let valid = |p: &str| p.trim().parse::<i64>().ok().filter(|p| (1..=65535).contains(p));
+            if trusted {
+                if let Some(port) = first("x-forwarded-port").as_deref().and_then(valid) {
+                    return Some(port.to_string().into_bytes());
+                }
+                if let Some(host) = first("x-forwarded-host") {
+                    let host = host.split_once('@').map(|(_, rest)| rest.to_string()).unwrap_or(host);
+                    if let Some(port) = host.split_once(':').and_then(|(_, p)| valid(p)) {
+                        return Some(port.to_string().into_bytes());
+                    }
+                }
+            }
+            let published = config
+                .get("kong.configuration.host_ports")
+                .and_then(|v| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(v).ok())
+                .and_then(|map| map.get(&SERVER_PORT.to_string()).and_then(serde_json::Value::as_i64));
+            Some(published.unwrap_or(SERVER_PORT).to_string().into_bytes())
+        }
+    }
+}
+
+/// Whether a `trusted_ips` entry (an address or an IPv4/IPv6 CIDR block) holds `ip`.
+fn trusts(block: &str, ip: &str) -> bool {
+    let Ok(ip) = ip.parse::<std::net::IpAddr>() else { return false };
+    let (address, bits) = match block.split_once('/') {
+        Some((a, b)) => (a, b.parse::<u32>().ok()),
+        None => (block, None),
+    };
+    match (address.trim().parse::<std::net::IpAddr>(), ip) {
+        (Ok(std::net::IpAddr::V4(net)), std::net::IpAddr::V4(ip)) => {
+            let bits = bits.unwrap_or(32).min(32);
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            u32::from(net) & mask == u32::from(ip) & mask
+        }
+        (Ok(std::net::IpAddr::V6(net)), std::net::IpAddr::V6(ip)) => {
+            let bits = bits.unwrap_or(128).min(128);
+            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            u128::from(net) & mask == u128::from(ip) & mask
+        }
+        _ => false,
+    }
+}

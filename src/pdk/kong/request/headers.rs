@@ -79,6 +79,32 @@ pub fn normalize_header_name(name: &[u8]) -> Cow<'_, str> {
     Cow::Owned(name.iter().map(|&b| if b == b'_' { '-' } else { b.to_ascii_lowercase() as char }).collect())
 }
 
+/// How many header lines Kong's `get_headers()` returns without `max_headers`
+/// (lua-nginx-module's `NGX_HTTP_LUA_MAX_HEADERS`, Kong's `lua_max_*_headers` default).
+pub const DEFAULT_MAX_HEADERS: usize = 100;
+
+/// [`header_table`] and whether header lines were left out past `max` (lua-nginx-module's
+/// `"truncated"`, the second value of `ngx.req.get_headers` / `ngx.resp.get_headers`,
+/// which Kong's `get_headers` functions pass on).
+pub fn header_table_truncated<'gc>(ctx: Context<'gc>, headers: &[(String, Vec<u8>)], max: i64) -> (Table<'gc>, Value<'gc>) {
+    let count = headers.iter().filter(|(n, _)| !n.starts_with(':')).count() as i64;
+    let table = header_table(ctx, headers, max);
+    let err = if count > max { Value::String(ctx.intern(b"truncated")) } else { Value::Nil };
+    (table, err)
+}
+
+/// The first value of header `name` (already normalized: lowercase, `-`) among the first
+/// `max` header lines (pseudo-headers left out), as Kong's `get_header` functions read
+/// it from `get_headers()[name]` (default 100 lines: a header past them is `nil`).
+pub fn first_value_within(headers: Vec<(String, Vec<u8>)>, name: &str, max: usize) -> Option<Vec<u8>> {
+    headers
+        .into_iter()
+        .filter(|(n, _)| !n.starts_with(':'))
+        .take(max)
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
 /// Builds Kong's headers table (at most `max` header lines, pseudo-headers left out),
 /// with the `__index` that accepts any case and `_` for `-`.
 pub fn header_table<'gc>(ctx: Context<'gc>, headers: &[(String, Vec<u8>)], max: i64) -> Table<'gc> {

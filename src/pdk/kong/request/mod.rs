@@ -216,21 +216,58 @@ fn get_forwarded_host<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_
     ret(ctx, stack, text(ctx, &h))
 }
 
-/// `kong.request.get_forwarded_port()`: Kong's trusted `X-Forwarded-Port`, else the port.
+/// `kong.request.get_forwarded_port()`: Kong's trusted `X-Forwarded-Port`, else the port
+/// (the published one where Kong's `port_maps` map it: [`published_port`]).
 fn get_forwarded_port<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
     pdk.check_phase(ctx, &exec, kong_phase::REQUEST)?;
     let port = forwarded(pdk, Need::ForwardedPort)
         .and_then(|p| p.trim().parse::<i64>().ok())
-        .or_else(|| server_port(pdk))
+        .or_else(|| server_port(pdk).map(|port| published_port(pdk, port)))
         .map(Value::Integer)
         .unwrap_or(Value::Nil);
     ret(ctx, stack, port)
 }
 
-/// `kong.request.get_forwarded_prefix()`: the prefix Kong's router stripped (Kong's
-/// `upstream_x_forwarded_prefix`), `nil` elsewhere or when nothing was stripped.
+/// Kong's `HOST_PORTS[port] or port`: the port the client used when Kong's `port_maps`
+/// (its `host_ports`, [`Need::HostPorts`]) map the one Kong listens on, else `port`.
+fn published_port(pdk: &Pdk, port: i64) -> i64 {
+    let (host, kind) = host_and_kind(pdk);
+    let Some(setting) = Need::HostPorts.read_text(host.as_ref(), kind) else { return port };
+    host_ports_lookup(&setting, port).unwrap_or(port)
+}
+
+/// `port`'s entry in a `host_ports` value: a JSON object (`{"8000": 80}`) or Kong's
+/// `port_maps` list (`80:8000, 443:8443`, host port first).
+pub fn host_ports_lookup(setting: &str, port: i64) -> Option<i64> {
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(setting) {
+        return map.get(&port.to_string()).and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())));
+    }
+    setting.split(',').find_map(|entry| {
+        let (published, listen) = entry.trim().split_once(':')?;
+        (listen.trim().parse::<i64>().ok()? == port).then(|| published.trim().parse().ok()).flatten()
+    })
+}
+
+/// The first value of request header `name` when the client's address (the peer's,
+/// `kong.client.get_ip`) is in `trusted_ips` ([`crate::pdk::kong::ip::trusted`]), as
+/// Kong's `is_trusted_ip()` guards the `X-Forwarded-*` headers; `None` otherwise.
+pub(super) fn trusted_forwarded_header(pdk: &Pdk, name: &[u8]) -> Option<Vec<u8>> {
+    let (host, kind) = host_and_kind(pdk);
+    let client = Need::RealClientAddress.read_text(host.as_ref(), kind)?;
+    if !crate::pdk::kong::ip::trusted(pdk, &client) {
+        return None;
+    }
+    header(pdk, name)
+}
+
+/// `kong.request.get_forwarded_prefix()`: the first `X-Forwarded-Prefix` when the client
+/// is trusted (see [`trusted_forwarded_header`]), else the prefix Kong's router stripped
+/// (Kong's `upstream_x_forwarded_prefix`), `nil` elsewhere or when nothing was stripped.
 fn get_forwarded_prefix<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
     pdk.check_phase(ctx, &exec, kong_phase::REQUEST)?;
+    if let Some(prefix) = trusted_forwarded_header(pdk, b"x-forwarded-prefix") {
+        return ret(ctx, stack, text(ctx, &prefix));
+    }
     let prefix = forwarded(pdk, Need::ForwardedPrefix).map(|p| text(ctx, p.as_bytes())).unwrap_or(Value::Nil);
     ret(ctx, stack, prefix)
 }

@@ -53,10 +53,14 @@ pub fn set_current_query(pdk: &Pdk, query: Option<&[u8]>) {
     set_current_path(pdk, &target);
 }
 
-/// `kong.request.get_forwarded_path()`: the normalized path (no trusted
-/// `X-Forwarded-Path` with Kong's default `trusted_ips`).
+/// `kong.request.get_forwarded_path()`: the first `X-Forwarded-Path` as sent when the
+/// client's address is in `trusted_ips` (kong/pdk/request.lua; none with Kong's default,
+/// empty `trusted_ips`, and on hosts without the setting), else the normalized path.
 pub(super) fn get_forwarded_path<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Ret<'gc> {
     pdk.check_phase(ctx, &exec, kong_phase::REQUEST)?;
+    if let Some(path) = super::trusted_forwarded_header(pdk, b"x-forwarded-path") {
+        return ret(ctx, stack, text(ctx, &path));
+    }
     let raw = raw_path(pdk);
     ret(ctx, stack, text(ctx, &path::normalize(&raw)))
 }

@@ -186,19 +186,21 @@ pub(super) fn get_header<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc,
     };
     let name = crate::pdk::kong::request::normalize_header_name(name.as_bytes());
     let headers = current_response_headers(&pdk.scope());
-    let value = headers.into_iter().find(|(n, _)| n.to_ascii_lowercase() == name).map(|(_, v)| v);
+    // Kong: `get_headers()[name]`, so only within the default 100 header lines.
+    let value = crate::pdk::kong::request::first_value_within(headers, &name, crate::pdk::kong::request::DEFAULT_MAX_HEADERS);
     stack.replace(ctx, value.map(|v| lua_string(ctx, &v)).unwrap_or(Value::Nil));
     Ok(CallbackReturn::Return)
 }
 
 /// `kong.response.get_headers([max_headers])`: the client's response headers as Kong's
 /// headers table (lowercase names, arrays for repeated headers, lookups by any case and
-/// `_` for `-`).
+/// `_` for `-`); a second value `"truncated"` when there were more than `max_headers`
+/// (default 100) lines, as `ngx.resp.get_headers` returns it to Kong.
 pub(super) fn get_headers<'gc>(pdk: &Pdk, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     pdk.check_phase(ctx, &exec, HEADER_BODY_LOG)?;
     let max = crate::pdk::kong::count_arg(ctx, &exec, stack.get(0), "max_headers")?;
     let headers = current_response_headers(&pdk.scope());
-    let table = crate::pdk::kong::request::header_table(ctx, &headers, max);
-    stack.replace(ctx, table);
+    let (table, err) = crate::pdk::kong::request::header_table_truncated(ctx, &headers, max);
+    stack.replace(ctx, (table, err));
     Ok(CallbackReturn::Return)
 }
