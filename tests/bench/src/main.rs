@@ -657,6 +657,7 @@ fn per_request_table(harness: &Harness, module: &Path, count: usize, only: &[Str
         if let Some(b3_spec) = b3_spec {
             chains.push(harness.chain(b3_spec).expect("B3 configures"));
         }
+        let has_native = scenario.native.is_some();
         if let Some(config) = scenario.native {
             chains.push(harness.chain(&spec(vec![filter("native", &native, json!(config))])).expect("native"));
         }
@@ -683,7 +684,7 @@ fn per_request_table(harness: &Harness, module: &Path, count: usize, only: &[Str
         }
         let overhead = (ours_stats.median - b0.median).max(0.0);
         let b3 = b3_spec.map(|_| (stats[2].median - b0.median).max(0.001));
-        let b1 = stats.get(if b3.is_some() { 3 } else { 2 }).map(|native| (native.median - b0.median).max(0.001));
+        let b1 = has_native.then(|| &stats[if b3.is_some() { 3 } else { 2 }]).map(|native| (native.median - b0.median).max(0.001));
         let b2 = luajit(scenario.id);
         println!(
             "| {} {} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {} |",
