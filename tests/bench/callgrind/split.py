@@ -7,7 +7,13 @@ per request; functions are put in a kind by name (RULES, first match wins). Prin
 Markdown table and, with --detail, each kind's heaviest functions.
 
 usage: split.py DIR LOW HIGH [--detail] SCENARIO...   (files DIR/{ours,b3}-SCENARIO-N.out)
+
+With --start (DIR/ours-start-N.out, the driver's `start` mode: LOW and HIGH are starts,
+not requests) it splits one start + configure of the seed instead: by stage (inclusive
+instructions of the functions that do each part) and by kind of work (self instructions,
+START_RULES).
 """
+import os
 import re
 import subprocess
 import sys
@@ -25,8 +31,27 @@ RULES = [
 ]
 
 
-def self_costs(path):
-    out = subprocess.run(["callgrind_annotate", "--threshold=100", "--inclusive=no", path], capture_output=True, text=True, check=True).stdout
+# Start + configure by stage: (stage, function whose inclusive cost it is). The stages nest
+# inside `Runtime::build` (`Lua::enter` runs the stdlib, PDK, environment and compile
+# stages); what they leave of their parents is printed as its own row.
+START_STAGES = [
+    ("Lua standard library (`stdlib::load`)", "kong_functions::lua::stdlib::load"),
+    ("PDK `kong` tables (`install_kong`)", "kong_functions::pdk::install_kong"),
+    ("sandbox: lua.lua names copied, modules behind read-only proxies (`environment::lua_names`, once per state)", "kong_functions::sandbox::environment::lua_names"),
+    ("chunk compilation (parse, rewrites, compile: `compile::load`)", "kong_functions::lua::compile::load"),
+]
+START_RULES = [
+    ("allocation (malloc/free, Rust Vec/hashbrown growth)", r"malloc|free|realloc|_int_|__rust_alloc|__rust_realloc|__rdl_|raw_vec|RawVec|do_alloc|alloc_perturb|unlink_chunk"),
+    ("table inserts and rehashing", r"piccolo::table|hashbrown|RandomState|drop_in_place<hashbrown"),
+    ("string interning and hashing", r"intern|Interned|str_hash|piccolo::string|memcmp|memcpy|memmove|memset"),
+    ("compiler (lexer, parser, code generation)", r"piccolo::compiler|kong_functions::lua::compile"),
+    ("GC (collector, arena)", r"gc_arena"),
+    ("PDK, stdlib and sandbox table building (our code)", r"kong_functions::"),
+]
+
+
+def self_costs(path, inclusive=False):
+    out = subprocess.run(["callgrind_annotate", "--threshold=100", f"--inclusive={'yes' if inclusive else 'no'}", path], capture_output=True, text=True, check=True).stdout
     costs = {}
     for line in out.splitlines():
         m = re.match(r"^\s*([\d,]+)\s+\([\s\d.]+%\)\s+(.*?)\s*(\[[^\]]*\])?\s*$", line)
@@ -58,7 +83,41 @@ def per_request(directory, side, scenario, low, high):
     return per
 
 
+def start_split(directory, low, high):
+    runs = high - low
+
+    def per_start(inclusive):
+        a = self_costs(f"{directory}/ours-start-{low}.out", inclusive)
+        b = self_costs(f"{directory}/ours-start-{high}.out", inclusive)
+        return {n: (b.get(n, 0) - a.get(n, 0)) / runs for n in set(a) | set(b)}
+
+    own, inclusive = per_start(False), per_start(True)
+    total = sum(v for v in own.values() if abs(v) >= 0.5)
+    build = inclusive.get("kong_functions::runtime::Runtime::build", 0)
+    enter = inclusive.get("piccolo::lua::Lua::enter", 0)
+    print("| Stage of one start + configure (seed) | instructions | share |\n|---|---|---|")
+    rows = [(name, inclusive.get(f, 0)) for name, f in START_STAGES]
+    rows.append(("rest of the PDK install (`ngx`, `kong.log` tables ...), executor", enter - sum(v for _, v in rows)))
+    rows.append(("Lua state and arena, first collection, host view, shared dicts (`Runtime::build` outside `Lua::enter`)", build - enter))
+    rows.append(("`PluginConfig::parse` of the JSON, the driver", total - build))
+    for name, v in rows:
+        print(f"| {name} | {v:,.0f} | {100 * v / total:.0f}% |")
+    print(f"| **total per start** | **{total:,.0f}** | |\n")
+    kinds = {k: 0.0 for k, _ in START_RULES}
+    kinds["other"] = 0.0
+    for name, v in own.items():
+        k = next((k for k, pattern in START_RULES if re.search(pattern, name)), "other")
+        kinds[k] += v
+    print("| Kind of work (self instructions) | instructions | share |\n|---|---|---|")
+    for k, v in kinds.items():
+        print(f"| {k} | {v:,.0f} | {100 * v / total:.0f}% |")
+
+
 def main():
+    if "--start" in sys.argv:
+        args = [a for a in sys.argv[1:] if not a.startswith("--")]
+        start_split(args[0], int(args[1]), int(args[2]))
+        return
     args = [a for a in sys.argv[1:] if a != "--detail"]
     detail = "--detail" in sys.argv
     directory, low, high, scenarios = args[0], int(args[1]), int(args[2]), args[3:]
@@ -67,6 +126,9 @@ def main():
     details = []
     for s in scenarios:
         for side in ("ours", "b3"):
+            # B3's driver has no S5 (two filters) or start mode: those columns are ours only.
+            if not os.path.exists(f"{directory}/{side}-{s}-{low}.out"):
+                continue
             per = per_request(directory, side, s, low, high)
             by_kind = {k: 0.0 for k in kinds}
             for name, d in per.items():

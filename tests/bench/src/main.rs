@@ -647,6 +647,7 @@ fn per_request_table(harness: &Harness, module: &Path, count: usize, only: &[Str
     println!("| Scenario | ours median | ours p99 | B0 median | overhead over B0 | B1 overhead | ours/B1 (overhead) | B2 LuaJIT median | ours/B2 | B3 overhead | ours/B3 |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let wanted = |id: &str| only.is_empty() || only.iter().any(|o| o.eq_ignore_ascii_case(id));
+    let mut notes = Vec::new();
     for scenario in scenarios(module).into_iter().filter(|s| wanted(s.id)) {
         let mut chains = vec![
             harness.chain(&scenario.ours).expect("scenario configures"),
@@ -656,14 +657,34 @@ fn per_request_table(harness: &Harness, module: &Path, count: usize, only: &[Str
         if let Some(b3_spec) = b3_spec {
             chains.push(harness.chain(b3_spec).expect("B3 configures"));
         }
+        let has_native = scenario.native.is_some();
         if let Some(config) = scenario.native {
             chains.push(harness.chain(&spec(vec![filter("native", &native, json!(config))])).expect("native"));
         }
+        // A chain of several filters (S5) pays the harness's per-filter cost once per
+        // filter, B0 once: a chain of as many no-op filters, in the same rounds, says
+        // how much of the overhead over B0 that is (printed under the table).
+        let filters = scenario.ours.filters.len();
+        if filters > 1 {
+            let noops = (0..filters).map(|_| filter("noop", &noop, Value::Null)).collect();
+            chains.push(harness.chain(&spec(noops)).expect("noop chain"));
+        }
         let stats = measure_in_rounds(&mut chains, &scenario.requests, warmup, count);
         let (ours_stats, b0) = (&stats[0], &stats[1]);
+        if filters > 1 {
+            let chain_b0 = &stats[stats.len() - 1];
+            notes.push(format!(
+                "{}: {filters} no-op filters in one chain {:.1} µs median, {:.1} over B0; {} over that chain {:.1} µs",
+                scenario.id,
+                chain_b0.median,
+                chain_b0.median - b0.median,
+                scenario.id,
+                ours_stats.median - chain_b0.median
+            ));
+        }
         let overhead = (ours_stats.median - b0.median).max(0.0);
         let b3 = b3_spec.map(|_| (stats[2].median - b0.median).max(0.001));
-        let b1 = stats.get(if b3.is_some() { 3 } else { 2 }).map(|native| (native.median - b0.median).max(0.001));
+        let b1 = has_native.then(|| &stats[if b3.is_some() { 3 } else { 2 }]).map(|native| (native.median - b0.median).max(0.001));
         let b2 = luajit(scenario.id);
         println!(
             "| {} {} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {} |",
@@ -680,5 +701,8 @@ fn per_request_table(harness: &Harness, module: &Path, count: usize, only: &[Str
             b3.map(|b| format!("{b:.1}")).unwrap_or_else(|| "B3 missing".into()),
             b3.map(|b| ratio(overhead, b)).unwrap_or_else(|| "-".into()),
         );
+    }
+    for note in notes {
+        println!("\n{note}");
     }
 }
