@@ -5,7 +5,7 @@
 # lib/ trees (not in this repository) merged under $REAL/lib:
 #   cdbattags/lua-resty-jwt 3973e40, fffonion/lua-resty-openssl 1.9.0 (4ebee84),
 #   jkeys089/lua-resty-hmac, openresty/lua-resty-string.
-# Usage: REAL=/path/to/dir-with-lib tests/lua/jwt-differential/run.sh
+# Usage: REAL=/path/to/dir-with-lib tests/jwt-differential/run.sh
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 out=$(mktemp -d)
