@@ -243,7 +243,8 @@ fn open_through_serve(tag: &str, extra: &[&str], path: &str) -> (Server, TcpStre
     let dir = std::env::temp_dir().join(format!("kf-ws-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let chain_file = dir.join("chain.json");
-    let chain = json!({"filters": [{"name": "pre-function", "module": module_path(), "config": chat_config()}]});
+    // `upgrade_types`: envoy.yaml's upgrade_configs; Envoy answers a handshake 403 without it.
+    let chain = json!({"upgrade_types": ["websocket"], "filters": [{"name": "pre-function", "module": module_path(), "config": chat_config()}]});
     std::fs::write(&chain_file, chain.to_string()).unwrap();
     let (server, address) = start_server(&chain_file, extra);
     // `serve` has read its chain once it listens.
