@@ -373,7 +373,7 @@ impl Chain {
         let pairs = request.headers.byte_pairs();
         let value = |name: &str| pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| String::from_utf8_lossy(v).to_ascii_lowercase());
         let upgrade = value("upgrade")?;
-        if !value("connection").is_some_and(|c| c.split(',').any(|t| t.trim() == "upgrade")) {
+        if !value("connection").is_some_and(|c| names_upgrade(c.as_bytes())) {
             return None;
         }
         if self.upgrade_types.iter().any(|t| *t == upgrade) {
@@ -1137,7 +1137,7 @@ fn start_error(shared: &Shared, spec: &FilterSpec, e: wasmtime::Error) -> wasmti
 fn envoy_request_headers(headers: &mut Vec<(String, Vec<u8>)>, n: u64) {
     let has = |headers: &Vec<(String, Vec<u8>)>, name: &str| headers.iter().any(|(h, _)| h == name);
     let upgrade = has(headers, "upgrade")
-        && headers.iter().any(|(h, v)| h == "connection" && String::from_utf8_lossy(v).to_ascii_lowercase().split(',').any(|t| t.trim() == "upgrade"));
+        && headers.iter().any(|(h, v)| h == "connection" && names_upgrade(v));
     headers.retain(|(h, _)| match h.as_str() {
         "keep-alive" | "proxy-connection" | "transfer-encoding" => false,
         "connection" | "upgrade" => upgrade,
@@ -1149,6 +1149,12 @@ fn envoy_request_headers(headers: &mut Vec<(String, Vec<u8>)>, n: u64) {
     if !has(headers, "x-request-id") {
         headers.push(("x-request-id".into(), request_id(n).into_bytes()));
     }
+}
+
+/// Whether a `connection` header value lists the `upgrade` token (RFC 9110 7.6.1,
+/// case-insensitive).
+fn names_upgrade(connection: &[u8]) -> bool {
+    connection.split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(b"upgrade"))
 }
 
 /// A UUID v4 for `x-request-id`, unique per chain and request (Envoy's
@@ -1178,7 +1184,7 @@ fn envoy_response(mut outcome: Outcome, head: bool) -> Outcome {
         outcome.body.clear();
         outcome.body_bytes.clear();
     }
-    let date = http_date(std::time::SystemTime::now());
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
     for (name, value) in [("date", date), ("server", "envoy".to_string())] {
         outcome.headers.retain(|(n, _)| n != name);
         outcome.raw_headers.retain(|(n, _)| n != name);
@@ -1186,33 +1192,4 @@ fn envoy_response(mut outcome: Outcome, head: bool) -> Outcome {
         outcome.raw_headers.push((name.into(), value.into_bytes()));
     }
     outcome
-}
-
-/// `time` as an HTTP date (RFC 9110 IMF-fixdate), e.g. `Mon, 07 Dec 2026 18:00:00 GMT`.
-pub fn http_date(time: std::time::SystemTime) -> String {
-    let secs = time.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    format!(
-        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
-        WEEKDAYS[days.rem_euclid(7) as usize],
-        day,
-        MONTHS[(month - 1) as usize],
-        year,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
