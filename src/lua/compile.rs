@@ -1,7 +1,7 @@
 //! Compiling Lua source on piccolo, with one rewrite: method calls.
 //!
-//! piccolo 0.3.3 gives strings no metatable, so `s:upper()` and `("%d"):format(n)` would
-//! fail. Before compiling, every method call `obj:name(args)` is rewritten to
+//! piccolo 0.3.3 gives strings no metatable (patch 13 adds one, for field reads), and a
+//! method call must resolve against the chunk's sandboxed `string` functions. Before compiling, every method call `obj:name(args)` is rewritten to
 //! `__kf_method(obj, "name", args)`, a built-in that calls `string.<name>` for strings
 //! and indexes `obj` normally (metamethods included) for everything else. The receiver is
 //! still evaluated once, and errors name the method as Lua does.

@@ -282,10 +282,9 @@ local function validate_claims(self, jwt_obj, ...)
       if type(fx) ~= 'function' then
         error('Claim spec value must be a function - see jwt-validators.lua for helper functions', 0)
       end
-      -- A payload that is not JSON stays a string: Lua indexes it through the string
-      -- metatable (nil for claim names), which piccolo does not; read it as nil.
-      local payload = jwt_obj.payload
-      local val = claim == '__jwt' and cjson_decode(jwt_json) or (type(payload) == 'table' and payload[claim] or nil)
+      -- A payload that is not JSON stays a string, indexed through the string metatable
+      -- as in the original (`exp` is nil, `sub` is string.sub).
+      local val = claim == '__jwt' and cjson_decode(jwt_json) or jwt_obj.payload[claim]
       local ok, ret = pcall(fx, val, claim, jwt_json)
       if not ok then
         jwt_obj.reason = type(ret) == 'table' and ret.reason or (string.gsub(tostring(ret), '^.-:%d-: ', ''))

@@ -37,6 +37,9 @@ pub fn load<'gc>(ctx: Context<'gc>, string: Table<'gc>) {
 
     let string_meta = Table::new(&ctx);
     string_meta.set(ctx, MetaMethod::Index, string).ok();
+    // `s.len`, `("x").rep` and `s[1]` index through it, as LuaJIT's string metatable
+    // (piccolo patch 13); `getmetatable("")` returns the same table.
+    ctx.set_string_metatable(Some(string_meta));
     set("getmetatable", Callback::from_fn_with(&ctx, string_meta, getmetatable));
     set(compile::METHOD_CALL, method_call_function(ctx, string));
     set(compile::CONCAT, Callback::from_fn(&ctx, concat));

@@ -1,6 +1,6 @@
 use std::ops;
 
-use gc_arena::{metrics::Metrics, Arena, Collect, CollectionPhase, Mutation, Root, Rootable};
+use gc_arena::{lock::Lock, metrics::Metrics, Arena, Collect, CollectionPhase, Gc, Mutation, Root, Rootable};
 
 use crate::{
     finalizers::Finalizers,
@@ -32,6 +32,19 @@ impl<'gc> Context<'gc> {
 
     pub fn finalizers(self) -> Finalizers<'gc> {
         self.state.finalizers
+    }
+
+    /// kong-functions patch 13: the metatable every string value shares, as Lua 5.1's
+    /// `G(L)->mt[LUA_TSTRING]` (`lua_setmetatable` on a string). `None` (the default) keeps
+    /// 0.3.3's behaviour: indexing a string is a type error.
+    pub fn string_metatable(self) -> Option<Table<'gc>> {
+        self.state.string_metatable.get()
+    }
+
+    /// kong-functions patch 13: sets the metatable of every string value (see
+    /// [`Context::string_metatable`]); its `__index` answers `s.key` and `s[key]`.
+    pub fn set_string_metatable(self, metatable: Option<Table<'gc>>) {
+        self.state.string_metatable.set(self.mutation, metatable);
     }
 
     /// Calls `ctx.globals().set(ctx, key, value)`.
@@ -253,6 +266,8 @@ struct State<'gc> {
     registry: Registry<'gc>,
     strings: InternedStringSet<'gc>,
     finalizers: Finalizers<'gc>,
+    // kong-functions patch 13: the strings' shared metatable.
+    string_metatable: Gc<'gc, Lock<Option<Table<'gc>>>>,
 }
 
 impl<'gc> State<'gc> {
@@ -262,6 +277,7 @@ impl<'gc> State<'gc> {
             registry: Registry::new(mc),
             strings: InternedStringSet::new(mc),
             finalizers: Finalizers::new(mc),
+            string_metatable: Gc::new(mc, Lock::new(None)),
         }
     }
 

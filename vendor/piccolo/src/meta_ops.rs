@@ -82,6 +82,29 @@ pub fn index<'gc>(
 ) -> Result<MetaResult<'gc, 2>, TypeError> {
     const MAX_TABLE_CHAIN: usize = 100;
     let mut current = table;
+    // kong-functions patch 13: a string is indexed through the strings' shared metatable
+    // (`Context::string_metatable`), as `luaV_gettable` does for any non-table value: an
+    // `__index` table is followed below; no metatable or no `__index` is the type error.
+    if let Value::String(_) = table {
+        match ctx.string_metatable().map(|mt| mt.get(ctx, MetaMethod::Index)) {
+            Some(next @ Value::Table(_)) => current = next,
+            Some(Value::Nil) | None => {
+                return Err(TypeError {
+                    expected: "table",
+                    found: table.type_name(),
+                })
+            }
+            Some(function) => {
+                return Ok(MetaResult::Call(MetaCall {
+                    function: call(ctx, function).map_err(|_| TypeError {
+                        expected: "table",
+                        found: table.type_name(),
+                    })?,
+                    args: [table, key],
+                }))
+            }
+        }
+    }
     for _ in 0..MAX_TABLE_CHAIN {
         let Value::Table(t) = current else { break };
         let v = t.get(ctx, key);
