@@ -98,6 +98,27 @@ fn a_chunk_that_reads_the_body_gets_it_and_the_request_completes() {
     assert_eq!(out.status, 200, "{:?}", out.logs);
 }
 
+/// Measured in nginx 1.27.4 + ngx_wasm_module 3bed278 with this module (docs/hosts.md,
+/// "Checked by hand in the engine"): a body set in `access` on a request that came without
+/// one reaches the upstream with a Content-Length of its length, as on Kong.
+#[test]
+fn a_body_set_on_a_request_without_one_reaches_the_upstream() {
+    let cases = [
+        ("kong.service.request.set_raw_body('foo=bar&bla')", "foo=bar&bla", "11"),
+        ("kong.service.request.set_body({a='1', b='x y'}, 'application/x-www-form-urlencoded')", "a=1&b=x%20y", "11"),
+        ("kong.service.request.set_raw_body('')", "", "0"),
+    ];
+    for role in ROLES {
+        for (chunk, body, length) in cases {
+            let mut chain = chain(role, HostProfile::Kong, json!({ "access": [chunk] }));
+            let out = send(&mut chain, &RequestSpec::get("/"));
+            assert_eq!(out.status, 200, "{role} {chunk}: {:?}", out.logs);
+            let upstream = out.upstream.expect("proxied");
+            assert_eq!((upstream.body.as_str(), upstream.header("content-length")), (body, Some(length)), "{role} {chunk}");
+        }
+    }
+}
+
 #[test]
 fn cache_and_node_id_work_without_a_declared_zone() {
     let chunk = "local v = kong.cache:get('k', nil, function() return 'val' end)\n\

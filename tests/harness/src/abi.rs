@@ -85,6 +85,9 @@ pub struct StreamData {
     pub request_body_in_file: bool,
     /// Kong: the client sent a body (nginx then sends a `content-length` upstream).
     pub request_had_body: bool,
+    /// Kong: a filter set the request body during request headers (even to empty):
+    /// nginx then sends a `content-length` upstream (docs/hosts.md, "Checked by hand").
+    pub request_body_set_in_headers: bool,
     /// The downstream connection the stream runs on (`connection.*`, `ngx.ssl_*`).
     pub connection: crate::connection::ConnectionInfo,
 }
@@ -1277,6 +1280,7 @@ fn kong_set_buffer(state: &HostState, kind: i32, start: usize, size: usize, data
                 bail!("can only set request body during \"on_request_body\"");
             }
             kong_set_body(&mut stream.request_body, start, size, data);
+            stream.request_body_set_in_headers |= state.callback == Callback::RequestHeaders;
         }
         1 => {
             if state.callback != Callback::ResponseBody {

@@ -571,6 +571,25 @@ impl Chain {
                 }
             }
         }
+        // A body a filter set during request headers (`proxy_set_buffer_bytes`) is the
+        // request body from then on, measured in the engine (docs/hosts.md, "Checked by
+        // hand"): on a request without one, nginx sends it with a Content-Length of its
+        // length and calls `on_request_body` with it; a client's body is replaced, its
+        // Content-Length kept, and the upstream gets that many bytes of the new one.
+        let (set_in_headers, was_set) = {
+            let mut stream = self.lock_stream();
+            stream.request_had_body |= stream.request_body_set_in_headers;
+            (std::mem::take(&mut stream.request_body), stream.request_body_set_in_headers)
+        };
+        let body = if !was_set {
+            body
+        } else if body.is_empty() {
+            set_in_headers
+        } else {
+            let mut kept = set_in_headers;
+            kept.truncate(body.len());
+            kept
+        };
         if body.is_empty() {
             return Ok(RequestEnd::Upstream);
         }
