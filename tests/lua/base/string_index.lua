@@ -12,3 +12,9 @@ for w in ("a,b,c").gmatch("a,b,c", "[^,]+") do parts[#parts + 1] = w end
 print(table.concat(parts, "|"))
 -- assigning into a string is an error
 print((pcall(function() s.x = 1 end)))
+-- an `__index` function on the strings' metatable is called with the string and the key
+local saved = mt.__index
+mt.__index = function(str, k) return "<" .. str .. "." .. k .. ">" end
+print(("x").foo, s.len)
+mt.__index = saved
+print(s.len == string.len)
