@@ -629,12 +629,98 @@ fn concat<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc
         match stack.get(i) {
             Value::String(s) => out.extend_from_slice(s.as_bytes()),
             value @ (Value::Integer(_) | Value::Number(_)) => out.extend_from_slice(format::number(value).as_bytes()),
+            _ if (0..stack.len()).any(|j| concat_handler(ctx, stack.get(j)).is_some()) => {
+                return concat_with_metamethods(ctx, exec, stack)
+            }
             _ => return Err(concat_error(ctx, &exec, &stack)),
         }
         crate::lua::limits::check_string_size(ctx, &exec, out.len())?;
     }
     stack.replace(ctx, Value::String(piccolo::String::from_slice(&ctx, &out)));
     Ok(CallbackReturn::Return)
+}
+
+fn joinable(value: Value<'_>) -> bool {
+    matches!(value, Value::String(_) | Value::Integer(_) | Value::Number(_))
+}
+
+/// A value's `__concat` metamethod (strings through the strings' metatable).
+fn concat_handler<'gc>(ctx: Context<'gc>, value: Value<'gc>) -> Option<Value<'gc>> {
+    let metatable = match value {
+        Value::Table(t) => t.metatable(),
+        Value::UserData(u) => u.metatable(),
+        Value::String(_) => ctx.string_metatable(),
+        _ => None,
+    };
+    metatable.map(|mt| mt.get(ctx, "__concat")).filter(|h| !h.is_nil())
+}
+
+/// `a .. b .. c` where some operand has a `__concat` metamethod, as Lua 5.1's
+/// `luaV_concat`: from the right, a run of strings and numbers is joined into one string,
+/// and a pair with another operand is handed to the left operand's `__concat`, else the
+/// right one's; its result takes the pair's place. No metamethod for such a pair is
+/// LuaJIT's `attempt to concatenate` error.
+#[derive(Collect)]
+#[collect(no_drop)]
+struct Concat<'gc> {
+    /// The operands not joined yet; a metamethod's result is pushed back at the end.
+    values: Vec<Value<'gc>>,
+}
+
+fn concat_with_metamethods<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let mut sequence = Concat { values: (0..stack.len()).map(|i| stack.get(i)).collect() };
+    stack.clear();
+    match sequence.step(ctx, &exec, &mut stack)? {
+        SequencePoll::Return => Ok(CallbackReturn::Return),
+        SequencePoll::Call { function, .. } => Ok(CallbackReturn::Call { function, then: Some(BoxSequence::new(&ctx, sequence)) }),
+        _ => Ok(CallbackReturn::Return),
+    }
+}
+
+impl<'gc> Concat<'gc> {
+    fn step(&mut self, ctx: Context<'gc>, exec: &Execution<'gc, '_>, stack: &mut Stack<'gc, '_>) -> Result<SequencePoll<'gc>, Error<'gc>> {
+        loop {
+            let n = self.values.len();
+            if n <= 1 {
+                stack.replace(ctx, self.values.first().copied().unwrap_or(Value::Nil));
+                return Ok(SequencePoll::Return);
+            }
+            let (a, b) = (self.values[n - 2], self.values[n - 1]);
+            if joinable(a) && joinable(b) {
+                let mut first = n - 2;
+                while first > 0 && joinable(self.values[first - 1]) {
+                    first -= 1;
+                }
+                let mut out = Vec::new();
+                for value in self.values.drain(first..) {
+                    match value {
+                        Value::String(s) => out.extend_from_slice(s.as_bytes()),
+                        number => out.extend_from_slice(format::number(number).as_bytes()),
+                    }
+                    crate::lua::limits::check_string_size(ctx, exec, out.len())?;
+                }
+                self.values.push(Value::String(piccolo::String::from_slice(&ctx, &out)));
+                continue;
+            }
+            let Some(handler) = concat_handler(ctx, a).or_else(|| concat_handler(ctx, b)) else {
+                let i = if joinable(a) { n - 1 } else { n - 2 };
+                let message = crate::lua::operand_error(exec, crate::lua::compile::CONCAT, i, "concatenate", self.values[i]);
+                return Err(crate::lua::operator_error_at(ctx, exec, &message));
+            };
+            let function = meta_ops::call(ctx, handler)?;
+            self.values.truncate(n - 2);
+            stack.replace(ctx, (a, b));
+            return Ok(SequencePoll::Call { function, is_tail: false });
+        }
+    }
+}
+
+impl<'gc> Sequence<'gc> for Concat<'gc> {
+    fn poll(&mut self, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<SequencePoll<'gc>, Error<'gc>> {
+        self.values.push(stack.get(0));
+        stack.clear();
+        self.step(ctx, &exec, &mut stack)
+    }
 }
 
 /// The error for a concatenation of `stack` where some operand is neither a string nor a

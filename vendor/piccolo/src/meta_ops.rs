@@ -18,6 +18,14 @@ pub enum MetaMethod {
     // kong-functions patch 9: the order metamethods.
     Lt,
     Le,
+    // kong-functions patch 14: the arithmetic metamethods of Lua 5.1.
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Pow,
+    Unm,
 }
 
 impl MetaMethod {
@@ -32,6 +40,13 @@ impl MetaMethod {
             MetaMethod::Eq => "__eq",
             MetaMethod::Lt => "__lt",
             MetaMethod::Le => "__le",
+            MetaMethod::Add => "__add",
+            MetaMethod::Sub => "__sub",
+            MetaMethod::Mul => "__mul",
+            MetaMethod::Div => "__div",
+            MetaMethod::Mod => "__mod",
+            MetaMethod::Pow => "__pow",
+            MetaMethod::Unm => "__unm",
         }
     }
 }
@@ -468,6 +483,33 @@ pub struct OrderCall<'gc> {
     pub call: MetaCall<'gc, 2>,
     /// True when the result is to be negated: `a <= b` as `not (b < a)`.
     pub negate: bool,
+}
+
+/// kong-functions patch 14: an arithmetic operation (`event` is `Add` ... `Pow`, or `Unm`
+/// called as `(a, a)`) on operands `raw_ops` could not compute: the metamethod of the first
+/// operand, else of the second, as Lua 5.1's `luaT_getbinTM` / `call_binTM` and LuaJIT's
+/// `lj_meta_arith` (strings through the strings' metatable, patch 13); `None` when neither
+/// has one (the caller's `attempt to perform arithmetic` error).
+pub fn arithmetic<'gc>(
+    ctx: Context<'gc>,
+    event: MetaMethod,
+    a: Value<'gc>,
+    b: Value<'gc>,
+) -> Result<Option<MetaCall<'gc, 2>>, TypeError> {
+    let handler = |v: Value<'gc>| {
+        let mt = match v {
+            Value::String(_) => ctx.string_metatable(),
+            v => metatable_of(v),
+        };
+        mt.map(|mt| mt.get(ctx, event)).filter(|h| !h.is_nil())
+    };
+    match handler(a).or_else(|| handler(b)) {
+        Some(h) => Ok(Some(MetaCall {
+            function: call(ctx, h)?,
+            args: [a, b],
+        })),
+        None => Ok(None),
+    }
 }
 
 /// kong-functions patch 9: `a < b` for operands that are not two numbers or two strings:

@@ -3,7 +3,7 @@ use gc_arena::allocator_api::MetricsAlloc;
 use thiserror::Error;
 
 use crate::{
-    meta_ops::{self, MetaResult},
+    meta_ops::{self, MetaMethod, MetaResult},
     opcode::{Operation, RCIndex},
     raw_ops,
     table::RawTable,
@@ -123,6 +123,30 @@ fn compare_meta<'gc>(
         }
         None if less_equal => Err(BinaryOperatorError::LessEqual.into()),
         None => Err(BinaryOperatorError::LessThan.into()),
+    }
+}
+
+/// kong-functions patch 14: an arithmetic opcode whose operands `raw_ops` could not
+/// compute: calls the operands' metamethod (`meta_ops::arithmetic`) with its result into
+/// `dest`, or fails with the opcode's own error. Out of the VM loop: arithmetic on numbers
+/// never comes here.
+#[cold]
+#[inline(never)]
+fn arithmetic_meta<'gc>(
+    ctx: Context<'gc>,
+    lua_frame: LuaFrame<'gc, '_>,
+    event: MetaMethod,
+    left: Value<'gc>,
+    right: Value<'gc>,
+    dest: RegisterIndex,
+    error: BinaryOperatorError,
+) -> Result<(), RuntimeError> {
+    match meta_ops::arithmetic(ctx, event, left, right)? {
+        Some(call) => {
+            lua_frame.call_meta_function(ctx, call.function, &call.args, MetaReturn::Register(dest))?;
+            Ok(())
+        }
+        None => Err(error.into()),
     }
 }
 
@@ -644,8 +668,15 @@ pub(super) fn run_vm<'gc>(
 
             Operation::Minus { dest, source } => {
                 let value = registers.stack_frame[source.0 as usize];
-                registers.stack_frame[dest.0 as usize] =
-                    raw_ops::negate(value).ok_or(BinaryOperatorError::UnaryNegate)?;
+                match raw_ops::negate(value) {
+                    Some(v) => registers.stack_frame[dest.0 as usize] = v,
+                    // kong-functions patch 14: `__unm`, called as `(a, a)` as in Lua 5.1.
+                    None => {
+                        let error = BinaryOperatorError::UnaryNegate;
+                        arithmetic_meta(ctx, lua_frame, MetaMethod::Unm, value, value, dest, error)?;
+                        break;
+                    }
+                }
             }
 
             Operation::BitNot { dest, source } => {
@@ -657,29 +688,57 @@ pub(super) fn run_vm<'gc>(
             Operation::Add { dest, left, right } => {
                 let left = get_rc(&registers.stack_frame, &current_prototype.constants, left);
                 let right = get_rc(&registers.stack_frame, &current_prototype.constants, right);
-                registers.stack_frame[dest.0 as usize] =
-                    raw_ops::add(left, right).ok_or(BinaryOperatorError::Add)?;
+                match raw_ops::add(left, right) {
+                    Some(v) => registers.stack_frame[dest.0 as usize] = v,
+                    // kong-functions patch 14: `__add`.
+                    None => {
+                        let error = BinaryOperatorError::Add;
+                        arithmetic_meta(ctx, lua_frame, MetaMethod::Add, left, right, dest, error)?;
+                        break;
+                    }
+                }
             }
 
             Operation::Sub { dest, left, right } => {
                 let left = get_rc(&registers.stack_frame, &current_prototype.constants, left);
                 let right = get_rc(&registers.stack_frame, &current_prototype.constants, right);
-                registers.stack_frame[dest.0 as usize] =
-                    raw_ops::subtract(left, right).ok_or(BinaryOperatorError::Add)?;
+                match raw_ops::subtract(left, right) {
+                    Some(v) => registers.stack_frame[dest.0 as usize] = v,
+                    // kong-functions patch 14: `__sub`.
+                    None => {
+                        let error = BinaryOperatorError::Add;
+                        arithmetic_meta(ctx, lua_frame, MetaMethod::Sub, left, right, dest, error)?;
+                        break;
+                    }
+                }
             }
 
             Operation::Mul { dest, left, right } => {
                 let left = get_rc(&registers.stack_frame, &current_prototype.constants, left);
                 let right = get_rc(&registers.stack_frame, &current_prototype.constants, right);
-                registers.stack_frame[dest.0 as usize] =
-                    raw_ops::multiply(left, right).ok_or(BinaryOperatorError::Multiply)?;
+                match raw_ops::multiply(left, right) {
+                    Some(v) => registers.stack_frame[dest.0 as usize] = v,
+                    // kong-functions patch 14: `__mul`.
+                    None => {
+                        let error = BinaryOperatorError::Multiply;
+                        arithmetic_meta(ctx, lua_frame, MetaMethod::Mul, left, right, dest, error)?;
+                        break;
+                    }
+                }
             }
 
             Operation::Div { dest, left, right } => {
                 let left = get_rc(&registers.stack_frame, &current_prototype.constants, left);
                 let right = get_rc(&registers.stack_frame, &current_prototype.constants, right);
-                registers.stack_frame[dest.0 as usize] =
-                    raw_ops::float_divide(left, right).ok_or(BinaryOperatorError::FloatDivide)?;
+                match raw_ops::float_divide(left, right) {
+                    Some(v) => registers.stack_frame[dest.0 as usize] = v,
+                    // kong-functions patch 14: `__div`.
+                    None => {
+                        let error = BinaryOperatorError::FloatDivide;
+                        arithmetic_meta(ctx, lua_frame, MetaMethod::Div, left, right, dest, error)?;
+                        break;
+                    }
+                }
             }
 
             Operation::IDiv { dest, left, right } => {
@@ -692,15 +751,29 @@ pub(super) fn run_vm<'gc>(
             Operation::Mod { dest, left, right } => {
                 let left = get_rc(&registers.stack_frame, &current_prototype.constants, left);
                 let right = get_rc(&registers.stack_frame, &current_prototype.constants, right);
-                registers.stack_frame[dest.0 as usize] =
-                    raw_ops::modulo(left, right).ok_or(BinaryOperatorError::Modulo)?;
+                match raw_ops::modulo(left, right) {
+                    Some(v) => registers.stack_frame[dest.0 as usize] = v,
+                    // kong-functions patch 14: `__mod`.
+                    None => {
+                        let error = BinaryOperatorError::Modulo;
+                        arithmetic_meta(ctx, lua_frame, MetaMethod::Mod, left, right, dest, error)?;
+                        break;
+                    }
+                }
             }
 
             Operation::Pow { dest, left, right } => {
                 let left = get_rc(&registers.stack_frame, &current_prototype.constants, left);
                 let right = get_rc(&registers.stack_frame, &current_prototype.constants, right);
-                registers.stack_frame[dest.0 as usize] =
-                    raw_ops::exponentiate(left, right).ok_or(BinaryOperatorError::Exponentiate)?;
+                match raw_ops::exponentiate(left, right) {
+                    Some(v) => registers.stack_frame[dest.0 as usize] = v,
+                    // kong-functions patch 14: `__pow`.
+                    None => {
+                        let error = BinaryOperatorError::Exponentiate;
+                        arithmetic_meta(ctx, lua_frame, MetaMethod::Pow, left, right, dest, error)?;
+                        break;
+                    }
+                }
             }
 
             Operation::BitAnd { dest, left, right } => {
