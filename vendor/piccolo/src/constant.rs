@@ -48,13 +48,23 @@ impl<S> Constant<S> {
     }
 }
 
+/// kong-functions patch 15: a string converts to a number with spaces around it, as Lua
+/// 5.1's `luaO_str2d` (which skips `isspace` before and after the numeral) and LuaJIT's
+/// `lj_strscan_scan`: `' 5 ' * 2` is 10.
+fn trim_lua_space(s: &[u8]) -> &[u8] {
+    let space = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r');
+    let start = s.iter().position(|c| !space(c)).unwrap_or(s.len());
+    let end = s.iter().rposition(|c| !space(c)).map_or(start, |i| i + 1);
+    &s[start..end]
+}
+
 impl<S: AsRef<[u8]>> Constant<S> {
     /// Interprets Numbers, Integers, and Strings as a Number, if possible.
     pub fn to_number(&self) -> Option<f64> {
         match self {
             &Self::Integer(a) => Some(a as f64),
             &Self::Number(a) => Some(a),
-            Self::String(a) => read_float(a.as_ref()),
+            Self::String(a) => read_float(trim_lua_space(a.as_ref())),
             _ => None,
         }
     }
@@ -71,9 +81,10 @@ impl<S: AsRef<[u8]>> Constant<S> {
                 }
             }
             Self::String(a) => {
-                if let Some(i) = read_integer(a.as_ref()) {
+                let a = trim_lua_space(a.as_ref());
+                if let Some(i) = read_integer(a) {
                     Some(i)
-                } else if let Some(n) = read_float(a.as_ref()) {
+                } else if let Some(n) = read_float(a) {
                     if ((n as i64) as f64) == n {
                         Some(n as i64)
                     } else {
