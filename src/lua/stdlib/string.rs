@@ -546,6 +546,79 @@ fn gsub<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, 
 
 fn format<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     let fmt = check_bytes(ctx, &exec, &stack, 0, "format")?;
+    let pending = tostring_arguments(ctx, &fmt, &stack);
+    if pending.is_empty() {
+        return format_now(ctx, exec, stack);
+    }
+    let sequence = FormatTostring { args: (0..stack.len()).map(|i| stack.get(i)).collect(), pending, done: 0 };
+    let function = sequence.next_call(ctx, &mut stack)?;
+    Ok(CallbackReturn::Call { function, then: Some(BoxSequence::new(&ctx, sequence)) })
+}
+
+/// The arguments of `%s` conversions whose value has a `__tostring` metamethod, in order:
+/// LuaJIT's `string.format` calls it for them (`lj_strfmt_obj` through `tostring`).
+fn tostring_arguments<'gc>(ctx: Context<'gc>, fmt: &[u8], stack: &Stack<'gc, '_>) -> Vec<usize> {
+    let Ok(pieces) = sprintf::parse(fmt) else { return Vec::new() };
+    let mut arg = 0usize;
+    let mut pending = Vec::new();
+    for piece in pieces {
+        if let Piece::Spec(spec) = piece {
+            arg += 1;
+            if arg < stack.len() && sprintf::arg_kind(spec.conversion) == ArgKind::String
+                && super::base::has_tostring_meta(ctx, stack.get(arg))
+            {
+                pending.push(arg);
+            }
+        }
+    }
+    pending
+}
+
+/// `string.format` with `%s` arguments that have `__tostring`: each metamethod is called
+/// in turn and its result, shown as plain `tostring` shows it, takes the argument's place;
+/// then the format runs on the converted arguments.
+#[derive(Collect)]
+#[collect(no_drop)]
+struct FormatTostring<'gc> {
+    args: Vec<Value<'gc>>,
+    pending: Vec<usize>,
+    done: usize,
+}
+
+impl<'gc> FormatTostring<'gc> {
+    fn next_call(&self, ctx: Context<'gc>, stack: &mut Stack<'gc, '_>) -> Result<Function<'gc>, Error<'gc>> {
+        let value = self.args[self.pending[self.done]];
+        let metatable = match value {
+            Value::Table(t) => t.metatable(),
+            Value::UserData(u) => u.metatable(),
+            _ => None,
+        };
+        let handler = metatable.map(|mt| mt.get(ctx, piccolo::MetaMethod::ToString)).unwrap_or(Value::Nil);
+        stack.replace(ctx, value);
+        Ok(piccolo::meta_ops::call(ctx, handler)?)
+    }
+}
+
+impl<'gc> Sequence<'gc> for FormatTostring<'gc> {
+    fn poll(&mut self, ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<SequencePoll<'gc>, Error<'gc>> {
+        // LuaJIT shows whatever the metamethod returned, as `tostring` of it would
+        // without a second metamethod call.
+        self.args[self.pending[self.done]] = tostring_plain(ctx, stack.get(0));
+        self.done += 1;
+        if self.done < self.pending.len() {
+            let function = self.next_call(ctx, &mut stack)?;
+            return Ok(SequencePoll::Call { function, is_tail: false });
+        }
+        stack.clear();
+        stack.extend(self.args.iter().copied());
+        format_now(ctx, exec, stack)?;
+        Ok(SequencePoll::Return)
+    }
+}
+
+/// `string.format` once no argument needs a metamethod.
+fn format_now<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+    let fmt = check_bytes(ctx, &exec, &stack, 0, "format")?;
     let pieces = sprintf::parse(&fmt).map_err(|e| error_at(ctx, &exec, &e))?;
     let mut out = Vec::with_capacity(fmt.len() + 16);
     let mut arg = 0usize;
