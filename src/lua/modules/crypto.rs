@@ -404,9 +404,11 @@ impl Key {
         }
     }
 
-    /// The key as DER: SubjectPublicKeyInfo for `private == false`, PKCS#8 otherwise
-    /// (PKCS#1 for `pkcs1` RSA keys, as `tostring(..., "PEM", true)`), with the PEM label
-    /// OpenSSL writes for it.
+    /// The key as DER: SubjectPublicKeyInfo for `private == false`, PKCS#8 otherwise;
+    /// with `pkcs1` a private key in its type's own form, as OpenSSL's `i2d_PrivateKey`
+    /// writes it (PKCS#1 `RSAPrivateKey`, SEC1 `ECPrivateKey` with the curve and the
+    /// public key; Ed25519 stays PKCS#8), and an RSA public key as PKCS#1. With the PEM
+    /// label OpenSSL writes for it.
     pub fn to_der(&self, private: bool, pkcs1: bool) -> Result<(Vec<u8>, &'static str), String> {
         if private && !self.is_private() {
             return Err("can't export private key from a public key".into());
@@ -441,7 +443,13 @@ impl Key {
             }
             "EC" => {
                 let public = asn1::tlv(0xa1, &asn1::bits(&p("public")));
-                let key = asn1::seq(&[&asn1::uint(&[1]), &asn1::tlv(asn1::OCTET_STRING, &p("private")), &public]);
+                let private = asn1::tlv(asn1::OCTET_STRING, &p("private"));
+                if pkcs1 {
+                    // SEC1 (RFC 5915) with the curve's OID, as OpenSSL's i2d_ECPrivateKey.
+                    let params = asn1::tlv(0xa0, &asn1::tlv(asn1::OID, curve_oid));
+                    return Ok((asn1::seq(&[&asn1::uint(&[1]), &private, &params, &public]), "EC PRIVATE KEY"));
+                }
+                let key = asn1::seq(&[&asn1::uint(&[1]), &private, &public]);
                 (asn1::seq(&[&version, &ec_alg(curve_oid), &asn1::tlv(asn1::OCTET_STRING, &key)]), "PRIVATE KEY")
             }
             _ => {
@@ -998,7 +1006,8 @@ fn pkey_export<'gc>(ctx: Context<'gc>, _: Execution<'gc, '_>, mut stack: Stack<'
     let pkcs1 = stack.get(3).to_bool();
     let out = match format.as_slice() {
         b"JWK" => key.to_jwk(private).map(String::into_bytes),
-        b"DER" => key.to_der(private, false).map(|(d, _)| d),
+        // i2d_PrivateKey: the key type's own form (PKCS#1, SEC1), PKCS#8 for Ed25519.
+        b"DER" => key.to_der(private, private).map(|(d, _)| d),
         _ => key.to_der(private, pkcs1).map(|(d, label)| pem_encode(label, &d).into_bytes()),
     };
     match out {

@@ -232,6 +232,9 @@ fn p384_keys_load_from_openssl_pem_and_write_the_same_der() {
         assert_eq!((pem_encode(label, &pkcs8).as_str(), label), (OPENSSL_P384_PKCS8, "PRIVATE KEY"));
         let (spki, label) = key.to_der(false, false).unwrap();
         assert_eq!(pem_encode(label, &spki), OPENSSL_P384_SPKI);
+        // i2d_PrivateKey's SEC1, byte for byte.
+        let (sec1, label) = key.to_der(true, true).unwrap();
+        assert_eq!((pem_encode(label, &sec1).as_str(), label), (OPENSSL_P384_SEC1, "EC PRIVATE KEY"));
         // DER in, as d2i_AutoPrivateKey reads it.
         assert!(load(&pkcs8, "DER", Want::Private).unwrap().is_private());
     }
