@@ -4,7 +4,8 @@
 
 Usage: jwt_tokens.py TESTCERTS_DIR
 TESTCERTS_DIR holds cdbattags/lua-resty-jwt's published test keys (testcerts/:
-privatekey.pem, cert-key.pem, ec_cert-key.pem, ed25519-key.pem). Prints one `name token` line per
+privatekey.pem, cert-key.pem, ec_cert-key.pem, ed25519-key.pem); the ES384 set signs with
+RFC 6979 A.2.6's P-384 key (below). Prints one `name token` line per
 token; "valid" tokens expire in 2100, "expired" ones expired in 2017, "wrongsig" ones
 carry a signature by another key (or secret) over the same header and payload.
 """
