@@ -1,5 +1,6 @@
 //! The signature arithmetic against published vectors: RFC 7515 appendix A (JWS
-//! HS256, RS256, ES256), RFC 6979 A.2.6 (ECDSA P-384), RFC 8037 appendix A (Ed25519),
+//! HS256, RS256, ES256), RFC 6979 A.2.6 and NIST CAVP SigGen (ECDSA P-384), RFC 8037
+//! appendix A (Ed25519),
 //! RFC 4231 (HMAC-SHA-256) and
 //! FIPS 180 examples (the "abc" digests NIST publishes).
 
@@ -249,6 +250,54 @@ fn p384_keys_load_from_openssl_pem_and_write_the_same_der() {
     let rfc: serde_json::Value = serde_json::from_str(&rfc6979_p384_jwk(false)).unwrap();
     assert_eq!(jwk, rfc);
     assert_eq!(public.to_jwk(true).err().unwrap(), "can't export private key from a public key");
+}
+
+/// NIST CAVP FIPS 186-4 ECDSA `SigGen.txt`, section [P-384,SHA-384], its first three
+/// records: `(d, Qx, Qy, SHA-384(Msg), R, S)` (the digests as p384's test vectors list
+/// them); the first record's `Msg` in full.
+const CAVP_P384_SHA384: [(&str, &str, &str, &str, &str, &str); 3] = [
+    ("201b432d8df14324182d6261db3e4b3f46a8284482d52e370da41e6cbdf45ec2952f5db7ccbce3bc29449f4fb080ac97",
+     "c2b47944fb5de342d03285880177ca5f7d0f2fcad7678cce4229d6e1932fcac11bfc3c3e97d942a3c56bf34123013dbf",
+     "37257906a8223866eda0743c519616a76a758ae58aee81c5fd35fbf3a855b7754a36d4a0672df95d6c44a81cf7620c2d",
+     "31a452d6164d904bb5724c878280231eae705c29ce9d4bc7d58e020e1085f17eebcc1a38f0ed0bf2b344d81fbd896825",
+     "50835a9251bad008106177ef004b091a1e4235cd0da84fff54542b0ed755c1d6f251609d14ecf18f9e1ddfe69b946e32",
+     "0475f3d30c6463b646e8d3bf2455830314611cbde404be518b14464fdb195fdcc92eb222e61f426a4a592c00a6a89721"),
+    ("23d9f4ea6d87b7d6163d64256e3449255db14786401a51daa7847161bf56d494325ad2ac8ba928394e01061d882c3528",
+     "5d42d6301c54a438f65970bae2a098cbc567e98840006e356221966c86d82e8eca515bca850eaa3cd41f175f03a0cbfd",
+     "4aef5a0ceece95d382bd70ab5ce1cb77408bae42b51a08816d5e5e1d3da8c18fcc95564a752730b0aabea983ccea4e2e",
+     "a92784916a40feaebfeab16ea28c0c65e45c5e81eb634052944865708072e20110bd669a9838d7e722e94ac75245cdd3",
+     "fb318f4cb1276282bb43f733a7fb7c567ce94f4d02924fc758635ab2d1107108bf159b85db080cdc3b30fbb5400016f3",
+     "588e3d7af5da03eae255ecb1813100d95edc243476b724b22db8e85377660d7645ddc1c2c2ee4eaea8b683dbe22f86ca"),
+    ("b5f670e98d8befc46f6f51fb2997069550c2a52ebfb4e5e25dd905352d9ef89eed5c2ecd16521853aadb1b52b8c42ae6",
+     "44ffb2a3a95e12d87c72b5ea0a8a7cb89f56b3bd46342b2303608d7216301c21b5d2921d80b6628dc512ccb84e2fc278",
+     "e4c1002f1828abaec768cadcb7cf42fbf93b1709ccae6df5b134c41fae2b9a188bfbe1eccff0bd348517d7227f2071a6",
+     "b2acf6b4ae1ba9985c1e657313d59157939c21868302f6f5c5dbf037867035ae7c2009bad9fce472579923f7b4b87795",
+     "b11db592e4ebc75b6472b879b1d8ce57452c615aef20f67a280f8bca9b11a30ad4ac9d69541258c7dd5d0b4ab8dd7d49",
+     "4eb51db8004e46d438359abf060a9444616cb46b4f99c9a05b53ba6df02e914c9c0b6cc3a9791d804d2e4c0984dab1cc"),
+];
+const CAVP_P384_MSG1: &str = "6b45d88037392e1371d9fd1cd174e9c1838d11c3d6133dc17e65fa0c485dcca9f52d41b60161246039e42ec784d49400bffdb51459f5de654091301a09378f93464d52118b48d44b30d781eb1dbed09da11fb4c818dbd442d161aba4b9edc79f05e4b7e401651395b53bd8b5bd3f2aaa6a00877fa9b45cadb8e648550b4c6cbe";
+
+#[test]
+fn nist_cavp_p384_sha384_keys_and_signatures() {
+    for (i, (d, qx, qy, m, r, s)) in CAVP_P384_SHA384.iter().enumerate() {
+        // Q = dG, through the private key's public half.
+        let key = Curve::P384.private_key(&unhex(d)).unwrap();
+        let params: std::collections::BTreeMap<_, _> = key.parameters().into_iter().collect();
+        assert_eq!((hex(&params["x"]), hex(&params["y"])), (qx.to_string(), qy.to_string()), "record {i}");
+        let public = Curve::P384.public_key(&unhex(&format!("04{qx}{qy}"))).unwrap();
+        let der = ecdsa_raw2der(&unhex(&format!("{r}{s}")), 48).unwrap();
+        let Key::P384Public(k) = &public else { panic!("not a P-384 key") };
+        assert!(ec_verify(k, &unhex(m), &der), "record {i}");
+        let mut other = unhex(m);
+        other[0] ^= 1;
+        assert!(!ec_verify(k, &other, &der), "record {i}");
+    }
+    // The first record through the message, as pkey:verify hashes it.
+    assert_eq!(hex(&Md::Sha384.digest(&unhex(CAVP_P384_MSG1))), CAVP_P384_SHA384[0].3);
+    let (_, qx, qy, _, r, s) = CAVP_P384_SHA384[0];
+    let public = Curve::P384.public_key(&unhex(&format!("04{qx}{qy}"))).unwrap();
+    let der = ecdsa_raw2der(&unhex(&format!("{r}{s}")), 48).unwrap();
+    assert!(public.verify(&der, &unhex(CAVP_P384_MSG1), Some(Md::Sha384), PKCS1_PADDING));
 }
 
 #[test]
