@@ -9,7 +9,7 @@
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 out=$(mktemp -d)
-python3 "$here/extract.py" "$here/../../../src/lua/modules/jwt_tests.rs" "$out"
+python3 "$here/extract.py" "$here/../../src/lua/modules/jwt_tests.rs" "$out"
 status=0
 for f in "$out"/*.lua; do
   n=$(basename "$f" .lua)

@@ -16,10 +16,12 @@ pub const OID: u8 = 0x06;
 pub const UTC_TIME: u8 = 0x17;
 pub const GENERALIZED_TIME: u8 = 0x18;
 
-/// OIDs' DER contents: rsaEncryption, id-ecPublicKey, prime256v1, Ed25519.
+/// OIDs' DER contents: rsaEncryption, id-ecPublicKey, prime256v1 (1.2.840.10045.3.1.7),
+/// secp384r1 (1.3.132.0.34, RFC 5480 2.1.1.1), Ed25519.
 pub const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 pub const OID_EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 pub const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+pub const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
 pub const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
 
 /// One TLV at the start of `input`: `(tag, contents, rest)`. Definite lengths up to

@@ -1,15 +1,15 @@
 //! The arithmetic behind `resty.openssl.{digest,hmac,pkey,x509}`, `resty.evp`,
 //! `resty.hmac` and `resty.jwt` (their Lua layers are `src/lua/modules/resty_*.lua`),
 //! where the originals call OpenSSL through LuaJIT's FFI: RustCrypto's `sha1`/`sha2`/
-//! `md-5`/`hmac`, `rsa` (PKCS#1 v1.5 and PSS), `p256` (ECDSA), `ed25519-dalek`
-//! (EdDSA), with keys and certificates read from PEM, DER (`asn1.rs`) and JWK.
+//! `md-5`/`hmac`, `rsa` (PKCS#1 v1.5 and PSS), `p256` and `p384` (ECDSA, through the
+//! generic `ecdsa`), `ed25519-dalek` (EdDSA), with keys and certificates read from PEM,
+//! DER (`asn1.rs`) and JWK.
 //!
 //! Nothing here runs unless a chunk requires one of those modules: the functions are
 //! entries of the native table a Lua module receives ([`super::native::natives`]).
 //!
-//! EC keys are P-256 only: `p384` alone would add about 100 KB to the module (its
-//! field arithmetic is generated straight-line code), past the size budget; P-384 and
-//! P-521 keys do not load ("unsupported", BENCHMARKS.md).
+//! EC keys are P-256 and P-384 ([`Curve`]); P-521 keys do not load ("unsupported"):
+//! `p521` would cost module size the 2 MiB budget has no room for (BENCHMARKS.md).
 //!
 //! Errors are values (`nil, message`); messages follow lua-resty-openssl's words where
 //! it has its own (`pkey.new:load_key: ...`, `pkey:verify failed`) and OpenSSL's reason
@@ -24,6 +24,8 @@ use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _, Signer as _,
 use rsa::traits::{PrivateKeyParts as _, PublicKeyParts as _};
 use rsa::BigUint;
 
+use ecdsa::elliptic_curve as ec;
+
 use super::asn1;
 use super::function;
 
@@ -36,6 +38,8 @@ pub enum Key {
     RsaPrivate(Box<rsa::RsaPrivateKey>),
     P256Public(p256::PublicKey),
     P256Private(p256::SecretKey),
+    P384Public(p384::PublicKey),
+    P384Private(p384::SecretKey),
     Ed25519Public(ed25519_dalek::VerifyingKey),
     Ed25519Private(ed25519_dalek::SigningKey),
 }
@@ -192,9 +196,8 @@ fn rsa_private(der: &[u8]) -> Option<Key> {
 /// or, without one, by the scalar's length.
 fn ec_private(d: &[u8], curve: Option<&[u8]>) -> Option<Key> {
     match curve {
-        Some(asn1::OID_P256) => p256::SecretKey::from_slice(d).ok().map(Key::P256Private),
-        None if d.len() == 32 => p256::SecretKey::from_slice(d).ok().map(Key::P256Private),
-        _ => None,
+        Some(oid) => Curve::by_oid(oid)?.private_key(d),
+        None => Curve::by_size(d.len())?.private_key(d),
     }
 }
 
@@ -203,10 +206,7 @@ fn from_spki(der: &[u8]) -> Option<Key> {
     let (oid, params, key) = asn1::spki(der)?;
     match oid {
         asn1::OID_RSA => rsa_public(key),
-        asn1::OID_EC => match asn1::expect(params, asn1::OID)?.0 {
-            asn1::OID_P256 => p256::PublicKey::from_sec1_bytes(key).ok().map(Key::P256Public),
-            _ => None,
-        },
+        asn1::OID_EC => Curve::by_oid(asn1::expect(params, asn1::OID)?.0)?.public_key(key),
         asn1::OID_ED25519 => ed25519_dalek::VerifyingKey::from_bytes(key.try_into().ok()?).ok().map(Key::Ed25519Public),
         _ => None,
     }
@@ -255,7 +255,7 @@ fn b64url(field: &serde_json::Value) -> Option<Vec<u8>> {
 }
 
 /// A key from a JWK (RFC 7517/7518/8037): `kty` `RSA` (`n`, `e`, private `d`, `p`, `q`),
-/// `EC` (`crv` `P-256`, `x`, `y`, private `d`), `OKP` (`crv` `Ed25519`, `x`,
+/// `EC` (`crv` `P-256` or `P-384`, `x`, `y`, private `d`), `OKP` (`crv` `Ed25519`, `x`,
 /// private `d`). Errors as lua-resty-openssl's `jwk.lua` words them.
 pub fn from_jwk(text: &[u8], want: Want) -> Result<Key, String> {
     let jwk: serde_json::Value = serde_json::from_slice(text).map_err(|_| "jwk:load_jwk: error decoding JSON from JWK".to_string())?;
@@ -292,10 +292,10 @@ pub fn from_jwk(text: &[u8], want: Want) -> Result<Key, String> {
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
             let bad = || "jwk:load_jwk: invalid EC key".to_string();
-            match (crv, d) {
-                ("P-256", None) => p256::PublicKey::from_sec1_bytes(&point).map(Key::P256Public).map_err(|_| bad()),
-                ("P-256", Some(d)) => p256::SecretKey::from_slice(&d).map(Key::P256Private).map_err(|_| bad()),
-                _ => Err(format!("jwk:load_jwk: unknown curve \"{crv}\"")),
+            let curve = Curve::by_jwk_name(crv).ok_or_else(|| format!("jwk:load_jwk: unknown curve \"{crv}\""))?;
+            match d {
+                None => curve.public_key(&point).ok_or_else(bad),
+                Some(d) => curve.private_key(&d).ok_or_else(bad),
             }
         }
         "OKP" => {
@@ -354,13 +354,13 @@ impl Key {
     pub fn type_id(&self) -> (i64, &'static str, &'static str) {
         match self {
             Key::RsaPublic(_) | Key::RsaPrivate(_) => (6, "rsaEncryption", "RSA"),
-            Key::P256Public(_) | Key::P256Private(_) => (408, "id-ecPublicKey", "EC"),
+            Key::P256Public(_) | Key::P256Private(_) | Key::P384Public(_) | Key::P384Private(_) => (408, "id-ecPublicKey", "EC"),
             Key::Ed25519Public(_) | Key::Ed25519Private(_) => (1087, "ED25519", "ED25519"),
         }
     }
 
     pub fn is_private(&self) -> bool {
-        matches!(self, Key::RsaPrivate(_) | Key::P256Private(_) | Key::Ed25519Private(_))
+        matches!(self, Key::RsaPrivate(_) | Key::P256Private(_) | Key::P384Private(_) | Key::Ed25519Private(_))
     }
 
     /// Key size in bits (OpenSSL's `EVP_PKEY_bits`).
@@ -368,15 +368,25 @@ impl Key {
         match self {
             Key::RsaPublic(k) => k.n().bits(),
             Key::RsaPrivate(k) => k.n().bits(),
-            Key::P256Public(_) | Key::P256Private(_) => 256,
             Key::Ed25519Public(_) | Key::Ed25519Private(_) => 253,
+            _ => self.ec_curve().map_or(0, |c| c.size() * 8),
         }
     }
 
-    /// The EC curve's short name, NID and byte size (OpenSSL `prime256v1`, NID 415).
+    /// The EC curve's short name, NID and byte size, as OpenSSL names them
+    /// (`prime256v1` NID 415, 32; `secp384r1` NID 715, 48).
     pub fn curve(&self) -> Option<(&'static str, i64, usize)> {
+        self.ec_curve().map(|c| {
+            let (name, nid) = c.openssl_name();
+            (name, nid, c.size())
+        })
+    }
+
+    /// The curve of an EC key.
+    pub fn ec_curve(&self) -> Option<Curve> {
         match self {
-            Key::P256Public(_) | Key::P256Private(_) => Some(("prime256v1", 415, 32)),
+            Key::P256Public(_) | Key::P256Private(_) => Some(Curve::P256),
+            Key::P384Public(_) | Key::P384Private(_) => Some(Curve::P384),
             _ => None,
         }
     }
@@ -385,16 +395,20 @@ impl Key {
         match self {
             Key::RsaPrivate(k) => Key::RsaPublic(k.to_public_key()),
             Key::P256Private(k) => Key::P256Public(k.public_key()),
+            Key::P384Private(k) => Key::P384Public(k.public_key()),
             Key::Ed25519Private(k) => Key::Ed25519Public(k.verifying_key()),
             Key::RsaPublic(k) => Key::RsaPublic(k.clone()),
             Key::P256Public(k) => Key::P256Public(*k),
+            Key::P384Public(k) => Key::P384Public(*k),
             Key::Ed25519Public(k) => Key::Ed25519Public(*k),
         }
     }
 
-    /// The key as DER: SubjectPublicKeyInfo for `private == false`, PKCS#8 otherwise
-    /// (PKCS#1 for `pkcs1` RSA keys, as `tostring(..., "PEM", true)`), with the PEM label
-    /// OpenSSL writes for it.
+    /// The key as DER: SubjectPublicKeyInfo for `private == false`, PKCS#8 otherwise;
+    /// with `pkcs1` a private key in its type's own form, as OpenSSL's `i2d_PrivateKey`
+    /// writes it (PKCS#1 `RSAPrivateKey`, SEC1 `ECPrivateKey` with the curve and the
+    /// public key; Ed25519 stays PKCS#8), and an RSA public key as PKCS#1. With the PEM
+    /// label OpenSSL writes for it.
     pub fn to_der(&self, private: bool, pkcs1: bool) -> Result<(Vec<u8>, &'static str), String> {
         if private && !self.is_private() {
             return Err("can't export private key from a public key".into());
@@ -403,7 +417,7 @@ impl Key {
         let p = |n: &str| params.get(n).cloned().unwrap_or_default();
         let rsa_alg = asn1::algorithm(asn1::OID_RSA, Some(&[asn1::NULL, 0]));
         let ec_alg = |oid: &[u8]| asn1::algorithm(asn1::OID_EC, Some(&asn1::tlv(asn1::OID, oid)));
-        let curve_oid = asn1::OID_P256;
+        let curve_oid = self.ec_curve().map_or(asn1::OID_P256, Curve::oid);
         let kind = self.type_id().2;
         if !private {
             let pkcs1_pub = asn1::seq(&[&asn1::uint(&p("n")), &asn1::uint(&p("e"))]);
@@ -429,7 +443,13 @@ impl Key {
             }
             "EC" => {
                 let public = asn1::tlv(0xa1, &asn1::bits(&p("public")));
-                let key = asn1::seq(&[&asn1::uint(&[1]), &asn1::tlv(asn1::OCTET_STRING, &p("private")), &public]);
+                let private = asn1::tlv(asn1::OCTET_STRING, &p("private"));
+                if pkcs1 {
+                    // SEC1 (RFC 5915) with the curve's OID, as OpenSSL's i2d_ECPrivateKey.
+                    let params = asn1::tlv(0xa0, &asn1::tlv(asn1::OID, curve_oid));
+                    return Ok((asn1::seq(&[&asn1::uint(&[1]), &private, &params, &public]), "EC PRIVATE KEY"));
+                }
+                let key = asn1::seq(&[&asn1::uint(&[1]), &private, &public]);
                 (asn1::seq(&[&version, &ec_alg(curve_oid), &asn1::tlv(asn1::OCTET_STRING, &key)]), "PRIVATE KEY")
             }
             _ => {
@@ -467,10 +487,12 @@ impl Key {
                     out.push(("iqmp", qi.to_bytes_be()));
                 }
             }
-            Key::P256Public(_) | Key::P256Private(_) => {
+            Key::P256Public(_) | Key::P256Private(_) | Key::P384Public(_) | Key::P384Private(_) => {
                 let (point, private) = match self {
-                    Key::P256Public(k) => (p256::EncodedPoint::from(k).as_bytes().to_vec(), None),
-                    Key::P256Private(k) => (p256::EncodedPoint::from(k.public_key()).as_bytes().to_vec(), Some(k.to_bytes().to_vec())),
+                    Key::P256Public(k) => (ec_point(k), None),
+                    Key::P256Private(k) => (ec_point(&k.public_key()), Some(k.to_bytes().to_vec())),
+                    Key::P384Public(k) => (ec_point(k), None),
+                    Key::P384Private(k) => (ec_point(&k.public_key()), Some(k.to_bytes().to_vec())),
                     _ => (Vec::new(), None),
                 };
                 let size = (point.len() - 1) / 2;
@@ -514,7 +536,7 @@ impl Key {
             }
             "EC" => {
                 m.insert("kty".into(), "EC".into());
-                m.insert("crv".into(), "P-256".into());
+                m.insert("crv".into(), self.ec_curve().map_or("P-256", Curve::jwk_name).into());
                 m.insert("x".into(), p("x").into());
                 m.insert("y".into(), p("y").into());
                 if private {
@@ -562,13 +584,8 @@ impl Key {
                 };
                 sig.map_err(|e| format!("pkey:sign: {e}"))
             }
-            Key::P256Private(k) => {
-                let hash = md_needed()?.digest(data);
-                let sk = p256::ecdsa::SigningKey::from(k);
-                use p256::ecdsa::signature::hazmat::PrehashSigner as _;
-                let sig: p256::ecdsa::Signature = sk.sign_prehash(&hash).map_err(|e| format!("pkey:sign: {e}"))?;
-                Ok(asn1::ecdsa_raw2der(&sig.to_bytes()))
-            }
+            Key::P256Private(k) => ec_sign(k, &md_needed()?.digest(data)),
+            Key::P384Private(k) => ec_sign(k, &md_needed()?.digest(data)),
             Key::Ed25519Private(k) => Ok(k.sign(data).to_bytes().to_vec()),
             _ => Err("pkey:sign: missing private key".into()),
         }
@@ -600,12 +617,8 @@ impl Key {
                     Md::Md5 => false,
                 }
             }
-            Key::P256Public(k) => {
-                let Some(md) = md else { return false };
-                let Some(Ok(s)) = asn1::ecdsa_der2raw(sig, 32).map(|raw| p256::ecdsa::Signature::from_slice(&raw)) else { return false };
-                use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
-                p256::ecdsa::VerifyingKey::from(k).verify_prehash(&md.digest(data), &s).is_ok()
-            }
+            Key::P256Public(k) => md.is_some_and(|md| ec_verify(&k, &md.digest(data), sig)),
+            Key::P384Public(k) => md.is_some_and(|md| ec_verify(&k, &md.digest(data), sig)),
             Key::Ed25519Public(k) => {
                 let Ok(s) = ed25519_dalek::Signature::from_slice(sig) else { return false };
                 k.verify_strict(data, &s).is_ok()
@@ -613,6 +626,131 @@ impl Key {
             _ => false,
         }
     }
+}
+
+/// An EC curve supported here, with the names and numbers OpenSSL, X.509 and JWK give it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Curve {
+    /// NIST P-256 (`prime256v1`, `secp256r1`): 32-byte scalars and coordinates.
+    P256,
+    /// NIST P-384 (`secp384r1`): 48-byte scalars and coordinates.
+    P384,
+}
+
+impl Curve {
+    /// The curve of a named-curve OID's DER contents (RFC 5480 2.1.1.1).
+    pub fn by_oid(oid: &[u8]) -> Option<Curve> {
+        match oid {
+            asn1::OID_P256 => Some(Curve::P256),
+            asn1::OID_P384 => Some(Curve::P384),
+            _ => None,
+        }
+    }
+
+    /// The curve of a JWK `crv` (RFC 7518 6.2.1.1: `P-256`, `P-384`; `P-521` is not here).
+    pub fn by_jwk_name(name: &str) -> Option<Curve> {
+        match name {
+            "P-256" => Some(Curve::P256),
+            "P-384" => Some(Curve::P384),
+            _ => None,
+        }
+    }
+
+    /// The curve whose scalars are `len` bytes (an `ECPrivateKey` without parameters).
+    pub fn by_size(len: usize) -> Option<Curve> {
+        match len {
+            32 => Some(Curve::P256),
+            48 => Some(Curve::P384),
+            _ => None,
+        }
+    }
+
+    /// Bytes of a scalar or coordinate (the order's length: half a raw signature).
+    pub fn size(self) -> usize {
+        match self {
+            Curve::P256 => 32,
+            Curve::P384 => 48,
+        }
+    }
+
+    /// The named-curve OID's DER contents.
+    pub fn oid(self) -> &'static [u8] {
+        match self {
+            Curve::P256 => asn1::OID_P256,
+            Curve::P384 => asn1::OID_P384,
+        }
+    }
+
+    /// The JWK `crv` name.
+    pub fn jwk_name(self) -> &'static str {
+        match self {
+            Curve::P256 => "P-256",
+            Curve::P384 => "P-384",
+        }
+    }
+
+    /// OpenSSL's short name and NID (`obj_mac.h`: `prime256v1` 415, `secp384r1` 715).
+    pub fn openssl_name(self) -> (&'static str, i64) {
+        match self {
+            Curve::P256 => ("prime256v1", 415),
+            Curve::P384 => ("secp384r1", 715),
+        }
+    }
+
+    /// A public key from a SEC1 point (uncompressed or compressed), if it is on the curve.
+    pub fn public_key(self, point: &[u8]) -> Option<Key> {
+        match self {
+            Curve::P256 => p256::PublicKey::from_sec1_bytes(point).ok().map(Key::P256Public),
+            Curve::P384 => p384::PublicKey::from_sec1_bytes(point).ok().map(Key::P384Public),
+        }
+    }
+
+    /// A private key from its big-endian scalar, if it is in `[1, n - 1]`.
+    pub fn private_key(self, d: &[u8]) -> Option<Key> {
+        match self {
+            Curve::P256 => p256::SecretKey::from_slice(d).ok().map(Key::P256Private),
+            Curve::P384 => p384::SecretKey::from_slice(d).ok().map(Key::P384Private),
+        }
+    }
+}
+
+/// The uncompressed SEC1 encoding of a public point (`04 || x || y`).
+fn ec_point<C>(k: &ec::PublicKey<C>) -> Vec<u8>
+where
+    C: ec::CurveArithmetic,
+    ec::AffinePoint<C>: ec::sec1::FromEncodedPoint<C> + ec::sec1::ToEncodedPoint<C>,
+    ec::FieldBytesSize<C>: ec::sec1::ModulusSize,
+{
+    use ec::sec1::ToEncodedPoint as _;
+    k.to_encoded_point(false).as_bytes().to_vec()
+}
+
+/// ECDSA over a digest already computed (`hash`, truncated to the order's length as
+/// FIPS 186-4 says), with RFC 6979's deterministic nonce (HMAC with the curve's own
+/// digest: SHA-256 for P-256, SHA-384 for P-384); the signature as DER.
+fn ec_sign<C>(k: &ec::SecretKey<C>, hash: &[u8]) -> Result<Vec<u8>, String>
+where
+    C: ecdsa::PrimeCurve + ec::CurveArithmetic + ecdsa::hazmat::DigestPrimitive,
+    ec::Scalar<C>: ec::ops::Invert<Output = ec::subtle::CtOption<ec::Scalar<C>>> + ecdsa::hazmat::SignPrimitive<C>,
+    ecdsa::SignatureSize<C>: ec::generic_array::ArrayLength<u8>,
+{
+    use ecdsa::signature::hazmat::PrehashSigner as _;
+    let sig: ecdsa::Signature<C> = ecdsa::SigningKey::from(k).sign_prehash(hash).map_err(|e| format!("pkey:sign: {e}"))?;
+    Ok(asn1::ecdsa_raw2der(&sig.to_bytes()))
+}
+
+/// Whether the DER ECDSA signature `sig` signs the digest `hash` under `k`.
+fn ec_verify<C>(k: &ec::PublicKey<C>, hash: &[u8], sig: &[u8]) -> bool
+where
+    C: ecdsa::PrimeCurve + ec::CurveArithmetic,
+    ec::AffinePoint<C>: ecdsa::hazmat::VerifyPrimitive<C>,
+    ecdsa::SignatureSize<C>: ec::generic_array::ArrayLength<u8>,
+{
+    use ecdsa::signature::hazmat::PrehashVerifier as _;
+    use ec::generic_array::typenum::Unsigned as _;
+    let size = <C as ec::Curve>::FieldBytesSize::USIZE;
+    let Some(Ok(s)) = asn1::ecdsa_der2raw(sig, size).map(|raw| ecdsa::Signature::<C>::from_slice(&raw)) else { return false };
+    ecdsa::VerifyingKey::from(k).verify_prehash(hash, &s).is_ok()
 }
 
 /// An ECDSA signature from DER to raw `r || s`, each `size` bytes (lua-resty-openssl's
@@ -868,7 +1006,8 @@ fn pkey_export<'gc>(ctx: Context<'gc>, _: Execution<'gc, '_>, mut stack: Stack<'
     let pkcs1 = stack.get(3).to_bool();
     let out = match format.as_slice() {
         b"JWK" => key.to_jwk(private).map(String::into_bytes),
-        b"DER" => key.to_der(private, false).map(|(d, _)| d),
+        // i2d_PrivateKey: the key type's own form (PKCS#1, SEC1), PKCS#8 for Ed25519.
+        b"DER" => key.to_der(private, private).map(|(d, _)| d),
         _ => key.to_der(private, pkcs1).map(|(d, label)| pem_encode(label, &d).into_bytes()),
     };
     match out {

@@ -1,6 +1,6 @@
 //! resty.jwt, resty.jwt-validators, resty.evp, resty.hmac and resty.openssl.* through
-//! `require`, with expectations from published vectors (RFC 7515 appendix A, RFC 8037
-//! appendix A, RFC 4231) and from the originals' own test suites
+//! `require`, with expectations from published vectors (RFC 7515 appendix A, RFC 6979
+//! A.2.6, RFC 8037 appendix A, RFC 4231) and from the originals' own test suites
 //! (cdbattags/lua-resty-jwt `t/*.t`, jkeys089/lua-resty-hmac's README), named per test.
 
 use super::{host, run_on};
@@ -183,6 +183,105 @@ fn rfc7515_a2_rs256_a3_es256_and_rfc8037_ed25519_through_pkey() {
             "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg",
             // The payload is not JSON: it stays a string (jwt.lua parse_jwt, RFC 7515).
             "true everything is awesome~ :p Example of Ed25519 signing",
+        ]
+    );
+}
+
+/// RFC 6979 A.2.6's P-384 key as OpenSSL 3.0.22 writes it (Python's `cryptography` on
+/// OpenSSL: `derive_private_key(x, SECP384R1())`): SEC1 private key and SPKI public key.
+const P384_SEC1_PEM: &str = "-----BEGIN EC PRIVATE KEY-----
+MIGkAgEBBDBrnT2tLhuMHAWxmHW2ZZ9N4jw7Znvyl7qapHdAeHE32JbVck5McKgl
++HLJ6mDS7fWgBwYFK4EEACKhZANiAATsOk5BW04ZpFaGGAKfQn+l2pqLxK6S4C4G
+quUoazAMZN748OqQVYZgZKJUUVSAvBOAFdm3LX1XJE6o75rAxiGJZwilk2f537n1
+TKhLPxydsSiLIxw64NT+c0T9JTMmRyA=
+-----END EC PRIVATE KEY-----
+";
+const P384_SPKI_PEM: &str = "-----BEGIN PUBLIC KEY-----
+MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAE7DpOQVtOGaRWhhgCn0J/pdqai8SukuAu
+BqrlKGswDGTe+PDqkFWGYGSiVFFUgLwTgBXZty19VyROqO+awMYhiWcIpZNn+d+5
+9UyoSz8cnbEoiyMcOuDU/nNE/SUzJkcg
+-----END PUBLIC KEY-----
+";
+
+/// An ES384 token signed with that key by Python's `cryptography` (OpenSSL,
+/// tests/snippets/tools/jwt_tokens.py: `es384_valid`, expires in 2100).
+const ES384_TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJFUzM4NCJ9.eyJpc3MiOiJ0ZXN0Iiwic3ViIjoiZGF2ZSIsImV4cCI6NDEwMjQ0NDgwMH0.u67RXVG48syDmsHY1ekH6PpTSob7Pwhn0PI-M8gzU0Vj_S9uL8QZrqXHqUeeYOLilyDFsVKohhpEJYfgcPOz1_l30YtHgCol-FjI-eu0vb37Wy7AsWqTkwT1m8jiag98";
+
+#[test]
+fn rfc6979_a26_p384_es384_through_pkey_jwt_and_evp() {
+    // RFC 6979 A.2.6: the key's public point Ux and the SHA-384 signature of "sample";
+    // OpenSSL's SPKI of the key; an ES384 token OpenSSL signed. Signatures made here are
+    // checked by verifying them (OpenSSL's nonces are random, so are not compared).
+    let out = logs(&format!(
+        r#"local pkey = require "resty.openssl.pkey"
+           local jwt = require "resty.jwt"
+           local evp = require "resty.evp"
+           local function unhex(h) return (h:gsub("..", function(c) return string.char(tonumber(c, 16)) end)) end
+           local sec1 = [[{P384_SEC1_PEM}]]
+           local spki = [[{P384_SPKI_PEM}]]
+           local k = assert(pkey.new(sec1))
+           local p = k:get_parameters()
+           kong.log.info(k:get_key_type().sn, " ", tostring(k:is_private()), " ", k:get_size(), " ", p.group, " ", p.x:to_hex())
+           kong.log.info(tostring(k:tostring("public", "PEM") == spki), " ", tostring(k:tostring() == spki), " ", #k:tostring("private", "DER"), " ", #k:tostring("public", "DER"), " ", k:tostring("private", "PEM"):match("BEGIN ([A-Z ]+)-"))
+           kong.log.info(tostring(pkey.new(k:tostring("private", "DER"), {{ format = "DER" }}):is_private()), " ", tostring(pkey.new(k:tostring("private", "PEM")):tostring("private", "DER") == k:tostring("private", "DER")))
+           local pub = assert(pkey.new(spki, {{ format = "PEM", type = "pu" }}))
+           kong.log.info(pub:tostring("public", "JWK"):match('"crv":"([^"]+)"'), " ", #pub:tostring(nil, "JWK"):match('"x":"([^"]+)"'), " ", tostring(pub:is_private()), " ", select(2, pub:tostring("JWK")))
+           local raw = unhex("94EDBB92A5ECB8AAD4736E56C691916B3F88140666CE9FA73D64C4EA95AD133C81A648152E44ACF96E36DD1E80FABE46"
+             .. "99EF4AEB15F178CEA1FE40DB2603138F130E740A19624526203B6351D0A3A94FA329C145786E679E7B82C71A38628AC8")
+           kong.log.info(tostring(pub:verify(raw, "sample", "sha384", nil, {{ ecdsa_use_raw = true }})))
+           kong.log.info(tostring(select(2, pub:verify(raw, "sample!", "sha384", nil, {{ ecdsa_use_raw = true }}))))
+           kong.log.info(tostring(select(2, pub:verify(raw:sub(1, 64), "sample", "sha384", nil, {{ ecdsa_use_raw = true }}))))
+           local jwk = assert(pkey.new(pub:tostring("public", "JWK"), {{ format = "JWK" }}))
+           local sig = assert(k:sign("hello", "sha384", nil, {{ ecdsa_use_raw = true }}))
+           kong.log.info(#sig, " ", tostring(jwk:verify(sig, "hello", "sha384", nil, {{ ecdsa_use_raw = true }})))
+           local der = assert(k:sign("hello", "sha384"))
+           kong.log.info(tostring(pub:verify(der, "hello", "sha384")), " ", tostring(#der >= 102 and #der <= 104))
+           local o = jwt:verify(spki, "{ES384_TOKEN}")
+           kong.log.info(tostring(o.verified), "|", o.reason, "|", o.payload.sub, "|", o.header.alg)
+           local token = jwt:sign(sec1, {{ header = {{ typ = "JWT", alg = "ES384" }}, payload = {{ iss = "test" }} }})
+           kong.log.info(#jwt:jwt_decode(token:match("[^.]+$"), false))
+           o = jwt:verify(spki, token)
+           kong.log.info(tostring(o.verified), "|", o.reason, "|", o.payload.iss)
+           o = jwt:verify(spki, token:sub(1, -43))
+           kong.log.info(tostring(o.verified), "|", o.reason)
+           local signer = assert(evp.ECSigner:new(sec1))
+           kong.log.info(#signer:get_raw_sig(signer:sign("msg", "SHA384")))
+           local verifier = assert(evp.ECVerifier:new(assert(evp.PublicKey:new(spki))))
+           kong.log.info(tostring(verifier:verify("sample", raw, "SHA384")))
+           kong.log.info(tostring(select(2, verifier:verify("sample", raw:sub(1, 64), "SHA384"))))
+           kong.log.info(tostring(select(2, verifier:verify("other", raw, "SHA384"))))"#
+    ));
+    assert_eq!(
+        out,
+        [
+            // OpenSSL: EVP_PKEY_get_size is ECDSA_size, 104 for P-384; secp384r1 is NID
+            // 715; BN_bn2hex of RFC 6979's Ux.
+            "id-ecPublicKey true 104 715 EC3A4E415B4E19A4568618029F427FA5DA9A8BC4AE92E02E06AAE5286B300C64DEF8F0EA9055866064A254515480BC13",
+            // OpenSSL writes the same SPKI (tostring() is the public key, pkey.lua
+            // pub_or_priv_is_pri); private DER is i2d_PrivateKey's SEC1 (167 bytes, as
+            // the SEC1 PEM above), private PEM is PKCS#8; SPKI DER 120 bytes.
+            "true true 167 120 PRIVATE KEY",
+            "true true",
+            // 48 bytes of x are 64 base64url characters; "JWK" as the first argument is
+            // pub_or_priv_is_pri's error.
+            "P-384 64 false pkey:tostring: can only export private or public key, not JWK",
+            "true",
+            // lua-resty-openssl pkey:verify: no OpenSSL error queued for ECDSA.
+            "pkey:verify failed",
+            // auxiliary/ecdsa.lua sig_raw2der, wrapped by pkey:verify.
+            "pkey:sign: ecdsa.sig_raw2der: invalid signature length, expect 96 but got 64",
+            "96 true",
+            "true true",
+            "true|everything is awesome~ :p|dave|ES384",
+            // 2 x 48 bytes (evp.lua ECSigner.get_raw_sig pads to the order's size).
+            "96",
+            "true|everything is awesome~ :p|test",
+            // evp.lua ECVerifier.get_der_sig.
+            "false|signature length != 2 * order length",
+            "96",
+            "true",
+            "signature length != 2 * order length",
+            "Verification failed",
         ]
     );
 }

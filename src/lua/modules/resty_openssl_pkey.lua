@@ -178,19 +178,20 @@ function _M:verify(signature, digest, md_alg, padding, opts)
   return pkey_verify(self.ctx, signature, data, md, padding)
 end
 
-function _M:tostring(is_priv_or_fmt, fmt, is_pkcs1)
+-- lua-resty-openssl 1.9.0 pkey.lua: pub_or_priv is 'private'/'PrivateKey', or
+-- nil/'public'/'PublicKey'; fmt 'JWK', 'DER' (a private key as i2d_PrivateKey writes
+-- it: PKCS#1 for RSA, SEC1 for EC, PKCS#8 for Ed25519), anything else PEM.
+function _M:tostring(pub_or_priv, fmt, is_pkcs1)
   local is_priv
-  if is_priv_or_fmt == 'private' or is_priv_or_fmt == 'PrivateKey' then
+  if pub_or_priv == 'private' or pub_or_priv == 'PrivateKey' then
     is_priv = true
-  elseif is_priv_or_fmt == 'public' or is_priv_or_fmt == 'PublicKey' then
+  elseif not pub_or_priv or pub_or_priv == 'public' or pub_or_priv == 'PublicKey' then
     is_priv = false
   else
-    is_priv = self.private
-    fmt = is_priv_or_fmt or fmt
+    return nil, 'pkey:tostring: can only export private or public key, not ' .. tostring(pub_or_priv)
   end
-  fmt = fmt or 'PEM'
-  if fmt ~= 'PEM' and fmt ~= 'DER' and fmt ~= 'JWK' then
-    return nil, 'pkey:tostring: can only write PEM, DER or JWK format, got ' .. tostring(fmt)
+  if fmt ~= 'JWK' and fmt ~= 'DER' then
+    fmt = 'PEM'
   end
   if is_pkcs1 and (self.key_type ~= 6 or fmt ~= 'PEM') then
     return nil, 'PKCS#1 format is only supported to encode RSA key in "PEM" format'
