@@ -193,6 +193,11 @@ impl Chain {
         // envoy.yaml gives pre- and post-function one `vm_id`); Kong's engine: one
         // instance per filter (kong-engine.md, traps re-create one filter's instance).
         let mut vms: Vec<(std::path::PathBuf, std::rc::Rc<std::cell::RefCell<crate::filter::Vm>>)> = Vec::new();
+        if spec.profile == HostProfile::Envoy {
+            for filter_spec in &spec.filters {
+                canary(harness, filter_spec, &spec.vm_config, &shared)?;
+            }
+        }
         for filter_spec in &spec.filters {
             let module = harness.module(&filter_spec.module)?;
             let joined = match vms.iter().find(|(path, _)| *path == filter_spec.module) {
@@ -1102,6 +1107,45 @@ pub fn envoy_local_reply(mut reply: LocalReply) -> LocalReply {
 }
 
 /// The error for a filter that failed to start (see [`Chain::new`]).
+/// Envoy: the configuration canary of one plugin, before any worker VM exists
+/// (proxy-wasm-cpp-host `src/wasm.cc` `createWasm` → `WasmHandleBase::canary`, run for
+/// each plugin whether its base VM is new or reused): a clone of the base VM is
+/// initialized (`_initialize`), started (`proxy_on_context_create`, `proxy_on_vm_start`)
+/// and configured (`proxy_on_configure`), then killed. Its log lines stay in the start-up
+/// log, and what it wrote to shared data or metrics stays (those belong to the `vm_id`
+/// and the stats store, not to the VM); its module state is gone.
+///
+/// Errors: what Envoy's filter factory throws when the canary fails
+/// (`source/extensions/filters/http/wasm/wasm_filter.cc` `FilterConfig`: `WasmException`
+/// "Unable to create Wasm HTTP filter NAME"), after the host line `Wasm VM failed <why>`
+/// (`source/extensions/common/wasm/wasm.cc` `Wasm::error`, at error level), where `why`
+/// is cpp-host's `Failed to start base Wasm` (`proxy_on_vm_start` false) or `Failed to
+/// configure base Wasm plugin` (`proxy_on_configure` false). At start-up Envoy exits with
+/// it; over xDS the listener update is rejected: no stream ever runs the configuration.
+fn canary(harness: &Harness, spec: &FilterSpec, vm_config: &serde_json::Value, shared: &Shared) -> Result<()> {
+    let module = harness.module(&spec.module)?;
+    let (error, why) = match Filter::new_vm(harness.engine(), &module, spec, vm_config, shared.clone()) {
+        Err(e) => (e, "Failed to initialize Wasm code"),
+        Ok(vm) => match Filter::join(vm, spec) {
+            // Dropping the filter drops its VM: cpp-host's `configuration_canary_handle->kill()`.
+            Ok(_killed) => return Ok(()),
+            Err(e) => {
+                // A trap fails the VM: cpp-host's `onStart`/`onConfigure` then answer false too.
+                let in_configure = e.chain().any(|c| c.to_string().contains(crate::filter::TRAP_IN_CONFIGURE));
+                let step = e.chain().find_map(|c| c.downcast_ref::<StartFailure>()).map(|f| f.step);
+                let why = if step == Some("on_configure") || in_configure { "Failed to configure base Wasm plugin" } else { "Failed to start base Wasm" };
+                (e, why)
+            }
+        },
+    };
+    shared.logs.lock().unwrap_or_else(|e| e.into_inner()).push(LogEntry {
+        filter: spec.name.clone(),
+        level: "error".into(),
+        message: format!("Wasm VM failed {why}"),
+    });
+    Err(start_error(shared, spec, error).context(format!("Unable to create Wasm HTTP filter {}", spec.name)))
+}
+
 fn start_error(shared: &Shared, spec: &FilterSpec, e: wasmtime::Error) -> wasmtime::Error {
     let logs = std::mem::take(&mut *shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
     if let Some(message) = shared.crashed.lock().unwrap_or_else(|e| e.into_inner()).clone() {

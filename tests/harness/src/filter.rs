@@ -30,6 +30,11 @@ impl std::fmt::Display for StartFailure {
 
 impl std::error::Error for StartFailure {}
 
+/// The context [`Filter::join`] puts on a trap in `proxy_on_configure` (a trap in
+/// `proxy_on_context_create` or `proxy_on_vm_start` has none), so a host can tell which
+/// start-up step failed.
+pub const TRAP_IN_CONFIGURE: &str = "trap in proxy_on_configure";
+
 /// proxy-wasm `Action` values returned by the stream callbacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -265,7 +270,9 @@ impl Filter {
                 return Err(wasmtime::Error::new(StartFailure { filter: name.clone(), step: "on_vm_start" }));
             }
             let config_len = store.data().plugin_config.len() as i32;
-            let configured = Filter::func::<(i32, i32), i32>("proxy_on_configure", &name, store, instance)?.call(&mut *store, (root, config_len))?;
+            let configured = Filter::func::<(i32, i32), i32>("proxy_on_configure", &name, store, instance)?
+                .call(&mut *store, (root, config_len))
+                .with_context(|| format!("filter {name:?}: {TRAP_IN_CONFIGURE}"))?;
             if configured == 0 {
                 return Err(wasmtime::Error::new(StartFailure { filter: name.clone(), step: "on_configure" }));
             }

@@ -420,3 +420,74 @@ fn the_upstream_record_names_the_host_it_received() {
     assert_eq!(upstream.authority.as_deref(), Some("example.com"));
     assert!(upstream.header("host").is_none(), "pseudo-headers stay out of the header list");
 }
+
+// The configuration canary.
+
+/// The shipped filter (`make wasm`; `KONG_FUNCTIONS_WASM` names another build).
+fn shipped_module() -> std::path::PathBuf {
+    let path = std::env::var_os("KONG_FUNCTIONS_WASM")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/kong_functions.wasm"));
+    assert!(path.is_file(), "{} is missing: run `make wasm` first", path.display());
+    path
+}
+
+fn start_lines(chain: &Chain, filter: &str) -> Vec<String> {
+    chain.startup_logs.iter().filter(|l| l.filter == filter).map(|l| l.message.clone()).collect()
+}
+
+#[test]
+fn a_canary_vm_configures_each_plugin_once_before_the_worker_vm() {
+    // cpp-host wasm.cc createWasm -> WasmHandleBase::canary: a clone of the base VM is
+    // started and configured for each plugin, then killed; the worker's VM starts and
+    // configures it again. Kong's engine has no canary: one on_configure per filter.
+    let chain = envoy(EnvoyMode::V1_35, vec![probe("a", ""), probe("b", "")]);
+    for filter in ["a", "b"] {
+        let configured = start_lines(&chain, filter).iter().filter(|m| *m == "configure").count();
+        assert_eq!(configured, 2, "{filter}: canary, then the worker: {:#?}", chain.startup_logs);
+    }
+    let spec = ChainSpec { filters: vec![probe("a", "")], profile: wasm_harness::HostProfile::Kong, ..ChainSpec::default() };
+    let kong = harness().chain(&spec).expect("chain");
+    assert_eq!(start_lines(&kong, "a").iter().filter(|m| *m == "configure").count(), 1);
+    // The canary's module state died with it: the worker VM's counter starts at 1.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    assert_eq!(run(&mut chain, RequestSpec::get("/")).header("x-probe-instance-requests"), Some("1"));
+}
+
+#[test]
+fn a_configuration_the_canary_rejects_never_reaches_a_stream() {
+    // canary: configure false -> fail(ConfigureFailed, "Failed to configure base Wasm
+    // plugin"), logged by Envoy's Wasm::error as `Wasm VM failed ...`; wasm_filter.cc
+    // FilterConfig throws "Unable to create Wasm HTTP filter NAME" (Envoy exits at start-up,
+    // an xDS update is rejected). Kong's engine: `[emerg] ... failed initializing`.
+    let error = harness().chain(&ChainSpec { filters: vec![probe("ok", ""), probe("picky", "configure=false")], ..ChainSpec::default() });
+    let text = format!("{:#}", error.err().expect("rejected at load"));
+    assert!(text.starts_with("Unable to create Wasm HTTP filter picky"), "{text}");
+    assert!(text.contains("[error] Wasm VM failed Failed to configure base Wasm plugin"), "{text}");
+    let kong = ChainSpec { filters: vec![probe("picky", "configure=false")], profile: wasm_harness::HostProfile::Kong, ..ChainSpec::default() };
+    let text = format!("{:#}", harness().chain(&kong).err().expect("rejected at load"));
+    assert!(text.contains("[emerg] [proxy-wasm] failed initializing \"picky\" filter (on_configure failure)"), "{text}");
+    assert!(!text.contains("Unable to create Wasm HTTP filter"), "{text}");
+}
+
+#[test]
+fn the_shipped_filter_with_a_syntax_error_is_refused_at_load_on_both_hosts() {
+    // What an admin sees for a chunk with a syntax error: the filter's on_configure logs
+    // Kong's `error parsing pre-function: ...` (critical) and answers false. Envoy: the
+    // canary fails the filter config; Kong's engine: the worker fails initializing it.
+    let filter = FilterSpec {
+        name: "pre-function".into(),
+        module: shipped_module(),
+        config: serde_json::json!({ "access": ["local x = 1\n\nif x then\n"] }),
+    };
+    let parse = "error parsing pre-function: [string \"local x = 1...\"]:4: 'end' expected (to close 'if' at line 3) near '<eof>'";
+    let envoy_spec = ChainSpec { filters: vec![filter.clone()], ..ChainSpec::default() };
+    let text = format!("{:#}", harness().chain(&envoy_spec).err().expect("rejected at load"));
+    assert!(text.starts_with("Unable to create Wasm HTTP filter pre-function"), "{text}");
+    assert!(text.contains(&format!("[critical] {parse}")), "{text}");
+    assert!(text.contains("[error] Wasm VM failed Failed to configure base Wasm plugin"), "{text}");
+    let kong_spec = ChainSpec { filters: vec![filter], profile: wasm_harness::HostProfile::Kong, ..ChainSpec::default() };
+    let text = format!("{:#}", harness().chain(&kong_spec).err().expect("rejected at load"));
+    assert!(text.contains("[emerg] [proxy-wasm] failed initializing \"pre-function\" filter (on_configure failure)"), "{text}");
+    assert!(text.contains(parse), "{text}");
+}
