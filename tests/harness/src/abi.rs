@@ -36,6 +36,14 @@ pub type HeaderMap = Vec<(String, Vec<u8>)>;
 #[derive(Debug, Default)]
 pub struct StreamData {
     pub request_headers: HeaderMap,
+    /// Envoy: a filter wrote the request headers, which clears the route cache: the
+    /// router picks the route again (see `write_map`).
+    pub route_cache_cleared: bool,
+    /// Envoy with a route table ([`crate::spec::ChainSpec::routes`]): the route picked
+    /// (by the connection manager before the filters, again by the router after a
+    /// filter cleared the route cache), `Some(None)` when none matched. `None` without a
+    /// route table.
+    pub route: Option<Option<crate::spec::RouteSpec>>,
     pub request_body: Vec<u8>,
     pub request_trailers: HeaderMap,
     pub response_headers: HeaderMap,
@@ -126,6 +134,8 @@ pub struct Shared {
     pub call_targets: Arc<std::collections::BTreeMap<String, String>>,
     /// Kong: nginx with ngx_wasm_module alone (`ChainSpec.plain_nginx`): no `kong.*`.
     pub plain_nginx: bool,
+    /// Envoy: the route table (`ChainSpec.routes`).
+    pub routes: Arc<Vec<crate::spec::RouteSpec>>,
 }
 
 /// The callback a filter instance is running, for rules that depend on it.
@@ -442,6 +452,21 @@ fn with_map<R>(state: &mut HostState, map_type: i32, f: impl FnOnce(&mut HeaderM
     Some(f(map))
 }
 
+/// [`with_map`] for a write. Envoy: a write to the request headers clears the stream's
+/// route cache (`context.cc` `addHeaderMapValue`, `replaceHeaderMapValue`,
+/// `removeHeaderMapValue`, `setHeaderMapPairs` → `clearRouteCache()`, Envoy PR #14318;
+/// since Envoy 1.33, PR #36671, only for modules of an ABI newer than 0.2.1, which
+/// proxy-wasm-cpp-host cannot load: every loadable module is 0.1.0, 0.2.0 or 0.2.1), so
+/// the router picks the route again from the headers as they are then
+/// ([`StreamData::route_cache_cleared`]).
+fn write_map<R>(state: &mut HostState, map_type: i32, f: impl FnOnce(&mut HeaderMap) -> R) -> Option<R> {
+    let done = with_map(state, map_type, f)?;
+    if map_type == 0 && state.shared.profile == HostProfile::Envoy {
+        lock(&state.shared.stream).route_cache_cleared = true;
+    }
+    Some(done)
+}
+
 /// Envoy: whether `map_type` is a header map this filter's context no longer holds
 /// (see [`HostState::request_headers_released`]); `proxy_on_log` reads them again
 /// (`access_log_phase_`).
@@ -589,7 +614,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
                 return Ok(status::OK);
             }
         }
-        match with_map(c.data_mut(), map_type, |m| *m = new_map) {
+        match write_map(c.data_mut(), map_type, |m| *m = new_map) {
             Some(()) => Ok(status::OK),
             None => Ok(status::BAD_ARGUMENT),
         }
@@ -629,7 +654,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
                     return Ok(status::OK);
                 }
             }
-            let done = with_map(c.data_mut(), map_type, |m| {
+            let done = write_map(c.data_mut(), map_type, |m| {
                 match m.iter().position(|(n, _)| *n == key) {
                     Some(first) => {
                         m[first].1 = value;
@@ -664,7 +689,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
                     return Ok(status::OK);
                 }
             }
-            let done = with_map(c.data_mut(), map_type, |m| m.retain(|(n, _)| *n != key));
+            let done = write_map(c.data_mut(), map_type, |m| m.retain(|(n, _)| *n != key));
             Ok(if done.is_some() { status::OK } else { status::BAD_ARGUMENT })
         },
     )?;
@@ -682,7 +707,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
                     return Ok(status::OK);
                 }
             }
-            let done = with_map(c.data_mut(), map_type, |m| m.push((key, value)));
+            let done = write_map(c.data_mut(), map_type, |m| m.push((key, value)));
             Ok(if done.is_some() { status::OK } else { status::BAD_ARGUMENT })
         },
     )?;

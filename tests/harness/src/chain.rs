@@ -185,6 +185,7 @@ impl Chain {
             shm_zones: std::sync::Arc::new(spec.shm_zones.clone()),
             call_targets: std::sync::Arc::new(spec.call_targets.clone()),
             plain_nginx: spec.plain_nginx,
+            routes: std::sync::Arc::new(if spec.profile == HostProfile::Envoy { spec.routes.clone() } else { Vec::new() }),
             ..Shared::default()
         };
         let mut filters = Vec::with_capacity(spec.filters.len());
@@ -465,6 +466,13 @@ impl Chain {
                 }
                 (Response::from_reply(reply), index, None)
             }
+            RequestEnd::Upstream if self.route_not_found() => {
+                // router.cc `Filter::decodeHeaders`: no route, `sendLocalReply(NotFound, "",
+                // ..., route_not_found)`; the reply goes back through every filter.
+                let reply = envoy_local_reply(LocalReply { status: 404, headers: Vec::new(), body: Vec::new() });
+                self.log(self.filters.len().saturating_sub(1), "debug", "route_not_found: no route matched the request".into());
+                (Response::from_reply(reply), self.filters.len() - 1, None)
+            }
             RequestEnd::Upstream => {
                 let upstream_request = self.upstream_request();
                 self.last_upstream = Some(upstream_request.clone());
@@ -630,6 +638,11 @@ impl Chain {
         stream.request_headers.extend(headers.into_iter().filter(|(n, _)| n != "host"));
         if self.shared.profile == HostProfile::Envoy {
             envoy_request_headers(&mut stream.request_headers, request_number);
+            // The connection manager picks the route before any filter runs
+            // (`conn_manager_impl.cc` `ActiveStream::decodeHeaders` → `refreshCachedRoute`).
+            if !self.shared.routes.is_empty() {
+                stream.route = Some(crate::spec::RouteSpec::pick(&self.shared.routes, &path).map(|i| self.shared.routes[i].clone()));
+            }
         }
         stream.request_body = request.body.clone().unwrap_or_default().0;
         stream.request_uri = path.clone();
@@ -898,11 +911,30 @@ impl Chain {
         Ok(BodyEnd::Done(output))
     }
 
+    /// Envoy with a route table: the route the router uses, picked again from the request
+    /// headers as the filters left them when a filter cleared the route cache (a
+    /// request-header write, see `abi::write_map`), else the one the connection manager
+    /// picked before the filters; stored in the stream. True when none matched.
+    fn route_not_found(&mut self) -> bool {
+        if self.kong() || self.shared.routes.is_empty() {
+            return false;
+        }
+        let routes = self.shared.routes.clone();
+        let mut stream = self.lock_stream();
+        if stream.route_cache_cleared {
+            let path = stream.request_headers.iter().find(|(n, _)| n == ":path").map(|(_, v)| v.clone()).unwrap_or_default();
+            stream.route = Some(crate::spec::RouteSpec::pick(&routes, &path).map(|i| routes[i].clone()));
+            stream.route_cache_cleared = false;
+        }
+        matches!(stream.route, Some(None))
+    }
+
     fn upstream_request(&self) -> UpstreamRequest {
         if self.kong() {
             return self.kong_upstream_request();
         }
         let stream = self.lock_stream();
+        let cluster = stream.route.clone().flatten().map(|r| r.cluster);
         let get = |name: &str| stream.request_headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
         let authority = stream.request_headers.iter().find(|(n, _)| n == ":authority").map(|(_, v)| v.as_slice());
         UpstreamRequest::new(
@@ -912,6 +944,7 @@ impl Chain {
             stream.request_body.clone(),
         )
         .with_authority(authority)
+        .with_cluster(cluster)
     }
 
     /// What nginx's proxy module sends upstream on Kong (kong-engine.md "Request
@@ -1106,7 +1139,6 @@ pub fn envoy_local_reply(mut reply: LocalReply) -> LocalReply {
     reply
 }
 
-/// The error for a filter that failed to start (see [`Chain::new`]).
 /// Envoy: the configuration canary of one plugin, before any worker VM exists
 /// (proxy-wasm-cpp-host `src/wasm.cc` `createWasm` → `WasmHandleBase::canary`, run for
 /// each plugin whether its base VM is new or reused): a clone of the base VM is
@@ -1146,6 +1178,7 @@ fn canary(harness: &Harness, spec: &FilterSpec, vm_config: &serde_json::Value, s
     Err(start_error(shared, spec, error).context(format!("Unable to create Wasm HTTP filter {}", spec.name)))
 }
 
+/// The error for a filter that failed to start (see [`Chain::new`]).
 fn start_error(shared: &Shared, spec: &FilterSpec, e: wasmtime::Error) -> wasmtime::Error {
     let logs = std::mem::take(&mut *shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
     if let Some(message) = shared.crashed.lock().unwrap_or_else(|e| e.into_inner()).clone() {

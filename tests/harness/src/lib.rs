@@ -47,7 +47,7 @@ pub mod wasi;
 pub mod ws;
 
 pub use chain::Chain;
-pub use spec::{escape_bytes, Bytes, EnvoyMode, HostProfile, ChainSpec, FilterSpec, HeadersSpec, LogEntry, Outcome, RequestSpec, UpstreamRequest, UpstreamSpec, ENVOY_BUFFER_LIMIT_BYTES};
+pub use spec::{escape_bytes, Bytes, EnvoyMode, HostProfile, ChainSpec, FilterSpec, HeadersSpec, LogEntry, Outcome, RequestSpec, RouteSpec, UpstreamRequest, UpstreamSpec, ENVOY_BUFFER_LIMIT_BYTES};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

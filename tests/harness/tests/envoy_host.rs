@@ -491,3 +491,51 @@ fn the_shipped_filter_with_a_syntax_error_is_refused_at_load_on_both_hosts() {
     assert!(text.contains("[emerg] [proxy-wasm] failed initializing \"pre-function\" filter (on_configure failure)"), "{text}");
     assert!(text.contains(parse), "{text}");
 }
+
+// Routing.
+
+fn routed(routes: serde_json::Value) -> Chain {
+    let routes = serde_json::from_value(routes).expect("routes");
+    harness().chain(&ChainSpec { filters: vec![probe("a", "")], routes, ..ChainSpec::default() }).expect("chain")
+}
+
+#[test]
+fn a_path_rewrite_re_routes_because_header_writes_clear_the_route_cache() {
+    // The connection manager picks the route before the filters (conn_manager_impl.cc
+    // refreshCachedRoute); context.cc's request-header writes call clearRouteCache()
+    // (Envoy PR #14318; since 1.33, PR #36671, not for ABIs newer than 0.2.1, which
+    // proxy-wasm-cpp-host cannot load), so the router picks again from the new :path.
+    let mut chain = routed(serde_json::json!([
+        {"name": "api", "prefix": "/api", "cluster": "api_cluster"},
+        {"name": "web", "prefix": "/", "cluster": "web_cluster"}
+    ]));
+    let outcome = run(&mut chain, RequestSpec::get("/home").header("x-property", "cluster_name"));
+    let upstream = outcome.upstream.clone().expect("upstream");
+    assert_eq!((upstream.cluster.as_deref(), upstream.path.as_str()), (Some("web_cluster"), "/home"));
+    assert_eq!(outcome.header("x-probe-property"), Some("web_cluster"), "cluster_name is the route's");
+    let outcome = run(&mut chain, RequestSpec::get("/home").header("x-set-path", "/api/v1?x=1"));
+    let upstream = outcome.upstream.expect("upstream");
+    assert_eq!((upstream.cluster.as_deref(), upstream.path.as_str()), (Some("api_cluster"), "/api/v1?x=1"));
+    // Any request-header write clears the cache; the route picked again is the same.
+    let outcome = run(&mut chain, RequestSpec::get("/api/x").header("x-set-header", "x-a=1"));
+    assert_eq!(outcome.upstream.expect("upstream").cluster.as_deref(), Some("api_cluster"));
+}
+
+#[test]
+fn no_matching_route_is_a_404_from_the_router_after_the_filters() {
+    // router.cc Filter::decodeHeaders: no route -> sendLocalReply(NotFound, "", ...,
+    // route_not_found), through every filter's response callbacks.
+    let mut chain = routed(serde_json::json!([{"name": "api", "prefix": "/api", "cluster": "api_cluster"}]));
+    let outcome = run(&mut chain, RequestSpec::get("/home"));
+    assert_eq!((outcome.status, outcome.body.as_str()), (404, ""));
+    assert!(outcome.upstream.is_none());
+    let lines = messages(&outcome, "a");
+    assert!(lines.iter().any(|l| l.starts_with("request_headers")) && lines.iter().any(|l| l.starts_with("response_headers")), "{lines:#?}");
+    // The filter's rewrite into the table routes it.
+    let outcome = run(&mut chain, RequestSpec::get("/home").header("x-set-path", "/api/home"));
+    assert_eq!(outcome.status, 200);
+    assert_eq!(outcome.upstream.expect("upstream").cluster.as_deref(), Some("api_cluster"));
+    // And out of it: a request that matched before the filters, rewritten away, is a 404.
+    let outcome = run(&mut chain, RequestSpec::get("/api/x").header("x-set-path", "/elsewhere"));
+    assert_eq!(outcome.status, 404);
+}
