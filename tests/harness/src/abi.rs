@@ -103,6 +103,10 @@ pub struct LocalReply {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// Envoy: the gRPC status the filter passed when it is a known one (0 to 16);
+    /// `None` for the SDKs' -1 ("not set") or any other value (`context.cc`
+    /// `Context::sendLocalResponse`: outside `Ok..=MaximumKnown` is `nullopt`).
+    pub grpc_status: Option<u32>,
 }
 
 /// State shared by every filter of a chain: the stream, the log, shared data.
@@ -866,7 +870,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
          body_len: i32,
          headers_ptr: i32,
          headers_len: i32,
-         _grpc_status: i32|
+         grpc_status: i32|
          -> Result<i32> {
             let body = read(&mut c, body_ptr, body_len)?;
             let headers = deserialize_map(&read(&mut c, headers_ptr, headers_len)?)?;
@@ -889,7 +893,8 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
                     bail!("local response already stashed");
                 }
             }
-            c.data_mut().local_reply = Some(LocalReply { status: code as u16, headers, body });
+            let grpc_status = u32::try_from(grpc_status).ok().filter(|s| *s <= 16);
+            c.data_mut().local_reply = Some(LocalReply { status: code as u16, headers, body, grpc_status });
             Ok(status::OK)
         },
     )?;

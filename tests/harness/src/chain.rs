@@ -462,16 +462,18 @@ impl Chain {
                     reply.body.push(b'\n');
                 }
                 if !self.kong() {
-                    reply = envoy_local_reply(reply);
+                    let response = self.envoy_reply(reply);
+                    (response, index, None)
+                } else {
+                    (Response::from_reply(reply), index, None)
                 }
-                (Response::from_reply(reply), index, None)
             }
             RequestEnd::Upstream if self.route_not_found() => {
                 // router.cc `Filter::decodeHeaders`: no route, `sendLocalReply(NotFound, "",
                 // ..., route_not_found)`; the reply goes back through every filter.
-                let reply = envoy_local_reply(LocalReply { status: 404, headers: Vec::new(), body: Vec::new() });
+                let reply = LocalReply { status: 404, headers: Vec::new(), body: Vec::new(), grpc_status: None };
                 self.log(self.filters.len().saturating_sub(1), "debug", "route_not_found: no route matched the request".into());
-                (Response::from_reply(reply), self.filters.len() - 1, None)
+                (self.envoy_reply(reply), self.filters.len() - 1, None)
             }
             RequestEnd::Upstream => {
                 let upstream_request = self.upstream_request();
@@ -888,7 +890,7 @@ impl Chain {
                                 Direction::Response => (500, "Internal Server Error"),
                             };
                             self.log(i, "debug", format!("{} data too large watermark exceeded", if status == 413 { "request" } else { "response" }));
-                            return Ok(BodyEnd::Reply(i, LocalReply { status, headers: Vec::new(), body: body.as_bytes().to_vec() }));
+                            return Ok(BodyEnd::Reply(i, LocalReply { status, headers: Vec::new(), body: body.as_bytes().to_vec(), grpc_status: None }));
                         }
                         buffered[k] = Some(now);
                         continue;
@@ -909,6 +911,39 @@ impl Chain {
             }
         }
         Ok(BodyEnd::Done(output))
+    }
+
+    /// Envoy: a local reply as `Utility::prepareLocalReply` builds it
+    /// (`source/common/http/utility.cc`). For a gRPC request (the request headers'
+    /// `content-type` is `application/grpc` or `application/grpc+...`:
+    /// `Grpc::Common::hasGrpcContentType`, as `filter_manager.cc` sets `is_grpc_request`)
+    /// a **trailers-only** reply: `:status` 200, `content-type: application/grpc`,
+    /// `grpc-status` kept when the filter's headers carry one, else the filter's known
+    /// gRPC status, else `Grpc::Utility::httpToGrpcStatus` of the HTTP status;
+    /// `grpc-message` the percent-encoded body when there is one (not for HEAD); no
+    /// `content-length`, no body (`encodeLocalReply`: headers with end_stream). Otherwise
+    /// [`envoy_local_reply`].
+    fn envoy_reply(&self, reply: LocalReply) -> Response {
+        let (grpc, head) = {
+            let stream = self.lock_stream();
+            let value = |name: &str| stream.request_headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+            let grpc = value("content-type").is_some_and(|ct| is_grpc_content_type(&ct));
+            (grpc, value(":method").is_some_and(|m| m.eq_ignore_ascii_case(b"HEAD")))
+        };
+        if !grpc {
+            return Response::from_reply(envoy_local_reply(reply));
+        }
+        let mut headers: Vec<(String, Vec<u8>)> = reply.headers.into_iter().filter(|(n, _)| n != "content-length" && n != "content-type").collect();
+        headers.push(("content-type".into(), b"application/grpc".to_vec()));
+        if !headers.iter().any(|(n, _)| n == "grpc-status") {
+            let code = reply.grpc_status.unwrap_or_else(|| http_to_grpc_status(reply.status));
+            headers.push(("grpc-status".into(), code.to_string().into_bytes()));
+        }
+        if !reply.body.is_empty() && !head {
+            headers.retain(|(n, _)| n != "grpc-message");
+            headers.push(("grpc-message".into(), grpc_percent_encode(&reply.body)));
+        }
+        Response { status: 200, headers, body: Vec::new() }
     }
 
     /// Envoy with a route table: the route the router uses, picked again from the request
@@ -1071,7 +1106,7 @@ impl Chain {
                     self.kong_override(response, reply);
                 } else {
                     // sendDirectLocalReply: to the client, past the filters after this one.
-                    *response = Response::from_reply(envoy_local_reply(reply));
+                    *response = self.envoy_reply(reply);
                     return Ok(());
                 }
             }
@@ -1121,8 +1156,44 @@ impl Chain {
 /// (`conn_manager_impl.cc` `onIdleTimeout`: `stream timeout`; 504 since the harness's
 /// requests are complete, `Utility::maybeRequestTimeoutCode`), with Envoy's local reply
 /// headers.
+/// Envoy's `Grpc::Common::hasGrpcContentType` (`source/common/grpc/common.cc`): exactly
+/// `application/grpc`, or `application/grpc+...` (`application/grpc-web` is not gRPC).
+fn is_grpc_content_type(value: &[u8]) -> bool {
+    let grpc = b"application/grpc";
+    value.starts_with(grpc) && (value.len() == grpc.len() || value[grpc.len()] == b'+')
+}
+
+/// Envoy's `Grpc::Utility::httpToGrpcStatus` (`source/common/grpc/status.cc`, after
+/// grpc's `doc/http-grpc-status-mapping.md`).
+fn http_to_grpc_status(status: u16) -> u32 {
+    match status {
+        400 => 13,                   // Internal
+        401 => 16,                   // Unauthenticated
+        403 => 7,                    // PermissionDenied
+        404 => 12,                   // Unimplemented
+        429 | 502 | 503 | 504 => 14, // Unavailable
+        _ => 2,                      // Unknown
+    }
+}
+
+/// Envoy's `Http::Utility::PercentEncoding::encode(value)` for `grpc-message`
+/// (`source/common/http/utility.cc`, reserved chars `%`): `ch < ' ' || ch >= '~'` on a
+/// signed `char`, so control bytes, `~`, DEL, every byte from 0x80 and `%` become `%XX`
+/// (uppercase hex).
+fn grpc_percent_encode(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
+    for &b in value {
+        if b < b' ' || b >= b'~' || b == b'%' {
+            out.extend_from_slice(format!("%{b:02X}").as_bytes());
+        } else {
+            out.push(b);
+        }
+    }
+    out
+}
+
 fn idle_timeout_reply() -> LocalReply {
-    envoy_local_reply(LocalReply { status: 504, headers: Vec::new(), body: b"stream timeout".to_vec() })
+    envoy_local_reply(LocalReply { status: 504, headers: Vec::new(), body: b"stream timeout".to_vec(), grpc_status: None })
 }
 
 /// A local reply's headers as Envoy sends them (`source/common/http/utility.cc`

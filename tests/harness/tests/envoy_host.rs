@@ -539,3 +539,76 @@ fn no_matching_route_is_a_404_from_the_router_after_the_filters() {
     let outcome = run(&mut chain, RequestSpec::get("/api/x").header("x-set-path", "/elsewhere"));
     assert_eq!(outcome.status, 404);
 }
+
+// gRPC local replies.
+
+fn grpc(path: &str) -> RequestSpec {
+    RequestSpec { method: Some("POST".into()), ..RequestSpec::get(path).header("content-type", "application/grpc") }
+}
+
+#[test]
+fn a_local_reply_to_a_grpc_request_is_trailers_only() {
+    // http/utility.cc prepareLocalReply (is_grpc_): :status 200, content-type
+    // application/grpc, grpc-status from the filter's status or httpToGrpcStatus(code),
+    // grpc-message the percent-encoded body, no content-length; encodeLocalReply sends
+    // the headers with end_stream (no body).
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, grpc("/pkg.Svc/Call").header("x-local", "request_headers"));
+    assert_eq!((outcome.status, outcome.body.as_str()), (200, ""));
+    assert_eq!(outcome.header("content-type"), Some("application/grpc"));
+    assert_eq!(outcome.header("grpc-status"), Some("2"), "httpToGrpcStatus(418) is Unknown");
+    assert_eq!(outcome.header("grpc-message"), Some("local from request_headers"));
+    assert_eq!(outcome.header("content-length"), None);
+    assert_eq!(outcome.header("x-local-from"), Some("request_headers"), "the filter's headers stay");
+    // The response callbacks see a bodiless answer.
+    assert!(messages(&outcome, "a").iter().any(|l| l.starts_with("response_headers") && l.ends_with("eos=true")), "{:#?}", outcome.logs);
+    // A known gRPC status from the filter wins over the mapping; -1 (not set) does not.
+    let outcome = run(&mut chain, grpc("/x").header("x-local", "request_headers").header("x-local-grpc-status", "16"));
+    assert_eq!(outcome.header("grpc-status"), Some("16"));
+    let outcome = run(&mut chain, grpc("/x").header("x-local", "request_headers").header("x-local-grpc-status", "99"));
+    assert_eq!(outcome.header("grpc-status"), Some("2"), "out of range: as if not set");
+    // From response headers (sendDirectLocalReply) the same shape.
+    let outcome = run(&mut chain, grpc("/x").header("x-local", "response_headers"));
+    assert_eq!((outcome.status, outcome.header("grpc-status")), (200, Some("2")));
+    // application/grpc-web is not gRPC: an ordinary local reply.
+    let web = RequestSpec { method: Some("POST".into()), ..RequestSpec::get("/x").header("content-type", "application/grpc-web") };
+    let outcome = run(&mut chain, web.header("x-local", "request_headers"));
+    assert_eq!((outcome.status, outcome.body.as_str()), (418, "local from request_headers"));
+    assert_eq!(outcome.header("grpc-status"), None);
+}
+
+#[test]
+fn the_routers_404_on_a_grpc_request_is_unimplemented() {
+    // router.cc route_not_found through prepareLocalReply: 200, grpc-status 12.
+    let mut chain = routed(serde_json::json!([{"name": "api", "prefix": "/api", "cluster": "api_cluster"}]));
+    let outcome = run(&mut chain, grpc("/pkg.Svc/Call"));
+    assert_eq!((outcome.status, outcome.header("grpc-status")), (200, Some("12")));
+}
+
+#[test]
+fn kong_response_exit_on_a_grpc_request_through_each_host() {
+    // Kong's kong.response.exit (kong/pdk/response.lua `send`): gRPC framing only when
+    // `is_grpc_request()`: content-type application/grpc... AND `ngx.req.http_version()
+    // == 2`. The harness's requests are HTTP/1.1 (`request.protocol`), so the filter
+    // answers as Kong does over HTTP/1.1: 403 with the body. On Envoy that local reply
+    // then goes through prepareLocalReply, which keys on the content-type alone: HTTP 200,
+    // grpc-status httpToGrpcStatus(403) = 7 (PermissionDenied), grpc-message the body.
+    let filter = FilterSpec {
+        name: "pre-function".into(),
+        module: shipped_module(),
+        config: serde_json::json!({ "access": ["kong.response.exit(403, 'nope')"] }),
+    };
+    let request = || grpc("/pkg.Svc/Call");
+    let mut on_envoy = harness().chain(&ChainSpec { filters: vec![filter.clone()], ..ChainSpec::default() }).expect("chain");
+    let envoy = run(&mut on_envoy, request());
+    assert_eq!((envoy.status, envoy.body.as_str()), (200, ""), "Envoy's trailers-only reply");
+    assert_eq!(envoy.header("content-type"), Some("application/grpc"));
+    assert_eq!(envoy.header("grpc-status"), Some("7"));
+    assert_eq!(envoy.header("grpc-message"), Some("nope"));
+    let spec = ChainSpec { filters: vec![filter], profile: wasm_harness::HostProfile::Kong, ..ChainSpec::default() };
+    let mut on_kong = harness().chain(&spec).expect("chain");
+    let kong = run(&mut on_kong, request());
+    // ngx_wasm_module appends its linefeed to the body (kong-engine.md "Responses").
+    assert_eq!((kong.status, kong.body.as_str()), (403, "nope\n"));
+    assert_eq!(kong.header("grpc-status"), None, "HTTP/1.1: not gRPC for Kong's send");
+}

@@ -10,6 +10,8 @@
 //!   from `request_headers`, `request_body`, `response_headers`, `response_body` or
 //!   `http_call_response`.
 //!   `x-local-only: <filter name>` limits that to the named filter of the chain.
+//!   `x-local-grpc-status: N` sends it with no headers and gRPC status `N` (else -1, with
+//!   `x-local-from: <callback>`).
 //! - `x-call: <upstream>` → `proxy_http_call` GET `/probe-call` and `Pause`; the response
 //!   callback records `x-probe-call-status`, `x-probe-call-body` (the body, up to 200
 //!   bytes) and resumes.
@@ -256,6 +258,7 @@ mod filter {
     struct Probe {
         id: u32,
         local: Option<String>,
+        local_grpc_status: Option<i32>,
         buffer: Option<String>,
         pause_response_headers: bool,
         set_body: Option<String>,
@@ -268,7 +271,14 @@ mod filter {
         fn local_from(&mut self, callback: &str) -> bool {
             if self.local.as_deref() == Some(callback) {
                 info(format!("local response from {callback}"));
-                self.send_http_response(418, vec![("x-local-from", callback)], Some(format!("local from {callback}").as_bytes()));
+                let body = format!("local from {callback}");
+                match self.local_grpc_status {
+                    // No headers (an empty map), the gRPC status as given.
+                    Some(grpc) => unsafe {
+                        proxy_send_local_response(418, core::ptr::null(), 0, body.as_ptr(), body.len(), [0u8; 4].as_ptr(), 4, grpc);
+                    },
+                    None => self.send_http_response(418, vec![("x-local-from", callback)], Some(body.as_bytes())),
+                }
                 true
             } else {
                 false
@@ -313,6 +323,7 @@ mod filter {
                     self.local = None;
                 }
             }
+            self.local_grpc_status = header("x-local-grpc-status").and_then(|v| v.parse().ok());
             self.buffer = header("x-buffer");
             self.pause_response_headers = header("x-pause-response-headers").is_some();
             self.set_body = header("x-set-body");
