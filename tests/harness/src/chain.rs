@@ -280,6 +280,63 @@ impl Chain {
         metrics.iter().find(|(n, _, _)| n == name).map(|(_, _, v)| *v)
     }
 
+    /// The filters' metrics as the host's stats view lists them: `(name, value)`, in
+    /// definition order. Envoy (admin `/stats`): every name under the custom stat
+    /// namespace, `wasmcustom.<name>` (`context.cc` `defineMetric`:
+    /// `counterFromElements(*scope_, {custom_stat_namespace_, stat_name})`,
+    /// `stats_handler.h` `CustomStatNamespace = "wasmcustom"`; the Wasm filter's scope is
+    /// the listener's root, `wasm_filter.cc` `createScope("")`). Kong: the names as the
+    /// filter defined them (ngx_wasm_module's own naming is not modelled). Histograms
+    /// (no single value) are left out.
+    pub fn stats(&self) -> Vec<(String, i64)> {
+        let metrics = self.shared.metrics.lock().unwrap_or_else(|e| e.into_inner());
+        let prefix = if self.kong() { "" } else { ENVOY_CUSTOM_STAT_NAMESPACE };
+        metrics.iter().filter(|(_, kind, _)| *kind != 2).map(|(n, _, v)| (format!("{prefix}{n}"), *v)).collect()
+    }
+
+    /// Envoy: the filters' counters and gauges as admin `/stats/prometheus` prints them
+    /// (`source/server/admin/prometheus_stats.cc`): the `wasmcustom.` namespace stripped
+    /// and no `envoy_` prefix (`CustomStatNamespaces::stripRegisteredPrefix`, Envoy PR
+    /// #17357); the default tag extractors applied first
+    /// (`source/common/config/well_known_names.cc`; of them only the response-code rules,
+    /// `_rq(_(\d{3}))$` and `_rq_((\d))xx$`, are not tied to an Envoy stat prefix, so only
+    /// they can match a custom name: `foo_rq_200` is `foo_rq{envoy_response_code="200"}`);
+    /// then every character outside `[a-zA-Z0-9_]` becomes `_`
+    /// (`PrometheusStatsFormatter::sanitizeName`), and a custom name that is then empty or
+    /// starts with a digit is not exported at all (`metricName` answers `nullopt`).
+    /// One `# TYPE name counter|gauge` line per name, then `name{tags} value`, names sorted.
+    /// Empty on Kong's profile.
+    pub fn prometheus_stats(&self) -> String {
+        if self.kong() {
+            return String::new();
+        }
+        let metrics = self.shared.metrics.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lines: Vec<(String, &'static str, String, i64)> = metrics
+            .iter()
+            .filter(|(_, kind, _)| *kind != 2)
+            .filter_map(|(name, kind, value)| {
+                let (name, tags) = envoy_extract_tags(name);
+                let name = prometheus_sanitize(&name);
+                if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+                    return None;
+                }
+                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{}=\"{v}\"", prometheus_sanitize(k))).collect();
+                Some((name, if *kind == 0 { "counter" } else { "gauge" }, tags.join(","), *value))
+            })
+            .collect();
+        lines.sort();
+        let mut out = String::new();
+        let mut last: Option<String> = None;
+        for (name, kind, tags, value) in lines {
+            if last.as_deref() != Some(name.as_str()) {
+                out.push_str(&format!("# TYPE {name} {kind}\n"));
+                last = Some(name.clone());
+            }
+            out.push_str(&format!("{name}{{{tags}}} {value}\n"));
+        }
+        out
+    }
+
     /// Shared data entry `key`: value and CAS, as `proxy_get_shared_data` returns it.
     pub fn shared_data(&self, key: &str) -> Option<(Vec<u8>, u32)> {
         self.shared.shared_data.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned()
@@ -1156,6 +1213,31 @@ impl Chain {
 /// (`conn_manager_impl.cc` `onIdleTimeout`: `stream timeout`; 504 since the harness's
 /// requests are complete, `Utility::maybeRequestTimeoutCode`), with Envoy's local reply
 /// headers.
+/// Envoy's custom stat namespace for Wasm metrics, with its separator
+/// (`source/extensions/common/wasm/stats_handler.h` `CustomStatNamespace`).
+pub const ENVOY_CUSTOM_STAT_NAMESPACE: &str = "wasmcustom.";
+
+/// Envoy's default tag extraction on a custom metric name (see
+/// [`Chain::prometheus_stats`]): the name left, and the tags taken out of it.
+fn envoy_extract_tags(name: &str) -> (String, Vec<(&'static str, String)>) {
+    // `_rq(_(\d{3}))$`: the outer group leaves the name, the inner is the value.
+    let bytes = name.as_bytes();
+    let n = bytes.len();
+    if n >= 8 && name[..n - 4].ends_with("_rq") && bytes[n - 4] == b'_' && bytes[n - 3..].iter().all(u8::is_ascii_digit) {
+        return (name[..n - 4].to_string(), vec![("envoy.response_code", name[n - 3..].to_string())]);
+    }
+    // `_rq_((\d))xx$`: the digit leaves the name.
+    if n >= 7 && name.ends_with("xx") && bytes[n - 3].is_ascii_digit() && name[..n - 3].ends_with("_rq_") {
+        return (format!("{}xx", &name[..n - 3]), vec![("envoy.response_code_class", name[n - 3..n - 2].to_string())]);
+    }
+    (name.to_string(), Vec::new())
+}
+
+/// `PrometheusStatsFormatter::sanitizeName`: `[^a-zA-Z0-9_]` to `_`.
+fn prometheus_sanitize(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+}
+
 /// Envoy's `Grpc::Common::hasGrpcContentType` (`source/common/grpc/common.cc`): exactly
 /// `application/grpc`, or `application/grpc+...` (`application/grpc-web` is not gRPC).
 fn is_grpc_content_type(value: &[u8]) -> bool {

@@ -612,3 +612,33 @@ fn kong_response_exit_on_a_grpc_request_through_each_host() {
     assert_eq!((kong.status, kong.body.as_str()), (403, "nope\n"));
     assert_eq!(kong.header("grpc-status"), None, "HTTP/1.1: not gRPC for Kong's send");
 }
+
+// Stat names.
+
+#[test]
+fn custom_metrics_live_under_the_wasmcustom_namespace() {
+    // context.cc defineMetric: {custom_stat_namespace_, name} ("wasmcustom",
+    // stats_handler.h) in the filter's root scope: admin /stats lists `wasmcustom.NAME`;
+    // /stats/prometheus strips the namespace, adds no `envoy_`, applies the default tag
+    // extractors (well_known_names.cc `_rq(_(\d{3}))$`), sanitizes, and drops a name
+    // starting with a digit (prometheus_stats.cc metricName).
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    for name in ["api.calls", "login_rq_403", "9lives"] {
+        run(&mut chain, RequestSpec::get("/").header("x-metric", name));
+    }
+    let stats = chain.stats();
+    let names: Vec<&str> = stats.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["wasmcustom.api.calls", "wasmcustom.probe_requests", "wasmcustom.login_rq_403", "wasmcustom.9lives"], "definition order");
+    assert!(stats.contains(&("wasmcustom.api.calls".to_string(), 6)));
+    assert_eq!(chain.metric("api.calls"), Some(6), "the filter's own name still finds it");
+    let text = chain.prometheus_stats();
+    assert!(text.contains("# TYPE api_calls counter\napi_calls{} 6\n"), "{text}");
+    assert!(text.contains("login_rq{envoy_response_code=\"403\"} 6\n"), "{text}");
+    assert!(text.contains("probe_requests{} 3\n"), "{text}");
+    assert!(!text.contains("9lives") && !text.contains("envoy_api") && !text.contains("wasmcustom"), "{text}");
+    // Kong's profile keeps the names as defined (its own naming is not modelled).
+    let spec = ChainSpec { filters: vec![probe("a", "")], profile: wasm_harness::HostProfile::Kong, ..ChainSpec::default() };
+    let mut kong = harness().chain(&spec).expect("chain");
+    run(&mut kong, RequestSpec::get("/"));
+    assert_eq!(kong.stats(), [("probe_requests".to_string(), 1)]);
+}
