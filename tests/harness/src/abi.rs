@@ -22,6 +22,7 @@ pub mod status {
     pub const OK: i32 = 0;
     pub const NOT_FOUND: i32 = 1;
     pub const BAD_ARGUMENT: i32 = 2;
+    pub const PARSE_FAILURE: i32 = 4;
     pub const EMPTY: i32 = 7;
     pub const CAS_MISMATCH: i32 = 8;
     /// ngx_wasm_module's `NGX_PROXY_WASM_RESULT_INTERNAL_FAILURE` (ngx_proxy_wasm.h).
@@ -140,6 +141,120 @@ pub struct Shared {
     pub plain_nginx: bool,
     /// Envoy: the route table (`ChainSpec.routes`).
     pub routes: Arc<Vec<crate::spec::RouteSpec>>,
+    /// Envoy: the shared queues of the chain's `vm_id` ([`SharedQueues`]).
+    pub queues: Arc<Mutex<SharedQueues>>,
+}
+
+/// Envoy's shared queues for one `vm_id` (proxy-wasm-cpp-host `src/shared_queue.cc`
+/// `SharedQueue`; every filter of a chain has the same, empty, `vm_id`): a queue per name,
+/// its token handed out from 1 up (`nextQueueToken`, 0 is illegal), registering a name
+/// again keeps its token and data and moves `proxy_on_queue_ready` to the new registrant.
+#[derive(Debug, Default)]
+pub struct SharedQueues {
+    tokens: std::collections::BTreeMap<Vec<u8>, u32>,
+    queues: HashMap<u32, SharedQueue>,
+    next_token: u32,
+    /// `proxy_on_queue_ready` calls owed, in enqueue order: `(filter, root context, token)`.
+    /// Envoy posts each to the registering VM's dispatcher (`call_on_thread`), so it runs
+    /// after the current callback; the chain delivers them ([`crate::Chain`]).
+    pub ready: std::collections::VecDeque<(String, i32, u32)>,
+}
+
+/// One queue: who is told when an item arrives, and the items.
+#[derive(Debug, Default)]
+struct SharedQueue {
+    filter: String,
+    root_context_id: i32,
+    items: std::collections::VecDeque<Vec<u8>>,
+}
+
+impl SharedQueues {
+    /// `SharedQueue::registerQueue`: the token of `name`, new or existing; the queue's
+    /// `proxy_on_queue_ready` goes to `root_context_id` of `filter` from now on.
+    pub fn register(&mut self, name: &[u8], filter: &str, root_context_id: i32) -> u32 {
+        let token = match self.tokens.get(name) {
+            Some(token) => *token,
+            None => {
+                self.next_token += 1;
+                self.tokens.insert(name.to_vec(), self.next_token);
+                self.next_token
+            }
+        };
+        let queue = self.queues.entry(token).or_default();
+        queue.filter = filter.to_string();
+        queue.root_context_id = root_context_id;
+        token
+    }
+
+    /// `SharedQueue::resolveQueue`: the token of `name`, if registered.
+    pub fn resolve(&self, name: &[u8]) -> Option<u32> {
+        self.tokens.get(name).copied()
+    }
+
+    /// `SharedQueue::enqueue`: NotFound for an unknown token; else the item is queued and
+    /// a `proxy_on_queue_ready` is owed to the registrant.
+    pub fn enqueue(&mut self, token: u32, item: Vec<u8>) -> i32 {
+        let Some(queue) = self.queues.get_mut(&token) else { return status::NOT_FOUND };
+        queue.items.push_back(item);
+        self.ready.push_back((queue.filter.clone(), queue.root_context_id, token));
+        status::OK
+    }
+
+    /// `SharedQueue::dequeue`: the oldest item, or NotFound (unknown token) / Empty.
+    pub fn dequeue(&mut self, token: u32) -> std::result::Result<Vec<u8>, i32> {
+        let queue = self.queues.get_mut(&token).ok_or(status::NOT_FOUND)?;
+        queue.items.pop_front().ok_or(status::EMPTY)
+    }
+}
+
+/// Whether `bytes` parse as a protobuf message at the top level (what Envoy's
+/// `GrpcService::ParseFromString` in `Context::grpcCall` first decides): a sequence of
+/// fields with a tag of field number >= 1 and wire type varint, fixed64, length-delimited
+/// (within bounds), a group (closed by its end tag) or fixed32. Nested messages are not
+/// checked. The empty string parses (an empty message).
+pub fn parses_as_protobuf(bytes: &[u8]) -> bool {
+    fn varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in 0..10 {
+            let b = *bytes.get(*at)?;
+            *at += 1;
+            value |= u64::from(b & 0x7f) << (7 * shift);
+            if b & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+    /// Fields until the end (`group` None) or the end tag of `group`.
+    fn fields(bytes: &[u8], at: &mut usize, group: Option<u64>, depth: usize) -> bool {
+        while *at < bytes.len() {
+            let Some(tag) = varint(bytes, at) else { return false };
+            let (field, wire) = (tag >> 3, tag & 7);
+            if field == 0 {
+                return false;
+            }
+            let skip = match wire {
+                0 => varint(bytes, at).map(|_| 0),
+                1 => Some(8),
+                2 => varint(bytes, at).and_then(|n| usize::try_from(n).ok()),
+                3 if depth < 32 => {
+                    if !fields(bytes, at, Some(field), depth + 1) {
+                        return false;
+                    }
+                    Some(0)
+                }
+                4 => return group == Some(field),
+                5 => Some(4),
+                _ => None,
+            };
+            match skip {
+                Some(n) if bytes.len() - *at >= n => *at += n,
+                _ => return false,
+            }
+        }
+        group.is_none()
+    }
+    fields(bytes, &mut 0, None, 0)
 }
 
 /// The callback a filter instance is running, for rules that depend on it.
@@ -1337,8 +1452,36 @@ fn add_unimplemented(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         "env",
         "proxy_grpc_call",
-        |_c: Caller<'_, HostState>, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32| -> i32 {
-            status::UNIMPLEMENTED
+        |mut c: Caller<'_, HostState>,
+         service_ptr: i32,
+         service_len: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32|
+         -> Result<i32> {
+            if kong(c.data()) {
+                return Ok(status::UNIMPLEMENTED);
+            }
+            // Envoy `context.cc` `Context::grpcCall`: the service is a serialized
+            // `GrpcService`, or else a cluster name; an unknown cluster is ParseFailure
+            // (kept for ABI 0.1 callers, says the source). A call to a known cluster, or
+            // a `GrpcService`, is not performed by the harness: Unimplemented.
+            let service = read(&mut c, service_ptr, service_len)?;
+            if parses_as_protobuf(&service) {
+                return Ok(status::UNIMPLEMENTED);
+            }
+            let name = String::from_utf8_lossy(&service).into_owned();
+            if crate::dispatch::target(&c.data().shared.call_targets, &name).is_none() {
+                return Ok(status::PARSE_FAILURE);
+            }
+            Ok(status::UNIMPLEMENTED)
         },
     )?;
     linker.func_wrap(
@@ -1355,31 +1498,57 @@ fn add_unimplemented(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap("env", "proxy_grpc_close", |_c: Caller<'_, HostState>, _: i32| -> i32 { status::UNIMPLEMENTED })?;
     // Kong: no `shm_queue` zone is ever declared here, so every queue call traps
     // ("could not find queue", ngx_proxy_wasm_host.c); `proxy_resolve_shared_queue` is a
-    // no-op answering Ok there. Envoy: not served by the harness.
-    linker.func_wrap("env", "proxy_register_shared_queue", |c: Caller<'_, HostState>, _: i32, _: i32, _: i32| -> Result<i32> {
+    // no-op answering Ok there. Envoy: cpp-host `exports.cc` and `context.cc`
+    // (`registerSharedQueue` keys on the VM's `vm_id` and the root context, a stream
+    // context's parent; `lookupSharedQueue` takes an empty `vm_id` as its own, answers
+    // NotFound for a name never registered) over [`SharedQueues`].
+    linker.func_wrap("env", "proxy_register_shared_queue", |mut c: Caller<'_, HostState>, name_ptr: i32, name_len: i32, token_ptr: i32| -> Result<i32> {
         if kong(c.data()) {
             bail!("could not find queue");
         }
-        Ok(status::UNIMPLEMENTED)
+        let name = read(&mut c, name_ptr, name_len)?;
+        let state = c.data();
+        let token = lock(&state.shared.queues).register(&name, &state.filter_name, state.root_context_id);
+        write_u32(&mut c, token_ptr, token)?;
+        Ok(status::OK)
     })?;
     linker.func_wrap(
         "env",
         "proxy_resolve_shared_queue",
-        |c: Caller<'_, HostState>, _: i32, _: i32, _: i32, _: i32, _: i32| -> i32 {
-            if kong(c.data()) { status::OK } else { status::UNIMPLEMENTED }
+        |mut c: Caller<'_, HostState>, vm_id_ptr: i32, vm_id_len: i32, name_ptr: i32, name_len: i32, token_ptr: i32| -> Result<i32> {
+            if kong(c.data()) {
+                return Ok(status::OK);
+            }
+            let vm_id = read(&mut c, vm_id_ptr, vm_id_len)?;
+            let name = read(&mut c, name_ptr, name_len)?;
+            // The chain's one `vm_id` is empty (`plugin_vm_id`): another names no queue.
+            let token = if vm_id.is_empty() { lock(&c.data().shared.queues).resolve(&name) } else { None };
+            match token {
+                Some(token) => {
+                    write_u32(&mut c, token_ptr, token)?;
+                    Ok(status::OK)
+                }
+                None => Ok(status::NOT_FOUND),
+            }
         },
     )?;
-    linker.func_wrap("env", "proxy_dequeue_shared_queue", |c: Caller<'_, HostState>, _: i32, _: i32, _: i32| -> Result<i32> {
+    linker.func_wrap("env", "proxy_dequeue_shared_queue", |mut c: Caller<'_, HostState>, token: i32, ret_ptr: i32, ret_size: i32| -> Result<i32> {
         if kong(c.data()) {
             bail!("could not find queue");
         }
-        Ok(status::UNIMPLEMENTED)
+        let item = lock(&c.data().shared.queues).dequeue(token as u32);
+        match item {
+            Ok(item) => return_bytes(&mut c, &item, ret_ptr, ret_size),
+            Err(status) => Ok(status),
+        }
     })?;
-    linker.func_wrap("env", "proxy_enqueue_shared_queue", |c: Caller<'_, HostState>, _: i32, _: i32, _: i32| -> Result<i32> {
+    linker.func_wrap("env", "proxy_enqueue_shared_queue", |mut c: Caller<'_, HostState>, token: i32, data_ptr: i32, data_len: i32| -> Result<i32> {
         if kong(c.data()) {
             bail!("could not find queue");
         }
-        Ok(status::UNIMPLEMENTED)
+        let data = read(&mut c, data_ptr, data_len)?;
+        let answer = lock(&c.data().shared.queues).enqueue(token as u32, data);
+        Ok(answer)
     })?;
     linker.func_wrap(
         "env",

@@ -42,6 +42,9 @@ use crate::{upstream, Harness};
 /// of 4096 bytes (ngx_wasm_module `docs/DIRECTIVES.md`).
 pub const KONG_RESPONSE_BUFFER_BYTES: usize = 4 * 4096;
 
+/// How many `proxy_on_queue_ready` calls [`Chain::deliver_queue_ready`] runs at most.
+pub const MAX_QUEUE_READY_PER_DELIVERY: usize = 1000;
+
 /// How many ticks the harness fires, back to back, while a filter holds a stream.
 pub const MAX_TICKS_WHILE_PAUSED: usize = 100;
 
@@ -353,6 +356,35 @@ impl Chain {
         std::mem::take(&mut *self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
+    /// Envoy: runs the `proxy_on_queue_ready` calls owed for items enqueued so far
+    /// ([`crate::abi::SharedQueues::ready`]), each on the root context that registered the
+    /// queue, in enqueue order, with the calls they dispatch performed. Envoy posts them
+    /// to the registering VM's dispatcher (cpp-host `SharedQueue::enqueue`,
+    /// `call_on_thread`): the harness runs them while a stream is held, after each request
+    /// and at each [`Chain::tick`]. At most [`MAX_QUEUE_READY_PER_DELIVERY`] per call (a
+    /// filter that enqueues from `proxy_on_queue_ready` would otherwise never stop); the
+    /// rest stay owed. Returns how many ran.
+    ///
+    /// Errors: a trap in a filter.
+    pub fn deliver_queue_ready(&mut self) -> Result<usize> {
+        let mut delivered = 0;
+        while delivered < MAX_QUEUE_READY_PER_DELIVERY {
+            let next = self.shared.queues.lock().unwrap_or_else(|e| e.into_inner()).ready.pop_front();
+            let Some((filter, root, token)) = next else { return Ok(delivered) };
+            let Some(i) = self.filters.iter().position(|f| f.name == filter && f.root_context_id() == root) else { continue };
+            delivered += 1;
+            self.filters[i].on_queue_ready(token)?;
+            while let Some(call) = self.filters[i].next_pending_call() {
+                self.deliver(i, &call)?;
+            }
+        }
+        Ok(delivered)
+    }
+
+    fn queue_ready_owed(&self) -> bool {
+        !self.shared.queues.lock().unwrap_or_else(|e| e.into_inner()).ready.is_empty()
+    }
+
     /// Fires `proxy_on_tick` once on every filter that set a tick period, then performs
     /// the calls those ticks dispatched and runs their `proxy_on_http_call_response` on
     /// the root context. Returns how many filters ticked. Log lines stay for
@@ -372,6 +404,9 @@ impl Chain {
             }
             self.filters[i].take_local_reply();
             self.filters[i].take_continued();
+        }
+        if !self.kong() {
+            self.deliver_queue_ready()?;
         }
         Ok(ticked)
     }
@@ -412,7 +447,13 @@ impl Chain {
             if let Some(refused) = self.refused_upgrade(request) {
                 return self.unseen_stream(refused).map(finish);
             }
-            let result = self.run_inner(request);
+            let result = self.run_inner(request).and_then(|mut outcome| {
+                // Queue notifications posted during the stream run after it; their log
+                // lines join the stream's.
+                self.deliver_queue_ready()?;
+                outcome.logs.extend(std::mem::take(&mut *self.shared.logs.lock().unwrap_or_else(|e| e.into_inner())));
+                Ok(outcome)
+            });
             if let Err(e) = &result {
                 if !is_host_crash(e) {
                     self.vm_failed = Some(e.root_cause().to_string());
@@ -731,8 +772,12 @@ impl Chain {
     /// dispatched calls, then fires its ticks, until it resumes or answers.
     fn wait(&mut self, i: usize) -> Result<Wake> {
         let mut ticks = 0;
+        let mut queue_rounds = 0;
         loop {
-            if let Some(call) = self.filters[i].next_pending_call() {
+            if !self.kong() && queue_rounds < 10 && self.queue_ready_owed() {
+                queue_rounds += 1;
+                self.deliver_queue_ready()?;
+            } else if let Some(call) = self.filters[i].next_pending_call() {
                 self.deliver(i, &call)?;
             } else if self.filters[i].tick_period_ms() > 0 && ticks < MAX_TICKS_WHILE_PAUSED {
                 ticks += 1;

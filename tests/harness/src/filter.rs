@@ -379,6 +379,21 @@ impl Filter {
         result
     }
 
+    /// `proxy_on_queue_ready(root_context, token)`; a filter without that export is left
+    /// alone (cpp-host `ContextBase::onQueueReady` calls it only when exported).
+    pub fn on_queue_ready(&mut self, token: u32) -> Result<()> {
+        let root = self.own.root_context_id;
+        let name = self.name.clone();
+        let result = self.call(Callback::Root, root, |store, instance| {
+            if instance.get_func(&mut *store, "proxy_on_queue_ready").is_none() {
+                return Ok(());
+            }
+            Filter::func::<(i32, i32), ()>("proxy_on_queue_ready", &name, store, instance)?.call(&mut *store, (root, token as i32))
+        });
+        self.trapped |= result.is_err();
+        result
+    }
+
     /// `proxy_on_request_headers(context, num_headers, end_of_stream)`.
     pub fn on_request_headers(&mut self, id: i32, headers: usize, end_of_stream: bool) -> Result<Action> {
         self.stream_call("proxy_on_request_headers", Callback::RequestHeaders, (id, headers as i32, end_of_stream as i32))

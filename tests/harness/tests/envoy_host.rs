@@ -642,3 +642,54 @@ fn custom_metrics_live_under_the_wasmcustom_namespace() {
     run(&mut kong, RequestSpec::get("/"));
     assert_eq!(kong.stats(), [("probe_requests".to_string(), 1)]);
 }
+
+// Shared queues and gRPC calls.
+
+#[test]
+fn shared_queues_answer_as_cpp_hosts_shared_queue() {
+    // cpp-host shared_queue.cc: tokens from 1, one per (vm_id, name); resolve NotFound
+    // for an unknown name (context.cc lookupSharedQueue, an empty vm_id is the VM's own);
+    // dequeue NotFound/Empty; enqueue NotFound for an unknown token, else Ok and
+    // proxy_on_queue_ready(root, token) on the registering root context, later.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let ops = "resolve:jobs;register:jobs;register:jobs;resolve:jobs;resolve-vm:other:jobs;dequeue:1;dequeue:99;enqueue:99:x;enqueue:1:hello";
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-queue-ops", ops));
+    assert_eq!(outcome.header("x-probe-queue-ops"), Some("1:0,0:1,0:1,0:1,1:0,7:,1:,1,0"));
+    let lines = messages(&outcome, "a");
+    let queue: Vec<&String> = lines.iter().filter(|l| l.starts_with("queue_")).collect();
+    assert_eq!(queue, ["queue_ready token=1", "queue_item data=hello", "queue_drained status=7"], "{lines:#?}");
+    // The queue outlives the stream: a later request finds it, items wait for a dequeue.
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-queue-ops", "resolve:jobs;enqueue:1:a;enqueue:1:b"));
+    assert_eq!(outcome.header("x-probe-queue-ops"), Some("0:1,0,0"));
+    let queue: Vec<String> = messages(&outcome, "a").into_iter().filter(|l| l.starts_with("queue_")).collect();
+    assert_eq!(queue, ["queue_ready token=1", "queue_item data=a", "queue_item data=b", "queue_drained status=7", "queue_ready token=1", "queue_drained status=7"]);
+}
+
+#[test]
+fn registering_a_queue_again_moves_its_notifications_to_the_new_root_context() {
+    // registerQueue keeps the token and the data and sets context_id to the caller's root
+    // (a stream context's parent); enqueue captures the registrant when it is called and
+    // posts proxy_on_queue_ready there. Filters a then b run the same ops in one stream:
+    // a's item notifies a, b's (after b registered) notifies b; both run after the
+    // stream, when both items are queued.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", ""), probe("b", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-queue-ops", "register:jobs;enqueue:1:x"));
+    let queue = |filter: &str| -> Vec<String> { messages(&outcome, filter).into_iter().filter(|l| l.starts_with("queue_")).collect() };
+    assert_eq!(queue("a"), ["queue_ready token=1", "queue_item data=x", "queue_item data=x", "queue_drained status=7"]);
+    assert_eq!(queue("b"), ["queue_ready token=1", "queue_drained status=7"]);
+}
+
+#[test]
+fn grpc_call_answers_for_unknown_clusters_and_is_not_performed_otherwise() {
+    // context.cc Context::grpcCall: bytes that do not parse as a GrpcService are a
+    // cluster name; an unknown cluster is ParseFailure (4). A known cluster (or a
+    // GrpcService) would be called: the harness does not, Unimplemented (12).
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-queue-ops", "grpc:nowhere;grpc:echo;grpc:hex:"));
+    assert_eq!(outcome.header("x-probe-queue-ops"), Some("4,12,12"));
+    assert!(wasm_harness::abi::parses_as_protobuf(b""));
+    assert!(wasm_harness::abi::parses_as_protobuf(&[0x0a, 0x02, 0x0a, 0x00]), "envoy_grpc {{cluster_name: \"\"}}");
+    for name in ["nowhere", "echo", "httpbin", "127.0.0.1:8080", "outbound|80||svc.ns.svc.cluster.local"] {
+        assert!(!wasm_harness::abi::parses_as_protobuf(name.as_bytes()), "{name}");
+    }
+}

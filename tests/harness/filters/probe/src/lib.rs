@@ -41,6 +41,12 @@
 //!   (replaces response header `x-late` in `on_http_response_body`).
 //! - `x-shared: key` → `proxy_set_shared_data(key, "v")` then get; `x-probe-shared`.
 //! - `x-queue: name` → `proxy_register_shared_queue(name)`; status in `x-probe-queue`.
+//! - `x-queue-ops: op;op...` → each of `register:NAME`, `resolve:NAME`,
+//!   `resolve-vm:VM_ID:NAME` (`STATUS:TOKEN`), `enqueue:TOKEN:DATA` (`STATUS`),
+//!   `dequeue:TOKEN` (`STATUS:DATA`), `grpc:CLUSTER` or `grpc:hex:BYTES`
+//!   (`proxy_grpc_call` to that service, `STATUS`); results `,`-joined in
+//!   `x-probe-queue-ops`. The root context's `on_queue_ready` logs `queue_ready token=T`,
+//!   drains the queue (`queue_item data=D` each) and logs `queue_drained status=S`.
 //! - `x-properties: a.b,c` → each read, `x-probe-properties: <v1>|<v2>`.
 //! - `x-trap: 1` → the filter traps (`unreachable`) in `on_http_request_headers`.
 //! - `x-log: LEVEL,message` → `proxy_log(LEVEL, message)`; status in `x-probe-log-status`.
@@ -80,6 +86,24 @@ mod filter {
         fn proxy_replace_header_map_value(map_type: u32, key: *const u8, key_size: usize, value: *const u8, value_size: usize) -> u32;
         fn proxy_set_buffer_bytes(buffer_type: u32, start: usize, size: usize, data: *const u8, data_size: usize) -> u32;
         fn proxy_register_shared_queue(name: *const u8, name_size: usize, token: *mut u32) -> u32;
+        fn proxy_resolve_shared_queue(vm_id: *const u8, vm_id_size: usize, name: *const u8, name_size: usize, token: *mut u32) -> u32;
+        fn proxy_enqueue_shared_queue(token: u32, data: *const u8, size: usize) -> u32;
+        fn proxy_dequeue_shared_queue(token: u32, data: *mut *mut u8, size: *mut usize) -> u32;
+        #[allow(clippy::too_many_arguments)]
+        fn proxy_grpc_call(
+            service: *const u8,
+            service_size: usize,
+            service_name: *const u8,
+            service_name_size: usize,
+            method: *const u8,
+            method_size: usize,
+            metadata: *const u8,
+            metadata_size: usize,
+            message: *const u8,
+            message_size: usize,
+            timeout_ms: u32,
+            token: *mut u32,
+        ) -> u32;
         fn proxy_log(level: u32, message: *const u8, size: usize) -> u32;
         fn proxy_call_foreign_function(
             name: *const u8,
@@ -197,7 +221,68 @@ mod filter {
 
     impl Context for ProbeRoot {}
 
+    /// `proxy_dequeue_shared_queue(token)`: the status and the item (empty unless Ok).
+    fn dequeue(token: u32) -> (u32, String) {
+        let mut data = std::ptr::null_mut();
+        let mut size = 0;
+        let status = unsafe { proxy_dequeue_shared_queue(token, &mut data, &mut size) };
+        (status, String::from_utf8_lossy(&take(data, size)).into_owned())
+    }
+
+    /// One `x-queue-ops` step (see the module docs): its result.
+    fn queue_op(op: &str) -> String {
+        let mut parts = op.splitn(3, ':');
+        let (verb, a, b) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let mut token = 0u32;
+        match verb {
+            "register" => {
+                let status = unsafe { proxy_register_shared_queue(a.as_ptr(), a.len(), &mut token) };
+                format!("{status}:{token}")
+            }
+            "resolve" | "resolve-vm" => {
+                let (vm, name) = if verb == "resolve" { ("", a) } else { (a, b) };
+                let status = unsafe { proxy_resolve_shared_queue(vm.as_ptr(), vm.len(), name.as_ptr(), name.len(), &mut token) };
+                format!("{status}:{token}")
+            }
+            "enqueue" => {
+                let status = unsafe { proxy_enqueue_shared_queue(a.parse().unwrap_or(0), b.as_ptr(), b.len()) };
+                status.to_string()
+            }
+            "dequeue" => {
+                let (status, item) = dequeue(a.parse().unwrap_or(0));
+                format!("{status}:{item}")
+            }
+            "grpc" => {
+                // grpc:SERVICE (a cluster name, or `hex:` bytes).
+                let service = match a.strip_prefix("hex") {
+                    Some(_) => (0..b.len() / 2).filter_map(|i| u8::from_str_radix(&b[2 * i..2 * i + 2], 16).ok()).collect::<Vec<u8>>(),
+                    None => a.as_bytes().to_vec(),
+                };
+                let (svc, method, empty) = ("pkg.Svc", "Call", [0u8; 4]);
+                let status = unsafe {
+                    proxy_grpc_call(service.as_ptr(), service.len(), svc.as_ptr(), svc.len(), method.as_ptr(), method.len(), empty.as_ptr(), 4, b"m".as_ptr(), 1, 1000, &mut token)
+                };
+                status.to_string()
+            }
+            _ => "?".into(),
+        }
+    }
+
     impl RootContext for ProbeRoot {
+        /// Logs `queue_ready token=T`, then drains the queue: `queue_item data=D` per item
+        /// and `queue_drained status=S` (Empty is 7).
+        fn on_queue_ready(&mut self, token: u32) {
+            info(format!("queue_ready token={token}"));
+            loop {
+                let (status, item) = dequeue(token);
+                if status != 0 {
+                    info(format!("queue_drained status={status}"));
+                    break;
+                }
+                info(format!("queue_item data={item}"));
+            }
+        }
+
         fn on_vm_start(&mut self, _size: usize) -> bool {
             read_properties(&config_text(), "vm_read", "vm_start");
             true
@@ -393,6 +478,10 @@ mod filter {
                 }
                 let value = hostcalls::get_metric(first).unwrap_or(0);
                 self.out.push(("x-probe-metric".into(), format!("{},{zero},{value}", first == second)));
+            }
+            if let Some(ops) = header("x-queue-ops") {
+                let results: Vec<String> = ops.split(';').map(queue_op).collect();
+                self.out.push(("x-probe-queue-ops".into(), results.join(",")));
             }
             if let Some(name) = header("x-queue") {
                 let mut token = 0u32;
