@@ -616,8 +616,10 @@ fn splice(buffer: &mut Vec<u8>, start: usize, size: usize, data: &[u8]) -> bool 
     true
 }
 
-/// Registers every proxy-wasm ABI 0.2.1 host function on `linker` (module `env`).
-pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
+/// Registers every proxy-wasm ABI 0.2.1 host function on `linker` (module `env`), as
+/// `profile`'s host declares it (Kong's engine: `proxy_get_log_level` with two
+/// parameters).
+pub fn add_to_linker(linker: &mut Linker<HostState>, profile: HostProfile) -> Result<()> {
     linker.func_wrap("env", "proxy_log", |mut c: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| -> Result<i32> {
         if !kong(c.data()) {
             // cpp-host `exports.cc` `log`: a level outside trace..critical is BadArgument;
@@ -634,11 +636,23 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         lock(&c.data().shared.logs).push(entry);
         Ok(status::OK)
     })?;
-    linker.func_wrap("env", "proxy_get_log_level", |mut c: Caller<'_, HostState>, ret: i32| -> Result<i32> {
-        let level = c.data().shared.log_level;
-        write_u32(&mut c, ret, level as u32)?;
-        Ok(status::OK)
-    })?;
+    if profile == HostProfile::Kong {
+        // ngx_wasm_module 3bed278 declares it with two i32 parameters
+        // (`ngx_proxy_wasm_host.c`: `ngx_wavm_arity_i32x2`, `ngx_proxy_wasm_hfuncs_nop`), so
+        // a module importing the ABI's one-parameter form does not instantiate
+        // ("incompatible import type", docs/hosts.md "Checked by hand in the engine"); a
+        // call of the two-parameter form traps (`NGX_WAVM_NYI`, `ngx_wavm.c`: "host
+        // function not yet implemented: <name>").
+        linker.func_wrap("env", "proxy_get_log_level", |_c: Caller<'_, HostState>, _: i32, _: i32| -> Result<i32> {
+            bail!("host function not yet implemented: proxy_get_log_level")
+        })?;
+    } else {
+        linker.func_wrap("env", "proxy_get_log_level", |mut c: Caller<'_, HostState>, ret: i32| -> Result<i32> {
+            let level = c.data().shared.log_level;
+            write_u32(&mut c, ret, level as u32)?;
+            Ok(status::OK)
+        })?;
+    }
     linker.func_wrap("env", "proxy_get_current_time_nanoseconds", |mut c: Caller<'_, HostState>, ret: i32| -> Result<i32> {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
         write_u64(&mut c, ret, now)?;

@@ -1385,9 +1385,17 @@ fn start_error(shared: &Shared, spec: &FilterSpec, e: wasmtime::Error) -> wasmti
     if shared.profile == HostProfile::Kong {
         let lines: Vec<String> = logs.iter().map(|l| format!("[{}] {}", l.level, l.message)).collect();
         let failure = e.chain().find_map(|c| c.downcast_ref::<StartFailure>()).cloned();
-        let headline = match failure {
-            Some(f) => format!("[emerg] [proxy-wasm] failed initializing \"{}\" filter ({} failure)", spec.name, f.step),
-            None => format!("[emerg] [proxy-wasm] failed initializing \"{}\" filter: {}", spec.name, e.root_cause()),
+        let link_error = e.chain().map(|c| c.to_string()).find(|m| m.contains("incompatible import type"));
+        let headline = match (failure, link_error) {
+            (Some(f), _) => format!("[emerg] [proxy-wasm] failed initializing \"{}\" filter ({} failure)", spec.name, f.step),
+            // ngx_proxy_wasm.c: a module that does not instantiate (checked by hand,
+            // docs/hosts.md: `failed instantiating "probe" module: incompatible import
+            // type for env::proxy_get_log_level`, then `(unknown error)`).
+            (None, Some(link)) => {
+                let module = spec.module.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                format!("[emerg] failed instantiating \"{module}\" module: {link}\n[emerg] [proxy-wasm] failed initializing \"{}\" filter (unknown error)", spec.name)
+            }
+            (None, None) => format!("[emerg] [proxy-wasm] failed initializing \"{}\" filter: {}", spec.name, e.root_cause()),
         };
         let mut text = headline;
         for line in lines {

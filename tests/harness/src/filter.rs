@@ -158,7 +158,7 @@ impl Filter {
         shared: Shared,
     ) -> Result<std::rc::Rc<std::cell::RefCell<Vm>>> {
         let mut linker = Linker::new(engine);
-        abi::add_to_linker(&mut linker)?;
+        abi::add_to_linker(&mut linker, shared.profile)?;
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut HostState| &mut s.wasi)?;
         let state = HostState {
             wasi: WasiCtxBuilder::new().build_p1(),
