@@ -641,7 +641,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>, profile: HostProfile) -> Re
         // (`ngx_proxy_wasm_host.c`: `ngx_wavm_arity_i32x2`, `ngx_proxy_wasm_hfuncs_nop`), so
         // a module importing the ABI's one-parameter form does not instantiate
         // ("incompatible import type", docs/hosts.md "Checked by hand in the engine"); a
-        // call of the two-parameter form traps (`NGX_WAVM_NYI`, `ngx_wavm.c`: "host
+        // call of the two-parameter form traps (`NGX_WAVM_NYI`, `src/wasm/vm/ngx_wavm_host.c`: "host
         // function not yet implemented: <name>").
         linker.func_wrap("env", "proxy_get_log_level", |_c: Caller<'_, HostState>, _: i32, _: i32| -> Result<i32> {
             bail!("host function not yet implemented: proxy_get_log_level")

@@ -707,7 +707,7 @@ fn kong_declares_proxy_get_log_level_with_two_parameters() {
     // ngx_wasm_module 3bed278 ngx_proxy_wasm_host.c: `proxy_get_log_level`,
     // ngx_wavm_arity_i32x2, ngx_proxy_wasm_hfuncs_nop. A module importing the ABI's
     // one-parameter form does not instantiate (checked by hand, docs/hosts.md); the
-    // two-parameter form links and traps when called (ngx_wavm.c NGX_WAVM_NYI: "host
+    // two-parameter form links and traps when called (ngx_wavm_host.c NGX_WAVM_NYI: "host
     // function not yet implemented: proxy_get_log_level").
     let kong = |params: usize| ChainSpec {
         filters: vec![FilterSpec { name: "lvl".into(), module: common::log_level_module(params), config: serde_json::Value::Null }],
