@@ -1310,7 +1310,7 @@ fn http_to_grpc_status(status: u16) -> u32 {
 fn grpc_percent_encode(value: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len());
     for &b in value {
-        if b < b' ' || b >= b'~' || b == b'%' {
+        if !(b' '..b'~').contains(&b) || b == b'%' {
             out.extend_from_slice(format!("%{b:02X}").as_bytes());
         } else {
             out.push(b);
