@@ -442,7 +442,8 @@ impl Chain {
             let head = request.method.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("HEAD"));
             let finish = |outcome: Outcome| envoy_response(outcome, head);
             if let Some(trap) = &self.vm_failed {
-                return Ok(finish(self.failed_vm_outcome(trap.clone())));
+                let grpc = request_is_grpc(request);
+                return Ok(finish(self.failed_vm_outcome(trap.clone(), grpc)));
             }
             if let Some(refused) = self.refused_upgrade(request) {
                 return self.unseen_stream(refused).map(finish);
@@ -510,10 +511,19 @@ impl Chain {
     /// `envoy.yaml` sets) the filter answers 503 with an empty body
     /// (`wasm_fail_stream`) and the VM stays failed (`FailState::RuntimeError`) for every
     /// plugin in it (envoy-host.md "VM, traps, properties").
-    fn failed_vm_outcome(&mut self, trap: String) -> Outcome {
+    ///
+    /// On a gRPC request (`grpc`) that local reply is trailers-only: `wasm_fail_stream`
+    /// passes `Grpc::Status::WellKnownGrpcStatus::Unavailable`, so 200 with
+    /// `grpc-status: 14` ([`Chain::envoy_reply`]).
+    fn failed_vm_outcome(&mut self, trap: String, grpc: bool) -> Outcome {
         self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()).clear();
         self.log(0, "critical", format!("wasm_fail_stream: the VM failed earlier ({trap}) and serves no stream until it is reloaded"));
         let logs = std::mem::take(&mut *self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
+        if grpc {
+            let reply = LocalReply { status: 503, headers: Vec::new(), body: Vec::new(), grpc_status: Some(14) };
+            let response = grpc_trailers_only(reply, false);
+            return Outcome::new(response.status, response.headers, response.body, None, logs);
+        }
         Outcome::new(503, Vec::new(), Vec::new(), None, logs)
     }
 
@@ -550,9 +560,9 @@ impl Chain {
                 if self.kong() {
                     return Ok(Outcome::new(408, Vec::new(), message.clone().into_bytes(), None, logs).with_hang(message));
                 }
-                let reply = idle_timeout_reply();
-                let headers = Response::from_reply(reply.clone()).headers;
-                return Ok(Outcome::new(reply.status, headers, reply.body, None, logs).with_hang(message));
+                // conn_manager_impl.cc onIdleTimeout's local reply (trailers-only on gRPC).
+                let response = self.envoy_reply(idle_timeout_reply());
+                return Ok(Outcome::new(response.status, response.headers, response.body, None, logs).with_hang(message));
             }
             RequestEnd::Reply(index, mut reply) => {
                 if self.kong() && !reply.body.is_empty() {
@@ -1035,17 +1045,7 @@ impl Chain {
         if !grpc {
             return Response::from_reply(envoy_local_reply(reply));
         }
-        let mut headers: Vec<(String, Vec<u8>)> = reply.headers.into_iter().filter(|(n, _)| n != "content-length" && n != "content-type").collect();
-        headers.push(("content-type".into(), b"application/grpc".to_vec()));
-        if !headers.iter().any(|(n, _)| n == "grpc-status") {
-            let code = reply.grpc_status.unwrap_or_else(|| http_to_grpc_status(reply.status));
-            headers.push(("grpc-status".into(), code.to_string().into_bytes()));
-        }
-        if !reply.body.is_empty() && !head {
-            headers.retain(|(n, _)| n != "grpc-message");
-            headers.push(("grpc-message".into(), grpc_percent_encode(&reply.body)));
-        }
-        Response { status: 200, headers, body: Vec::new() }
+        grpc_trailers_only(reply, head)
     }
 
     /// Envoy with a route table: the route the router uses, picked again from the request
@@ -1281,6 +1281,28 @@ fn envoy_extract_tags(name: &str) -> (String, Vec<(&'static str, String)>) {
 /// `PrometheusStatsFormatter::sanitizeName`: `[^a-zA-Z0-9_]` to `_`.
 fn prometheus_sanitize(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+}
+
+/// Envoy's trailers-only local reply to a gRPC request (`utility.cc` `prepareLocalReply`,
+/// `is_grpc_`; see [`Chain::envoy_reply`]).
+fn grpc_trailers_only(reply: LocalReply, head: bool) -> Response {
+    let mut headers: Vec<(String, Vec<u8>)> = reply.headers.into_iter().filter(|(n, _)| n != "content-length" && n != "content-type").collect();
+    headers.push(("content-type".into(), b"application/grpc".to_vec()));
+    if !headers.iter().any(|(n, _)| n == "grpc-status") {
+        let code = reply.grpc_status.unwrap_or_else(|| http_to_grpc_status(reply.status));
+        headers.push(("grpc-status".into(), code.to_string().into_bytes()));
+    }
+    if !reply.body.is_empty() && !head {
+        headers.retain(|(n, _)| n != "grpc-message");
+        headers.push(("grpc-message".into(), grpc_percent_encode(&reply.body)));
+    }
+    Response { status: 200, headers, body: Vec::new() }
+}
+
+/// Whether a request file's request is gRPC for Envoy (its `content-type`, see
+/// [`is_grpc_content_type`]).
+fn request_is_grpc(request: &RequestSpec) -> bool {
+    request.headers.byte_pairs().iter().any(|(n, v)| n.eq_ignore_ascii_case(b"content-type") && is_grpc_content_type(v))
 }
 
 /// Envoy's `Grpc::Common::hasGrpcContentType` (`source/common/grpc/common.cc`): exactly

@@ -584,6 +584,23 @@ fn a_local_reply_to_a_grpc_request_is_trailers_only() {
 }
 
 #[test]
+fn envoys_own_local_replies_to_grpc_requests_are_trailers_only_too() {
+    // onIdleTimeout: sendLocalReply(504, "stream timeout", ..., nullopt) -> 200,
+    // grpc-status httpToGrpcStatus(504) = 14, grpc-message "stream timeout".
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, grpc("/x").header("x-pause", "forever"));
+    assert!(outcome.hung.is_some());
+    assert_eq!((outcome.status, outcome.body.as_str()), (200, ""));
+    assert_eq!((outcome.header("grpc-status"), outcome.header("grpc-message")), (Some("14"), Some("stream timeout")));
+    // wasm_fail_stream after a trap: sendLocalReply(503, "", ..., Unavailable).
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    assert!(chain.run(&RequestSpec::get("/").header("x-trap", "1")).is_err());
+    let outcome = run(&mut chain, grpc("/x"));
+    assert_eq!((outcome.status, outcome.header("grpc-status"), outcome.header("grpc-message")), (200, Some("14"), None));
+    assert_eq!(run(&mut chain, RequestSpec::get("/")).status, 503, "plain requests keep the 503");
+}
+
+#[test]
 fn the_routers_404_on_a_grpc_request_is_unimplemented() {
     // router.cc route_not_found through prepareLocalReply: 200, grpc-status 12.
     let mut chain = routed(serde_json::json!([{"name": "api", "prefix": "/api", "cluster": "api_cluster"}]));
