@@ -22,6 +22,7 @@ pub mod status {
     pub const OK: i32 = 0;
     pub const NOT_FOUND: i32 = 1;
     pub const BAD_ARGUMENT: i32 = 2;
+    pub const PARSE_FAILURE: i32 = 4;
     pub const EMPTY: i32 = 7;
     pub const CAS_MISMATCH: i32 = 8;
     /// ngx_wasm_module's `NGX_PROXY_WASM_RESULT_INTERNAL_FAILURE` (ngx_proxy_wasm.h).
@@ -36,6 +37,14 @@ pub type HeaderMap = Vec<(String, Vec<u8>)>;
 #[derive(Debug, Default)]
 pub struct StreamData {
     pub request_headers: HeaderMap,
+    /// Envoy: a filter wrote the request headers, which clears the route cache: the
+    /// router picks the route again (see `write_map`).
+    pub route_cache_cleared: bool,
+    /// Envoy with a route table ([`crate::spec::ChainSpec::routes`]): the route picked
+    /// (by the connection manager before the filters, again by the router after a
+    /// filter cleared the route cache), `Some(None)` when none matched. `None` without a
+    /// route table.
+    pub route: Option<Option<crate::spec::RouteSpec>>,
     pub request_body: Vec<u8>,
     pub request_trailers: HeaderMap,
     pub response_headers: HeaderMap,
@@ -98,6 +107,10 @@ pub struct LocalReply {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// Envoy: the gRPC status the filter passed when it is a known one (0 to 16);
+    /// `None` for the SDKs' -1 ("not set") or any other value (`context.cc`
+    /// `Context::sendLocalResponse`: outside `Ok..=MaximumKnown` is `nullopt`).
+    pub grpc_status: Option<u32>,
 }
 
 /// State shared by every filter of a chain: the stream, the log, shared data.
@@ -129,6 +142,122 @@ pub struct Shared {
     pub call_targets: Arc<std::collections::BTreeMap<String, String>>,
     /// Kong: nginx with ngx_wasm_module alone (`ChainSpec.plain_nginx`): no `kong.*`.
     pub plain_nginx: bool,
+    /// Envoy: the route table (`ChainSpec.routes`).
+    pub routes: Arc<Vec<crate::spec::RouteSpec>>,
+    /// Envoy: the shared queues of the chain's `vm_id` ([`SharedQueues`]).
+    pub queues: Arc<Mutex<SharedQueues>>,
+}
+
+/// Envoy's shared queues for one `vm_id` (proxy-wasm-cpp-host `src/shared_queue.cc`
+/// `SharedQueue`; every filter of a chain has the same, empty, `vm_id`): a queue per name,
+/// its token handed out from 1 up (`nextQueueToken`, 0 is illegal), registering a name
+/// again keeps its token and data and moves `proxy_on_queue_ready` to the new registrant.
+#[derive(Debug, Default)]
+pub struct SharedQueues {
+    tokens: std::collections::BTreeMap<Vec<u8>, u32>,
+    queues: HashMap<u32, SharedQueue>,
+    next_token: u32,
+    /// `proxy_on_queue_ready` calls owed, in enqueue order: `(filter, root context, token)`.
+    /// Envoy posts each to the registering VM's dispatcher (`call_on_thread`), so it runs
+    /// after the current callback; the chain delivers them ([`crate::Chain`]).
+    pub ready: std::collections::VecDeque<(String, i32, u32)>,
+}
+
+/// One queue: who is told when an item arrives, and the items.
+#[derive(Debug, Default)]
+struct SharedQueue {
+    filter: String,
+    root_context_id: i32,
+    items: std::collections::VecDeque<Vec<u8>>,
+}
+
+impl SharedQueues {
+    /// `SharedQueue::registerQueue`: the token of `name`, new or existing; the queue's
+    /// `proxy_on_queue_ready` goes to `root_context_id` of `filter` from now on.
+    pub fn register(&mut self, name: &[u8], filter: &str, root_context_id: i32) -> u32 {
+        let token = match self.tokens.get(name) {
+            Some(token) => *token,
+            None => {
+                self.next_token += 1;
+                self.tokens.insert(name.to_vec(), self.next_token);
+                self.next_token
+            }
+        };
+        let queue = self.queues.entry(token).or_default();
+        queue.filter = filter.to_string();
+        queue.root_context_id = root_context_id;
+        token
+    }
+
+    /// `SharedQueue::resolveQueue`: the token of `name`, if registered.
+    pub fn resolve(&self, name: &[u8]) -> Option<u32> {
+        self.tokens.get(name).copied()
+    }
+
+    /// `SharedQueue::enqueue`: NotFound for an unknown token; else the item is queued and
+    /// a `proxy_on_queue_ready` is owed to the registrant.
+    pub fn enqueue(&mut self, token: u32, item: Vec<u8>) -> i32 {
+        let Some(queue) = self.queues.get_mut(&token) else { return status::NOT_FOUND };
+        queue.items.push_back(item);
+        self.ready.push_back((queue.filter.clone(), queue.root_context_id, token));
+        status::OK
+    }
+
+    /// `SharedQueue::dequeue`: the oldest item, or NotFound (unknown token) / Empty.
+    pub fn dequeue(&mut self, token: u32) -> std::result::Result<Vec<u8>, i32> {
+        let queue = self.queues.get_mut(&token).ok_or(status::NOT_FOUND)?;
+        queue.items.pop_front().ok_or(status::EMPTY)
+    }
+}
+
+/// Whether `bytes` parse as a protobuf message at the top level (what Envoy's
+/// `GrpcService::ParseFromString` in `Context::grpcCall` first decides): a sequence of
+/// fields with a tag of field number >= 1 and wire type varint, fixed64, length-delimited
+/// (within bounds), a group (closed by its end tag) or fixed32. Nested messages are not
+/// checked. The empty string parses (an empty message).
+pub fn parses_as_protobuf(bytes: &[u8]) -> bool {
+    fn varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in 0..10 {
+            let b = *bytes.get(*at)?;
+            *at += 1;
+            value |= u64::from(b & 0x7f) << (7 * shift);
+            if b & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+    /// Fields until the end (`group` None) or the end tag of `group`.
+    fn fields(bytes: &[u8], at: &mut usize, group: Option<u64>, depth: usize) -> bool {
+        while *at < bytes.len() {
+            let Some(tag) = varint(bytes, at) else { return false };
+            let (field, wire) = (tag >> 3, tag & 7);
+            if field == 0 {
+                return false;
+            }
+            let skip = match wire {
+                0 => varint(bytes, at).map(|_| 0),
+                1 => Some(8),
+                2 => varint(bytes, at).and_then(|n| usize::try_from(n).ok()),
+                3 if depth < 32 => {
+                    if !fields(bytes, at, Some(field), depth + 1) {
+                        return false;
+                    }
+                    Some(0)
+                }
+                4 => return group == Some(field),
+                5 => Some(4),
+                _ => None,
+            };
+            match skip {
+                Some(n) if bytes.len() - *at >= n => *at += n,
+                _ => return false,
+            }
+        }
+        group.is_none()
+    }
+    fields(bytes, &mut 0, None, 0)
 }
 
 /// The callback a filter instance is running, for rules that depend on it.
@@ -445,6 +574,21 @@ fn with_map<R>(state: &mut HostState, map_type: i32, f: impl FnOnce(&mut HeaderM
     Some(f(map))
 }
 
+/// [`with_map`] for a write. Envoy: a write to the request headers clears the stream's
+/// route cache (`context.cc` `addHeaderMapValue`, `replaceHeaderMapValue`,
+/// `removeHeaderMapValue`, `setHeaderMapPairs` → `clearRouteCache()`, Envoy PR #14318;
+/// since Envoy 1.33, PR #36671, only for modules of an ABI newer than 0.2.1, which
+/// proxy-wasm-cpp-host cannot load: every loadable module is 0.1.0, 0.2.0 or 0.2.1), so
+/// the router picks the route again from the headers as they are then
+/// ([`StreamData::route_cache_cleared`]).
+fn write_map<R>(state: &mut HostState, map_type: i32, f: impl FnOnce(&mut HeaderMap) -> R) -> Option<R> {
+    let done = with_map(state, map_type, f)?;
+    if map_type == 0 && state.shared.profile == HostProfile::Envoy {
+        lock(&state.shared.stream).route_cache_cleared = true;
+    }
+    Some(done)
+}
+
 /// Envoy: whether `map_type` is a header map this filter's context no longer holds
 /// (see [`HostState::request_headers_released`]); `proxy_on_log` reads them again
 /// (`access_log_phase_`).
@@ -475,8 +619,10 @@ fn splice(buffer: &mut Vec<u8>, start: usize, size: usize, data: &[u8]) -> bool 
     true
 }
 
-/// Registers every proxy-wasm ABI 0.2.1 host function on `linker` (module `env`).
-pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
+/// Registers every proxy-wasm ABI 0.2.1 host function on `linker` (module `env`), as
+/// `profile`'s host declares it (Kong's engine: `proxy_get_log_level` with two
+/// parameters).
+pub fn add_to_linker(linker: &mut Linker<HostState>, profile: HostProfile) -> Result<()> {
     linker.func_wrap("env", "proxy_log", |mut c: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| -> Result<i32> {
         if !kong(c.data()) {
             // cpp-host `exports.cc` `log`: a level outside trace..critical is BadArgument;
@@ -493,11 +639,23 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         lock(&c.data().shared.logs).push(entry);
         Ok(status::OK)
     })?;
-    linker.func_wrap("env", "proxy_get_log_level", |mut c: Caller<'_, HostState>, ret: i32| -> Result<i32> {
-        let level = c.data().shared.log_level;
-        write_u32(&mut c, ret, level as u32)?;
-        Ok(status::OK)
-    })?;
+    if profile == HostProfile::Kong {
+        // ngx_wasm_module 3bed278 declares it with two i32 parameters
+        // (`ngx_proxy_wasm_host.c`: `ngx_wavm_arity_i32x2`, `ngx_proxy_wasm_hfuncs_nop`), so
+        // a module importing the ABI's one-parameter form does not instantiate
+        // ("incompatible import type", docs/hosts.md "Checked by hand in the engine"); a
+        // call of the two-parameter form traps (`NGX_WAVM_NYI`, `src/wasm/vm/ngx_wavm_host.c`: "host
+        // function not yet implemented: <name>").
+        linker.func_wrap("env", "proxy_get_log_level", |_c: Caller<'_, HostState>, _: i32, _: i32| -> Result<i32> {
+            bail!("host function not yet implemented: proxy_get_log_level")
+        })?;
+    } else {
+        linker.func_wrap("env", "proxy_get_log_level", |mut c: Caller<'_, HostState>, ret: i32| -> Result<i32> {
+            let level = c.data().shared.log_level;
+            write_u32(&mut c, ret, level as u32)?;
+            Ok(status::OK)
+        })?;
+    }
     linker.func_wrap("env", "proxy_get_current_time_nanoseconds", |mut c: Caller<'_, HostState>, ret: i32| -> Result<i32> {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
         write_u64(&mut c, ret, now)?;
@@ -592,7 +750,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
                 return Ok(status::OK);
             }
         }
-        match with_map(c.data_mut(), map_type, |m| *m = new_map) {
+        match write_map(c.data_mut(), map_type, |m| *m = new_map) {
             Some(()) => Ok(status::OK),
             None => Ok(status::BAD_ARGUMENT),
         }
@@ -632,7 +790,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
                     return Ok(status::OK);
                 }
             }
-            let done = with_map(c.data_mut(), map_type, |m| {
+            let done = write_map(c.data_mut(), map_type, |m| {
                 match m.iter().position(|(n, _)| *n == key) {
                     Some(first) => {
                         m[first].1 = value;
@@ -667,7 +825,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
                     return Ok(status::OK);
                 }
             }
-            let done = with_map(c.data_mut(), map_type, |m| m.retain(|(n, _)| *n != key));
+            let done = write_map(c.data_mut(), map_type, |m| m.retain(|(n, _)| *n != key));
             Ok(if done.is_some() { status::OK } else { status::BAD_ARGUMENT })
         },
     )?;
@@ -685,7 +843,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
                     return Ok(status::OK);
                 }
             }
-            let done = with_map(c.data_mut(), map_type, |m| m.push((key, value)));
+            let done = write_map(c.data_mut(), map_type, |m| m.push((key, value)));
             Ok(if done.is_some() { status::OK } else { status::BAD_ARGUMENT })
         },
     )?;
@@ -844,7 +1002,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
          body_len: i32,
          headers_ptr: i32,
          headers_len: i32,
-         _grpc_status: i32|
+         grpc_status: i32|
          -> Result<i32> {
             let body = read(&mut c, body_ptr, body_len)?;
             let headers = deserialize_map(&read(&mut c, headers_ptr, headers_len)?)?;
@@ -867,7 +1025,8 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
                     bail!("local response already stashed");
                 }
             }
-            c.data_mut().local_reply = Some(LocalReply { status: code as u16, headers, body });
+            let grpc_status = u32::try_from(grpc_status).ok().filter(|s| *s <= 16);
+            c.data_mut().local_reply = Some(LocalReply { status: code as u16, headers, body, grpc_status });
             Ok(status::OK)
         },
     )?;
@@ -1311,8 +1470,36 @@ fn add_unimplemented(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         "env",
         "proxy_grpc_call",
-        |_c: Caller<'_, HostState>, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32| -> i32 {
-            status::UNIMPLEMENTED
+        |mut c: Caller<'_, HostState>,
+         service_ptr: i32,
+         service_len: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32,
+         _: i32|
+         -> Result<i32> {
+            if kong(c.data()) {
+                return Ok(status::UNIMPLEMENTED);
+            }
+            // Envoy `context.cc` `Context::grpcCall`: the service is a serialized
+            // `GrpcService`, or else a cluster name; an unknown cluster is ParseFailure
+            // (kept for ABI 0.1 callers, says the source). A call to a known cluster, or
+            // a `GrpcService`, is not performed by the harness: Unimplemented.
+            let service = read(&mut c, service_ptr, service_len)?;
+            if parses_as_protobuf(&service) {
+                return Ok(status::UNIMPLEMENTED);
+            }
+            let name = String::from_utf8_lossy(&service).into_owned();
+            if crate::dispatch::target(&c.data().shared.call_targets, &name).is_none() {
+                return Ok(status::PARSE_FAILURE);
+            }
+            Ok(status::UNIMPLEMENTED)
         },
     )?;
     linker.func_wrap(
@@ -1329,31 +1516,57 @@ fn add_unimplemented(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap("env", "proxy_grpc_close", |_c: Caller<'_, HostState>, _: i32| -> i32 { status::UNIMPLEMENTED })?;
     // Kong: no `shm_queue` zone is ever declared here, so every queue call traps
     // ("could not find queue", ngx_proxy_wasm_host.c); `proxy_resolve_shared_queue` is a
-    // no-op answering Ok there. Envoy: not served by the harness.
-    linker.func_wrap("env", "proxy_register_shared_queue", |c: Caller<'_, HostState>, _: i32, _: i32, _: i32| -> Result<i32> {
+    // no-op answering Ok there. Envoy: cpp-host `exports.cc` and `context.cc`
+    // (`registerSharedQueue` keys on the VM's `vm_id` and the root context, a stream
+    // context's parent; `lookupSharedQueue` takes an empty `vm_id` as its own, answers
+    // NotFound for a name never registered) over [`SharedQueues`].
+    linker.func_wrap("env", "proxy_register_shared_queue", |mut c: Caller<'_, HostState>, name_ptr: i32, name_len: i32, token_ptr: i32| -> Result<i32> {
         if kong(c.data()) {
             bail!("could not find queue");
         }
-        Ok(status::UNIMPLEMENTED)
+        let name = read(&mut c, name_ptr, name_len)?;
+        let state = c.data();
+        let token = lock(&state.shared.queues).register(&name, &state.filter_name, state.root_context_id);
+        write_u32(&mut c, token_ptr, token)?;
+        Ok(status::OK)
     })?;
     linker.func_wrap(
         "env",
         "proxy_resolve_shared_queue",
-        |c: Caller<'_, HostState>, _: i32, _: i32, _: i32, _: i32, _: i32| -> i32 {
-            if kong(c.data()) { status::OK } else { status::UNIMPLEMENTED }
+        |mut c: Caller<'_, HostState>, vm_id_ptr: i32, vm_id_len: i32, name_ptr: i32, name_len: i32, token_ptr: i32| -> Result<i32> {
+            if kong(c.data()) {
+                return Ok(status::OK);
+            }
+            let vm_id = read(&mut c, vm_id_ptr, vm_id_len)?;
+            let name = read(&mut c, name_ptr, name_len)?;
+            // The chain's one `vm_id` is empty (`plugin_vm_id`): another names no queue.
+            let token = if vm_id.is_empty() { lock(&c.data().shared.queues).resolve(&name) } else { None };
+            match token {
+                Some(token) => {
+                    write_u32(&mut c, token_ptr, token)?;
+                    Ok(status::OK)
+                }
+                None => Ok(status::NOT_FOUND),
+            }
         },
     )?;
-    linker.func_wrap("env", "proxy_dequeue_shared_queue", |c: Caller<'_, HostState>, _: i32, _: i32, _: i32| -> Result<i32> {
+    linker.func_wrap("env", "proxy_dequeue_shared_queue", |mut c: Caller<'_, HostState>, token: i32, ret_ptr: i32, ret_size: i32| -> Result<i32> {
         if kong(c.data()) {
             bail!("could not find queue");
         }
-        Ok(status::UNIMPLEMENTED)
+        let item = lock(&c.data().shared.queues).dequeue(token as u32);
+        match item {
+            Ok(item) => return_bytes(&mut c, &item, ret_ptr, ret_size),
+            Err(status) => Ok(status),
+        }
     })?;
-    linker.func_wrap("env", "proxy_enqueue_shared_queue", |c: Caller<'_, HostState>, _: i32, _: i32, _: i32| -> Result<i32> {
+    linker.func_wrap("env", "proxy_enqueue_shared_queue", |mut c: Caller<'_, HostState>, token: i32, data_ptr: i32, data_len: i32| -> Result<i32> {
         if kong(c.data()) {
             bail!("could not find queue");
         }
-        Ok(status::UNIMPLEMENTED)
+        let data = read(&mut c, data_ptr, data_len)?;
+        let answer = lock(&c.data().shared.queues).enqueue(token as u32, data);
+        Ok(answer)
     })?;
     linker.func_wrap(
         "env",

@@ -42,6 +42,9 @@ use crate::{upstream, Harness};
 /// of 4096 bytes (ngx_wasm_module `docs/DIRECTIVES.md`).
 pub const KONG_RESPONSE_BUFFER_BYTES: usize = 4 * 4096;
 
+/// How many `proxy_on_queue_ready` calls [`Chain::deliver_queue_ready`] runs at most.
+pub const MAX_QUEUE_READY_PER_DELIVERY: usize = 1000;
+
 /// How many ticks the harness fires, back to back, while a filter holds a stream.
 pub const MAX_TICKS_WHILE_PAUSED: usize = 100;
 
@@ -185,6 +188,7 @@ impl Chain {
             shm_zones: std::sync::Arc::new(spec.shm_zones.clone()),
             call_targets: std::sync::Arc::new(spec.call_targets.clone()),
             plain_nginx: spec.plain_nginx,
+            routes: std::sync::Arc::new(if spec.profile == HostProfile::Envoy { spec.routes.clone() } else { Vec::new() }),
             ..Shared::default()
         };
         let mut filters = Vec::with_capacity(spec.filters.len());
@@ -193,6 +197,11 @@ impl Chain {
         // envoy.yaml gives pre- and post-function one `vm_id`); Kong's engine: one
         // instance per filter (kong-engine.md, traps re-create one filter's instance).
         let mut vms: Vec<(std::path::PathBuf, std::rc::Rc<std::cell::RefCell<crate::filter::Vm>>)> = Vec::new();
+        if spec.profile == HostProfile::Envoy {
+            for filter_spec in &spec.filters {
+                canary(harness, filter_spec, &spec.vm_config, &shared)?;
+            }
+        }
         for filter_spec in &spec.filters {
             let module = harness.module(&filter_spec.module)?;
             let joined = match vms.iter().find(|(path, _)| *path == filter_spec.module) {
@@ -274,6 +283,63 @@ impl Chain {
         metrics.iter().find(|(n, _, _)| n == name).map(|(_, _, v)| *v)
     }
 
+    /// The filters' metrics as the host's stats view lists them: `(name, value)`, in
+    /// definition order. Envoy (admin `/stats`): every name under the custom stat
+    /// namespace, `wasmcustom.<name>` (`context.cc` `defineMetric`:
+    /// `counterFromElements(*scope_, {custom_stat_namespace_, stat_name})`,
+    /// `stats_handler.h` `CustomStatNamespace = "wasmcustom"`; the Wasm filter's scope is
+    /// the listener's root, `wasm_filter.cc` `createScope("")`). Kong: the names as the
+    /// filter defined them (ngx_wasm_module's own naming is not modelled). Histograms
+    /// (no single value) are left out.
+    pub fn stats(&self) -> Vec<(String, i64)> {
+        let metrics = self.shared.metrics.lock().unwrap_or_else(|e| e.into_inner());
+        let prefix = if self.kong() { "" } else { ENVOY_CUSTOM_STAT_NAMESPACE };
+        metrics.iter().filter(|(_, kind, _)| *kind != 2).map(|(n, _, v)| (format!("{prefix}{n}"), *v)).collect()
+    }
+
+    /// Envoy: the filters' counters and gauges as admin `/stats/prometheus` prints them
+    /// (`source/server/admin/prometheus_stats.cc`): the `wasmcustom.` namespace stripped
+    /// and no `envoy_` prefix (`CustomStatNamespaces::stripRegisteredPrefix`, Envoy PR
+    /// #17357); the default tag extractors applied first
+    /// (`source/common/config/well_known_names.cc`; of them only the response-code rules,
+    /// `_rq(_(\d{3}))$` and `_rq_((\d))xx$`, are not tied to an Envoy stat prefix, so only
+    /// they can match a custom name: `foo_rq_200` is `foo_rq{envoy_response_code="200"}`);
+    /// then every character outside `[a-zA-Z0-9_]` becomes `_`
+    /// (`PrometheusStatsFormatter::sanitizeName`), and a custom name that is then empty or
+    /// starts with a digit is not exported at all (`metricName` answers `nullopt`).
+    /// One `# TYPE name counter|gauge` line per name, then `name{tags} value`, names sorted.
+    /// Empty on Kong's profile.
+    pub fn prometheus_stats(&self) -> String {
+        if self.kong() {
+            return String::new();
+        }
+        let metrics = self.shared.metrics.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lines: Vec<(String, &'static str, String, i64)> = metrics
+            .iter()
+            .filter(|(_, kind, _)| *kind != 2)
+            .filter_map(|(name, kind, value)| {
+                let (name, tags) = envoy_extract_tags(name);
+                let name = prometheus_sanitize(&name);
+                if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+                    return None;
+                }
+                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{}=\"{v}\"", prometheus_sanitize(k))).collect();
+                Some((name, if *kind == 0 { "counter" } else { "gauge" }, tags.join(","), *value))
+            })
+            .collect();
+        lines.sort();
+        let mut out = String::new();
+        let mut last: Option<String> = None;
+        for (name, kind, tags, value) in lines {
+            if last.as_deref() != Some(name.as_str()) {
+                out.push_str(&format!("# TYPE {name} {kind}\n"));
+                last = Some(name.clone());
+            }
+            out.push_str(&format!("{name}{{{tags}}} {value}\n"));
+        }
+        out
+    }
+
     /// Shared data entry `key`: value and CAS, as `proxy_get_shared_data` returns it.
     pub fn shared_data(&self, key: &str) -> Option<(Vec<u8>, u32)> {
         self.shared.shared_data.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned()
@@ -288,6 +354,35 @@ impl Chain {
     /// Log lines written since the last request or [`Chain::take_logs`] (e.g. by ticks).
     pub fn take_logs(&mut self) -> Vec<LogEntry> {
         std::mem::take(&mut *self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Envoy: runs the `proxy_on_queue_ready` calls owed for items enqueued so far
+    /// ([`crate::abi::SharedQueues::ready`]), each on the root context that registered the
+    /// queue, in enqueue order, with the calls they dispatch performed. Envoy posts them
+    /// to the registering VM's dispatcher (cpp-host `SharedQueue::enqueue`,
+    /// `call_on_thread`): the harness runs them while a stream is held, after each request
+    /// and at each [`Chain::tick`]. At most [`MAX_QUEUE_READY_PER_DELIVERY`] per call (a
+    /// filter that enqueues from `proxy_on_queue_ready` would otherwise never stop); the
+    /// rest stay owed. Returns how many ran.
+    ///
+    /// Errors: a trap in a filter.
+    pub fn deliver_queue_ready(&mut self) -> Result<usize> {
+        let mut delivered = 0;
+        while delivered < MAX_QUEUE_READY_PER_DELIVERY {
+            let next = self.shared.queues.lock().unwrap_or_else(|e| e.into_inner()).ready.pop_front();
+            let Some((filter, root, token)) = next else { return Ok(delivered) };
+            let Some(i) = self.filters.iter().position(|f| f.name == filter && f.root_context_id() == root) else { continue };
+            delivered += 1;
+            self.filters[i].on_queue_ready(token)?;
+            while let Some(call) = self.filters[i].next_pending_call() {
+                self.deliver(i, &call)?;
+            }
+        }
+        Ok(delivered)
+    }
+
+    fn queue_ready_owed(&self) -> bool {
+        !self.shared.queues.lock().unwrap_or_else(|e| e.into_inner()).ready.is_empty()
     }
 
     /// Fires `proxy_on_tick` once on every filter that set a tick period, then performs
@@ -309,6 +404,9 @@ impl Chain {
             }
             self.filters[i].take_local_reply();
             self.filters[i].take_continued();
+        }
+        if !self.kong() {
+            self.deliver_queue_ready()?;
         }
         Ok(ticked)
     }
@@ -344,12 +442,19 @@ impl Chain {
             let head = request.method.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("HEAD"));
             let finish = |outcome: Outcome| envoy_response(outcome, head);
             if let Some(trap) = &self.vm_failed {
-                return Ok(finish(self.failed_vm_outcome(trap.clone())));
+                let grpc = request_is_grpc(request);
+                return Ok(finish(self.failed_vm_outcome(trap.clone(), grpc)));
             }
             if let Some(refused) = self.refused_upgrade(request) {
                 return self.unseen_stream(refused).map(finish);
             }
-            let result = self.run_inner(request);
+            let result = self.run_inner(request).and_then(|mut outcome| {
+                // Queue notifications posted during the stream run after it; their log
+                // lines join the stream's.
+                self.deliver_queue_ready()?;
+                outcome.logs.extend(std::mem::take(&mut *self.shared.logs.lock().unwrap_or_else(|e| e.into_inner())));
+                Ok(outcome)
+            });
             if let Err(e) = &result {
                 if !is_host_crash(e) {
                     self.vm_failed = Some(e.root_cause().to_string());
@@ -406,10 +511,19 @@ impl Chain {
     /// `envoy.yaml` sets) the filter answers 503 with an empty body
     /// (`wasm_fail_stream`) and the VM stays failed (`FailState::RuntimeError`) for every
     /// plugin in it (envoy-host.md "VM, traps, properties").
-    fn failed_vm_outcome(&mut self, trap: String) -> Outcome {
+    ///
+    /// On a gRPC request (`grpc`) that local reply is trailers-only: `wasm_fail_stream`
+    /// passes `Grpc::Status::WellKnownGrpcStatus::Unavailable`, so 200 with
+    /// `grpc-status: 14` ([`Chain::envoy_reply`]).
+    fn failed_vm_outcome(&mut self, trap: String, grpc: bool) -> Outcome {
         self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()).clear();
         self.log(0, "critical", format!("wasm_fail_stream: the VM failed earlier ({trap}) and serves no stream until it is reloaded"));
         let logs = std::mem::take(&mut *self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
+        if grpc {
+            let reply = LocalReply { status: 503, headers: Vec::new(), body: Vec::new(), grpc_status: Some(14) };
+            let response = grpc_trailers_only(reply, false);
+            return Outcome::new(response.status, response.headers, response.body, None, logs);
+        }
         Outcome::new(503, Vec::new(), Vec::new(), None, logs)
     }
 
@@ -446,9 +560,9 @@ impl Chain {
                 if self.kong() {
                     return Ok(Outcome::new(408, Vec::new(), message.clone().into_bytes(), None, logs).with_hang(message));
                 }
-                let reply = idle_timeout_reply();
-                let headers = Response::from_reply(reply.clone()).headers;
-                return Ok(Outcome::new(reply.status, headers, reply.body, None, logs).with_hang(message));
+                // conn_manager_impl.cc onIdleTimeout's local reply (trailers-only on gRPC).
+                let response = self.envoy_reply(idle_timeout_reply());
+                return Ok(Outcome::new(response.status, response.headers, response.body, None, logs).with_hang(message));
             }
             RequestEnd::Reply(index, mut reply) => {
                 if self.kong() && !reply.body.is_empty() {
@@ -456,9 +570,18 @@ impl Chain {
                     reply.body.push(b'\n');
                 }
                 if !self.kong() {
-                    reply = envoy_local_reply(reply);
+                    let response = self.envoy_reply(reply);
+                    (response, index, None)
+                } else {
+                    (Response::from_reply(reply), index, None)
                 }
-                (Response::from_reply(reply), index, None)
+            }
+            RequestEnd::Upstream if self.route_not_found() => {
+                // router.cc `Filter::decodeHeaders`: no route, `sendLocalReply(NotFound, "",
+                // ..., route_not_found)`; the reply goes back through every filter.
+                let reply = LocalReply { status: 404, headers: Vec::new(), body: Vec::new(), grpc_status: None };
+                self.log(self.filters.len().saturating_sub(1), "debug", "route_not_found: no route matched the request".into());
+                (self.envoy_reply(reply), self.filters.len() - 1, None)
             }
             RequestEnd::Upstream => {
                 let upstream_request = self.upstream_request();
@@ -644,6 +767,11 @@ impl Chain {
         stream.request_headers.extend(headers.into_iter().filter(|(n, _)| n != "host"));
         if self.shared.profile == HostProfile::Envoy {
             envoy_request_headers(&mut stream.request_headers, request_number);
+            // The connection manager picks the route before any filter runs
+            // (`conn_manager_impl.cc` `ActiveStream::decodeHeaders` → `refreshCachedRoute`).
+            if !self.shared.routes.is_empty() {
+                stream.route = Some(crate::spec::RouteSpec::pick(&self.shared.routes, &path).map(|i| self.shared.routes[i].clone()));
+            }
         }
         stream.request_body = request.body.clone().unwrap_or_default().0;
         stream.request_uri = path.clone();
@@ -673,8 +801,12 @@ impl Chain {
     /// dispatched calls, then fires its ticks, until it resumes or answers.
     fn wait(&mut self, i: usize) -> Result<Wake> {
         let mut ticks = 0;
+        let mut queue_rounds = 0;
         loop {
-            if let Some(call) = self.filters[i].next_pending_call() {
+            if !self.kong() && queue_rounds < 10 && self.queue_ready_owed() {
+                queue_rounds += 1;
+                self.deliver_queue_ready()?;
+            } else if let Some(call) = self.filters[i].next_pending_call() {
                 self.deliver(i, &call)?;
             } else if self.filters[i].tick_period_ms() > 0 && ticks < MAX_TICKS_WHILE_PAUSED {
                 ticks += 1;
@@ -889,7 +1021,7 @@ impl Chain {
                                 Direction::Response => (500, "Internal Server Error"),
                             };
                             self.log(i, "debug", format!("{} data too large watermark exceeded", if status == 413 { "request" } else { "response" }));
-                            return Ok(BodyEnd::Reply(i, LocalReply { status, headers: Vec::new(), body: body.as_bytes().to_vec() }));
+                            return Ok(BodyEnd::Reply(i, LocalReply { status, headers: Vec::new(), body: body.as_bytes().to_vec(), grpc_status: None }));
                         }
                         buffered[k] = Some(now);
                         continue;
@@ -912,11 +1044,53 @@ impl Chain {
         Ok(BodyEnd::Done(output))
     }
 
+    /// Envoy: a local reply as `Utility::prepareLocalReply` builds it
+    /// (`source/common/http/utility.cc`). For a gRPC request (the request headers'
+    /// `content-type` is `application/grpc` or `application/grpc+...`:
+    /// `Grpc::Common::hasGrpcContentType`, as `filter_manager.cc` sets `is_grpc_request`)
+    /// a **trailers-only** reply: `:status` 200, `content-type: application/grpc`,
+    /// `grpc-status` kept when the filter's headers carry one, else the filter's known
+    /// gRPC status, else `Grpc::Utility::httpToGrpcStatus` of the HTTP status;
+    /// `grpc-message` the percent-encoded body when there is one (not for HEAD); no
+    /// `content-length`, no body (`encodeLocalReply`: headers with end_stream). Otherwise
+    /// [`envoy_local_reply`].
+    fn envoy_reply(&self, reply: LocalReply) -> Response {
+        let (grpc, head) = {
+            let stream = self.lock_stream();
+            let value = |name: &str| stream.request_headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+            let grpc = value("content-type").is_some_and(|ct| is_grpc_content_type(&ct));
+            (grpc, value(":method").is_some_and(|m| m.eq_ignore_ascii_case(b"HEAD")))
+        };
+        if !grpc {
+            return Response::from_reply(envoy_local_reply(reply));
+        }
+        grpc_trailers_only(reply, head)
+    }
+
+    /// Envoy with a route table: the route the router uses, picked again from the request
+    /// headers as the filters left them when a filter cleared the route cache (a
+    /// request-header write, see `abi::write_map`), else the one the connection manager
+    /// picked before the filters; stored in the stream. True when none matched.
+    fn route_not_found(&mut self) -> bool {
+        if self.kong() || self.shared.routes.is_empty() {
+            return false;
+        }
+        let routes = self.shared.routes.clone();
+        let mut stream = self.lock_stream();
+        if stream.route_cache_cleared {
+            let path = stream.request_headers.iter().find(|(n, _)| n == ":path").map(|(_, v)| v.clone()).unwrap_or_default();
+            stream.route = Some(crate::spec::RouteSpec::pick(&routes, &path).map(|i| routes[i].clone()));
+            stream.route_cache_cleared = false;
+        }
+        matches!(stream.route, Some(None))
+    }
+
     fn upstream_request(&self) -> UpstreamRequest {
         if self.kong() {
             return self.kong_upstream_request();
         }
         let stream = self.lock_stream();
+        let cluster = stream.route.clone().flatten().map(|r| r.cluster);
         let get = |name: &str| stream.request_headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
         let authority = stream.request_headers.iter().find(|(n, _)| n == ":authority").map(|(_, v)| v.as_slice());
         UpstreamRequest::new(
@@ -926,6 +1100,7 @@ impl Chain {
             stream.request_body.clone(),
         )
         .with_authority(authority)
+        .with_cluster(cluster)
     }
 
     /// What nginx's proxy module sends upstream on Kong (kong-engine.md "Request
@@ -1052,7 +1227,7 @@ impl Chain {
                     self.kong_override(response, reply);
                 } else {
                     // sendDirectLocalReply: to the client, past the filters after this one.
-                    *response = Response::from_reply(envoy_local_reply(reply));
+                    *response = self.envoy_reply(reply);
                     return Ok(());
                 }
             }
@@ -1102,8 +1277,91 @@ impl Chain {
 /// (`conn_manager_impl.cc` `onIdleTimeout`: `stream timeout`; 504 since the harness's
 /// requests are complete, `Utility::maybeRequestTimeoutCode`), with Envoy's local reply
 /// headers.
+/// Envoy's custom stat namespace for Wasm metrics, with its separator
+/// (`source/extensions/common/wasm/stats_handler.h` `CustomStatNamespace`).
+pub const ENVOY_CUSTOM_STAT_NAMESPACE: &str = "wasmcustom.";
+
+/// Envoy's default tag extraction on a custom metric name (see
+/// [`Chain::prometheus_stats`]): the name left, and the tags taken out of it.
+fn envoy_extract_tags(name: &str) -> (String, Vec<(&'static str, String)>) {
+    // `_rq(_(\d{3}))$`: the outer group leaves the name, the inner is the value.
+    let bytes = name.as_bytes();
+    let n = bytes.len();
+    if n >= 8 && name[..n - 4].ends_with("_rq") && bytes[n - 4] == b'_' && bytes[n - 3..].iter().all(u8::is_ascii_digit) {
+        return (name[..n - 4].to_string(), vec![("envoy.response_code", name[n - 3..].to_string())]);
+    }
+    // `_rq_((\d))xx$`: the digit leaves the name.
+    if n >= 7 && name.ends_with("xx") && bytes[n - 3].is_ascii_digit() && name[..n - 3].ends_with("_rq_") {
+        return (format!("{}xx", &name[..n - 3]), vec![("envoy.response_code_class", name[n - 3..n - 2].to_string())]);
+    }
+    (name.to_string(), Vec::new())
+}
+
+/// `PrometheusStatsFormatter::sanitizeName`: `[^a-zA-Z0-9_]` to `_`.
+fn prometheus_sanitize(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+}
+
+/// Envoy's trailers-only local reply to a gRPC request (`utility.cc` `prepareLocalReply`,
+/// `is_grpc_`; see [`Chain::envoy_reply`]).
+fn grpc_trailers_only(reply: LocalReply, head: bool) -> Response {
+    let mut headers: Vec<(String, Vec<u8>)> = reply.headers.into_iter().filter(|(n, _)| n != "content-length" && n != "content-type").collect();
+    headers.push(("content-type".into(), b"application/grpc".to_vec()));
+    if !headers.iter().any(|(n, _)| n == "grpc-status") {
+        let code = reply.grpc_status.unwrap_or_else(|| http_to_grpc_status(reply.status));
+        headers.push(("grpc-status".into(), code.to_string().into_bytes()));
+    }
+    if !reply.body.is_empty() && !head {
+        headers.retain(|(n, _)| n != "grpc-message");
+        headers.push(("grpc-message".into(), grpc_percent_encode(&reply.body)));
+    }
+    Response { status: 200, headers, body: Vec::new() }
+}
+
+/// Whether a request file's request is gRPC for Envoy (its `content-type`, see
+/// [`is_grpc_content_type`]).
+fn request_is_grpc(request: &RequestSpec) -> bool {
+    request.headers.byte_pairs().iter().any(|(n, v)| n.eq_ignore_ascii_case(b"content-type") && is_grpc_content_type(v))
+}
+
+/// Envoy's `Grpc::Common::hasGrpcContentType` (`source/common/grpc/common.cc`): exactly
+/// `application/grpc`, or `application/grpc+...` (`application/grpc-web` is not gRPC).
+fn is_grpc_content_type(value: &[u8]) -> bool {
+    let grpc = b"application/grpc";
+    value.starts_with(grpc) && (value.len() == grpc.len() || value[grpc.len()] == b'+')
+}
+
+/// Envoy's `Grpc::Utility::httpToGrpcStatus` (`source/common/grpc/status.cc`, after
+/// grpc's `doc/http-grpc-status-mapping.md`).
+fn http_to_grpc_status(status: u16) -> u32 {
+    match status {
+        400 => 13,                   // Internal
+        401 => 16,                   // Unauthenticated
+        403 => 7,                    // PermissionDenied
+        404 => 12,                   // Unimplemented
+        429 | 502 | 503 | 504 => 14, // Unavailable
+        _ => 2,                      // Unknown
+    }
+}
+
+/// Envoy's `Http::Utility::PercentEncoding::encode(value)` for `grpc-message`
+/// (`source/common/http/utility.cc`, reserved chars `%`): `ch < ' ' || ch >= '~'` on a
+/// signed `char`, so control bytes, `~`, DEL, every byte from 0x80 and `%` become `%XX`
+/// (uppercase hex).
+fn grpc_percent_encode(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
+    for &b in value {
+        if !(b' '..b'~').contains(&b) || b == b'%' {
+            out.extend_from_slice(format!("%{b:02X}").as_bytes());
+        } else {
+            out.push(b);
+        }
+    }
+    out
+}
+
 fn idle_timeout_reply() -> LocalReply {
-    envoy_local_reply(LocalReply { status: 504, headers: Vec::new(), body: b"stream timeout".to_vec() })
+    envoy_local_reply(LocalReply { status: 504, headers: Vec::new(), body: b"stream timeout".to_vec(), grpc_status: None })
 }
 
 /// A local reply's headers as Envoy sends them (`source/common/http/utility.cc`
@@ -1120,6 +1378,45 @@ pub fn envoy_local_reply(mut reply: LocalReply) -> LocalReply {
     reply
 }
 
+/// Envoy: the configuration canary of one plugin, before any worker VM exists
+/// (proxy-wasm-cpp-host `src/wasm.cc` `createWasm` → `WasmHandleBase::canary`, run for
+/// each plugin whether its base VM is new or reused): a clone of the base VM is
+/// initialized (`_initialize`), started (`proxy_on_context_create`, `proxy_on_vm_start`)
+/// and configured (`proxy_on_configure`), then killed. Its log lines stay in the start-up
+/// log, and what it wrote to shared data or metrics stays (those belong to the `vm_id`
+/// and the stats store, not to the VM); its module state is gone.
+///
+/// Errors: what Envoy's filter factory throws when the canary fails
+/// (`source/extensions/filters/http/wasm/wasm_filter.cc` `FilterConfig`: `WasmException`
+/// "Unable to create Wasm HTTP filter NAME"), after the host line `Wasm VM failed <why>`
+/// (`source/extensions/common/wasm/wasm.cc` `Wasm::error`, at error level), where `why`
+/// is cpp-host's `Failed to start base Wasm` (`proxy_on_vm_start` false) or `Failed to
+/// configure base Wasm plugin` (`proxy_on_configure` false). At start-up Envoy exits with
+/// it; over xDS the listener update is rejected: no stream ever runs the configuration.
+fn canary(harness: &Harness, spec: &FilterSpec, vm_config: &serde_json::Value, shared: &Shared) -> Result<()> {
+    let module = harness.module(&spec.module)?;
+    let (error, why) = match Filter::new_vm(harness.engine(), &module, spec, vm_config, shared.clone()) {
+        Err(e) => (e, "Failed to initialize Wasm code"),
+        Ok(vm) => match Filter::join(vm, spec) {
+            // Dropping the filter drops its VM: cpp-host's `configuration_canary_handle->kill()`.
+            Ok(_killed) => return Ok(()),
+            Err(e) => {
+                // A trap fails the VM: cpp-host's `onStart`/`onConfigure` then answer false too.
+                let in_configure = e.chain().any(|c| c.to_string().contains(crate::filter::TRAP_IN_CONFIGURE));
+                let step = e.chain().find_map(|c| c.downcast_ref::<StartFailure>()).map(|f| f.step);
+                let why = if step == Some("on_configure") || in_configure { "Failed to configure base Wasm plugin" } else { "Failed to start base Wasm" };
+                (e, why)
+            }
+        },
+    };
+    shared.logs.lock().unwrap_or_else(|e| e.into_inner()).push(LogEntry {
+        filter: spec.name.clone(),
+        level: "error".into(),
+        message: format!("Wasm VM failed {why}"),
+    });
+    Err(start_error(shared, spec, error).context(format!("Unable to create Wasm HTTP filter {}", spec.name)))
+}
+
 /// The error for a filter that failed to start (see [`Chain::new`]).
 fn start_error(shared: &Shared, spec: &FilterSpec, e: wasmtime::Error) -> wasmtime::Error {
     let logs = std::mem::take(&mut *shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
@@ -1129,9 +1426,17 @@ fn start_error(shared: &Shared, spec: &FilterSpec, e: wasmtime::Error) -> wasmti
     if shared.profile == HostProfile::Kong {
         let lines: Vec<String> = logs.iter().map(|l| format!("[{}] {}", l.level, l.message)).collect();
         let failure = e.chain().find_map(|c| c.downcast_ref::<StartFailure>()).cloned();
-        let headline = match failure {
-            Some(f) => format!("[emerg] [proxy-wasm] failed initializing \"{}\" filter ({} failure)", spec.name, f.step),
-            None => format!("[emerg] [proxy-wasm] failed initializing \"{}\" filter: {}", spec.name, e.root_cause()),
+        let link_error = e.chain().map(|c| c.to_string()).find(|m| m.contains("incompatible import type"));
+        let headline = match (failure, link_error) {
+            (Some(f), _) => format!("[emerg] [proxy-wasm] failed initializing \"{}\" filter ({} failure)", spec.name, f.step),
+            // ngx_proxy_wasm.c: a module that does not instantiate (checked by hand,
+            // docs/hosts.md: `failed instantiating "probe" module: incompatible import
+            // type for env::proxy_get_log_level`, then `(unknown error)`).
+            (None, Some(link)) => {
+                let module = spec.module.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                format!("[emerg] failed instantiating \"{module}\" module: {link}\n[emerg] [proxy-wasm] failed initializing \"{}\" filter (unknown error)", spec.name)
+            }
+            (None, None) => format!("[emerg] [proxy-wasm] failed initializing \"{}\" filter: {}", spec.name, e.root_cause()),
         };
         let mut text = headline;
         for line in lines {

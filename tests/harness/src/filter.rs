@@ -30,6 +30,11 @@ impl std::fmt::Display for StartFailure {
 
 impl std::error::Error for StartFailure {}
 
+/// The context [`Filter::join`] puts on a trap in `proxy_on_configure` (a trap in
+/// `proxy_on_context_create` or `proxy_on_vm_start` has none), so a host can tell which
+/// start-up step failed.
+pub const TRAP_IN_CONFIGURE: &str = "trap in proxy_on_configure";
+
 /// proxy-wasm `Action` values returned by the stream callbacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -153,7 +158,7 @@ impl Filter {
         shared: Shared,
     ) -> Result<std::rc::Rc<std::cell::RefCell<Vm>>> {
         let mut linker = Linker::new(engine);
-        abi::add_to_linker(&mut linker)?;
+        abi::add_to_linker(&mut linker, shared.profile)?;
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut HostState| &mut s.wasi)?;
         let state = HostState {
             wasi: WasiCtxBuilder::new().build_p1(),
@@ -265,7 +270,9 @@ impl Filter {
                 return Err(wasmtime::Error::new(StartFailure { filter: name.clone(), step: "on_vm_start" }));
             }
             let config_len = store.data().plugin_config.len() as i32;
-            let configured = Filter::func::<(i32, i32), i32>("proxy_on_configure", &name, store, instance)?.call(&mut *store, (root, config_len))?;
+            let configured = Filter::func::<(i32, i32), i32>("proxy_on_configure", &name, store, instance)?
+                .call(&mut *store, (root, config_len))
+                .with_context(|| format!("filter {name:?}: {TRAP_IN_CONFIGURE}"))?;
             if configured == 0 {
                 return Err(wasmtime::Error::new(StartFailure { filter: name.clone(), step: "on_configure" }));
             }
@@ -367,6 +374,21 @@ impl Filter {
                 return Ok(());
             }
             Filter::func::<i32, ()>("proxy_on_tick", &name, store, instance)?.call(&mut *store, root)
+        });
+        self.trapped |= result.is_err();
+        result
+    }
+
+    /// `proxy_on_queue_ready(root_context, token)`; a filter without that export is left
+    /// alone (cpp-host `ContextBase::onQueueReady` calls it only when exported).
+    pub fn on_queue_ready(&mut self, token: u32) -> Result<()> {
+        let root = self.own.root_context_id;
+        let name = self.name.clone();
+        let result = self.call(Callback::Root, root, |store, instance| {
+            if instance.get_func(&mut *store, "proxy_on_queue_ready").is_none() {
+                return Ok(());
+            }
+            Filter::func::<(i32, i32), ()>("proxy_on_queue_ready", &name, store, instance)?.call(&mut *store, (root, token as i32))
         });
         self.trapped |= result.is_err();
         result

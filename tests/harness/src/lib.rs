@@ -16,9 +16,12 @@
 //! metrics (counter/gauge/histogram, one namespace per chain: [`Chain::metric`]), ticks
 //! ([`Chain::tick`], and back to back while a paused filter waits), `proxy_http_call`
 //! ([`dispatch`]: the echo upstream for any cluster name, a real server for
-//! `127.0.0.1:PORT`), `proxy_get_log_level` (`ChainSpec.log_level`), the clock. gRPC
-//! and foreign functions answer `Unimplemented`; shared queues too on `envoy`, and trap
-//! on `kong` (no `shm_queue` zone).
+//! `127.0.0.1:PORT`), `proxy_get_log_level` (`ChainSpec.log_level`), the clock. Shared
+//! queues on `envoy` as proxy-wasm-cpp-host's (`abi::SharedQueues`,
+//! [`Chain::deliver_queue_ready`]); on `kong` they trap (no `shm_queue` zone).
+//! `proxy_grpc_call` on `envoy`: ParseFailure for an unknown cluster, else
+//! `Unimplemented` (no call is made); other gRPC calls and foreign functions answer
+//! `Unimplemented`.
 //!
 //! WebSocket streams ([`ws`], [`Chain::run_websocket`], [`Chain::ws_open`]): the
 //! handshake, RFC 6455 frames both ways as each host delivers them (Envoy: body
@@ -47,7 +50,7 @@ pub mod wasi;
 pub mod ws;
 
 pub use chain::Chain;
-pub use spec::{escape_bytes, Bytes, EnvoyMode, HostProfile, ChainSpec, FilterSpec, HeadersSpec, LogEntry, Outcome, RequestSpec, UpstreamRequest, UpstreamSpec, ENVOY_BUFFER_LIMIT_BYTES};
+pub use spec::{escape_bytes, Bytes, EnvoyMode, HostProfile, ChainSpec, FilterSpec, HeadersSpec, LogEntry, Outcome, RequestSpec, RouteSpec, UpstreamRequest, UpstreamSpec, ENVOY_BUFFER_LIMIT_BYTES};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

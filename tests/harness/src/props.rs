@@ -160,6 +160,12 @@ pub fn computed(profile: HostProfile, key: &str, filter: &str, stream: &StreamDa
             "plugin_vm_id" => Some(Vec::new()),
             "node.id" => Some(b"wasm-harness".to_vec()),
             "node.metadata.hostname" => Some(HOSTNAME.as_bytes().to_vec()),
+            // The route picked so far (`ChainSpec.routes`); without a route table the
+            // harness's one catch-all route.
+            "route_name" | "cluster_name" if stream.route.is_some() => {
+                let route = stream.route.as_ref()?.as_ref()?;
+                Some(if key == "route_name" { route.name.clone() } else { route.cluster.clone() }.into_bytes())
+            }
             "route_name" => Some(b"harness-route".to_vec()),
             "cluster_name" => Some(b"echo".to_vec()),
             _ => None,

@@ -90,6 +90,39 @@ pub struct ChainSpec {
     /// Default none, as Envoy's.
     #[serde(default)]
     pub upgrade_types: Vec<String>,
+    /// Envoy profile: the route table ([`RouteSpec`], first match wins). The connection
+    /// manager picks the route before the filters run; a filter's request-header write
+    /// (`:path` included) clears the route cache and the router picks again from the
+    /// headers as the filters left them; no matching route: the router answers **404**
+    /// with an empty body (`route_not_found`) after the request filters ran. The echo
+    /// upstream answers for every cluster; [`UpstreamRequest::cluster`] names the one
+    /// chosen. Empty (the default): one catch-all route `harness-route` to `echo`.
+    #[serde(default)]
+    pub routes: Vec<RouteSpec>,
+}
+
+/// One route of the Envoy profile's route table (`ChainSpec.routes`): requests whose
+/// path (query left out) starts with `prefix` go to `cluster`, as a `RouteConfiguration`
+/// virtual host's `routes: [{name, match: {prefix}, route: {cluster}}]`; first match wins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    /// The route's `name` (the `route_name` property); default empty, as Envoy's.
+    #[serde(default)]
+    pub name: String,
+    /// `match.prefix`.
+    pub prefix: String,
+    /// `route.cluster` (the `cluster_name` property and [`UpstreamRequest::cluster`]).
+    pub cluster: String,
+}
+
+impl RouteSpec {
+    /// The first route of `routes` whose prefix starts `path` (its query left out), as
+    /// Envoy's `RouteMatcher` with prefix matches.
+    pub fn pick(routes: &[RouteSpec], path: &[u8]) -> Option<usize> {
+        let end = path.iter().position(|&b| b == b'?').unwrap_or(path.len());
+        routes.iter().position(|r| path[..end].starts_with(r.prefix.as_bytes()))
+    }
 }
 
 /// Envoy's default `per_connection_buffer_limit_bytes`: 1 MiB
@@ -444,6 +477,10 @@ pub struct UpstreamRequest {
     /// place of the invalid bytes); absent otherwise (not serialized then).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body_hex: Option<String>,
+    /// Envoy with a route table (`ChainSpec.routes`): the cluster of the route the
+    /// request went to. Absent otherwise (not serialized then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 impl UpstreamRequest {
@@ -461,12 +498,19 @@ impl UpstreamRequest {
             body_hex: std::str::from_utf8(&body).is_err().then(|| body.iter().map(|b| format!("{b:02x}")).collect()),
             body_bytes: body,
             authority: None,
+            cluster: None,
         }
     }
 
     /// This record with the `Host` the upstream received (see [`UpstreamRequest::authority`]).
     pub fn with_authority(mut self, authority: Option<&[u8]>) -> UpstreamRequest {
         self.authority = authority.map(|a| String::from_utf8_lossy(a).into_owned());
+        self
+    }
+
+    /// This record with the cluster the request was routed to (see [`UpstreamRequest::cluster`]).
+    pub fn with_cluster(mut self, cluster: Option<String>) -> UpstreamRequest {
+        self.cluster = cluster;
         self
     }
 

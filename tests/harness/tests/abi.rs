@@ -12,7 +12,7 @@ use common::{harness, probe};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
-use wasm_harness::{Chain, ChainSpec, HostProfile, Outcome, RequestSpec, UpstreamSpec};
+use wasm_harness::{Chain, ChainSpec, FilterSpec, HostProfile, Outcome, RequestSpec, UpstreamSpec};
 
 
 fn chain_of(profile: HostProfile, names: &[&str]) -> Chain {
@@ -376,6 +376,10 @@ fn metrics_are_per_host_and_count_across_requests() {
 fn log_level_and_clock() {
     let spec = ChainSpec { filters: vec![probe("a", "")], log_level: Some("warn".into()), ..ChainSpec::default() };
     let outcome = run(&mut harness().chain(&spec).unwrap(), RequestSpec::get("/"));
-    assert_eq!(outcome.header("x-probe-log-level"), Some("warn"));
+    // proxy_get_log_level answers ChainSpec.log_level (warn: 3), read by a generated
+    // module that logs it from on_configure (the probe does not import it).
+    let reader = FilterSpec { name: "lvl".into(), module: common::log_level_module(1), config: serde_json::Value::Null };
+    let levels = harness().chain(&ChainSpec { filters: vec![reader], log_level: Some("warn".into()), ..ChainSpec::default() }).unwrap();
+    assert!(levels.startup_logs.iter().all(|l| l.message == "3") && !levels.startup_logs.is_empty(), "{:?}", levels.startup_logs);
     assert_eq!(outcome.header("x-probe-time-ok"), Some("true"));
 }

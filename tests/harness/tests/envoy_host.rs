@@ -302,7 +302,13 @@ fn the_wasm_logger_drops_lines_below_its_level_and_refuses_unknown_levels() {
     let outcome = run(&mut chain, RequestSpec::get("/").header("x-log", "1,a debug line"));
     assert_eq!(outcome.header("x-probe-log-status"), Some("0"));
     assert!(!messages(&outcome, "a").contains(&"a debug line".to_string()), "dropped below info");
-    assert_eq!(outcome.header("x-probe-log-level"), Some("info"));
+    // proxy_get_log_level answers the logger's level (info: 2), read by a module that
+    // logs it from on_configure (canary, then worker).
+    let reader = FilterSpec { name: "lvl".into(), module: common::log_level_module(1), config: serde_json::Value::Null };
+    let spec = ChainSpec { filters: vec![reader], log_level: Some("info".into()), ..ChainSpec::default() };
+    let levels = harness().chain(&spec).expect("chain");
+    let lines: Vec<&str> = levels.startup_logs.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(lines, ["2", "2"]);
     let outcome = run(&mut chain, RequestSpec::get("/").header("x-log", "3,a warning"));
     assert!(messages(&outcome, "a").contains(&"a warning".to_string()));
     let outcome = run(&mut chain, RequestSpec::get("/").header("x-log", "7,past critical"));
@@ -419,4 +425,319 @@ fn the_upstream_record_names_the_host_it_received() {
     let upstream = outcome.upstream.expect("upstream");
     assert_eq!(upstream.authority.as_deref(), Some("example.com"));
     assert!(upstream.header("host").is_none(), "pseudo-headers stay out of the header list");
+}
+
+// The configuration canary.
+
+/// The shipped filter (`make wasm`; `KONG_FUNCTIONS_WASM` names another build).
+fn shipped_module() -> std::path::PathBuf {
+    let path = std::env::var_os("KONG_FUNCTIONS_WASM")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/kong_functions.wasm"));
+    assert!(path.is_file(), "{} is missing: run `make wasm` first", path.display());
+    path
+}
+
+fn start_lines(chain: &Chain, filter: &str) -> Vec<String> {
+    chain.startup_logs.iter().filter(|l| l.filter == filter).map(|l| l.message.clone()).collect()
+}
+
+#[test]
+fn a_canary_vm_configures_each_plugin_once_before_the_worker_vm() {
+    // cpp-host wasm.cc createWasm -> WasmHandleBase::canary: a clone of the base VM is
+    // started and configured for each plugin, then killed; the worker's VM starts and
+    // configures it again. Kong's engine has no canary: one on_configure per filter.
+    let chain = envoy(EnvoyMode::V1_35, vec![probe("a", ""), probe("b", "")]);
+    for filter in ["a", "b"] {
+        let configured = start_lines(&chain, filter).iter().filter(|m| *m == "configure").count();
+        assert_eq!(configured, 2, "{filter}: canary, then the worker: {:#?}", chain.startup_logs);
+    }
+    let spec = ChainSpec { filters: vec![probe("a", "")], profile: wasm_harness::HostProfile::Kong, ..ChainSpec::default() };
+    let kong = harness().chain(&spec).expect("chain");
+    assert_eq!(start_lines(&kong, "a").iter().filter(|m| *m == "configure").count(), 1);
+    // The canary's module state died with it: the worker VM's counter starts at 1.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    assert_eq!(run(&mut chain, RequestSpec::get("/")).header("x-probe-instance-requests"), Some("1"));
+}
+
+#[test]
+fn a_configuration_the_canary_rejects_never_reaches_a_stream() {
+    // canary: configure false -> fail(ConfigureFailed, "Failed to configure base Wasm
+    // plugin"), logged by Envoy's Wasm::error as `Wasm VM failed ...`; wasm_filter.cc
+    // FilterConfig throws "Unable to create Wasm HTTP filter NAME" (Envoy exits at start-up,
+    // an xDS update is rejected). Kong's engine: `[emerg] ... failed initializing`.
+    let error = harness().chain(&ChainSpec { filters: vec![probe("ok", ""), probe("picky", "configure=false")], ..ChainSpec::default() });
+    let text = format!("{:#}", error.err().expect("rejected at load"));
+    assert!(text.starts_with("Unable to create Wasm HTTP filter picky"), "{text}");
+    assert!(text.contains("[error] Wasm VM failed Failed to configure base Wasm plugin"), "{text}");
+    let kong = ChainSpec { filters: vec![probe("picky", "configure=false")], profile: wasm_harness::HostProfile::Kong, ..ChainSpec::default() };
+    let text = format!("{:#}", harness().chain(&kong).err().expect("rejected at load"));
+    assert!(text.contains("[emerg] [proxy-wasm] failed initializing \"picky\" filter (on_configure failure)"), "{text}");
+    assert!(!text.contains("Unable to create Wasm HTTP filter"), "{text}");
+}
+
+#[test]
+fn the_shipped_filter_with_a_syntax_error_is_refused_at_load_on_both_hosts() {
+    // What an admin sees for a chunk with a syntax error: the filter's on_configure logs
+    // Kong's `error parsing pre-function: ...` (critical) and answers false. Envoy: the
+    // canary fails the filter config; Kong's engine: the worker fails initializing it.
+    let filter = FilterSpec {
+        name: "pre-function".into(),
+        module: shipped_module(),
+        config: serde_json::json!({ "access": ["local x = 1\n\nif x then\n"] }),
+    };
+    let parse = "error parsing pre-function: [string \"local x = 1...\"]:4: 'end' expected (to close 'if' at line 3) near '<eof>'";
+    let envoy_spec = ChainSpec { filters: vec![filter.clone()], ..ChainSpec::default() };
+    let text = format!("{:#}", harness().chain(&envoy_spec).err().expect("rejected at load"));
+    assert!(text.starts_with("Unable to create Wasm HTTP filter pre-function"), "{text}");
+    assert!(text.contains(&format!("[critical] {parse}")), "{text}");
+    assert!(text.contains("[error] Wasm VM failed Failed to configure base Wasm plugin"), "{text}");
+    let kong_spec = ChainSpec { filters: vec![filter], profile: wasm_harness::HostProfile::Kong, ..ChainSpec::default() };
+    let text = format!("{:#}", harness().chain(&kong_spec).err().expect("rejected at load"));
+    assert!(text.contains("[emerg] [proxy-wasm] failed initializing \"pre-function\" filter (on_configure failure)"), "{text}");
+    assert!(text.contains(parse), "{text}");
+}
+
+// Routing.
+
+fn routed(routes: serde_json::Value) -> Chain {
+    let routes = serde_json::from_value(routes).expect("routes");
+    harness().chain(&ChainSpec { filters: vec![probe("a", "")], routes, ..ChainSpec::default() }).expect("chain")
+}
+
+#[test]
+fn a_path_rewrite_re_routes_because_header_writes_clear_the_route_cache() {
+    // The connection manager picks the route before the filters (conn_manager_impl.cc
+    // refreshCachedRoute); context.cc's request-header writes call clearRouteCache()
+    // (Envoy PR #14318; since 1.33, PR #36671, not for ABIs newer than 0.2.1, which
+    // proxy-wasm-cpp-host cannot load), so the router picks again from the new :path.
+    let mut chain = routed(serde_json::json!([
+        {"name": "api", "prefix": "/api", "cluster": "api_cluster"},
+        {"name": "web", "prefix": "/", "cluster": "web_cluster"}
+    ]));
+    let outcome = run(&mut chain, RequestSpec::get("/home").header("x-property", "cluster_name"));
+    let upstream = outcome.upstream.clone().expect("upstream");
+    assert_eq!((upstream.cluster.as_deref(), upstream.path.as_str()), (Some("web_cluster"), "/home"));
+    assert_eq!(outcome.header("x-probe-property"), Some("web_cluster"), "cluster_name is the route's");
+    let outcome = run(&mut chain, RequestSpec::get("/home").header("x-set-path", "/api/v1?x=1"));
+    let upstream = outcome.upstream.expect("upstream");
+    assert_eq!((upstream.cluster.as_deref(), upstream.path.as_str()), (Some("api_cluster"), "/api/v1?x=1"));
+    // Any request-header write clears the cache; the route picked again is the same.
+    let outcome = run(&mut chain, RequestSpec::get("/api/x").header("x-set-header", "x-a=1"));
+    assert_eq!(outcome.upstream.expect("upstream").cluster.as_deref(), Some("api_cluster"));
+}
+
+#[test]
+fn no_matching_route_is_a_404_from_the_router_after_the_filters() {
+    // router.cc Filter::decodeHeaders: no route -> sendLocalReply(NotFound, "", ...,
+    // route_not_found), through every filter's response callbacks.
+    let mut chain = routed(serde_json::json!([{"name": "api", "prefix": "/api", "cluster": "api_cluster"}]));
+    let outcome = run(&mut chain, RequestSpec::get("/home"));
+    assert_eq!((outcome.status, outcome.body.as_str()), (404, ""));
+    assert!(outcome.upstream.is_none());
+    let lines = messages(&outcome, "a");
+    assert!(lines.iter().any(|l| l.starts_with("request_headers")) && lines.iter().any(|l| l.starts_with("response_headers")), "{lines:#?}");
+    // The filter's rewrite into the table routes it.
+    let outcome = run(&mut chain, RequestSpec::get("/home").header("x-set-path", "/api/home"));
+    assert_eq!(outcome.status, 200);
+    assert_eq!(outcome.upstream.expect("upstream").cluster.as_deref(), Some("api_cluster"));
+    // And out of it: a request that matched before the filters, rewritten away, is a 404.
+    let outcome = run(&mut chain, RequestSpec::get("/api/x").header("x-set-path", "/elsewhere"));
+    assert_eq!(outcome.status, 404);
+}
+
+// gRPC local replies.
+
+fn grpc(path: &str) -> RequestSpec {
+    RequestSpec { method: Some("POST".into()), ..RequestSpec::get(path).header("content-type", "application/grpc") }
+}
+
+#[test]
+fn a_local_reply_to_a_grpc_request_is_trailers_only() {
+    // http/utility.cc prepareLocalReply (is_grpc_): :status 200, content-type
+    // application/grpc, grpc-status from the filter's status or httpToGrpcStatus(code),
+    // grpc-message the percent-encoded body, no content-length; encodeLocalReply sends
+    // the headers with end_stream (no body).
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, grpc("/pkg.Svc/Call").header("x-local", "request_headers"));
+    assert_eq!((outcome.status, outcome.body.as_str()), (200, ""));
+    assert_eq!(outcome.header("content-type"), Some("application/grpc"));
+    assert_eq!(outcome.header("grpc-status"), Some("2"), "httpToGrpcStatus(418) is Unknown");
+    assert_eq!(outcome.header("grpc-message"), Some("local from request_headers"));
+    assert_eq!(outcome.header("content-length"), None);
+    assert_eq!(outcome.header("x-local-from"), Some("request_headers"), "the filter's headers stay");
+    // The response callbacks see a bodiless answer.
+    assert!(messages(&outcome, "a").iter().any(|l| l.starts_with("response_headers") && l.ends_with("eos=true")), "{:#?}", outcome.logs);
+    // A known gRPC status from the filter wins over the mapping; -1 (not set) does not.
+    let outcome = run(&mut chain, grpc("/x").header("x-local", "request_headers").header("x-local-grpc-status", "16"));
+    assert_eq!(outcome.header("grpc-status"), Some("16"));
+    let outcome = run(&mut chain, grpc("/x").header("x-local", "request_headers").header("x-local-grpc-status", "99"));
+    assert_eq!(outcome.header("grpc-status"), Some("2"), "out of range: as if not set");
+    // From response headers (sendDirectLocalReply) the same shape.
+    let outcome = run(&mut chain, grpc("/x").header("x-local", "response_headers"));
+    assert_eq!((outcome.status, outcome.header("grpc-status")), (200, Some("2")));
+    // application/grpc-web is not gRPC: an ordinary local reply.
+    let web = RequestSpec { method: Some("POST".into()), ..RequestSpec::get("/x").header("content-type", "application/grpc-web") };
+    let outcome = run(&mut chain, web.header("x-local", "request_headers"));
+    assert_eq!((outcome.status, outcome.body.as_str()), (418, "local from request_headers"));
+    assert_eq!(outcome.header("grpc-status"), None);
+}
+
+#[test]
+fn envoys_own_local_replies_to_grpc_requests_are_trailers_only_too() {
+    // onIdleTimeout: sendLocalReply(504, "stream timeout", ..., nullopt) -> 200,
+    // grpc-status httpToGrpcStatus(504) = 14, grpc-message "stream timeout".
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, grpc("/x").header("x-pause", "forever"));
+    assert!(outcome.hung.is_some());
+    assert_eq!((outcome.status, outcome.body.as_str()), (200, ""));
+    assert_eq!((outcome.header("grpc-status"), outcome.header("grpc-message")), (Some("14"), Some("stream timeout")));
+    // wasm_fail_stream after a trap: sendLocalReply(503, "", ..., Unavailable).
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    assert!(chain.run(&RequestSpec::get("/").header("x-trap", "1")).is_err());
+    let outcome = run(&mut chain, grpc("/x"));
+    assert_eq!((outcome.status, outcome.header("grpc-status"), outcome.header("grpc-message")), (200, Some("14"), None));
+    assert_eq!(run(&mut chain, RequestSpec::get("/")).status, 503, "plain requests keep the 503");
+}
+
+#[test]
+fn the_routers_404_on_a_grpc_request_is_unimplemented() {
+    // router.cc route_not_found through prepareLocalReply: 200, grpc-status 12.
+    let mut chain = routed(serde_json::json!([{"name": "api", "prefix": "/api", "cluster": "api_cluster"}]));
+    let outcome = run(&mut chain, grpc("/pkg.Svc/Call"));
+    assert_eq!((outcome.status, outcome.header("grpc-status")), (200, Some("12")));
+}
+
+#[test]
+fn kong_response_exit_on_a_grpc_request_through_each_host() {
+    // Kong's kong.response.exit (kong/pdk/response.lua `send`): gRPC framing only when
+    // `is_grpc_request()`: content-type application/grpc... AND `ngx.req.http_version()
+    // == 2`. The harness's requests are HTTP/1.1 (`request.protocol`), so the filter
+    // answers as Kong does over HTTP/1.1: 403 with the body. On Envoy that local reply
+    // then goes through prepareLocalReply, which keys on the content-type alone: HTTP 200,
+    // grpc-status httpToGrpcStatus(403) = 7 (PermissionDenied), grpc-message the body.
+    let filter = FilterSpec {
+        name: "pre-function".into(),
+        module: shipped_module(),
+        config: serde_json::json!({ "access": ["kong.response.exit(403, 'nope')"] }),
+    };
+    let request = || grpc("/pkg.Svc/Call");
+    let mut on_envoy = harness().chain(&ChainSpec { filters: vec![filter.clone()], ..ChainSpec::default() }).expect("chain");
+    let envoy = run(&mut on_envoy, request());
+    assert_eq!((envoy.status, envoy.body.as_str()), (200, ""), "Envoy's trailers-only reply");
+    assert_eq!(envoy.header("content-type"), Some("application/grpc"));
+    assert_eq!(envoy.header("grpc-status"), Some("7"));
+    assert_eq!(envoy.header("grpc-message"), Some("nope"));
+    let spec = ChainSpec { filters: vec![filter], profile: wasm_harness::HostProfile::Kong, ..ChainSpec::default() };
+    let mut on_kong = harness().chain(&spec).expect("chain");
+    let kong = run(&mut on_kong, request());
+    // ngx_wasm_module appends its linefeed to the body (kong-engine.md "Responses").
+    assert_eq!((kong.status, kong.body.as_str()), (403, "nope\n"));
+    assert_eq!(kong.header("grpc-status"), None, "HTTP/1.1: not gRPC for Kong's send");
+}
+
+// Stat names.
+
+#[test]
+fn custom_metrics_live_under_the_wasmcustom_namespace() {
+    // context.cc defineMetric: {custom_stat_namespace_, name} ("wasmcustom",
+    // stats_handler.h) in the filter's root scope: admin /stats lists `wasmcustom.NAME`;
+    // /stats/prometheus strips the namespace, adds no `envoy_`, applies the default tag
+    // extractors (well_known_names.cc `_rq(_(\d{3}))$`), sanitizes, and drops a name
+    // starting with a digit (prometheus_stats.cc metricName).
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    for name in ["api.calls", "login_rq_403", "9lives"] {
+        run(&mut chain, RequestSpec::get("/").header("x-metric", name));
+    }
+    let stats = chain.stats();
+    let names: Vec<&str> = stats.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["wasmcustom.api.calls", "wasmcustom.probe_requests", "wasmcustom.login_rq_403", "wasmcustom.9lives"], "definition order");
+    assert!(stats.contains(&("wasmcustom.api.calls".to_string(), 6)));
+    assert_eq!(chain.metric("api.calls"), Some(6), "the filter's own name still finds it");
+    let text = chain.prometheus_stats();
+    assert!(text.contains("# TYPE api_calls counter\napi_calls{} 6\n"), "{text}");
+    assert!(text.contains("login_rq{envoy_response_code=\"403\"} 6\n"), "{text}");
+    assert!(text.contains("probe_requests{} 3\n"), "{text}");
+    assert!(!text.contains("9lives") && !text.contains("envoy_api") && !text.contains("wasmcustom"), "{text}");
+    // Kong's profile keeps the names as defined (its own naming is not modelled).
+    let spec = ChainSpec { filters: vec![probe("a", "")], profile: wasm_harness::HostProfile::Kong, ..ChainSpec::default() };
+    let mut kong = harness().chain(&spec).expect("chain");
+    run(&mut kong, RequestSpec::get("/"));
+    assert_eq!(kong.stats(), [("probe_requests".to_string(), 1)]);
+}
+
+// Shared queues and gRPC calls.
+
+#[test]
+fn shared_queues_answer_as_cpp_hosts_shared_queue() {
+    // cpp-host shared_queue.cc: tokens from 1, one per (vm_id, name); resolve NotFound
+    // for an unknown name (context.cc lookupSharedQueue, an empty vm_id is the VM's own);
+    // dequeue NotFound/Empty; enqueue NotFound for an unknown token, else Ok and
+    // proxy_on_queue_ready(root, token) on the registering root context, later.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let ops = "resolve:jobs;register:jobs;register:jobs;resolve:jobs;resolve-vm:other:jobs;dequeue:1;dequeue:99;enqueue:99:x;enqueue:1:hello";
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-queue-ops", ops));
+    assert_eq!(outcome.header("x-probe-queue-ops"), Some("1:0,0:1,0:1,0:1,1:0,7:,1:,1,0"));
+    let lines = messages(&outcome, "a");
+    let queue: Vec<&String> = lines.iter().filter(|l| l.starts_with("queue_")).collect();
+    assert_eq!(queue, ["queue_ready token=1", "queue_item data=hello", "queue_drained status=7"], "{lines:#?}");
+    // The queue outlives the stream: a later request finds it, items wait for a dequeue.
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-queue-ops", "resolve:jobs;enqueue:1:a;enqueue:1:b"));
+    assert_eq!(outcome.header("x-probe-queue-ops"), Some("0:1,0,0"));
+    let queue: Vec<String> = messages(&outcome, "a").into_iter().filter(|l| l.starts_with("queue_")).collect();
+    assert_eq!(queue, ["queue_ready token=1", "queue_item data=a", "queue_item data=b", "queue_drained status=7", "queue_ready token=1", "queue_drained status=7"]);
+}
+
+#[test]
+fn registering_a_queue_again_moves_its_notifications_to_the_new_root_context() {
+    // registerQueue keeps the token and the data and sets context_id to the caller's root
+    // (a stream context's parent); enqueue captures the registrant when it is called and
+    // posts proxy_on_queue_ready there. Filters a then b run the same ops in one stream:
+    // a's item notifies a, b's (after b registered) notifies b; both run after the
+    // stream, when both items are queued.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", ""), probe("b", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-queue-ops", "register:jobs;enqueue:1:x"));
+    let queue = |filter: &str| -> Vec<String> { messages(&outcome, filter).into_iter().filter(|l| l.starts_with("queue_")).collect() };
+    assert_eq!(queue("a"), ["queue_ready token=1", "queue_item data=x", "queue_item data=x", "queue_drained status=7"]);
+    assert_eq!(queue("b"), ["queue_ready token=1", "queue_drained status=7"]);
+}
+
+#[test]
+fn grpc_call_answers_for_unknown_clusters_and_is_not_performed_otherwise() {
+    // context.cc Context::grpcCall: bytes that do not parse as a GrpcService are a
+    // cluster name; an unknown cluster is ParseFailure (4). A known cluster (or a
+    // GrpcService) would be called: the harness does not, Unimplemented (12).
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-queue-ops", "grpc:nowhere;grpc:echo;grpc:hex:"));
+    assert_eq!(outcome.header("x-probe-queue-ops"), Some("4,12,12"));
+    assert!(wasm_harness::abi::parses_as_protobuf(b""));
+    assert!(wasm_harness::abi::parses_as_protobuf(&[0x0a, 0x02, 0x0a, 0x00]), "envoy_grpc {{cluster_name: \"\"}}");
+    for name in ["nowhere", "echo", "httpbin", "127.0.0.1:8080", "outbound|80||svc.ns.svc.cluster.local"] {
+        assert!(!wasm_harness::abi::parses_as_protobuf(name.as_bytes()), "{name}");
+    }
+}
+
+// Kong's engine's proxy_get_log_level.
+
+#[test]
+fn kong_declares_proxy_get_log_level_with_two_parameters() {
+    // ngx_wasm_module 3bed278 ngx_proxy_wasm_host.c: `proxy_get_log_level`,
+    // ngx_wavm_arity_i32x2, ngx_proxy_wasm_hfuncs_nop. A module importing the ABI's
+    // one-parameter form does not instantiate (checked by hand, docs/hosts.md); the
+    // two-parameter form links and traps when called (ngx_wavm_host.c NGX_WAVM_NYI: "host
+    // function not yet implemented: proxy_get_log_level").
+    let kong = |params: usize| ChainSpec {
+        filters: vec![FilterSpec { name: "lvl".into(), module: common::log_level_module(params), config: serde_json::Value::Null }],
+        profile: wasm_harness::HostProfile::Kong,
+        ..ChainSpec::default()
+    };
+    let text = format!("{:#}", harness().chain(&kong(1)).err().expect("does not instantiate"));
+    assert!(text.contains("[emerg] failed instantiating \"wasm-harness-log-level-1-"), "{text}");
+    assert!(text.contains("incompatible import type") && text.contains("proxy_get_log_level"), "{text}");
+    assert!(text.contains("[emerg] [proxy-wasm] failed initializing \"lvl\" filter (unknown error)"), "{text}");
+    let text = format!("{:#}", harness().chain(&kong(2)).err().expect("traps in on_configure"));
+    assert!(text.contains("host function not yet implemented: proxy_get_log_level"), "{text}");
+    // The probe does not import it, so it loads on both profiles.
+    let probe_only = ChainSpec { filters: vec![probe("a", "")], profile: wasm_harness::HostProfile::Kong, ..ChainSpec::default() };
+    assert!(harness().chain(&probe_only).is_ok());
 }

@@ -10,6 +10,8 @@
 //!   from `request_headers`, `request_body`, `response_headers`, `response_body` or
 //!   `http_call_response`.
 //!   `x-local-only: <filter name>` limits that to the named filter of the chain.
+//!   `x-local-grpc-status: N` sends it with no headers and gRPC status `N` (else -1, with
+//!   `x-local-from: <callback>`).
 //! - `x-call: <upstream>` → `proxy_http_call` GET `/probe-call` and `Pause`; the response
 //!   callback records `x-probe-call-status`, `x-probe-call-body` (the body, up to 200
 //!   bytes) and resumes.
@@ -39,14 +41,23 @@
 //!   (replaces response header `x-late` in `on_http_response_body`).
 //! - `x-shared: key` → `proxy_set_shared_data(key, "v")` then get; `x-probe-shared`.
 //! - `x-queue: name` → `proxy_register_shared_queue(name)`; status in `x-probe-queue`.
+//! - `x-queue-ops: op;op...` → each of `register:NAME`, `resolve:NAME`,
+//!   `resolve-vm:VM_ID:NAME` (`STATUS:TOKEN`), `enqueue:TOKEN:DATA` (`STATUS`),
+//!   `dequeue:TOKEN` (`STATUS:DATA`), `grpc:CLUSTER` or `grpc:hex:BYTES`
+//!   (`proxy_grpc_call` to that service, `STATUS`); results `,`-joined in
+//!   `x-probe-queue-ops`. The root context's `on_queue_ready` logs `queue_ready token=T`,
+//!   drains the queue (`queue_item data=D` each) and logs `queue_drained status=S`.
 //! - `x-properties: a.b,c` → each read, `x-probe-properties: <v1>|<v2>`.
 //! - `x-trap: 1` → the filter traps (`unreachable`) in `on_http_request_headers`.
 //! - `x-log: LEVEL,message` → `proxy_log(LEVEL, message)`; status in `x-probe-log-status`.
 //! - `x-foreign: name` → `proxy_call_foreign_function(name, "")`; status in `x-probe-foreign`.
 //! - `x-metric: name` → `proxy_define_metric(counter, name)` twice, an increment by 0, a
 //!   record of 5, an increment by 1; `x-probe-metric: <same id>,<increment 0 status>,<value>`.
+//! The probe does not import `proxy_get_log_level`, which Kong's engine declares with
+//! another signature (a module importing it does not load there); the harness's tests
+//! read the level with generated modules.
 //! Always: counter `probe_requests` incremented, its value in `x-probe-requests`;
-//! `x-probe-log-level` (proxy_get_log_level), `x-probe-time-ok` (current time after 2020),
+//! `x-probe-time-ok` (current time after 2020),
 //! `x-probe-instance-requests` (requests this instance has seen: restarts reset it).
 //!
 //! Property reads answer the value, `<missing>` (NotFound) or `<status N>`.
@@ -78,6 +89,24 @@ mod filter {
         fn proxy_replace_header_map_value(map_type: u32, key: *const u8, key_size: usize, value: *const u8, value_size: usize) -> u32;
         fn proxy_set_buffer_bytes(buffer_type: u32, start: usize, size: usize, data: *const u8, data_size: usize) -> u32;
         fn proxy_register_shared_queue(name: *const u8, name_size: usize, token: *mut u32) -> u32;
+        fn proxy_resolve_shared_queue(vm_id: *const u8, vm_id_size: usize, name: *const u8, name_size: usize, token: *mut u32) -> u32;
+        fn proxy_enqueue_shared_queue(token: u32, data: *const u8, size: usize) -> u32;
+        fn proxy_dequeue_shared_queue(token: u32, data: *mut *mut u8, size: *mut usize) -> u32;
+        #[allow(clippy::too_many_arguments)]
+        fn proxy_grpc_call(
+            service: *const u8,
+            service_size: usize,
+            service_name: *const u8,
+            service_name_size: usize,
+            method: *const u8,
+            method_size: usize,
+            metadata: *const u8,
+            metadata_size: usize,
+            message: *const u8,
+            message_size: usize,
+            timeout_ms: u32,
+            token: *mut u32,
+        ) -> u32;
         fn proxy_log(level: u32, message: *const u8, size: usize) -> u32;
         fn proxy_call_foreign_function(
             name: *const u8,
@@ -195,7 +224,68 @@ mod filter {
 
     impl Context for ProbeRoot {}
 
+    /// `proxy_dequeue_shared_queue(token)`: the status and the item (empty unless Ok).
+    fn dequeue(token: u32) -> (u32, String) {
+        let mut data = std::ptr::null_mut();
+        let mut size = 0;
+        let status = unsafe { proxy_dequeue_shared_queue(token, &mut data, &mut size) };
+        (status, String::from_utf8_lossy(&take(data, size)).into_owned())
+    }
+
+    /// One `x-queue-ops` step (see the module docs): its result.
+    fn queue_op(op: &str) -> String {
+        let mut parts = op.splitn(3, ':');
+        let (verb, a, b) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let mut token = 0u32;
+        match verb {
+            "register" => {
+                let status = unsafe { proxy_register_shared_queue(a.as_ptr(), a.len(), &mut token) };
+                format!("{status}:{token}")
+            }
+            "resolve" | "resolve-vm" => {
+                let (vm, name) = if verb == "resolve" { ("", a) } else { (a, b) };
+                let status = unsafe { proxy_resolve_shared_queue(vm.as_ptr(), vm.len(), name.as_ptr(), name.len(), &mut token) };
+                format!("{status}:{token}")
+            }
+            "enqueue" => {
+                let status = unsafe { proxy_enqueue_shared_queue(a.parse().unwrap_or(0), b.as_ptr(), b.len()) };
+                status.to_string()
+            }
+            "dequeue" => {
+                let (status, item) = dequeue(a.parse().unwrap_or(0));
+                format!("{status}:{item}")
+            }
+            "grpc" => {
+                // grpc:SERVICE (a cluster name, or `hex:` bytes).
+                let service = match a.strip_prefix("hex") {
+                    Some(_) => (0..b.len() / 2).filter_map(|i| u8::from_str_radix(&b[2 * i..2 * i + 2], 16).ok()).collect::<Vec<u8>>(),
+                    None => a.as_bytes().to_vec(),
+                };
+                let (svc, method, empty) = ("pkg.Svc", "Call", [0u8; 4]);
+                let status = unsafe {
+                    proxy_grpc_call(service.as_ptr(), service.len(), svc.as_ptr(), svc.len(), method.as_ptr(), method.len(), empty.as_ptr(), 4, b"m".as_ptr(), 1, 1000, &mut token)
+                };
+                status.to_string()
+            }
+            _ => "?".into(),
+        }
+    }
+
     impl RootContext for ProbeRoot {
+        /// Logs `queue_ready token=T`, then drains the queue: `queue_item data=D` per item
+        /// and `queue_drained status=S` (Empty is 7).
+        fn on_queue_ready(&mut self, token: u32) {
+            info(format!("queue_ready token={token}"));
+            loop {
+                let (status, item) = dequeue(token);
+                if status != 0 {
+                    info(format!("queue_drained status={status}"));
+                    break;
+                }
+                info(format!("queue_item data={item}"));
+            }
+        }
+
         fn on_vm_start(&mut self, _size: usize) -> bool {
             read_properties(&config_text(), "vm_read", "vm_start");
             true
@@ -256,6 +346,7 @@ mod filter {
     struct Probe {
         id: u32,
         local: Option<String>,
+        local_grpc_status: Option<i32>,
         buffer: Option<String>,
         pause_response_headers: bool,
         set_body: Option<String>,
@@ -268,7 +359,14 @@ mod filter {
         fn local_from(&mut self, callback: &str) -> bool {
             if self.local.as_deref() == Some(callback) {
                 info(format!("local response from {callback}"));
-                self.send_http_response(418, vec![("x-local-from", callback)], Some(format!("local from {callback}").as_bytes()));
+                let body = format!("local from {callback}");
+                match self.local_grpc_status {
+                    // No headers (an empty map), the gRPC status as given.
+                    Some(grpc) => unsafe {
+                        proxy_send_local_response(418, core::ptr::null(), 0, body.as_ptr(), body.len(), [0u8; 4].as_ptr(), 4, grpc);
+                    },
+                    None => self.send_http_response(418, vec![("x-local-from", callback)], Some(body.as_bytes())),
+                }
                 true
             } else {
                 false
@@ -313,6 +411,7 @@ mod filter {
                     self.local = None;
                 }
             }
+            self.local_grpc_status = header("x-local-grpc-status").and_then(|v| v.parse().ok());
             self.buffer = header("x-buffer");
             self.pause_response_headers = header("x-pause-response-headers").is_some();
             self.set_body = header("x-set-body");
@@ -383,6 +482,10 @@ mod filter {
                 let value = hostcalls::get_metric(first).unwrap_or(0);
                 self.out.push(("x-probe-metric".into(), format!("{},{zero},{value}", first == second)));
             }
+            if let Some(ops) = header("x-queue-ops") {
+                let results: Vec<String> = ops.split(';').map(queue_op).collect();
+                self.out.push(("x-probe-queue-ops".into(), results.join(",")));
+            }
             if let Some(name) = header("x-queue") {
                 let mut token = 0u32;
                 let status = unsafe { proxy_register_shared_queue(name.as_ptr(), name.len(), &mut token) };
@@ -392,9 +495,6 @@ mod filter {
                 let _ = hostcalls::increment_metric(id, 1);
                 let value = hostcalls::get_metric(id).unwrap_or(0);
                 self.out.push(("x-probe-requests".into(), value.to_string()));
-            }
-            if let Ok(level) = hostcalls::get_log_level() {
-                self.out.push(("x-probe-log-level".into(), format!("{level:?}").to_lowercase()));
             }
             let recent = self.get_current_time().duration_since(UNIX_EPOCH).map(|d| d.as_secs() > 1_577_836_800).unwrap_or(false);
             self.out.push(("x-probe-time-ok".into(), recent.to_string()));
