@@ -197,7 +197,7 @@ impl Chain {
         // envoy.yaml gives pre- and post-function one `vm_id`); Kong's engine: one
         // instance per filter (kong-engine.md, traps re-create one filter's instance).
         let mut vms: Vec<(std::path::PathBuf, std::rc::Rc<std::cell::RefCell<crate::filter::Vm>>)> = Vec::new();
-        if spec.profile == HostProfile::Envoy {
+        if spec.profile == HostProfile::Envoy && !spec.skip_canary {
             for filter_spec in &spec.filters {
                 canary(harness, filter_spec, &spec.vm_config, &shared)?;
             }

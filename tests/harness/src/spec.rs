@@ -99,6 +99,11 @@ pub struct ChainSpec {
     /// chosen. Empty (the default): one catch-all route `harness-route` to `echo`.
     #[serde(default)]
     pub routes: Vec<RouteSpec>,
+    /// Envoy profile: leave out the configuration canary. Envoy runs it once per
+    /// configuration load, on the main thread, not per worker; benchmarks that measure one
+    /// worker's VM start + configure set this. Tests keep the canary (the default).
+    #[serde(default)]
+    pub skip_canary: bool,
 }
 
 /// One route of the Envoy profile's route table (`ChainSpec.routes`): requests whose
