@@ -167,6 +167,30 @@ fn a_phase_past_its_wall_clock_budget_fails_the_request_not_the_vm() {
 }
 
 #[test]
+fn a_regex_past_the_phase_budget_stops_between_start_positions() {
+    // Each start position costs about the rest of the subject in PCRE2 steps (`a*`
+    // backtracks, then `X` fails), far under the match limit per position, so PCRE2's own
+    // limits never end it: about 2e8 steps in all, seconds of one C call. The start
+    // callout asks the phase clock (src/pdk/ngx/pcre.rs), so the match itself answers
+    // with the budget's error, and the phase then fails as any phase past its time.
+    let chunk = "local s = string.rep('a', 20000) .. '!'
+                 local from, to, err = ngx.re.find(s, [[a*a*X!]])
+                 kong.log.err('re.find: ', tostring(from), ' ', tostring(err))";
+    for profile in [HostProfile::Envoy, HostProfile::Kong] {
+        let mut chain = budget_chain(profile, chunk, json!({"phase_time_ms": 100}));
+        let outcome = send(&mut chain, &RequestSpec::get("/"));
+        assert_eq!(outcome.status, 500, "{profile:?}: {:?}", outcome.messages());
+        let messages = outcome.messages();
+        assert!(
+            messages.iter().any(|m| m.ends_with("re.find: nil time limit exceeded (100 ms per phase)")),
+            "{profile:?}: the match itself stopped: {messages:?}"
+        );
+        let next = send(&mut chain, &RequestSpec::get("/"));
+        assert_eq!(next.status, 500, "{profile:?}: the VM serves the next request");
+    }
+}
+
+#[test]
 fn a_body_of_another_length_is_refused_where_the_headers_went_first() {
     // The upstream already has the client's Content-Length on 1.31 / 1.35 without the
     // flag: a longer body would be cut, a shorter one would hang it.

@@ -115,9 +115,6 @@ pub struct Runtime {
     limits: Limits,
     /// Fuel the last chunk invocation used.
     last_instructions: i64,
-    /// When the running phase's clock started (see `Runtime::check_phase_budget`), in
-    /// nanoseconds of the host's clock.
-    phase_clock: Option<u64>,
     /// Some `rewrite`/`access` chunk reads or replaces the request body.
     uses_request_body: bool,
     /// Some chunk names `ngx.ctx` or an nginx `upstream_*` variable: the stream then keeps
@@ -289,7 +286,7 @@ impl Runtime {
         let uses_ngx_ctx = sources().any(|source| source.contains("ngx.ctx") || source.contains("upstream_"));
         let uses_ticks = sources().any(|source| source.contains("sleep") || source.contains("timer"));
         let uses_service_response = sources().any(|source| source.contains("service.response"));
-        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, phase_clock: None, uses_request_body, uses_ngx_ctx, uses_service_response, uses_ticks, setup, disabled: None, connections: Vec::new(), next_connection: 0, no_connection_id_logged: false })
+        Ok(Runtime { lua, pdk, phases, executor, limits, last_instructions: 0, uses_request_body, uses_ngx_ctx, uses_service_response, uses_ticks, setup, disabled: None, connections: Vec::new(), next_connection: 0, no_connection_id_logged: false })
     }
 
     /// Binds the instance to its host on the first request (later calls do nothing):
@@ -468,14 +465,9 @@ impl Runtime {
 /// request's header names (`Limits::header_names`). The clock is read only once a chunk
 /// outlives its first slice, so a phase is timed from then: short chunks make no host
 /// call for it.
-fn check_phase_budget(pdk: &Pdk, limits: &crate::vm_config::Limits, clock: &mut Option<u64>) -> Result<(), String> {
+fn check_phase_budget(pdk: &Pdk, limits: &crate::vm_config::Limits) -> Result<(), String> {
     check_header_names(pdk, limits)?;
-    let now = pdk.scope().view.now_nanos();
-    let started = *clock.get_or_insert(now);
-    if now.saturating_sub(started) / 1_000_000 > limits.phase_time_ms {
-        return Err(format!("time limit exceeded ({} ms per phase)", limits.phase_time_ms));
-    }
-    Ok(())
+    lua::limits::check_phase_time()
 }
 
 fn check_header_names(pdk: &Pdk, limits: &crate::vm_config::Limits) -> Result<(), String> {

@@ -87,7 +87,7 @@ impl Runtime {
             return PhaseRun::Done(PhaseOutcome::Continue);
         };
         self.pdk.enter(phase, std::mem::take(request));
-        self.phase_clock = None;
+        lua::limits::reset_phase_clock();
         self.continue_phase(phase, index, 0, None, request)
     }
 
@@ -101,7 +101,7 @@ impl Runtime {
         };
         self.pdk.enter(phase, std::mem::take(request));
         // The time spent waiting on the host is not the phase's own (`phase_time_ms`).
-        self.phase_clock = None;
+        lua::limits::reset_phase_clock();
         self.executor = executor;
         self.last_instructions = spent;
         let resumed = self.lua.enter(|ctx| {
@@ -201,6 +201,7 @@ impl Runtime {
     /// budgets, until it finishes or yields waiting on the host.
     fn drive(&mut self, start: Option<&StashedFunction>, args: Option<&StashedTable>, want_function: bool) -> Drive {
         lua::limits::install(self.limits);
+        lua::limits::install_clock(&self.pdk.scope().view);
         let executor = &self.executor;
         let pdk = &self.pdk;
         let mut spent: i64 = if start.is_some() { 0 } else { self.last_instructions };
@@ -228,7 +229,7 @@ impl Runtime {
                 self.lua.enter(|ctx| ctx.fetch(executor).stop(&ctx));
                 return Drive::Finished(Err("instruction limit exceeded".into()));
             }
-            if let Err(message) = check_phase_budget(pdk, &self.limits, &mut self.phase_clock) {
+            if let Err(message) = check_phase_budget(pdk, &self.limits) {
                 self.lua.enter(|ctx| ctx.fetch(executor).stop(&ctx));
                 return Drive::Finished(Err(message));
             }
@@ -252,7 +253,7 @@ impl Runtime {
             result = settled;
         }
         match result {
-            Some(Drive::Finished(Ok(value))) => match check_header_names(pdk, &self.limits) {
+            Some(Drive::Finished(Ok(value))) => match check_header_names(pdk, &self.limits).and_then(|()| lua::limits::phase_time_spent()) {
                 Ok(()) => Drive::Finished(Ok(value)),
                 Err(message) => Drive::Finished(Err(message)),
             },
@@ -307,7 +308,7 @@ impl Runtime {
     /// it ends).
     fn enter_timer(&mut self, starting: bool) {
         self.pdk.enter(Phase::Log, RequestState::default());
-        self.phase_clock = None;
+        lua::limits::reset_phase_clock();
         let mut scope = self.pdk.scope_mut();
         scope.timers.in_timer = true;
         if starting {

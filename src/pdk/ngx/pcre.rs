@@ -21,6 +21,10 @@ pub const UNSET: usize = sys::PCRE2_UNSET;
 /// `pcre2_match`'s "no match" return (also PCRE1's `PCRE_ERROR_NOMATCH`).
 pub const ERROR_NOMATCH: i32 = sys::PCRE2_ERROR_NOMATCH;
 
+/// `pcre2_match`'s return when a callout ended the match: here, the phase's time budget
+/// (see [`exec`]).
+pub const ERROR_CALLOUT: i32 = sys::PCRE2_ERROR_CALLOUT;
+
 /// Compile option bits, as `pcre2.h` defines them (lua-resty-core's `PCRE_*` constants
 /// for PCRE2 in `resty/core/regex.lua`).
 pub mod opt {
@@ -54,6 +58,9 @@ pub struct Code {
     /// `(group number, name)` in the order of PCRE2's name table (sorted by name; a name
     /// used by several groups appears once per group, in group order).
     names: Vec<(usize, Box<[u8]>)>,
+    /// Whether the code runs behind the start callout ([`with_start_callout`]), so a
+    /// match can be stopped between start positions.
+    stoppable: bool,
 }
 
 impl Drop for Code {
@@ -66,7 +73,27 @@ impl Drop for Code {
 impl Code {
     /// Compiles `pattern` with the `options` bits (`pcre2_compile`, default compile
     /// context: newline LF, `\R` any Unicode newline, no pattern length limit).
+    ///
+    /// The code that runs is the pattern behind a callout at its start (see
+    /// [`with_start_callout`]), so a match can be stopped between start positions; the
+    /// pattern alone is compiled first, so a bad pattern fails with PCRE2's own error and
+    /// offset, and a pattern the wrapped form would not compile to the same groups runs
+    /// unwrapped.
     pub fn new(pattern: &[u8], options: u32) -> Result<Code, CompileError> {
+        let plain = Code::compile(pattern, options)?;
+        for suffix in [&b"\\E)"[..], &b"\\E\n)"[..]] {
+            let wrapped = with_start_callout(pattern, suffix);
+            if let Ok(mut code) = Code::compile(&wrapped, options) {
+                if code.captures == plain.captures && code.names == plain.names {
+                    code.stoppable = true;
+                    return Ok(code);
+                }
+            }
+        }
+        Ok(plain)
+    }
+
+    fn compile(pattern: &[u8], options: u32) -> Result<Code, CompileError> {
         let (mut code, mut offset) = (0i32, 0usize);
         // SAFETY: pattern pointer and length describe a live slice; the out-parameters
         // are valid locals; a null compile context means the defaults.
@@ -76,7 +103,7 @@ impl Code {
         let Some(ptr) = NonNull::new(raw) else {
             return Err(CompileError { code, offset });
         };
-        let mut compiled = Code { ptr, captures: 0, names: Vec::new() };
+        let mut compiled = Code { ptr, captures: 0, names: Vec::new(), stoppable: false };
         compiled.captures = compiled.info_u32(sys::PCRE2_INFO_CAPTURECOUNT) as usize;
         let count = compiled.info_u32(sys::PCRE2_INFO_NAMECOUNT) as usize;
         if count > 0 {
@@ -115,6 +142,78 @@ impl Code {
     pub fn names(&self) -> &[(usize, Box<[u8]>)] {
         &self.names
     }
+
+    /// Whether a match of this code can be stopped between start positions (false only
+    /// for a pattern the start callout could not wrap, which then runs as written).
+    pub fn stoppable(&self) -> bool {
+        self.stoppable
+    }
+}
+
+/// What [`with_start_callout`] puts before a pattern: callout 255, then the group.
+const START_CALLOUT: &[u8] = b"(?C255)(?:";
+
+/// `pattern` as `(?C255)(?:pattern\E)`: PCRE2 runs the callout once at each start
+/// position it tries (after its start-of-match optimizations skip the hopeless ones),
+/// which is where a long match can be stopped; the group keeps a top-level alternation
+/// whole, `\E` closes a `\Q` left open at the end (an isolated `\E` is ignored), and
+/// the newline variant of `suffix` ends a trailing `#` comment of extended mode.
+/// Start-of-pattern items (`(*UTF)`, `(*LIMIT_MATCH=n)` ...) stay first. Groups, names,
+/// anchoring and the start-of-match optimizations are those of the pattern (PCRE2's
+/// `first_significant_code` skips callouts).
+fn with_start_callout(pattern: &[u8], suffix: &[u8]) -> Vec<u8> {
+    let mut verbs = 0;
+    while pattern[verbs..].starts_with(b"(*") {
+        let rest = &pattern[verbs + 2..];
+        let Some(end) = rest.iter().position(|&b| b == b')') else { break };
+        if end == 0 || !rest[..end].iter().all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'=') {
+            break;
+        }
+        verbs += 2 + end + 1;
+    }
+    let mut wrapped = Vec::with_capacity(pattern.len() + START_CALLOUT.len() + suffix.len());
+    wrapped.extend_from_slice(&pattern[..verbs]);
+    wrapped.extend_from_slice(START_CALLOUT);
+    wrapped.extend_from_slice(&pattern[verbs..]);
+    wrapped.extend_from_slice(suffix);
+    wrapped
+}
+
+extern "C" {
+    // PCRE2 10.46's `pcre2_set_callout` (8-bit), compiled into the module with the rest
+    // of pcre2-sys's sources; the crate's bindings leave the callout API out. The block
+    // argument is a `pcre2_callout_block_8 *`, not read here.
+    fn pcre2_set_callout_8(
+        context: *mut sys::pcre2_match_context_8,
+        callout: Option<unsafe extern "C" fn(*mut std::ffi::c_void, *mut std::ffi::c_void) -> std::ffi::c_int>,
+        data: *mut std::ffi::c_void,
+    ) -> std::ffi::c_int;
+}
+
+/// How many start positions a match tries between two looks at the clock. One start
+/// position costs at most [`MatchLimits::match_limit`] steps (tens of milliseconds at
+/// 1,000,000), so a match stops within a few hundred milliseconds of its budget, and an
+/// ordinary match pays one clock read per this many tries.
+pub const STARTS_PER_CHECK: u32 = 8;
+
+/// What the start callout of one match call sees: the tries so far and the budget check.
+struct Budget<'a> {
+    starts: u32,
+    over_budget: &'a mut dyn FnMut() -> bool,
+}
+
+/// PCRE2's callout (every callout of the pattern, the start one included): every
+/// [`STARTS_PER_CHECK`]th call asks the budget, and a spent budget ends the match with
+/// `PCRE2_ERROR_CALLOUT` (-37).
+unsafe extern "C" fn start_callout(_block: *mut std::ffi::c_void, data: *mut std::ffi::c_void) -> std::ffi::c_int {
+    // SAFETY: `data` is the `Budget` that `exec` set for this match call and that lives
+    // until the call returns; PCRE2 calls back only during it, on this thread.
+    let budget = unsafe { &mut *data.cast::<Budget<'_>>() };
+    budget.starts = budget.starts.wrapping_add(1);
+    if budget.starts % STARTS_PER_CHECK == 0 && (budget.over_budget)() {
+        return sys::PCRE2_ERROR_CALLOUT;
+    }
+    0
 }
 
 /// Bounds on one match call (`pcre2_set_match_limit`, `pcre2_set_depth_limit`,
@@ -163,7 +262,19 @@ pub enum Mode {
 /// number of leading ovector pairs set (their offsets, then PCRE2_UNSET for the other
 /// groups, copied into `ovector`: 2 entries per group, group 0 first), 0 when the
 /// ovector was too small, or a negative error (`ERROR_NOMATCH` ...). Never unwinds.
-pub fn exec(code: &Code, subject: &[u8], start: usize, options: u32, mode: Mode, limits: MatchLimits, ovector: &mut Vec<usize>) -> i32 {
+///
+/// `over_budget` is asked every [`STARTS_PER_CHECK`] start positions; when it answers
+/// true the match ends with `PCRE2_ERROR_CALLOUT` (-37).
+pub fn exec(
+    code: &Code,
+    subject: &[u8],
+    start: usize,
+    options: u32,
+    mode: Mode,
+    limits: MatchLimits,
+    ovector: &mut Vec<usize>,
+    over_budget: &mut dyn FnMut() -> bool,
+) -> i32 {
     let pairs = match mode {
         Mode::Backtrack => code.captures.saturating_add(1),
         Mode::Dfa => 1,
@@ -193,11 +304,15 @@ pub fn exec(code: &Code, subject: &[u8], start: usize, options: u32, mode: Mode,
             }
         };
         let context = matcher.context.as_ptr();
+        let mut budget = Budget { starts: 0, over_budget };
         // SAFETY: `context` is a live match context; the setters only store the values.
+        // The callout data points at `budget`, which outlives the match call below;
+        // the callout is cleared again before `budget` goes away.
         unsafe {
             sys::pcre2_set_match_limit_8(context, limits.match_limit);
             sys::pcre2_set_depth_limit_8(context, limits.depth_limit);
             sys::pcre2_set_heap_limit_8(context, limits.heap_limit_kib);
+            pcre2_set_callout_8(context, Some(start_callout), (&mut budget as *mut Budget<'_>).cast());
         }
         // SAFETY: code, subject slice, match data (at least `pairs` pairs) and context
         // are all live for the call; the DFA workspace is a local array of its length.
@@ -223,6 +338,8 @@ pub fn exec(code: &Code, subject: &[u8], start: usize, options: u32, mode: Mode,
                 }
             }
         };
+        // SAFETY: a live context; no callout may point at `budget` after this call.
+        unsafe { pcre2_set_callout_8(context, None, ptr::null_mut()) };
         if rc >= 0 {
             // SAFETY: the ovector of `data` has `pcre2_get_ovector_count` pairs, at
             // least `pairs`; it is read before the match data is used again.
@@ -256,6 +373,62 @@ mod tests {
 
     const LIMITS: MatchLimits = MatchLimits { match_limit: 1_000_000, depth_limit: 1_000_000, heap_limit_kib: 16_384 };
 
+    fn never() -> bool {
+        false
+    }
+
+    /// A pattern whose every start position costs about the rest of the subject in
+    /// steps (`a*` backtracks over the run of a's, then `X` fails), far under the match
+    /// limit per position, so only the start callout can stop it: quadratic in all.
+    #[test]
+    fn a_spent_budget_stops_a_match_between_start_positions() {
+        let code = Code::new(b"a*a*X!", 0).unwrap();
+        let mut subject = vec![b'a'; 1500];
+        subject.push(b'!');
+        let mut ov = Vec::new();
+        let mut checks = 0;
+        let mut over = || {
+            checks += 1;
+            checks >= 3
+        };
+        assert_eq!(exec(&code, &subject, 0, 0, Mode::Backtrack, LIMITS, &mut ov, &mut over), ERROR_CALLOUT);
+        assert_eq!(checks, 3, "asked every STARTS_PER_CHECK tries until it said stop");
+        // With the budget left, the same match runs to its end (no match) as before.
+        assert_eq!(exec(&code, &subject, 0, 0, Mode::Backtrack, LIMITS, &mut ov, &mut never), ERROR_NOMATCH);
+        assert_eq!(exec(&code, &subject, 0, 0, Mode::Dfa, LIMITS, &mut ov, &mut || true), ERROR_CALLOUT);
+    }
+
+    /// The start callout leaves patterns as they were: groups, names, anchoring, a
+    /// top-level alternation, start-of-pattern items, `\Q` at the end, extended mode's
+    /// trailing comment, and PCRE2's own errors and offsets.
+    #[test]
+    fn the_start_callout_changes_no_match() {
+        let cases: [(&[u8], u32, &[u8], i32, &[usize]); 8] = [
+            (b"ab|cd", 0, b"xxcd", 1, &[2, 4]),
+            (b"^ab|cd", 0, b"xxab", ERROR_NOMATCH, &[]),
+            (b"(*UTF)(*LIMIT_MATCH=100000)(a)|b", 0, b"zb", 1, &[1, 2]),
+            (b"x\\Q*)", 0, b"x*)", 1, &[0, 3]),
+            (b"a b # trailing comment", sys::PCRE2_EXTENDED, b"zab", 1, &[1, 3]),
+            (b"(?x) a b # comment", 0, b"zab", 1, &[1, 3]),
+            (b"(?<n>a)(?C1)b", 0, b"ab", 2, &[0, 2, 0, 1]),
+            (b"\\Gab", 0, b"xab", ERROR_NOMATCH, &[]),
+        ];
+        for (pattern, options, subject, rc, expected) in cases {
+            let code = Code::new(pattern, options).unwrap_or_else(|e| panic!("{:?}: {e:?}", String::from_utf8_lossy(pattern)));
+            assert!(code.stoppable(), "{:?} runs behind the start callout", String::from_utf8_lossy(pattern));
+            let mut ov = Vec::new();
+            let got = exec(&code, subject, 0, 0, Mode::Backtrack, LIMITS, &mut ov, &mut never);
+            assert_eq!(got, rc, "{:?}", String::from_utf8_lossy(pattern));
+            if rc > 0 {
+                assert_eq!(&ov[..expected.len()], expected, "{:?}", String::from_utf8_lossy(pattern));
+            }
+        }
+        let err = Code::new(b"ab)", 0).err().unwrap();
+        assert_eq!((err.code, err.offset), (122, 2), "unmatched closing parenthesis at the pattern's own offset");
+        let err = Code::new(b"ab\\", 0).err().unwrap();
+        assert_eq!(err.offset, 3, "a trailing backslash stays an error");
+    }
+
     #[test]
     fn compiles_matches_and_reports_errors() {
         let code = Code::new(b"(?<year>\\d{4})-(?<month>\\d\\d)(x)?", 0).unwrap();
@@ -263,10 +436,10 @@ mod tests {
         let names: Vec<_> = code.names().iter().map(|(g, n)| (*g, String::from_utf8_lossy(n).into_owned())).collect();
         assert_eq!(names, [(2, "month".to_string()), (1, "year".to_string())]);
         let mut ov = Vec::new();
-        assert_eq!(exec(&code, b"on 2024-05!", 0, 0, Mode::Backtrack, LIMITS, &mut ov), 3);
+        assert_eq!(exec(&code, b"on 2024-05!", 0, 0, Mode::Backtrack, LIMITS, &mut ov, &mut never), 3);
         assert_eq!(ov, [3, 10, 3, 7, 8, 10, UNSET, UNSET]);
-        assert_eq!(exec(&code, b"no date", 0, 0, Mode::Backtrack, LIMITS, &mut ov), ERROR_NOMATCH);
-        assert_eq!(exec(&code, b"x", 5, 0, Mode::Backtrack, LIMITS, &mut ov), sys::PCRE2_ERROR_BADOFFSET);
+        assert_eq!(exec(&code, b"no date", 0, 0, Mode::Backtrack, LIMITS, &mut ov, &mut never), ERROR_NOMATCH);
+        assert_eq!(exec(&code, b"x", 5, 0, Mode::Backtrack, LIMITS, &mut ov, &mut never), sys::PCRE2_ERROR_BADOFFSET);
 
         let err = Code::new(b"a(?=b", 0).err().unwrap();
         assert_eq!((err.code, err.offset), (114, 5));
@@ -279,7 +452,7 @@ mod tests {
         let code = Code::new(b"^(a|a)*$", 0).unwrap();
         let subject = [&[b'a'; 28][..], b"!"].concat();
         let mut ov = Vec::new();
-        assert_eq!(exec(&code, &subject, 0, 0, Mode::Backtrack, LIMITS, &mut ov), sys::PCRE2_ERROR_MATCHLIMIT);
+        assert_eq!(exec(&code, &subject, 0, 0, Mode::Backtrack, LIMITS, &mut ov, &mut never), sys::PCRE2_ERROR_MATCHLIMIT);
         assert_eq!(error_message(sys::PCRE2_ERROR_MATCHLIMIT), "match limit exceeded");
     }
 
@@ -290,16 +463,16 @@ mod tests {
         let deep = |n: usize| format!("{}a{}", "(".repeat(n), ")".repeat(n));
         let code = Code::new(deep(249).as_bytes(), 0).unwrap();
         let mut ov = Vec::new();
-        assert_eq!(exec(&code, b"xa", 0, 0, Mode::Backtrack, LIMITS, &mut ov), 250);
+        assert_eq!(exec(&code, b"xa", 0, 0, Mode::Backtrack, LIMITS, &mut ov, &mut never), 250);
         // The DFA matcher's 100-int workspace (lua-nginx-module's) is too small for it.
-        assert_eq!(exec(&code, b"xa", 0, 0, Mode::Dfa, LIMITS, &mut ov), sys::PCRE2_ERROR_DFA_WSSIZE);
+        assert_eq!(exec(&code, b"xa", 0, 0, Mode::Dfa, LIMITS, &mut ov, &mut never), sys::PCRE2_ERROR_DFA_WSSIZE);
         let err = Code::new(deep(300).as_bytes(), 0).err().unwrap();
         assert_eq!(error_message(err.code), "parentheses are too deeply nested");
         // A repeated group over a long subject keeps one backtracking frame per
         // repetition: on the heap, not the C stack, up to the heap limit (16 MiB here).
         let code = Code::new(b"^(?:(a)|b)*$", 0).unwrap();
-        assert_eq!(exec(&code, &vec![b'a'; 10_000], 0, 0, Mode::Backtrack, LIMITS, &mut ov), 2);
-        assert_eq!(exec(&code, &vec![b'a'; 200_000], 0, 0, Mode::Backtrack, LIMITS, &mut ov), sys::PCRE2_ERROR_HEAPLIMIT);
+        assert_eq!(exec(&code, &vec![b'a'; 10_000], 0, 0, Mode::Backtrack, LIMITS, &mut ov, &mut never), 2);
+        assert_eq!(exec(&code, &vec![b'a'; 200_000], 0, 0, Mode::Backtrack, LIMITS, &mut ov, &mut never), sys::PCRE2_ERROR_HEAPLIMIT);
     }
 
     #[test]
@@ -310,7 +483,7 @@ mod tests {
         // return is 0 ("too small", lua-nginx-module then counts it as 1); the match data
         // is shared and may have room for more (a test run earlier on this thread), as
         // lua-nginx-module's is: then the number of matches.
-        let rc = exec(&code, b"baaa", 0, 0, Mode::Dfa, LIMITS, &mut ov);
+        let rc = exec(&code, b"baaa", 0, 0, Mode::Dfa, LIMITS, &mut ov, &mut never);
         assert!(rc == 0 || rc == 3, "{rc}");
         assert_eq!(ov, [1, 4]);
     }

@@ -247,9 +247,13 @@ impl Compiled {
 
     /// Runs the regex over `subject` from byte `pos`, offsets into `ov`.
     fn exec(&self, subject: &[u8], pos: usize, ov: &mut Vec<usize>) -> Exec {
-        let rc = pcre::exec(&self.code, subject, pos, 0, self.mode, match_limits(), ov);
+        let mut over_budget = || crate::lua::limits::check_phase_time().is_err();
+        let rc = pcre::exec(&self.code, subject, pos, 0, self.mode, match_limits(), ov, &mut over_budget);
         match rc {
             pcre::ERROR_NOMATCH => Exec::NoMatch,
+            // The phase's time ran out between two start positions: the runtime's next
+            // budget check ends the phase with this same message.
+            pcre::ERROR_CALLOUT => Exec::Failed(crate::lua::limits::check_phase_time().err().unwrap_or_else(|| format!("pcre_exec() failed: {rc}"))),
             rc if rc < 0 => Exec::Failed(format!("pcre_exec() failed: {rc}")),
             0 if self.mode == Mode::Backtrack => Exec::Failed("capture size too small".into()),
             0 => Exec::Match(1),
