@@ -20,7 +20,9 @@ pub const MAX_TIMEOUT_MS: u64 = 5000;
 pub struct HttpCall {
     /// The token `proxy_http_call` returned.
     pub token: u32,
-    /// The context that dispatched it (root context id 1, or a stream context).
+    /// The context `proxy_on_http_call_response` runs on: on Envoy the dispatching
+    /// filter's root context (cpp-host `exports.cc` `http_call` calls on
+    /// `root_context()`), on Kong's engine the context that dispatched it.
     pub context_id: i32,
     /// The upstream argument: a cluster name (answered by the echo upstream) or
     /// `127.0.0.1:PORT` / `localhost:PORT` (a real server).
@@ -32,7 +34,8 @@ pub struct HttpCall {
     pub headers: HeaderMap,
     /// Request body.
     pub body: Vec<u8>,
-    /// Timeout in milliseconds as the filter gave it (0: [`MAX_TIMEOUT_MS`]).
+    /// Timeout in milliseconds as the filter gave it (0: none, Envoy's `context.cc`
+    /// `httpCall` sets no timeout; the harness bounds it by [`MAX_TIMEOUT_MS`]).
     pub timeout_ms: u32,
 }
 

@@ -741,3 +741,301 @@ fn kong_declares_proxy_get_log_level_with_two_parameters() {
     let probe_only = ChainSpec { filters: vec![probe("a", "")], profile: wasm_harness::HostProfile::Kong, ..ChainSpec::default() };
     assert!(harness().chain(&probe_only).is_ok());
 }
+
+// One fact each of envoy-host.md that the tests above leave open (issue 23).
+
+#[test]
+fn request_header_reads_after_continue_are_bad_argument_and_readable_again_in_on_log() {
+    // context.cc Context::decodeHeaders nulls request_headers_ once the callback
+    // continues: getHeaderMapValue answers BadArgument (2), getHeaderMapPairs an empty
+    // Ok; getMap hands the map out again in the access-log phase (access_log_phase_).
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-map-probe", "read-request-later"));
+    let lines = messages(&outcome, "a");
+    assert!(lines.contains(&"late read status=2 pairs=0".to_string()), "{lines:#?}");
+    assert!(lines.contains(&"log read status=0 value=read-request-later".to_string()), "{lines:#?}");
+}
+
+#[test]
+fn header_writes_in_on_log_of_a_stream_no_filter_saw_are_bad_argument() {
+    // envoy-host.md "Before any filter runs": proxy_on_log runs for the connection
+    // manager's own 400; its request headers cannot be written (context.cc
+    // replaceHeaderMapValue on a missing or access-log map: BadArgument).
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "log_write=1")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("bad header", "x"));
+    assert_eq!(outcome.status, 400);
+    assert!(messages(&outcome, "a").contains(&"log write status=2".to_string()), "{:#?}", outcome.logs);
+}
+
+#[test]
+fn a_held_response_buffered_past_the_limit_is_a_500() {
+    // filter_manager.cc ActiveStreamEncoderFilter::responseDataTooLarge: while the
+    // response headers have not been encoded, a 500 local reply (the reset case is in
+    // a_buffered_body_past_the_buffer_limit_ends_the_stream).
+    let spec = ChainSpec {
+        filters: vec![probe("a", "")],
+        envoy: EnvoyMode::V1_35_HOLD,
+        body_chunk_size: Some(4),
+        buffer_limit_bytes: Some(8),
+        ..ChainSpec::default()
+    };
+    let mut chain = harness().chain(&spec).expect("chain");
+    let upstream = wasm_harness::UpstreamSpec { body: Some("0123456789".into()), ..Default::default() };
+    let request = RequestSpec { upstream: Some(upstream), ..RequestSpec::get("/").header("x-buffer", "response").header("x-pause-response-headers", "1") };
+    let outcome = run(&mut chain, request);
+    assert!(!outcome.reset, "{outcome:?}");
+    assert_eq!(outcome.status, 500, "{outcome:?}");
+}
+
+#[test]
+fn http_call_needs_method_path_and_authority_present_and_empty_values_pass() {
+    // Envoy context.cc Context::httpCall: `Path() == nullptr || Method() == nullptr ||
+    // Host() == nullptr` -> BadArgument; a present header with an empty value is not null.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    for name in [":method", ":path", ":authority"] {
+        let outcome = run(&mut chain, RequestSpec::get("/").header("x-call", "echo").header("x-call-omit", name));
+        assert_eq!(outcome.header("x-probe-call-status"), Some("dispatch failed BadArgument"), "{name} missing");
+        let outcome = run(&mut chain, RequestSpec::get("/").header("x-call", "echo").header("x-call-empty", name));
+        assert_eq!(outcome.header("x-probe-call-status"), Some("200"), "{name} empty passes");
+    }
+}
+
+#[test]
+fn http_call_timeouts_zero_is_none_negative_is_bad_argument_and_expiry_is_a_504() {
+    // Envoy context.cc Context::httpCall: `timeout_milliseconds < 0` -> BadArgument (the
+    // ABI's u32 read as int, so 4294967295 is -1); 0 sets no timeout; the router's timeout
+    // answers 504 `upstream request timeout` (router.cc onResponseTimeout) as an ordinary
+    // response.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-call", "echo").header("x-call-timeout", "4294967295"));
+    assert_eq!(outcome.header("x-probe-call-status"), Some("dispatch failed BadArgument"));
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-call", "echo").header("x-call-timeout", "0"));
+    assert_eq!(outcome.header("x-probe-call-status"), Some("200"), "no timeout, an answer");
+    // A loopback server that accepts and never answers (held 2 s at most).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let silent = std::thread::spawn(move || {
+        let held = listener.accept().map(|(socket, _)| socket);
+        std::thread::sleep(std::time::Duration::from_millis(2000));
+        drop(held);
+    });
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-call", &format!("127.0.0.1:{port}")).header("x-call-timeout", "200"));
+    silent.join().unwrap();
+    assert_eq!(outcome.header("x-probe-call-status"), Some("504"));
+    assert_eq!(outcome.header("x-probe-call-body"), Some("upstream request timeout"));
+}
+
+/// A proxy-wasm module that dispatches `proxy_http_call` to cluster `echo` from its
+/// request headers (and pauses), and in `proxy_on_http_call_response` logs `root` when
+/// the context id it is called with is its root context's, `stream` otherwise, then
+/// resumes the stream (`proxy_set_effective_context`, `proxy_continue_stream`).
+fn call_context_module() -> std::path::PathBuf {
+    use wasm_encoder::{
+        BlockType, CodeSection, ConstExpr, DataSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, GlobalSection,
+        GlobalType, ImportSection, Instruction as I, MemorySection, MemoryType, Module, TypeSection, ValType,
+    };
+    let i32s = |n: usize| vec![ValType::I32; n];
+    let mut types = TypeSection::new();
+    types.ty().function(i32s(10), i32s(1)); // 0: proxy_http_call
+    types.ty().function(i32s(3), i32s(1)); // 1: proxy_log, on_request_headers and the other stream callbacks
+    types.ty().function(i32s(1), i32s(1)); // 2: set_effective_context, continue_stream, on_done
+    types.ty().function(i32s(2), []); // 3: on_context_create
+    types.ty().function(i32s(2), i32s(1)); // 4: on_vm_start, on_configure
+    types.ty().function(i32s(5), []); // 5: on_http_call_response
+    types.ty().function(i32s(1), []); // 6: on_log, on_delete
+    let mut imports = ImportSection::new();
+    imports.import("env", "proxy_http_call", EntityType::Function(0)); // f0
+    imports.import("env", "proxy_log", EntityType::Function(1)); // f1
+    imports.import("env", "proxy_set_effective_context", EntityType::Function(2)); // f2
+    imports.import("env", "proxy_continue_stream", EntityType::Function(2)); // f3
+    let mut functions = FunctionSection::new();
+    for ty in [3, 4, 1, 1, 5, 6, 2] {
+        functions.function(ty); // f4 create, f5 start/configure, f6 request headers, f7 continue, f8 call response, f9 log/delete, f10 done
+    }
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType { minimum: 1, maximum: None, memory64: false, shared: false, page_size_log2: None });
+    let mut globals = GlobalSection::new();
+    for _ in 0..2 {
+        globals.global(GlobalType { val_type: ValType::I32, mutable: true, shared: false }, &ConstExpr::i32_const(0)); // 0 root, 1 stream
+    }
+    let headers = wasm_harness::abi::serialize_map(&[
+        (":method".into(), b"GET".to_vec()),
+        (":path".into(), b"/".to_vec()),
+        (":authority".into(), b"echo".to_vec()),
+    ]);
+    let mut data = DataSection::new();
+    data.active(0, &ConstExpr::i32_const(100), b"echo".to_vec());
+    data.active(0, &ConstExpr::i32_const(200), headers.clone());
+    data.active(0, &ConstExpr::i32_const(600), b"rootstream".to_vec());
+    let mut exports = ExportSection::new();
+    exports
+        .export("memory", ExportKind::Memory, 0)
+        .export("proxy_on_context_create", ExportKind::Func, 4)
+        .export("proxy_on_vm_start", ExportKind::Func, 5)
+        .export("proxy_on_configure", ExportKind::Func, 5)
+        .export("proxy_on_request_headers", ExportKind::Func, 6)
+        .export("proxy_on_request_body", ExportKind::Func, 7)
+        .export("proxy_on_response_headers", ExportKind::Func, 7)
+        .export("proxy_on_response_body", ExportKind::Func, 7)
+        .export("proxy_on_http_call_response", ExportKind::Func, 8)
+        .export("proxy_on_log", ExportKind::Func, 9)
+        .export("proxy_on_delete", ExportKind::Func, 9)
+        .export("proxy_on_done", ExportKind::Func, 10);
+    let mut code = CodeSection::new();
+    let body = |instructions: &[I]| {
+        let mut f = Function::new([]);
+        for i in instructions {
+            f.instruction(i);
+        }
+        f
+    };
+    // on_context_create(id, parent): parent 0 is the root.
+    code.function(&body(&[
+        I::LocalGet(1),
+        I::I32Eqz,
+        I::If(BlockType::Empty),
+        I::LocalGet(0),
+        I::GlobalSet(0),
+        I::Else,
+        I::LocalGet(0),
+        I::GlobalSet(1),
+        I::End,
+        I::End,
+    ]));
+    code.function(&body(&[I::I32Const(1), I::End]));
+    // on_request_headers: proxy_http_call("echo", headers, no body, no trailers, 1000 ms, token at 400); Pause (1).
+    code.function(&body(&[
+        I::I32Const(100),
+        I::I32Const(4),
+        I::I32Const(200),
+        I::I32Const(headers.len() as i32),
+        I::I32Const(0),
+        I::I32Const(0),
+        I::I32Const(0),
+        I::I32Const(0),
+        I::I32Const(1000),
+        I::I32Const(400),
+        I::Call(0),
+        I::Drop,
+        I::I32Const(1),
+        I::End,
+    ]));
+    code.function(&body(&[I::I32Const(0), I::End]));
+    // on_http_call_response(context, token, ...): log which context, then resume.
+    code.function(&body(&[
+        I::LocalGet(0),
+        I::GlobalGet(0),
+        I::I32Eq,
+        I::If(BlockType::Result(ValType::I32)),
+        I::I32Const(2),
+        I::I32Const(600),
+        I::I32Const(4),
+        I::Call(1),
+        I::Else,
+        I::I32Const(2),
+        I::I32Const(604),
+        I::I32Const(6),
+        I::Call(1),
+        I::End,
+        I::Drop,
+        I::GlobalGet(1),
+        I::Call(2),
+        I::Drop,
+        I::I32Const(0),
+        I::Call(3),
+        I::Drop,
+        I::End,
+    ]));
+    code.function(&body(&[I::End]));
+    code.function(&body(&[I::I32Const(1), I::End]));
+    let mut module = Module::new();
+    module
+        .section(&types)
+        .section(&imports)
+        .section(&functions)
+        .section(&memories)
+        .section(&globals)
+        .section(&exports)
+        .section(&code)
+        .section(&data);
+    let path = std::env::temp_dir().join(format!("wasm-harness-call-context-{}.wasm", std::process::id()));
+    std::fs::write(&path, module.finish()).expect("write the generated module");
+    path
+}
+
+#[test]
+fn http_call_responses_arrive_on_the_root_context() {
+    // proxy-wasm-cpp-host exports.cc http_call: `contextOrEffectiveContext()->root_context()`
+    // makes the call, so Envoy calls proxy_on_http_call_response(root id, token, ...);
+    // ngx_wasm_module calls it on the stream's context.
+    let module = call_context_module();
+    let filter = FilterSpec { name: "caller".into(), module, config: serde_json::Value::Null };
+    for (profile, expected) in [(wasm_harness::HostProfile::Envoy, "root"), (wasm_harness::HostProfile::Kong, "stream")] {
+        let spec = ChainSpec { filters: vec![filter.clone()], profile, ..ChainSpec::default() };
+        let mut chain = harness().chain(&spec).expect("chain");
+        let outcome = run(&mut chain, RequestSpec::get("/"));
+        assert_eq!(outcome.status, 200, "{profile:?}: resumed: {outcome:?}");
+        assert!(messages(&outcome, "caller").contains(&expected.to_string()), "{profile:?}: {:#?}", outcome.logs);
+    }
+}
+
+#[test]
+fn filter_state_one_filter_sets_is_read_by_the_next() {
+    // context.cc Context::setProperty: filter state of the stream (`wasm.<path>`), one
+    // per stream, so the next filter reads what the first set.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", ""), probe("b", "")]);
+    let request = RequestSpec::get("/").header("x-set-property", "my_key=v1").header("x-set-property-only", "a").header("x-property", "my_key");
+    let outcome = run(&mut chain, request);
+    let read: Vec<&str> = outcome.headers.iter().filter(|(n, _)| n == "x-probe-property").map(|(_, v)| v.as_str()).collect();
+    assert_eq!(read, ["v1", "v1"], "b reads a's value");
+    let set: Vec<&str> = outcome.headers.iter().filter(|(n, _)| n == "x-probe-set-status").map(|(_, v)| v.as_str()).collect();
+    assert_eq!(set, ["0"], "only a wrote");
+}
+
+#[test]
+fn record_metric_sets_a_gauge() {
+    // context.cc recordMetric: a gauge is set to the value (a counter adds: see
+    // metrics_get_a_new_id_per_definition_and_counters_only_grow).
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-gauge", "level"));
+    assert_eq!(outcome.header("x-probe-gauge"), Some("3"));
+}
+
+#[test]
+fn ticks_belong_to_each_root_context() {
+    // cpp-host: proxy_set_tick_period sets the period of the calling root context
+    // (Envoy context.cc setTickPeriod on root_context_id_); a filter that set none
+    // never ticks.
+    let spec = ChainSpec { filters: vec![probe("a", "tick=10"), probe("b", "")], ..ChainSpec::default() };
+    let mut chain = harness().chain(&spec).expect("chain");
+    chain.take_logs();
+    assert_eq!(chain.tick().unwrap(), 1);
+    let ticked: Vec<String> = chain.take_logs().into_iter().filter(|l| l.message.starts_with("tick")).map(|l| l.filter).collect();
+    assert_eq!(ticked, ["a"]);
+}
+
+#[test]
+fn properties_name_the_plugin_the_route_and_encode_values_as_envoy() {
+    // context.cc: plugin_root_id is the root_id, plugin_vm_id the vm_id (the harness's
+    // chain has an empty one), route_name the picked route's; `request.time` a timestamp
+    // in ns as an 8-byte little-endian integer; `request.headers` a map value
+    // serialized as the ABI's pairs (serializeValue); an unknown path NotFound.
+    let routes = serde_json::from_value(serde_json::json!([{"name": "api", "prefix": "/", "cluster": "api_cluster"}])).unwrap();
+    let spec = ChainSpec { filters: vec![probe("a", "")], routes, ..ChainSpec::default() };
+    let mut chain = harness().chain(&spec).expect("chain");
+    let read = "plugin_root_id,plugin_vm_id,route_name,cluster_name,no.such.path";
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-properties", read));
+    assert_eq!(outcome.header("x-probe-properties"), Some("a||api|api_cluster|<missing>"));
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-property", "request.time"));
+    let hex = outcome.header("x-probe-property").and_then(|v| v.strip_prefix("hex:")).expect("bytes").to_string();
+    let bytes: Vec<u8> = (0..16).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+    assert_eq!(hex.len(), 16, "8 bytes");
+    let ns = u64::from_le_bytes(bytes.try_into().unwrap());
+    assert!(ns > 1_577_836_800_000_000_000, "after 2020, in ns: {ns}");
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-property", "request.headers"));
+    let hex = outcome.header("x-probe-property").and_then(|v| v.strip_prefix("hex:")).expect("bytes").to_string();
+    let bytes: Vec<u8> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+    let pairs = wasm_harness::abi::deserialize_map(&bytes).expect("serialized pairs");
+    assert!(pairs.iter().any(|(n, v)| n == ":path" && v == b"/"), "{pairs:?}");
+    assert!(pairs.iter().any(|(n, v)| n == "x-property" && v == b"request.headers"), "{pairs:?}");
+}

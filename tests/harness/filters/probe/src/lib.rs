@@ -6,6 +6,7 @@
 //! - `x-property: a.b.c` → `x-probe-property: <value>` (`hex:<bytes>` when the value is
 //!   not printable text, `<missing>` when not found).
 //! - `x-set-property: a.b.c=value` → `proxy_set_property`; status in `x-probe-set-status`.
+//!   `x-set-property-only: <filter name>` limits the write to the named filter.
 //! - `x-local: <callback>` → `proxy_send_local_response(418, body "local from <callback>")`
 //!   from `request_headers`, `request_body`, `response_headers`, `response_body` or
 //!   `http_call_response`.
@@ -15,6 +16,9 @@
 //! - `x-call: <upstream>` → `proxy_http_call` GET `/probe-call` and `Pause`; the response
 //!   callback records `x-probe-call-status`, `x-probe-call-body` (the body, up to 200
 //!   bytes) and resumes.
+//!   `x-call-omit: NAME` leaves that call header out; `x-call-empty: NAME` sends it with
+//!   an empty value; `x-call-timeout: MS` replaces the 2000 ms timeout (a `u32`: 4294967295
+//!   is -1 for a host reading it as `int`).
 //! - `x-pause: tick` → `Pause`; the root context's next tick resumes the stream.
 //!   `x-pause: forever` → `Pause` and nothing resumes it.
 //! - `x-cas: key` → reads shared data `key`, writes it with the read CAS (must succeed),
@@ -38,7 +42,10 @@
 //!   response header `content-type` during request headers), `pairs-trailers` (status of
 //!   the request trailers pairs read), `set-request-in-response-headers` (replaces
 //!   request header `x-late` in `on_http_response_headers`), `set-response-in-response-body`
-//!   (replaces response header `x-late` in `on_http_response_body`).
+//!   (replaces response header `x-late` in `on_http_response_body`),
+//!   `read-request-later` (in `on_http_response_headers` logs `late read status=N
+//!   pairs=M` for request header `x-map-probe` and the pairs read; in `on_log` logs
+//!   `log read status=N value=V`).
 //! - `x-shared: key` → `proxy_set_shared_data(key, "v")` then get; `x-probe-shared`.
 //! - `x-queue: name` → `proxy_register_shared_queue(name)`; status in `x-probe-queue`.
 //! - `x-queue-ops: op;op...` → each of `register:NAME`, `resolve:NAME`,
@@ -53,6 +60,8 @@
 //! - `x-foreign: name` → `proxy_call_foreign_function(name, "")`; status in `x-probe-foreign`.
 //! - `x-metric: name` → `proxy_define_metric(counter, name)` twice, an increment by 0, a
 //!   record of 5, an increment by 1; `x-probe-metric: <same id>,<increment 0 status>,<value>`.
+//! - `x-gauge: name` → `proxy_define_metric(gauge, name)`, records 5 then 3;
+//!   `x-probe-gauge: <value>`.
 //! The probe does not import `proxy_get_log_level`, which Kong's engine declares with
 //! another signature (a module importing it does not load there); the harness's tests
 //! read the level with generated modules.
@@ -68,7 +77,8 @@
 //! properties in `on_configure` and `vm_read=a.b,c` in `on_vm_start`, logging
 //! `configure property a.b = <value>` / `vm_start property ...`; `configure=false` makes
 //! `on_configure` return false; `root_local=1` calls `proxy_send_local_response` from
-//! the root context in `on_configure` and logs `root local status=N`. `on_configure`
+//! the root context in `on_configure` and logs `root local status=N`; `log_write=1`
+//! makes `on_log` replace request header `x-log-write` and log `log write status=N`. `on_configure`
 //! always logs `configure`.
 
 #[cfg(target_arch = "wasm32")]
@@ -209,7 +219,7 @@ mod filter {
 
     proxy_wasm::main! {{
         proxy_wasm::set_log_level(LogLevel::Trace);
-        proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(ProbeRoot) });
+        proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(ProbeRoot::default()) });
     }}
 
     fn info(message: String) {
@@ -220,7 +230,12 @@ mod filter {
         hostcalls::define_metric(MetricType::Counter, name).ok()
     }
 
-    struct ProbeRoot;
+    #[derive(Default)]
+    struct ProbeRoot {
+        /// `log_write=1` in the plugin configuration (read in `on_configure`, the only
+        /// callback Envoy hands the configuration to).
+        log_write: bool,
+    }
 
     impl Context for ProbeRoot {}
 
@@ -298,6 +313,7 @@ mod filter {
                 let _ = hostcalls::set_tick_period(Duration::from_millis(ms));
             }
             read_properties(&config, "read", "configure");
+            self.log_write = directive(&config, "log_write").is_some();
             if directive(&config, "root_local").is_some() {
                 let status = unsafe { proxy_send_local_response(403, core::ptr::null(), 0, b"no".as_ptr(), 2, [0u8; 4].as_ptr(), 4, -1) };
                 info(format!("root local status={status}"));
@@ -322,7 +338,7 @@ mod filter {
         }
 
         fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
-            Some(Box::new(Probe { id: context_id, ..Probe::default() }))
+            Some(Box::new(Probe { id: context_id, log_write: self.log_write, ..Probe::default() }))
         }
 
         fn get_type(&self) -> Option<ContextType> {
@@ -353,6 +369,7 @@ mod filter {
         map_probe: Option<String>,
         out: Vec<(String, String)>,
         body_calls: usize,
+        log_write: bool,
     }
 
     impl Probe {
@@ -482,6 +499,15 @@ mod filter {
                 let value = hostcalls::get_metric(first).unwrap_or(0);
                 self.out.push(("x-probe-metric".into(), format!("{},{zero},{value}", first == second)));
             }
+            if let Some(name) = header("x-gauge") {
+                let mut id = 0u32;
+                unsafe {
+                    proxy_define_metric(1, name.as_ptr(), name.len(), &mut id);
+                    proxy_record_metric(id, 5);
+                    proxy_record_metric(id, 3);
+                }
+                self.out.push(("x-probe-gauge".into(), hostcalls::get_metric(id).unwrap_or(0).to_string()));
+            }
             if let Some(ops) = header("x-queue-ops") {
                 let results: Vec<String> = ops.split(';').map(queue_op).collect();
                 self.out.push(("x-probe-queue-ops".into(), results.join(",")));
@@ -498,7 +524,11 @@ mod filter {
             }
             let recent = self.get_current_time().duration_since(UNIX_EPOCH).map(|d| d.as_secs() > 1_577_836_800).unwrap_or(false);
             self.out.push(("x-probe-time-ok".into(), recent.to_string()));
-            if let Some(path) = header("x-set-property") {
+            let set_here = match header("x-set-property-only") {
+                Some(only) => only.as_bytes() == hostcalls::get_property(vec!["plugin_name"]).ok().flatten().unwrap_or_default().as_slice(),
+                None => true,
+            };
+            if let Some(path) = header("x-set-property").filter(|_| set_here) {
                 let (key, value) = path.split_once('=').unwrap_or((path.as_str(), ""));
                 let status = set_property_raw(key, value.as_bytes());
                 self.out.push(("x-probe-set-status".into(), status.to_string()));
@@ -525,13 +555,15 @@ mod filter {
                 return Action::Pause;
             }
             if let Some(upstream) = header("x-call") {
-                let sent = self.dispatch_http_call(
-                    &upstream,
-                    vec![(":method", "GET"), (":path", "/probe-call"), (":authority", "probe"), ("x-probe", "1")],
-                    None,
-                    vec![],
-                    Duration::from_millis(2000),
-                );
+                let omit = header("x-call-omit").unwrap_or_default();
+                let empty = header("x-call-empty").unwrap_or_default();
+                let headers: Vec<(&str, &str)> = [(":method", "GET"), (":path", "/probe-call"), (":authority", "probe"), ("x-probe", "1")]
+                    .into_iter()
+                    .filter(|(n, _)| *n != omit)
+                    .map(|(n, v)| if n == empty { (n, "") } else { (n, v) })
+                    .collect();
+                let timeout = header("x-call-timeout").and_then(|t| t.parse::<u32>().ok()).unwrap_or(2000);
+                let sent = self.dispatch_http_call(&upstream, headers, None, vec![], Duration::from_millis(u64::from(timeout)));
                 match sent {
                     Ok(token) => {
                         info(format!("dispatched token={token}"));
@@ -576,6 +608,11 @@ mod filter {
             for (name, value) in std::mem::take(&mut self.out) {
                 self.add_http_response_header(&name, &value);
             }
+            if self.map_probe.as_deref() == Some("read-request-later") {
+                let (status, _) = map_value_raw(0, "x-map-probe");
+                let pairs = hostcalls::get_map(MapType::HttpRequestHeaders).map(|p| p.len().to_string()).unwrap_or_else(|e| format!("{e:?}"));
+                info(format!("late read status={status} pairs={pairs}"));
+            }
             if self.map_probe.as_deref() == Some("set-request-in-response-headers") {
                 info(format!("late set status={}", replace_raw(0, "x-late", "1")));
             }
@@ -606,6 +643,13 @@ mod filter {
 
         fn on_log(&mut self) {
             info(format!("log body_calls={}", self.body_calls));
+            if self.map_probe.as_deref() == Some("read-request-later") {
+                let (status, value) = map_value_raw(0, "x-map-probe");
+                info(format!("log read status={status} value={}", value.unwrap_or_default()));
+            }
+            if self.log_write {
+                info(format!("log write status={}", replace_raw(0, "x-log-write", "1")));
+            }
         }
     }
 }
