@@ -1039,3 +1039,18 @@ fn properties_name_the_plugin_the_route_and_encode_values_as_envoy() {
     assert!(pairs.iter().any(|(n, v)| n == ":path" && v == b"/"), "{pairs:?}");
     assert!(pairs.iter().any(|(n, v)| n == "x-property" && v == b"request.headers"), "{pairs:?}");
 }
+
+#[test]
+fn a_local_reply_forces_the_callback_to_stop() {
+    // Envoy context.cc Context::sendLocalResponse marks `local_reply_sent_` and holds the
+    // reply (`local_reply_hold_`) until the VM call returns; the headers callback then
+    // stops whatever the module returned (envoy-host.md "Local replies"): the request
+    // never goes on, the later filter only logs.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", ""), probe("b", "")]);
+    let request = RequestSpec::get("/").header("x-local", "request_headers").header("x-local-only", "a").header("x-local-continue", "1");
+    let outcome = run(&mut chain, request);
+    assert_eq!((outcome.status, outcome.body.as_str()), (418, "local from request_headers"));
+    assert!(outcome.upstream.is_none());
+    let b = messages(&outcome, "b");
+    assert!(!b.iter().any(|l| l.starts_with("request_") || l.starts_with("response_")), "{b:#?}");
+}

@@ -11,6 +11,7 @@
 //!   from `request_headers`, `request_body`, `response_headers`, `response_body` or
 //!   `http_call_response`.
 //!   `x-local-only: <filter name>` limits that to the named filter of the chain.
+//!   `x-local-continue: 1` makes `on_http_request_headers` return `Continue` after it.
 //!   `x-local-grpc-status: N` sends it with no headers and gRPC status `N` (else -1, with
 //!   `x-local-from: <callback>`).
 //! - `x-call: <upstream>` → `proxy_http_call` GET `/probe-call` and `Pause`; the response
@@ -552,7 +553,8 @@ mod filter {
                 self.out.push(("x-probe-cas".into(), format!("{first},{second}")));
             }
             if self.local_from("request_headers") {
-                return Action::Pause;
+                // `x-local-continue`: answer Continue anyway (Envoy forces Stop).
+                return if header("x-local-continue").is_some() { Action::Continue } else { Action::Pause };
             }
             if let Some(upstream) = header("x-call") {
                 let omit = header("x-call-omit").unwrap_or_default();
