@@ -718,10 +718,17 @@ pub fn add_to_linker(linker: &mut Linker<HostState>, profile: HostProfile) -> Re
                     _ => return Ok(status::NOT_FOUND),
                 }
             };
+            // proxy-wasm-cpp-host `exports.cc` `get_buffer_bytes`: a range that overflows
+            // is BadArgument; one clamped to nothing answers Ok with pointer and size 0.
+            if (start as u32).checked_add(max as u32).is_none() {
+                return Ok(status::BAD_ARGUMENT);
+            }
             let start = (start as u32 as usize).min(data.len());
             let end = start.saturating_add(max as u32 as usize).min(data.len());
             if start == end {
-                return Ok(status::NOT_FOUND);
+                write_u32(&mut c, ret_ptr, 0)?;
+                write_u32(&mut c, ret_size, 0)?;
+                return Ok(status::OK);
             }
             return_bytes(&mut c, &data[start..end], ret_ptr, ret_size)
         },

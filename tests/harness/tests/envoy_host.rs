@@ -1054,3 +1054,22 @@ fn a_local_reply_forces_the_callback_to_stop() {
     let b = messages(&outcome, "b");
     assert!(!b.iter().any(|l| l.starts_with("request_") || l.starts_with("response_")), "{b:#?}");
 }
+
+#[test]
+fn get_buffer_bytes_on_an_empty_range_is_ok_with_size_0() {
+    // Envoy context.cc Buffer::copyTo: an empty range of the (empty) end-of-stream body
+    // copies nothing and answers Ok with size 0.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, post("/", "hello").header("x-get-empty", "1"));
+    assert!(messages(&outcome, "a").contains(&"get_empty status=0 size=0".to_string()), "{:#?}", outcome.logs);
+}
+
+#[test]
+fn a_local_reply_from_the_root_context_has_no_status_range_check() {
+    // context.cc Context::sendLocalResponse: from a root context (no decoder callbacks)
+    // it answers Ok without looking at the status.
+    let chain = envoy(EnvoyMode::V1_35, vec![probe("a", "root_local=999")]);
+    assert!(chain.startup_logs.iter().any(|l| l.message == "root local status=0"), "{:#?}", chain.startup_logs);
+    let mut chain = chain;
+    assert_eq!(run(&mut chain, RequestSpec::get("/")).status, 200, "nothing happened to later streams");
+}

@@ -39,6 +39,8 @@
 //!   before `x-set-property`, so both can be combined.
 //! - `x-set-body: start,size,data` → `proxy_set_buffer_bytes(HttpRequestBody, start,
 //!   size, data)` in the first `on_http_request_body`; status logged (`set_body status=N`).
+//! - `x-get-empty: 1` → in a body callback of size 0, `proxy_get_buffer_bytes(request
+//!   body, 0, 0)`; logs `get_empty status=N size=M`.
 //! - `x-map-probe: get-response-in-request` (`x-probe-map-status` = status of reading
 //!   response header `content-type` during request headers), `pairs-trailers` (status of
 //!   the request trailers pairs read), `set-request-in-response-headers` (replaces
@@ -77,8 +79,9 @@
 //! `wasmx.ticks`, and resumes the streams waiting on a tick); `read=a.b,c` reads those
 //! properties in `on_configure` and `vm_read=a.b,c` in `on_vm_start`, logging
 //! `configure property a.b = <value>` / `vm_start property ...`; `configure=false` makes
-//! `on_configure` return false; `root_local=1` calls `proxy_send_local_response` from
-//! the root context in `on_configure` and logs `root local status=N`; `log_write=1`
+//! `on_configure` return false; `root_local=1` calls `proxy_send_local_response` (403;
+//! `root_local=CODE` with that status) from the root context in `on_configure` and logs
+//! `root local status=N`; `log_write=1`
 //! makes `on_log` replace request header `x-log-write` and log `log write status=N`. `on_configure`
 //! always logs `configure`.
 
@@ -99,6 +102,7 @@ mod filter {
         fn proxy_get_header_map_pairs(map_type: u32, data: *mut *mut u8, size: *mut usize) -> u32;
         fn proxy_replace_header_map_value(map_type: u32, key: *const u8, key_size: usize, value: *const u8, value_size: usize) -> u32;
         fn proxy_set_buffer_bytes(buffer_type: u32, start: usize, size: usize, data: *const u8, data_size: usize) -> u32;
+        fn proxy_get_buffer_bytes(buffer_type: u32, start: usize, size: usize, data: *mut *mut u8, size_out: *mut usize) -> u32;
         fn proxy_register_shared_queue(name: *const u8, name_size: usize, token: *mut u32) -> u32;
         fn proxy_resolve_shared_queue(vm_id: *const u8, vm_id_size: usize, name: *const u8, name_size: usize, token: *mut u32) -> u32;
         fn proxy_enqueue_shared_queue(token: u32, data: *const u8, size: usize) -> u32;
@@ -315,8 +319,10 @@ mod filter {
             }
             read_properties(&config, "read", "configure");
             self.log_write = directive(&config, "log_write").is_some();
-            if directive(&config, "root_local").is_some() {
-                let status = unsafe { proxy_send_local_response(403, core::ptr::null(), 0, b"no".as_ptr(), 2, [0u8; 4].as_ptr(), 4, -1) };
+            if let Some(code) = directive(&config, "root_local") {
+                // `root_local=1`: 403; any other number is the status itself.
+                let code = code.parse::<u32>().ok().filter(|c| *c != 1).unwrap_or(403);
+                let status = unsafe { proxy_send_local_response(code, core::ptr::null(), 0, b"no".as_ptr(), 2, [0u8; 4].as_ptr(), 4, -1) };
                 info(format!("root local status={status}"));
             }
             directive(&config, "configure").as_deref() != Some("false")
@@ -371,6 +377,7 @@ mod filter {
         out: Vec<(String, String)>,
         body_calls: usize,
         log_write: bool,
+        get_empty: bool,
     }
 
     impl Probe {
@@ -433,6 +440,7 @@ mod filter {
             self.buffer = header("x-buffer");
             self.pause_response_headers = header("x-pause-response-headers").is_some();
             self.set_body = header("x-set-body");
+            self.get_empty = header("x-get-empty").is_some();
             self.map_probe = header("x-map-probe");
             if header("x-trap").is_some() {
                 core::arch::wasm32::unreachable();
@@ -588,6 +596,12 @@ mod filter {
         fn on_http_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
             let body = self.get_http_request_body(0, size).unwrap_or_default();
             info(format!("request_body size={size} eos={end_of_stream} body={}", String::from_utf8_lossy(&body)));
+            if self.get_empty && size == 0 {
+                let (mut data, mut got) = (core::ptr::null_mut(), usize::MAX);
+                let status = unsafe { proxy_get_buffer_bytes(0, 0, 0, &mut data, &mut got) };
+                drop(take(data, if status == 0 { got } else { 0 }));
+                info(format!("get_empty status={status} size={got}"));
+            }
             if let Some(spec) = self.set_body.take() {
                 let mut parts = spec.splitn(3, ',');
                 let start = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
