@@ -1073,3 +1073,50 @@ fn a_local_reply_from_the_root_context_has_no_status_range_check() {
     let mut chain = chain;
     assert_eq!(run(&mut chain, RequestSpec::get("/")).status, 200, "nothing happened to later streams");
 }
+
+// The fact index in docs/hosts.md.
+
+#[test]
+fn the_fact_index_names_existing_tests() {
+    // docs/hosts.md "Fact index (envoy-host.md)": each row names `path.rs` `test_name`
+    // pairs (paths from the repository root), or says the fact is not modelled. Every
+    // named test must be a #[test] function in that file, so the index cannot rot.
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let doc = std::fs::read_to_string(root.join("docs/hosts.md")).expect("docs/hosts.md");
+    let section = doc.split("### Fact index (envoy-host.md)").nth(1).expect("the fact index section");
+    let rows: Vec<&str> = section
+        .lines()
+        .skip_while(|l| !l.starts_with("| Fact (envoy-host.md) | Test |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert!(rows.len() >= 60, "one row per fact: {} rows", rows.len());
+    let mut named = 0;
+    for row in rows {
+        let cells: Vec<&str> = row.trim_matches('|').split(" | ").collect();
+        assert_eq!(cells.len(), 2, "two cells: {row}");
+        let pieces: Vec<&str> = cells[1].split('`').collect();
+        let mut pairs = Vec::new();
+        // Code spans are the odd pieces; a `file.rs` span followed (after blanks only) by
+        // another span names a test.
+        let mut i = 1;
+        while i + 2 < pieces.len() {
+            if pieces[i].ends_with(".rs") && pieces[i + 1].trim().is_empty() {
+                pairs.push((pieces[i], pieces[i + 2]));
+                i += 4;
+            } else {
+                i += 2;
+            }
+        }
+        assert!(!pairs.is_empty() || cells[1].starts_with("not modelled"), "a row names a test or says it is not modelled: {row}");
+        for (file, name) in pairs {
+            let text = std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e} (row: {row})"));
+            let at = text.find(&format!("fn {name}()")).unwrap_or_else(|| panic!("{file} has no fn {name} (row: {row})"));
+            let before = &text[..at];
+            let attribute = before.rfind("#[test]").unwrap_or_else(|| panic!("{file}: {name} is not a #[test]"));
+            assert!(!before[attribute..].contains("\n}\n"), "{file}: {name} is not a #[test]");
+            named += 1;
+        }
+    }
+    assert!(named >= 60, "{named} tests named");
+}
