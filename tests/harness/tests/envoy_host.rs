@@ -1120,3 +1120,33 @@ fn the_fact_index_names_existing_tests() {
     }
     assert!(named >= 60, "{named} tests named");
 }
+
+#[test]
+fn node_properties_come_from_the_bootstrap() {
+    // Envoy context.cc findValue: `node` is local_info.node(), the bootstrap's `node:`
+    // block; without one its fields are empty (`node.id` "").
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../envoy/envoy.yaml");
+    let options = wasm_harness::hosts::LoadOptions { module: Some(common::probe_module()), ..Default::default() };
+    let loaded = wasm_harness::hosts::load(&path, &options).expect("envoy.yaml loads");
+    let read = |spec: &ChainSpec| {
+        let mut chain = harness().chain(spec).expect("chain");
+        let outcome = run(&mut chain, RequestSpec::get("/").header("x-properties", "node.id,node.cluster"));
+        outcome.header("x-probe-properties").map(str::to_string)
+    };
+    assert_eq!(read(&loaded.spec).as_deref(), Some("kong-functions-demo|kong-functions"));
+    // The same bootstrap without its node block.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !(l.starts_with("node:") || l.starts_with("  id: kong-functions-demo") || l.starts_with("  cluster: kong-functions")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(!without.contains("kong-functions-demo"));
+    let copy = std::env::temp_dir().join(format!("wasm-harness-no-node-{}", std::process::id()));
+    std::fs::create_dir_all(&copy).unwrap();
+    let file = copy.join("envoy.yaml");
+    std::fs::write(&file, without).unwrap();
+    let loaded = wasm_harness::hosts::load(&file, &options).expect("the copy loads");
+    assert_eq!(read(&loaded.spec).as_deref(), Some("|"));
+    let _ = std::fs::remove_dir_all(&copy);
+}
