@@ -185,6 +185,14 @@ fn envoy(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
     if flags.iter().any(|f| *f) && !allow_on_headers_stop_iteration {
         notes.push("only some Wasm filters set allow_on_headers_stop_iteration; the harness models it off for all".into());
     }
+    // `failure_policy: FAIL_OPEN` (or the older `fail_open: true`) on every plugin: the
+    // chain fails open ([`ChainSpec::fail_open`]).
+    let fail_open = !filters.is_empty()
+        && filters.iter().all(|f| {
+            let config = f.pointer("/typed_config/config");
+            config.and_then(|c| c.get("failure_policy")).and_then(Value::as_str) == Some("FAIL_OPEN")
+                || config.and_then(|c| c.get("fail_open")).and_then(Value::as_bool) == Some(true)
+        });
     for (i, f) in filters.iter().enumerate() {
         let config = f.pointer("/typed_config/config").cloned().unwrap_or(Value::Null);
         let what = format!("wasm filter {}", i + 1);
@@ -228,7 +236,8 @@ fn envoy(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
         let value = root.pointer(&format!("/node/{field}")).and_then(Value::as_str).unwrap_or("");
         properties.insert(format!("node.{field}"), value.to_string());
     }
-    let spec = ChainSpec { filters: specs, vm_config, properties, profile: HostProfile::Envoy, envoy, upgrade_types, ..ChainSpec::default() };
+    let spec =
+        ChainSpec { filters: specs, vm_config, properties, profile: HostProfile::Envoy, envoy, upgrade_types, fail_open, ..ChainSpec::default() };
     Ok(Loaded { spec, kind: SourceKind::Envoy, notes })
 }
 

@@ -1150,3 +1150,22 @@ fn node_properties_come_from_the_bootstrap() {
     assert_eq!(read(&loaded.spec).as_deref(), Some("|"));
     let _ = std::fs::remove_dir_all(&copy);
 }
+
+#[test]
+fn with_fail_open_a_failed_vm_lets_streams_skip_the_filters() {
+    // wasm_filter.cc createFilter: a failed VM with fail_open (failure_policy FAIL_OPEN)
+    // adds no Wasm filter to the stream, which goes on to the upstream without them;
+    // fail closed answers 503 (a_trap_fails_the_vm_for_every_later_stream).
+    let spec = ChainSpec { filters: vec![probe("a", ""), probe("b", "")], fail_open: true, ..ChainSpec::default() };
+    let mut chain = harness().chain(&spec).expect("chain");
+    assert!(chain.run(&RequestSpec::get("/").header("x-trap", "1")).is_err());
+    let outcome = run(&mut chain, RequestSpec::get("/next").header("x-trap", "1"));
+    assert_eq!(outcome.status, 200, "{outcome:?}");
+    assert!(outcome.logs.iter().all(|l| l.filter != "a" && l.filter != "b"), "no filter ran: {:#?}", outcome.logs);
+    assert_eq!(outcome.header("x-probe-requests"), None);
+    assert_eq!(outcome.upstream.expect("upstream").path, "/next");
+    // The shipped envoy.yaml fails closed.
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../envoy/envoy.yaml");
+    let options = wasm_harness::hosts::LoadOptions { module: Some(common::probe_module()), ..Default::default() };
+    assert!(!wasm_harness::hosts::load(&path, &options).expect("envoy.yaml loads").spec.fail_open);
+}
