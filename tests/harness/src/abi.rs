@@ -60,6 +60,10 @@ pub struct StreamData {
     pub response_code: Option<u16>,
     /// Whether the upstream answered (Kong's `kong.response.source` = `service`).
     pub upstream_answered: bool,
+    /// Envoy: the response code details (`response.code_details`): `via_upstream` once
+    /// the upstream answered, a filter's local reply's details with whitespace turned
+    /// into `_` (`context.cc` `sendLocalResponse`, `StringUtil::replaceAllEmptySpace`).
+    pub response_code_details: Option<String>,
     /// How long the upstream took to answer, in nanoseconds, once it did (nginx's
     /// `$upstream_response_time`; the in-process upstream answers whole, so its header
     /// time is the same and its connect time 0).
@@ -1024,8 +1028,8 @@ pub fn add_to_linker(linker: &mut Linker<HostState>, profile: HostProfile) -> Re
         "proxy_send_local_response",
         |mut c: Caller<'_, HostState>,
          code: i32,
-         _details_ptr: i32,
-         _details_len: i32,
+         details_ptr: i32,
+         details_len: i32,
          body_ptr: i32,
          body_len: i32,
          headers_ptr: i32,
@@ -1052,6 +1056,11 @@ pub fn add_to_linker(linker: &mut Linker<HostState>, profile: HostProfile) -> Re
                 if state.local_reply.is_some() {
                     bail!("local response already stashed");
                 }
+            }
+            if !kong(c.data()) {
+                let details = read(&mut c, details_ptr, details_len)?;
+                let details: String = String::from_utf8_lossy(&details).chars().map(|ch| if ch.is_ascii_whitespace() { '_' } else { ch }).collect();
+                lock(&c.data().shared.stream).response_code_details = Some(details);
             }
             let grpc_status = u32::try_from(grpc_status).ok().filter(|s| *s <= 16);
             c.data_mut().local_reply = Some(LocalReply { status: code as u16, headers, body, grpc_status });

@@ -605,6 +605,7 @@ impl Chain {
                 };
                 let mut stream = self.lock_stream();
                 stream.upstream_answered = true;
+                stream.response_code_details = Some("via_upstream".into());
                 stream.upstream_elapsed_ns = Some(started.elapsed().as_nanos() as u64);
                 drop(stream);
                 let mut headers = answer.headers;

@@ -1169,3 +1169,17 @@ fn with_fail_open_a_failed_vm_lets_streams_skip_the_filters() {
     let options = wasm_harness::hosts::LoadOptions { module: Some(common::probe_module()), ..Default::default() };
     assert!(!wasm_harness::hosts::load(&path, &options).expect("envoy.yaml loads").spec.fail_open);
 }
+
+#[test]
+fn a_local_replys_details_become_the_response_code_details() {
+    // Envoy context.cc Context::sendLocalResponse: the details with whitespace turned
+    // into `_` (StringUtil::replaceAllEmptySpace) go to sendLocalReply as the response
+    // code details (`response.code_details`); an upstream answer is `via_upstream`.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let request = RequestSpec::get("/").header("x-local", "request_headers").header("x-local-details", "not allowed here").header("x-log-property", "response.code_details");
+    let outcome = run(&mut chain, request);
+    assert_eq!(outcome.status, 418);
+    assert!(messages(&outcome, "a").contains(&"log property response.code_details = not_allowed_here".to_string()), "{:#?}", outcome.logs);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-log-property", "response.code_details"));
+    assert!(messages(&outcome, "a").contains(&"log property response.code_details = via_upstream".to_string()), "{:#?}", outcome.logs);
+}

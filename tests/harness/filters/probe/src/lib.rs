@@ -11,6 +11,7 @@
 //!   from `request_headers`, `request_body`, `response_headers`, `response_body` or
 //!   `http_call_response`.
 //!   `x-local-only: <filter name>` limits that to the named filter of the chain.
+//!   `x-local-details: TEXT` sends it with those response code details, no headers.
 //!   `x-local-continue: 1` makes `on_http_request_headers` return `Continue` after it.
 //!   `x-local-grpc-status: N` sends it with no headers and gRPC status `N` (else -1, with
 //!   `x-local-from: <callback>`).
@@ -63,6 +64,7 @@
 //! - `x-foreign: name` → `proxy_call_foreign_function(name, "")`; status in `x-probe-foreign`.
 //! - `x-metric: name` → `proxy_define_metric(counter, name)` twice, an increment by 0, a
 //!   record of 5, an increment by 1; `x-probe-metric: <same id>,<increment 0 status>,<value>`.
+//! - `x-log-property: a.b` → `on_log` logs `log property a.b = <value>`.
 //! - `x-gauge: name` → `proxy_define_metric(gauge, name)`, records 5 then 3;
 //!   `x-probe-gauge: <value>`.
 //! The probe does not import `proxy_get_log_level`, which Kong's engine declares with
@@ -378,6 +380,8 @@ mod filter {
         body_calls: usize,
         log_write: bool,
         get_empty: bool,
+        local_details: Option<String>,
+        log_property: Option<String>,
     }
 
     impl Probe {
@@ -385,6 +389,12 @@ mod filter {
             if self.local.as_deref() == Some(callback) {
                 info(format!("local response from {callback}"));
                 let body = format!("local from {callback}");
+                if let Some(details) = &self.local_details {
+                    unsafe {
+                        proxy_send_local_response(418, details.as_ptr(), details.len(), body.as_ptr(), body.len(), [0u8; 4].as_ptr(), 4, -1);
+                    }
+                    return true;
+                }
                 match self.local_grpc_status {
                     // No headers (an empty map), the gRPC status as given.
                     Some(grpc) => unsafe {
@@ -437,6 +447,8 @@ mod filter {
                 }
             }
             self.local_grpc_status = header("x-local-grpc-status").and_then(|v| v.parse().ok());
+            self.local_details = header("x-local-details");
+            self.log_property = header("x-log-property");
             self.buffer = header("x-buffer");
             self.pause_response_headers = header("x-pause-response-headers").is_some();
             self.set_body = header("x-set-body");
@@ -662,6 +674,9 @@ mod filter {
             if self.map_probe.as_deref() == Some("read-request-later") {
                 let (status, value) = map_value_raw(0, "x-map-probe");
                 info(format!("log read status={status} value={}", value.unwrap_or_default()));
+            }
+            if let Some(path) = &self.log_property {
+                info(format!("log property {path} = {}", property_raw(path)));
             }
             if self.log_write {
                 info(format!("log write status={}", replace_raw(0, "x-log-write", "1")));
