@@ -103,12 +103,22 @@ pub fn kong_failure(reason: &str) -> CallResponse {
     CallResponse { headers: vec![(":dispatch_status".into(), status.as_bytes().to_vec())], ..Default::default() }
 }
 
+/// The failure reason of a call whose connection broke after the response headers.
+pub const RESET_AFTER_HEADERS: &str = "reset after headers";
+
 /// A failed call as Envoy's async client answers it (envoy-host.md "Outbound calls"):
 /// a timeout is the router's 504 `upstream request timeout`; a connect failure its 503
 /// `upstream connect error or disconnect/reset before headers. reset reason: remote
 /// connection failure, ...` (`source/common/router/router.cc`), a broken connection the
 /// same with `connection termination`.
+///
+/// A stream reset once the headers came ([`RESET_AFTER_HEADERS`]) is the async client's
+/// `onFailure(Reset)`: `context.cc` `Context::onHttpCallFailure` calls
+/// `onHttpCallResponse(token, 0, 0, 0)`, zero headers and no body.
 pub fn envoy_failure(reason: &str) -> CallResponse {
+    if reason.starts_with(RESET_AFTER_HEADERS) {
+        return CallResponse::default();
+    }
     let (status, body) = match reason {
         "timeout" => (504, "upstream request timeout".to_string()),
         "connection refused" => (
@@ -187,7 +197,7 @@ async fn exchange(port: u16, call: &HttpCall) -> Result<CallResponse, String> {
     let response = sender.send_request(request).await.map_err(|e| format!("broken connection: {e}"))?;
     let mut headers: HeaderMap = vec![(":status".into(), response.status().as_u16().to_string().into_bytes())];
     headers.extend(response.headers().iter().map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec())));
-    let body = response.into_body().collect().await.map_err(|e| format!("broken connection: {e}"))?.to_bytes();
+    let body = response.into_body().collect().await.map_err(|e| format!("{RESET_AFTER_HEADERS}: {e}"))?.to_bytes();
     Ok(CallResponse { headers, body: body.to_vec(), trailers: Vec::new() })
 }
 

@@ -1183,3 +1183,26 @@ fn a_local_replys_details_become_the_response_code_details() {
     let outcome = run(&mut chain, RequestSpec::get("/").header("x-log-property", "response.code_details"));
     assert!(messages(&outcome, "a").contains(&"log property response.code_details = via_upstream".to_string()), "{:#?}", outcome.logs);
 }
+
+#[test]
+fn a_call_reset_after_its_headers_answers_zero_headers() {
+    // Envoy context.cc Context::onHttpCallFailure (the async client's onFailure, reason
+    // Reset): onHttpCallResponse(token, 0, 0, 0). A connection that breaks before the
+    // headers is the router's ordinary 503 instead (abi.rs, the refused port).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = socket.read(&mut buf);
+        // Headers promising 100 bytes, 3 sent, then the connection closes.
+        socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nabc").unwrap();
+    });
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-call", &format!("127.0.0.1:{port}")));
+    server.join().unwrap();
+    assert_eq!(outcome.status, 200, "the stream goes on");
+    assert_eq!(outcome.header("x-probe-call-status"), Some("none"), "no :status");
+    assert!(messages(&outcome, "a").iter().any(|l| l.starts_with("http_call_response") && l.ends_with("headers=0 body=0")), "{:#?}", outcome.logs);
+}
