@@ -1206,3 +1206,18 @@ fn a_call_reset_after_its_headers_answers_zero_headers() {
     assert_eq!(outcome.header("x-probe-call-status"), Some("none"), "no :status");
     assert!(messages(&outcome, "a").iter().any(|l| l.starts_with("http_call_response") && l.ends_with("headers=0 body=0")), "{:#?}", outcome.logs);
 }
+
+#[test]
+fn the_connection_manager_strips_upgrade_and_transfer_encoding_unless_upgrading() {
+    // conn_manager_utility.cc mutateRequestHeaders: `transfer-encoding` always goes;
+    // `upgrade` (and `connection`) unless the request is an upgrade (Utility::isUpgrade:
+    // `connection: upgrade` and an `upgrade` header).
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let request = post("/", "hello").header("transfer-encoding", "chunked").header("upgrade", "foo");
+    let outcome = run(&mut chain, request);
+    let upstream = outcome.upstream.expect("upstream");
+    for gone in ["transfer-encoding", "upgrade"] {
+        assert!(upstream.header(gone).is_none(), "{gone} removed: {:?}", upstream.headers);
+    }
+    assert_eq!(upstream.body, "hello");
+}
