@@ -1221,3 +1221,15 @@ fn the_connection_manager_strips_upgrade_and_transfer_encoding_unless_upgrading(
     }
     assert_eq!(upstream.body, "hello");
 }
+
+#[test]
+fn response_headers_read_as_a_property_are_serialized_pairs() {
+    // context.cc serializeValue of the `response.headers` map, read in on_log.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-log-property", "response.headers"));
+    let line = messages(&outcome, "a").into_iter().find(|l| l.starts_with("log property response.headers = ")).expect("logged");
+    let hex = line.rsplit("hex:").next().expect("bytes").to_string();
+    let bytes: Vec<u8> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+    let pairs = wasm_harness::abi::deserialize_map(&bytes).expect("serialized pairs");
+    assert!(pairs.iter().any(|(n, v)| n == ":status" && v == b"200"), "{pairs:?}");
+}
