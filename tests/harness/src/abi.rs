@@ -60,6 +60,10 @@ pub struct StreamData {
     pub response_code: Option<u16>,
     /// Whether the upstream answered (Kong's `kong.response.source` = `service`).
     pub upstream_answered: bool,
+    /// Envoy: the response code details (`response.code_details`): `via_upstream` once
+    /// the upstream answered, a filter's local reply's details with whitespace turned
+    /// into `_` (`context.cc` `sendLocalResponse`, `StringUtil::replaceAllEmptySpace`).
+    pub response_code_details: Option<String>,
     /// How long the upstream took to answer, in nanoseconds, once it did (nginx's
     /// `$upstream_response_time`; the in-process upstream answers whole, so its header
     /// time is the same and its connect time 0).
@@ -329,6 +333,12 @@ pub struct HostState {
     pub request_headers_released: bool,
     /// Envoy: the same for the response headers (`Context::encodeHeaders`).
     pub response_headers_released: bool,
+    /// Envoy: this filter's request headers callback ran for the stream (`Context`'s
+    /// `request_headers_` was set); with [`HostState::request_headers_released`] it
+    /// says whether a write in `proxy_on_log` finds a map.
+    pub request_headers_seen: bool,
+    /// Envoy: the same for the response headers.
+    pub response_headers_seen: bool,
 }
 
 impl HostState {
@@ -581,7 +591,22 @@ fn with_map<R>(state: &mut HostState, map_type: i32, f: impl FnOnce(&mut HeaderM
 /// proxy-wasm-cpp-host cannot load: every loadable module is 0.1.0, 0.2.0 or 0.2.1), so
 /// the router picks the route again from the headers as they are then
 /// ([`StreamData::route_cache_cleared`]).
+///
+/// In `proxy_on_log` Envoy writes through `Context::getMap`, which knows only the live
+/// `request_headers_`/`response_headers_` (the access-log maps are read-only,
+/// `getConstMap`): a write there is BadArgument unless the filter got that map and never
+/// continued it (a stream the filters never saw, e.g. the connection manager's 400).
 fn write_map<R>(state: &mut HostState, map_type: i32, f: impl FnOnce(&mut HeaderMap) -> R) -> Option<R> {
+    if state.shared.profile == HostProfile::Envoy && state.callback == Callback::Log {
+        let live = match map_type {
+            0 => state.request_headers_seen && !state.request_headers_released,
+            2 => state.response_headers_seen && !state.response_headers_released,
+            _ => true,
+        };
+        if !live {
+            return None;
+        }
+    }
     let done = with_map(state, map_type, f)?;
     if map_type == 0 && state.shared.profile == HostProfile::Envoy {
         lock(&state.shared.stream).route_cache_cleared = true;
@@ -697,10 +722,17 @@ pub fn add_to_linker(linker: &mut Linker<HostState>, profile: HostProfile) -> Re
                     _ => return Ok(status::NOT_FOUND),
                 }
             };
+            // proxy-wasm-cpp-host `exports.cc` `get_buffer_bytes`: a range that overflows
+            // is BadArgument; one clamped to nothing answers Ok with pointer and size 0.
+            if (start as u32).checked_add(max as u32).is_none() {
+                return Ok(status::BAD_ARGUMENT);
+            }
             let start = (start as u32 as usize).min(data.len());
             let end = start.saturating_add(max as u32 as usize).min(data.len());
             if start == end {
-                return Ok(status::NOT_FOUND);
+                write_u32(&mut c, ret_ptr, 0)?;
+                write_u32(&mut c, ret_size, 0)?;
+                return Ok(status::OK);
             }
             return_bytes(&mut c, &data[start..end], ret_ptr, ret_size)
         },
@@ -996,8 +1028,8 @@ pub fn add_to_linker(linker: &mut Linker<HostState>, profile: HostProfile) -> Re
         "proxy_send_local_response",
         |mut c: Caller<'_, HostState>,
          code: i32,
-         _details_ptr: i32,
-         _details_len: i32,
+         details_ptr: i32,
+         details_len: i32,
          body_ptr: i32,
          body_len: i32,
          headers_ptr: i32,
@@ -1024,6 +1056,11 @@ pub fn add_to_linker(linker: &mut Linker<HostState>, profile: HostProfile) -> Re
                 if state.local_reply.is_some() {
                     bail!("local response already stashed");
                 }
+            }
+            if !kong(c.data()) {
+                let details = read(&mut c, details_ptr, details_len)?;
+                let details: String = String::from_utf8_lossy(&details).chars().map(|ch| if ch.is_ascii_whitespace() { '_' } else { ch }).collect();
+                lock(&c.data().shared.stream).response_code_details = Some(details);
             }
             let grpc_status = u32::try_from(grpc_status).ok().filter(|s| *s <= 16);
             c.data_mut().local_reply = Some(LocalReply { status: code as u16, headers, body, grpc_status });
@@ -1144,22 +1181,32 @@ pub fn add_to_linker(linker: &mut Linker<HostState>, profile: HostProfile) -> Re
                 return Ok(status::BAD_ARGUMENT);
             };
             let body = read(&mut c, body_ptr, body_len)?;
+            let envoy = c.data().shared.profile == HostProfile::Envoy;
+            let present = |name: &str| headers.iter().any(|(n, _)| n == name);
             let has = |name: &str| headers.iter().any(|(n, v)| n == name && !v.is_empty());
-            // Envoy requires :method, :path and :authority; ngx_wasm_module a host to connect to.
-            if upstream.trim().is_empty() || !has(":method") || !has(":path") {
-                return Ok(status::BAD_ARGUMENT);
-            }
             let target = dispatch::target(&c.data().shared.call_targets, &upstream);
-            // Envoy: the upstream names a cluster; an unknown one is BadArgument at call
-            // time (envoy-host.md "Outbound calls"). Kong's engine resolves the host
-            // when the call runs (a failure is `:dispatch_status: resolver failure`).
-            if target.is_none() && c.data().shared.profile == HostProfile::Envoy {
+            if envoy {
+                // Envoy `context.cc` `Context::httpCall`, in its order: a negative timeout
+                // (the ABI's u32 read as `int`), an unknown cluster, then a missing
+                // `:path`, `:method` or `:authority` (`Path() == nullptr ...`: present,
+                // empty values pass) are each BadArgument at call time.
+                if timeout_ms < 0 || target.is_none() || !present(":method") || !present(":path") || !present(":authority") {
+                    return Ok(status::BAD_ARGUMENT);
+                }
+            } else if upstream.trim().is_empty() || !has(":method") || !has(":path") {
+                // ngx_wasm_module needs a host to connect to, a method and a path; it
+                // resolves the host when the call runs (a failure is `:dispatch_status:
+                // resolver failure`).
                 return Ok(status::BAD_ARGUMENT);
             }
             let state = c.data_mut();
             state.last_token = state.last_token.wrapping_add(1).max(1);
             let token = state.last_token;
-            let context_id = state.context_id;
+            // cpp-host `exports.cc` `http_call` makes the call on
+            // `contextOrEffectiveContext()->root_context()`, so Envoy answers with
+            // `proxy_on_http_call_response(root context, token, ...)`; ngx_wasm_module on
+            // the context that dispatched it.
+            let context_id = if envoy { state.root_context_id } else { state.context_id };
             state.pending_calls.push_back(HttpCall { token, context_id, upstream, target, headers, body, timeout_ms: timeout_ms as u32 });
             write_u32(&mut c, ret_token, token)?;
             Ok(status::OK)

@@ -66,6 +66,8 @@ pub struct Chain {
     buffer_limit: usize,
     /// Envoy: the upgrade types the connection manager accepts ([`ChainSpec::upgrade_types`]).
     upgrade_types: Vec<String>,
+    /// Envoy: [`ChainSpec::fail_open`].
+    fail_open: bool,
     /// Envoy: request ids handed out (`x-request-id`).
     request_ids: u64,
     /// What the upstream received in the request being run, once it did.
@@ -231,6 +233,7 @@ impl Chain {
             client_body_buffer_size: spec.client_body_buffer_size.unwrap_or(DEFAULT_CLIENT_BODY_BUFFER_SIZE),
             buffer_limit: spec.buffer_limit_bytes.unwrap_or(ENVOY_BUFFER_LIMIT_BYTES),
             upgrade_types: spec.upgrade_types.iter().map(|t| t.to_ascii_lowercase()).collect(),
+            fail_open: spec.fail_open,
             request_ids: 0,
             last_upstream: None,
             connection: Default::default(),
@@ -441,6 +444,14 @@ impl Chain {
         if !self.kong() {
             let head = request.method.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("HEAD"));
             let finish = |outcome: Outcome| envoy_response(outcome, head);
+            if self.vm_failed.is_some() && self.fail_open {
+                // wasm_filter.cc: a failed VM with fail_open adds no Wasm filter to the
+                // stream; it goes on as if the chain had none.
+                let filters = std::mem::take(&mut self.filters);
+                let result = self.run_inner(request);
+                self.filters = filters;
+                return result.map(finish);
+            }
             if let Some(trap) = &self.vm_failed {
                 let grpc = request_is_grpc(request);
                 return Ok(finish(self.failed_vm_outcome(trap.clone(), grpc)));
@@ -581,7 +592,7 @@ impl Chain {
                 // ..., route_not_found)`; the reply goes back through every filter.
                 let reply = LocalReply { status: 404, headers: Vec::new(), body: Vec::new(), grpc_status: None };
                 self.log(self.filters.len().saturating_sub(1), "debug", "route_not_found: no route matched the request".into());
-                (self.envoy_reply(reply), self.filters.len() - 1, None)
+                (self.envoy_reply(reply), self.filters.len().saturating_sub(1), None)
             }
             RequestEnd::Upstream => {
                 let upstream_request = self.upstream_request();
@@ -594,6 +605,7 @@ impl Chain {
                 };
                 let mut stream = self.lock_stream();
                 stream.upstream_answered = true;
+                stream.response_code_details = Some("via_upstream".into());
                 stream.upstream_elapsed_ns = Some(started.elapsed().as_nanos() as u64);
                 drop(stream);
                 let mut headers = answer.headers;
@@ -604,7 +616,7 @@ impl Chain {
                     headers.push(("x-envoy-upstream-service-time".into(), ms));
                 }
                 let response = Response { status: answer.status, headers, body: answer.body };
-                (response, self.filters.len() - 1, Some(upstream_request))
+                (response, self.filters.len().saturating_sub(1), Some(upstream_request))
             }
         };
         if self.upgrading() && upstream.is_some() && response.status == 101 {
@@ -613,7 +625,7 @@ impl Chain {
                 let logs = std::mem::take(&mut *self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()));
                 return Ok(Outcome::new(response.status, response.headers, Vec::new(), upstream, logs));
             }
-        } else {
+        } else if !self.filters.is_empty() {
             self.response_path(&mut response, first_responder, &ids)?;
         }
         // Calls dispatched without holding the stream still get their answers.

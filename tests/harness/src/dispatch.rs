@@ -20,7 +20,9 @@ pub const MAX_TIMEOUT_MS: u64 = 5000;
 pub struct HttpCall {
     /// The token `proxy_http_call` returned.
     pub token: u32,
-    /// The context that dispatched it (root context id 1, or a stream context).
+    /// The context `proxy_on_http_call_response` runs on: on Envoy the dispatching
+    /// filter's root context (cpp-host `exports.cc` `http_call` calls on
+    /// `root_context()`), on Kong's engine the context that dispatched it.
     pub context_id: i32,
     /// The upstream argument: a cluster name (answered by the echo upstream) or
     /// `127.0.0.1:PORT` / `localhost:PORT` (a real server).
@@ -32,7 +34,8 @@ pub struct HttpCall {
     pub headers: HeaderMap,
     /// Request body.
     pub body: Vec<u8>,
-    /// Timeout in milliseconds as the filter gave it (0: [`MAX_TIMEOUT_MS`]).
+    /// Timeout in milliseconds as the filter gave it (0: none, Envoy's `context.cc`
+    /// `httpCall` sets no timeout; the harness bounds it by [`MAX_TIMEOUT_MS`]).
     pub timeout_ms: u32,
 }
 
@@ -100,12 +103,22 @@ pub fn kong_failure(reason: &str) -> CallResponse {
     CallResponse { headers: vec![(":dispatch_status".into(), status.as_bytes().to_vec())], ..Default::default() }
 }
 
+/// The failure reason of a call whose connection broke after the response headers.
+pub const RESET_AFTER_HEADERS: &str = "reset after headers";
+
 /// A failed call as Envoy's async client answers it (envoy-host.md "Outbound calls"):
 /// a timeout is the router's 504 `upstream request timeout`; a connect failure its 503
 /// `upstream connect error or disconnect/reset before headers. reset reason: remote
 /// connection failure, ...` (`source/common/router/router.cc`), a broken connection the
 /// same with `connection termination`.
+///
+/// A stream reset once the headers came ([`RESET_AFTER_HEADERS`]) is the async client's
+/// `onFailure(Reset)`: `context.cc` `Context::onHttpCallFailure` calls
+/// `onHttpCallResponse(token, 0, 0, 0)`, zero headers and no body.
 pub fn envoy_failure(reason: &str) -> CallResponse {
+    if reason.starts_with(RESET_AFTER_HEADERS) {
+        return CallResponse::default();
+    }
     let (status, body) = match reason {
         "timeout" => (504, "upstream request timeout".to_string()),
         "connection refused" => (
@@ -184,7 +197,7 @@ async fn exchange(port: u16, call: &HttpCall) -> Result<CallResponse, String> {
     let response = sender.send_request(request).await.map_err(|e| format!("broken connection: {e}"))?;
     let mut headers: HeaderMap = vec![(":status".into(), response.status().as_u16().to_string().into_bytes())];
     headers.extend(response.headers().iter().map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec())));
-    let body = response.into_body().collect().await.map_err(|e| format!("broken connection: {e}"))?.to_bytes();
+    let body = response.into_body().collect().await.map_err(|e| format!("{RESET_AFTER_HEADERS}: {e}"))?.to_bytes();
     Ok(CallResponse { headers, body: body.to_vec(), trailers: Vec::new() })
 }
 

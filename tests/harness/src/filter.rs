@@ -73,6 +73,8 @@ struct RootState {
     call_response: Option<CallResponse>,
     request_headers_released: bool,
     response_headers_released: bool,
+    request_headers_seen: bool,
+    response_headers_seen: bool,
 }
 
 impl RootState {
@@ -89,6 +91,8 @@ impl RootState {
         std::mem::swap(&mut self.call_response, &mut state.call_response);
         std::mem::swap(&mut self.request_headers_released, &mut state.request_headers_released);
         std::mem::swap(&mut self.response_headers_released, &mut state.response_headers_released);
+        std::mem::swap(&mut self.request_headers_seen, &mut state.request_headers_seen);
+        std::mem::swap(&mut self.response_headers_seen, &mut state.response_headers_seen);
     }
 }
 
@@ -179,6 +183,8 @@ impl Filter {
             allocate: None,
             request_headers_released: false,
             response_headers_released: false,
+            request_headers_seen: false,
+            response_headers_seen: false,
         };
         let mut store = Store::new(engine, state);
         // Only read on an engine with epoch interruption (the profiler's, see
@@ -219,6 +225,8 @@ impl Filter {
             call_response: None,
             request_headers_released: false,
             response_headers_released: false,
+            request_headers_seen: false,
+            response_headers_seen: false,
         };
         let mut filter = Filter { name: spec.name.clone(), vm, own, trapped: false };
         filter.start()?;
@@ -297,12 +305,19 @@ impl Filter {
         result?;
         self.own.request_headers_released = false;
         self.own.response_headers_released = false;
+        self.own.request_headers_seen = false;
+        self.own.response_headers_seen = false;
         Ok(id)
     }
 
     fn stream_call(&mut self, export: &str, callback: Callback, args: (i32, i32, i32)) -> Result<Action> {
         self.own.local_reply = None;
         self.own.continued = false;
+        match callback {
+            Callback::RequestHeaders => self.own.request_headers_seen = true,
+            Callback::ResponseHeaders => self.own.response_headers_seen = true,
+            _ => {}
+        }
         let name = self.name.clone();
         let result = self.call(callback, args.0, |store, instance| {
             Filter::func::<(i32, i32, i32), i32>(export, &name, store, instance)?.call(&mut *store, args)

@@ -7,7 +7,8 @@
 //!   order; per filter, `config.root_id` (else `config.name`) is the filter's name (its
 //!   role), `config.configuration` (a `google.protobuf.StringValue`) the plugin config,
 //!   `config.vm_config.configuration` the VM config and `config.vm_config.code.local.filename`
-//!   the module; profile [`HostProfile::Envoy`];
+//!   the module; profile [`HostProfile::Envoy`]; the bootstrap's `node.id` and
+//!   `node.cluster` (`""` without a `node:` block) become those properties;
 //! - a Kong declarative config (`_format_version`, `services`, `routes`, `filter_chains` or
 //!   `plugins`, e.g. `kong-wasm/kong.yml` or `kong-plugins.yml`): the filters of the first
 //!   route (or service) that has any, in Kong's order (kong/runloop/wasm.lua): the
@@ -184,6 +185,14 @@ fn envoy(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
     if flags.iter().any(|f| *f) && !allow_on_headers_stop_iteration {
         notes.push("only some Wasm filters set allow_on_headers_stop_iteration; the harness models it off for all".into());
     }
+    // `failure_policy: FAIL_OPEN` (or the older `fail_open: true`) on every plugin: the
+    // chain fails open ([`ChainSpec::fail_open`]).
+    let fail_open = !filters.is_empty()
+        && filters.iter().all(|f| {
+            let config = f.pointer("/typed_config/config");
+            config.and_then(|c| c.get("failure_policy")).and_then(Value::as_str) == Some("FAIL_OPEN")
+                || config.and_then(|c| c.get("fail_open")).and_then(Value::as_bool) == Some(true)
+        });
     for (i, f) in filters.iter().enumerate() {
         let config = f.pointer("/typed_config/config").cloned().unwrap_or(Value::Null);
         let what = format!("wasm filter {}", i + 1);
@@ -220,8 +229,15 @@ fn envoy(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
         specs.push(FilterSpec { name, module, config: plugin_config });
     }
     let envoy = crate::spec::EnvoyMode { allow_on_headers_stop_iteration, ..Default::default() };
+    // `node.*` comes from the bootstrap's `node:` block (Envoy `context.cc` `findValue`,
+    // `local_info.node()`); without one `node.id` (and `node.cluster`) is "".
+    let mut properties = BTreeMap::new();
+    for field in ["id", "cluster"] {
+        let value = root.pointer(&format!("/node/{field}")).and_then(Value::as_str).unwrap_or("");
+        properties.insert(format!("node.{field}"), value.to_string());
+    }
     let spec =
-        ChainSpec { filters: specs, vm_config, properties: BTreeMap::new(), profile: HostProfile::Envoy, envoy, upgrade_types, ..ChainSpec::default() };
+        ChainSpec { filters: specs, vm_config, properties, profile: HostProfile::Envoy, envoy, upgrade_types, fail_open, ..ChainSpec::default() };
     Ok(Loaded { spec, kind: SourceKind::Envoy, notes })
 }
 

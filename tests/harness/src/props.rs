@@ -151,6 +151,11 @@ pub fn computed(profile: HostProfile, key: &str, filter: &str, stream: &StreamDa
     }
     if !kong {
         return match key {
+            // A map value: `context.cc` `serializeValue` writes it as the ABI's pairs
+            // (`proxy_get_header_map_pairs`' encoding).
+            "request.headers" => Some(crate::abi::serialize_map(req)),
+            "response.code_details" => stream.response_code_details.clone().map(String::into_bytes),
+            "response.headers" if stream.response_code.is_some() => Some(crate::abi::serialize_map(&stream.response_headers)),
             "request.host" => Some(authority),
             "request.time" => Some(int(stream.request_time_ns as i64)),
             "response.total_size" => stream.response_sizes.map(|(total, _)| int(total as i64)),

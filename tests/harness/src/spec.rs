@@ -90,6 +90,13 @@ pub struct ChainSpec {
     /// Default none, as Envoy's.
     #[serde(default)]
     pub upgrade_types: Vec<String>,
+    /// Envoy profile: the plugins' `fail_open` (`failure_policy: FAIL_OPEN`). Once a trap
+    /// failed the VM, every later stream skips the Wasm filters and goes on without them
+    /// (`wasm_filter.cc`: `createFilter` answers no filter, "fail open skips adding this
+    /// filter"); default false (`FAIL_CLOSED`, as our `envoy.yaml`): 503 from
+    /// `wasm_fail_stream`.
+    #[serde(default)]
+    pub fail_open: bool,
     /// Envoy profile: the route table ([`RouteSpec`], first match wins). The connection
     /// manager picks the route before the filters run; a filter's request-header write
     /// (`:path` included) clears the route cache and the router picks again from the

@@ -741,3 +741,495 @@ fn kong_declares_proxy_get_log_level_with_two_parameters() {
     let probe_only = ChainSpec { filters: vec![probe("a", "")], profile: wasm_harness::HostProfile::Kong, ..ChainSpec::default() };
     assert!(harness().chain(&probe_only).is_ok());
 }
+
+// One fact each of envoy-host.md that the tests above leave open (issue 23).
+
+#[test]
+fn request_header_reads_after_continue_are_bad_argument_and_readable_again_in_on_log() {
+    // context.cc Context::decodeHeaders nulls request_headers_ once the callback
+    // continues: getHeaderMapValue answers BadArgument (2), getHeaderMapPairs an empty
+    // Ok; getMap hands the map out again in the access-log phase (access_log_phase_).
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-map-probe", "read-request-later"));
+    let lines = messages(&outcome, "a");
+    assert!(lines.contains(&"late read status=2 pairs=0".to_string()), "{lines:#?}");
+    assert!(lines.contains(&"log read status=0 value=read-request-later".to_string()), "{lines:#?}");
+}
+
+#[test]
+fn header_writes_in_on_log_of_a_stream_no_filter_saw_are_bad_argument() {
+    // envoy-host.md "Before any filter runs": proxy_on_log runs for the connection
+    // manager's own 400; its request headers cannot be written (context.cc
+    // replaceHeaderMapValue on a missing or access-log map: BadArgument).
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "log_write=1")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("bad header", "x"));
+    assert_eq!(outcome.status, 400);
+    assert!(messages(&outcome, "a").contains(&"log write status=2".to_string()), "{:#?}", outcome.logs);
+}
+
+#[test]
+fn a_held_response_buffered_past_the_limit_is_a_500() {
+    // filter_manager.cc ActiveStreamEncoderFilter::responseDataTooLarge: while the
+    // response headers have not been encoded, a 500 local reply (the reset case is in
+    // a_buffered_body_past_the_buffer_limit_ends_the_stream).
+    let spec = ChainSpec {
+        filters: vec![probe("a", "")],
+        envoy: EnvoyMode::V1_35_HOLD,
+        body_chunk_size: Some(4),
+        buffer_limit_bytes: Some(8),
+        ..ChainSpec::default()
+    };
+    let mut chain = harness().chain(&spec).expect("chain");
+    let upstream = wasm_harness::UpstreamSpec { body: Some("0123456789".into()), ..Default::default() };
+    let request = RequestSpec { upstream: Some(upstream), ..RequestSpec::get("/").header("x-buffer", "response").header("x-pause-response-headers", "1") };
+    let outcome = run(&mut chain, request);
+    assert!(!outcome.reset, "{outcome:?}");
+    assert_eq!(outcome.status, 500, "{outcome:?}");
+}
+
+#[test]
+fn http_call_needs_method_path_and_authority_present_and_empty_values_pass() {
+    // Envoy context.cc Context::httpCall: `Path() == nullptr || Method() == nullptr ||
+    // Host() == nullptr` -> BadArgument; a present header with an empty value is not null.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    for name in [":method", ":path", ":authority"] {
+        let outcome = run(&mut chain, RequestSpec::get("/").header("x-call", "echo").header("x-call-omit", name));
+        assert_eq!(outcome.header("x-probe-call-status"), Some("dispatch failed BadArgument"), "{name} missing");
+        let outcome = run(&mut chain, RequestSpec::get("/").header("x-call", "echo").header("x-call-empty", name));
+        assert_eq!(outcome.header("x-probe-call-status"), Some("200"), "{name} empty passes");
+    }
+}
+
+#[test]
+fn http_call_timeouts_zero_is_none_negative_is_bad_argument_and_expiry_is_a_504() {
+    // Envoy context.cc Context::httpCall: `timeout_milliseconds < 0` -> BadArgument (the
+    // ABI's u32 read as int, so 4294967295 is -1); 0 sets no timeout; the router's timeout
+    // answers 504 `upstream request timeout` (router.cc onResponseTimeout) as an ordinary
+    // response.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-call", "echo").header("x-call-timeout", "4294967295"));
+    assert_eq!(outcome.header("x-probe-call-status"), Some("dispatch failed BadArgument"));
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-call", "echo").header("x-call-timeout", "0"));
+    assert_eq!(outcome.header("x-probe-call-status"), Some("200"), "no timeout, an answer");
+    // A loopback server that accepts and never answers (held 2 s at most).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let silent = std::thread::spawn(move || {
+        let held = listener.accept().map(|(socket, _)| socket);
+        std::thread::sleep(std::time::Duration::from_millis(2000));
+        drop(held);
+    });
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-call", &format!("127.0.0.1:{port}")).header("x-call-timeout", "200"));
+    silent.join().unwrap();
+    assert_eq!(outcome.header("x-probe-call-status"), Some("504"));
+    assert_eq!(outcome.header("x-probe-call-body"), Some("upstream request timeout"));
+}
+
+/// A proxy-wasm module that dispatches `proxy_http_call` to cluster `echo` from its
+/// request headers (and pauses), and in `proxy_on_http_call_response` logs `root` when
+/// the context id it is called with is its root context's, `stream` otherwise, then
+/// resumes the stream (`proxy_set_effective_context`, `proxy_continue_stream`).
+fn call_context_module() -> std::path::PathBuf {
+    use wasm_encoder::{
+        BlockType, CodeSection, ConstExpr, DataSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, GlobalSection,
+        GlobalType, ImportSection, Instruction as I, MemorySection, MemoryType, Module, TypeSection, ValType,
+    };
+    let i32s = |n: usize| vec![ValType::I32; n];
+    let mut types = TypeSection::new();
+    types.ty().function(i32s(10), i32s(1)); // 0: proxy_http_call
+    types.ty().function(i32s(3), i32s(1)); // 1: proxy_log, on_request_headers and the other stream callbacks
+    types.ty().function(i32s(1), i32s(1)); // 2: set_effective_context, continue_stream, on_done
+    types.ty().function(i32s(2), []); // 3: on_context_create
+    types.ty().function(i32s(2), i32s(1)); // 4: on_vm_start, on_configure
+    types.ty().function(i32s(5), []); // 5: on_http_call_response
+    types.ty().function(i32s(1), []); // 6: on_log, on_delete
+    let mut imports = ImportSection::new();
+    imports.import("env", "proxy_http_call", EntityType::Function(0)); // f0
+    imports.import("env", "proxy_log", EntityType::Function(1)); // f1
+    imports.import("env", "proxy_set_effective_context", EntityType::Function(2)); // f2
+    imports.import("env", "proxy_continue_stream", EntityType::Function(2)); // f3
+    let mut functions = FunctionSection::new();
+    for ty in [3, 4, 1, 1, 5, 6, 2] {
+        functions.function(ty); // f4 create, f5 start/configure, f6 request headers, f7 continue, f8 call response, f9 log/delete, f10 done
+    }
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType { minimum: 1, maximum: None, memory64: false, shared: false, page_size_log2: None });
+    let mut globals = GlobalSection::new();
+    for _ in 0..2 {
+        globals.global(GlobalType { val_type: ValType::I32, mutable: true, shared: false }, &ConstExpr::i32_const(0)); // 0 root, 1 stream
+    }
+    let headers = wasm_harness::abi::serialize_map(&[
+        (":method".into(), b"GET".to_vec()),
+        (":path".into(), b"/".to_vec()),
+        (":authority".into(), b"echo".to_vec()),
+    ]);
+    let mut data = DataSection::new();
+    data.active(0, &ConstExpr::i32_const(100), b"echo".to_vec());
+    data.active(0, &ConstExpr::i32_const(200), headers.clone());
+    data.active(0, &ConstExpr::i32_const(600), b"rootstream".to_vec());
+    let mut exports = ExportSection::new();
+    exports
+        .export("memory", ExportKind::Memory, 0)
+        .export("proxy_on_context_create", ExportKind::Func, 4)
+        .export("proxy_on_vm_start", ExportKind::Func, 5)
+        .export("proxy_on_configure", ExportKind::Func, 5)
+        .export("proxy_on_request_headers", ExportKind::Func, 6)
+        .export("proxy_on_request_body", ExportKind::Func, 7)
+        .export("proxy_on_response_headers", ExportKind::Func, 7)
+        .export("proxy_on_response_body", ExportKind::Func, 7)
+        .export("proxy_on_http_call_response", ExportKind::Func, 8)
+        .export("proxy_on_log", ExportKind::Func, 9)
+        .export("proxy_on_delete", ExportKind::Func, 9)
+        .export("proxy_on_done", ExportKind::Func, 10);
+    let mut code = CodeSection::new();
+    let body = |instructions: &[I]| {
+        let mut f = Function::new([]);
+        for i in instructions {
+            f.instruction(i);
+        }
+        f
+    };
+    // on_context_create(id, parent): parent 0 is the root.
+    code.function(&body(&[
+        I::LocalGet(1),
+        I::I32Eqz,
+        I::If(BlockType::Empty),
+        I::LocalGet(0),
+        I::GlobalSet(0),
+        I::Else,
+        I::LocalGet(0),
+        I::GlobalSet(1),
+        I::End,
+        I::End,
+    ]));
+    code.function(&body(&[I::I32Const(1), I::End]));
+    // on_request_headers: proxy_http_call("echo", headers, no body, no trailers, 1000 ms, token at 400); Pause (1).
+    code.function(&body(&[
+        I::I32Const(100),
+        I::I32Const(4),
+        I::I32Const(200),
+        I::I32Const(headers.len() as i32),
+        I::I32Const(0),
+        I::I32Const(0),
+        I::I32Const(0),
+        I::I32Const(0),
+        I::I32Const(1000),
+        I::I32Const(400),
+        I::Call(0),
+        I::Drop,
+        I::I32Const(1),
+        I::End,
+    ]));
+    code.function(&body(&[I::I32Const(0), I::End]));
+    // on_http_call_response(context, token, ...): log which context, then resume.
+    code.function(&body(&[
+        I::LocalGet(0),
+        I::GlobalGet(0),
+        I::I32Eq,
+        I::If(BlockType::Result(ValType::I32)),
+        I::I32Const(2),
+        I::I32Const(600),
+        I::I32Const(4),
+        I::Call(1),
+        I::Else,
+        I::I32Const(2),
+        I::I32Const(604),
+        I::I32Const(6),
+        I::Call(1),
+        I::End,
+        I::Drop,
+        I::GlobalGet(1),
+        I::Call(2),
+        I::Drop,
+        I::I32Const(0),
+        I::Call(3),
+        I::Drop,
+        I::End,
+    ]));
+    code.function(&body(&[I::End]));
+    code.function(&body(&[I::I32Const(1), I::End]));
+    let mut module = Module::new();
+    module
+        .section(&types)
+        .section(&imports)
+        .section(&functions)
+        .section(&memories)
+        .section(&globals)
+        .section(&exports)
+        .section(&code)
+        .section(&data);
+    let path = std::env::temp_dir().join(format!("wasm-harness-call-context-{}.wasm", std::process::id()));
+    std::fs::write(&path, module.finish()).expect("write the generated module");
+    path
+}
+
+#[test]
+fn http_call_responses_arrive_on_the_root_context() {
+    // proxy-wasm-cpp-host exports.cc http_call: `contextOrEffectiveContext()->root_context()`
+    // makes the call, so Envoy calls proxy_on_http_call_response(root id, token, ...);
+    // ngx_wasm_module calls it on the stream's context.
+    let module = call_context_module();
+    let filter = FilterSpec { name: "caller".into(), module, config: serde_json::Value::Null };
+    for (profile, expected) in [(wasm_harness::HostProfile::Envoy, "root"), (wasm_harness::HostProfile::Kong, "stream")] {
+        let spec = ChainSpec { filters: vec![filter.clone()], profile, ..ChainSpec::default() };
+        let mut chain = harness().chain(&spec).expect("chain");
+        let outcome = run(&mut chain, RequestSpec::get("/"));
+        assert_eq!(outcome.status, 200, "{profile:?}: resumed: {outcome:?}");
+        assert!(messages(&outcome, "caller").contains(&expected.to_string()), "{profile:?}: {:#?}", outcome.logs);
+    }
+}
+
+#[test]
+fn filter_state_one_filter_sets_is_read_by_the_next() {
+    // context.cc Context::setProperty: filter state of the stream (`wasm.<path>`), one
+    // per stream, so the next filter reads what the first set.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", ""), probe("b", "")]);
+    let request = RequestSpec::get("/").header("x-set-property", "my_key=v1").header("x-set-property-only", "a").header("x-property", "my_key");
+    let outcome = run(&mut chain, request);
+    let read: Vec<&str> = outcome.headers.iter().filter(|(n, _)| n == "x-probe-property").map(|(_, v)| v.as_str()).collect();
+    assert_eq!(read, ["v1", "v1"], "b reads a's value");
+    let set: Vec<&str> = outcome.headers.iter().filter(|(n, _)| n == "x-probe-set-status").map(|(_, v)| v.as_str()).collect();
+    assert_eq!(set, ["0"], "only a wrote");
+}
+
+#[test]
+fn record_metric_sets_a_gauge() {
+    // context.cc recordMetric: a gauge is set to the value (a counter adds: see
+    // metrics_get_a_new_id_per_definition_and_counters_only_grow).
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-gauge", "level"));
+    assert_eq!(outcome.header("x-probe-gauge"), Some("3"));
+}
+
+#[test]
+fn ticks_belong_to_each_root_context() {
+    // cpp-host: proxy_set_tick_period sets the period of the calling root context
+    // (Envoy context.cc setTickPeriod on root_context_id_); a filter that set none
+    // never ticks.
+    let spec = ChainSpec { filters: vec![probe("a", "tick=10"), probe("b", "")], ..ChainSpec::default() };
+    let mut chain = harness().chain(&spec).expect("chain");
+    chain.take_logs();
+    assert_eq!(chain.tick().unwrap(), 1);
+    let ticked: Vec<String> = chain.take_logs().into_iter().filter(|l| l.message.starts_with("tick")).map(|l| l.filter).collect();
+    assert_eq!(ticked, ["a"]);
+}
+
+#[test]
+fn properties_name_the_plugin_the_route_and_encode_values_as_envoy() {
+    // context.cc: plugin_root_id is the root_id, plugin_vm_id the vm_id (the harness's
+    // chain has an empty one), route_name the picked route's; `request.time` a timestamp
+    // in ns as an 8-byte little-endian integer; `request.headers` a map value
+    // serialized as the ABI's pairs (serializeValue); an unknown path NotFound.
+    let routes = serde_json::from_value(serde_json::json!([{"name": "api", "prefix": "/", "cluster": "api_cluster"}])).unwrap();
+    let spec = ChainSpec { filters: vec![probe("a", "")], routes, ..ChainSpec::default() };
+    let mut chain = harness().chain(&spec).expect("chain");
+    let read = "plugin_root_id,plugin_vm_id,route_name,cluster_name,no.such.path";
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-properties", read));
+    assert_eq!(outcome.header("x-probe-properties"), Some("a||api|api_cluster|<missing>"));
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-property", "request.time"));
+    let hex = outcome.header("x-probe-property").and_then(|v| v.strip_prefix("hex:")).expect("bytes").to_string();
+    let bytes: Vec<u8> = (0..16).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+    assert_eq!(hex.len(), 16, "8 bytes");
+    let ns = u64::from_le_bytes(bytes.try_into().unwrap());
+    assert!(ns > 1_577_836_800_000_000_000, "after 2020, in ns: {ns}");
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-property", "request.headers"));
+    let hex = outcome.header("x-probe-property").and_then(|v| v.strip_prefix("hex:")).expect("bytes").to_string();
+    let bytes: Vec<u8> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+    let pairs = wasm_harness::abi::deserialize_map(&bytes).expect("serialized pairs");
+    assert!(pairs.iter().any(|(n, v)| n == ":path" && v == b"/"), "{pairs:?}");
+    assert!(pairs.iter().any(|(n, v)| n == "x-property" && v == b"request.headers"), "{pairs:?}");
+}
+
+#[test]
+fn a_local_reply_forces_the_callback_to_stop() {
+    // Envoy context.cc Context::sendLocalResponse marks `local_reply_sent_` and holds the
+    // reply (`local_reply_hold_`) until the VM call returns; the headers callback then
+    // stops whatever the module returned (envoy-host.md "Local replies"): the request
+    // never goes on, the later filter only logs.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", ""), probe("b", "")]);
+    let request = RequestSpec::get("/").header("x-local", "request_headers").header("x-local-only", "a").header("x-local-continue", "1");
+    let outcome = run(&mut chain, request);
+    assert_eq!((outcome.status, outcome.body.as_str()), (418, "local from request_headers"));
+    assert!(outcome.upstream.is_none());
+    let b = messages(&outcome, "b");
+    assert!(!b.iter().any(|l| l.starts_with("request_") || l.starts_with("response_")), "{b:#?}");
+}
+
+#[test]
+fn get_buffer_bytes_on_an_empty_range_is_ok_with_size_0() {
+    // Envoy context.cc Buffer::copyTo: an empty range of the (empty) end-of-stream body
+    // copies nothing and answers Ok with size 0.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, post("/", "hello").header("x-get-empty", "1"));
+    assert!(messages(&outcome, "a").contains(&"get_empty status=0 size=0".to_string()), "{:#?}", outcome.logs);
+}
+
+#[test]
+fn a_local_reply_from_the_root_context_has_no_status_range_check() {
+    // context.cc Context::sendLocalResponse: from a root context (no decoder callbacks)
+    // it answers Ok without looking at the status.
+    let chain = envoy(EnvoyMode::V1_35, vec![probe("a", "root_local=999")]);
+    assert!(chain.startup_logs.iter().any(|l| l.message == "root local status=0"), "{:#?}", chain.startup_logs);
+    let mut chain = chain;
+    assert_eq!(run(&mut chain, RequestSpec::get("/")).status, 200, "nothing happened to later streams");
+}
+
+// The fact index in docs/hosts.md.
+
+#[test]
+fn the_fact_index_names_existing_tests() {
+    // docs/hosts.md "Fact index (envoy-host.md)": each row names `path.rs` `test_name`
+    // pairs (paths from the repository root), or says the fact is not modelled. Every
+    // named test must be a #[test] function in that file, so the index cannot rot.
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let doc = std::fs::read_to_string(root.join("docs/hosts.md")).expect("docs/hosts.md");
+    let section = doc.split("### Fact index (envoy-host.md)").nth(1).expect("the fact index section");
+    let rows: Vec<&str> = section
+        .lines()
+        .skip_while(|l| !l.starts_with("| Fact (envoy-host.md) | Test |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert!(rows.len() >= 60, "one row per fact: {} rows", rows.len());
+    let mut named = 0;
+    for row in rows {
+        let cells: Vec<&str> = row.trim_matches('|').split(" | ").collect();
+        assert_eq!(cells.len(), 2, "two cells: {row}");
+        let pieces: Vec<&str> = cells[1].split('`').collect();
+        let mut pairs = Vec::new();
+        // Code spans are the odd pieces; a `file.rs` span followed (after blanks only) by
+        // another span names a test.
+        let mut i = 1;
+        while i + 2 < pieces.len() {
+            if pieces[i].ends_with(".rs") && pieces[i + 1].trim().is_empty() {
+                pairs.push((pieces[i], pieces[i + 2]));
+                i += 4;
+            } else {
+                i += 2;
+            }
+        }
+        assert!(!pairs.is_empty() || cells[1].starts_with("not modelled"), "a row names a test or says it is not modelled: {row}");
+        for (file, name) in pairs {
+            let text = std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e} (row: {row})"));
+            let at = text.find(&format!("fn {name}()")).unwrap_or_else(|| panic!("{file} has no fn {name} (row: {row})"));
+            let before = &text[..at];
+            let attribute = before.rfind("#[test]").unwrap_or_else(|| panic!("{file}: {name} is not a #[test]"));
+            assert!(!before[attribute..].contains("\n}\n"), "{file}: {name} is not a #[test]");
+            named += 1;
+        }
+    }
+    assert!(named >= 60, "{named} tests named");
+}
+
+#[test]
+fn node_properties_come_from_the_bootstrap() {
+    // Envoy context.cc findValue: `node` is local_info.node(), the bootstrap's `node:`
+    // block; without one its fields are empty (`node.id` "").
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../envoy/envoy.yaml");
+    let options = wasm_harness::hosts::LoadOptions { module: Some(common::probe_module()), ..Default::default() };
+    let loaded = wasm_harness::hosts::load(&path, &options).expect("envoy.yaml loads");
+    let read = |spec: &ChainSpec| {
+        let mut chain = harness().chain(spec).expect("chain");
+        let outcome = run(&mut chain, RequestSpec::get("/").header("x-properties", "node.id,node.cluster"));
+        outcome.header("x-probe-properties").map(str::to_string)
+    };
+    assert_eq!(read(&loaded.spec).as_deref(), Some("kong-functions-demo|kong-functions"));
+    // The same bootstrap without its node block.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !(l.starts_with("node:") || l.starts_with("  id: kong-functions-demo") || l.starts_with("  cluster: kong-functions")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(!without.contains("kong-functions-demo"));
+    let copy = std::env::temp_dir().join(format!("wasm-harness-no-node-{}", std::process::id()));
+    std::fs::create_dir_all(&copy).unwrap();
+    let file = copy.join("envoy.yaml");
+    std::fs::write(&file, without).unwrap();
+    let loaded = wasm_harness::hosts::load(&file, &options).expect("the copy loads");
+    assert_eq!(read(&loaded.spec).as_deref(), Some("|"));
+    let _ = std::fs::remove_dir_all(&copy);
+}
+
+#[test]
+fn with_fail_open_a_failed_vm_lets_streams_skip_the_filters() {
+    // wasm_filter.cc createFilter: a failed VM with fail_open (failure_policy FAIL_OPEN)
+    // adds no Wasm filter to the stream, which goes on to the upstream without them;
+    // fail closed answers 503 (a_trap_fails_the_vm_for_every_later_stream).
+    let spec = ChainSpec { filters: vec![probe("a", ""), probe("b", "")], fail_open: true, ..ChainSpec::default() };
+    let mut chain = harness().chain(&spec).expect("chain");
+    assert!(chain.run(&RequestSpec::get("/").header("x-trap", "1")).is_err());
+    let outcome = run(&mut chain, RequestSpec::get("/next").header("x-trap", "1"));
+    assert_eq!(outcome.status, 200, "{outcome:?}");
+    assert!(outcome.logs.iter().all(|l| l.filter != "a" && l.filter != "b"), "no filter ran: {:#?}", outcome.logs);
+    assert_eq!(outcome.header("x-probe-requests"), None);
+    assert_eq!(outcome.upstream.expect("upstream").path, "/next");
+    // The shipped envoy.yaml fails closed.
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../envoy/envoy.yaml");
+    let options = wasm_harness::hosts::LoadOptions { module: Some(common::probe_module()), ..Default::default() };
+    assert!(!wasm_harness::hosts::load(&path, &options).expect("envoy.yaml loads").spec.fail_open);
+}
+
+#[test]
+fn a_local_replys_details_become_the_response_code_details() {
+    // Envoy context.cc Context::sendLocalResponse: the details with whitespace turned
+    // into `_` (StringUtil::replaceAllEmptySpace) go to sendLocalReply as the response
+    // code details (`response.code_details`); an upstream answer is `via_upstream`.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let request = RequestSpec::get("/").header("x-local", "request_headers").header("x-local-details", "not allowed here").header("x-log-property", "response.code_details");
+    let outcome = run(&mut chain, request);
+    assert_eq!(outcome.status, 418);
+    assert!(messages(&outcome, "a").contains(&"log property response.code_details = not_allowed_here".to_string()), "{:#?}", outcome.logs);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-log-property", "response.code_details"));
+    assert!(messages(&outcome, "a").contains(&"log property response.code_details = via_upstream".to_string()), "{:#?}", outcome.logs);
+}
+
+#[test]
+fn a_call_reset_after_its_headers_answers_zero_headers() {
+    // Envoy context.cc Context::onHttpCallFailure (the async client's onFailure, reason
+    // Reset): onHttpCallResponse(token, 0, 0, 0). A connection that breaks before the
+    // headers is the router's ordinary 503 instead (abi.rs, the refused port).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = socket.read(&mut buf);
+        // Headers promising 100 bytes, 3 sent, then the connection closes.
+        socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nabc").unwrap();
+    });
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-call", &format!("127.0.0.1:{port}")));
+    server.join().unwrap();
+    assert_eq!(outcome.status, 200, "the stream goes on");
+    assert_eq!(outcome.header("x-probe-call-status"), Some("none"), "no :status");
+    assert!(messages(&outcome, "a").iter().any(|l| l.starts_with("http_call_response") && l.ends_with("headers=0 body=0")), "{:#?}", outcome.logs);
+}
+
+#[test]
+fn the_connection_manager_strips_upgrade_and_transfer_encoding_unless_upgrading() {
+    // conn_manager_utility.cc mutateRequestHeaders: `transfer-encoding` always goes;
+    // `upgrade` (and `connection`) unless the request is an upgrade (Utility::isUpgrade:
+    // `connection: upgrade` and an `upgrade` header).
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let request = post("/", "hello").header("transfer-encoding", "chunked").header("upgrade", "foo");
+    let outcome = run(&mut chain, request);
+    let upstream = outcome.upstream.expect("upstream");
+    for gone in ["transfer-encoding", "upgrade"] {
+        assert!(upstream.header(gone).is_none(), "{gone} removed: {:?}", upstream.headers);
+    }
+    assert_eq!(upstream.body, "hello");
+}
+
+#[test]
+fn response_headers_read_as_a_property_are_serialized_pairs() {
+    // context.cc serializeValue of the `response.headers` map, read in on_log.
+    let mut chain = envoy(EnvoyMode::V1_35, vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-log-property", "response.headers"));
+    let line = messages(&outcome, "a").into_iter().find(|l| l.starts_with("log property response.headers = ")).expect("logged");
+    let hex = line.rsplit("hex:").next().expect("bytes").to_string();
+    let bytes: Vec<u8> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+    let pairs = wasm_harness::abi::deserialize_map(&bytes).expect("serialized pairs");
+    assert!(pairs.iter().any(|(n, v)| n == ":status" && v == b"200"), "{pairs:?}");
+}

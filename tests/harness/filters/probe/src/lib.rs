@@ -6,15 +6,21 @@
 //! - `x-property: a.b.c` → `x-probe-property: <value>` (`hex:<bytes>` when the value is
 //!   not printable text, `<missing>` when not found).
 //! - `x-set-property: a.b.c=value` → `proxy_set_property`; status in `x-probe-set-status`.
+//!   `x-set-property-only: <filter name>` limits the write to the named filter.
 //! - `x-local: <callback>` → `proxy_send_local_response(418, body "local from <callback>")`
 //!   from `request_headers`, `request_body`, `response_headers`, `response_body` or
 //!   `http_call_response`.
 //!   `x-local-only: <filter name>` limits that to the named filter of the chain.
+//!   `x-local-details: TEXT` sends it with those response code details, no headers.
+//!   `x-local-continue: 1` makes `on_http_request_headers` return `Continue` after it.
 //!   `x-local-grpc-status: N` sends it with no headers and gRPC status `N` (else -1, with
 //!   `x-local-from: <callback>`).
 //! - `x-call: <upstream>` → `proxy_http_call` GET `/probe-call` and `Pause`; the response
 //!   callback records `x-probe-call-status`, `x-probe-call-body` (the body, up to 200
 //!   bytes) and resumes.
+//!   `x-call-omit: NAME` leaves that call header out; `x-call-empty: NAME` sends it with
+//!   an empty value; `x-call-timeout: MS` replaces the 2000 ms timeout (a `u32`: 4294967295
+//!   is -1 for a host reading it as `int`).
 //! - `x-pause: tick` → `Pause`; the root context's next tick resumes the stream.
 //!   `x-pause: forever` → `Pause` and nothing resumes it.
 //! - `x-cas: key` → reads shared data `key`, writes it with the read CAS (must succeed),
@@ -34,11 +40,16 @@
 //!   before `x-set-property`, so both can be combined.
 //! - `x-set-body: start,size,data` → `proxy_set_buffer_bytes(HttpRequestBody, start,
 //!   size, data)` in the first `on_http_request_body`; status logged (`set_body status=N`).
+//! - `x-get-empty: 1` → in a body callback of size 0, `proxy_get_buffer_bytes(request
+//!   body, 0, 0)`; logs `get_empty status=N size=M`.
 //! - `x-map-probe: get-response-in-request` (`x-probe-map-status` = status of reading
 //!   response header `content-type` during request headers), `pairs-trailers` (status of
 //!   the request trailers pairs read), `set-request-in-response-headers` (replaces
 //!   request header `x-late` in `on_http_response_headers`), `set-response-in-response-body`
-//!   (replaces response header `x-late` in `on_http_response_body`).
+//!   (replaces response header `x-late` in `on_http_response_body`),
+//!   `read-request-later` (in `on_http_response_headers` logs `late read status=N
+//!   pairs=M` for request header `x-map-probe` and the pairs read; in `on_log` logs
+//!   `log read status=N value=V`).
 //! - `x-shared: key` → `proxy_set_shared_data(key, "v")` then get; `x-probe-shared`.
 //! - `x-queue: name` → `proxy_register_shared_queue(name)`; status in `x-probe-queue`.
 //! - `x-queue-ops: op;op...` → each of `register:NAME`, `resolve:NAME`,
@@ -53,6 +64,9 @@
 //! - `x-foreign: name` → `proxy_call_foreign_function(name, "")`; status in `x-probe-foreign`.
 //! - `x-metric: name` → `proxy_define_metric(counter, name)` twice, an increment by 0, a
 //!   record of 5, an increment by 1; `x-probe-metric: <same id>,<increment 0 status>,<value>`.
+//! - `x-log-property: a.b` → `on_log` logs `log property a.b = <value>`.
+//! - `x-gauge: name` → `proxy_define_metric(gauge, name)`, records 5 then 3;
+//!   `x-probe-gauge: <value>`.
 //! The probe does not import `proxy_get_log_level`, which Kong's engine declares with
 //! another signature (a module importing it does not load there); the harness's tests
 //! read the level with generated modules.
@@ -67,8 +81,10 @@
 //! `wasmx.ticks`, and resumes the streams waiting on a tick); `read=a.b,c` reads those
 //! properties in `on_configure` and `vm_read=a.b,c` in `on_vm_start`, logging
 //! `configure property a.b = <value>` / `vm_start property ...`; `configure=false` makes
-//! `on_configure` return false; `root_local=1` calls `proxy_send_local_response` from
-//! the root context in `on_configure` and logs `root local status=N`. `on_configure`
+//! `on_configure` return false; `root_local=1` calls `proxy_send_local_response` (403;
+//! `root_local=CODE` with that status) from the root context in `on_configure` and logs
+//! `root local status=N`; `log_write=1`
+//! makes `on_log` replace request header `x-log-write` and log `log write status=N`. `on_configure`
 //! always logs `configure`.
 
 #[cfg(target_arch = "wasm32")]
@@ -88,6 +104,7 @@ mod filter {
         fn proxy_get_header_map_pairs(map_type: u32, data: *mut *mut u8, size: *mut usize) -> u32;
         fn proxy_replace_header_map_value(map_type: u32, key: *const u8, key_size: usize, value: *const u8, value_size: usize) -> u32;
         fn proxy_set_buffer_bytes(buffer_type: u32, start: usize, size: usize, data: *const u8, data_size: usize) -> u32;
+        fn proxy_get_buffer_bytes(buffer_type: u32, start: usize, size: usize, data: *mut *mut u8, size_out: *mut usize) -> u32;
         fn proxy_register_shared_queue(name: *const u8, name_size: usize, token: *mut u32) -> u32;
         fn proxy_resolve_shared_queue(vm_id: *const u8, vm_id_size: usize, name: *const u8, name_size: usize, token: *mut u32) -> u32;
         fn proxy_enqueue_shared_queue(token: u32, data: *const u8, size: usize) -> u32;
@@ -209,7 +226,7 @@ mod filter {
 
     proxy_wasm::main! {{
         proxy_wasm::set_log_level(LogLevel::Trace);
-        proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(ProbeRoot) });
+        proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(ProbeRoot::default()) });
     }}
 
     fn info(message: String) {
@@ -220,7 +237,12 @@ mod filter {
         hostcalls::define_metric(MetricType::Counter, name).ok()
     }
 
-    struct ProbeRoot;
+    #[derive(Default)]
+    struct ProbeRoot {
+        /// `log_write=1` in the plugin configuration (read in `on_configure`, the only
+        /// callback Envoy hands the configuration to).
+        log_write: bool,
+    }
 
     impl Context for ProbeRoot {}
 
@@ -298,8 +320,11 @@ mod filter {
                 let _ = hostcalls::set_tick_period(Duration::from_millis(ms));
             }
             read_properties(&config, "read", "configure");
-            if directive(&config, "root_local").is_some() {
-                let status = unsafe { proxy_send_local_response(403, core::ptr::null(), 0, b"no".as_ptr(), 2, [0u8; 4].as_ptr(), 4, -1) };
+            self.log_write = directive(&config, "log_write").is_some();
+            if let Some(code) = directive(&config, "root_local") {
+                // `root_local=1`: 403; any other number is the status itself.
+                let code = code.parse::<u32>().ok().filter(|c| *c != 1).unwrap_or(403);
+                let status = unsafe { proxy_send_local_response(code, core::ptr::null(), 0, b"no".as_ptr(), 2, [0u8; 4].as_ptr(), 4, -1) };
                 info(format!("root local status={status}"));
             }
             directive(&config, "configure").as_deref() != Some("false")
@@ -322,7 +347,7 @@ mod filter {
         }
 
         fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
-            Some(Box::new(Probe { id: context_id, ..Probe::default() }))
+            Some(Box::new(Probe { id: context_id, log_write: self.log_write, ..Probe::default() }))
         }
 
         fn get_type(&self) -> Option<ContextType> {
@@ -353,6 +378,10 @@ mod filter {
         map_probe: Option<String>,
         out: Vec<(String, String)>,
         body_calls: usize,
+        log_write: bool,
+        get_empty: bool,
+        local_details: Option<String>,
+        log_property: Option<String>,
     }
 
     impl Probe {
@@ -360,6 +389,12 @@ mod filter {
             if self.local.as_deref() == Some(callback) {
                 info(format!("local response from {callback}"));
                 let body = format!("local from {callback}");
+                if let Some(details) = &self.local_details {
+                    unsafe {
+                        proxy_send_local_response(418, details.as_ptr(), details.len(), body.as_ptr(), body.len(), [0u8; 4].as_ptr(), 4, -1);
+                    }
+                    return true;
+                }
                 match self.local_grpc_status {
                     // No headers (an empty map), the gRPC status as given.
                     Some(grpc) => unsafe {
@@ -412,9 +447,12 @@ mod filter {
                 }
             }
             self.local_grpc_status = header("x-local-grpc-status").and_then(|v| v.parse().ok());
+            self.local_details = header("x-local-details");
+            self.log_property = header("x-log-property");
             self.buffer = header("x-buffer");
             self.pause_response_headers = header("x-pause-response-headers").is_some();
             self.set_body = header("x-set-body");
+            self.get_empty = header("x-get-empty").is_some();
             self.map_probe = header("x-map-probe");
             if header("x-trap").is_some() {
                 core::arch::wasm32::unreachable();
@@ -482,6 +520,15 @@ mod filter {
                 let value = hostcalls::get_metric(first).unwrap_or(0);
                 self.out.push(("x-probe-metric".into(), format!("{},{zero},{value}", first == second)));
             }
+            if let Some(name) = header("x-gauge") {
+                let mut id = 0u32;
+                unsafe {
+                    proxy_define_metric(1, name.as_ptr(), name.len(), &mut id);
+                    proxy_record_metric(id, 5);
+                    proxy_record_metric(id, 3);
+                }
+                self.out.push(("x-probe-gauge".into(), hostcalls::get_metric(id).unwrap_or(0).to_string()));
+            }
             if let Some(ops) = header("x-queue-ops") {
                 let results: Vec<String> = ops.split(';').map(queue_op).collect();
                 self.out.push(("x-probe-queue-ops".into(), results.join(",")));
@@ -498,7 +545,11 @@ mod filter {
             }
             let recent = self.get_current_time().duration_since(UNIX_EPOCH).map(|d| d.as_secs() > 1_577_836_800).unwrap_or(false);
             self.out.push(("x-probe-time-ok".into(), recent.to_string()));
-            if let Some(path) = header("x-set-property") {
+            let set_here = match header("x-set-property-only") {
+                Some(only) => only.as_bytes() == hostcalls::get_property(vec!["plugin_name"]).ok().flatten().unwrap_or_default().as_slice(),
+                None => true,
+            };
+            if let Some(path) = header("x-set-property").filter(|_| set_here) {
                 let (key, value) = path.split_once('=').unwrap_or((path.as_str(), ""));
                 let status = set_property_raw(key, value.as_bytes());
                 self.out.push(("x-probe-set-status".into(), status.to_string()));
@@ -522,16 +573,19 @@ mod filter {
                 self.out.push(("x-probe-cas".into(), format!("{first},{second}")));
             }
             if self.local_from("request_headers") {
-                return Action::Pause;
+                // `x-local-continue`: answer Continue anyway (Envoy forces Stop).
+                return if header("x-local-continue").is_some() { Action::Continue } else { Action::Pause };
             }
             if let Some(upstream) = header("x-call") {
-                let sent = self.dispatch_http_call(
-                    &upstream,
-                    vec![(":method", "GET"), (":path", "/probe-call"), (":authority", "probe"), ("x-probe", "1")],
-                    None,
-                    vec![],
-                    Duration::from_millis(2000),
-                );
+                let omit = header("x-call-omit").unwrap_or_default();
+                let empty = header("x-call-empty").unwrap_or_default();
+                let headers: Vec<(&str, &str)> = [(":method", "GET"), (":path", "/probe-call"), (":authority", "probe"), ("x-probe", "1")]
+                    .into_iter()
+                    .filter(|(n, _)| *n != omit)
+                    .map(|(n, v)| if n == empty { (n, "") } else { (n, v) })
+                    .collect();
+                let timeout = header("x-call-timeout").and_then(|t| t.parse::<u32>().ok()).unwrap_or(2000);
+                let sent = self.dispatch_http_call(&upstream, headers, None, vec![], Duration::from_millis(u64::from(timeout)));
                 match sent {
                     Ok(token) => {
                         info(format!("dispatched token={token}"));
@@ -554,6 +608,12 @@ mod filter {
         fn on_http_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
             let body = self.get_http_request_body(0, size).unwrap_or_default();
             info(format!("request_body size={size} eos={end_of_stream} body={}", String::from_utf8_lossy(&body)));
+            if self.get_empty && size == 0 {
+                let (mut data, mut got) = (core::ptr::null_mut(), usize::MAX);
+                let status = unsafe { proxy_get_buffer_bytes(0, 0, 0, &mut data, &mut got) };
+                drop(take(data, if status == 0 { got } else { 0 }));
+                info(format!("get_empty status={status} size={got}"));
+            }
             if let Some(spec) = self.set_body.take() {
                 let mut parts = spec.splitn(3, ',');
                 let start = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
@@ -575,6 +635,11 @@ mod filter {
             info(format!("response_headers headers={headers} eos={end_of_stream}"));
             for (name, value) in std::mem::take(&mut self.out) {
                 self.add_http_response_header(&name, &value);
+            }
+            if self.map_probe.as_deref() == Some("read-request-later") {
+                let (status, _) = map_value_raw(0, "x-map-probe");
+                let pairs = hostcalls::get_map(MapType::HttpRequestHeaders).map(|p| p.len().to_string()).unwrap_or_else(|e| format!("{e:?}"));
+                info(format!("late read status={status} pairs={pairs}"));
             }
             if self.map_probe.as_deref() == Some("set-request-in-response-headers") {
                 info(format!("late set status={}", replace_raw(0, "x-late", "1")));
@@ -606,6 +671,16 @@ mod filter {
 
         fn on_log(&mut self) {
             info(format!("log body_calls={}", self.body_calls));
+            if self.map_probe.as_deref() == Some("read-request-later") {
+                let (status, value) = map_value_raw(0, "x-map-probe");
+                info(format!("log read status={status} value={}", value.unwrap_or_default()));
+            }
+            if let Some(path) = &self.log_property {
+                info(format!("log property {path} = {}", property_raw(path)));
+            }
+            if self.log_write {
+                info(format!("log write status={}", replace_raw(0, "x-log-write", "1")));
+            }
         }
     }
 }
