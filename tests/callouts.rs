@@ -108,7 +108,7 @@ fn chain(profile: HostProfile, config: Value, vm_extra: Value, targets: &[(&str,
         }
     }
     let spec = ChainSpec {
-        filters: vec![FilterSpec { name: "pre-function".into(), module: common::module_path(), config }],
+        filters: vec![FilterSpec { name: "pre-function".into(), module: common::module_path(), config, root_id: None }],
         vm_config: vm,
         profile,
         call_targets: targets.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),

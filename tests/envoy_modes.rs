@@ -21,7 +21,7 @@ fn on_envoy(mode: EnvoyMode, roles: &[(&str, Value)]) -> Chain {
 }
 
 fn chain(profile: HostProfile, envoy: EnvoyMode, roles: &[(&str, Value)], vm_config: Value) -> Chain {
-    let filters = roles.iter().map(|(name, config)| FilterSpec { name: (*name).into(), module: module_path(), config: config.clone() }).collect();
+    let filters = roles.iter().map(|(name, config)| FilterSpec { name: (*name).into(), module: module_path(), config: config.clone(), root_id: None }).collect();
     harness().chain(&ChainSpec { filters, vm_config, profile, envoy, ..ChainSpec::default() }).expect("chain")
 }
 
@@ -112,7 +112,7 @@ fn ctx_shared_crosses_from_pre_to_post_function_on_every_host() {
         EnvoyMode::ALL.iter().map(|m| (format!("{m:?}"), on_envoy(*m, &roles))).collect();
     chains.push(("kong".into(), chain(HostProfile::Kong, EnvoyMode::default(), &roles, Value::Null)));
     // nginx + ngx_wasm_module without Kong Gateway: no kong.* properties there.
-    let filters = roles.iter().map(|(name, config)| FilterSpec { name: (*name).into(), module: module_path(), config: config.clone() }).collect();
+    let filters = roles.iter().map(|(name, config)| FilterSpec { name: (*name).into(), module: module_path(), config: config.clone(), root_id: None }).collect();
     let spec = ChainSpec { filters, profile: HostProfile::Kong, plain_nginx: true, ..ChainSpec::default() };
     chains.push(("plain nginx".into(), harness().chain(&spec).expect("chain")));
     for (name, mut chain) in chains {

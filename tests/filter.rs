@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use wasm_harness::{Chain, ChainSpec, FilterSpec, HostProfile, Outcome, RequestSpec, UpstreamSpec};
 
 fn filter(name: &str, config: Value) -> FilterSpec {
-    FilterSpec { name: name.into(), module: module_path(), config }
+    FilterSpec { name: name.into(), module: module_path(), config, root_id: None }
 }
 
 /// The chain, or the harness's full error text (`{:#}`) when a filter rejected it.

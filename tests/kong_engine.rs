@@ -43,6 +43,7 @@ fn the_role_comes_from_the_config_when_kong_names_both_filters_after_the_file() 
         name: "kong_functions".into(),
         module: common::module_path(),
         config: json!({ "role": role, "access": ["kong.log.notice('here')"] }),
+        root_id: None,
     };
     let spec = ChainSpec { filters: vec![filter("pre-function"), filter("post-function")], profile: HostProfile::Kong, ..ChainSpec::default() };
     let mut chain = common::harness().chain(&spec).unwrap_or_else(|e| panic!("{e:#}"));

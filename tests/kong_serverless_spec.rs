@@ -24,7 +24,7 @@ fn chains_with(chunks: &[&str], properties: std::collections::BTreeMap<String, S
     for role in ROLES {
         for profile in PROFILES {
             let spec = common::shipped(ChainSpec {
-                filters: vec![FilterSpec { name: role.into(), module: module_path(), config: json!({ "access": chunks }) }],
+                filters: vec![FilterSpec { name: role.into(), module: module_path(), config: json!({ "access": chunks }), root_id: None }],
                 vm_config: Value::Null,
                 properties: properties.clone(),
                 profile,

@@ -19,7 +19,7 @@ fn chains_with_vm(config: Value, vm_config: Value) -> Vec<(HostProfile, Chain)> 
     [HostProfile::Envoy, HostProfile::Kong]
         .into_iter()
         .map(|profile| {
-            let filters = vec![FilterSpec { name: "pre-function".into(), module: module_path(), config: config.clone() }];
+            let filters = vec![FilterSpec { name: "pre-function".into(), module: module_path(), config: config.clone(), root_id: None }];
             let spec = common::shipped(ChainSpec { filters, profile, vm_config: vm_config.clone(), ..ChainSpec::default() });
             (profile, harness().chain(&spec).unwrap_or_else(|e| panic!("{e:#}")))
         })

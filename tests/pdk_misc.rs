@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use wasm_harness::{Chain, ChainSpec, FilterSpec, Outcome, RequestSpec};
 
 fn filter(name: &str, config: Value) -> FilterSpec {
-    FilterSpec { name: name.into(), module: module_path(), config }
+    FilterSpec { name: name.into(), module: module_path(), config, root_id: None }
 }
 
 /// A pre-function chain with these host properties.

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use wasm_harness::{Chain, ChainSpec, FilterSpec, Outcome, RequestSpec};
 
 fn chain(config: Value) -> Chain {
-    let filters = vec![FilterSpec { name: "pre-function".into(), module: module_path(), config }];
+    let filters = vec![FilterSpec { name: "pre-function".into(), module: module_path(), config, root_id: None }];
     harness().chain(&common::shipped(ChainSpec { filters, vm_config: Value::Null, ..ChainSpec::default() })).unwrap()
 }
 

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use wasm_harness::{Chain, ChainSpec, FilterSpec, Outcome, RequestSpec};
 
 fn chain(config: Value) -> Chain {
-    let filter = FilterSpec { name: "pre-function".into(), module: module_path(), config };
+    let filter = FilterSpec { name: "pre-function".into(), module: module_path(), config, root_id: None };
     harness()
         .chain(&common::shipped(ChainSpec { filters: vec![filter], vm_config: Value::Null, ..ChainSpec::default() }))
         .unwrap_or_else(|e| panic!("{e:#}"))
@@ -116,7 +116,7 @@ fn uri_captures_read_router_matches_with_array_mt() {
         }, ", "))
     "#;
     // `require "cjson"` needs the `on` mode (the `sandbox` mode's list is empty by default).
-    let filter = FilterSpec { name: "pre-function".into(), module: module_path(), config: json!({ "access": [source] }) };
+    let filter = FilterSpec { name: "pre-function".into(), module: module_path(), config: json!({ "access": [source] }), root_id: None };
     let spec = common::shipped(ChainSpec { filters: vec![filter], vm_config: json!({ "untrusted_lua": "on" }), ..ChainSpec::default() });
     let mut chain = harness().chain(&spec).unwrap_or_else(|e| panic!("{e:#}"));
     let out = send(&mut chain, RequestSpec::get("/t/01/ok"));
@@ -148,7 +148,7 @@ fn forwarded_getters_honour_trusted_ips_and_host_ports_on_kong() {
             properties.insert("kong.configuration.trusted_ips".to_string(), r#"["0.0.0.0/0", "::/0"]"#.to_string());
         }
         properties.insert("kong.configuration.host_ports".to_string(), r#"{"8000": 29181}"#.to_string());
-        let filter = FilterSpec { name: "pre-function".into(), module: module_path(), config: json!({ "access": [source] }) };
+        let filter = FilterSpec { name: "pre-function".into(), module: module_path(), config: json!({ "access": [source] }), root_id: None };
         let spec = common::shipped(ChainSpec {
             filters: vec![filter],
             profile: wasm_harness::HostProfile::Kong,

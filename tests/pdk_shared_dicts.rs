@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use wasm_harness::{Chain, ChainSpec, FilterSpec, HostProfile, Outcome, RequestSpec};
 
 fn filter(name: &str, config: Value) -> FilterSpec {
-    FilterSpec { name: name.into(), module: module_path(), config }
+    FilterSpec { name: name.into(), module: module_path(), config, root_id: None }
 }
 
 /// A pre-function and post-function chain on `profile`, with a dictionary `counters`;

@@ -64,6 +64,7 @@ fn spec(mode: &str, source: &str) -> ChainSpec {
             name: "pre-function".into(),
             module: module_path(),
             config: json!({ "access": [PROBE_CHUNK, source] }),
+            root_id: None,
         }],
         // Tighter than the defaults so the limit cases finish quickly.
         vm_config: json!({ "untrusted_lua": mode, "limits": { "instructions": 5000000, "memory_bytes": 33554432 } }),

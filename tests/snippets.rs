@@ -360,6 +360,7 @@ fn run_as(snippet: &Snippet, profile: HostProfile, role: Option<&str>) -> Vec<St
                 name: role.map(str::to_string).unwrap_or_else(|| name.clone()),
                 module: common::module_path(),
                 config: config.clone(),
+                root_id: None,
             })
             .collect(),
         vm_config: json!({

@@ -52,7 +52,7 @@ pub fn chain(role: &str, profile: HostProfile, config: Value) -> Chain {
 /// covers the other Envoy modes).
 pub fn chain_with_vm(role: &str, profile: HostProfile, config: Value, vm_config: Value) -> Chain {
     let spec = ChainSpec {
-        filters: vec![FilterSpec { name: role.into(), module: module_path(), config }],
+        filters: vec![FilterSpec { name: role.into(), module: module_path(), config, root_id: None }],
         vm_config: shipped_vm_config(profile, vm_config),
         profile,
         envoy: wasm_harness::EnvoyMode::V1_35_HOLD,

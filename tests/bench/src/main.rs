@@ -71,7 +71,7 @@ fn scenario_chunk(name: &str) -> String {
 }
 
 fn filter(name: &str, module: &Path, config: Value) -> FilterSpec {
-    FilterSpec { name: name.into(), module: module.to_path_buf(), config }
+    FilterSpec { name: name.into(), module: module.to_path_buf(), config, root_id: None }
 }
 
 fn spec(filters: Vec<FilterSpec>) -> ChainSpec {

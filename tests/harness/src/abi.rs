@@ -294,8 +294,10 @@ pub const ROOT_CONTEXT_ID: i32 = 1;
 /// One filter instance's store data.
 pub struct HostState {
     pub wasi: WasiP1Ctx,
-    /// The filter's name (its `plugin_root_id` and `plugin_name` properties).
+    /// The filter's name (its `plugin_name` property).
     pub filter_name: String,
+    /// Its `plugin_root_id` (Envoy: the plugin's `root_id`, else its name).
+    pub root_id: String,
     pub vm_config: Vec<u8>,
     pub plugin_config: Vec<u8>,
     pub shared: Shared,
@@ -1278,7 +1280,7 @@ pub fn property(state: &HostState, key: &str) -> Option<Vec<u8>> {
             return Some(value);
         }
     }
-    props::computed(state.shared.profile, key, &state.filter_name, &stream)
+    props::computed(state.shared.profile, key, &state.filter_name, &state.root_id, &stream)
 }
 
 /// Kong: whether shared-data `key` resolves to a declared `shm_kv` zone: the zone named

@@ -64,6 +64,7 @@ pub struct Vm {
 /// [`Vm`]: swapped into the store for each call and out after it.
 struct RootState {
     filter_name: String,
+    root_id: String,
     plugin_config: Vec<u8>,
     root_context_id: i32,
     local_reply: Option<LocalReply>,
@@ -82,6 +83,7 @@ impl RootState {
     /// puts them back).
     fn swap(&mut self, state: &mut HostState) {
         std::mem::swap(&mut self.filter_name, &mut state.filter_name);
+        std::mem::swap(&mut self.root_id, &mut state.root_id);
         std::mem::swap(&mut self.plugin_config, &mut state.plugin_config);
         std::mem::swap(&mut self.root_context_id, &mut state.root_context_id);
         std::mem::swap(&mut self.local_reply, &mut state.local_reply);
@@ -167,6 +169,7 @@ impl Filter {
         let state = HostState {
             wasi: WasiCtxBuilder::new().build_p1(),
             filter_name: spec.name.clone(),
+            root_id: spec.root_id.clone().unwrap_or_else(|| spec.name.clone()),
             vm_config: config_bytes(vm_config),
             plugin_config: Vec::new(),
             shared,
@@ -216,6 +219,7 @@ impl Filter {
         };
         let own = RootState {
             filter_name: spec.name.clone(),
+            root_id: spec.root_id.clone().unwrap_or_else(|| spec.name.clone()),
             plugin_config: config_bytes(&spec.config),
             root_context_id,
             local_reply: None,

@@ -4,8 +4,8 @@
 //! - a harness chain file (JSON with `"filters"`), as [`ChainSpec::from_file`];
 //! - an Envoy bootstrap (`static_resources`, e.g. `envoy/envoy.yaml`): the HTTP filters of
 //!   type `envoy.filters.http.wasm` of the first HTTP connection manager that has any, in
-//!   order; per filter, `config.root_id` (else `config.name`) is the filter's name (its
-//!   role), `config.configuration` (a `google.protobuf.StringValue`) the plugin config,
+//!   order; per filter, `config.name` (else `config.root_id`) is the filter's name (its
+//!   `plugin_name`) and `config.root_id` its `plugin_root_id`, `config.configuration` (a `google.protobuf.StringValue`) the plugin config,
 //!   `config.vm_config.configuration` the VM config and `config.vm_config.code.local.filename`
 //!   the module; profile [`HostProfile::Envoy`]; the bootstrap's `node.id` and
 //!   `node.cluster` (`""` without a `node:` block) become those properties;
@@ -196,13 +196,12 @@ fn envoy(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
     for (i, f) in filters.iter().enumerate() {
         let config = f.pointer("/typed_config/config").cloned().unwrap_or(Value::Null);
         let what = format!("wasm filter {}", i + 1);
-        let name = config
-            .get("root_id")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .or_else(|| config.get("name").and_then(Value::as_str))
-            .unwrap_or("")
-            .to_string();
+        // `plugin_name` is the plugin's `name`, `plugin_root_id` its `root_id` (Envoy
+        // `context.cc`); either stands for the other when one is missing.
+        let text = |key: &str| config.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+        let root_id = text("root_id");
+        let name = text("name").or_else(|| root_id.clone()).unwrap_or_default();
+        let root_id = root_id.filter(|r| *r != name);
         let plugin_config = string_value(config.get("configuration"), &format!("{what} ({name}): configuration"), path)?;
         let vm = config.get("vm_config").cloned().unwrap_or(Value::Null);
         let this_vm_config = string_value(vm.get("configuration"), &format!("{what} ({name}): vm_config.configuration"), path)?;
@@ -226,7 +225,7 @@ fn envoy(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
                 })?
             }
         };
-        specs.push(FilterSpec { name, module, config: plugin_config });
+        specs.push(FilterSpec { name, module, config: plugin_config, root_id });
     }
     let envoy = crate::spec::EnvoyMode { allow_on_headers_stop_iteration, ..Default::default() };
     // `node.*` comes from the bootstrap's `node:` block (Envoy `context.cc` `findValue`,
@@ -388,7 +387,7 @@ fn kong(path: &Path, root: &Value, options: &LoadOptions) -> Result<Loaded> {
                 dirs.join(", ")
             )
         })?;
-        filters.push(FilterSpec { name, module, config });
+        filters.push(FilterSpec { name, module, config, root_id: None });
     }
 
     let conf_path = options.kong_conf.clone().or_else(|| Some(base.join("kong.conf")).filter(|p| p.is_file()));

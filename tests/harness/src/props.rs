@@ -98,7 +98,7 @@ fn header<'a>(map: &'a [(String, Vec<u8>)], name: &str) -> Option<&'a [u8]> {
 
 /// The value the host computes for `key` on `profile` from the stream, or `None`
 /// (`NotFound`). `filter` is the filter's name (`plugin_name`, `plugin_root_id`).
-pub fn computed(profile: HostProfile, key: &str, filter: &str, stream: &StreamData) -> Option<Vec<u8>> {
+pub fn computed(profile: HostProfile, key: &str, filter: &str, root_id: &str, stream: &StreamData) -> Option<Vec<u8>> {
     let kong = profile == HostProfile::Kong;
     let req = &stream.request_headers;
     let path = header(req, ":path").map(<[u8]>::to_vec).unwrap_or_default();
@@ -126,7 +126,8 @@ pub fn computed(profile: HostProfile, key: &str, filter: &str, stream: &StreamDa
         return header(&stream.response_headers, &name.to_ascii_lowercase()).map(<[u8]>::to_vec);
     }
     let common = match key {
-        "plugin_name" | "plugin_root_id" => Some(filter.as_bytes().to_vec()),
+        "plugin_name" => Some(filter.as_bytes().to_vec()),
+        "plugin_root_id" => Some(root_id.as_bytes().to_vec()),
         "request.path" => Some(path.clone()),
         "request.url_path" => Some(url_path.clone()),
         "request.query" => Some(query.clone()),

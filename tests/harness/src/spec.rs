@@ -9,13 +9,19 @@ use serde_json::Value;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilterSpec {
-    /// The filter's name; given to the filter as its `plugin_root_id`/`plugin_name` property.
+    /// The filter's name; given to the filter as its `plugin_name` property, and as
+    /// `plugin_root_id` unless `root_id` says otherwise.
     pub name: String,
     /// Path to the `.wasm` module; relative paths resolve against the chain file's folder.
     pub module: PathBuf,
     /// The plugin configuration: an object is passed JSON-encoded, a string as is.
     #[serde(default)]
     pub config: Value,
+    /// Envoy: the plugin's `root_id` when it is not its `name` (the `plugin_root_id`
+    /// property; `plugin_name` stays `name`, Envoy `context.cc` `Context::getProperty`).
+    /// `None`: the name. Kong's engine answers `plugin_root_id` "0" either way.
+    #[serde(default)]
+    pub root_id: Option<String>,
 }
 
 /// A chain file: `{"filters": [...], "vm_config": <optional>, "properties": <optional>}`.

@@ -378,7 +378,7 @@ fn log_level_and_clock() {
     let outcome = run(&mut harness().chain(&spec).unwrap(), RequestSpec::get("/"));
     // proxy_get_log_level answers ChainSpec.log_level (warn: 3), read by a generated
     // module that logs it from on_configure (the probe does not import it).
-    let reader = FilterSpec { name: "lvl".into(), module: common::log_level_module(1), config: serde_json::Value::Null };
+    let reader = FilterSpec { name: "lvl".into(), module: common::log_level_module(1), config: serde_json::Value::Null, root_id: None };
     let levels = harness().chain(&ChainSpec { filters: vec![reader], log_level: Some("warn".into()), ..ChainSpec::default() }).unwrap();
     assert!(levels.startup_logs.iter().all(|l| l.message == "3") && !levels.startup_logs.is_empty(), "{:?}", levels.startup_logs);
     assert_eq!(outcome.header("x-probe-time-ok"), Some("true"));

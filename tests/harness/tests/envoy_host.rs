@@ -304,7 +304,7 @@ fn the_wasm_logger_drops_lines_below_its_level_and_refuses_unknown_levels() {
     assert!(!messages(&outcome, "a").contains(&"a debug line".to_string()), "dropped below info");
     // proxy_get_log_level answers the logger's level (info: 2), read by a module that
     // logs it from on_configure (canary, then worker).
-    let reader = FilterSpec { name: "lvl".into(), module: common::log_level_module(1), config: serde_json::Value::Null };
+    let reader = FilterSpec { name: "lvl".into(), module: common::log_level_module(1), config: serde_json::Value::Null, root_id: None };
     let spec = ChainSpec { filters: vec![reader], log_level: Some("info".into()), ..ChainSpec::default() };
     let levels = harness().chain(&spec).expect("chain");
     let lines: Vec<&str> = levels.startup_logs.iter().map(|l| l.message.as_str()).collect();
@@ -485,6 +485,7 @@ fn the_shipped_filter_with_a_syntax_error_is_refused_at_load_on_both_hosts() {
         name: "pre-function".into(),
         module: shipped_module(),
         config: serde_json::json!({ "access": ["local x = 1\n\nif x then\n"] }),
+        root_id: None,
     };
     let parse = "error parsing pre-function: [string \"local x = 1...\"]:4: 'end' expected (to close 'if' at line 3) near '<eof>'";
     let envoy_spec = ChainSpec { filters: vec![filter.clone()], ..ChainSpec::default() };
@@ -620,6 +621,7 @@ fn kong_response_exit_on_a_grpc_request_through_each_host() {
         name: "pre-function".into(),
         module: shipped_module(),
         config: serde_json::json!({ "access": ["kong.response.exit(403, 'nope')"] }),
+        root_id: None,
     };
     let request = || grpc("/pkg.Svc/Call");
     let mut on_envoy = harness().chain(&ChainSpec { filters: vec![filter.clone()], ..ChainSpec::default() }).expect("chain");
@@ -727,7 +729,7 @@ fn kong_declares_proxy_get_log_level_with_two_parameters() {
     // two-parameter form links and traps when called (ngx_wavm_host.c NGX_WAVM_NYI: "host
     // function not yet implemented: proxy_get_log_level").
     let kong = |params: usize| ChainSpec {
-        filters: vec![FilterSpec { name: "lvl".into(), module: common::log_level_module(params), config: serde_json::Value::Null }],
+        filters: vec![FilterSpec { name: "lvl".into(), module: common::log_level_module(params), config: serde_json::Value::Null, root_id: None }],
         profile: wasm_harness::HostProfile::Kong,
         ..ChainSpec::default()
     };
@@ -969,7 +971,7 @@ fn http_call_responses_arrive_on_the_root_context() {
     // makes the call, so Envoy calls proxy_on_http_call_response(root id, token, ...);
     // ngx_wasm_module calls it on the stream's context.
     let module = call_context_module();
-    let filter = FilterSpec { name: "caller".into(), module, config: serde_json::Value::Null };
+    let filter = FilterSpec { name: "caller".into(), module, config: serde_json::Value::Null, root_id: None };
     for (profile, expected) in [(wasm_harness::HostProfile::Envoy, "root"), (wasm_harness::HostProfile::Kong, "stream")] {
         let spec = ChainSpec { filters: vec![filter.clone()], profile, ..ChainSpec::default() };
         let mut chain = harness().chain(&spec).expect("chain");
@@ -1038,6 +1040,27 @@ fn properties_name_the_plugin_the_route_and_encode_values_as_envoy() {
     let pairs = wasm_harness::abi::deserialize_map(&bytes).expect("serialized pairs");
     assert!(pairs.iter().any(|(n, v)| n == ":path" && v == b"/"), "{pairs:?}");
     assert!(pairs.iter().any(|(n, v)| n == "x-property" && v == b"request.headers"), "{pairs:?}");
+}
+
+#[test]
+fn plugin_name_is_the_name_and_plugin_root_id_the_root_id() {
+    // Envoy context.cc Context::getProperty: `plugin_name` is the plugin's `name`,
+    // `plugin_root_id` its `root_id`; they differ when the configuration says so.
+    let mut filter = probe("auth", "");
+    filter.root_id = Some("pre-function".into());
+    let mut chain = envoy(EnvoyMode::default(), vec![filter]);
+    let outcome = run(&mut chain, RequestSpec::get("/").header("x-properties", "plugin_name,plugin_root_id"));
+    assert_eq!(outcome.header("x-probe-properties"), Some("auth|pre-function"));
+    // The shipped filter takes its role from `plugin_root_id` at configure (src/glue/root.rs).
+    let shipped = FilterSpec {
+        name: "auth".into(),
+        module: shipped_module(),
+        config: serde_json::json!({ "access": ["kong.log.notice('here')"] }),
+        root_id: Some("post-function".into()),
+    };
+    let mut chain = envoy(EnvoyMode::default(), vec![shipped]);
+    let outcome = run(&mut chain, RequestSpec::get("/"));
+    assert!(messages(&outcome, "auth").iter().any(|m| m == "[post-function] here"), "{:?}", outcome.logs);
 }
 
 #[test]

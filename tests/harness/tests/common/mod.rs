@@ -34,7 +34,7 @@ pub fn harness() -> &'static Harness {
 }
 
 pub fn probe(name: &str, config: &str) -> FilterSpec {
-    FilterSpec { name: name.into(), module: probe_module(), config: Value::String(config.into()) }
+    FilterSpec { name: name.into(), module: probe_module(), config: Value::String(config.into()), root_id: None }
 }
 
 /// A minimal proxy-wasm module that reads the host's log level: it imports
