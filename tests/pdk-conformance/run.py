@@ -1440,6 +1440,14 @@ def log_format_problem(problem, lua=""):
     return (problem.startswith("no log line") or problem.startswith("log has")) and bool(LOG_FORMAT_RE.search(problem))
 
 
+def is_grpc_request(case):
+    """Whether the test's request is a gRPC one to Envoy (`content-type: application/grpc...`,
+    not `-web`): Envoy's local replies to it are trailers-only."""
+    headers = (case.request or {}).get("headers", [])
+    types = [v.lower() for n, v in headers if n.lower() == "content-type"]
+    return bool(types) and types[0].startswith("application/grpc") and not types[0].startswith("application/grpc-web")
+
+
 def not_runnable(case, problems, outcome=None):
     """The reason a failed test is one a proxy-wasm filter cannot run, or None.
 
@@ -1469,6 +1477,12 @@ def not_runnable(case, problems, outcome=None):
         # the filter answered, from its host: only the test's premise differs
         return (f"sets Kong's runloop state ngx.ctx.{m.group(1)} by hand (what Kong's router or runloop decided); "
                 f"the filter answers from its host, so the test's premise does not hold here: " + "; ".join(problems))
+    if PROFILE == "envoy" and isinstance(outcome, dict) and outcome.get("upstream") is None and is_grpc_request(case) \
+            and outcome.get("status") == 200 and any(re.match(r"status 200, expected \d+", p) for p in problems) \
+            and all(re.match(r"status 200, expected \d+|header Content-(Type|Length): ", p) for p in problems):
+        return ("the host cannot do it: Envoy answers a local reply to a gRPC request trailers-only, HTTP status 200 "
+                "with the status in grpc-status and grpc-message (source/common/http/utility.cc "
+                "Utility::prepareLocalReply; docs/hosts.md), which matched: " + "; ".join(problems))
     if PROFILE == "envoy" and isinstance(outcome, dict) and outcome.get("upstream") is None \
             and all(re.match(r"header Content-(Type|Length): ", p) for p in problems):
         return ("the host cannot do it: the answer is a local reply, whose Content-Type and Content-Length "
