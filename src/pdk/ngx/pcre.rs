@@ -190,10 +190,12 @@ extern "C" {
     ) -> std::ffi::c_int;
 }
 
-/// How many start positions a match tries between two looks at the clock. One start
-/// position costs at most [`MatchLimits::match_limit`] steps (tens of milliseconds at
-/// 1,000,000), so a match stops within a few hundred milliseconds of its budget, and an
-/// ordinary match pays one clock read per this many tries.
+/// How many start positions a match tries between two looks at the clock (a clock read is
+/// a host call, about as dear as the callout itself; reading it at every try made a
+/// quote-heavy `gsub` 1.7 times slower, BENCHMARKS.md). A try whose cost is backtracking
+/// is bounded by [`MatchLimits::match_limit`] (tens of milliseconds at 1,000,000); a try
+/// that rescans a long run at each backtrack (`a*a*X` over 20,000 a's: about 100 ms) is
+/// not interrupted inside, so the budget can be passed by this many such tries.
 pub const STARTS_PER_CHECK: u32 = 8;
 
 /// What the start callout of one match call sees: the tries so far and the budget check.
