@@ -68,6 +68,8 @@ pub struct Chain {
     upgrade_types: Vec<String>,
     /// Envoy: [`ChainSpec::fail_open`].
     fail_open: bool,
+    /// Kong: [`ChainSpec::default_type`].
+    default_type: Option<String>,
     /// Envoy: request ids handed out (`x-request-id`).
     request_ids: u64,
     /// What the upstream received in the request being run, once it did.
@@ -231,6 +233,7 @@ impl Chain {
             specs: spec.filters.clone(),
             vm_config: spec.vm_config.clone(),
             client_body_buffer_size: spec.client_body_buffer_size.unwrap_or(DEFAULT_CLIENT_BODY_BUFFER_SIZE),
+            default_type: spec.default_type.clone(),
             buffer_limit: spec.buffer_limit_bytes.unwrap_or(ENVOY_BUFFER_LIMIT_BYTES),
             upgrade_types: spec.upgrade_types.iter().map(|t| t.to_ascii_lowercase()).collect(),
             fail_open: spec.fail_open,
@@ -579,6 +582,12 @@ impl Chain {
                 if self.kong() && !reply.body.is_empty() {
                     // ngx_http_wasm_local_response.c: a linefeed after a non-empty body.
                     reply.body.push(b'\n');
+                }
+                if self.kong() && !reply.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
+                    // nginx's `default_type` of the location, as measured in the engine.
+                    if let Some(default_type) = self.default_type.as_deref().filter(|t| !t.is_empty()) {
+                        reply.headers.push(("content-type".into(), default_type.as_bytes().to_vec()));
+                    }
                 }
                 if !self.kong() {
                     let response = self.envoy_reply(reply);

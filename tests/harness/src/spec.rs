@@ -83,6 +83,12 @@ pub struct ChainSpec {
     /// 2026-12-07"; `ngx_proxy_wasm_properties.c`). Default false: Kong Gateway.
     #[serde(default)]
     pub plain_nginx: bool,
+    /// Kong profile: nginx's `default_type` in the filters' location, which nginx gives a
+    /// filter's local response that sets no `Content-Type` (checked by hand in the
+    /// engine, docs/hosts.md). `None` (the default): Kong Gateway's proxy locations,
+    /// which set `default_type ''` (kong/templates/nginx_kong.lua): no Content-Type.
+    #[serde(default)]
+    pub default_type: Option<String>,
     /// Envoy profile: the listener's `per_connection_buffer_limit_bytes` (default
     /// [`ENVOY_BUFFER_LIMIT_BYTES`]): a body a filter buffers (StopIterationAndBuffer)
     /// past it ends the stream (413 on the request side, 500 or a reset on the response
