@@ -86,6 +86,8 @@ pub struct Chain {
     envoy: crate::spec::EnvoyMode,
     /// Why the stream being run hung (see [`Outcome::hung`]), once it did.
     hang: Option<String>,
+    /// The stream being run is a request the client never finished ([`RequestSpec::incomplete`]).
+    request_incomplete: bool,
     /// Envoy: a filter answered from a response body after the headers went out: the
     /// stream was reset (`DownstreamFilterManager::sendLocalReply`).
     reset: bool,
@@ -246,6 +248,7 @@ impl Chain {
             ws_open: None,
             envoy: spec.envoy,
             hang: None,
+            request_incomplete: false,
             reset: false,
             vm_failed: None,
         })
@@ -432,6 +435,10 @@ impl Chain {
     pub fn run(&mut self, request: &RequestSpec) -> Result<Outcome> {
         self.shared.logs.lock().unwrap_or_else(|e| e.into_inner()).clear();
         self.last_upstream = None;
+        // Only a request that announces a body can be left unfinished: without
+        // Content-Length or Transfer-Encoding an HTTP/1 request ends at its headers.
+        self.request_incomplete = request.incomplete
+            && request.headers.byte_pairs().iter().any(|(n, _)| n.eq_ignore_ascii_case(b"content-length") || n.eq_ignore_ascii_case(b"transfer-encoding"));
         self.next_stream_connection();
         // The host's HTTP/1.1 server checks header names before any filter runs.
         let admitted;
@@ -575,7 +582,7 @@ impl Chain {
                     return Ok(Outcome::new(408, Vec::new(), message.clone().into_bytes(), None, logs).with_hang(message));
                 }
                 // conn_manager_impl.cc onIdleTimeout's local reply (trailers-only on gRPC).
-                let response = self.envoy_reply(idle_timeout_reply());
+                let response = self.envoy_reply(idle_timeout_reply(!self.request_incomplete));
                 return Ok(Outcome::new(response.status, response.headers, response.body, None, logs).with_hang(message));
             }
             RequestEnd::Reply(index, mut reply) => {
@@ -670,7 +677,7 @@ impl Chain {
         );
         self.log(i, "warn", reason.clone());
         self.hang = Some(reason);
-        idle_timeout_reply()
+        idle_timeout_reply(!self.request_incomplete)
     }
 
     fn lock_stream(&self) -> std::sync::MutexGuard<'_, crate::abi::StreamData> {
@@ -720,6 +727,12 @@ impl Chain {
         // hand"): on a request without one, nginx sends it with a Content-Length of its
         // length and calls `on_request_body` with it; a client's body is replaced, its
         // Content-Length kept, and the upstream gets that many bytes of the new one.
+        if self.request_incomplete {
+            // nginx reads the whole body before the body callback and the upstream
+            // (`proxy_request_buffering on`): a body that never ends meets
+            // `client_body_timeout` (60 s), 408.
+            return Ok(RequestEnd::Hung(self.client_stalled("nginx's client_body_timeout (60 s)")));
+        }
         let (set_in_headers, was_set) = {
             let mut stream = self.lock_stream();
             stream.request_had_body |= stream.request_body_set_in_headers;
@@ -859,8 +872,12 @@ impl Chain {
         let body = request.body.clone().unwrap_or_default().0;
         let has_body = !body.is_empty();
         // Envoy's HTTP/1 codec never ends an upgrade request at its headers.
-        let end_of_stream = !has_body && !self.kong() && !self.upgrading();
+        let end_of_stream = !has_body && !self.kong() && !self.upgrading() && !self.request_incomplete;
         let mut chunks = self.request_chunks(body);
+        if self.request_incomplete {
+            // The client stops before the end: no end-of-stream callback ever comes.
+            chunks.retain(|(_, end_of_stream)| !end_of_stream);
+        }
         // Filters before this index have already been handed the body.
         let mut body_seen_by = 0;
         for i in 0..self.filters.len() {
@@ -900,17 +917,24 @@ impl Chain {
                 }
             }
         }
-        if chunks.is_empty() || body_seen_by == self.filters.len() {
-            return Ok(RequestEnd::Upstream);
-        }
-        let order: Vec<usize> = (body_seen_by..self.filters.len()).collect();
-        match self.body_pass(Direction::Request, &order, ids, chunks)? {
-            BodyEnd::Done(body) => {
-                self.lock_stream().request_body = body;
-                Ok(RequestEnd::Upstream)
+        if !(chunks.is_empty() || body_seen_by == self.filters.len()) {
+            let order: Vec<usize> = (body_seen_by..self.filters.len()).collect();
+            match self.body_pass(Direction::Request, &order, ids, chunks)? {
+                BodyEnd::Done(body) => self.lock_stream().request_body = body,
+                BodyEnd::Reply(i, reply) => return Ok(self.request_reply(i, reply)),
             }
-            BodyEnd::Reply(i, reply) => Ok(self.request_reply(i, reply)),
         }
+        if self.request_incomplete {
+            return Ok(RequestEnd::Hung(self.client_stalled("Envoy's stream idle timeout (300 s)")));
+        }
+        Ok(RequestEnd::Upstream)
+    }
+
+    /// The reason a stream the client never finished ends: at `timeout`, with 408.
+    fn client_stalled(&mut self, timeout: &str) -> String {
+        let reason = format!("hung: the client did not finish the request; {timeout} ends it with 408");
+        self.hang = Some(reason.clone());
+        reason
     }
 
     /// A reply from a request body pass: a hang when it is the idle timeout's.
@@ -1381,8 +1405,11 @@ fn grpc_percent_encode(value: &[u8]) -> Vec<u8> {
     out
 }
 
-fn idle_timeout_reply() -> LocalReply {
-    envoy_local_reply(LocalReply { status: 504, headers: Vec::new(), body: b"stream timeout".to_vec(), grpc_status: None })
+/// Envoy's idle timeout reply (`conn_manager_impl.cc` `onIdleTimeout`): 504 once the
+/// request was complete, 408 while the client had not finished it.
+fn idle_timeout_reply(request_complete: bool) -> LocalReply {
+    let status = if request_complete { 504 } else { 408 };
+    envoy_local_reply(LocalReply { status, headers: Vec::new(), body: b"stream timeout".to_vec(), grpc_status: None })
 }
 
 /// A local reply's headers as Envoy sends them (`source/common/http/utility.cc`

@@ -315,6 +315,7 @@ async fn handle(
         headers: HeadersSpec::Pairs(headers),
         body: if body.is_empty() { None } else { Some(body.to_vec().into()) },
         upstream: None,
+        incomplete: false,
     };
     let mut upgraded = false;
     let mut tunnel = None;

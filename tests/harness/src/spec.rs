@@ -438,12 +438,20 @@ pub struct RequestSpec {
     /// The upstream's response; the echo upstream answers when absent.
     #[serde(default)]
     pub upstream: Option<UpstreamSpec>,
+    /// The client sends the headers and `body`, then stops without ending the request
+    /// (a slow or stalled upload): the host's timeout ends the stream with 408 (Envoy:
+    /// the stream idle timeout, `conn_manager_impl.cc` `onIdleTimeout`; nginx:
+    /// `client_body_timeout`), unless a filter answered first. Only for a request that
+    /// announces a body (`content-length` or `transfer-encoding`): one without ends at its
+    /// headers.
+    #[serde(default)]
+    pub incomplete: bool,
 }
 
 impl RequestSpec {
     /// A GET of `path` with no headers.
     pub fn get(path: impl Into<Bytes>) -> RequestSpec {
-        RequestSpec { method: None, path: path.into(), headers: HeadersSpec::None, body: None, upstream: None }
+        RequestSpec { method: None, path: path.into(), headers: HeadersSpec::None, body: None, upstream: None, incomplete: false }
     }
 
     /// This request with one more header.

@@ -500,7 +500,7 @@ impl WebSocketSpec {
             }
         }
         let pairs = pairs.into_iter().map(|(n, v)| (n.into(), v.into())).collect();
-        crate::RequestSpec { method: Some("GET".into()), path: self.path.clone().into(), headers: HeadersSpec::Pairs(pairs), body: None, upstream: None }
+        crate::RequestSpec { method: Some("GET".into()), path: self.path.clone().into(), headers: HeadersSpec::Pairs(pairs), body: None, upstream: None, incomplete: false }
     }
 }
 

@@ -1064,6 +1064,36 @@ fn plugin_name_is_the_name_and_plugin_root_id_the_root_id() {
 }
 
 #[test]
+fn a_request_the_client_never_finishes_ends_at_the_idle_timeout_with_408() {
+    // conn_manager_impl.cc onIdleTimeout: 408 while the request is incomplete (504 once it
+    // was complete, a_bodiless_request_held_for_good_times_out_in_every_mode): the filter
+    // saw the body it got, never an end of stream, and the upstream nothing.
+    let partial = || {
+        let mut request = RequestSpec::get("/upload").header("content-length", "100");
+        request.method = Some("POST".into());
+        request.body = Some("first part".into());
+        request.incomplete = true;
+        request
+    };
+    for (name, request) in [("streaming", partial()), ("held", partial().header("x-pause", "forever"))] {
+        let mut chain = envoy(EnvoyMode::default(), vec![probe("a", "")]);
+        let outcome = run(&mut chain, request);
+        assert_eq!((outcome.status, outcome.body.as_str()), (408, "stream timeout"), "{name}");
+        assert!(outcome.upstream.is_none() && outcome.hung.is_some(), "{name}");
+    }
+    // nginx: client_body_timeout, 408 as well, the body callback never called.
+    let spec = ChainSpec { filters: vec![probe("a", "")], profile: wasm_harness::HostProfile::Kong, ..ChainSpec::default() };
+    let mut chain = harness().chain(&spec).expect("chain");
+    let outcome = run(&mut chain, partial());
+    assert_eq!(outcome.status, 408);
+    assert!(outcome.upstream.is_none());
+    // A request without Content-Length or Transfer-Encoding ends at its headers: complete.
+    let mut chain = envoy(EnvoyMode::default(), vec![probe("a", "")]);
+    let outcome = run(&mut chain, RequestSpec { incomplete: true, ..RequestSpec::get("/") });
+    assert_eq!(outcome.status, 200);
+}
+
+#[test]
 fn a_local_reply_forces_the_callback_to_stop() {
     // Envoy context.cc Context::sendLocalResponse marks `local_reply_sent_` and holds the
     // reply (`local_reply_hold_`) until the VM call returns; the headers callback then
