@@ -950,7 +950,7 @@ impl<'gc, 'a> LuaFrame<'gc, 'a> {
                     bottom + 1 + (arg_count - fixed_params)
                 } else {
                     if arg_count < fixed_params {
-                        // The caller's frame may end before the callee's parameters:
+                        // kong-functions patch 12: the caller's frame may end before the callee's parameters:
                         // grow the stack with nils rather than index past its end.
                         self.state.stack.truncate(bottom + 1 + arg_count);
                         self.state.stack.resize(bottom + 1 + fixed_params, Value::Nil);
