@@ -18,18 +18,7 @@ use common::{chain_with_vm, send, PROFILES};
 use serde_json::json;
 use wasm_harness::RequestSpec;
 
-/// openresty.txt's case lines, with pcre2.txt's in place of those with the same label.
-fn expected() -> Vec<String> {
-    let is_case = |l: &&str| !l.starts_with('#') && !l.trim().is_empty();
-    let label = |l: &str| l.split(" -> ").next().unwrap_or(l).split(" error: ").next().unwrap_or(l).to_string();
-    let mut lines: Vec<String> = include_str!("ngx_re/openresty.txt").lines().filter(is_case).map(str::to_owned).collect();
-    for line in include_str!("ngx_re/pcre2.txt").lines().filter(is_case) {
-        let at = lines.iter().position(|l| label(l) == label(line));
-        let at = at.unwrap_or_else(|| panic!("pcre2.txt: no case {:?} in openresty.txt", label(line)));
-        lines[at] = line.to_owned();
-    }
-    lines
-}
+include!("ngx_re/expected.rs");
 
 #[test]
 fn ngx_re_answers_as_openresty() {
@@ -39,7 +28,7 @@ fn ngx_re_answers_as_openresty() {
          run(function(line) out[#out + 1] = line end)\n\
          return kong.response.exit(200, table.concat(out, \"\\n\") .. \"\\n\")\n"
     );
-    let expected = expected();
+    let expected = ngx_re_expected();
     let vm = json!({ "untrusted_lua_sandbox_requires": ["ngx.re"] });
     for profile in PROFILES {
         let mut chain = chain_with_vm("pre-function", profile, json!({ "access": [chunk.clone()] }), vm.clone());
