@@ -23,7 +23,7 @@ use gc_arena::{Collect, Rootable};
 use piccolo::{Callback, CallbackReturn, Context, Executor, Fuel, Function, MetaMethod, Table, Value};
 
 mod asn1;
-mod crypto;
+pub(crate) mod crypto;
 mod native;
 #[cfg(test)]
 mod strip;

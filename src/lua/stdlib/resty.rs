@@ -24,6 +24,7 @@ use sha1::{Digest, Sha1};
 use sha2::{Sha224, Sha256, Sha384, Sha512};
 
 use crate::lua::error_at;
+use crate::lua::modules::crypto::Md;
 use crate::pdk::ngx::util::{base64_decode, base64_encode};
 
 /// lua-resty-string's version (OpenResty 1.21.4 / 1.25.3 bundle 0.15 / 0.16).
@@ -66,7 +67,8 @@ pub fn module<'gc>(ctx: Context<'gc>, name: &str) -> Value<'gc> {
         "resty.sha" => set("_VERSION", Value::String(ctx.intern(RESTY_STRING_VERSION.as_bytes()))),
         "resty.md5" | "resty.sha1" | "resty.sha224" | "resty.sha256" | "resty.sha384" | "resty.sha512" => {
             set("_VERSION", Value::String(ctx.intern(RESTY_STRING_VERSION.as_bytes())));
-            let algorithm = Algorithm::from_module(name);
+            // `resty.md5` ... `resty.sha512`: the digest named after the dot.
+            let algorithm = Md::by_name(name.trim_start_matches("resty.")).unwrap_or(Md::Sha256);
             let new = Callback::from_fn(&ctx, move |ctx, _, mut stack| {
                 stack.replace(ctx, digest_object(ctx, algorithm));
                 Ok(CallbackReturn::Return)
@@ -178,29 +180,6 @@ fn atoi<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, 
     Ok(CallbackReturn::Return)
 }
 
-#[derive(Clone, Copy)]
-enum Algorithm {
-    Md5,
-    Sha1,
-    Sha224,
-    Sha256,
-    Sha384,
-    Sha512,
-}
-
-impl Algorithm {
-    fn from_module(name: &str) -> Algorithm {
-        match name {
-            "resty.md5" => Algorithm::Md5,
-            "resty.sha1" => Algorithm::Sha1,
-            "resty.sha224" => Algorithm::Sha224,
-            "resty.sha384" => Algorithm::Sha384,
-            "resty.sha512" => Algorithm::Sha512,
-            _ => Algorithm::Sha256,
-        }
-    }
-}
-
 enum Hasher {
     Md5(Md5),
     Sha1(Sha1),
@@ -211,14 +190,14 @@ enum Hasher {
 }
 
 impl Hasher {
-    fn new(algorithm: Algorithm) -> Hasher {
+    fn new(algorithm: Md) -> Hasher {
         match algorithm {
-            Algorithm::Md5 => Hasher::Md5(Md5::new()),
-            Algorithm::Sha1 => Hasher::Sha1(Sha1::new()),
-            Algorithm::Sha224 => Hasher::Sha224(Sha224::new()),
-            Algorithm::Sha256 => Hasher::Sha256(Sha256::new()),
-            Algorithm::Sha384 => Hasher::Sha384(Sha384::new()),
-            Algorithm::Sha512 => Hasher::Sha512(Sha512::new()),
+            Md::Md5 => Hasher::Md5(Md5::new()),
+            Md::Sha1 => Hasher::Sha1(Sha1::new()),
+            Md::Sha224 => Hasher::Sha224(Sha224::new()),
+            Md::Sha256 => Hasher::Sha256(Sha256::new()),
+            Md::Sha384 => Hasher::Sha384(Sha384::new()),
+            Md::Sha512 => Hasher::Sha512(Sha512::new()),
         }
     }
 
@@ -248,7 +227,7 @@ impl Hasher {
 
 /// A lua-resty-string digest object: `update`, `final`, `reset`, called as methods (the
 /// object itself is ignored: the state lives with the functions).
-fn digest_object(ctx: Context<'_>, algorithm: Algorithm) -> Table<'_> {
+fn digest_object(ctx: Context<'_>, algorithm: Md) -> Table<'_> {
     let state = Rc::new(RefCell::new(Hasher::new(algorithm)));
     let object = Table::new(&ctx);
     let s = state.clone();
