@@ -546,9 +546,10 @@ fn gsub<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, 
 
 fn format<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     let fmt = check_bytes(ctx, &exec, &stack, 0, "format")?;
-    let pending = tostring_arguments(ctx, &fmt, &stack);
+    let pieces = sprintf::parse(&fmt).map_err(|e| error_at(ctx, &exec, &e))?;
+    let pending = tostring_arguments(ctx, &pieces, &stack);
     if pending.is_empty() {
-        return format_now(ctx, exec, stack);
+        return format_pieces(ctx, &exec, stack, &fmt, &pieces);
     }
     let sequence = FormatTostring { args: (0..stack.len()).map(|i| stack.get(i)).collect(), pending, done: 0 };
     let function = sequence.next_call(ctx, &mut stack)?;
@@ -557,8 +558,7 @@ fn format<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc
 
 /// The arguments of `%s` conversions whose value has a `__tostring` metamethod, in order:
 /// LuaJIT's `string.format` calls it for them (`lj_strfmt_obj` through `tostring`).
-fn tostring_arguments<'gc>(ctx: Context<'gc>, fmt: &[u8], stack: &Stack<'gc, '_>) -> Vec<usize> {
-    let Ok(pieces) = sprintf::parse(fmt) else { return Vec::new() };
+fn tostring_arguments<'gc>(ctx: Context<'gc>, pieces: &[Piece<'_>], stack: &Stack<'gc, '_>) -> Vec<usize> {
     let mut arg = 0usize;
     let mut pending = Vec::new();
     for piece in pieces {
@@ -616,10 +616,22 @@ impl<'gc> Sequence<'gc> for FormatTostring<'gc> {
     }
 }
 
-/// `string.format` once no argument needs a metamethod.
-fn format_now<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
+/// `string.format` once the `__tostring` metamethods ran (the arguments in `stack` are
+/// their results).
+fn format_now<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, stack: Stack<'gc, '_>) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     let fmt = check_bytes(ctx, &exec, &stack, 0, "format")?;
     let pieces = sprintf::parse(&fmt).map_err(|e| error_at(ctx, &exec, &e))?;
+    format_pieces(ctx, &exec, stack, &fmt, &pieces)
+}
+
+/// `string.format` of the parsed `fmt` over the arguments in `stack`.
+fn format_pieces<'gc>(
+    ctx: Context<'gc>,
+    exec: &Execution<'gc, '_>,
+    mut stack: Stack<'gc, '_>,
+    fmt: &[u8],
+    pieces: &[Piece<'_>],
+) -> Result<CallbackReturn<'gc>, Error<'gc>> {
     let mut out = Vec::with_capacity(fmt.len() + 16);
     let mut arg = 0usize;
     for piece in pieces {
@@ -629,12 +641,12 @@ fn format_now<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack
             Piece::Spec(spec) => {
                 arg += 1;
                 if arg >= stack.len() {
-                    return Err(arg_error(ctx, &exec, arg, "format", "value expected"));
+                    return Err(arg_error(ctx, exec, arg, "format", "value expected"));
                 }
                 match sprintf::arg_kind(spec.conversion) {
                     ArgKind::Number => {
-                        let n = check_number(ctx, &exec, &stack, arg, "format")?;
-                        sprintf::format_number(&spec, n, &mut out).map_err(|e| arg_error(ctx, &exec, arg, "format", &e))?;
+                        let n = check_number(ctx, exec, &stack, arg, "format")?;
+                        sprintf::format_number(&spec, n, &mut out).map_err(|e| arg_error(ctx, exec, arg, "format", &e))?;
                     }
                     ArgKind::String => {
                         let text = match tostring_plain(ctx, stack.get(arg)) {
@@ -656,7 +668,7 @@ fn format_now<'gc>(ctx: Context<'gc>, exec: Execution<'gc, '_>, mut stack: Stack
                 }
             }
         }
-        crate::lua::limits::check_string_size(ctx, &exec, out.len())?;
+        crate::lua::limits::check_string_size(ctx, exec, out.len())?;
     }
     stack.replace(ctx, new_string(ctx, &out));
     Ok(CallbackReturn::Return)
