@@ -62,8 +62,11 @@ pub fn phase_time_spent() -> Result<(), String> {
 pub fn check_phase_time() -> Result<(), String> {
     let now = CLOCK.with(|c| c.try_borrow().ok().and_then(|clock| clock.as_ref().map(|view| view.now_nanos())));
     let Some(now) = now else { return Ok(()) };
-    let started = PHASE_STARTED.with(|c| *c.get().get_or_insert(now));
-    PHASE_STARTED.with(|c| c.set(Some(started)));
+    let started = PHASE_STARTED.with(|c| {
+        let started = c.get().unwrap_or(now);
+        c.set(Some(started));
+        started
+    });
     let limit = current().phase_time_ms;
     if now.saturating_sub(started) / 1_000_000 > limit {
         PHASE_SPENT.with(|c| c.set(true));
